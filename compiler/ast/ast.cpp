@@ -1,0 +1,304 @@
+// ast.cpp: names of AST enums and the `psyncc dump-ast` printer.
+#include "ast/ast.h"
+
+namespace psync {
+
+const char* var_kind_name(VarKind k) {
+  switch (k) {
+    case VarKind::Const: return "Const";
+    case VarKind::Input: return "Input";
+    case VarKind::Output: return "Output";
+    case VarKind::Var: return "Var";
+    case VarKind::Let: return "Let";
+    case VarKind::RoundVar: return "RoundVar";
+    case VarKind::Local: return "Local";
+    case VarKind::Param: return "Param";
+    case VarKind::LambdaParam: return "LambdaParam";
+    case VarKind::QuantVar: return "QuantVar";
+    case VarKind::LoopVar: return "LoopVar";
+    case VarKind::Mailbox: return "Mailbox";
+    case VarKind::Sender: return "Sender";
+    case VarKind::Message: return "Message";
+    case VarKind::TimedOut: return "TimedOut";
+  }
+  return "?";
+}
+
+const char* unary_op_spelling(UnaryOp op) { return op == UnaryOp::Not ? "!" : "-"; }
+
+const char* binary_op_spelling(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Mul: return "*";
+    case BinaryOp::Div: return "/";
+    case BinaryOp::Mod: return "%";
+    case BinaryOp::Add: return "+";
+    case BinaryOp::Sub: return "-";
+    case BinaryOp::Lt: return "<";
+    case BinaryOp::Le: return "<=";
+    case BinaryOp::Gt: return ">";
+    case BinaryOp::Ge: return ">=";
+    case BinaryOp::Eq: return "==";
+    case BinaryOp::Ne: return "!=";
+    case BinaryOp::And: return "&&";
+    case BinaryOp::Or: return "||";
+    case BinaryOp::Implies: return "==>";
+  }
+  return "?";
+}
+
+const char* builtin_name(Builtin b) {
+  switch (b) {
+    case Builtin::None: return "none";
+    case Builtin::N: return "n";
+    case Builtin::Me: return "me";
+    case Builtin::Round: return "r";
+    case Builtin::Phase: return "phase";
+    case Builtin::Pids: return "pids";
+    case Builtin::Decided: return "decided";
+    case Builtin::Uniform: return "uniform";
+    case Builtin::HoSize: return "ho_size";
+    case Builtin::Coin: return "coin";
+    case Builtin::Random: return "random";
+    case Builtin::Set: return "set";
+    case Builtin::Ho: return "ho";
+    case Builtin::Min: return "min";
+    case Builtin::Max: return "max";
+    case Builtin::Abs: return "abs";
+    case Builtin::MboxSize: return "mbox.size";
+    case Builtin::MboxHas: return "mbox.has";
+    case Builtin::MboxSenders: return "mbox.senders";
+    case Builtin::MboxCount: return "mbox.count";
+    case Builtin::MboxCountIf: return "mbox.count_if";
+    case Builtin::MboxExists: return "mbox.exists";
+    case Builtin::MboxAll: return "mbox.all";
+    case Builtin::MboxFilter: return "mbox.filter";
+    case Builtin::MboxMin: return "mbox.min";
+    case Builtin::MboxMax: return "mbox.max";
+    case Builtin::MboxMinBy: return "mbox.min_by";
+    case Builtin::MboxMaxBy: return "mbox.max_by";
+    case Builtin::MboxSum: return "mbox.sum";
+    case Builtin::MboxSumBy: return "mbox.sum_by";
+    case Builtin::MboxMostFrequent: return "mbox.most_frequent";
+    case Builtin::MboxMinMostFrequent: return "mbox.min_most_frequent";
+    case Builtin::MboxFold: return "mbox.fold";
+    case Builtin::MboxGet: return "mbox.get";
+    case Builtin::SetHas: return "set.has";
+    case Builtin::SetSize: return "set.size";
+    case Builtin::SetWith: return "set.with";
+    case Builtin::SetWithout: return "set.without";
+    case Builtin::SetUnion: return "set.union";
+    case Builtin::SetInter: return "set.inter";
+    case Builtin::SetIsEmpty: return "set.is_empty";
+    case Builtin::OptIsSome: return "option.is_some";
+    case Builtin::OptIsNone: return "option.is_none";
+    case Builtin::OptGet: return "option.get";
+    case Builtin::OptGetOr: return "option.get_or";
+    case Builtin::ProcField: return "process.field";
+    case Builtin::ToPid: return "to_pid";
+  }
+  return "?";
+}
+
+namespace {
+
+class Dumper {
+ public:
+  explicit Dumper(const SourceManager& s) : sources_(s) {}
+  std::string out;
+
+  void program(const Program& p) {
+    line(0, std::string(p.is_module ? "Module " : "Protocol ") + p.name, p.name_range);
+    for (auto& t : p.types) line(1, "Type " + t.name + " = " + type_name(t.type), t.range);
+    for (auto* list : {&p.consts, &p.inputs, &p.outputs, &p.vars, &p.lets})
+      for (auto& v : *list) var(1, *v);
+    for (auto& f : p.fns) {
+      std::string sig = "Fn " + f->name + "(";
+      for (size_t i = 0; i < f->params.size(); ++i)
+        sig += (i ? ", " : "") + f->params[i]->name + ": " + type_name(f->params[i]->type);
+      line(1, sig + "): " + type_name(f->result_type), f->name_range);
+      if (f->body) expr(2, *f->body);
+    }
+    for (auto& r : p.rounds) round(1, r);
+    for (auto& s : p.specs) spec(1, s);
+  }
+
+ private:
+  std::string loc(SourceRange r) const {
+    if (!r.valid()) return "";
+    LineCol lc = sources_.file(r.file).line_col(r.begin);
+    return " @" + std::to_string(lc.line) + ":" + std::to_string(lc.column);
+  }
+  void line(int depth, const std::string& text, SourceRange r) {
+    out.append(static_cast<size_t>(depth) * 2, ' ');
+    out += text + loc(r) + "\n";
+  }
+  static std::string typed(const Type* t) { return t ? " : " + type_name(t) : ""; }
+
+  void var(int depth, const VarDecl& v) {
+    line(depth, std::string(var_kind_name(v.kind)) + " " + v.name + typed(v.type), v.range);
+    if (v.init) expr(depth + 1, *v.init);
+  }
+
+  void round(int depth, const Round& r) {
+    line(depth, "Round " + r.name + " #" + std::to_string(r.index) + (r.is_event() ? " event" : " closed") +
+                    " message" + typed(r.message_type),
+         r.name_range);
+    for (auto& v : r.vars) var(depth + 1, *v);
+    for (auto& s : r.sends) {
+      line(depth + 1, s.dest == DestKind::All ? "Send to all" : "Send to", s.range);
+      expr(depth + 2, *s.value);
+      if (s.dest_expr) {
+        line(depth + 2, "Dest", s.dest_expr->range);
+        expr(depth + 3, *s.dest_expr);
+      }
+      if (s.guard) {
+        line(depth + 2, "Guard", s.guard->range);
+        expr(depth + 3, *s.guard);
+      }
+    }
+    auto handler = [&](const char* name, const std::optional<Handler>& h) {
+      if (!h) return;
+      std::string ps;
+      for (size_t i = 0; i < h->params.size(); ++i) ps += (i ? ", " : "") + h->params[i]->name;
+      line(depth + 1, std::string(name) + "(" + ps + ")", h->range);
+      block(depth + 2, h->body);
+    };
+    handler("Update", r.update);
+    handler("Receive", r.receive);
+    handler("Finish", r.finish);
+    const Progress& pr = r.progress;
+    if (pr.range.valid()) {
+      std::string s = "Progress";
+      if (pr.timeout_us) s += " timeout=" + std::to_string(*pr.timeout_us) + "us";
+      if (pr.wait) s += " wait";
+      if (pr.strict) s += " strict" + (pr.strict_bound ? "=" + std::to_string(*pr.strict_bound) : std::string());
+      if (pr.sync) s += " sync=" + std::to_string(*pr.sync);
+      line(depth + 1, s, pr.range);
+      if (pr.go_when) {
+        line(depth + 2, "GoWhen", pr.go_when->range);
+        expr(depth + 3, *pr.go_when);
+      }
+    }
+  }
+
+  void spec(int depth, const Spec& s) {
+    static const char* kinds[] = {"Invariant", "Property", "Liveness", "Assume"};
+    std::string head = std::string(kinds[static_cast<int>(s.kind)]) + " " + s.name;
+    if (s.kind == SpecKind::Liveness) head += " after " + std::to_string(s.after_rounds);
+    line(depth, head, s.name_range);
+    if (s.pred) {
+      line(depth + 1, "Where", s.pred->range);
+      expr(depth + 2, *s.pred);
+    }
+    if (s.body) expr(depth + 1, *s.body);
+  }
+
+  void block(int depth, const std::vector<StmtPtr>& body) {
+    for (auto& s : body) stmt(depth, *s);
+  }
+
+  void stmt(int depth, const Stmt& s) {
+    switch (s.kind) {
+      case StmtKind::LocalVar: var(depth, *s.var); break;
+      case StmtKind::If:
+        line(depth, "If", s.range);
+        expr(depth + 1, *s.cond);
+        line(depth + 1, "Then", {});
+        block(depth + 2, s.body);
+        if (s.has_else) {
+          line(depth + 1, "Else", {});
+          block(depth + 2, s.else_body);
+        }
+        break;
+      case StmtKind::For:
+        line(depth, "For " + s.var->name + typed(s.var->type) + (s.range_end ? " in range" : " in set"), s.range);
+        expr(depth + 1, *s.cond);
+        if (s.range_end) expr(depth + 1, *s.range_end);
+        line(depth + 1, "Do", {});
+        block(depth + 2, s.body);
+        break;
+      case StmtKind::Decide:
+        line(depth, "Decide", s.range);
+        expr(depth + 1, *s.value);
+        break;
+      case StmtKind::Halt: line(depth, "Halt", s.range); break;
+      case StmtKind::Go: line(depth, "Go", s.range); break;
+      case StmtKind::Assign: {
+        static const char* ops[] = {"=", "+=", "-=", "*="};
+        line(depth, std::string("Assign ") + ops[static_cast<int>(s.assign_op)], s.range);
+        expr(depth + 1, *s.target);
+        expr(depth + 1, *s.value);
+        break;
+      }
+      case StmtKind::ExprStmt:
+        line(depth, "ExprStmt", s.range);
+        expr(depth + 1, *s.value);
+        break;
+      case StmtKind::Block:
+        line(depth, "Block", s.range);
+        block(depth + 1, s.body);
+        break;
+    }
+  }
+
+  void expr(int depth, const Expr& e) {
+    std::string head;
+    switch (e.kind) {
+      case ExprKind::IntLit: head = "Int " + std::to_string(e.int_value); break;
+      case ExprKind::BoolLit: head = std::string("Bool ") + (e.bool_value ? "true" : "false"); break;
+      case ExprKind::UnitLit: head = "Unit"; break;
+      case ExprKind::NoneLit: head = "None"; break;
+      case ExprKind::Some: head = "Some"; break;
+      case ExprKind::Name:
+        head = "Name " + e.name +
+               (e.decl ? std::string(" -> ") + var_kind_name(e.decl->kind)
+                       : e.builtin != Builtin::None ? std::string(" -> builtin") : std::string());
+        break;
+      case ExprKind::Call:
+        head = "Call " + e.name + (e.fn ? " -> fn" : e.builtin != Builtin::None ? std::string(" -> ") + builtin_name(e.builtin) : "");
+        break;
+      case ExprKind::Member:
+        head = "Member " + e.name + (e.builtin != Builtin::None ? std::string(" -> ") + builtin_name(e.builtin) : "");
+        break;
+      case ExprKind::TupleIndex: head = "TupleIndex " + std::to_string(e.int_value); break;
+      case ExprKind::Index: head = e.builtin == Builtin::MboxGet ? "Index -> mbox.get" : "Index"; break;
+      case ExprKind::Unary: head = std::string("Unary ") + unary_op_spelling(e.unary_op); break;
+      case ExprKind::Binary: head = std::string("Binary ") + binary_op_spelling(e.binary_op); break;
+      case ExprKind::Cond: head = "Cond"; break;
+      case ExprKind::Quant: {
+        head = e.bool_value ? "Forall" : "Exists";
+        for (auto& p : e.params) head += " " + p->name;
+        break;
+      }
+      case ExprKind::Lambda: {
+        head = "Lambda";
+        for (auto& p : e.params) head += " " + p->name + typed(p->type);
+        break;
+      }
+      case ExprKind::Tuple: head = "Tuple"; break;
+      case ExprKind::ArrayFill: head = "ArrayFill"; break;
+      case ExprKind::Record: {
+        head = "Record";
+        for (auto& f : e.field_names) head += " " + f;
+        break;
+      }
+      case ExprKind::Old: head = "Old"; break;
+      case ExprKind::Error: head = "Error"; break;
+    }
+    if (e.kind != ExprKind::Lambda) head += typed(e.type);
+    line(depth, head, e.range);
+    for (auto& a : e.args) expr(depth + 1, *a);
+  }
+
+  const SourceManager& sources_;
+};
+
+}  // namespace
+
+std::string dump_ast(const Program& program, const SourceManager& sources) {
+  Dumper d(sources);
+  d.program(program);
+  return d.out;
+}
+
+}  // namespace psync

@@ -1,0 +1,261 @@
+// ast.h: the abstract syntax tree of a psync program.
+// compiler/parse builds it from the ANTLR parse tree; compiler/sema resolves
+// names (Expr::decl, Expr::builtin) and fills in every Expr::type; codegen
+// lowers the typed tree. Every node carries the SourceRange it came from.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ast/types.h"
+#include "source/source.h"
+
+namespace psync {
+
+struct Expr;
+struct Stmt;
+struct VarDecl;
+struct FnDecl;
+using ExprPtr = std::unique_ptr<Expr>;
+using StmtPtr = std::unique_ptr<Stmt>;
+
+// ---------------------------------------------------------------- type syntax
+
+enum class TypeExprKind { Int, Bool, Pid, PidSet, Option, Tuple, Unit, Array, Record, Named };
+
+/// A type as written; sema resolves it to a `const Type*`.
+struct TypeExpr {
+  TypeExprKind kind = TypeExprKind::Int;
+  SourceRange range;
+  std::string name;                          ///< Named; Array: the size name ("n")
+  std::vector<std::unique_ptr<TypeExpr>> elems;  ///< Option/Array: [elem]; Tuple; Record
+  std::vector<std::string> field_names;      ///< Record
+};
+using TypeExprPtr = std::unique_ptr<TypeExpr>;
+
+// ---------------------------------------------------------------- variables
+
+/// What a name refers to. Every named value, from a process variable to a
+/// lambda parameter, is a VarDecl; codegen decides its storage from `kind`.
+enum class VarKind {
+  Const,        ///< `const` (global, overridable at run time)
+  Input,        ///< `input` (per process, read-only, set at start)
+  Output,       ///< `output` (per process, written only by decide)
+  Var,          ///< `var` at top level: per-process state
+  Let,          ///< `let` at top level: derived, recomputed on each read
+  RoundVar,     ///< `var` inside a round: reset when the round starts
+  Local,        ///< `var`/`let` inside a block
+  Param,        ///< parameter of a `fn`
+  LambdaParam,  ///< parameter of a lambda given to a mailbox operation
+  QuantVar,     ///< process bound by `forall`/`exists` (type pid)
+  LoopVar,      ///< variable of a `for` loop
+  Mailbox,      ///< the parameter of `update(mbox)`
+  Sender,       ///< first parameter of `receive(sender, m)`
+  Message,      ///< second parameter of `receive(sender, m)`
+  TimedOut,     ///< parameter of `finish(timed_out)`
+};
+
+const char* var_kind_name(VarKind k);
+
+struct VarDecl {
+  VarKind kind = VarKind::Local;
+  std::string name;
+  SourceRange range;          ///< the name at its declaration
+  TypeExprPtr type_expr;      ///< as written, may be null (inferred)
+  ExprPtr init;               ///< initialiser / defining expression, may be null
+  const Type* type = nullptr; ///< set by sema
+  bool mutable_ = false;      ///< Var, RoundVar, Local `var`
+  int index = -1;             ///< position among its kind (state slot order)
+  bool used = false;          ///< set by sema, for the unused-variable warning
+  bool from_import = false;   ///< declared in an imported module
+};
+using VarDeclPtr = std::unique_ptr<VarDecl>;
+
+// ---------------------------------------------------------------- expressions
+
+enum class ExprKind {
+  IntLit, BoolLit, UnitLit, NoneLit, Some, Name, Call, Member, TupleIndex, Index,
+  Unary, Binary, Cond, Quant, Lambda, Tuple, ArrayFill, Record, Old, Error,
+};
+
+enum class UnaryOp { Not, Neg };
+enum class BinaryOp { Mul, Div, Mod, Add, Sub, Lt, Le, Gt, Ge, Eq, Ne, And, Or, Implies };
+
+const char* unary_op_spelling(UnaryOp op);
+const char* binary_op_spelling(BinaryOp op);
+
+/// Built-in names, functions and operations that sema recognises.
+enum class Builtin {
+  None,
+  // nullary names
+  N, Me, Round, Phase, Pids, Decided, Uniform, HoSize,
+  // free functions
+  Coin, Random, Set, Ho, Min, Max, Abs,
+  // mailbox operations (receiver is a Mailbox)
+  MboxSize, MboxHas, MboxSenders, MboxCount, MboxCountIf, MboxExists, MboxAll, MboxFilter,
+  MboxMin, MboxMax, MboxMinBy, MboxMaxBy, MboxSum, MboxSumBy, MboxMostFrequent,
+  MboxMinMostFrequent, MboxFold, MboxGet,
+  // set<pid> operations
+  SetHas, SetSize, SetWith, SetWithout, SetUnion, SetInter, SetIsEmpty,
+  // option operations
+  OptIsSome, OptIsNone, OptGet, OptGetOr,
+  // process field in a specification: p.x (Expr::decl is the variable)
+  ProcField,
+  // implicit conversion of an int to a pid (reduced modulo n), inserted by sema
+  ToPid,
+};
+
+const char* builtin_name(Builtin b);
+
+struct Expr {
+  ExprKind kind = ExprKind::Error;
+  SourceRange range;
+  const Type* type = nullptr;  ///< set by sema
+
+  int64_t int_value = 0;       ///< IntLit
+  bool bool_value = false;     ///< BoolLit; Quant: true for forall
+  std::string name;            ///< Name, Call (callee), Member (member name)
+  UnaryOp unary_op = UnaryOp::Not;
+  BinaryOp binary_op = BinaryOp::Add;
+  bool has_call_parens = false;  ///< Member: written `x.f(...)` rather than `x.f`
+
+  /// Children, by kind:
+  ///   Some/Old: [e]; Call: args; Member: [receiver, args...]; TupleIndex: [e]
+  ///   (index in int_value); Index: [base, index]; Unary: [e]; Binary: [l, r];
+  ///   Cond: [c, a, b]; Quant/Lambda: [body]; Tuple: elems; ArrayFill: [value];
+  ///   Record: field values (names in field_names).
+  std::vector<ExprPtr> args;
+  std::vector<std::string> field_names;   ///< Record
+  std::vector<VarDeclPtr> params;         ///< Lambda params, Quant bound vars
+
+  // Resolution, set by sema.
+  VarDecl* decl = nullptr;     ///< Name: the variable; Member with ProcField: the field
+  FnDecl* fn = nullptr;        ///< Call of a user `fn`
+  Builtin builtin = Builtin::None;
+};
+
+// ---------------------------------------------------------------- statements
+
+enum class StmtKind { LocalVar, If, For, Decide, Halt, Go, Assign, ExprStmt, Block };
+enum class AssignOp { Set, Add, Sub, Mul };
+
+struct Stmt {
+  StmtKind kind = StmtKind::ExprStmt;
+  SourceRange range;
+  VarDeclPtr var;                  ///< LocalVar (with init); For: the loop variable
+  ExprPtr cond;                    ///< If: condition; For: collection or range start
+  ExprPtr range_end;               ///< For over `a..b`: b (null for a set)
+  ExprPtr target;                  ///< Assign: left side
+  ExprPtr value;                   ///< Assign: right side; Decide; ExprStmt
+  AssignOp assign_op = AssignOp::Set;
+  std::vector<StmtPtr> body;       ///< If: then; For; Block
+  std::vector<StmtPtr> else_body;  ///< If
+  bool has_else = false;
+};
+
+// ---------------------------------------------------------------- rounds
+
+enum class DestKind { All, Expr };
+
+struct Send {
+  SourceRange range;
+  ExprPtr value;
+  DestKind dest = DestKind::All;
+  ExprPtr dest_expr;   ///< a pid or a set<pid>
+  ExprPtr guard;       ///< `if cond`, may be null
+};
+
+struct Handler {
+  SourceRange range;
+  std::vector<VarDeclPtr> params;  ///< update: [mbox]; receive: [sender, m]; finish: [timed_out]
+  std::vector<StmtPtr> body;
+};
+
+struct Progress {
+  SourceRange range;
+  std::optional<int64_t> timeout_us;  ///< `timeout D`
+  ExprPtr go_when;                    ///< `go when cond`
+  bool wait = false;                  ///< `wait`: no timeout
+  bool strict = false;                ///< `strict [K]`: never catch up
+  std::optional<int64_t> strict_bound;  ///< K: bound on buffered future messages
+  std::optional<int64_t> sync;        ///< `sync k`
+};
+
+struct Round {
+  std::string name;
+  SourceRange range;
+  SourceRange name_range;
+  int index = 0;                        ///< position in the cycle of rounds
+  std::vector<VarDeclPtr> vars;         ///< round-local variables
+  std::vector<Send> sends;
+  std::optional<Handler> update;        ///< closed round
+  std::optional<Handler> receive;       ///< event round
+  std::optional<Handler> finish;        ///< event round
+  Progress progress;
+  const Type* message_type = nullptr;   ///< set by sema (unit if nothing is sent)
+  bool is_event() const { return receive.has_value() || finish.has_value(); }
+};
+
+// ---------------------------------------------------------------- top level
+
+struct FnDecl {
+  std::string name;
+  SourceRange range;
+  SourceRange name_range;
+  std::vector<VarDeclPtr> params;
+  TypeExprPtr result_type_expr;
+  const Type* result_type = nullptr;
+  ExprPtr body;
+  bool used = false;
+  bool from_import = false;
+};
+
+struct TypeAlias {
+  std::string name;
+  SourceRange range;
+  TypeExprPtr type_expr;
+  const Type* type = nullptr;
+};
+
+enum class SpecKind { Invariant, Property, Liveness, Assume };
+
+struct Spec {
+  SpecKind kind = SpecKind::Invariant;
+  std::string name;
+  SourceRange range;
+  SourceRange name_range;
+  ExprPtr pred;          ///< Liveness: the communication predicate of a good round
+  ExprPtr body;          ///< the formula (Liveness: the goal)
+  int64_t after_rounds = 0;  ///< Liveness: K
+  bool from_import = false;
+};
+
+struct Import {
+  std::string module;
+  SourceRange range;
+};
+
+/// One parsed file, or (after sema merges imports) the whole program.
+struct Program {
+  std::string name;
+  SourceRange name_range;
+  bool is_module = false;
+  std::vector<Import> imports;
+  std::vector<TypeAlias> types;
+  std::vector<VarDeclPtr> consts;
+  std::vector<VarDeclPtr> inputs;
+  std::vector<VarDeclPtr> outputs;
+  std::vector<VarDeclPtr> vars;
+  std::vector<VarDeclPtr> lets;
+  std::vector<std::unique_ptr<FnDecl>> fns;
+  std::vector<Round> rounds;
+  std::vector<Spec> specs;
+};
+
+/// Writes the tree in the indented form printed by `psyncc dump-ast`.
+std::string dump_ast(const Program& program, const SourceManager& sources);
+
+}  // namespace psync

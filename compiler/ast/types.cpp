@@ -1,0 +1,82 @@
+// types.cpp: interning and printing of semantic types.
+#include "ast/types.h"
+
+namespace psync {
+
+int Type::field_index(const std::string& name) const {
+  for (size_t i = 0; i < field_names.size(); ++i)
+    if (field_names[i] == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::string type_name(const Type* t) {
+  if (!t) return "<unknown>";
+  switch (t->kind) {
+    case TypeKind::Error: return "<error>";
+    case TypeKind::Unit: return "()";
+    case TypeKind::Int: return "int";
+    case TypeKind::Bool: return "bool";
+    case TypeKind::Pid: return "pid";
+    case TypeKind::PidSet: return "set<pid>";
+    case TypeKind::Option: return type_name(t->elem) + "?";
+    case TypeKind::Array: return "[" + type_name(t->elem) + "; n]";
+    case TypeKind::Mailbox: return "mailbox<" + type_name(t->elem) + ">";
+    case TypeKind::Lambda: return "lambda";
+    case TypeKind::Tuple: {
+      std::string s = "(";
+      for (size_t i = 0; i < t->elems.size(); ++i) s += (i ? ", " : "") + type_name(t->elems[i]);
+      return s + ")";
+    }
+    case TypeKind::Record: {
+      std::string s = "{ ";
+      for (size_t i = 0; i < t->elems.size(); ++i)
+        s += (i ? ", " : "") + t->field_names[i] + ": " + type_name(t->elems[i]);
+      return s + " }";
+    }
+  }
+  return "<unknown>";
+}
+
+TypeContext::TypeContext() {
+  error_ = intern({TypeKind::Error, nullptr, {}, {}});
+  unit_ = intern({TypeKind::Unit, nullptr, {}, {}});
+  int_t_ = intern({TypeKind::Int, nullptr, {}, {}});
+  bool_t_ = intern({TypeKind::Bool, nullptr, {}, {}});
+  pid_t_ = intern({TypeKind::Pid, nullptr, {}, {}});
+  pid_set_ = intern({TypeKind::PidSet, nullptr, {}, {}});
+  lambda_ = intern({TypeKind::Lambda, nullptr, {}, {}});
+}
+
+const Type* TypeContext::intern(Type t) {
+  // The printed name is a faithful key: it spells out every component.
+  std::string key = std::to_string(static_cast<int>(t.kind)) + ":" + type_name(&t);
+  auto it = by_key_.find(key);
+  if (it != by_key_.end()) return it->second;
+  owned_.push_back(std::make_unique<Type>(std::move(t)));
+  by_key_.emplace(key, owned_.back().get());
+  return owned_.back().get();
+}
+
+const Type* TypeContext::option(const Type* elem) {
+  if (elem->is_error()) return error_;
+  return intern({TypeKind::Option, elem, {}, {}});
+}
+const Type* TypeContext::array(const Type* elem) {
+  if (elem->is_error()) return error_;
+  return intern({TypeKind::Array, elem, {}, {}});
+}
+const Type* TypeContext::mailbox(const Type* elem) {
+  return intern({TypeKind::Mailbox, elem, {}, {}});
+}
+const Type* TypeContext::tuple(std::vector<const Type*> elems) {
+  for (auto* e : elems)
+    if (e->is_error()) return error_;
+  return intern({TypeKind::Tuple, nullptr, std::move(elems), {}});
+}
+const Type* TypeContext::record(std::vector<std::string> names, std::vector<const Type*> types) {
+  for (auto* e : types)
+    if (e->is_error()) return error_;
+  return intern({TypeKind::Record, nullptr, std::move(types), std::move(names)});
+}
+
+}  // namespace psync

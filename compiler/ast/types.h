@@ -1,0 +1,77 @@
+// types.h: the semantic types of psync, interned so that two types are equal
+// exactly when their pointers are. Sema assigns one to every expression;
+// codegen derives flat layouts from them (compiler/codegen/layout).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace psync {
+
+enum class TypeKind {
+  Error,    ///< the type of an expression that already has a diagnostic
+  Unit,     ///< ()
+  Int,      ///< 64-bit signed, wrapping (docs/language.md, "Arithmetic")
+  Bool,
+  Pid,      ///< a process id in 0..n-1
+  PidSet,   ///< set<pid>, a bitset of n bits
+  Option,   ///< T?
+  Tuple,    ///< (T1, ..., Tk), k >= 2
+  Record,   ///< { f1: T1, ... } (structural)
+  Array,    ///< [T; n], indexed by pid
+  Mailbox,  ///< the mailbox of a round with message type elem
+  Lambda,   ///< only as the type of an argument to a mailbox operation
+};
+
+struct Type {
+  TypeKind kind = TypeKind::Error;
+  const Type* elem = nullptr;              ///< Option, Array, Mailbox
+  std::vector<const Type*> elems;          ///< Tuple, Record (field types)
+  std::vector<std::string> field_names;    ///< Record
+
+  bool is(TypeKind k) const { return kind == k; }
+  bool is_error() const { return kind == TypeKind::Error; }
+  /// Int, Bool and Pid: values that fit in one machine word.
+  bool is_scalar() const {
+    return kind == TypeKind::Int || kind == TypeKind::Bool || kind == TypeKind::Pid;
+  }
+  /// Index of a record field, or -1.
+  int field_index(const std::string& name) const;
+};
+
+/// "int", "(int, bool)", "{ v: int, ts: int }", "int?", "[pid; n]".
+std::string type_name(const Type* t);
+
+/// Owns and interns every Type of a compilation.
+class TypeContext {
+ public:
+  TypeContext();
+  const Type* error() const { return error_; }
+  const Type* unit() const { return unit_; }
+  const Type* int_() const { return int_t_; }
+  const Type* bool_() const { return bool_t_; }
+  const Type* pid() const { return pid_t_; }
+  const Type* pid_set() const { return pid_set_; }
+  const Type* lambda() const { return lambda_; }
+  const Type* option(const Type* elem);
+  const Type* array(const Type* elem);
+  const Type* mailbox(const Type* elem);
+  const Type* tuple(std::vector<const Type*> elems);
+  const Type* record(std::vector<std::string> names, std::vector<const Type*> types);
+
+ private:
+  const Type* intern(Type t);
+  std::vector<std::unique_ptr<Type>> owned_;
+  std::map<std::string, const Type*> by_key_;
+  const Type* error_;
+  const Type* unit_;
+  const Type* int_t_;
+  const Type* bool_t_;
+  const Type* pid_t_;
+  const Type* pid_set_;
+  const Type* lambda_;
+};
+
+}  // namespace psync

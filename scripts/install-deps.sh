@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian package psync needs to build, test and benchmark.
+# Safe to run twice; never asks a question (works with CI=true and no stdin).
+set -euo pipefail
+
+PACKAGES=(
+  antlr4 libantlr4-runtime-dev uuid-dev
+  llvm-19-dev llvm-19-tools clang-19 lld-19 libclang-rt-19-dev libzstd-dev
+  libboost-dev doctest-dev libfmt-dev libcli11-dev libtomlplusplus-dev
+  cmake ninja-build g++ python3 libxml2-utils
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
