@@ -71,6 +71,21 @@ int main(int argc, char** argv) {
   dump->add_option("file", dump_file, "Protocol file (.psync)")->required()->type_name("FILE");
   add_common(dump, common);
 
+  // An unknown verb gets its own one-line error (CLI11 would only say that
+  // a subcommand is required).
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string verbs;
+    bool known = false;
+    for (auto* sub : app.get_subcommands({})) {
+      verbs += (verbs.empty() ? "" : ", ") + sub->get_name();
+      known = known || sub->get_name() == argv[1];
+    }
+    if (!known) {
+      fmt::print(stderr, "psyncc: error: unknown command '{}' (commands: {})\n", argv[1], verbs);
+      return 2;
+    }
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

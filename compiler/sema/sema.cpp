@@ -167,8 +167,10 @@ class Sema {
 
   std::string suggestion(const std::string& name) {
     std::string best;
-    size_t best_d = name.size() <= 3 ? 1 : 2;
+    if (name.size() < 3) return "";  // one- and two-letter names match everything
+    size_t best_d = name.size() <= 5 ? 1 : 2;
     auto consider = [&](const std::string& cand) {
+      if (cand.size() < 3) return;
       size_t d = edit_distance(name, cand);
       if (d > 0 && d <= best_d) { best_d = d; best = cand; }
     };
@@ -295,6 +297,15 @@ class Sema {
     if (v.type->is(TypeKind::Mailbox)) {
       D.error("mailbox-variable", v.range, "a mailbox cannot be stored in a variable");
       v.type = T.error();
+    }
+    // Consts, inputs and the output cross the command line and the ABI as one
+    // word each (runtime/include/psync/abi.h).
+    bool word = v.type->is_scalar() || v.type->is(TypeKind::PidSet) || v.type->is_error();
+    if (!word && (v.kind == VarKind::Const || v.kind == VarKind::Input || v.kind == VarKind::Output)) {
+      D.error("non-scalar-" + std::string(v.kind == VarKind::Const ? "const" : v.kind == VarKind::Input ? "input" : "output"),
+              v.type_expr ? v.type_expr->range : v.range,
+              std::string("a") + (v.kind == VarKind::Input ? "n " : " ") + kind_noun(v.kind) +
+                  " must be int, bool, pid or set<pid>, not '" + type_name(v.type) + "'");
     }
     declare_global(v);
     v.index = static_cast<int>(index_counter_[static_cast<int>(v.kind)]++);

@@ -29,11 +29,14 @@ std::string printable_line(std::string_view line, uint32_t& col, uint32_t& width
     line = line.substr(start, kMax);
     col = static_cast<uint32_t>(col > start ? col - start : 1);
   }
+  // Bytes that do not form valid UTF-8 (a binary file, a cut line) are shown
+  // as '?' so that the terminal receives only text.
+  const bool utf8 = find_invalid_utf8(line) == std::string_view::npos;
   std::string out;
   out.reserve(line.size());
   for (char ch : line) {
     auto u = static_cast<unsigned char>(ch);
-    out.push_back(ch == '\t' ? '\t' : (u < 0x20 || u == 0x7f) ? ' ' : ch);
+    out.push_back(ch == '\t' ? '\t' : (u < 0x20 || u == 0x7f) ? ' ' : (!utf8 && u >= 0x80) ? '?' : ch);
   }
   if (col > out.size() + 1) col = static_cast<uint32_t>(out.size() + 1);
   if (col - 1 + width > out.size()) width = static_cast<uint32_t>(out.size() >= col ? out.size() - col + 1 : 1);

@@ -1,0 +1,24 @@
+# lit configuration for psync's compiler tests. Each .psync or .test file
+# carries its own RUN: lines; FileCheck compares the output.
+import os
+import lit.formats
+
+config.name = "psync"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".psync", ".test"]
+config.excludes = ["Inputs"]
+config.test_source_root = os.path.dirname(__file__)
+
+psyncc = lit_config.params.get("psyncc")
+if not psyncc:
+    lit_config.fatal("run lit with --param psyncc=/path/to/psyncc (ctest does)")
+llvm_bin = lit_config.params.get("llvm_bin", "/usr/lib/llvm-19/bin")
+root = os.path.abspath(os.path.join(config.test_source_root, "..", ".."))
+
+config.substitutions.append(("%psyncc", psyncc))
+config.substitutions.append(("%root", root))
+config.substitutions.append(("%examples", os.path.join(root, "examples")))
+config.substitutions.append(("%stdlib", os.path.join(root, "stdlib")))
+config.substitutions.append(("%python", lit_config.params.get("python", "python3")))
+config.environment["PATH"] = os.pathsep.join([llvm_bin, config.environment.get("PATH", os.environ.get("PATH", ""))])
+config.environment["PSYNC_STDLIB"] = os.path.join(root, "stdlib")
