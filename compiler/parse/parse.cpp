@@ -175,7 +175,7 @@ bool prescan_tokens(antlr4::CommonTokenStream& tokens, DiagnosticEngine& diags, 
       continue;
     }
     if (t->getChannel() != antlr4::Token::DEFAULT_CHANNEL) continue;
-    std::string_view text = t->getText();
+    std::string text = t->getText();  // getText() returns by value: a view would dangle
     if (after_close_brace && type != PSyncLexer::ELSE) else_chain = 0;
     after_close_brace = false;
     if (text == "(" || text == "[" || text == "{") {
