@@ -1,0 +1,391 @@
+// engine.cpp: one instance's rounds — send, collect, progress, update — and
+// the catch-up that lets a slow process rejoin the others.
+#include "engine.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+namespace psync::engine {
+
+namespace {
+
+uint64_t all_of_n(int32_t n) { return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1; }
+
+uint64_t load_word(const std::byte* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+void store_word(std::byte* p, uint64_t w) { std::memcpy(p, &w, sizeof w); }
+
+// splitmix64 (Steele, Lea, Flood, "Fast splittable pseudorandom number
+// generators", OOPSLA 2014): one word of state per instance.
+uint64_t splitmix64(uint64_t& s) {
+  uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+Layout Layout::compute(const psync_protocol_desc& desc, int32_t n) {
+  Layout l;
+  l.desc = &desc;
+  l.n = n;
+  l.state_size = desc.state_size(n);
+  for (uint32_t i = 0; i < desc.num_rounds; ++i) {
+    l.msg_size.push_back(desc.rounds[i].msg_size(n));
+    l.max_msg_size = std::max(l.max_msg_size, l.msg_size.back());
+  }
+  return l;
+}
+
+Instance::Instance(const Layout& layout, const Config& config, const int64_t* consts,
+                   uint64_t id, std::span<const int64_t> inputs, Host& host, Counters& counters)
+    : layout_(layout), config_(config), host_(host), counters_(counters), id_(id),
+      ahead_(size_t(config.n), -1), inputs_(inputs.begin(), inputs.end()) {
+  hooks_.self = this;
+  hooks_.coin = &Instance::hook_coin;
+  hooks_.random = &Instance::hook_random;
+  hooks_.decided = &Instance::hook_decided;
+  hooks_.conflict = &Instance::hook_conflict;
+  env_.n = config.n;
+  env_.me = config.me;
+  env_.consts = consts;
+  env_.hooks = &hooks_;
+  rng_ = config.seed ^ (id * 0xD1B54A32D192ED03ull) ^ (uint64_t(config.me) << 48);
+}
+
+void Instance::set_env_round(int64_t r) {
+  env_.round = r;
+  env_.phase = r / int64_t(layout_.desc->num_rounds);
+}
+
+uint64_t Instance::presence() const { return load_word(mailbox_.data()); }
+
+void Instance::start(int64_t now_us) {
+  if (status_ != Status::Idle) return;
+  state_.assign(layout_.state_size, std::byte{0});
+  set_env_round(0);
+  layout_.desc->init(state_.data(), &env_, inputs_.data());
+  status_ = Status::Running;
+  begin_round(0, now_us, /*skipped=*/false);
+  run_until_blocked(now_us);
+}
+
+// Enters round r: resets the mailbox, runs send (which also resets the
+// round-local vars), hands the messages out, then delivers what arrived early.
+void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
+  round_ = r;
+  decl_index_ = uint32_t(r % int64_t(layout_.desc->num_rounds));
+  set_env_round(r);
+  const uint64_t msize = layout_.msg_size[decl_index_];
+  const uint64_t box = layout_.mailbox_size(decl_index_);
+  mailbox_.assign(box, std::byte{0});
+  outbox_.resize(box);
+  store_word(outbox_.data(), 0);
+  ready_to_end_ = false;
+  deadline_ = kNoDeadline;
+
+  decl().send(state_.data(), &env_, outbox_.data());
+  const uint64_t out = load_word(outbox_.data()) & all_of_n(config_.n);
+  const bool transmit = !skipped || !config_.suppress_catch_up_sends;
+  if (transmit) {
+    for (uint64_t bits = out; bits != 0; bits &= bits - 1) {
+      const int32_t to = std::countr_zero(bits);
+      if (to == config_.me) continue;
+      host_.send_message(id_, r, to, {outbox_.data() + 8 + uint64_t(to) * msize, msize});
+      ++counters_.messages_sent;
+    }
+  } else {
+    counters_.sends_suppressed += uint64_t(std::popcount(out));
+  }
+
+  const int64_t k = decl().sync_k;
+  sync_open_ = true;
+  if (k > 0) {
+    int64_t known = 1;  // this process
+    for (int32_t s = 0; s < config_.n; ++s)
+      if (s != config_.me && ahead_[size_t(s)] >= r) ++known;
+    sync_open_ = known >= k;
+  }
+  if (sync_open_ && !skipped) arm_deadline(now_us);
+
+  // Sending to yourself goes through the mailbox like any other message.
+  if (transmit && (out >> config_.me) & 1)
+    deliver(config_.me, {outbox_.data() + 8 + uint64_t(config_.me) * msize, msize}, now_us);
+  deliver_buffered_for_current_round(now_us);
+  // `go when` may already hold on what is here (LastVoting's non-coordinators
+  // go at once: their condition does not depend on the mailbox).
+  if (sync_open_ && !ready_to_end_ && decl().go_when != nullptr && !(decl().flags & PSYNC_ROUND_EVENT)) {
+    if (decl().go_when(state_.data(), &env_, mailbox_.data()) != 0) {
+      ready_to_end_ = true;
+      end_by_go_ = true;
+    }
+  }
+}
+
+void Instance::arm_deadline(int64_t now_us) {
+  const psync_round_desc& d = decl();
+  if (d.flags & PSYNC_ROUND_WAIT) {
+    deadline_ = kNoDeadline;
+    return;
+  }
+  const int64_t t = (d.flags & PSYNC_ROUND_HAS_TIMEOUT) ? d.timeout_us : config_.default_timeout_us;
+  deadline_ = now_us + std::max<int64_t>(t, 0);
+}
+
+// Puts one message into the current round's mailbox and re-evaluates the
+// progress conditions: receive's `go` (event rounds), `go when` (closed
+// rounds), a full mailbox, and the `sync k` gate.
+void Instance::deliver(int32_t sender, std::span<const std::byte> payload, int64_t now_us) {
+  const uint64_t msize = layout_.msg_size[decl_index_];
+  uint64_t p = presence() | (uint64_t{1} << sender);
+  store_word(mailbox_.data(), p);
+  if (msize != 0) std::memcpy(mailbox_.data() + 8 + uint64_t(sender) * msize, payload.data(), msize);
+  ++counters_.messages_delivered;
+  if (ahead_[size_t(sender)] < round_) ahead_[size_t(sender)] = round_;
+
+  const psync_round_desc& d = decl();
+  if (d.flags & PSYNC_ROUND_EVENT) {
+    if (d.receive(state_.data(), &env_, sender, payload.data()) != 0 && !ready_to_end_) {
+      ready_to_end_ = true;
+      end_by_go_ = true;
+    }
+  }
+  if (!sync_open_) check_sync_gate(now_us);
+  if (ready_to_end_ || !sync_open_) return;
+  if (p == all_of_n(config_.n)) {
+    // Nobody else can send to this round: the heard-of set cannot grow.
+    ready_to_end_ = true;
+    end_by_go_ = false;
+  } else if (d.go_when != nullptr && !(d.flags & PSYNC_ROUND_EVENT) &&
+             d.go_when(state_.data(), &env_, mailbox_.data()) != 0) {
+    ready_to_end_ = true;
+    end_by_go_ = true;
+  }
+}
+
+void Instance::check_sync_gate(int64_t now_us) {
+  if (sync_open_) return;
+  int64_t known = 1;
+  for (int32_t s = 0; s < config_.n; ++s)
+    if (s != config_.me && ahead_[size_t(s)] >= round_) ++known;
+  if (known < decl().sync_k) return;
+  sync_open_ = true;
+  arm_deadline(now_us);
+  if (!ready_to_end_ && presence() == all_of_n(config_.n)) {
+    ready_to_end_ = true;
+    end_by_go_ = false;
+  } else if (!ready_to_end_ && decl().go_when != nullptr && !(decl().flags & PSYNC_ROUND_EVENT) &&
+             decl().go_when(state_.data(), &env_, mailbox_.data()) != 0) {
+    ready_to_end_ = true;
+    end_by_go_ = true;
+  }
+}
+
+void Instance::deliver_buffered_for_current_round(int64_t now_us) {
+  if (future_.empty()) return;
+  std::vector<Future> keep;
+  std::vector<Future> now;
+  for (Future& f : future_) {
+    if (f.round < round_) ++counters_.late_messages_dropped;
+    else if (f.round == round_) now.push_back(std::move(f));
+    else keep.push_back(std::move(f));
+  }
+  future_ = std::move(keep);
+  for (Future& f : now) {
+    if (status_ != Status::Running || halted()) break;
+    deliver(f.sender, f.payload, now_us);
+  }
+}
+
+void Instance::buffer_future(int32_t sender, int64_t round, std::span<const std::byte> payload) {
+  for (const Future& f : future_) {
+    if (f.round == round && f.sender == sender) {
+      ++counters_.duplicates_dropped;
+      return;
+    }
+  }
+  const psync_round_desc& d = decl();
+  const int64_t bound = (d.flags & PSYNC_ROUND_STRICT) && d.strict_bound > 0 ? d.strict_bound
+                                                                             : config_.default_future_bound;
+  if (int64_t(future_.size()) >= bound) {
+    ++counters_.future_messages_dropped;
+    return;
+  }
+  future_.push_back({round, sender, {payload.begin(), payload.end()}});
+  ++counters_.future_messages_buffered;
+}
+
+void Instance::receive(int32_t sender, int64_t round, std::span<const std::byte> payload, int64_t now_us) {
+  if (status_ != Status::Running) {
+    ++counters_.messages_after_finish_dropped;
+    return;
+  }
+  if (sender < 0 || sender >= config_.n || sender == config_.me || round < 0) {
+    ++counters_.malformed_dropped;
+    return;
+  }
+  const uint32_t decl_of_msg = uint32_t(round % int64_t(layout_.desc->num_rounds));
+  if (payload.size() != layout_.msg_size[decl_of_msg]) {
+    ++counters_.malformed_dropped;
+    return;
+  }
+  if (round < round_) {
+    ++counters_.late_messages_dropped;
+    return;
+  }
+  if (round - round_ > config_.max_catch_up) {
+    ++counters_.implausible_round_dropped;
+    return;
+  }
+  if (round == round_) {
+    if ((presence() >> sender) & 1) {
+      ++counters_.duplicates_dropped;
+      return;
+    }
+    deliver(sender, payload, now_us);
+  } else {
+    // The sender is known to have reached `round`, whether or not there is
+    // room to keep its message: that is what catch-up and `sync k` count.
+    if (ahead_[size_t(sender)] < round) ahead_[size_t(sender)] = round;
+    if (max_ahead_ < round) max_ahead_ = round;
+    buffer_future(sender, round, payload);
+    check_sync_gate(now_us);
+  }
+  run_until_blocked(now_us);
+}
+
+// The round to catch up to, or -1: the highest round that at least f+1
+// distinct senders have reached (with f = 0, the highest round seen). With
+// f Byzantine senders, f+1 of them include a correct one, so a liar cannot
+// drag a correct process forward on its own (PSync, Section 4; the same
+// f+1 rule as Bracha's amplification step, "Asynchronous Byzantine agreement
+// protocols", Inf. Comput. 75(2), 1987).
+int64_t Instance::catch_up_target() const {
+  if (max_ahead_ <= round_) return -1;
+  const int32_t f = std::max(config_.byzantine_f, 0);
+  if (f == 0) return max_ahead_;
+  int64_t above[PSYNC_MAX_N];
+  int32_t count = 0;
+  for (int32_t s = 0; s < config_.n; ++s)
+    if (ahead_[size_t(s)] > round_) above[count++] = ahead_[size_t(s)];
+  if (count < f + 1) return -1;
+  std::nth_element(above, above + f, above + count, std::greater<int64_t>());
+  return above[f];
+}
+
+// Finishes the current round with what it has, runs the rounds in between
+// with empty mailboxes (their sends suppressed unless configured otherwise),
+// then enters `target`, where the buffered message(s) get delivered.
+void Instance::catch_up_to(int64_t target, int64_t now_us) {
+  ++counters_.catch_ups;
+  complete_round(/*timed_out=*/true);
+  while (status_ == Status::Running && round_ + 1 < target) {
+    begin_round(round_ + 1, now_us, /*skipped=*/true);
+    ++counters_.rounds_skipped;
+    if (halted()) break;
+    complete_round(/*timed_out=*/true);
+  }
+  if (status_ == Status::Running && !halted()) begin_round(target, now_us, /*skipped=*/false);
+}
+
+void Instance::on_timer(int64_t now_us) {
+  if (status_ != Status::Running || !sync_open_ || deadline_ == kNoDeadline || now_us < deadline_) return;
+  ++counters_.timeouts;
+  complete_round(/*timed_out=*/true);
+  if (status_ == Status::Running) begin_round(round_ + 1, now_us, /*skipped=*/false);
+  run_until_blocked(now_us);
+}
+
+void Instance::run_until_blocked(int64_t now_us) {
+  while (status_ == Status::Running) {
+    if (halted()) {
+      ++counters_.halts;
+      finish(EndReason::Halted);
+      break;
+    }
+    if (!(decl().flags & PSYNC_ROUND_STRICT)) {
+      const int64_t target = catch_up_target();
+      if (target > round_) {
+        catch_up_to(target, now_us);
+        continue;
+      }
+    }
+    if (!(sync_open_ && ready_to_end_)) break;
+    if (end_by_go_) ++counters_.rounds_ended_by_go;
+    else ++counters_.rounds_ended_full;
+    complete_round(/*timed_out=*/false);
+    if (status_ == Status::Running && !halted()) begin_round(round_ + 1, now_us, /*skipped=*/false);
+  }
+}
+
+// Runs update (closed rounds) or finish (event rounds), then decides whether
+// the instance is over: halted, enough rounds after deciding, or out of rounds.
+void Instance::complete_round(bool timed_out) {
+  set_env_round(round_);
+  const psync_round_desc& d = decl();
+  if (d.flags & PSYNC_ROUND_EVENT) d.finish(state_.data(), &env_, timed_out ? 1 : 0);
+  else d.update(state_.data(), &env_, mailbox_.data());
+  ++counters_.rounds_completed;
+  deadline_ = kNoDeadline;
+  ready_to_end_ = false;
+  if (halted()) {
+    ++counters_.halts;
+    finish(EndReason::Halted);
+  } else if (decided_round_ >= 0 && round_ >= decided_round_ + config_.after_decide_rounds) {
+    finish(EndReason::AfterDecide);
+  } else if (config_.max_rounds > 0 && round_ + 1 >= config_.max_rounds) {
+    if (decided_round_ < 0) ++counters_.instances_gave_up;
+    finish(EndReason::GaveUp);
+  }
+}
+
+void Instance::finish(EndReason why) {
+  status_ = Status::Finished;
+  end_reason_ = why;
+  deadline_ = kNoDeadline;
+  future_.clear();
+  future_.shrink_to_fit();
+  outbox_.clear();
+  outbox_.shrink_to_fit();
+}
+
+uint64_t Instance::next_random() { return splitmix64(rng_); }
+
+int32_t Instance::hook_coin(void* self, const psync_env*) {
+  return int32_t(static_cast<Instance*>(self)->next_random() & 1);
+}
+
+int64_t Instance::hook_random(void* self, const psync_env*, int64_t k) {
+  if (k <= 0) return 0;
+  return int64_t(static_cast<Instance*>(self)->next_random() % uint64_t(k));
+}
+
+void Instance::hook_decided(void* self, const psync_env* env, const void* state) {
+  auto* inst = static_cast<Instance*>(self);
+  if (inst->decided_round_ >= 0) return;
+  inst->decided_round_ = env->round;
+  ++inst->counters_.decisions;
+  inst->host_.report_decision(inst->id_, env->round, state);
+}
+
+void Instance::hook_conflict(void* self, const psync_env* env, const void* state) {
+  auto* inst = static_cast<Instance*>(self);
+  ++inst->counters_.conflicting_decisions;
+  inst->host_.report_conflict(inst->id_, env->round, state);
+}
+
+std::vector<std::pair<const char*, uint64_t>> counter_list(const Counters& c) {
+  std::vector<std::pair<const char*, uint64_t>> out;
+#define PSYNC_X(name) out.emplace_back(#name, c.name);
+  PSYNC_ENGINE_COUNTERS(PSYNC_X)
+#undef PSYNC_X
+  return out;
+}
+
+}  // namespace psync::engine

@@ -1,0 +1,183 @@
+// engine.h: the round state machine of one protocol instance, driven through
+// the ABI descriptor. No sockets, no clock: callers pass the time in and take
+// the deadline out, which is what lets tests run it with a fake clock.
+//
+// Semantics are DESIGN.md section 4 and docs/runtime.md. The Heard-Of round
+// structure follows Charron-Bost & Schiper, "The Heard-Of model", Distributed
+// Computing 22(1), 2009; catch-up and `strict` rounds follow PSync (Dragoi,
+// Henzinger, Zufferey, POPL 2016), Section 4.
+#pragma once
+
+#include <psync/abi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace psync::engine {
+
+inline constexpr int64_t kNoDeadline = INT64_MAX;
+
+// Counters named after the events they count. One set per process; every
+// instance adds to it. Fields are listed once in PSYNC_ENGINE_COUNTERS so that
+// printers and tests enumerate the same names.
+#define PSYNC_ENGINE_COUNTERS(X)                                              \
+  X(messages_sent)             /* messages handed to the transport */        \
+  X(messages_delivered)        /* messages put into a mailbox (self too) */  \
+  X(sends_suppressed)          /* messages not sent in skipped rounds */     \
+  X(late_messages_dropped)     /* round below the current one */            \
+  X(duplicates_dropped)        /* same sender, same round, seen already */   \
+  X(malformed_dropped)         /* wrong payload size or sender id */         \
+  X(implausible_round_dropped) /* round too far ahead to catch up to */      \
+  X(future_messages_buffered)  /* kept for a later round */                  \
+  X(future_messages_dropped)   /* buffer for later rounds was full */        \
+  X(messages_after_finish_dropped) /* instance already finished */           \
+  X(catch_ups)                 /* jumps forward to a later round */          \
+  X(rounds_skipped)            /* rounds run with empty mailboxes */         \
+  X(rounds_completed)          /* updates/finishes run, skipped ones too */  \
+  X(timeouts)                  /* rounds ended by their timeout */           \
+  X(rounds_ended_by_go)        /* go / go when */                            \
+  X(rounds_ended_full)         /* heard from all n */                        \
+  X(decisions)                 /* first decide() of an instance */           \
+  X(conflicting_decisions)     /* decide() with a second, different value */ \
+  X(halts)                     /* instances that executed halt */            \
+  X(instances_gave_up)         /* hit the max-rounds limit undecided */
+
+struct Counters {
+#define PSYNC_X(name) uint64_t name = 0;
+  PSYNC_ENGINE_COUNTERS(PSYNC_X)
+#undef PSYNC_X
+};
+
+// Per-process settings shared by all instances.
+struct Config {
+  int32_t n = 0;
+  int32_t me = 0;
+  int64_t default_timeout_us = 20'000;  // rounds without `timeout D`
+  int64_t default_future_bound = 64;    // buffered future messages per instance
+  bool suppress_catch_up_sends = true;  // skipped rounds send nothing
+  int32_t byzantine_f = 0;              // catch up once f+1 senders are ahead
+  int64_t after_decide_rounds = 2;      // keep going so others can decide
+  int64_t max_rounds = 0;               // give up after this many rounds; 0 = never
+  int64_t max_catch_up = 100'000;       // rounds a single catch-up may skip
+  uint64_t seed = 0;                    // coin() and random(k)
+};
+
+// What an instance needs from its driver: a way out for messages and a place
+// to report decisions. Implemented by the node (sockets) and by tests.
+class Host {
+ public:
+  virtual ~Host() = default;
+  virtual void send_message(uint64_t instance, int64_t round, int32_t to,
+                            std::span<const std::byte> payload) = 0;
+  virtual void report_decision(uint64_t instance, int64_t round, const void* state) = 0;
+  virtual void report_conflict(uint64_t instance, int64_t round, const void* state) { (void)instance; (void)round; (void)state; }
+};
+
+enum class Status : uint8_t { Idle, Running, Finished };
+enum class EndReason : uint8_t { None, AfterDecide, Halted, GaveUp };
+
+// Sizes derived from the descriptor for one n; computed once per process.
+struct Layout {
+  const psync_protocol_desc* desc = nullptr;
+  int32_t n = 0;
+  uint64_t state_size = 0;
+  std::vector<uint64_t> msg_size;  // per round declaration
+  uint64_t max_msg_size = 0;
+
+  static Layout compute(const psync_protocol_desc& desc, int32_t n);
+  uint64_t mailbox_size(uint32_t decl) const { return 8 + uint64_t(n) * msg_size[decl]; }
+};
+
+class Instance {
+ public:
+  Instance(const Layout& layout, const Config& config, const int64_t* consts,
+           uint64_t id, std::span<const int64_t> inputs, Host& host, Counters& counters);
+  Instance(const Instance&) = delete;
+  Instance& operator=(const Instance&) = delete;
+
+  // Runs init, then enters round 0 (sends its messages).
+  void start(int64_t now_us);
+  // A message for this instance from the network, already authenticated by
+  // the transport (sender id matches its address).
+  void receive(int32_t sender, int64_t round, std::span<const std::byte> payload, int64_t now_us);
+  // Ends the current round if its deadline has passed.
+  void on_timer(int64_t now_us);
+
+  int64_t deadline_us() const { return deadline_; }
+  Status status() const { return status_; }
+  EndReason end_reason() const { return end_reason_; }
+  bool finished() const { return status_ == Status::Finished; }
+  uint64_t id() const { return id_; }
+  int64_t round() const { return round_; }
+  bool decided() const { return decided_round_ >= 0; }
+  int64_t decided_round() const { return decided_round_; }
+  const void* state() const { return state_.data(); }
+  const psync_proc_header& header() const { return *reinterpret_cast<const psync_proc_header*>(state_.data()); }
+  const psync_env& env() const { return env_; }
+  // The mailbox of the current round (presence word + n slots).
+  std::span<const std::byte> mailbox() const { return {mailbox_.data(), mailbox_.size()}; }
+  size_t buffered_messages() const { return future_.size(); }
+
+ private:
+  struct Future {
+    int64_t round;
+    int32_t sender;
+    std::vector<std::byte> payload;
+  };
+
+  const psync_round_desc& decl() const { return layout_.desc->rounds[decl_index_]; }
+  uint64_t presence() const;
+  void set_env_round(int64_t r);
+  void begin_round(int64_t r, int64_t now_us, bool transmit);
+  void deliver(int32_t sender, std::span<const std::byte> payload, int64_t now_us);
+  void deliver_buffered_for_current_round(int64_t now_us);
+  void buffer_future(int32_t sender, int64_t round, std::span<const std::byte> payload);
+  void complete_round(bool timed_out);
+  void check_sync_gate(int64_t now_us);
+  void arm_deadline(int64_t now_us);
+  int64_t catch_up_target() const;
+  void catch_up_to(int64_t target, int64_t now_us);
+  void run_until_blocked(int64_t now_us);
+  void finish(EndReason why);
+  bool halted() const { return header().halted != 0; }
+
+  static int32_t hook_coin(void* self, const psync_env* env);
+  static int64_t hook_random(void* self, const psync_env* env, int64_t k);
+  static void hook_decided(void* self, const psync_env* env, const void* state);
+  static void hook_conflict(void* self, const psync_env* env, const void* state);
+  uint64_t next_random();
+
+  const Layout& layout_;
+  const Config& config_;
+  Host& host_;
+  Counters& counters_;
+  uint64_t id_;
+  psync_hooks hooks_{};
+  psync_env env_{};
+  std::vector<std::byte> state_;    // 8-byte aligned through the allocator
+  std::vector<std::byte> mailbox_;
+  std::vector<std::byte> outbox_;
+  std::vector<int64_t> ahead_;      // highest round seen from each sender; -1 = none
+  std::vector<Future> future_;
+  std::vector<int64_t> inputs_;
+  uint64_t rng_;
+  int64_t round_ = -1;
+  uint32_t decl_index_ = 0;
+  int64_t deadline_ = kNoDeadline;
+  int64_t decided_round_ = -1;
+  int64_t max_ahead_ = -1;      // max over ahead_
+  bool ready_to_end_ = false;   // go, go when, or a full mailbox
+  bool end_by_go_ = false;      // ready because of go / go when (not full)
+  bool sync_open_ = true;       // `sync k` satisfied for this round
+  Status status_ = Status::Idle;
+  EndReason end_reason_ = EndReason::None;
+};
+
+// Describes a counter set as `name=value` pairs, in declaration order.
+std::vector<std::pair<const char*, uint64_t>> counter_list(const Counters& c);
+
+}  // namespace psync::engine

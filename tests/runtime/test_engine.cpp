@@ -1,0 +1,465 @@
+// test_engine.cpp: the round engine without sockets. A fake host records what
+// an instance sends and decides; the tests play the network and the clock.
+#include "engine/engine.h"
+#include "probe_protocol.h"
+#include "testing/one_third_rule.h"
+
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <deque>
+#include <memory>
+
+using namespace psync::engine;
+
+namespace {
+
+struct Sent {
+  uint64_t instance;
+  int64_t round;
+  int32_t from;
+  int32_t to;
+  std::vector<std::byte> payload;
+};
+
+struct FakeHost : Host {
+  int32_t me = 0;
+  std::vector<Sent> sent;
+  std::vector<std::pair<uint64_t, int64_t>> decisions;  // instance, round
+  void send_message(uint64_t instance, int64_t round, int32_t to, std::span<const std::byte> p) override {
+    sent.push_back({instance, round, me, to, {p.begin(), p.end()}});
+  }
+  void report_decision(uint64_t instance, int64_t round, const void*) override {
+    decisions.emplace_back(instance, round);
+  }
+  size_t sent_in_round(int64_t r) const {
+    size_t c = 0;
+    for (const Sent& s : sent) c += s.round == r;
+    return c;
+  }
+};
+
+std::vector<std::byte> word(int64_t v) {
+  std::vector<std::byte> b(8);
+  std::memcpy(b.data(), &v, 8);
+  return b;
+}
+
+// One probe instance at process `me` of n, with consts set by the test.
+struct ProbeFixture {
+  probe::Protocol proto;
+  Layout layout;
+  Config config;
+  std::vector<int64_t> consts = {0, -1, -1, 1};
+  FakeHost host;
+  Counters counters;
+  std::unique_ptr<Instance> inst;
+
+  ProbeFixture(std::vector<psync_round_desc> rounds, int32_t n = 4, int32_t me = 0)
+      : proto(std::move(rounds)), layout(Layout::compute(proto.desc, n)) {
+    config.n = n;
+    config.me = me;
+    config.default_timeout_us = 1000;
+    config.after_decide_rounds = 1;
+    consts[probe::kNumRounds] = int64_t(proto.rounds.size());
+    host.me = me;
+  }
+  void start(int64_t now = 0) {
+    int64_t input = 7;
+    inst = std::make_unique<Instance>(layout, config, consts.data(), 0, std::span<const int64_t>(&input, 1),
+                                      host, counters);
+    inst->start(now);
+  }
+  const probe::State& st() const { return *static_cast<const probe::State*>(inst->state()); }
+  void recv(int32_t from, int64_t round, int64_t now = 0) { inst->receive(from, round, word(round), now); }
+};
+
+}  // namespace
+
+TEST_CASE("a closed round sends to all, delivers to itself, and ends when the mailbox is full") {
+  ProbeFixture f({probe::closed_round()});
+  f.start();
+  CHECK(f.inst->round() == 0);
+  CHECK(f.host.sent.size() == 3);  // to 1, 2, 3; its own message goes to the mailbox
+  CHECK(f.counters.messages_delivered == 1);
+  f.recv(1, 0);
+  f.recv(2, 0);
+  CHECK(f.inst->round() == 0);
+  f.recv(3, 0);
+  CHECK(f.inst->round() == 1);
+  CHECK(f.st().updates == 1);
+  CHECK(f.st().last_size == 4);
+  CHECK(f.counters.rounds_ended_full == 1);
+  CHECK(f.st().bad_env == 0);
+}
+
+TEST_CASE("the default timeout ends a round with what it has") {
+  ProbeFixture f({probe::closed_round()});
+  f.start(100);
+  CHECK(f.inst->deadline_us() == 1100);
+  f.recv(2, 0, 500);
+  f.inst->on_timer(1099);  // early: nothing happens
+  CHECK(f.inst->round() == 0);
+  f.inst->on_timer(1100);
+  CHECK(f.inst->round() == 1);
+  CHECK(f.counters.timeouts == 1);
+  CHECK(f.st().last_size == 2);
+  CHECK(f.st().last_presence == 0b101);
+  CHECK(f.inst->deadline_us() == 2100);  // the next round's timer starts now
+}
+
+TEST_CASE("a round's own timeout overrides the default") {
+  auto r = probe::closed_round(PSYNC_ROUND_HAS_TIMEOUT);
+  r.timeout_us = 250;
+  ProbeFixture f({r});
+  f.start(0);
+  CHECK(f.inst->deadline_us() == 250);
+}
+
+TEST_CASE("wait: no timeout, the round ends only on a full mailbox") {
+  ProbeFixture f({probe::closed_round(PSYNC_ROUND_WAIT)});
+  f.start(0);
+  CHECK(f.inst->deadline_us() == kNoDeadline);
+  f.inst->on_timer(1'000'000'000);
+  CHECK(f.inst->round() == 0);
+  f.recv(1, 0);
+  f.recv(2, 0);
+  f.recv(3, 0);
+  CHECK(f.inst->round() == 1);
+  CHECK(f.counters.timeouts == 0);
+}
+
+TEST_CASE("go when is evaluated after each delivery") {
+  ProbeFixture f({probe::closed_round(PSYNC_ROUND_WAIT, /*go_when=*/true)});
+  f.consts[probe::kGo] = 3;  // go when mbox.size >= 3
+  f.start(0);
+  f.recv(1, 0);
+  CHECK(f.inst->round() == 0);
+  f.recv(3, 0);
+  CHECK(f.inst->round() == 1);
+  CHECK(f.st().last_size == 3);
+  CHECK(f.counters.rounds_ended_by_go == 1);
+}
+
+TEST_CASE("go when that holds on the empty mailbox ends the round at once") {
+  ProbeFixture f({probe::closed_round(0, /*go_when=*/true)});
+  f.consts[probe::kGo] = 0;  // always true: like LastVoting's non-coordinator
+  f.config.max_rounds = 5;
+  f.start(0);
+  CHECK(f.inst->finished());
+  CHECK(f.inst->end_reason() == EndReason::GaveUp);
+  CHECK(f.st().updates == 5);
+  CHECK(f.counters.instances_gave_up == 1);
+}
+
+TEST_CASE("late messages are dropped and counted") {
+  ProbeFixture f({probe::closed_round()});
+  f.start(0);
+  f.inst->on_timer(1000);
+  f.inst->on_timer(2000);
+  REQUIRE(f.inst->round() == 2);
+  f.recv(1, 0);
+  f.recv(1, 1);
+  CHECK(f.counters.late_messages_dropped == 2);
+  CHECK(f.inst->round() == 2);
+}
+
+TEST_CASE("duplicates (same sender, same round) are dropped, current and future") {
+  ProbeFixture f({probe::closed_round(PSYNC_ROUND_STRICT)});
+  f.start(0);
+  f.recv(1, 0);
+  f.recv(1, 0);
+  CHECK(f.counters.duplicates_dropped == 1);
+  f.recv(2, 3);
+  f.recv(2, 3);
+  CHECK(f.counters.duplicates_dropped == 2);
+  CHECK(f.inst->buffered_messages() == 1);
+}
+
+TEST_CASE("wrong payload sizes and impossible senders are malformed") {
+  ProbeFixture f({probe::closed_round()});
+  f.start(0);
+  std::vector<std::byte> short_payload(4);
+  f.inst->receive(1, 0, short_payload, 0);
+  f.inst->receive(9, 0, word(0), 0);
+  f.inst->receive(0, 0, word(0), 0);  // itself, from the network
+  f.inst->receive(1, -1, word(-1), 0);
+  CHECK(f.counters.malformed_dropped == 4);
+  CHECK(f.st().last_size == 0);
+}
+
+TEST_CASE("catch-up: a future message finishes the round, skips with empty mailboxes, delivers it") {
+  ProbeFixture f({probe::closed_round()});
+  f.start(0);
+  f.recv(1, 0);
+  f.recv(2, 3, 10);
+  CHECK(f.inst->round() == 3);
+  CHECK(f.counters.catch_ups == 1);
+  CHECK(f.counters.rounds_skipped == 2);
+  CHECK(f.st().updates == 3);
+  CHECK(f.st().empty_updates == 2);  // rounds 1 and 2
+  // Skipped rounds send nothing (by default); round 3 sends to everyone.
+  CHECK(f.host.sent_in_round(1) == 0);
+  CHECK(f.host.sent_in_round(2) == 0);
+  CHECK(f.host.sent_in_round(3) == 3);
+  CHECK(f.counters.sends_suppressed == 8);  // 4 per skipped round, self included
+  // Round 3's mailbox holds the buffered message and our own.
+  uint64_t p;
+  std::memcpy(&p, f.inst->mailbox().data(), 8);
+  CHECK(p == 0b101);
+  CHECK(f.st().sends == 4);  // send ran in skipped rounds too: round-local vars reset
+  CHECK(f.st().bad_env == 0);
+  CHECK(f.inst->deadline_us() == 1010);
+}
+
+TEST_CASE("catch-up sends can be enabled") {
+  ProbeFixture f({probe::closed_round()});
+  f.config.suppress_catch_up_sends = false;
+  f.start(0);
+  f.recv(2, 3);
+  CHECK(f.host.sent_in_round(1) == 3);
+  CHECK(f.host.sent_in_round(2) == 3);
+  CHECK(f.counters.sends_suppressed == 0);
+  CHECK(f.st().empty_updates == 0);  // their own messages are in the skipped mailboxes
+}
+
+TEST_CASE("Byzantine budget: catch up only once f+1 distinct senders are ahead") {
+  ProbeFixture f({probe::closed_round()}, 5);
+  f.config.byzantine_f = 1;
+  f.start(0);
+  f.recv(1, 9);  // one (possibly lying) sender far ahead
+  CHECK(f.inst->round() == 0);
+  CHECK(f.counters.catch_ups == 0);
+  f.recv(1, 4);  // the same sender again does not count twice
+  CHECK(f.inst->round() == 0);
+  f.recv(2, 4);  // a second sender: two are at >= 4, so round 4 is safe
+  CHECK(f.inst->round() == 4);
+  CHECK(f.counters.catch_ups == 1);
+  // Round 4's mailbox holds both buffered round-4 messages and our own.
+  CHECK(f.inst->buffered_messages() == 1);  // the round-9 one waits
+}
+
+TEST_CASE("strict rounds never catch up; the future buffer is bounded") {
+  auto r = probe::closed_round(PSYNC_ROUND_STRICT);
+  r.strict_bound = 2;
+  ProbeFixture f({r});
+  f.start(0);
+  f.recv(1, 1);
+  f.recv(2, 1);
+  f.recv(3, 2);
+  CHECK(f.inst->round() == 0);
+  CHECK(f.counters.catch_ups == 0);
+  CHECK(f.counters.future_messages_buffered == 2);
+  CHECK(f.counters.future_messages_dropped == 1);
+  // The round ends on its timeout; round 1 starts with the buffered messages.
+  f.inst->on_timer(1000);
+  CHECK(f.inst->round() == 1);
+  uint64_t p;
+  std::memcpy(&p, f.inst->mailbox().data(), 8);
+  CHECK(p == 0b0111);
+}
+
+TEST_CASE("strict uses the driver's bound when the round gives none") {
+  ProbeFixture f({probe::closed_round(PSYNC_ROUND_STRICT)}, 8);
+  f.config.default_future_bound = 3;
+  f.start(0);
+  for (int32_t s = 1; s < 8; ++s) f.recv(s, 5);
+  CHECK(f.counters.future_messages_buffered == 3);
+  CHECK(f.counters.future_messages_dropped == 4);
+}
+
+TEST_CASE("a non-strict round after a strict one catches up from the buffer") {
+  ProbeFixture f({probe::closed_round(PSYNC_ROUND_STRICT), probe::closed_round()});
+  f.start(0);
+  f.recv(1, 4);  // buffered during strict round 0
+  CHECK(f.inst->round() == 0);
+  f.inst->on_timer(1000);  // round 1 is not strict: catch up to 4
+  CHECK(f.inst->round() == 4);
+  CHECK(f.counters.catch_ups == 1);
+  CHECK(f.st().bad_env == 0);
+}
+
+TEST_CASE("sync k: the round's clock starts only once k processes reached it") {
+  auto r = probe::closed_round(PSYNC_ROUND_STRICT);
+  r.sync_k = 3;
+  ProbeFixture f({r});
+  f.start(0);
+  CHECK(f.inst->deadline_us() == kNoDeadline);
+  f.inst->on_timer(50'000);
+  CHECK(f.inst->round() == 0);
+  f.recv(1, 0, 100);
+  CHECK(f.inst->deadline_us() == kNoDeadline);
+  f.recv(2, 2, 200);  // a message from a later round also shows 2 got here
+  CHECK(f.inst->deadline_us() == 1200);
+  f.inst->on_timer(1200);
+  CHECK(f.inst->round() == 1);
+  CHECK(f.counters.timeouts == 1);
+}
+
+TEST_CASE("event rounds: receive per message, go ends the round, finish sees timed_out") {
+  ProbeFixture f({probe::event_round()}, 5);
+  f.consts[probe::kGo] = 3;  // go after the third message (own one included)
+  f.start(0);
+  CHECK(f.st().receives == 1);  // its own message
+  f.recv(4, 0);
+  CHECK(f.inst->round() == 0);
+  f.recv(2, 0);
+  CHECK(f.inst->round() == 1);
+  CHECK(f.st().finishes == 1);
+  CHECK(f.st().last_timed_out == 0);
+  CHECK(f.counters.rounds_ended_by_go == 1);
+  // Round 1: only its own message, then the timeout.
+  f.inst->on_timer(f.inst->deadline_us());
+  CHECK(f.st().finishes == 2);
+  CHECK(f.st().last_timed_out == 1);
+  CHECK(f.st().last_size == 1);
+  CHECK(f.st().bad_env == 0);
+}
+
+TEST_CASE("event rounds drop duplicates before receive sees them") {
+  ProbeFixture f({probe::event_round(PSYNC_ROUND_WAIT)}, 5);
+  f.start(0);
+  f.recv(1, 0);
+  f.recv(1, 0);
+  CHECK(f.st().receives == 2);
+  CHECK(f.counters.duplicates_dropped == 1);
+}
+
+TEST_CASE("decisions are reported once; the instance runs after_decide more rounds") {
+  ProbeFixture f({probe::closed_round()});
+  f.consts[probe::kDecideRound] = 1;
+  f.config.after_decide_rounds = 2;
+  f.start(0);
+  for (int64_t t = 1; t <= 4; ++t) f.inst->on_timer(1000 * t);
+  REQUIRE(f.host.decisions.size() == 1);
+  CHECK(f.host.decisions[0].second == 1);
+  CHECK(f.inst->decided_round() == 1);
+  CHECK(f.inst->finished());  // decided in round 1; rounds 2 and 3 ran, then it stopped
+  CHECK(f.inst->end_reason() == EndReason::AfterDecide);
+  CHECK(f.st().updates == 4);
+  const size_t sent = f.host.sent.size();
+  f.recv(1, 4);
+  CHECK(f.host.sent.size() == sent);
+  CHECK(f.counters.messages_after_finish_dropped == 1);
+}
+
+TEST_CASE("halt stops the instance at once") {
+  ProbeFixture f({probe::closed_round()});
+  f.consts[probe::kHaltRound] = 0;
+  f.start(0);
+  f.inst->on_timer(1000);
+  CHECK(f.inst->finished());
+  CHECK(f.inst->end_reason() == EndReason::Halted);
+  CHECK(f.counters.halts == 1);
+  CHECK(f.host.sent_in_round(1) == 0);
+}
+
+TEST_CASE("phase is round / number of rounds in every call") {
+  ProbeFixture f({probe::closed_round(), probe::event_round(), probe::closed_round()});
+  f.start(0);
+  for (int64_t t = 1; t <= 7; ++t) f.inst->on_timer(1000 * t);
+  CHECK(f.inst->round() == 7);
+  CHECK(f.inst->env().phase == 2);
+  CHECK(f.st().bad_env == 0);
+  f.recv(1, 12, 8000);  // catch-up across phases
+  CHECK(f.inst->round() == 12);
+  CHECK(f.st().bad_env == 0);
+}
+
+TEST_CASE("an implausibly distant round is dropped, not caught up to") {
+  ProbeFixture f({probe::closed_round()});
+  f.config.max_catch_up = 10;
+  f.start(0);
+  f.recv(1, 11);
+  CHECK(f.counters.implausible_round_dropped == 1);
+  CHECK(f.inst->round() == 0);
+}
+
+// OneThirdRule over a perfect fake network: n instances exchange messages in
+// FIFO order until none is left.
+namespace {
+
+struct OtrCluster {
+  Layout layout;
+  std::vector<Config> configs;
+  std::vector<FakeHost> hosts;
+  std::vector<std::unique_ptr<Instance>> nodes;
+  Counters counters;
+  std::deque<Sent> wire;
+
+  OtrCluster(std::vector<int64_t> inits, int64_t after_decide)
+      : layout(Layout::compute(psync::testing::kOneThirdRule, int32_t(inits.size()))),
+        configs(inits.size()), hosts(inits.size()) {
+    const int32_t n = int32_t(inits.size());
+    for (int32_t i = 0; i < n; ++i) {
+      configs[size_t(i)].n = n;
+      configs[size_t(i)].me = i;
+      configs[size_t(i)].after_decide_rounds = after_decide;
+      hosts[size_t(i)].me = i;
+    }
+    for (int32_t i = 0; i < n; ++i)
+      nodes.push_back(std::make_unique<Instance>(layout, configs[size_t(i)], nullptr, 0,
+                                                 std::span<const int64_t>(&inits[size_t(i)], 1),
+                                                 hosts[size_t(i)], counters));
+  }
+  void pump(const std::vector<bool>& alive) {
+    for (;;) {
+      for (FakeHost& h : hosts) {
+        for (Sent& s : h.sent) wire.push_back(std::move(s));
+        h.sent.clear();
+      }
+      if (wire.empty()) return;
+      Sent s = std::move(wire.front());
+      wire.pop_front();
+      if (alive[size_t(s.to)] && alive[size_t(s.from)]) nodes[size_t(s.to)]->receive(s.from, s.round, s.payload, 0);
+    }
+  }
+  const psync::testing::OtrState& st(size_t i) const {
+    return *static_cast<const psync::testing::OtrState*>(nodes[i]->state());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("OneThirdRule: five instances decide the smallest most frequent value") {
+  OtrCluster c({3, 1, 3, 2, 1}, 1);
+  std::vector<bool> alive(5, true);
+  for (auto& n : c.nodes) n->start(0);
+  c.pump(alive);
+  for (size_t i = 0; i < 5; ++i) {
+    CHECK(c.nodes[i]->decided());
+    CHECK(c.st(i).decision == 1);
+    CHECK(c.nodes[i]->finished());
+  }
+  const void* states[5];
+  for (size_t i = 0; i < 5; ++i) states[i] = c.nodes[i]->state();
+  for (const auto& spec : std::span(psync::testing::kOtrSpecs))
+    CHECK(spec.eval(states, &c.nodes[0]->env()) == 1);
+}
+
+TEST_CASE("OneThirdRule: with one of four silent the rest still decide (3 > 8/3)") {
+  OtrCluster c({5, 4, 5, 9}, 1);
+  std::vector<bool> alive = {true, true, true, false};
+  for (size_t i = 0; i < 3; ++i) c.nodes[i]->start(0);
+  c.pump(alive);
+  // Nothing more to deliver: the rounds end on their timeouts.
+  for (int64_t t = 1; t <= 5; ++t) {
+    for (size_t i = 0; i < 3; ++i) c.nodes[i]->on_timer(t * 20'000);
+    c.pump(alive);
+  }
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(c.nodes[i]->decided());
+    CHECK(c.st(i).decision == 5);  // round 0 hears {5, 4, 5}: x = 5 everywhere
+  }
+}
+
+TEST_CASE("counter_list names every counter") {
+  Counters c;
+  c.late_messages_dropped = 3;
+  auto list = counter_list(c);
+  bool found = false;
+  for (auto& [name, v] : list)
+    if (std::string(name) == "late_messages_dropped") found = v == 3;
+  CHECK(found);
+  CHECK(list.size() == 20);
+}
