@@ -120,7 +120,7 @@ primary
     | NONE                                      # noneLit
     | SOME '(' expr ')'                         # someLit
     | OLD '(' expr ')'                          # oldExpr
-    | ID '(' args? ')'                          # callExpr
+    | callee=(ID | SET_T) '(' args? ')'         # callExpr
     | ID                                        # nameExpr
     | '(' ')'                                   # unitLit
     | '(' expr ')'                              # parenExpr

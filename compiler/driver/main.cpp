@@ -3,12 +3,14 @@
 // pipeline and maps the outcome to an exit status.
 //   0: success   1: the program has errors   2: bad command line or I/O
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include "codegen/codegen.h"
 #include "sema/frontend.h"
 
 namespace {
@@ -51,6 +53,58 @@ int run_dump_ast(const std::string& file, const CommonOptions& common) {
   return 0;
 }
 
+struct BuildOptions {
+  std::string file;
+  std::string output;
+  int opt_level = 2;
+  std::string emit = "exe";
+};
+
+std::string default_output(const std::string& file, const std::string& emit) {
+  std::filesystem::path p(file);
+  std::string stem = p.stem().string();
+  if (emit == "llvm") return stem + ".ll";
+  if (emit == "asm") return stem + ".s";
+  if (emit == "obj") return stem + ".o";
+  return stem;
+}
+
+int run_build(const BuildOptions& b, const CommonOptions& common) {
+  psync::Compilation c;
+  psync::StreamConsumer console;
+  psync::DiagnosticEngine diags(c.sources, console);
+  if (!psync::run_frontend(c, b.file, diags, frontend_options(common))) return 1;
+  std::string out = b.output.empty() ? default_output(b.file, b.emit) : b.output;
+  std::string error;
+  auto lowered = psync::LoweredProtocol::lower(*c.program, c.sources, error);
+  if (!lowered || !lowered->optimize(b.opt_level, error)) {
+    fmt::print(stderr, "psyncc: error: {}\n", error);
+    return 3;
+  }
+  if (b.emit == "llvm" || b.emit == "asm" || b.emit == "obj") {
+    auto kind = b.emit == "llvm" ? psync::EmitKind::LLVM : b.emit == "asm" ? psync::EmitKind::Asm : psync::EmitKind::Object;
+    if (!lowered->emit(kind, out, b.opt_level, error)) {
+      fmt::print(stderr, "psyncc: error: {}\n", error);
+      return 2;
+    }
+    return 0;
+  }
+  std::string runtime = psync::find_runtime_library();
+  if (runtime.empty()) {
+    fmt::print(stderr, "psyncc: error: cannot find libpsync_runtime.a (build the runtime, or set PSYNC_RUNTIME_LIB)\n");
+    return 2;
+  }
+  std::string obj = out + ".o.tmp";
+  bool ok = lowered->emit(psync::EmitKind::Object, obj, b.opt_level, error) &&
+            psync::link_executable(obj, runtime, out, error);
+  std::remove(obj.c_str());
+  if (!ok) {
+    fmt::print(stderr, "psyncc: error: {}\n", error);
+    return 2;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -70,6 +124,16 @@ int main(int argc, char** argv) {
   auto* dump = app.add_subcommand("dump-ast", "Print the typed syntax tree of a protocol");
   dump->add_option("file", dump_file, "Protocol file (.psync)")->required()->type_name("FILE");
   add_common(dump, common);
+
+  BuildOptions build_opts;
+  auto* build = app.add_subcommand("build", "Compile a protocol to a native binary (or IR, assembly, object)");
+  build->add_option("file", build_opts.file, "Protocol file (.psync)")->required()->type_name("FILE");
+  build->add_option("-o,--output", build_opts.output, "Output file")->type_name("OUT");
+  build->add_option("-O", build_opts.opt_level, "Optimisation level (-O0, -O1, -O2)")
+      ->check(CLI::Range(0, 3))->type_name("LEVEL");
+  build->add_option("--emit", build_opts.emit, "What to write: llvm, asm, obj or exe")
+      ->check(CLI::IsMember({"llvm", "asm", "obj", "exe"}))->type_name("KIND");
+  add_common(build, common);
 
   // An unknown verb gets its own one-line error (CLI11 would only say that
   // a subcommand is required).
@@ -105,6 +169,7 @@ int main(int argc, char** argv) {
   try {
     if (*tc) return run_typecheck(tc_files, common);
     if (*dump) return run_dump_ast(dump_file, common);
+    if (*build) return run_build(build_opts, common);
   } catch (const std::exception& e) {
     fmt::print(stderr, "psyncc: internal error: {}\n", e.what());
     return 3;

@@ -494,7 +494,7 @@ class AstBuilder {
     }
     if (auto* c = dynamic_cast<P::CallExprContext*>(ctx)) {
       auto e = make(ExprKind::Call, r);
-      e->name = id_text(c->ID());
+      e->name = c->callee ? c->callee->getText() : "<error>";
       if (c->args())
         for (auto* a : c->args()->expr()) e->args.push_back(build_expr(a, d));
       return e;

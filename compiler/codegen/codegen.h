@@ -1,0 +1,88 @@
+// codegen.h: typed AST -> LLVM IR, and IR -> object / executable / JIT.
+// In: a Program that passed sema. Out: an llvm::Module that defines the
+// protocol's entry points and exports the descriptor `psync_protocol`
+// (runtime/include/psync/abi.h). This header keeps LLVM out: it only
+// forward-declares the LLVM types it mentions.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ast/ast.h"
+
+namespace llvm {
+class LLVMContext;
+class Module;
+}  // namespace llvm
+
+struct psync_protocol_desc;
+
+namespace psync {
+
+/// FNV-1a over the texts of every file of the compilation (the protocol and
+/// its imports): the fingerprint peers compare before talking.
+uint64_t program_fingerprint(const SourceManager& sources);
+
+/// Lowers the program. The module is verified (llvm::verifyModule) before it
+/// is returned; a verification failure is an internal error reported in
+/// `error` with a null result.
+std::unique_ptr<llvm::Module> lower_program(const Program& program, const SourceManager& sources,
+                                            llvm::LLVMContext& context, std::string& error);
+
+/// Runs the new-pass-manager pipeline at -O0..-O3 and verifies again.
+bool optimize_module(llvm::Module& module, int opt_level, std::string& error);
+
+enum class EmitKind { LLVM, Asm, Object };
+
+/// Writes IR text, assembly or an object file for the host.
+bool emit_file(llvm::Module& module, EmitKind kind, const std::string& path, int opt_level, std::string& error);
+
+/// Links an object with the runtime library into an executable. Uses lld 19
+/// when present, otherwise the system C++ driver.
+bool link_executable(const std::string& object, const std::string& runtime_lib, const std::string& output,
+                     std::string& error);
+
+/// Finds libpsync_runtime.a: $PSYNC_RUNTIME_LIB, then the build tree, then
+/// <prefix>/lib next to the running psyncc. Empty if none.
+std::string find_runtime_library();
+
+/// A protocol compiled in memory with ORC LLJIT (checker, simulator, tests).
+class JitProtocol {
+ public:
+  static std::unique_ptr<JitProtocol> create(std::unique_ptr<llvm::LLVMContext> context,
+                                             std::unique_ptr<llvm::Module> module, std::string& error);
+  ~JitProtocol();
+  const psync_protocol_desc* descriptor() const { return desc_; }
+
+ private:
+  JitProtocol() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  const psync_protocol_desc* desc_ = nullptr;
+};
+
+/// An LLVM context with its lowered module, for tools that must not include
+/// LLVM headers (the driver).
+class LoweredProtocol {
+ public:
+  static std::unique_ptr<LoweredProtocol> lower(const Program& program, const SourceManager& sources,
+                                                std::string& error);
+  ~LoweredProtocol();
+  bool optimize(int opt_level, std::string& error);
+  bool emit(EmitKind kind, const std::string& path, int opt_level, std::string& error);
+  /// Hands the module to the JIT; this object is empty afterwards.
+  std::unique_ptr<JitProtocol> jit(std::string& error);
+
+ private:
+  LoweredProtocol();
+  std::unique_ptr<llvm::LLVMContext> context_;
+  std::unique_ptr<llvm::Module> module_;
+};
+
+/// Front end + lowering + -O level + JIT in one call, for tools and tests.
+std::unique_ptr<JitProtocol> jit_compile(const Program& program, const SourceManager& sources, int opt_level,
+                                         std::string& error);
+
+}  // namespace psync

@@ -1,0 +1,321 @@
+// test_codegen.cpp: JIT-compile protocols and run the generated code in
+// lock step (tests/unit/lockstep.h), asserting decisions and values.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "codegen/codegen.h"
+#include "frontend_helpers.h"
+#include "lockstep.h"
+
+using namespace psync;
+using namespace psync::test;
+
+namespace {
+
+struct Compiled {
+  std::unique_ptr<Checked> front;
+  std::unique_ptr<JitProtocol> jit;
+  const psync_protocol_desc& d() const { return *jit->descriptor(); }
+};
+
+Compiled compile_text(const std::string& text, int opt = 2) {
+  Compiled c;
+  c.front = check_text(text);
+  INFO(c.front->diags.text);
+  REQUIRE(c.front->ok);
+  std::string error;
+  c.jit = jit_compile(*c.front->c->program, c.front->c->sources, opt, error);
+  INFO(error);
+  REQUIRE(c.jit);
+  return c;
+}
+
+std::string read_example(const std::string& name) {
+  std::ifstream in(std::string(PSYNC_SOURCE_DIR) + "/examples/" + name + ".psync");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+// A one-round protocol that decides `expr` (over input k and the mailbox of
+// the ints everyone sent: each process sends `msg`).
+int64_t decide_value(const std::string& expr, std::vector<int64_t> ks, int p = 0, const std::string& msg = "k",
+                     const std::string& decls = "", Lockstep::HoFn ho = nullptr) {
+  std::string text = "protocol E\ninput k: int\noutput decision: int\n" + decls +
+                     "\nround a {\n  send " + msg + " to all\n  update(mbox) { decide(" + expr + ") }\n}\n";
+  Compiled c = compile_text(text);
+  std::vector<std::vector<int64_t>> inputs;
+  for (auto k : ks) inputs.push_back({k});
+  Lockstep ls(c.d(), static_cast<int>(ks.size()), inputs);
+  ls.step(ho);
+  REQUIRE(ls.decided(p));
+  return ls.decision(p);
+}
+
+}  // namespace
+
+TEST_CASE("descriptor: name, rounds, inputs, output, specs") {
+  Compiled c = compile_text(read_example("one_third_rule"));
+  const psync_protocol_desc& d = c.d();
+  CHECK(d.abi_version == PSYNC_ABI_VERSION);
+  CHECK(std::string(d.name) == "OneThirdRule");
+  CHECK(d.num_rounds == 1);
+  CHECK(std::string(d.rounds[0].name) == "exchange");
+  CHECK(d.rounds[0].msg_size(5) == 8);
+  CHECK(d.num_inputs == 1);
+  CHECK(std::string(d.inputs[0].name) == "init");
+  CHECK(d.inputs[0].offset == 24);  // after the three header words
+  CHECK(std::string(d.output.name) == "decision");
+  CHECK(d.output.kind == PSYNC_KIND_INT);
+  CHECK(d.state_size(5) == 8 * 6);  // header (3 words), init, decision, x
+  CHECK(d.num_specs == 4);
+  CHECK(d.fingerprint != 0);
+}
+
+TEST_CASE("OneThirdRule with inputs 1,1,2,1,1 decides 1 everywhere") {
+  for (int opt : {0, 2}) {
+    Compiled c = compile_text(read_example("one_third_rule"), opt);
+    Lockstep ls(c.d(), 5, {{1}, {1}, {2}, {1}, {1}});
+    ls.step();
+    for (int p = 0; p < 5; ++p) {
+      CHECK(ls.decided(p));
+      CHECK(ls.decision(p) == 1);
+    }
+    CHECK(ls.decided_calls.size() == 5);
+    CHECK(ls.eval_spec("agreement") == 1);
+    CHECK(ls.eval_spec("validity") == 1);
+    CHECK(ls.eval_spec("termination") == 1);
+    CHECK(ls.print(2) == "init=2 decided=true decision=1 x=1");
+  }
+}
+
+TEST_CASE("OneThirdRule: hearing from only 2n/3 processes never decides") {
+  Compiled c = compile_text(read_example("one_third_rule"));
+  Lockstep ls(c.d(), 6, {{1}, {1}, {1}, {1}, {1}, {1}});
+  // Each process hears itself and the next three: 4 = 2*6/3, not more.
+  auto ho = [](int64_t, int p) -> uint64_t {
+    uint64_t s = 0;
+    for (int k = 0; k < 4; ++k) s |= 1ull << ((p + k) % 6);
+    return s;
+  };
+  ls.run(10, ho);
+  for (int p = 0; p < 6; ++p) CHECK_FALSE(ls.decided(p));
+  CHECK(ls.eval_spec("termination") == 0);
+  CHECK(ls.eval_spec("agreement") == 1);
+}
+
+TEST_CASE("OneThirdRule: a majority split still converges once enough is heard") {
+  Compiled c = compile_text(read_example("one_third_rule"));
+  Lockstep ls(c.d(), 4, {{0}, {1}, {0}, {1}});
+  ls.step();  // everyone adopts the smallest most frequent value, 0
+  for (int p = 0; p < 4; ++p) CHECK_FALSE(ls.decided(p));
+  ls.step();
+  for (int p = 0; p < 4; ++p) {
+    CHECK(ls.decided(p));
+    CHECK(ls.decision(p) == 0);
+  }
+}
+
+TEST_CASE("LastVoting n=3 decides the coordinator's value in one phase") {
+  Compiled c = compile_text(read_example("last_voting"));
+  CHECK(c.d().num_rounds == 4);
+  CHECK((c.d().rounds[0].flags & PSYNC_ROUND_HAS_TIMEOUT) != 0);
+  CHECK(c.d().rounds[0].timeout_us == 10000);
+  bool has_go_when = c.d().rounds[0].go_when != nullptr;
+  CHECK(has_go_when);
+  Lockstep ls(c.d(), 3, {{5}, {7}, {9}});
+  ls.run(4);
+  for (int p = 0; p < 3; ++p) {
+    CHECK(ls.decided(p));
+    CHECK(ls.decision(p) == 5);
+  }
+  CHECK(ls.eval_spec("agreement") == 1);
+}
+
+TEST_CASE("LastVoting: a silenced coordinator prevents a decision in its phase") {
+  Compiled c = compile_text(read_example("last_voting"));
+  Lockstep ls(c.d(), 3, {{5}, {7}, {9}});
+  // Phase 0's coordinator is process 0: nobody hears it, it hears only itself.
+  auto ho = [](int64_t r, int p) -> uint64_t {
+    if (r / 4 != 0) return ~0ull;
+    return p == 0 ? 1ull : 0b110ull;
+  };
+  ls.run(4, ho);
+  for (int p = 0; p < 3; ++p) CHECK_FALSE(ls.decided(p));
+  ls.run(4, ho);  // phase 1, coordinator 1, everything delivered
+  for (int p = 0; p < 3; ++p) {
+    CHECK(ls.decided(p));
+    // All timestamps are still -1, and max_by breaks ties by the lowest
+    // sender: the new coordinator proposes process 0's value.
+    CHECK(ls.decision(p) == 5);
+  }
+}
+
+TEST_CASE("LastVoting: go when condition evaluates over the mailbox") {
+  Compiled c = compile_text(read_example("last_voting"));
+  const psync_round_desc& collect = c.d().rounds[0];
+  Lockstep ls(c.d(), 3, {{5}, {7}, {9}});
+  std::vector<uint64_t> mbox(1 + 3 * 2, 0);
+  psync_env e = ls.env(0);  // process 0 is the coordinator in phase 0
+  CHECK(collect.go_when(ls.state(0), &e, mbox.data()) == 0);
+  mbox[0] = 0b011;
+  CHECK(collect.go_when(ls.state(0), &e, mbox.data()) == 1);
+  psync_env e1 = ls.env(1);  // not the coordinator: may always go
+  mbox[0] = 0;
+  CHECK(collect.go_when(ls.state(1), &e1, mbox.data()) == 1);
+}
+
+TEST_CASE("arithmetic: division by zero, overflow, remainder") {
+  CHECK(decide_value("10 / k", {0}) == 0);
+  CHECK(decide_value("7 % k", {0}) == 7);
+  CHECK(decide_value("-7 % k", {2}) == -1);
+  CHECK(decide_value("-7 / k", {2}) == -3);
+  CHECK(decide_value("(-9223372036854775807 - 1) / k", {-1}) == INT64_MIN);
+  CHECK(decide_value("9223372036854775807 + k", {1}) == INT64_MIN);
+  CHECK(decide_value("k * k * k", {-3}) == -27);
+  CHECK(decide_value("min(k, 3) + max(k, 3) + abs(-k)", {5}) == 13);
+  CHECK(decide_value("k > 2 ? 1 : 2", {5}) == 1);
+}
+
+TEST_CASE("int to pid conversion is modulo n") {
+  CHECK(decide_value("mbox[-1]", {10, 20, 30}, 0, "k") == 30);
+  CHECK(decide_value("mbox[4]", {10, 20, 30}, 0, "k") == 20);
+}
+
+TEST_CASE("mailbox operations") {
+  std::vector<int64_t> ks{4, 1, 4, 2, 1};
+  CHECK(decide_value("mbox.size", ks) == 5);
+  CHECK(decide_value("mbox.count(4)", ks) == 2);
+  CHECK(decide_value("mbox.count(m => m < 3)", ks) == 3);
+  CHECK(decide_value("mbox.min()", ks) == 1);
+  CHECK(decide_value("mbox.max()", ks) == 4);
+  CHECK(decide_value("mbox.sum()", ks) == 12);
+  CHECK(decide_value("mbox.sum(m => m * m)", ks) == 38);
+  CHECK(decide_value("mbox.filter(m => m != 4).size", ks) == 3);
+  CHECK(decide_value("mbox.filter(m => m != 4).max()", ks) == 2);
+  CHECK(decide_value("mbox.fold(100, (acc, m) => acc - m)", ks) == 88);
+  CHECK(decide_value("mbox.most_frequent()", ks) == 4);       // 4 and 1 tie; sender 0 sent 4
+  CHECK(decide_value("mbox.min_most_frequent()", ks) == 1);   // ties go to the smallest value
+  CHECK(decide_value("mbox.exists(m => m == 2) ? 1 : 0", ks) == 1);
+  CHECK(decide_value("mbox.all(m => m > 0) ? 1 : 0", ks) == 1);
+  CHECK(decide_value("mbox.all(m => m > 1) ? 1 : 0", ks) == 0);
+  CHECK(decide_value("mbox.senders.size", ks) == 5);
+  CHECK(decide_value("mbox.has(3) ? mbox[3] : -1", ks) == 2);
+}
+
+TEST_CASE("mailbox operations respect the heard-of set, and empty mailboxes give zero") {
+  auto only_1_and_3 = [](int64_t, int) -> uint64_t { return 0b01010; };
+  std::vector<int64_t> ks{4, 1, 4, 2, 1};
+  CHECK(decide_value("mbox.size", ks, 0, "k", "", only_1_and_3) == 2);
+  CHECK(decide_value("mbox.max()", ks, 0, "k", "", only_1_and_3) == 2);
+  CHECK(decide_value("mbox.has(0) ? 1 : 0", ks, 0, "k", "", only_1_and_3) == 0);
+  CHECK(decide_value("mbox[0]", ks, 0, "k", "", only_1_and_3) == 0);
+  auto nobody = [](int64_t, int) -> uint64_t { return 0; };
+  CHECK(decide_value("mbox.min() + mbox.max() + mbox.size + 7", ks, 0, "k", "", nobody) == 7);
+  CHECK(decide_value("mbox.min_most_frequent()", ks, 0, "k", "", nobody) == 0);
+}
+
+TEST_CASE("tuples, records, options and min_by/max_by over composite messages") {
+  std::vector<int64_t> ks{3, 9, 5};
+  CHECK(decide_value("mbox.max_by(m => m.1).0", ks, 0, "(k, k * 2)") == 9);
+  CHECK(decide_value("mbox.min_by(m => m.1).0", ks, 0, "(k, k * 2)") == 3);
+  CHECK(decide_value("mbox.max_by(m => m.ts).v", ks, 0, "Vote { v: k, ts: 0 - k }", "type Vote = { v: int, ts: int }") == 3);
+  CHECK(decide_value("mbox.count((k, 1))", ks, 0, "(k, 1)") == 1);
+  CHECK(decide_value("mbox[1].get_or(0)", ks, 0, "some(k)") == 9);
+  CHECK(decide_value("mbox[1].is_some ? 1 : 0", ks, 0, "some(k)") == 1);
+  CHECK(decide_value("o.get_or(4) + (o.is_none ? 10 : 0)", ks, 0, "k", "let o: int? = none") == 14);
+}
+
+TEST_CASE("sets, arrays, fns, lets and for loops") {
+  std::vector<int64_t> ks{1, 2, 3, 4};
+  CHECK(decide_value("set(0, 2).with(3).without(0).size", ks) == 2);
+  CHECK(decide_value("pids.size + (pids.has(3) ? 100 : 0)", ks) == 104);
+  CHECK(decide_value("pids.has(4) ? 1 : 0", ks) == 1);  // 4 is converted to pid 4 mod 4 = 0
+  CHECK(decide_value("set(1).union(set(2)).inter(set(2, 3)).has(2) ? 1 : 0", ks) == 1);
+  CHECK(decide_value("twice(k) + 1", ks, 1, "k", "fn twice(a: int): int = 2 * a") == 5);
+  CHECK(decide_value("coord + 0", ks, 0, "k", "let coord: pid = 6") == 2);  // 6 mod 4
+  std::string decls = "var acc: int = 0\nvar arr: [int; n] = [0; n]\n";
+  std::string text = "protocol E\ninput k: int\noutput decision: int\n" + decls +
+                     "round a {\n  send k to all\n  update(mbox) {\n"
+                     "    for p in mbox.senders { arr[p] = mbox[p] * 10 }\n"
+                     "    for i in 0..n { acc += arr[i] }\n"
+                     "    decide(acc)\n  }\n}\n";
+  Compiled c = compile_text(text);
+  Lockstep ls(c.d(), 4, {{1}, {2}, {3}, {4}});
+  ls.step();
+  CHECK(ls.decision(2) == 100);
+  CHECK(ls.print(2).find("arr=[10,20,30,40]") != std::string::npos);
+}
+
+TEST_CASE("a second, different decision is a conflict; the first decision stays") {
+  std::string text = "protocol E\ninput k: int\noutput decision: int\n"
+                     "round a {\n  send k to all\n  update(mbox) { decide(k) decide(k + r) }\n}\n";
+  Compiled c = compile_text(text);
+  Lockstep ls(c.d(), 2, {{7}, {8}});
+  ls.step();  // r = 0: same value twice, no conflict
+  CHECK(ls.conflicts.empty());
+  ls.step();  // r = 1: decide(k) again is fine, decide(k + 1) conflicts
+  CHECK(ls.conflicts.size() == 2);
+  CHECK(ls.decision(0) == 7);
+  CHECK(ls.header(0).conflict == 1);
+}
+
+TEST_CASE("coin and random call the driver's hooks; halt stops a process") {
+  std::string text = "protocol E\ninput k: int\noutput decision: int\nvar x: int = 0\n"
+                     "round a {\n  send k to all\n  update(mbox) { if coin() { x = random(10) } decide(x) if r == 1 { halt } }\n}\n";
+  Compiled c = compile_text(text);
+  Lockstep ls(c.d(), 2, {{1}, {2}});
+  ls.step();
+  CHECK(ls.coin_calls == 2);
+  CHECK(ls.random_calls == 2);
+  CHECK(ls.decision(0) == 9);
+  ls.step();
+  CHECK(ls.halted(0));
+}
+
+TEST_CASE("event rounds: receive per message, go, finish") {
+  std::string text = "protocol E\ninput k: int\noutput decision: int\nvar total: int = 0\n"
+                     "round a {\n  var seen: int = 0\n  send k to all\n"
+                     "  receive(s, m) { seen += m if seen >= 5 { go } }\n"
+                     "  finish(t) { total = seen decide(seen) }\n}\n";
+  Compiled c = compile_text(text);
+  CHECK((c.d().rounds[0].flags & PSYNC_ROUND_EVENT) != 0);
+  Lockstep ls(c.d(), 3, {{1}, {2}, {3}});
+  ls.step();
+  CHECK(ls.decision(0) == 6);
+  CHECK(ls.go_seen);
+  ls.step();  // round-local `seen` was reset by the round's start
+  CHECK(ls.print(0).find("total=6") != std::string::npos);
+}
+
+TEST_CASE("consts have defaults computed from n") {
+  std::string text = "protocol E\nconst f: int = (n - 1) / 3\ninput k: int\noutput decision: int\n"
+                     "round a {\n  send k to all\n  update(mbox) { decide(f) }\n}\n";
+  Compiled c = compile_text(text);
+  CHECK(c.d().num_consts == 1);
+  std::vector<int64_t> out(1);
+  c.d().const_defaults(7, out.data());
+  CHECK(out[0] == 2);
+  Lockstep ls(c.d(), 7, {});
+  ls.step();
+  CHECK(ls.decision(3) == 2);
+}
+
+TEST_CASE("property evaluators compare the old and the new states") {
+  Compiled c = compile_text(read_example("one_third_rule"));
+  const psync_spec_desc* irrevocability = nullptr;
+  for (uint32_t i = 0; i < c.d().num_specs; ++i)
+    if (std::string(c.d().specs[i].name) == "irrevocability") irrevocability = &c.d().specs[i];
+  REQUIRE(irrevocability != nullptr);
+  CHECK(irrevocability->kind == PSYNC_SPEC_PROPERTY);
+  Lockstep before(c.d(), 3, {{1}, {1}, {1}});
+  Lockstep after(c.d(), 3, {{1}, {1}, {1}});
+  after.step();
+  auto old_states = before.state_ptrs();
+  auto new_states = after.state_ptrs();
+  psync_env e = after.env(0);
+  CHECK(irrevocability->eval2(old_states.data(), new_states.data(), &e) == 1);
+  CHECK(irrevocability->eval2(new_states.data(), old_states.data(), &e) == 0);  // un-deciding
+}
