@@ -7,6 +7,7 @@
 // and every syntax error is rephrased through the DiagnosticEngine.
 #include "parse/parse.h"
 
+#include <algorithm>
 #include <charconv>
 #include <string_view>
 
@@ -23,7 +24,10 @@ using P = PSyncParser;
 // Maps ANTLR character indices (code points) back to byte offsets.
 class OffsetMap {
  public:
-  explicit OffsetMap(std::string_view text) {
+  explicit OffsetMap(std::string_view text) : size_(static_cast<uint32_t>(text.size())) {
+    line_starts_.push_back(0);
+    for (uint32_t i = 0; i < text.size(); ++i)
+      if (text[i] == '\n') line_starts_.push_back(i + 1);
     bool ascii = true;
     for (char c : text)
       if (static_cast<unsigned char>(c) >= 0x80) { ascii = false; break; }
@@ -33,12 +37,22 @@ class OffsetMap {
     starts_.push_back(static_cast<uint32_t>(text.size()));
   }
   uint32_t byte(size_t cp) const {
-    if (starts_.empty()) return static_cast<uint32_t>(cp);
+    if (starts_.empty()) return static_cast<uint32_t>(std::min<size_t>(cp, size_));
     return cp < starts_.size() ? starts_[cp] : starts_.back();
+  }
+  // The byte offset of a 1-based line and 0-based code-point column: the only
+  // position a token conjured by ANTLR's error recovery carries.
+  uint32_t byte_at(size_t line, size_t column) const {
+    if (line == 0 || line > line_starts_.size()) return size_;
+    uint32_t b = line_starts_[line - 1];
+    size_t cp = starts_.empty() ? b : std::lower_bound(starts_.begin(), starts_.end(), b) - starts_.begin();
+    return byte(cp + column);
   }
 
  private:
-  std::vector<uint32_t> starts_;
+  uint32_t size_;
+  std::vector<uint32_t> line_starts_;
+  std::vector<uint32_t> starts_;  // byte offset of each code point, when not ASCII
 };
 
 std::string quote_token_text(std::string text) {
@@ -242,6 +256,11 @@ class AstBuilder {
   // ---------------------------------------------------------- locations
   SourceRange range(antlr4::Token* start, antlr4::Token* stop) const {
     if (!start) return {file_, 0, 0};
+    if (start->getStartIndex() == static_cast<size_t>(-1)) {
+      // "<missing ID>" from error recovery: no index, only a line and column.
+      uint32_t b = map_.byte_at(start->getLine(), start->getCharPositionInLine());
+      return {file_, b, b};
+    }
     uint32_t b = map_.byte(start->getStartIndex());
     uint32_t e = b;
     if (stop && stop->getStopIndex() != static_cast<size_t>(-1) && stop->getStopIndex() + 1 > start->getStartIndex())
