@@ -227,12 +227,12 @@ void Instance::receive(int32_t sender, int64_t round, std::span<const std::byte>
     return;
   }
   if (sender < 0 || sender >= config_.n || sender == config_.me || round < 0) {
-    ++counters_.malformed_dropped;
+    ++counters_.invalid_messages_dropped;
     return;
   }
   const uint32_t decl_of_msg = uint32_t(round % int64_t(layout_.desc->num_rounds));
   if (payload.size() != layout_.msg_size[decl_of_msg]) {
-    ++counters_.malformed_dropped;
+    ++counters_.invalid_messages_dropped;
     return;
   }
   if (round < round_) {

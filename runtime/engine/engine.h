@@ -30,7 +30,7 @@ inline constexpr int64_t kNoDeadline = INT64_MAX;
   X(sends_suppressed)          /* messages not sent in skipped rounds */     \
   X(late_messages_dropped)     /* round below the current one */            \
   X(duplicates_dropped)        /* same sender, same round, seen already */   \
-  X(malformed_dropped)         /* wrong payload size or sender id */         \
+  X(invalid_messages_dropped)  /* wrong payload size or sender id */         \
   X(implausible_round_dropped) /* round too far ahead to catch up to */      \
   X(future_messages_buffered)  /* kept for a later round */                  \
   X(future_messages_dropped)   /* buffer for later rounds was full */        \

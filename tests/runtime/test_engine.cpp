@@ -184,7 +184,7 @@ TEST_CASE("wrong payload sizes and impossible senders are malformed") {
   f.inst->receive(9, 0, word(0), 0);
   f.inst->receive(0, 0, word(0), 0);  // itself, from the network
   f.inst->receive(1, -1, word(-1), 0);
-  CHECK(f.counters.malformed_dropped == 4);
+  CHECK(f.counters.invalid_messages_dropped == 4);
   CHECK(f.st().last_size == 0);
 }
 

@@ -1,0 +1,298 @@
+// tcp.cpp: the TCP transport. Each process connects out to every peer and
+// writes its frames there; it reads frames from the connections its peers
+// opened. The first frame on a connection is a Hello naming the sender,
+// checked against the connection's source address. A broken outgoing
+// connection is re-dialled with exponential backoff; frames queued meanwhile
+// wait (up to max_tcp_queue bytes), since rounds tolerate loss but not a
+// stalled writer.
+#include "net/transport.h"
+
+#include <cstring>
+#include <set>
+#include <stdexcept>
+
+namespace psync::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr int kFirstBackoffMs = 5;
+constexpr int kMaxBackoffMs = 200;
+
+class TcpTransport final : public Transport {
+ public:
+  TcpTransport(asio::io_context& io, const NetConfig& config, FrameHandler on_frame, NetCounters& counters)
+      : io_(io), config_(config), on_frame_(std::move(on_frame)), counters_(counters), acceptor_(io) {
+    limits_ = {config_.fingerprint, config_.n, config_.max_payload};
+    for (int32_t i = 0; i < config_.n; ++i) out_.push_back(std::make_unique<Outgoing>(io, i));
+  }
+
+  ~TcpTransport() override { stop(); }
+
+  void start() override {
+    const Peer& me = config_.peers[size_t(config_.me)];
+    const tcp::endpoint ep(me.address, me.port);
+    boost::system::error_code ec;
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      throw std::runtime_error("cannot listen on TCP " + me.address.to_string() + ":" + std::to_string(me.port) +
+                               ": " + ec.message());
+    accept_next();
+    for (int32_t i = 0; i < config_.n; ++i)
+      if (i != config_.me) dial(*out_[size_t(i)]);
+  }
+
+  void send(int32_t to, const WireHeader& h, std::span<const std::byte> payload) override {
+    Outgoing& o = *out_[size_t(to)];
+    if (o.queue.size() + kHeaderSize + payload.size() > config_.max_tcp_queue) {
+      ++counters_.tcp_queue_dropped;
+      return;
+    }
+    encode_frame(h, payload, o.queue);
+    ++counters_.frames_sent;
+    if (!flush_posted_) {
+      flush_posted_ = true;
+      asio::post(io_, [this] { flush(); });
+    }
+  }
+
+  void flush() override {
+    flush_posted_ = false;
+    for (auto& o : out_) write_queued(*o);
+  }
+
+  void stop() override {
+    stopped_ = true;
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    for (auto& o : out_) {
+      o->socket.close(ec);
+      o->retry.cancel();
+    }
+    for (const auto& c : incoming_) c->socket.close(ec);
+    incoming_.clear();
+  }
+
+ private:
+  struct Outgoing {
+    Outgoing(asio::io_context& io, int32_t peer) : peer(peer), socket(io), retry(io) {}
+    int32_t peer;
+    tcp::socket socket;
+    asio::steady_timer retry;
+    bool connected = false;
+    bool connecting = false;
+    bool writing = false;
+    int backoff_ms = kFirstBackoffMs;
+    std::vector<std::byte> queue;     // frames not yet handed to the socket
+    std::vector<std::byte> inflight;  // the buffer async_write owns
+    std::byte probe[1];               // reads only to notice the peer hanging up
+  };
+
+  struct Incoming {
+    explicit Incoming(asio::io_context& io) : socket(io), buffer(1 << 16) {}
+    tcp::socket socket;
+    std::vector<std::byte> buffer;
+    size_t used = 0;
+    int32_t peer = -1;  // known after the Hello
+  };
+
+  void dial(Outgoing& o) {
+    if (stopped_) return;
+    const Peer& p = config_.peers[size_t(o.peer)];
+    o.socket = tcp::socket(io_);
+    o.connecting = true;
+    o.socket.async_connect(tcp::endpoint(p.address, p.port), [this, &o](const boost::system::error_code& ec) {
+      if (stopped_) return;
+      o.connecting = false;
+      if (ec) {
+        redial_later(o);
+        return;
+      }
+      boost::system::error_code ignore;
+      o.socket.set_option(tcp::no_delay(true), ignore);
+      o.connected = true;
+      o.backoff_ms = kFirstBackoffMs;
+      ++counters_.tcp_connects;
+      // The Hello goes first, before anything queued while connecting.
+      std::vector<std::byte> hello;
+      WireHeader h;
+      h.kind = FrameKind::Hello;
+      h.fingerprint = config_.fingerprint;
+      h.sender = config_.me;
+      encode_frame(h, {}, hello);
+      o.queue.insert(o.queue.begin(), hello.begin(), hello.end());
+      write_queued(o);
+      watch_for_hangup(o);
+    });
+  }
+
+  void redial_later(Outgoing& o) {
+    boost::system::error_code ignore;
+    o.socket.close(ignore);
+    o.connected = false;
+    o.writing = false;
+    o.retry.expires_after(std::chrono::milliseconds(o.backoff_ms));
+    o.backoff_ms = std::min(o.backoff_ms * 2, kMaxBackoffMs);
+    o.retry.async_wait([this, &o](const boost::system::error_code& ec) {
+      if (!ec && !stopped_) dial(o);
+    });
+  }
+
+  void lost_connection(Outgoing& o) {
+    if (!o.connected) return;
+    ++counters_.tcp_disconnects;
+    o.inflight.clear();  // what was in flight may be lost: rounds tolerate it
+    o.backoff_ms = kFirstBackoffMs;
+    redial_later(o);
+  }
+
+  void watch_for_hangup(Outgoing& o) {
+    o.socket.async_read_some(asio::buffer(o.probe), [this, &o](const boost::system::error_code& ec, size_t) {
+      if (stopped_) return;
+      if (ec) lost_connection(o);
+      else watch_for_hangup(o);  // peers never write here; ignore stray bytes
+    });
+  }
+
+  void write_queued(Outgoing& o) {
+    if (!o.connected || o.writing || o.queue.empty()) return;
+    o.writing = true;
+    o.inflight.swap(o.queue);
+    o.queue.clear();
+    asio::async_write(o.socket, asio::buffer(o.inflight), [this, &o](const boost::system::error_code& ec, size_t n) {
+      if (stopped_) return;
+      o.writing = false;
+      if (ec) {
+        ++counters_.send_errors;
+        lost_connection(o);
+        return;
+      }
+      counters_.bytes_sent += n;
+      o.inflight.clear();
+      write_queued(o);
+    });
+  }
+
+  void accept_next() {
+    auto conn = std::make_shared<Incoming>(io_);
+    acceptor_.async_accept(conn->socket, [this, conn](const boost::system::error_code& ec) {
+      if (stopped_) return;
+      if (!ec) {
+        boost::system::error_code e2;
+        const auto remote = conn->socket.remote_endpoint(e2);
+        bool known = false;
+        for (const Peer& p : config_.peers)
+          if (!e2 && p.id != config_.me && p.address == remote.address()) known = true;
+        if (!known) {
+          ++counters_.unknown_peer_dropped;
+          conn->socket.close(e2);
+        } else {
+          conn->socket.set_option(tcp::no_delay(true), e2);
+          incoming_.insert(conn);
+          read_more(conn);
+        }
+      }
+      accept_next();
+    });
+  }
+
+  void close_incoming(const std::shared_ptr<Incoming>& conn) {
+    boost::system::error_code ignore;
+    conn->socket.close(ignore);
+    incoming_.erase(conn);
+  }
+
+  void read_more(std::shared_ptr<Incoming> conn) {
+    if (conn->used == conn->buffer.size()) conn->buffer.resize(conn->buffer.size() * 2);
+    conn->socket.async_read_some(
+        asio::buffer(conn->buffer.data() + conn->used, conn->buffer.size() - conn->used),
+        [this, conn](const boost::system::error_code& ec, size_t n) {
+          if (stopped_) return;
+          if (ec) {
+            close_incoming(conn);
+            return;
+          }
+          counters_.bytes_received += n;
+          conn->used += n;
+          if (take_frames(*conn)) read_more(conn);
+          else close_incoming(conn);
+        });
+  }
+
+  // Hands up every complete frame in the buffer; false if the stream is bad
+  // (a stream cannot resynchronise after a bad header, so the connection goes).
+  bool take_frames(Incoming& c) {
+    size_t at = 0;
+    for (;;) {
+      WireHeader h;
+      std::span<const std::byte> payload;
+      size_t consumed = 0;
+      const auto bytes = std::span<const std::byte>(c.buffer.data() + at, c.used - at);
+      const DecodeStatus s = decode_frame(bytes, limits_, h, payload, consumed);
+      if (s == DecodeStatus::Truncated) break;  // wait for the rest
+      if (s != DecodeStatus::Ok) {
+        counters_.count_rejected(s);
+        return false;
+      }
+      if (c.peer < 0) {
+        const Peer& claimed = config_.peers[size_t(h.sender)];
+        boost::system::error_code e2;
+        const auto remote = c.socket.remote_endpoint(e2);
+        if (h.kind != FrameKind::Hello || e2 || h.sender == config_.me || claimed.address != remote.address()) {
+          ++counters_.sender_mismatch_dropped;
+          return false;
+        }
+        c.peer = h.sender;
+        ++counters_.tcp_accepts;
+        // The peer is up: if our own connection to it is waiting out a
+        // backoff, dial now instead of letting our messages queue up.
+        Outgoing& back = *out_[size_t(c.peer)];
+        if (!back.connected && !back.connecting) {
+          back.retry.cancel();
+          dial(back);
+        }
+      } else if (h.kind != FrameKind::Message) {
+        ++counters_.bad_kind_dropped;
+        return false;
+      } else if (h.sender != c.peer) {
+        ++counters_.sender_mismatch_dropped;
+        return false;
+      } else {
+        ++counters_.frames_received;
+        on_frame_(h, payload);
+        if (stopped_) return false;
+      }
+      at += consumed;
+    }
+    if (at > 0) {
+      std::memmove(c.buffer.data(), c.buffer.data() + at, c.used - at);
+      c.used -= at;
+    }
+    return true;
+  }
+
+  asio::io_context& io_;
+  const NetConfig& config_;
+  FrameHandler on_frame_;
+  NetCounters& counters_;
+  tcp::acceptor acceptor_;
+  DecodeLimits limits_;
+  std::vector<std::unique_ptr<Outgoing>> out_;
+  std::set<std::shared_ptr<Incoming>> incoming_;
+  bool flush_posted_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> make_tcp_transport(asio::io_context& io, const NetConfig& config, FrameHandler on_frame,
+                                              NetCounters& counters) {
+  return std::make_unique<TcpTransport>(io, config, std::move(on_frame), counters);
+}
+
+}  // namespace psync::net

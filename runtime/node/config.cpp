@@ -1,0 +1,320 @@
+// config.cpp: command line (CLI11) and cluster file (toml++) parsing for the
+// node, with every error turned into one line that names the culprit.
+#include "node/config.h"
+
+#include <CLI/CLI.hpp>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace psync::node {
+
+namespace {
+
+std::optional<int64_t> parse_int(std::string_view s) {
+  int64_t v = 0;
+  if (s.empty()) return std::nullopt;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == sep) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+const char* kind_name(psync_kind k) {
+  switch (k) {
+    case PSYNC_KIND_INT: return "int";
+    case PSYNC_KIND_BOOL: return "bool";
+    case PSYNC_KIND_PID: return "pid";
+    case PSYNC_KIND_PIDSET: return "set<pid>";
+    default: return "composite";
+  }
+}
+
+uint64_t splitmix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// Splits "name=value" and finds name among `fields`.
+std::pair<size_t, std::string> find_field(const std::string& arg, const psync_field* fields, uint32_t count,
+                                          const char* flag, const char* what) {
+  const size_t eq = arg.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ConfigError(std::string(flag) + " '" + arg + "': expected name=value");
+  const std::string name = arg.substr(0, eq);
+  for (uint32_t i = 0; i < count; ++i)
+    if (name == fields[i].name) return {i, arg.substr(eq + 1)};
+  std::string known;
+  for (uint32_t i = 0; i < count; ++i) known += (i ? ", " : "") + std::string(fields[i].name);
+  throw ConfigError(std::string(flag) + " '" + arg + "': the protocol has no " + what + " named '" + name + "'" +
+                    (count ? " (it has: " + known + ")" : " (it has none)"));
+}
+
+}  // namespace
+
+int64_t parse_duration_us(const std::string& text, const std::string& what) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  const std::string number = text.substr(0, i), unit = text.substr(i);
+  double v = 0;
+  try {
+    size_t used = 0;
+    v = std::stod(number, &used);
+    if (used != number.size()) throw std::invalid_argument("");
+  } catch (const std::exception&) {
+    throw ConfigError(what + " '" + text + "': expected a duration such as 20ms, 500us or 1s");
+  }
+  double scale = 0;
+  if (unit.empty() || unit == "ms") scale = 1e3;
+  else if (unit == "us") scale = 1;
+  else if (unit == "s") scale = 1e6;
+  else if (unit == "m" || unit == "min") scale = 60e6;
+  else throw ConfigError(what + " '" + text + "': unknown unit '" + unit + "' (use us, ms, s or m)");
+  if (v < 0 || v * scale > 1e15) throw ConfigError(what + " '" + text + "': out of range");
+  return int64_t(std::llround(v * scale));
+}
+
+int64_t parse_value(const std::string& text, psync_kind kind, int32_t n, const std::string& what) {
+  switch (kind) {
+    case PSYNC_KIND_INT:
+      if (auto v = parse_int(text)) return *v;
+      throw ConfigError(what + ": '" + text + "' is not an int");
+    case PSYNC_KIND_BOOL:
+      if (text == "true" || text == "1") return 1;
+      if (text == "false" || text == "0") return 0;
+      throw ConfigError(what + ": '" + text + "' is not a bool (true or false)");
+    case PSYNC_KIND_PID:
+      if (auto v = parse_int(text); v && *v >= 0 && *v < n) return *v;
+      throw ConfigError(what + ": '" + text + "' is not a pid in 0.." + std::to_string(n - 1));
+    case PSYNC_KIND_PIDSET: {
+      if (text.size() < 2 || text.front() != '{' || text.back() != '}')
+        throw ConfigError(what + ": '" + text + "' is not a set<pid> (write {0+2+3} or {})");
+      const std::string body = text.substr(1, text.size() - 2);
+      uint64_t bits = 0;
+      if (!body.empty())
+        for (const std::string& p : split(body, '+')) {
+          auto v = parse_int(p);
+          if (!v || *v < 0 || *v >= n)
+            throw ConfigError(what + ": '" + p + "' in '" + text + "' is not a pid in 0.." + std::to_string(n - 1));
+          bits |= uint64_t{1} << *v;
+        }
+      return int64_t(bits);
+    }
+    default:
+      throw ConfigError(what + ": values of a composite type cannot be given on the command line");
+  }
+}
+
+InputSpec parse_input_spec(const std::string& text, psync_kind kind, int32_t n, const std::string& name) {
+  InputSpec spec;
+  const std::string what = "--input " + name;
+  if (text == "random" || text.rfind("random:", 0) == 0) {
+    spec.mode = InputSpec::Mode::Random;
+    if (text.size() > 7) {
+      auto b = parse_int(text.substr(7));
+      if (!b || *b <= 0) throw ConfigError(what + "=" + text + ": the bound after random: must be a positive int");
+      spec.random_bound = *b;
+    }
+    return spec;
+  }
+  if (text.empty()) throw ConfigError(what + ": missing value");
+  if (kind != PSYNC_KIND_PIDSET && text.find(',') != std::string::npos) {
+    spec.mode = InputSpec::Mode::List;
+    for (const std::string& item : split(text, ',')) spec.values.push_back(parse_value(item, kind, n, what));
+    return spec;
+  }
+  spec.values.push_back(parse_value(text, kind, n, what));
+  return spec;
+}
+
+std::vector<int64_t> inputs_for_instance(const psync_protocol_desc& desc, const Options& o, int32_t n,
+                                         uint64_t instance) {
+  std::vector<int64_t> out(desc.num_inputs);
+  for (uint32_t i = 0; i < desc.num_inputs; ++i) {
+    const InputSpec& s = o.inputs[i];
+    switch (s.mode) {
+      case InputSpec::Mode::Constant: out[i] = s.values[0]; break;
+      case InputSpec::Mode::List: out[i] = s.values[instance % s.values.size()]; break;
+      case InputSpec::Mode::Random: {
+        const uint64_t r = splitmix(splitmix(splitmix(o.seed) ^ uint64_t(o.id) * 0x100000001b3ull) ^
+                                    instance * 0x9E3779B97F4A7C15ull ^ i);
+        switch (psync_kind(desc.inputs[i].kind)) {
+          case PSYNC_KIND_BOOL: out[i] = int64_t(r & 1); break;
+          case PSYNC_KIND_PID: out[i] = int64_t(r % uint64_t(n)); break;
+          case PSYNC_KIND_PIDSET: out[i] = int64_t(n >= 64 ? r : r & ((uint64_t{1} << n) - 1)); break;
+          default: out[i] = int64_t(r % uint64_t(s.random_bound)); break;
+        }
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<ClusterMember> parse_cluster(const std::string& text, const std::string& source) {
+  toml::table doc;
+  try {
+    doc = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    throw ConfigError(source + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " +
+                      std::string(e.description()));
+  }
+  const toml::array* procs = doc["process"].as_array();
+  if (procs == nullptr || procs->empty())
+    throw ConfigError(source + ": no [[process]] entries (each needs id = N and address = \"host:port\")");
+  std::vector<ClusterMember> members;
+  for (size_t i = 0; i < procs->size(); ++i) {
+    const toml::table* t = (*procs)[i].as_table();
+    const std::string where = source + ": process #" + std::to_string(i + 1);
+    if (t == nullptr) throw ConfigError(where + ": must be a table");
+    for (auto&& [key, value] : *t) {
+      (void)value;
+      if (key != "id" && key != "address") throw ConfigError(where + ": unknown key '" + std::string(key.str()) + "'");
+    }
+    auto id = (*t)["id"].value<int64_t>();
+    if (!id) throw ConfigError(where + ": missing integer 'id'");
+    auto addr = (*t)["address"].value<std::string>();
+    if (!addr) throw ConfigError(where + ": missing string 'address' (\"host:port\")");
+    const size_t colon = addr->rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      throw ConfigError(where + ": address '" + *addr + "' is not host:port");
+    std::string host = addr->substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    auto port = parse_int(addr->substr(colon + 1));
+    if (!port || *port <= 0 || *port > 65535)
+      throw ConfigError(where + ": port in '" + *addr + "' must be 1..65535");
+    members.push_back({int32_t(std::clamp<int64_t>(*id, -1, INT32_MAX)), host, uint16_t(*port)});
+    if (*id < 0 || *id >= int64_t(procs->size()))
+      throw ConfigError(where + ": id " + std::to_string(*id) + " is outside 0.." + std::to_string(procs->size() - 1) +
+                        " (ids must be 0..n-1)");
+  }
+  if (members.size() > PSYNC_MAX_N)
+    throw ConfigError(source + ": " + std::to_string(members.size()) + " processes; at most " +
+                      std::to_string(PSYNC_MAX_N) + " are supported");
+  std::vector<ClusterMember> by_id(members.size());
+  std::vector<bool> seen(members.size(), false);
+  for (const ClusterMember& m : members) {
+    if (seen[size_t(m.id)]) throw ConfigError(source + ": id " + std::to_string(m.id) + " appears twice");
+    seen[size_t(m.id)] = true;
+    by_id[size_t(m.id)] = m;
+  }
+  for (size_t i = 0; i < by_id.size(); ++i)
+    for (size_t j = i + 1; j < by_id.size(); ++j)
+      if (by_id[i].host == by_id[j].host && by_id[i].port == by_id[j].port)
+        throw ConfigError(source + ": processes " + std::to_string(i) + " and " + std::to_string(j) +
+                          " share the address " + by_id[i].host + ":" + std::to_string(by_id[i].port));
+  return by_id;
+}
+
+std::vector<ClusterMember> load_cluster(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("cannot read cluster file '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_cluster(ss.str(), path);
+}
+
+std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int argc, char** argv) {
+  Options o;
+  std::vector<std::string> inputs, consts;
+  std::string timeout = "20ms", transport = "udp", delay = "0", time_limit = "0";
+  CLI::App app{std::string("psync node for protocol ") + desc.name};
+  app.add_option("--id", o.id, "this process's id in the cluster")->required();
+  app.add_option("--cluster", o.cluster_path, "cluster TOML file ([[process]] id, address)")->required();
+  app.add_option("--input", inputs, "name=value | name=random[:K] | name=v1,v2,... (per instance)");
+  app.add_option("--const", consts, "name=value, overriding the protocol's default");
+  app.add_option("--timeout", timeout, "default round timeout (e.g. 20ms)");
+  app.add_option("--transport", transport, "udp or tcp");
+  app.add_option("--instances", o.instances, "consensus instances to run");
+  app.add_option("--window", o.window, "instances in flight at once");
+  app.add_flag("--stats", o.stats, "print counters to stderr at exit");
+  app.add_option("--drop", o.drop, "drop each received message with this probability");
+  app.add_option("--delay", delay, "delay each received message by up to this duration");
+  app.add_option("--seed", o.seed, "seed for random inputs, coin(), random(k) and fault injection");
+  app.add_option("--after-decide", o.after_decide, "rounds to keep running after deciding");
+  app.add_option("--max-rounds", o.max_rounds, "give up on an instance after this many rounds (0 = never)");
+  app.add_option("--time-limit", time_limit, "stop after this long (0 = never)");
+  app.add_option("--byzantine", o.byzantine_f, "catch up only once f+1 senders are ahead");
+  app.add_flag("--catch-up-sends", o.catch_up_sends, "send in rounds skipped by catch-up");
+  app.add_option("--future-bound", o.future_bound, "future messages buffered per instance");
+  app.add_option("--max-datagram", o.max_datagram, "UDP: bytes per datagram when batching frames");
+  app.add_flag("--quiet", o.quiet, "no log lines on stderr");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return std::nullopt;
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    throw ConfigError(msg.empty() ? "bad command line" : msg);
+  }
+
+  o.timeout_us = parse_duration_us(timeout, "--timeout");
+  o.delay_us = parse_duration_us(delay, "--delay");
+  o.time_limit_us = parse_duration_us(time_limit, "--time-limit");
+  if (transport == "udp") o.transport = TransportKind::Udp;
+  else if (transport == "tcp") o.transport = TransportKind::Tcp;
+  else throw ConfigError("--transport '" + transport + "': expected udp or tcp");
+  if (!(o.drop >= 0.0 && o.drop <= 1.0)) throw ConfigError("--drop must be a probability in [0, 1]");
+  if (o.instances == 0) throw ConfigError("--instances must be at least 1");
+  if (o.window == 0) throw ConfigError("--window must be at least 1");
+  if (o.max_rounds < 0) throw ConfigError("--max-rounds must be >= 0");
+  if (o.byzantine_f < 0) throw ConfigError("--byzantine must be >= 0");
+  if (o.future_bound < 0) throw ConfigError("--future-bound must be >= 0");
+  if (o.max_datagram < 128 || o.max_datagram > 65000) throw ConfigError("--max-datagram must be in 128..65000");
+
+  o.cluster = load_cluster(o.cluster_path);
+  const int32_t n = int32_t(o.cluster.size());
+  if (o.id < 0 || o.id >= n)
+    throw ConfigError("--id " + std::to_string(o.id) + " is not in the cluster (ids 0.." + std::to_string(n - 1) + ")");
+
+  o.consts.assign(desc.num_consts, 0);
+  if (desc.num_consts > 0) desc.const_defaults(n, o.consts.data());
+  for (const std::string& c : consts) {
+    auto [index, value] = find_field(c, desc.consts, desc.num_consts, "--const", "const");
+    o.consts[size_t(desc.consts[index].offset)] =
+        parse_value(value, psync_kind(desc.consts[index].kind), n, "--const " + std::string(desc.consts[index].name));
+  }
+  o.inputs.assign(desc.num_inputs, InputSpec{});
+  std::vector<bool> given(desc.num_inputs, false);
+  for (const std::string& in : inputs) {
+    auto [index, value] = find_field(in, desc.inputs, desc.num_inputs, "--input", "input");
+    if (given[index]) throw ConfigError("--input " + std::string(desc.inputs[index].name) + " is given twice");
+    given[index] = true;
+    o.inputs[index] = parse_input_spec(value, psync_kind(desc.inputs[index].kind), n, desc.inputs[index].name);
+  }
+  for (uint32_t i = 0; i < desc.num_inputs; ++i)
+    if (!given[i])
+      throw ConfigError(std::string("missing --input ") + desc.inputs[i].name + "=... (a " +
+                        kind_name(psync_kind(desc.inputs[i].kind)) + ", 'random', or a list)");
+  if (o.after_decide < 0) {
+    o.after_decide = 2;
+    for (uint32_t i = 0; i < desc.num_consts; ++i)
+      if (std::string(desc.consts[i].name) == "after_decide") o.after_decide = o.consts[desc.consts[i].offset];
+  }
+  return o;
+}
+
+}  // namespace psync::node

@@ -1,0 +1,84 @@
+// config.h: everything a node is told before it starts — the cluster file,
+// the command line, inputs and consts — parsed and checked against the
+// protocol descriptor. Every problem is a ConfigError with a one-line
+// message naming it; the node prints it and exits with status 2.
+#pragma once
+
+#include "engine/engine.h"
+
+#include <psync/abi.h>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace psync::node {
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct ClusterMember {
+  int32_t id = 0;
+  std::string host;  // as written: an IPv4/IPv6 literal or a name
+  uint16_t port = 0;
+};
+
+// How one input gets its value in each instance.
+struct InputSpec {
+  enum class Mode { Constant, Random, List } mode = Mode::Constant;
+  std::vector<int64_t> values;  // Constant: one; List: per instance, cycled
+  int64_t random_bound = 100;   // Random: [0, bound) for int inputs
+};
+
+enum class TransportKind { Udp, Tcp };
+
+struct Options {
+  int32_t id = -1;
+  std::string cluster_path;
+  std::vector<ClusterMember> cluster;  // index = id
+  std::vector<InputSpec> inputs;       // one per descriptor input
+  std::vector<int64_t> consts;         // one per descriptor const
+  TransportKind transport = TransportKind::Udp;
+  int64_t timeout_us = 20'000;
+  uint64_t instances = 1;
+  uint64_t window = 1;
+  bool stats = false;
+  double drop = 0.0;       // fault injection: drop received messages
+  int64_t delay_us = 0;    // fault injection: delay received messages by up to this
+  uint64_t seed = 1;
+  int64_t after_decide = -1;  // -1: the protocol's `after_decide` const, else 2
+  int64_t max_rounds = 10'000;
+  int64_t time_limit_us = 0;  // 0 = none
+  int32_t byzantine_f = 0;
+  bool catch_up_sends = false;
+  int64_t future_bound = 64;
+  size_t max_datagram = 1400;
+  bool quiet = false;
+};
+
+// Parses argv against `desc` (inputs and consts are named by the protocol).
+// Returns nullopt after printing --help; throws ConfigError otherwise.
+std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int argc, char** argv);
+
+// Reads and validates a cluster TOML file: [[process]] tables with id and
+// address = "host:port", ids exactly 0..n-1, 1 <= n <= PSYNC_MAX_N.
+std::vector<ClusterMember> load_cluster(const std::string& path);
+std::vector<ClusterMember> parse_cluster(const std::string& toml_text, const std::string& source_name);
+
+// "20ms", "500us", "1.5s", "2m"; a bare number is milliseconds.
+int64_t parse_duration_us(const std::string& text, const std::string& what);
+
+// One value of `kind` as written on the command line ("3", "true", "{0+2}").
+int64_t parse_value(const std::string& text, psync_kind kind, int32_t n, const std::string& what);
+
+// `--input name=value`: value, `random`, `random:K`, or a list a,b,c.
+InputSpec parse_input_spec(const std::string& text, psync_kind kind, int32_t n, const std::string& name);
+
+// The input words of instance `instance` at process `me`.
+std::vector<int64_t> inputs_for_instance(const psync_protocol_desc& desc, const Options& o, int32_t n,
+                                         uint64_t instance);
+
+}  // namespace psync::node
