@@ -2,7 +2,9 @@
 // later, codegen/runtime) libraries: it parses arguments with CLI11, runs the
 // pipeline and maps the outcome to an exit status.
 //   0: success   1: the program has errors   2: bad command line or I/O
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -11,6 +13,7 @@
 #include <fmt/core.h>
 
 #include "codegen/codegen.h"
+#include "driver/cluster.h"
 #include "sema/frontend.h"
 
 namespace {
@@ -105,6 +108,87 @@ int run_build(const BuildOptions& b, const CommonOptions& common) {
   return 0;
 }
 
+struct RunOptions {
+  std::string file;
+  int n = 3;
+  int opt_level = 2;
+  std::vector<std::string> inputs, consts, kills;
+  std::string timeout, transport = "udp", delay, time_limit = "60s";
+  uint64_t instances = 1, window = 1, seed = 1;
+  double drop = 0;
+  bool stats = false, logs = false;
+};
+
+// "20ms", "1.5s", "500us", "2m"; a bare number is milliseconds.
+bool parse_duration(const std::string& text, int64_t& us) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  if (i == 0) return false;
+  double v = std::atof(text.substr(0, i).c_str());
+  std::string unit = text.substr(i);
+  double scale = unit == "us" ? 1 : unit == "ms" || unit.empty() ? 1e3 : unit == "s" ? 1e6 : unit == "m" ? 6e7 : -1;
+  if (scale < 0) return false;
+  us = static_cast<int64_t>(v * scale);
+  return true;
+}
+
+int run_local_cluster(const RunOptions& ro, const CommonOptions& common) {
+  if (ro.n < 1 || ro.n > 64) {
+    fmt::print(stderr, "psyncc: error: -n must be between 1 and 64\n");
+    return 2;
+  }
+  psync::ClusterOptions co;
+  co.n = ro.n;
+  co.transport = ro.transport;
+  co.show_logs = ro.logs;
+  if (!parse_duration(ro.time_limit, co.time_limit_us)) {
+    fmt::print(stderr, "psyncc: error: bad --time-limit '{}' (use e.g. 30s)\n", ro.time_limit);
+    return 2;
+  }
+  for (auto& k : ro.kills) {
+    size_t at = k.find('@');
+    int64_t us = 0;
+    char* end = nullptr;
+    long who = at == std::string::npos ? -1 : std::strtol(k.substr(0, at).c_str(), &end, 10);
+    if (at == std::string::npos || !end || *end || who < 0 || who >= ro.n || !parse_duration(k.substr(at + 1), us)) {
+      fmt::print(stderr, "psyncc: error: bad --kill '{}' (use REPLICA@TIME, e.g. 2@0ms, with 0 <= REPLICA < n)\n", k);
+      return 2;
+    }
+    co.kills.push_back({static_cast<int>(who), us});
+  }
+  for (auto& i : ro.inputs) co.node_args.insert(co.node_args.end(), {"--input", i});
+  for (auto& c : ro.consts) co.node_args.insert(co.node_args.end(), {"--const", c});
+  if (!ro.timeout.empty()) co.node_args.insert(co.node_args.end(), {"--timeout", ro.timeout});
+  if (!ro.delay.empty()) co.node_args.insert(co.node_args.end(), {"--delay", ro.delay});
+  co.node_args.insert(co.node_args.end(), {"--instances", std::to_string(ro.instances), "--window",
+                                           std::to_string(ro.window), "--seed", std::to_string(ro.seed)});
+  if (ro.drop > 0) co.node_args.insert(co.node_args.end(), {"--drop", fmt::format("{}", ro.drop)});
+  if (ro.stats) co.node_args.push_back("--stats");
+  co.node_args.insert(co.node_args.end(), {"--time-limit", ro.time_limit});
+
+  char tmpl[] = "/tmp/psync-build-XXXXXX";
+  if (!mkdtemp(tmpl)) {
+    fmt::print(stderr, "psyncc: error: cannot create a temporary directory\n");
+    return 2;
+  }
+  std::string dir = tmpl;
+  co.binary = dir + "/" + std::filesystem::path(ro.file).stem().string();
+  BuildOptions b;
+  b.file = ro.file;
+  b.output = co.binary;
+  b.opt_level = ro.opt_level;
+  int status = run_build(b, common);
+  if (status == 0) {
+    fmt::print("psyncc run: {} replicas of {} on 127.0.0.1 over {}\n", ro.n, ro.file, ro.transport);
+    std::fflush(stdout);
+    psync::ClusterResult result = psync::run_cluster(co);
+    status = psync::print_summary(co, result, stdout);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -134,6 +218,27 @@ int main(int argc, char** argv) {
   build->add_option("--emit", build_opts.emit, "What to write: llvm, asm, obj or exe")
       ->check(CLI::IsMember({"llvm", "asm", "obj", "exe"}))->type_name("KIND");
   add_common(build, common);
+
+  RunOptions run_opts;
+  auto* run = app.add_subcommand("run", "Compile a protocol and run it on a local cluster of processes");
+  run->add_option("file", run_opts.file, "Protocol file (.psync)")->required()->type_name("FILE");
+  run->add_option("-n", run_opts.n, "Number of replicas (1..64)")->required();
+  run->add_option("--input", run_opts.inputs, "name=value | name=random | name=v1,v2,... (per instance)");
+  run->add_option("--const", run_opts.consts, "name=value, overriding a const");
+  run->add_option("--timeout", run_opts.timeout, "Default round timeout, e.g. 20ms");
+  run->add_option("--transport", run_opts.transport, "udp or tcp")->check(CLI::IsMember({"udp", "tcp"}));
+  run->add_option("--kill", run_opts.kills, "Kill replica I after time T: I@T (e.g. 2@0ms)")->type_name("I@T");
+  run->add_option("--instances", run_opts.instances, "Consensus instances to run");
+  run->add_option("--window", run_opts.window, "Instances in flight at once");
+  run->add_option("--drop", run_opts.drop, "Drop each received message with this probability")
+      ->check(CLI::Range(0.0, 1.0));
+  run->add_option("--delay", run_opts.delay, "Delay received messages by up to this duration");
+  run->add_option("--seed", run_opts.seed, "Seed for random inputs, coins and fault injection");
+  run->add_option("--time-limit", run_opts.time_limit, "Stop the whole run after this long (default 60s)");
+  run->add_option("-O", run_opts.opt_level, "Optimisation level")->check(CLI::Range(0, 3));
+  run->add_flag("--stats", run_opts.stats, "Replicas print their counters at exit");
+  run->add_flag("--logs", run_opts.logs, "Show the replicas' logs");
+  add_common(run, common);
 
   // An unknown verb gets its own one-line error (CLI11 would only say that
   // a subcommand is required).
@@ -170,6 +275,7 @@ int main(int argc, char** argv) {
     if (*tc) return run_typecheck(tc_files, common);
     if (*dump) return run_dump_ast(dump_file, common);
     if (*build) return run_build(build_opts, common);
+    if (*run) return run_local_cluster(run_opts, common);
   } catch (const std::exception& e) {
     fmt::print(stderr, "psyncc: internal error: {}\n", e.what());
     return 3;
