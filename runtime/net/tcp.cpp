@@ -29,7 +29,10 @@ class TcpTransport final : public Transport {
     for (int32_t i = 0; i < config_.n; ++i) out_.push_back(std::make_unique<Outgoing>(io, i));
   }
 
-  ~TcpTransport() override { stop(); }
+  ~TcpTransport() override {
+    stop();
+    *alive_ = false;  // handlers still queued in the io_context must not touch us
+  }
 
   void start() override {
     const Peer& me = config_.peers[size_t(config_.me)];
@@ -57,7 +60,9 @@ class TcpTransport final : public Transport {
     ++counters_.frames_sent;
     if (!flush_posted_) {
       flush_posted_ = true;
-      asio::post(io_, [this] { flush(); });
+      asio::post(io_, [this, alive = alive_] {
+        if (*alive) flush();
+      });
     }
   }
 
@@ -106,8 +111,8 @@ class TcpTransport final : public Transport {
     const Peer& p = config_.peers[size_t(o.peer)];
     o.socket = tcp::socket(io_);
     o.connecting = true;
-    o.socket.async_connect(tcp::endpoint(p.address, p.port), [this, &o](const boost::system::error_code& ec) {
-      if (stopped_) return;
+    o.socket.async_connect(tcp::endpoint(p.address, p.port), [this, &o, alive = alive_](const boost::system::error_code& ec) {
+      if (!*alive || stopped_) return;
       o.connecting = false;
       if (ec) {
         redial_later(o);
@@ -138,8 +143,8 @@ class TcpTransport final : public Transport {
     o.writing = false;
     o.retry.expires_after(std::chrono::milliseconds(o.backoff_ms));
     o.backoff_ms = std::min(o.backoff_ms * 2, kMaxBackoffMs);
-    o.retry.async_wait([this, &o](const boost::system::error_code& ec) {
-      if (!ec && !stopped_) dial(o);
+    o.retry.async_wait([this, &o, alive = alive_](const boost::system::error_code& ec) {
+      if (*alive && !ec && !stopped_) dial(o);
     });
   }
 
@@ -152,8 +157,8 @@ class TcpTransport final : public Transport {
   }
 
   void watch_for_hangup(Outgoing& o) {
-    o.socket.async_read_some(asio::buffer(o.probe), [this, &o](const boost::system::error_code& ec, size_t) {
-      if (stopped_) return;
+    o.socket.async_read_some(asio::buffer(o.probe), [this, &o, alive = alive_](const boost::system::error_code& ec, size_t) {
+      if (!*alive || stopped_) return;
       if (ec) lost_connection(o);
       else watch_for_hangup(o);  // peers never write here; ignore stray bytes
     });
@@ -164,8 +169,8 @@ class TcpTransport final : public Transport {
     o.writing = true;
     o.inflight.swap(o.queue);
     o.queue.clear();
-    asio::async_write(o.socket, asio::buffer(o.inflight), [this, &o](const boost::system::error_code& ec, size_t n) {
-      if (stopped_) return;
+    asio::async_write(o.socket, asio::buffer(o.inflight), [this, &o, alive = alive_](const boost::system::error_code& ec, size_t n) {
+      if (!*alive || stopped_) return;
       o.writing = false;
       if (ec) {
         ++counters_.send_errors;
@@ -180,8 +185,8 @@ class TcpTransport final : public Transport {
 
   void accept_next() {
     auto conn = std::make_shared<Incoming>(io_);
-    acceptor_.async_accept(conn->socket, [this, conn](const boost::system::error_code& ec) {
-      if (stopped_) return;
+    acceptor_.async_accept(conn->socket, [this, conn, alive = alive_](const boost::system::error_code& ec) {
+      if (!*alive || stopped_) return;
       if (!ec) {
         boost::system::error_code e2;
         const auto remote = conn->socket.remote_endpoint(e2);
@@ -211,8 +216,8 @@ class TcpTransport final : public Transport {
     if (conn->used == conn->buffer.size()) conn->buffer.resize(conn->buffer.size() * 2);
     conn->socket.async_read_some(
         asio::buffer(conn->buffer.data() + conn->used, conn->buffer.size() - conn->used),
-        [this, conn](const boost::system::error_code& ec, size_t n) {
-          if (stopped_) return;
+        [this, conn, alive = alive_](const boost::system::error_code& ec, size_t n) {
+          if (!*alive || stopped_) return;
           if (ec) {
             close_incoming(conn);
             return;
@@ -286,6 +291,7 @@ class TcpTransport final : public Transport {
   std::set<std::shared_ptr<Incoming>> incoming_;
   bool flush_posted_ = false;
   bool stopped_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace

@@ -66,7 +66,9 @@ class UdpTransport final : public Transport {
     ++counters_.frames_sent;
     if (!flush_posted_) {
       flush_posted_ = true;
-      asio::post(io_, [this] { flush(); });
+      asio::post(io_, [this, alive = alive_] {
+        if (*alive) flush();
+      });
     }
   }
 
@@ -80,6 +82,8 @@ class UdpTransport final : public Transport {
     boost::system::error_code ec;
     socket_.close(ec);
   }
+
+  ~UdpTransport() override { *alive_ = false; }
 
  private:
   void send_pending(int32_t to) {
@@ -96,8 +100,8 @@ class UdpTransport final : public Transport {
   }
 
   void wait_for_datagrams() {
-    socket_.async_wait(udp::socket::wait_read, [this](const boost::system::error_code& ec) {
-      if (ec) return;  // closed
+    socket_.async_wait(udp::socket::wait_read, [this, alive = alive_](const boost::system::error_code& ec) {
+      if (ec || !*alive) return;  // closed
       drain_socket();
       wait_for_datagrams();
     });
@@ -164,6 +168,7 @@ class UdpTransport final : public Transport {
   std::vector<std::byte> buffer_;
   DecodeLimits limits_;
   bool flush_posted_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards queued handlers
 };
 
 }  // namespace

@@ -413,6 +413,37 @@ class Node final : public engine::Host {
   int exit_code_ = 0;
 };
 
+// `--describe`: the descriptor as one JSON line, for drivers and scripts.
+void describe_protocol(const psync_protocol_desc& desc) {
+  std::string s = "{\"name\":";
+  append_json_string(s, desc.name);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, ",\"fingerprint\":%llu,\"abi_version\":%u", (unsigned long long)desc.fingerprint,
+                desc.abi_version);
+  s += buf;
+  auto fields = [&](const char* key, const psync_field* f, uint32_t count) {
+    s += ",\"";
+    s += key;
+    s += "\":[";
+    for (uint32_t i = 0; i < count; ++i) {
+      if (i) s += ',';
+      append_json_string(s, f[i].name);
+    }
+    s += ']';
+  };
+  fields("inputs", desc.inputs, desc.num_inputs);
+  fields("consts", desc.consts, desc.num_consts);
+  s += ",\"rounds\":[";
+  for (uint32_t i = 0; i < desc.num_rounds; ++i) {
+    if (i) s += ',';
+    append_json_string(s, desc.rounds[i].name);
+  }
+  s += "],\"output\":";
+  append_json_string(s, desc.output.kind == PSYNC_KIND_NONE ? "" : desc.output.name);
+  s += "}\n";
+  std::fputs(s.c_str(), stdout);
+}
+
 }  // namespace
 
 int run_node(const psync_protocol_desc& desc, const Options& options) {
@@ -427,6 +458,11 @@ int node_main(const psync_protocol_desc& desc, int argc, char** argv) {
       throw ConfigError("the protocol object was built for ABI version " + std::to_string(desc.abi_version) +
                         ", this runtime implements version " + std::to_string(PSYNC_ABI_VERSION));
     if (desc.num_rounds == 0) throw ConfigError("the protocol declares no rounds");
+    for (int i = 1; i < argc; ++i)
+      if (std::strcmp(argv[i], "--describe") == 0) {
+        describe_protocol(desc);
+        return 0;
+      }
     auto options = parse_command_line(desc, argc, argv);
     if (!options) return 0;
     return run_node(desc, *options);

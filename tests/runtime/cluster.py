@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""cluster.py: run N replicas of a psync node binary on loopback and judge
+the outcome. Works with any binary linked against libpsync_runtime.a (the
+hand-written otr-node, or a protocol compiled by psyncc).
+
+It picks free ports, writes a cluster TOML file, starts the replicas as
+separate processes, optionally kills one or sprays garbage datagrams at them,
+collects their JSON decision lines and --stats counters, and checks:
+  - agreement: per instance, every decided value is the same;
+  - termination: every replica still alive decided every instance
+    (unless --allow-undecided);
+  - with --garbage: every targeted replica counted the garbage and still
+    decided.
+Children are always killed on exit, Ctrl-C included. Exit status 0 = all
+checks passed, 1 = a check failed, 2 = usage error.
+
+Examples:
+  cluster.py build-rt/runtime/otr-node -n 5 --transport tcp
+  cluster.py ./last_voting -n 5 --kill 4@0 --input init=random
+  cluster.py ./otr -n 5 --drop 0.2 --seeds 1-20 --allow-undecided
+  cluster.py ./otr -n 3 -- --byzantine 1    (flags after -- go to every replica)
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def free_ports(count):
+    """Ports free for both UDP and TCP on 127.0.0.1 (held until all are chosen)."""
+    held, ports = [], []
+    while len(ports) < count:
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        t.bind(("127.0.0.1", 0))
+        port = t.getsockname()[1]
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind(("127.0.0.1", port))
+        except OSError:
+            t.close()
+            u.close()
+            continue
+        held += [t, u]
+        ports.append(port)
+    for s in held:
+        s.close()
+    return ports
+
+
+def write_cluster(path, ports):
+    with open(path, "w") as f:
+        f.write("# written by tests/runtime/cluster.py\n")
+        for i, p in enumerate(ports):
+            f.write(f'[[process]]\nid = {i}\naddress = "127.0.0.1:{p}"\n\n')
+
+
+def describe(binary):
+    out = subprocess.run([binary, "--describe"], capture_output=True, text=True, timeout=10)
+    if out.returncode != 0:
+        raise SystemExit(f"cluster.py: {binary} --describe failed: {out.stderr.strip()}")
+    return json.loads(out.stdout)
+
+
+def frame(fingerprint, instance, rnd, sender, payload, magic=0x4E595350, version=1, kind=0, length=None):
+    """One wire frame (runtime/net/wire.h): 40-byte little-endian header + payload."""
+    if length is None:
+        length = len(payload)
+    return struct.pack("<IHHQQqII", magic, version, kind, fingerprint, instance, rnd, sender, length) + payload
+
+
+def garbage_datagrams(fingerprint, n, me):
+    """(label, bytes) pairs, each malformed in one way, sent from process `me`'s address."""
+    good = frame(fingerprint, 0, 0, me, b"\0" * 8)
+    return [
+        ("bad_magic", frame(fingerprint, 0, 0, me, b"\0" * 8, magic=0x12345678)),
+        ("bad_version", frame(fingerprint, 0, 0, me, b"\0" * 8, version=9)),
+        ("wrong_fingerprint", frame(fingerprint ^ 1, 0, 0, me, b"\0" * 8)),
+        ("truncated", good[:23]),
+        ("truncated_body", frame(fingerprint, 0, 0, me, b"\0" * 8, length=12)),
+        ("oversized", frame(fingerprint, 0, 0, me, b"\0" * 70000)[:65000]),
+        ("sender_mismatch", frame(fingerprint, 0, 0, (me + 1) % n, b"\0" * 8)),
+        ("unknown_sender", frame(fingerprint, 0, 0, 200, b"\0" * 8)),
+        ("random", os.urandom(333)),
+        ("empty", b""),
+    ]
+
+
+class Cluster:
+    def __init__(self, args, seed, workdir):
+        self.args, self.seed, self.workdir = args, seed, workdir
+        self.procs, self.outs, self.errs = {}, {}, {}
+        self.ports = free_ports(args.n)
+        self.cluster_path = os.path.join(workdir, "cluster.toml")
+        write_cluster(self.cluster_path, self.ports)
+
+    def command(self, i):
+        a = self.args
+        cmd = [a.binary, "--id", str(i), "--cluster", self.cluster_path, "--transport", a.transport,
+               "--timeout", a.timeout, "--instances", str(a.instances), "--window", str(a.window),
+               "--time-limit", a.time_limit, "--stats", "--quiet", "--seed", str(seed_for(self.seed, i))]
+        for inp in a.input:
+            cmd += ["--input", inp]
+        for c in a.const:
+            cmd += ["--const", c]
+        if a.drop:
+            cmd += ["--drop", str(a.drop)]
+        if a.delay:
+            cmd += ["--delay", a.delay]
+        if a.after_decide is not None:
+            cmd += ["--after-decide", str(a.after_decide)]
+        return cmd + a.extra
+
+    def start(self, i):
+        self.outs[i] = open(os.path.join(self.workdir, f"out{i}.jsonl"), "w+")
+        self.errs[i] = open(os.path.join(self.workdir, f"err{i}.txt"), "w+")
+        self.procs[i] = subprocess.Popen(self.command(i), stdout=self.outs[i], stderr=self.errs[i])
+
+    def kill_all(self):
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.kill()
+        for p in self.procs.values():
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def seed_for(seed, i):
+    return seed * 1000 + i + 1
+
+
+def run_once(args, seed, info):
+    """Runs one cluster; returns (ok, report dict)."""
+    n = args.n
+    kill_id, kill_at = None, 0.0
+    if args.kill:
+        k, _, t = args.kill.partition("@")
+        kill_id, kill_at = int(k), float(t or 0)
+    with tempfile.TemporaryDirectory(prefix="psync-cluster-") as workdir:
+        c = Cluster(args, seed, workdir)
+        garbage_from = n - 1 if args.garbage else None
+        held_back = n - 2 if args.garbage else None
+        failures = []
+        try:
+            t0 = time.monotonic()
+            for i in range(n):
+                if i not in (garbage_from, held_back):
+                    c.start(i)
+            if args.garbage:
+                # The started replicas cannot decide without the held-back one
+                # (OneThirdRule needs more than 2n/3), so the garbage arrives
+                # while they run. It comes from the address of process n-1,
+                # which is never started, and from an unknown address.
+                time.sleep(0.3)
+                sent = garbage_datagrams(info["fingerprint"], n, garbage_from)
+                impostor = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                impostor.bind(("127.0.0.1", c.ports[garbage_from]))
+                stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                for i in range(n - 2):
+                    for _, data in sent:
+                        impostor.sendto(data, ("127.0.0.1", c.ports[i]))
+                    stranger.sendto(frame(info["fingerprint"], 0, 0, 0, b"\0" * 8), ("127.0.0.1", c.ports[i]))
+                time.sleep(0.2)
+                impostor.close()
+                stranger.close()
+                c.start(held_back)
+            if kill_id is not None:
+                delay = kill_at - (time.monotonic() - t0)
+                if delay > 0:
+                    time.sleep(delay)
+                c.procs[kill_id].send_signal(signal.SIGKILL)
+            deadline = time.monotonic() + args.wall_limit
+            for i, p in c.procs.items():
+                left = deadline - time.monotonic()
+                try:
+                    p.wait(timeout=max(left, 0.01))
+                except subprocess.TimeoutExpired:
+                    failures.append(f"process {i} still running after {args.wall_limit}s")
+        finally:
+            c.kill_all()
+
+        decisions, stats, codes = {}, {}, {}
+        for i, p in c.procs.items():
+            codes[i] = p.returncode
+            c.outs[i].seek(0)
+            for line in c.outs[i]:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    d = json.loads(line)
+                except json.JSONDecodeError:
+                    failures.append(f"process {i} printed a non-JSON line: {line!r}")
+                    continue
+                decisions.setdefault(d["instance"], {})[i] = d
+            c.errs[i].seek(0)
+            for line in c.errs[i]:
+                if line.startswith('{"stats"'):
+                    stats[i] = json.loads(line)["stats"]
+            c.outs[i].close()
+            c.errs[i].close()
+
+        alive = [i for i in c.procs if i != kill_id]
+        report = {"seed": seed, "decisions": decisions, "stats": stats, "codes": codes}
+
+        # Agreement: within each instance, one value.
+        for inst, by_proc in sorted(decisions.items()):
+            values = {json.dumps(d["value"], sort_keys=True) for d in by_proc.values()}
+            if len(values) > 1:
+                failures.append(f"AGREEMENT VIOLATED in instance {inst}: " +
+                                ", ".join(f"p{i}={d['value']}" for i, d in sorted(by_proc.items())))
+            for i, d in by_proc.items():
+                if d["id"] != i:
+                    failures.append(f"process {i} reported id {d['id']}")
+        for i in alive:
+            if codes[i] not in (0, 1):
+                failures.append(f"process {i} exited with status {codes[i]}")
+        if not args.allow_undecided:
+            for i in alive:
+                got = sum(1 for inst in range(args.instances) if i in decisions.get(inst, {}))
+                if got != args.instances:
+                    failures.append(f"process {i} decided {got} of {args.instances} instance(s)")
+                if codes[i] != 0:
+                    failures.append(f"process {i} exited with status {codes[i]}")
+        else:
+            undecided = [inst for inst in range(args.instances) if not decisions.get(inst)]
+            if undecided and not args.allow_nobody:
+                failures.append(f"no process decided instance(s) {undecided[:10]}")
+        if args.garbage:
+            for i in range(n - 2):
+                s = stats.get(i)
+                if s is None:
+                    failures.append(f"process {i} printed no stats")
+                    continue
+                expected = len(garbage_datagrams(0, n, 0)) + 1  # each datagram, plus the stranger
+                if s["malformed_dropped"] < expected:
+                    failures.append(f"process {i} counted {s['malformed_dropped']} malformed, expected >= {expected}")
+                if s["unknown_peer_dropped"] < 1:
+                    failures.append(f"process {i} did not count the datagram from an unknown address")
+        report["failures"] = failures
+        return not failures, report
+
+
+def percentile(values, q):
+    if not values:
+        return 0
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def summarize(report, args, quiet):
+    decisions = report["decisions"]
+    rounds = [d["round"] for by in decisions.values() for d in by.values()]
+    us = [d["us"] for by in decisions.values() for d in by.values()]
+    agreeing = sum(1 for by in decisions.values() if len({json.dumps(d["value"]) for d in by.values()}) == 1)
+    line = (f"seed {report['seed']}: {len(decisions)}/{args.instances} instance(s) decided, "
+            f"{agreeing} agreeing; rounds p50 {percentile(rounds, 0.5)} p99 {percentile(rounds, 0.99)}; "
+            f"decision time p50 {percentile(us, 0.5) / 1000:.1f} ms p99 {percentile(us, 0.99) / 1000:.1f} ms")
+    if not quiet:
+        print(line)
+        if args.instances <= 5:
+            for inst, by in sorted(decisions.items()):
+                vals = " ".join(f"p{i}={json.dumps(d['value'])}@r{d['round']}" for i, d in sorted(by.items()))
+                print(f"  instance {inst}: {vals}")
+    for f in report["failures"]:
+        print(f"  FAIL: {f}")
+
+
+def parse_seeds(text):
+    if "-" in text:
+        a, b = text.split("-", 1)
+        return list(range(int(a), int(b) + 1))
+    return [int(s) for s in text.split(",")]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("binary", help="a node binary (protocol object + libpsync_runtime.a)")
+    ap.add_argument("-n", type=int, default=5, help="replicas (default 5)")
+    ap.add_argument("--transport", choices=["udp", "tcp"], default="udp")
+    ap.add_argument("--input", action="append", default=None, help="passed to every replica (default init=random)")
+    ap.add_argument("--const", action="append", default=[])
+    ap.add_argument("--timeout", default="5ms", help="round timeout (default 5ms)")
+    ap.add_argument("--instances", type=int, default=1)
+    ap.add_argument("--window", type=int, default=1)
+    ap.add_argument("--after-decide", type=int, default=None)
+    ap.add_argument("--kill", help="I@SECONDS: SIGKILL replica I after that long (I@0: at once)")
+    ap.add_argument("--drop", type=float, default=0.0, help="each replica drops received messages with this probability")
+    ap.add_argument("--delay", help="each replica delays received messages by up to this")
+    ap.add_argument("--seeds", default="1", help="one run per seed: 3, 1-20 or 1,5,9")
+    ap.add_argument("--garbage", action="store_true", help="spray malformed datagrams at the replicas (UDP)")
+    ap.add_argument("--allow-undecided", action="store_true",
+                    help="only require agreement, and that someone decided each instance")
+    ap.add_argument("--allow-nobody", action="store_true", help="with --allow-undecided: not even that")
+    ap.add_argument("--time-limit", default="20s", help="passed to each replica")
+    ap.add_argument("--wall-limit", type=float, default=30.0, help="seconds before the driver kills everyone")
+    ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--json", action="store_true", help="print each run's report as JSON")
+    argv = sys.argv[1:]
+    extra = []
+    if "--" in argv:  # everything after -- goes to every replica
+        cut = argv.index("--")
+        argv, extra = argv[:cut], argv[cut + 1:]
+    args = ap.parse_args(argv)
+    args.extra = extra
+    if args.input is None:
+        args.input = ["init=random"]
+    if not os.access(args.binary, os.X_OK):
+        ap.error(f"{args.binary} is not an executable")
+    if args.garbage and (args.transport != "udp" or args.n < 4):
+        ap.error("--garbage needs --transport udp and n >= 4")
+    if args.kill and not (0 <= int(args.kill.partition("@")[0]) < args.n):
+        ap.error("--kill names a replica outside 0..n-1")
+    info = describe(args.binary)
+
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    all_ok = True
+    try:
+        for seed in parse_seeds(args.seeds):
+            ok, report = run_once(args, seed, info)
+            summarize(report, args, args.quiet)
+            if args.json:
+                print(json.dumps(report))
+            all_ok &= ok
+    except KeyboardInterrupt:
+        print("cluster.py: interrupted", file=sys.stderr)
+        return 130
+    print(f"{info['name']} n={args.n} {args.transport}: {'OK' if all_ok else 'FAILED'}")
+    return 0 if all_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+// test_config.cpp: the node's cluster file and command-line parsing, which
+// must turn every mistake into a one-line error naming it.
+#include "node/config.h"
+#include "testing/one_third_rule.h"
+
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+
+using namespace psync::node;
+
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const char* kCluster3 = R"(
+[[process]]
+id = 0
+address = "127.0.0.1:7000"
+[[process]]
+id = 2
+address = "127.0.0.1:7002"
+[[process]]
+id = 1
+address = "localhost:7001"
+)";
+
+std::optional<Options> parse(std::vector<std::string> args) {
+  static int file_no = 0;
+  const std::string path = "psync_test_cluster_" + std::to_string(file_no++) + ".toml";
+  std::ofstream(path) << kCluster3;
+  args.insert(args.begin(), {"node", "--cluster", path});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  auto o = parse_command_line(psync::testing::kOneThirdRule, int(argv.size()), argv.data());
+  std::remove(path.c_str());
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("a cluster file lists processes by id, in any order") {
+  auto c = parse_cluster(kCluster3, "c.toml");
+  REQUIRE(c.size() == 3);
+  CHECK(c[1].host == "localhost");
+  CHECK(c[2].port == 7002);
+}
+
+TEST_CASE("cluster file mistakes are named") {
+  CHECK(error_of([] { parse_cluster("", "c.toml"); }).find("no [[process]]") != std::string::npos);
+  CHECK(error_of([] { parse_cluster("[[process]]\naddress = \"a:1\"\n", "c.toml"); }).find("missing integer 'id'") !=
+        std::string::npos);
+  CHECK(error_of([] { parse_cluster("[[process]]\nid = 0\n", "c.toml"); }).find("missing string 'address'") !=
+        std::string::npos);
+  CHECK(error_of([] { parse_cluster("[[process]]\nid = 0\naddress = \"nohost\"\n", "c.toml"); })
+            .find("is not host:port") != std::string::npos);
+  CHECK(error_of([] { parse_cluster("[[process]]\nid = 0\naddress = \"h:99999\"\n", "c.toml"); })
+            .find("1..65535") != std::string::npos);
+  CHECK(error_of([] { parse_cluster("[[process]]\nid = 3\naddress = \"h:1\"\n", "c.toml"); })
+            .find("outside 0..0") != std::string::npos);
+  CHECK(error_of([] {
+          parse_cluster("[[process]]\nid = 0\naddress = \"h:1\"\n[[process]]\nid = 0\naddress = \"h:2\"\n", "c.toml");
+        }).find("id 0 appears twice") != std::string::npos);
+  CHECK(error_of([] {
+          parse_cluster("[[process]]\nid = 0\naddress = \"h:1\"\n[[process]]\nid = 1\naddress = \"h:1\"\n", "c.toml");
+        }).find("share the address") != std::string::npos);
+  CHECK(error_of([] { parse_cluster("[[process]]\nid = 0\nadress = \"h:1\"\n", "c.toml"); })
+            .find("unknown key 'adress'") != std::string::npos);
+  CHECK(error_of([] { parse_cluster("[[process]\nid = 0", "c.toml"); }).rfind("c.toml:1:", 0) == 0);
+  CHECK(error_of([] { load_cluster("/nonexistent/c.toml"); }).find("cannot read cluster file") != std::string::npos);
+}
+
+TEST_CASE("durations") {
+  CHECK(parse_duration_us("20ms", "t") == 20'000);
+  CHECK(parse_duration_us("500us", "t") == 500);
+  CHECK(parse_duration_us("1.5s", "t") == 1'500'000);
+  CHECK(parse_duration_us("7", "t") == 7'000);
+  CHECK(error_of([] { parse_duration_us("fast", "--timeout"); }).find("--timeout 'fast'") != std::string::npos);
+  CHECK(error_of([] { parse_duration_us("3h", "--timeout"); }).find("unknown unit 'h'") != std::string::npos);
+}
+
+TEST_CASE("values by kind") {
+  CHECK(parse_value("-4", PSYNC_KIND_INT, 3, "x") == -4);
+  CHECK(parse_value("true", PSYNC_KIND_BOOL, 3, "x") == 1);
+  CHECK(parse_value("2", PSYNC_KIND_PID, 3, "x") == 2);
+  CHECK(parse_value("{0+2}", PSYNC_KIND_PIDSET, 3, "x") == 0b101);
+  CHECK(parse_value("{}", PSYNC_KIND_PIDSET, 3, "x") == 0);
+  CHECK(error_of([] { parse_value("3", PSYNC_KIND_PID, 3, "x"); }).find("not a pid in 0..2") != std::string::npos);
+  CHECK(error_of([] { parse_value("4x", PSYNC_KIND_INT, 3, "x"); }).find("not an int") != std::string::npos);
+  CHECK(error_of([] { parse_value("yes", PSYNC_KIND_BOOL, 3, "x"); }).find("not a bool") != std::string::npos);
+}
+
+TEST_CASE("inputs: a constant, a seeded random value, or a list per instance") {
+  auto o = parse({"--id", "1", "--input", "init=random", "--seed", "9"});
+  REQUIRE(o);
+  auto a = inputs_for_instance(psync::testing::kOneThirdRule, *o, 3, 0);
+  auto b = inputs_for_instance(psync::testing::kOneThirdRule, *o, 3, 0);
+  CHECK(a == b);  // seeded: reproducible
+  CHECK(a[0] >= 0);
+  CHECK(a[0] < 100);
+  bool differs = false;
+  for (uint64_t i = 1; i < 20; ++i) differs |= inputs_for_instance(psync::testing::kOneThirdRule, *o, 3, i) != a;
+  CHECK(differs);
+
+  auto l = parse({"--id", "0", "--input", "init=4,5,6"});
+  REQUIRE(l);
+  CHECK(inputs_for_instance(psync::testing::kOneThirdRule, *l, 3, 1)[0] == 5);
+  CHECK(inputs_for_instance(psync::testing::kOneThirdRule, *l, 3, 3)[0] == 4);  // cycles
+  auto k = parse({"--id", "0", "--input", "init=random:3"});
+  for (uint64_t i = 0; i < 50; ++i) CHECK(inputs_for_instance(psync::testing::kOneThirdRule, *k, 3, i)[0] < 3);
+}
+
+TEST_CASE("command line: options land in Options, mistakes are named") {
+  auto o = parse({"--id", "2", "--input", "init=3", "--timeout", "5ms", "--transport", "tcp", "--instances", "10",
+                  "--window", "4", "--stats", "--drop", "0.25", "--delay", "2ms", "--after-decide", "3"});
+  REQUIRE(o);
+  CHECK(o->id == 2);
+  CHECK(o->cluster.size() == 3);
+  CHECK(o->timeout_us == 5000);
+  CHECK(o->transport == TransportKind::Tcp);
+  CHECK(o->instances == 10);
+  CHECK(o->window == 4);
+  CHECK(o->stats);
+  CHECK(o->drop == doctest::Approx(0.25));
+  CHECK(o->delay_us == 2000);
+  CHECK(o->after_decide == 3);
+
+  CHECK(error_of([] { parse({"--id", "3", "--input", "init=1"}); }).find("--id 3 is not in the cluster") !=
+        std::string::npos);
+  CHECK(error_of([] { parse({"--id", "0"}); }).find("missing --input init") != std::string::npos);
+  CHECK(error_of([] { parse({"--id", "0", "--input", "x=1"}); }).find("no input named 'x'") != std::string::npos);
+  CHECK(error_of([] { parse({"--id", "0", "--input", "init"}); }).find("expected name=value") != std::string::npos);
+  CHECK(error_of([] { parse({"--id", "0", "--input", "init=1", "--const", "f=1"}); }).find("no const named 'f'") !=
+        std::string::npos);
+  CHECK(error_of([] { parse({"--id", "0", "--input", "init=1", "--transport", "quic"}); })
+            .find("expected udp or tcp") != std::string::npos);
+  CHECK(error_of([] { parse({"--id", "0", "--input", "init=1", "--drop", "2"}); }).find("--drop") !=
+        std::string::npos);
+  CHECK(error_of([] { parse({"--id", "0", "--input", "init=1", "--window", "0"}); }).find("--window") !=
+        std::string::npos);
+  CHECK(!error_of([] { parse({"--id", "0", "--input", "init=1", "--frobnicate"}); }).empty());
+}

@@ -1,0 +1,196 @@
+// test_net.cpp: the UDP and TCP transports on loopback inside one process —
+// valid frames get through; unknown peers, forged senders and garbage are
+// dropped and counted.
+#include "net/transport.h"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+
+using namespace psync::net;
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+
+namespace {
+
+uint16_t free_udp_port(asio::io_context& io) {
+  udp::socket s(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return s.local_endpoint().port();
+}
+
+uint16_t free_tcp_port(asio::io_context& io) {
+  tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+NetConfig make_config(const std::vector<uint16_t>& ports, int32_t me) {
+  NetConfig c;
+  c.n = int32_t(ports.size());
+  c.me = me;
+  c.fingerprint = 77;
+  c.max_payload = 8;
+  for (size_t i = 0; i < ports.size(); ++i)
+    c.peers.push_back({int32_t(i), "127.0.0.1", ports[i], asio::ip::make_address("127.0.0.1")});
+  return c;
+}
+
+std::vector<std::byte> frame(int32_t sender, uint64_t fp = 77, FrameKind kind = FrameKind::Message) {
+  WireHeader h;
+  h.kind = kind;
+  h.fingerprint = fp;
+  h.instance = 3;
+  h.round = 1;
+  h.sender = sender;
+  std::vector<std::byte> payload(kind == FrameKind::Message ? 8 : 0, std::byte{1});
+  std::vector<std::byte> out;
+  encode_frame(h, payload, out);
+  return out;
+}
+
+void run_until(asio::io_context& io, const std::function<bool()>& done) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (!done() && std::chrono::steady_clock::now() < until) {
+    io.restart();
+    io.run_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("UDP: frames from peers arrive; strangers, forgers and garbage are counted") {
+  asio::io_context io;
+  const std::vector<uint16_t> ports = {free_udp_port(io), free_udp_port(io), free_udp_port(io)};
+  NetConfig config = make_config(ports, 0);
+  NetCounters counters;
+  std::vector<WireHeader> got;
+  auto t = make_udp_transport(io, config, [&](const WireHeader& h, std::span<const std::byte>) { got.push_back(h); },
+                              counters);
+  t->start();
+  const udp::endpoint target(asio::ip::make_address("127.0.0.1"), ports[0]);
+  udp::socket peer1(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), ports[1]));
+  udp::socket stranger(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+
+  auto good = frame(1);
+  auto two = good;
+  two.insert(two.end(), good.begin(), good.end());
+  peer1.send_to(asio::buffer(good), target);                 // ok
+  peer1.send_to(asio::buffer(two), target);                  // two frames in one datagram
+  peer1.send_to(asio::buffer(frame(2)), target);             // claims to be 2 from 1's address
+  peer1.send_to(asio::buffer(frame(1, 99)), target);         // other protocol
+  peer1.send_to(asio::buffer(good.data(), 20), target);      // truncated
+  auto bad = good;
+  bad[0] = std::byte{0};
+  peer1.send_to(asio::buffer(bad), target);                  // bad magic
+  peer1.send_to(asio::buffer(frame(1, 77, FrameKind::Hello)), target);  // a TCP-only frame
+  stranger.send_to(asio::buffer(good), target);              // unknown address
+  std::vector<std::byte> big(9000, std::byte{0xFF});
+  peer1.send_to(asio::buffer(big), target);                  // garbage
+  run_until(io, [&] { return counters.datagrams_received >= 9; });
+
+  CHECK(got.size() == 3);
+  CHECK(counters.frames_received == 3);
+  CHECK(counters.sender_mismatch_dropped == 1);
+  CHECK(counters.wrong_fingerprint_dropped == 1);
+  CHECK(counters.truncated_dropped == 1);
+  CHECK(counters.bad_magic_dropped == 2);
+  CHECK(counters.bad_kind_dropped == 1);
+  CHECK(counters.unknown_peer_dropped == 1);
+  CHECK(counters.malformed_total() == 7);
+  t->stop();
+}
+
+TEST_CASE("UDP: sends to one peer are coalesced into datagrams") {
+  asio::io_context io;
+  const std::vector<uint16_t> ports = {free_udp_port(io), free_udp_port(io)};
+  NetConfig c0 = make_config(ports, 0), c1 = make_config(ports, 1);
+  c0.max_datagram = 200;  // 4 frames of 48 bytes
+  NetCounters n0, n1;
+  int received = 0;
+  auto t0 = make_udp_transport(io, c0, [](const WireHeader&, std::span<const std::byte>) {}, n0);
+  auto t1 = make_udp_transport(io, c1, [&](const WireHeader&, std::span<const std::byte>) { ++received; }, n1);
+  t0->start();
+  t1->start();
+  std::vector<std::byte> payload(8, std::byte{3});
+  for (int i = 0; i < 10; ++i) {
+    WireHeader h;
+    h.fingerprint = 77;
+    h.instance = uint64_t(i);
+    h.sender = 0;
+    t0->send(1, h, payload);
+  }
+  run_until(io, [&] { return received == 10; });
+  CHECK(received == 10);
+  CHECK(n0.datagrams_sent == 3);  // 4 + 4 + 2
+  CHECK(n1.malformed_total() == 0);
+}
+
+TEST_CASE("TCP: a connection must say hello from the right address, then keep its sender id") {
+  asio::io_context io;
+  const std::vector<uint16_t> ports = {free_tcp_port(io), free_tcp_port(io), free_tcp_port(io)};
+  NetConfig config = make_config(ports, 0);
+  NetCounters counters;
+  std::vector<WireHeader> got;
+  auto t = make_tcp_transport(io, config, [&](const WireHeader& h, std::span<const std::byte>) { got.push_back(h); },
+                              counters);
+  t->start();
+  const tcp::endpoint target(asio::ip::make_address("127.0.0.1"), ports[0]);
+  auto send_stream = [&](std::vector<std::byte> bytes) {
+    auto s = std::make_shared<tcp::socket>(io);
+    s->connect(target);
+    asio::write(*s, asio::buffer(bytes));
+    return s;
+  };
+  auto cat = [](std::vector<std::vector<std::byte>> parts) {
+    std::vector<std::byte> out;
+    for (auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+  };
+  auto good = send_stream(cat({frame(1, 77, FrameKind::Hello), frame(1), frame(1)}));
+  auto no_hello = send_stream(frame(2));
+  auto forger = send_stream(cat({frame(2, 77, FrameKind::Hello), frame(1)}));
+  auto garbage = send_stream(std::vector<std::byte>(100, std::byte{0x42}));
+  auto other_protocol = send_stream(frame(1, 5, FrameKind::Hello));
+  run_until(io, [&] {
+    return got.size() >= 2 && counters.sender_mismatch_dropped >= 2 && counters.bad_magic_dropped >= 1 &&
+           counters.wrong_fingerprint_dropped >= 1;
+  });
+  CHECK(got.size() == 2);
+  CHECK(counters.tcp_accepts == 2);  // the good one and the forger's hello
+  CHECK(counters.sender_mismatch_dropped == 2);
+  CHECK(counters.bad_magic_dropped == 1);
+  CHECK(counters.wrong_fingerprint_dropped == 1);
+  t->stop();
+}
+
+TEST_CASE("TCP: two transports exchange frames and reconnect after the peer restarts") {
+  asio::io_context io;
+  const std::vector<uint16_t> ports = {free_tcp_port(io), free_tcp_port(io)};
+  NetConfig c0 = make_config(ports, 0), c1 = make_config(ports, 1);
+  NetCounters n0, n1, n1b;
+  int at1 = 0;
+  auto t0 = make_tcp_transport(io, c0, [](const WireHeader&, std::span<const std::byte>) {}, n0);
+  t0->start();
+  std::vector<std::byte> payload(8, std::byte{3});
+  WireHeader h;
+  h.fingerprint = 77;
+  h.sender = 0;
+  {
+    auto t1 = make_tcp_transport(io, c1, [&](const WireHeader&, std::span<const std::byte>) { ++at1; }, n1);
+    t1->start();
+    t0->send(1, h, payload);
+    run_until(io, [&] { return at1 == 1; });
+    CHECK(at1 == 1);
+    t1->stop();
+  }
+  run_until(io, [&] { return n0.tcp_disconnects == 1; });
+  CHECK(n0.tcp_disconnects == 1);
+  auto t1 = make_tcp_transport(io, c1, [&](const WireHeader&, std::span<const std::byte>) { ++at1; }, n1b);
+  t1->start();
+  t0->send(1, h, payload);  // queued until the redial succeeds
+  run_until(io, [&] { return at1 == 2; });
+  CHECK(at1 == 2);
+  CHECK(n0.tcp_connects == 2);
+  t1->stop();
+  t0->stop();
+}
