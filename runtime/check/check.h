@@ -1,0 +1,195 @@
+// check.h: the psync model checker and simulator, a second driver of the
+// compiled protocol (the first is the network node). Everything it knows
+// about a protocol comes through psync_protocol_desc (psync/abi.h), so what
+// is checked is the code that runs.
+//
+// Two entry points mirror the command line (`psyncc check`, `psyncc
+// simulate`); explore() and simulate() are the same engines without the
+// printing, for tests and embedders. docs/checker.md has the semantics.
+#ifndef PSYNC_CHECK_CHECK_H
+#define PSYNC_CHECK_CHECK_H
+
+#include <psync/abi.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace psync::check {
+
+// Exit codes of run_check and run_simulate.
+inline constexpr int kExitOk = 0;          // every spec holds (in the explored bound)
+inline constexpr int kExitViolation = 1;   // a counterexample was found
+inline constexpr int kExitUsage = 2;       // bad options or an unusable descriptor
+inline constexpr int kExitIncomplete = 3;  // state limit hit before the bound
+
+// `psyncc check FILE -n N [--rounds R] [--values A..B] [--threads T]
+//  [--trace-json F] [--svg F]`.
+struct CheckOptions {
+  int n = 3;
+  // Explore executions of at most this many rounds; -1 picks a default
+  // (max(8, 3 * num_rounds), or no bound when cyclic_rounds is set).
+  int rounds = -1;
+  // Domain of every int input of every process (`--values A..B`). Bool inputs
+  // range over 0..1 and pid inputs over 0..n-1 whatever this says.
+  int64_t values_lo = 0;
+  int64_t values_hi = 1;
+  // Accepted for the command line; exploration currently uses one thread.
+  int threads = 1;
+  // Canonicalise global states by sorting process states. Sound only if the
+  // protocol and its specs are invariant under renaming processes (see
+  // docs/checker.md: no `me`, no pid values or pid-ordered operations that
+  // break the symmetry). The caller decides; the checker cannot tell.
+  bool symmetry = false;
+  // The protocol reads neither `r` nor `phase` (only which round of the
+  // cycle it is in). States then keep r mod num_rounds, so exploration
+  // reaches a fixpoint and an `ok` covers executions of any length.
+  bool cyclic_rounds = false;
+  // Check liveness specs. Their predicates read the whole HO vector, so
+  // each window round costs 2^(n*n) predicate calls per state: they are
+  // checked only while n*n <= liveness_max_ho_bits (default: up to n = 4).
+  bool liveness = true;
+  int liveness_max_ho_bits = 16;
+  // Liveness windows start at phase boundaries (r mod num_rounds == 0), so
+  // that a K-round window is the phases the predicate talks about; set this
+  // to start one at every round instead.
+  bool liveness_every_round = false;
+  // Stop with kExitIncomplete past this many states (0 = 50 million).
+  uint64_t max_states = 0;
+  // Override const values: name -> value (`--const f=1`).
+  std::vector<std::pair<std::string, int64_t>> consts;
+  // Counterexample outputs, written only on a violation; empty = none.
+  std::string trace_json;
+  std::string svg;
+  // Machine-readable figures (states, transitions, seconds, memory), always
+  // written when set; bench/check reads it.
+  std::string stats_json;
+  // Live progress on `out` when it is a terminal; never otherwise.
+  bool progress = true;
+};
+
+// `psyncc simulate FILE -n N --runs K --seed S [--loss P] [--crash C]
+//  [--rounds R]`.
+struct SimulateOptions {
+  int n = 3;
+  int rounds = -1;          // per run; -1 = max(30, 10 * num_rounds)
+  uint64_t runs = 1000;
+  uint64_t seed = 1;        // run i uses seed + i, so `--seed seed+i --runs 1` replays it
+  double loss = 0.1;        // probability that a message is not delivered
+  double crash = 0.0;       // per process and round, probability of crashing
+  int64_t values_lo = 0;    // inputs drawn uniformly from values_lo..values_hi
+  int64_t values_hi = 1;
+  std::vector<std::pair<std::string, int64_t>> consts;
+  std::string trace_json;   // the first violating run, if any
+  std::string svg;
+  bool progress = true;
+};
+
+// ---- Results -------------------------------------------------------------
+
+// One process at one instant of a trace.
+struct TraceProcess {
+  std::string vars;  // print_state output
+  bool decided = false;
+  bool halted = false;
+  bool conflict = false;
+  bool crashed = false;  // simulation only
+};
+
+// A message of one round: `from` sent it to `to`; delivered or lost.
+struct TraceMessage {
+  int from = 0;
+  int to = 0;
+  bool delivered = false;
+  std::vector<int64_t> words;  // the payload, word by word
+};
+
+// One round of a trace.
+struct TraceStep {
+  int64_t round = 0;
+  std::string round_name;
+  std::vector<uint64_t> ho;             // HO set of each process (bitset)
+  std::vector<TraceMessage> messages;   // every message sent this round
+  std::vector<std::string> choices;     // coin()/random() outcomes per process
+  std::vector<TraceProcess> after;      // states at the end of the round
+};
+
+struct Trace {
+  std::string protocol;
+  int n = 0;
+  std::vector<std::vector<int64_t>> inputs;  // per process
+  std::vector<TraceProcess> initial;
+  std::vector<TraceStep> steps;
+  // The violated spec: its name, and "invariant", "property", "liveness",
+  // "conflict" or "assume".
+  std::string spec;
+  std::string spec_kind;
+  std::string detail;          // one line in words
+  int liveness_from = -1;      // liveness: index of the first step of the window
+  int64_t seed = -1;           // simulation: the seed that reproduces it
+};
+
+struct CheckStats {
+  uint64_t states = 0;
+  uint64_t transitions = 0;
+  uint64_t initial_states = 0;
+  int depth = 0;              // rounds explored
+  int bound = 0;              // the round bound in force (-1: none)
+  bool exhausted = false;     // the frontier emptied before the bound
+  double seconds = 0;
+  uint64_t store_bytes = 0;   // bytes held by the visited-state store
+  uint64_t peak_rss_bytes = 0;
+  uint64_t liveness_checks = 0;  // states from which liveness was checked
+};
+
+enum class Verdict { kOk, kViolation, kIncomplete, kError };
+
+struct CheckResult {
+  Verdict verdict = Verdict::kOk;
+  CheckStats stats;
+  Trace trace;          // with kViolation: a shortest counterexample
+  std::string error;    // with kError
+};
+
+// Called about twice a second during exploration.
+struct Progress {
+  uint64_t states;
+  uint64_t frontier;
+  uint64_t transitions;
+  int depth;
+  double seconds;
+};
+using ProgressFn = void (*)(const Progress&, void* user);
+
+CheckResult explore(const psync_protocol_desc& desc, const CheckOptions& opts,
+                    ProgressFn progress = nullptr, void* user = nullptr);
+
+struct SimulateResult {
+  Verdict verdict = Verdict::kOk;
+  uint64_t runs = 0;
+  uint64_t runs_decided = 0;          // every live process decided
+  uint64_t runs_assume_unsat = 0;     // no HO draw satisfied the assumptions
+  std::vector<uint64_t> decide_histogram;  // [r]: runs fully decided after r rounds
+  Trace trace;                        // with kViolation: the first violating run
+  double seconds = 0;
+  std::string error;
+};
+
+SimulateResult simulate(const psync_protocol_desc& desc, const SimulateOptions& opts);
+
+// ---- Drivers: print, write files, return an exit code ----------------------
+
+int run_check(const psync_protocol_desc& desc, const CheckOptions& opts, std::FILE* out);
+int run_simulate(const psync_protocol_desc& desc, const SimulateOptions& opts, std::FILE* out);
+
+// ---- Counterexample writers -----------------------------------------------
+
+void write_trace_table(const Trace& trace, std::FILE* out);
+std::string trace_to_json(const Trace& trace);
+std::string trace_to_svg(const Trace& trace);
+
+}  // namespace psync::check
+
+#endif  // PSYNC_CHECK_CHECK_H

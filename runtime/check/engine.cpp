@@ -1,0 +1,165 @@
+// engine.cpp: the descriptor seen from the checker's side: validation,
+// consts, the coin()/random() hooks, state printing.
+#include "engine.h"
+
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstdio>
+
+namespace psync::check::detail {
+
+namespace {
+
+int32_t hook_coin(void* self, const psync_env*) {
+  return static_cast<int32_t>(static_cast<Chooser*>(self)->choose(2));
+}
+
+int64_t hook_random(void* self, const psync_env*, int64_t k) {
+  if (k <= 0) return 0;
+  return static_cast<Chooser*>(self)->choose(k);
+}
+
+void hook_decided(void*, const psync_env*, const void*) {}
+
+void hook_conflict(void* self, const psync_env*, const void*) {
+  static_cast<Chooser*>(self)->conflict_seen = true;
+}
+
+}  // namespace
+
+std::string Proto::setup(const psync_protocol_desc& desc, int n_,
+                         const std::vector<std::pair<std::string, int64_t>>& overrides) {
+  d = &desc;
+  n = n_;
+  if (desc.abi_version != PSYNC_ABI_VERSION)
+    return "descriptor has ABI version " + std::to_string(desc.abi_version) + ", expected " +
+           std::to_string(PSYNC_ABI_VERSION);
+  if (n < 1 || n > PSYNC_MAX_N) return "n must be in 1.." + std::to_string(PSYNC_MAX_N);
+  if (desc.num_rounds == 0 || !desc.rounds) return "protocol has no rounds";
+  if (!desc.state_size || !desc.init) return "descriptor lacks state_size or init";
+  ss = static_cast<size_t>(desc.state_size(n));
+  if (ss < sizeof(psync_proc_header)) return "state_size is smaller than the process header";
+  msz.clear();
+  for (uint32_t k = 0; k < desc.num_rounds; ++k) {
+    const psync_round_desc& rd = desc.rounds[k];
+    if (!rd.send) return std::string("round ") + (rd.name ? rd.name : "?") + " has no send";
+    bool event = (rd.flags & PSYNC_ROUND_EVENT) != 0;
+    if (event ? (!rd.receive || !rd.finish) : !rd.update)
+      return std::string("round ") + (rd.name ? rd.name : "?") + " lacks its " +
+             (event ? "receive/finish" : "update");
+    msz.push_back(rd.msg_size ? static_cast<size_t>(rd.msg_size(n)) : 0);
+  }
+  consts.assign(desc.num_consts, 0);
+  if (desc.num_consts && desc.const_defaults) desc.const_defaults(n, consts.data());
+  for (const auto& [name, value] : overrides) {
+    bool found = false;
+    for (uint32_t c = 0; c < desc.num_consts; ++c)
+      if (desc.consts[c].name && name == desc.consts[c].name) {
+        consts[desc.consts[c].offset] = value;
+        found = true;
+      }
+    if (!found) return "no const named `" + name + "`";
+  }
+  invariants.clear(); properties.clear(); liveness.clear(); assumes.clear();
+  for (uint32_t s = 0; s < desc.num_specs; ++s) {
+    const psync_spec_desc& sp = desc.specs[s];
+    const char* nm = sp.name ? sp.name : "?";
+    switch (sp.kind) {
+      case PSYNC_SPEC_INVARIANT:
+        if (!sp.eval) return std::string("invariant ") + nm + " has no evaluator";
+        invariants.push_back(static_cast<int>(s));
+        break;
+      case PSYNC_SPEC_PROPERTY:
+        if (!sp.eval2) return std::string("property ") + nm + " has no evaluator";
+        properties.push_back(static_cast<int>(s));
+        break;
+      case PSYNC_SPEC_LIVENESS:
+        if (!sp.eval || !sp.pred) return std::string("liveness ") + nm + " lacks eval or pred";
+        liveness.push_back(static_cast<int>(s));
+        break;
+      case PSYNC_SPEC_ASSUME:
+        if (!sp.pred) return std::string("assume ") + nm + " has no predicate";
+        assumes.push_back(static_cast<int>(s));
+        break;
+      default:
+        return std::string("spec ") + nm + " has unknown kind " + std::to_string(sp.kind);
+    }
+  }
+  hooks.self = &chooser;
+  hooks.coin = hook_coin;
+  hooks.random = hook_random;
+  hooks.decided = hook_decided;
+  hooks.conflict = hook_conflict;
+  return "";
+}
+
+std::string Proto::print_state(const void* state, int me, int64_t round) const {
+  if (!d->print_state) return "";
+  psync_env e = env(me, round);
+  char buf[256];
+  int32_t len = d->print_state(state, &e, buf, sizeof buf);
+  if (len < 0) return "";
+  if (static_cast<size_t>(len) < sizeof buf) return std::string(buf, static_cast<size_t>(len));
+  std::string big(static_cast<size_t>(len) + 1, '\0');
+  d->print_state(state, &e, big.data(), big.size());
+  big.resize(static_cast<size_t>(len));
+  return big;
+}
+
+TraceProcess Proto::describe(const void* state, int me, int64_t round) const {
+  TraceProcess p;
+  p.vars = print_state(state, me, round);
+  p.decided = is_decided(state);
+  p.halted = is_halted(state);
+  p.conflict = has_conflict(state);
+  return p;
+}
+
+std::string spec_kind_name(uint32_t kind) {
+  switch (kind) {
+    case PSYNC_SPEC_INVARIANT: return "invariant";
+    case PSYNC_SPEC_PROPERTY: return "property";
+    case PSYNC_SPEC_LIVENESS: return "liveness";
+    case PSYNC_SPEC_ASSUME: return "assume";
+    default: return "spec";
+  }
+}
+
+std::string format_set(uint64_t set, int n) {
+  std::string s = "{";
+  bool first = true;
+  for (int i = 0; i < n; ++i)
+    if (set >> i & 1) {
+      if (!first) s += ',';
+      s += std::to_string(i);
+      first = false;
+    }
+  return s + "}";
+}
+
+std::string format_words(const std::vector<int64_t>& words) {
+  if (words.size() == 1) return std::to_string(words[0]);
+  std::string s = "(";
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(words[i]);
+  }
+  return s + ")";
+}
+
+std::string write_file(const std::string& path, const std::string& text) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return "cannot open " + path + " for writing";
+  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  ok = (std::fclose(f) == 0) && ok;
+  return ok ? "" : "cannot write " + path;
+}
+
+uint64_t peak_rss_bytes() {
+  struct rusage ru{};
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  return static_cast<uint64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+}  // namespace psync::check::detail

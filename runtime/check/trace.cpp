@@ -1,0 +1,359 @@
+// trace.cpp: the three views of a counterexample: a round-by-round table for
+// the terminal, a JSON document for tools, and an SVG space-time diagram
+// (one lane per process, one column per round) for people.
+#include "engine.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace psync::check {
+
+using detail::format_set;
+using detail::format_words;
+
+namespace {
+
+std::string flags_of(const TraceProcess& p) {
+  std::string f;
+  if (p.conflict) f += "CONFLICT ";
+  if (p.crashed) f += "crashed ";
+  if (p.halted) f += "halted ";
+  if (p.decided) f += "decided ";
+  if (!f.empty()) f.pop_back();
+  return f;
+}
+
+std::string pad(std::string s, size_t w) {
+  if (s.size() < w) s.append(w - s.size(), ' ');
+  return s;
+}
+
+std::string received_by(const TraceStep& st, int i) {
+  std::string s;
+  for (const TraceMessage& m : st.messages)
+    if (m.to == i && m.delivered) {
+      if (!s.empty()) s += ' ';
+      s += std::to_string(m.from) + ":" + format_words(m.words);
+    }
+  return s.empty() ? "-" : s;
+}
+
+std::string lost_list(const TraceStep& st) {
+  std::string s;
+  for (const TraceMessage& m : st.messages)
+    if (!m.delivered) {
+      if (!s.empty()) s += ' ';
+      s += std::to_string(m.from) + "->" + std::to_string(m.to);
+    }
+  return s;
+}
+
+std::string headline(const Trace& t) {
+  std::string what = t.spec_kind == "conflict" ? std::string("decide conflict")
+                                               : t.spec_kind + " `" + t.spec + "`";
+  return what + " violated";
+}
+
+}  // namespace
+
+void write_trace_table(const Trace& t, std::FILE* out) {
+  std::fprintf(out, "counterexample: %s (%zu round%s%s)\n", headline(t).c_str(), t.steps.size(),
+               t.steps.size() == 1 ? "" : "s", t.seed >= 0 ? "" : ", shortest");
+  if (!t.detail.empty()) std::fprintf(out, "  %s\n", t.detail.c_str());
+  if (t.seed >= 0) std::fprintf(out, "  reproduce with --seed %lld --runs 1\n", static_cast<long long>(t.seed));
+  std::fprintf(out, "\ninitial states (%s, n = %d)\n", t.protocol.c_str(), t.n);
+  for (int i = 0; i < t.n; ++i) {
+    const TraceProcess& p = t.initial[static_cast<size_t>(i)];
+    std::fprintf(out, "  p%-3d %-9s %s\n", i, flags_of(p).c_str(), p.vars.c_str());
+  }
+  for (size_t k = 0; k < t.steps.size(); ++k) {
+    const TraceStep& st = t.steps[k];
+    bool window = t.liveness_from >= 0 && static_cast<int>(k) >= t.liveness_from;
+    std::fprintf(out, "\nround %lld (%s)%s\n", static_cast<long long>(st.round), st.round_name.c_str(),
+                 window ? ("   [liveness window: the predicate of `" + t.spec + "` holds]").c_str() : "");
+    bool any_choice = false;
+    for (const auto& c : st.choices) any_choice = any_choice || !c.empty();
+    size_t wh = 2, wr = 8, wc = 7;
+    std::vector<std::string> ho, rec;
+    for (int i = 0; i < t.n; ++i) {
+      ho.push_back(format_set(st.ho[static_cast<size_t>(i)], t.n));
+      rec.push_back(received_by(st, i));
+      wh = std::max(wh, ho.back().size());
+      wr = std::max(wr, rec.back().size());
+      if (any_choice) wc = std::max(wc, st.choices[static_cast<size_t>(i)].size());
+    }
+    std::fprintf(out, "  %-4s %s  %s  %s%-9s state after\n", "p", pad("HO", wh).c_str(), pad("received", wr).c_str(),
+                 any_choice ? (pad("choices", wc) + "  ").c_str() : "", "");
+    for (int i = 0; i < t.n; ++i) {
+      const TraceProcess& p = st.after[static_cast<size_t>(i)];
+      std::fprintf(out, "  p%-3d %s  %s  %s%-9s %s\n", i, pad(ho[static_cast<size_t>(i)], wh).c_str(),
+                   pad(rec[static_cast<size_t>(i)], wr).c_str(),
+                   any_choice ? (pad(st.choices[static_cast<size_t>(i)], wc) + "  ").c_str() : "",
+                   flags_of(p).c_str(), p.vars.c_str());
+    }
+    std::string lost = lost_list(st);
+    if (!lost.empty()) std::fprintf(out, "  lost: %s\n", lost.c_str());
+  }
+  std::fprintf(out, "\nviolated: %s\n", headline(t).c_str());
+}
+
+// ---- JSON ----------------------------------------------------------------------
+
+namespace {
+
+std::string json_string(const std::string& s) {
+  std::string o = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': o += "\\\""; break;
+      case '\\': o += "\\\\"; break;
+      case '\n': o += "\\n"; break;
+      case '\t': o += "\\t"; break;
+      case '\r': o += "\\r"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          o += buf;
+        } else {
+          o += static_cast<char>(c);
+        }
+    }
+  }
+  return o + "\"";
+}
+
+std::string json_set(uint64_t set, int n) {
+  std::string o = "[";
+  bool first = true;
+  for (int i = 0; i < n; ++i)
+    if (set >> i & 1) {
+      if (!first) o += ",";
+      o += std::to_string(i);
+      first = false;
+    }
+  return o + "]";
+}
+
+std::string json_words(const std::vector<int64_t>& w) {
+  std::string o = "[";
+  for (size_t i = 0; i < w.size(); ++i) o += (i ? "," : "") + std::to_string(w[i]);
+  return o + "]";
+}
+
+std::string json_proc(const TraceProcess& p, int i) {
+  return "{\"p\":" + std::to_string(i) + ",\"vars\":" + json_string(p.vars) +
+         ",\"decided\":" + (p.decided ? "true" : "false") + ",\"halted\":" + (p.halted ? "true" : "false") +
+         ",\"conflict\":" + (p.conflict ? "true" : "false") + ",\"crashed\":" + (p.crashed ? "true" : "false") + "}";
+}
+
+}  // namespace
+
+std::string trace_to_json(const Trace& t) {
+  std::string o = "{\n";
+  o += "  \"protocol\": " + json_string(t.protocol) + ",\n";
+  o += "  \"n\": " + std::to_string(t.n) + ",\n";
+  o += "  \"violation\": {\"spec\": " + json_string(t.spec) + ", \"kind\": " + json_string(t.spec_kind) +
+       ", \"detail\": " + json_string(t.detail) + ", \"rounds\": " + std::to_string(t.steps.size()) +
+       (t.liveness_from >= 0 ? ", \"window_from_step\": " + std::to_string(t.liveness_from) : std::string()) +
+       (t.seed >= 0 ? ", \"seed\": " + std::to_string(t.seed) : std::string()) + "},\n";
+  o += "  \"inputs\": [";
+  for (size_t i = 0; i < t.inputs.size(); ++i) o += (i ? "," : "") + json_words(t.inputs[i]);
+  o += "],\n  \"initial\": [";
+  for (int i = 0; i < t.n; ++i) o += (i ? ",\n    " : "\n    ") + json_proc(t.initial[static_cast<size_t>(i)], i);
+  o += "\n  ],\n  \"rounds\": [";
+  for (size_t k = 0; k < t.steps.size(); ++k) {
+    const TraceStep& st = t.steps[k];
+    o += k ? ",\n    {" : "\n    {";
+    o += "\"round\": " + std::to_string(st.round) + ", \"name\": " + json_string(st.round_name) + ",\n     \"ho\": [";
+    for (int i = 0; i < t.n; ++i) o += (i ? "," : "") + json_set(st.ho[static_cast<size_t>(i)], t.n);
+    o += "],\n     \"messages\": [";
+    for (size_t m = 0; m < st.messages.size(); ++m) {
+      const TraceMessage& msg = st.messages[m];
+      o += (m ? "," : "") + std::string("{\"from\":") + std::to_string(msg.from) + ",\"to\":" + std::to_string(msg.to) +
+           ",\"delivered\":" + (msg.delivered ? "true" : "false") + ",\"payload\":" + json_words(msg.words) + "}";
+    }
+    o += "],\n     \"choices\": [";
+    for (int i = 0; i < t.n; ++i) o += (i ? "," : "") + json_string(st.choices[static_cast<size_t>(i)]);
+    o += "],\n     \"after\": [";
+    for (int i = 0; i < t.n; ++i) o += (i ? "," : "") + json_proc(st.after[static_cast<size_t>(i)], i);
+    o += "]}";
+  }
+  o += t.steps.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  return o;
+}
+
+// ---- SVG ------------------------------------------------------------------------
+
+namespace {
+
+std::string xml(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      case '\'': o += "&apos;"; break;
+      default:
+        if (static_cast<unsigned char>(c) >= 0x20 || c == '\n' || c == '\t') o += c;
+    }
+  }
+  return o;
+}
+
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+std::string shorten(const std::string& s, size_t max) {
+  if (s.size() <= max) return s;
+  return s.substr(0, max - 3) + "...";
+}
+
+}  // namespace
+
+std::string trace_to_svg(const Trace& t) {
+  const double left = 120, top = 118, col = 190, lane = 78, pad = 14;
+  const size_t T = t.steps.size();
+  const double width = left + static_cast<double>(std::max<size_t>(T, 1)) * col + 210;
+  const double lanes_bottom = top + static_cast<double>(t.n - 1) * lane;
+  const double height = lanes_bottom + 150;
+  auto X = [&](size_t k) { return left + static_cast<double>(k) * col; };
+  auto Y = [&](int i) { return top + static_cast<double>(i) * lane; };
+
+  std::string o;
+  o += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  o += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(width) + "\" height=\"" + num(height) +
+       "\" viewBox=\"0 0 " + num(width) + " " + num(height) + "\" font-family=\"Helvetica, Arial, sans-serif\">\n";
+  o += "  <title>" + xml(t.protocol + ": " + headline(t)) + "</title>\n";
+  o += "  <defs>\n"
+       "    <marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" "
+       "orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#1f4e9c\"/></marker>\n"
+       "    <marker id=\"arrow-lost\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" "
+       "markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#bbbbbb\"/>"
+       "</marker>\n"
+       "  </defs>\n";
+  o += "  <rect x=\"0\" y=\"0\" width=\"" + num(width) + "\" height=\"" + num(height) + "\" fill=\"white\"/>\n";
+  o += "  <text x=\"16\" y=\"26\" font-size=\"17\" font-weight=\"bold\">" +
+       xml(t.protocol + ", n = " + std::to_string(t.n) + ": " + headline(t)) + "</text>\n";
+  if (!t.detail.empty())
+    o += "  <text x=\"16\" y=\"46\" font-size=\"12\" fill=\"#444\">" + xml(t.detail) + "</text>\n";
+
+  // Liveness window: the rounds in which the predicate held.
+  if (t.liveness_from >= 0 && static_cast<size_t>(t.liveness_from) < T) {
+    double x0 = X(static_cast<size_t>(t.liveness_from)), x1 = X(T);
+    o += "  <g class=\"window\"><rect x=\"" + num(x0) + "\" y=\"" + num(top - 30) + "\" width=\"" + num(x1 - x0) +
+         "\" height=\"" + num(lanes_bottom - top + 62) + "\" fill=\"#fff4d6\"/>\n";
+    o += "    <text x=\"" + num(x0 + 4) + "\" y=\"" + num(lanes_bottom + 28) +
+         "\" font-size=\"11\" fill=\"#8a6d00\">predicate of " + xml(t.spec) + " holds in these rounds</text></g>\n";
+  }
+
+  // Round columns.
+  for (size_t k = 0; k < T; ++k) {
+    const TraceStep& st = t.steps[k];
+    o += "  <g class=\"round\"><line x1=\"" + num(X(k)) + "\" y1=\"" + num(top - 40) + "\" x2=\"" + num(X(k)) +
+         "\" y2=\"" + num(lanes_bottom + 14) + "\" stroke=\"#e4e4e4\"/>\n";
+    o += "    <text x=\"" + num(X(k) + col / 2) + "\" y=\"" + num(top - 44) +
+         "\" font-size=\"12\" text-anchor=\"middle\" fill=\"#333\">round " + std::to_string(st.round) + " (" +
+         xml(st.round_name) + ")</text></g>\n";
+  }
+
+  // Lanes.
+  for (int i = 0; i < t.n; ++i) {
+    o += "  <g class=\"lane\" id=\"lane-p" + std::to_string(i) + "\">\n";
+    o += "    <text x=\"16\" y=\"" + num(Y(i) + 4) + "\" font-size=\"14\" font-weight=\"bold\">p" +
+         std::to_string(i) + "</text>\n";
+    o += "    <line x1=\"" + num(X(0)) + "\" y1=\"" + num(Y(i)) + "\" x2=\"" + num(X(T) + 24) + "\" y2=\"" +
+         num(Y(i)) + "\" stroke=\"#555\" stroke-width=\"1.5\"/>\n";
+    o += "  </g>\n";
+  }
+
+  // Messages: delivered ones as arrows, lost ones faint and dashed.
+  for (size_t k = 0; k < T; ++k) {
+    const TraceStep& st = t.steps[k];
+    o += "  <g class=\"messages\" data-round=\"" + std::to_string(st.round) + "\">\n";
+    for (int pass = 0; pass < 2; ++pass)  // lost first, so delivered arrows draw on top
+      for (const TraceMessage& m : st.messages) {
+        if (m.delivered != (pass == 1)) continue;
+        double x0 = X(k) + pad, x1 = X(k + 1) - pad, y0 = Y(m.from), y1 = Y(m.to);
+        std::string style = m.delivered
+                                ? "stroke=\"#1f4e9c\" stroke-width=\"1.4\" fill=\"none\" marker-end=\"url(#arrow)\""
+                                : "stroke=\"#bbbbbb\" stroke-width=\"1\" stroke-dasharray=\"4 3\" opacity=\"0.55\" "
+                                  "fill=\"none\" marker-end=\"url(#arrow-lost)\"";
+        std::string d = m.from == m.to ? "M " + num(x0) + " " + num(y0) + " Q " + num((x0 + x1) / 2) + " " +
+                                             num(y0 - 26) + " " + num(x1) + " " + num(y1)
+                                       : "M " + num(x0) + " " + num(y0) + " L " + num(x1) + " " + num(y1);
+        o += "    <path class=\"" + std::string(m.delivered ? "delivered" : "lost") + "\" d=\"" + d + "\" " +
+             style + "><title>" +
+             xml("p" + std::to_string(m.from) + " -> p" + std::to_string(m.to) + ": " + format_words(m.words) +
+                 (m.delivered ? "" : " (lost)")) +
+             "</title></path>\n";
+      }
+    o += "  </g>\n";
+  }
+
+  // States at every round boundary.
+  for (size_t k = 0; k <= T; ++k) {
+    o += "  <g class=\"states\">\n";
+    for (int i = 0; i < t.n; ++i) {
+      const TraceProcess& p = k == 0 ? t.initial[static_cast<size_t>(i)] : t.steps[k - 1].after[static_cast<size_t>(i)];
+      std::string fill = p.conflict ? "#d62728" : p.decided ? "#2ca02c" : "white";
+      std::string stroke = p.halted || p.crashed ? "#999" : "#333";
+      o += "    <circle cx=\"" + num(X(k)) + "\" cy=\"" + num(Y(i)) + "\" r=\"6\" fill=\"" + fill + "\" stroke=\"" +
+           stroke + "\" stroke-width=\"1.5\"><title>" +
+           xml("p" + std::to_string(i) + (k == 0 ? " initially" : " after round " + std::to_string(t.steps[k - 1].round)) +
+               ": " + p.vars + (flags_of(p).empty() ? "" : " [" + flags_of(p) + "]")) +
+           "</title></circle>\n";
+      o += "    <text x=\"" + num(X(k) + 4) + "\" y=\"" + num(Y(i) + 20) + "\" font-size=\"9\" fill=\"#333\">" +
+           xml(shorten(p.vars, 34)) + "</text>\n";
+      if (k > 0 && !t.steps[k - 1].choices[static_cast<size_t>(i)].empty())
+        o += "    <text x=\"" + num(X(k) + 4) + "\" y=\"" + num(Y(i) + 31) + "\" font-size=\"9\" fill=\"#7a3e9d\">" +
+             xml(shorten(t.steps[k - 1].choices[static_cast<size_t>(i)], 34)) + "</text>\n";
+    }
+    o += "  </g>\n";
+  }
+
+  // The violation, called out at the state (or round) where it shows.
+  {
+    bool across = t.spec_kind == "property";
+    double x0 = across && T > 0 ? X(T - 1) + 4 : X(T) - 16, x1 = X(T) + 16;
+    o += "  <g class=\"violation\">\n";
+    o += "    <rect x=\"" + num(x0) + "\" y=\"" + num(top - 24) + "\" width=\"" + num(x1 - x0) + "\" height=\"" +
+         num(lanes_bottom - top + 48) + "\" fill=\"none\" stroke=\"#d62728\" stroke-width=\"2.5\" rx=\"6\"/>\n";
+    double bx = std::max(16.0, std::min(x0, width - 330)), by = lanes_bottom + 42;
+    o += "    <rect x=\"" + num(bx) + "\" y=\"" + num(by) + "\" width=\"310\" height=\"42\" fill=\"#fdecea\" "
+         "stroke=\"#d62728\" rx=\"4\"/>\n";
+    o += "    <text x=\"" + num(bx + 10) + "\" y=\"" + num(by + 18) + "\" font-size=\"13\" font-weight=\"bold\" "
+         "fill=\"#d62728\">" + xml(headline(t)) + "</text>\n";
+    std::string where = t.seed >= 0 ? "simulation seed " + std::to_string(t.seed)
+                                    : "shortest counterexample, " + std::to_string(T) + " round" + (T == 1 ? "" : "s");
+    o += "    <text x=\"" + num(bx + 10) + "\" y=\"" + num(by + 34) + "\" font-size=\"11\" fill=\"#333\">" +
+         xml(where) + "</text>\n";
+    o += "  </g>\n";
+  }
+
+  // Legend.
+  {
+    double ly = height - 16, lx = 16;
+    o += "  <g class=\"legend\" font-size=\"11\" fill=\"#333\">\n";
+    o += "    <line x1=\"" + num(lx) + "\" y1=\"" + num(ly - 4) + "\" x2=\"" + num(lx + 30) + "\" y2=\"" + num(ly - 4) +
+         "\" stroke=\"#1f4e9c\" stroke-width=\"1.4\" marker-end=\"url(#arrow)\"/>\n";
+    o += "    <text x=\"" + num(lx + 36) + "\" y=\"" + num(ly) + "\">delivered</text>\n";
+    o += "    <line x1=\"" + num(lx + 110) + "\" y1=\"" + num(ly - 4) + "\" x2=\"" + num(lx + 140) + "\" y2=\"" +
+         num(ly - 4) + "\" stroke=\"#bbbbbb\" stroke-dasharray=\"4 3\" marker-end=\"url(#arrow-lost)\"/>\n";
+    o += "    <text x=\"" + num(lx + 146) + "\" y=\"" + num(ly) + "\">lost</text>\n";
+    o += "    <circle cx=\"" + num(lx + 196) + "\" cy=\"" + num(ly - 4) + "\" r=\"5\" fill=\"#2ca02c\" stroke=\"#333\"/>\n";
+    o += "    <text x=\"" + num(lx + 206) + "\" y=\"" + num(ly) + "\">decided</text>\n";
+    o += "    <circle cx=\"" + num(lx + 266) + "\" cy=\"" + num(ly - 4) + "\" r=\"5\" fill=\"white\" stroke=\"#333\"/>\n";
+    o += "    <text x=\"" + num(lx + 276) + "\" y=\"" + num(ly) + "\">undecided (hover for variables)</text>\n";
+    o += "  </g>\n";
+  }
+  o += "</svg>\n";
+  return o;
+}
+
+}  // namespace psync::check

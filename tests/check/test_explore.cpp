@@ -1,0 +1,306 @@
+// test_explore.cpp: verdicts of the exhaustive explorer on the hand-written
+// descriptors: specs that hold, shortest counterexamples for broken
+// variants, coin branching, `assume`, liveness windows, conflicts, halting.
+#include "check.h"
+#include "protocols.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+using namespace psync::check;
+using namespace psync::fixtures;
+
+namespace {
+
+CheckOptions opts(int n, int rounds, bool symmetry = false) {
+  CheckOptions o;
+  o.n = n;
+  o.rounds = rounds;
+  o.symmetry = symmetry;
+  o.progress = false;
+  return o;
+}
+
+// A copy of `base` whose specs are `specs` (which must outlive it).
+psync_protocol_desc with_specs(const psync_protocol_desc& base, const std::vector<psync_spec_desc>& specs) {
+  psync_protocol_desc d = base;
+  d.specs = specs.data();
+  d.num_specs = static_cast<uint32_t>(specs.size());
+  return d;
+}
+
+const psync_spec_desc* spec_named(const psync_protocol_desc& d, const std::string& name) {
+  for (uint32_t i = 0; i < d.num_specs; ++i)
+    if (name == d.specs[i].name) return &d.specs[i];
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("OneThirdRule n=4: agreement, validity, irrevocability and termination hold") {
+  for (bool sym : {false, true}) {
+    CAPTURE(sym);
+    CheckOptions o = opts(4, 6, sym);
+    CheckResult r = explore(one_third_rule(), o);
+    REQUIRE(r.verdict == Verdict::kOk);
+    CHECK(r.stats.depth == 6);
+    CHECK(r.stats.states > r.stats.initial_states);
+    CHECK(r.stats.transitions >= r.stats.states - r.stats.initial_states);
+    CHECK(r.stats.liveness_checks > 0);
+    CHECK(r.stats.initial_states == (sym ? 5u : 16u));  // 2^4 input vectors, 5 up to permutation
+  }
+}
+
+TEST_CASE("symmetry reduction keeps the verdict and shrinks the state space") {
+  CheckResult plain = explore(one_third_rule(), opts(4, 5, false));
+  CheckResult sym = explore(one_third_rule(), opts(4, 5, true));
+  REQUIRE(plain.verdict == Verdict::kOk);
+  REQUIRE(sym.verdict == Verdict::kOk);
+  CHECK(sym.stats.states < plain.stats.states);
+}
+
+TEST_CASE("cyclic rounds: OneThirdRule's reachable states close, so ok covers every round") {
+  CheckOptions o = opts(4, -1, true);
+  o.cyclic_rounds = true;
+  CheckResult r = explore(one_third_rule(), o);
+  REQUIRE(r.verdict == Verdict::kOk);
+  CHECK(r.stats.exhausted);
+  CHECK(r.stats.bound == -1);
+  // Bounded runs deep enough see exactly the same (round-free) states.
+  CheckOptions deeper = o;
+  deeper.rounds = r.stats.depth + 3;
+  CheckResult r2 = explore(one_third_rule(), deeper);
+  CHECK(r2.stats.states == r.stats.states);
+}
+
+TEST_CASE("OneThirdRule with a majority threshold violates agreement, shortest in 2 rounds") {
+  for (bool sym : {false, true}) {
+    CAPTURE(sym);
+    CheckResult r = explore(one_third_rule_majority(), opts(5, 6, sym));
+    REQUIRE(r.verdict == Verdict::kViolation);
+    CHECK(r.trace.spec == "agreement");
+    CHECK(r.trace.spec_kind == "invariant");
+    CHECK(r.trace.steps.size() == 2);
+    // Shortest: no violation exists within one round.
+    CHECK(explore(one_third_rule_majority(), opts(5, 1, sym)).verdict == Verdict::kOk);
+    // The trace ends with two processes decided on different values.
+    const auto& last = r.trace.steps.back().after;
+    int d0 = 0, d1 = 0;
+    for (const auto& p : last) {
+      if (!p.decided) continue;
+      if (p.vars.find("decision=0") != std::string::npos) ++d0;
+      if (p.vars.find("decision=1") != std::string::npos) ++d1;
+    }
+    CHECK(d0 > 0);
+    CHECK(d1 > 0);
+  }
+}
+
+TEST_CASE("the counterexample's messages agree with its HO sets and mailboxes") {
+  CheckResult r = explore(one_third_rule_majority(), opts(5, 3, true));
+  REQUIRE(r.verdict == Verdict::kViolation);
+  for (const TraceStep& st : r.trace.steps) {
+    REQUIRE(st.ho.size() == 5);
+    REQUIRE(st.after.size() == 5);
+    CHECK(st.messages.size() == 25);  // everyone sends x to all
+    for (const TraceMessage& m : st.messages) CHECK(m.delivered == ((st.ho[static_cast<size_t>(m.to)] >> m.from & 1) != 0));
+  }
+  // OTR majority at n = 5: a process decides only on more than 2 equal values.
+  for (size_t i = 0; i < 5; ++i)
+    if (r.trace.steps[0].after[i].decided) CHECK(__builtin_popcountll(r.trace.steps[0].ho[i]) > 2);
+}
+
+TEST_CASE("event rounds: receive in sender order, go, finish; same verdicts as closed rounds") {
+  // Round-local counters stay in the state after finish, so the event
+  // version has many more states than the closed one: keep n small.
+  CheckOptions o = opts(3, 4, true);
+  CheckResult ok = explore(one_third_rule_event(), o);
+  CHECK(ok.verdict == Verdict::kOk);
+  CHECK(ok.stats.states > explore(one_third_rule(), o).stats.states);
+  // n = 3, majority threshold: {p1,p2} decide 1 in round 0 while ties pull
+  // the others to 0; they decide 0 in round 1.
+  CheckResult bad = explore(one_third_rule_event_majority(), opts(3, 5, true));
+  REQUIRE(bad.verdict == Verdict::kViolation);
+  CHECK(bad.trace.spec == "agreement");
+  CHECK(bad.trace.steps.size() == 2);
+}
+
+TEST_CASE("liveness: one uniform round is not enough for OneThirdRule") {
+  std::vector<psync_spec_desc> specs(one_third_rule().specs, one_third_rule().specs + one_third_rule().num_specs);
+  for (auto& s : specs)
+    if (std::string(s.name) == "termination") s.after_rounds = 1;
+  psync_protocol_desc d = with_specs(one_third_rule(), specs);
+  for (bool sym : {false, true}) {
+    CAPTURE(sym);
+    CheckResult r = explore(d, opts(4, 4, sym));
+    REQUIRE(r.verdict == Verdict::kViolation);
+    CHECK(r.trace.spec == "termination");
+    CHECK(r.trace.spec_kind == "liveness");
+    CHECK(r.trace.steps.size() == 1);  // from an initial state, one window round
+    CHECK(r.trace.liveness_from == 0);
+    // The window's HO vector is uniform with more than 2n/3 members.
+    const TraceStep& w = r.trace.steps[0];
+    CHECK(std::all_of(w.ho.begin(), w.ho.end(), [&](uint64_t h) { return h == w.ho[0]; }));
+    CHECK(__builtin_popcountll(w.ho[0]) > 2);
+  }
+}
+
+TEST_CASE("liveness can be switched off") {
+  std::vector<psync_spec_desc> specs(one_third_rule().specs, one_third_rule().specs + one_third_rule().num_specs);
+  for (auto& s : specs)
+    if (std::string(s.name) == "termination") s.after_rounds = 1;
+  psync_protocol_desc d = with_specs(one_third_rule(), specs);
+  CheckOptions o = opts(4, 3, true);
+  o.liveness = false;
+  CheckResult r = explore(d, o);
+  CHECK(r.verdict == Verdict::kOk);
+  CHECK(r.stats.liveness_checks == 0);
+}
+
+TEST_CASE("properties are checked on every transition") {
+  // "x never changes" is false: a process adopts the other value in round 0.
+  static const auto stable = [](const void* const* old, const void* const* now, const psync_env* env) -> int32_t {
+    for (int p = 0; p < env->n; ++p)
+      if (static_cast<const int64_t*>(old[p])[5] != static_cast<const int64_t*>(now[p])[5]) return 0;
+    return 1;
+  };
+  std::vector<psync_spec_desc> specs{*spec_named(one_third_rule(), "agreement"),
+                                     {"x_stable", PSYNC_SPEC_PROPERTY, 0, nullptr, +stable, nullptr}};
+  psync_protocol_desc d = with_specs(one_third_rule(), specs);
+  CheckResult r = explore(d, opts(4, 4, true));
+  REQUIRE(r.verdict == Verdict::kViolation);
+  CHECK(r.trace.spec == "x_stable");
+  CHECK(r.trace.spec_kind == "property");
+  CHECK(r.trace.steps.size() == 1);
+}
+
+TEST_CASE("invariants are checked in initial states") {
+  static const auto all_zero = [](const void* const* st, const psync_env* env) -> int32_t {
+    for (int p = 0; p < env->n; ++p)
+      if (static_cast<const int64_t*>(st[p])[3] != 0) return 0;
+    return 1;
+  };
+  std::vector<psync_spec_desc> specs{{"inputs_zero", PSYNC_SPEC_INVARIANT, 0, +all_zero, nullptr, nullptr}};
+  psync_protocol_desc d = with_specs(one_third_rule(), specs);
+  CheckResult r = explore(d, opts(3, 4));
+  REQUIRE(r.verdict == Verdict::kViolation);
+  CHECK(r.trace.spec == "inputs_zero");
+  CHECK(r.trace.steps.empty());
+  CHECK(r.trace.initial.size() == 3);
+  CheckOptions only_zero = opts(3, 4);
+  only_zero.values_hi = 0;
+  CHECK(explore(d, only_zero).verdict == Verdict::kOk);
+}
+
+TEST_CASE("coin() branches: every outcome of every process is explored") {
+  // decide(coin()) for two processes: 4 successors, 3 up to symmetry.
+  CheckResult plain = explore(coin_decide_unchecked(), opts(2, 1));
+  REQUIRE(plain.verdict == Verdict::kOk);
+  CHECK(plain.stats.states == 1 + 4);
+  CHECK(plain.stats.transitions == 4);
+  CheckResult sym = explore(coin_decide_unchecked(), opts(2, 1, true));
+  CHECK(sym.stats.states == 1 + 3);
+
+  CheckResult r = explore(coin_decide(), opts(2, 3));
+  REQUIRE(r.verdict == Verdict::kViolation);
+  CHECK(r.trace.spec == "agreement");
+  REQUIRE(r.trace.steps.size() == 1);
+  const TraceStep& st = r.trace.steps[0];
+  CHECK(st.choices[0] != st.choices[1]);  // the two coins differ
+  CHECK(st.choices[0].find("update") != std::string::npos);
+}
+
+TEST_CASE("random(k) branches k ways; consts can be overridden") {
+  CheckOptions o = opts(2, 1);
+  o.consts = {{"k", 3}};
+  CheckResult r = explore(coin_decide_unchecked(), o);
+  REQUIRE(r.verdict == Verdict::kOk);
+  CHECK(r.stats.states == 1 + 9);
+  o.symmetry = true;
+  CHECK(explore(coin_decide_unchecked(), o).stats.states == 1 + 6);
+  o.consts = {{"nope", 1}};
+  CHECK(explore(coin_decide_unchecked(), o).verdict == Verdict::kError);
+}
+
+TEST_CASE("assume restricts HO sets: Ben-Or is safe only when every HO set is a majority") {
+  CheckResult ok = explore(ben_or(), opts(3, 6, true));
+  CHECK(ok.verdict == Verdict::kOk);
+
+  CheckResult bad = explore(ben_or_without_assume(), opts(3, 6, true));
+  REQUIRE(bad.verdict == Verdict::kViolation);
+  // Two decisions need two phases (4 rounds); the second one is a different
+  // value at another process (agreement) or the same one (conflict).
+  CHECK((bad.trace.spec == "agreement" || bad.trace.spec == "conflict"));
+  CHECK(bad.trace.steps.size() == 4);
+  CHECK(explore(ben_or_without_assume(), opts(3, 3, true)).verdict == Verdict::kOk);
+  // Somewhere a process heard from at most one process and flipped its coin.
+  bool small_ho = false, flipped = false;
+  for (const TraceStep& st : bad.trace.steps)
+    for (size_t i = 0; i < st.ho.size(); ++i) {
+      small_ho = small_ho || __builtin_popcountll(st.ho[i]) <= 1;
+      flipped = flipped || !st.choices[i].empty();
+    }
+  CHECK(small_ho);
+  CHECK(flipped);
+}
+
+TEST_CASE("under assume, the counterexample's HO vectors satisfy the assumption") {
+  // Ben-Or with the assume but a broken invariant: "nobody ever decides".
+  static const auto nobody = [](const void* const* st, const psync_env* env) -> int32_t {
+    for (int p = 0; p < env->n; ++p)
+      if (static_cast<const int64_t*>(st[p])[0]) return 0;
+    return 1;
+  };
+  std::vector<psync_spec_desc> specs{{"undecided", PSYNC_SPEC_INVARIANT, 0, +nobody, nullptr, nullptr},
+                                     *spec_named(ben_or(), "majority")};
+  psync_protocol_desc d = with_specs(ben_or(), specs);
+  CheckResult r = explore(d, opts(3, 4));
+  REQUIRE(r.verdict == Verdict::kViolation);
+  CHECK(r.trace.spec == "undecided");
+  CHECK(r.trace.steps.size() == 2);
+  for (const TraceStep& st : r.trace.steps)
+    for (uint64_t h : st.ho) CHECK(__builtin_popcountll(h) >= 2);
+}
+
+TEST_CASE("deciding two different values is a violation; halted processes stay put") {
+  CheckResult r = explore(flip_flop(), opts(2, 4));
+  REQUIRE(r.verdict == Verdict::kViolation);
+  CHECK(r.trace.spec == "conflict");
+  CHECK(r.trace.spec_kind == "conflict");
+  CHECK(r.trace.steps.size() == 2);
+  CHECK(r.trace.steps.back().after[0].conflict);
+
+  CheckResult h = explore(flip_flop_halting(), opts(2, 4));
+  CHECK(h.verdict == Verdict::kOk);
+}
+
+TEST_CASE("LastVoting n=3: safe for 3 phases; ignoring timestamps breaks agreement in 2 phases") {
+  CheckResult ok = explore(last_voting(), opts(3, 12));
+  CHECK(ok.verdict == Verdict::kOk);
+  CheckResult bad = explore(last_voting_no_timestamps(), opts(3, 12));
+  REQUIRE(bad.verdict == Verdict::kViolation);
+  CHECK(bad.trace.spec == "agreement");
+  CHECK(bad.trace.steps.size() == 8);
+  CHECK(explore(last_voting_no_timestamps(), opts(3, 7)).verdict == Verdict::kOk);
+}
+
+TEST_CASE("state limit yields an incomplete verdict") {
+  CheckOptions o = opts(4, 6);
+  o.max_states = 50;
+  CHECK(explore(one_third_rule(), o).verdict == Verdict::kIncomplete);
+}
+
+TEST_CASE("bad options are errors, not crashes") {
+  CheckOptions o = opts(0, 3);
+  CHECK(explore(one_third_rule(), o).verdict == Verdict::kError);
+  o = opts(3, 3);
+  o.values_lo = 2;
+  o.values_hi = 1;
+  CHECK(explore(one_third_rule(), o).verdict == Verdict::kError);
+  psync_protocol_desc d = one_third_rule();
+  d.abi_version = 999;
+  CHECK(explore(d, opts(3, 3)).verdict == Verdict::kError);
+}
