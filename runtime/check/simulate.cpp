@@ -220,12 +220,6 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
 
     // Specs on the new states.
     psync_env env = P_.env(0, r);
-    for (int i = 0; i < n_; ++i)
-      if (has_conflict(proc(nxt, i))) {
-        out.violation = true;
-        violate(trace, -1, "conflict", "p" + std::to_string(i) + " decided two different values in round " + std::to_string(r));
-        return out;
-      }
     for (int s : P_.properties)
       if (!d_.specs[s].eval2(cp, np, &env)) {
         out.violation = true;
@@ -237,6 +231,13 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
       if (!d_.specs[s].eval(np, &env_next)) {
         out.violation = true;
         violate(trace, s, "invariant", std::string("invariant ") + d_.specs[s].name + " is false after round " + std::to_string(r));
+        return out;
+      }
+    // After the user's specs: at equal length those are the better report.
+    for (int i = 0; i < n_; ++i)
+      if (has_conflict(proc(nxt, i))) {
+        out.violation = true;
+        violate(trace, -1, "conflict", "p" + std::to_string(i) + " decided two different values in round " + std::to_string(r));
         return out;
       }
     for (int s : P_.liveness) {

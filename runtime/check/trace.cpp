@@ -49,9 +49,8 @@ std::string lost_list(const TraceStep& st) {
 }
 
 std::string headline(const Trace& t) {
-  std::string what = t.spec_kind == "conflict" ? std::string("decide conflict")
-                                               : t.spec_kind + " `" + t.spec + "`";
-  return what + " violated";
+  if (t.spec_kind == "conflict") return "decide conflict: a process decided two different values";
+  return t.spec_kind + " `" + t.spec + "` violated";
 }
 
 }  // namespace

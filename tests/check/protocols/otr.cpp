@@ -137,6 +137,13 @@ const psync_spec_desc kOtrSpecs[] = {
     {"termination", PSYNC_SPEC_LIVENESS, 2, all_decided, nullptr, uniform_two_thirds},
 };
 
+// The same with a liveness window too short to be true: one uniform round
+// makes everyone adopt one value but need not let anyone decide.
+const psync_spec_desc kOneRoundTermination[] = {
+    {"agreement", PSYNC_SPEC_INVARIANT, 0, agreement, nullptr, nullptr},
+    {"termination", PSYNC_SPEC_LIVENESS, 1, all_decided, nullptr, uniform_two_thirds},
+};
+
 const psync_field kInputs[] = {{"init", PSYNC_KIND_INT, kInit * 8}};
 
 template <Threshold T>
@@ -170,6 +177,15 @@ psync_protocol_desc make(const char* name, const psync_round_desc* rounds, bool 
 
 const psync_protocol_desc& one_third_rule() {
   static const psync_protocol_desc d = make("OneThirdRule", kClosedRound<kTwoThirds>, false);
+  return d;
+}
+const psync_protocol_desc& one_third_rule_hasty_termination() {
+  static const psync_protocol_desc d = [] {
+    psync_protocol_desc p = make("OneThirdRuleHastyTermination", kClosedRound<kTwoThirds>, false);
+    p.specs = kOneRoundTermination;
+    p.num_specs = 2;
+    return p;
+  }();
   return d;
 }
 const psync_protocol_desc& one_third_rule_majority() {

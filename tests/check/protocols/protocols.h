@@ -13,6 +13,8 @@ namespace psync::fixtures {
 // examples/one_third_rule.psync: agreement, validity, irrevocability,
 // termination after 2 uniform rounds heard by more than 2n/3.
 const psync_protocol_desc& one_third_rule();
+// The same, claiming termination after a single uniform round (false).
+const psync_protocol_desc& one_third_rule_hasty_termination();
 // The same with a majority (n/2) threshold: agreement fails for n = 5.
 const psync_protocol_desc& one_third_rule_majority();
 // Event-round versions (receive/finish, `go` once past the threshold);

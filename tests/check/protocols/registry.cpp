@@ -8,6 +8,7 @@ const psync_protocol_desc* fixture_by_name(std::string_view name) {
   static const Entry kAll[] = {
       {"otr", one_third_rule},
       {"otr-majority", one_third_rule_majority},
+      {"otr-hasty", one_third_rule_hasty_termination},
       {"otr-event", one_third_rule_event},
       {"otr-event-majority", one_third_rule_event_majority},
       {"benor", ben_or},
@@ -24,7 +25,7 @@ const psync_protocol_desc* fixture_by_name(std::string_view name) {
 }
 
 const char* fixture_names() {
-  return "otr otr-majority otr-event otr-event-majority benor benor-no-assume coin-decide flip-flop "
+  return "otr otr-majority otr-hasty otr-event otr-event-majority benor benor-no-assume coin-decide flip-flop "
          "flip-flop-halting last-voting last-voting-no-ts";
 }
 
