@@ -302,6 +302,15 @@ void Instance::on_timer(int64_t now_us) {
   run_until_blocked(now_us);
 }
 
+void Instance::settle(int64_t now_us) {
+  if (!catch_up_pending_) return;
+  catch_up_pending_ = false;
+  if (status_ != Status::Running) return;
+  settling_ = true;
+  run_until_blocked(now_us);
+  settling_ = false;
+}
+
 void Instance::run_until_blocked(int64_t now_us) {
   while (status_ == Status::Running) {
     if (halted()) {
@@ -312,8 +321,12 @@ void Instance::run_until_blocked(int64_t now_us) {
     if (!(decl().flags & PSYNC_ROUND_STRICT)) {
       const int64_t target = catch_up_target();
       if (target > round_) {
-        catch_up_to(target, now_us);
-        continue;
+        if (config_.defer_catch_up && !settling_) {
+          catch_up_pending_ = true;  // settle() will do it, unless the round ends first
+        } else {
+          catch_up_to(target, now_us);
+          continue;
+        }
       }
     }
     if (!(sync_open_ && ready_to_end_)) break;

@@ -64,6 +64,12 @@ struct Config {
   int64_t max_rounds = 0;               // give up after this many rounds; 0 = never
   int64_t max_catch_up = 100'000;       // rounds a single catch-up may skip
   uint64_t seed = 0;                    // coin() and random(k)
+  // Catch up in settle() rather than at once: the driver calls settle() once
+  // it has handled every message already received (one event-loop turn), so
+  // "finish round r with what it has" includes round-r messages that were
+  // queued behind the future one. Without this, a process one step behind in
+  // a lock-step exchange would cut its round short on every such race.
+  bool defer_catch_up = false;
 };
 
 // What an instance needs from its driver: a way out for messages and a place
@@ -106,6 +112,9 @@ class Instance {
   void receive(int32_t sender, int64_t round, std::span<const std::byte> payload, int64_t now_us);
   // Ends the current round if its deadline has passed.
   void on_timer(int64_t now_us);
+  // With Config::defer_catch_up: performs a catch-up that receive() noted.
+  void settle(int64_t now_us);
+  bool catch_up_pending() const { return catch_up_pending_; }
 
   int64_t deadline_us() const { return deadline_; }
   Status status() const { return status_; }
@@ -173,6 +182,8 @@ class Instance {
   bool ready_to_end_ = false;   // go, go when, or a full mailbox
   bool end_by_go_ = false;      // ready because of go / go when (not full)
   bool sync_open_ = true;       // `sync k` satisfied for this round
+  bool catch_up_pending_ = false;
+  bool settling_ = false;
   Status status_ = Status::Idle;
   EndReason end_reason_ = EndReason::None;
 };

@@ -58,7 +58,7 @@ class TcpTransport final : public Transport {
     }
     encode_frame(h, payload, o.queue);
     ++counters_.frames_sent;
-    if (!flush_posted_) {
+    if (!flush_posted_ && !in_batch_) {
       flush_posted_ = true;
       asio::post(io_, [this, alive = alive_] {
         if (*alive) flush();
@@ -224,7 +224,12 @@ class TcpTransport final : public Transport {
           }
           counters_.bytes_received += n;
           conn->used += n;
-          if (take_frames(*conn)) read_more(conn);
+          in_batch_ = true;
+          const bool ok = take_frames(*conn);
+          if (batch_end_ && !stopped_) batch_end_();
+          in_batch_ = false;
+          flush();
+          if (ok) read_more(conn);
           else close_incoming(conn);
         });
   }

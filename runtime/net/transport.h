@@ -86,6 +86,13 @@ class Transport {
   // Writes out everything queued. Also posted automatically after a send.
   virtual void flush() = 0;
   virtual void stop() = 0;
+  // Called after each batch of received frames (one wake-up of the socket),
+  // before the frames it caused are flushed: the node settles catch-ups here.
+  void set_batch_end(std::function<void()> f) { batch_end_ = std::move(f); }
+
+ protected:
+  std::function<void()> batch_end_;
+  bool in_batch_ = false;  // sends inside a batch leave at its end, not by a post
 };
 
 std::unique_ptr<Transport> make_udp_transport(boost::asio::io_context& io, const NetConfig& config,

@@ -64,7 +64,7 @@ class UdpTransport final : public Transport {
     if (!out.empty() && out.size() + kHeaderSize + payload.size() > config_.max_datagram) send_pending(to);
     encode_frame(h, payload, out);
     ++counters_.frames_sent;
-    if (!flush_posted_) {
+    if (!flush_posted_ && !in_batch_) {
       flush_posted_ = true;
       asio::post(io_, [this, alive = alive_] {
         if (*alive) flush();
@@ -102,7 +102,11 @@ class UdpTransport final : public Transport {
   void wait_for_datagrams() {
     socket_.async_wait(udp::socket::wait_read, [this, alive = alive_](const boost::system::error_code& ec) {
       if (ec || !*alive) return;  // closed
+      in_batch_ = true;
       drain_socket();
+      if (batch_end_) batch_end_();
+      in_batch_ = false;
+      flush();
       wait_for_datagrams();
     });
   }

@@ -71,6 +71,7 @@ class Node final : public engine::Host {
     config_.after_decide_rounds = o.after_decide;
     config_.max_rounds = o.max_rounds;
     config_.seed = o.seed;
+    config_.defer_catch_up = true;  // settled once per event-loop turn, see settle_pending()
 
     net_.n = n_;
     net_.me = o.id;
@@ -81,6 +82,11 @@ class Node final : public engine::Host {
     auto on_frame = [this](const net::WireHeader& h, std::span<const std::byte> p) { receive_frame(h, p); };
     transport_ = o.transport == TransportKind::Udp ? net::make_udp_transport(io_, net_, on_frame, net_counters_)
                                                     : net::make_tcp_transport(io_, net_, on_frame, net_counters_);
+    transport_->set_batch_end([this] {
+      in_receive_batch_ = false;
+      settle_pending();
+      schedule_wake();
+    });
     start_ = std::chrono::steady_clock::now();
   }
 
@@ -232,6 +238,7 @@ class Node final : public engine::Host {
 
   void receive_frame(const net::WireHeader& h, std::span<const std::byte> payload) {
     if (shutting_down_) return;
+    in_receive_batch_ = true;  // until the transport's batch_end
     if (options_.drop > 0 && uniform() < options_.drop) {
       ++counters_.injected_drops;
       return;
@@ -244,7 +251,6 @@ class Node final : public engine::Host {
       return;
     }
     dispatch(h, payload);
-    schedule_wake();
   }
 
   void dispatch(const net::WireHeader& h, std::span<const std::byte> payload) {
@@ -294,11 +300,37 @@ class Node final : public engine::Host {
         fill_window();
       return;
     }
+    if (slot.inst->catch_up_pending()) {
+      to_settle_.push_back(id);
+      if (!settle_posted_ && !in_receive_batch_) {  // a timer, a start, a delayed message
+        settle_posted_ = true;
+        asio::post(io_, [this] {
+          settle_posted_ = false;
+          settle_pending();
+        });
+      }
+    }
     const int64_t d = slot.inst->deadline_us();
     if (d < slot.armed) {
       slot.armed = d;
       timers_.emplace(d, id);
     }
+  }
+
+  // Runs after the handler that received a batch of frames: the catch-ups it
+  // noted now see every message that had already arrived.
+  void settle_pending() {
+    if (to_settle_.empty()) return;
+    std::vector<uint64_t> ids;
+    ids.swap(to_settle_);
+    const int64_t now = now_us();
+    for (uint64_t id : ids) {
+      auto it = active_.find(id);
+      if (it == active_.end()) continue;
+      it->second.inst->settle(now);
+      after_event(id);
+    }
+    schedule_wake();
   }
 
   void fill_window() {
@@ -409,6 +441,9 @@ class Node final : public engine::Host {
   NodeCounters counters_;
   std::string out_;
   bool flush_scheduled_ = false;
+  std::vector<uint64_t> to_settle_;
+  bool settle_posted_ = false;
+  bool in_receive_batch_ = false;
   bool shutting_down_ = false;
   int exit_code_ = 0;
 };

@@ -212,6 +212,28 @@ TEST_CASE("catch-up: a future message finishes the round, skips with empty mailb
   CHECK(f.inst->deadline_us() == 1010);
 }
 
+TEST_CASE("deferred catch-up: round-r messages queued behind the future one still count") {
+  ProbeFixture f({probe::closed_round()});
+  f.config.defer_catch_up = true;
+  f.start(0);
+  f.recv(1, 0);
+  f.recv(2, 1);  // a future message: noted, not acted on yet
+  CHECK(f.inst->catch_up_pending());
+  CHECK(f.inst->round() == 0);
+  f.recv(3, 0);  // the last round-0 message was right behind it
+  f.recv(2, 0);
+  CHECK(f.inst->round() == 1);  // round 0 ended full, no catch-up needed
+  CHECK(f.st().last_size == 4);
+  f.inst->settle(0);
+  CHECK(f.counters.catch_ups == 0);
+  // A real jump still happens, at settle().
+  f.recv(1, 5);
+  CHECK(f.inst->round() == 1);
+  f.inst->settle(10);
+  CHECK(f.inst->round() == 5);
+  CHECK(f.counters.catch_ups == 1);
+}
+
 TEST_CASE("catch-up sends can be enabled") {
   ProbeFixture f({probe::closed_round()});
   f.config.suppress_catch_up_sends = false;
