@@ -238,7 +238,10 @@ class Node final : public engine::Host {
 
   void receive_frame(const net::WireHeader& h, std::span<const std::byte> payload) {
     if (shutting_down_) return;
-    in_receive_batch_ = true;  // until the transport's batch_end
+    if (!in_receive_batch_) {  // until the transport's batch_end
+      in_receive_batch_ = true;
+      batch_now_ = now_us();   // one clock read per batch of datagrams
+    }
     if (options_.drop > 0 && uniform() < options_.drop) {
       ++counters_.injected_drops;
       return;
@@ -270,7 +273,7 @@ class Node final : public engine::Host {
     }
     auto it = active_.find(h.instance);
     if (it == active_.end()) return;  // finished while starting
-    it->second.inst->receive(h.sender, h.round, payload, now_us());
+    it->second.inst->receive(h.sender, h.round, payload, in_receive_batch_ ? batch_now_ : now_us());
     after_event(h.instance);
   }
 
@@ -281,7 +284,7 @@ class Node final : public engine::Host {
     Slot& slot = active_[id];
     slot.inst = std::make_unique<engine::Instance>(layout_, config_, options_.consts.data(), id, inputs, *this,
                                                    engine_counters_);
-    slot.inst->start(now_us());
+    slot.inst->start(in_receive_batch_ ? batch_now_ : now_us());
     after_event(id);
   }
 
@@ -444,6 +447,7 @@ class Node final : public engine::Host {
   std::vector<uint64_t> to_settle_;
   bool settle_posted_ = false;
   bool in_receive_batch_ = false;
+  int64_t batch_now_ = 0;
   bool shutting_down_ = false;
   int exit_code_ = 0;
 };
