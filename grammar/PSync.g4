@@ -121,12 +121,11 @@ primary
     | SOME '(' expr ')'                         # someLit
     | OLD '(' expr ')'                          # oldExpr
     | callee=(ID | SET_T) '(' args? ')'         # callExpr
+    | ID? '{' fieldInit (',' fieldInit)* ','? '}'   # recordLit
     | ID                                        # nameExpr
     | '(' ')'                                   # unitLit
-    | '(' expr ')'                              # parenExpr
-    | '(' expr ',' expr (',' expr)* ')'         # tupleLit
+    | '(' expr (',' expr)* ')'                  # parenExpr
     | '[' expr ';' ID ']'                       # arrayLit
-    | ID? '{' fieldInit (',' fieldInit)* ','? '}'   # recordLit
     ;
 
 fieldInit
@@ -215,7 +214,7 @@ LINE_COMMENT  : '//' ~[\r\n]* -> channel(HIDDEN);
 BLOCK_COMMENT : '/*' .*? '*/' -> channel(HIDDEN);
 // An unterminated block comment runs to the end of the file; the lexer
 // hands it to the parser as its own token so that the diagnostic can say so.
-UNTERMINATED_COMMENT : '/*' .*? EOF;
+UNTERMINATED_COMMENT : '/*' ( ~'*' | '*'+ ~[*/] )* '*'* EOF;
 WS            : [ \t\r\n\f]+ -> channel(HIDDEN);
 
 // Punctuation is implicit in the parser rules; everything else is an error

@@ -71,6 +71,7 @@ struct VarDecl {
   int index = -1;             ///< position among its kind (state slot order)
   bool used = false;          ///< set by sema, for the unused-variable warning
   bool from_import = false;   ///< declared in an imported module
+  bool poisoned = false;      ///< its declaration has a syntax error: sema only declares it
 };
 using VarDeclPtr = std::unique_ptr<VarDecl>;
 
@@ -129,6 +130,7 @@ struct Expr {
   ///   Record: field values (names in field_names).
   std::vector<ExprPtr> args;
   std::vector<std::string> field_names;   ///< Record
+  std::vector<SourceRange> field_ranges;  ///< Record: where each field name is written
   std::vector<VarDeclPtr> params;         ///< Lambda params, Quant bound vars
 
   // Resolution, set by sema.
@@ -196,6 +198,7 @@ struct Round {
   std::optional<Handler> finish;        ///< event round
   Progress progress;
   const Type* message_type = nullptr;   ///< set by sema (unit if nothing is sent)
+  bool poisoned = false;                ///< has a syntax error: sema skips it
   bool is_event() const { return receive.has_value() || finish.has_value(); }
 };
 
@@ -211,6 +214,7 @@ struct FnDecl {
   ExprPtr body;
   bool used = false;
   bool from_import = false;
+  bool poisoned = false;
 };
 
 struct TypeAlias {
@@ -231,6 +235,7 @@ struct Spec {
   ExprPtr body;          ///< the formula (Liveness: the goal)
   int64_t after_rounds = 0;  ///< Liveness: K
   bool from_import = false;
+  bool poisoned = false;
 };
 
 struct Import {

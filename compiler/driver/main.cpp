@@ -4,7 +4,9 @@
 //   0: success   1: the program has errors   2: bad command line or I/O
 #include <cctype>
 #include <cstdio>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -35,18 +37,34 @@ void add_common(CLI::App* cmd, CommonOptions& c) {
   cmd->add_flag("-w,--no-warnings", c.no_warnings, "Do not print warnings");
 }
 
+// A file that cannot be read is an I/O error (2), not a program error (1).
+bool readable(const std::string& file) {
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec) || std::filesystem::is_directory(file, ec)) {
+    fmt::print(stderr, "psyncc: error: cannot open '{}': {} [cannot-open]\n", file,
+               std::strerror(std::filesystem::is_directory(file, ec) ? EISDIR : ENOENT));
+    return false;
+  }
+  return true;
+}
+
 int run_typecheck(const std::vector<std::string>& files, const CommonOptions& common) {
   int status = 0;
   for (const auto& f : files) {
+    if (!readable(f)) {
+      status = 2;
+      continue;
+    }
     psync::Compilation c;
     psync::StreamConsumer console;
     psync::DiagnosticEngine diags(c.sources, console);
-    if (!psync::run_frontend(c, f, diags, frontend_options(common))) status = 1;
+    if (!psync::run_frontend(c, f, diags, frontend_options(common)) && status == 0) status = 1;
   }
   return status;
 }
 
 int run_dump_ast(const std::string& file, const CommonOptions& common) {
+  if (!readable(file)) return 2;
   psync::Compilation c;
   psync::StreamConsumer console;
   psync::DiagnosticEngine diags(c.sources, console);
@@ -73,6 +91,7 @@ std::string default_output(const std::string& file, const std::string& emit) {
 }
 
 int run_build(const BuildOptions& b, const CommonOptions& common) {
+  if (!readable(b.file)) return 2;
   psync::Compilation c;
   psync::StreamConsumer console;
   psync::DiagnosticEngine diags(c.sources, console);
@@ -242,6 +261,13 @@ int main(int argc, char** argv) {
 
   // An unknown verb gets its own one-line error (CLI11 would only say that
   // a subcommand is required).
+  if (argc > 1 && argv[1][0] == '-') {
+    std::string flag = argv[1];
+    if (flag != "-h" && flag != "--help" && flag != "--version") {
+      fmt::print(stderr, "psyncc: error: unknown option '{}' before the command (see 'psyncc --help')\n", flag);
+      return 2;
+    }
+  }
   if (argc > 1 && argv[1][0] != '-') {
     std::string verbs;
     bool known = false;

@@ -119,8 +119,9 @@ std::string describe_expected(const antlr4::misc::IntervalSet& set, const antlr4
 
 class SyntaxErrorListener : public antlr4::BaseErrorListener {
  public:
-  SyntaxErrorListener(DiagnosticEngine& diags, uint32_t file, const OffsetMap& map)
-      : diags_(diags), file_(file), map_(map) {}
+  SyntaxErrorListener(DiagnosticEngine& diags, uint32_t file, const OffsetMap& map, std::string_view text,
+                      std::vector<uint32_t>& error_offsets)
+      : diags_(diags), file_(file), map_(map), text_(text), error_offsets_(error_offsets) {}
 
   void syntaxError(antlr4::Recognizer* recognizer, antlr4::Token* offending, size_t, size_t,
                    const std::string& antlr_msg, std::exception_ptr) override {
@@ -130,11 +131,15 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
       range.end = offending->getType() == antlr4::Token::EOF
                       ? range.begin
                       : map_.byte(offending->getStopIndex() + 1);
-      if (offending->getType() == antlr4::Token::EOF && range.begin > 0) {
-        // Point at the end of the last line rather than past the file.
-        range.begin = range.end = map_.byte(offending->getStartIndex());
+      if (offending->getType() == antlr4::Token::EOF) {
+        // Point just after the last character of the file, on its last line,
+        // rather than at an empty line past the end.
+        uint32_t at = static_cast<uint32_t>(text_.size());
+        while (at > 0 && (text_[at - 1] == '\n' || text_[at - 1] == '\r')) --at;
+        range.begin = range.end = at;
       }
     }
+    error_offsets_.push_back(range.begin);
     std::string message;
     auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
     if (parser) {
@@ -161,12 +166,37 @@ class SyntaxErrorListener : public antlr4::BaseErrorListener {
   DiagnosticEngine& diags_;
   uint32_t file_;
   const OffsetMap& map_;
+  std::string_view text_;
+  std::vector<uint32_t>& error_offsets_;
+};
+
+// ANTLR's recovery, except that a keyword that starts a declaration or a
+// round item is never deleted as "extraneous": the parser resynchronises
+// on it instead, so an error in one declaration does not swallow the next.
+class PSyncErrorStrategy : public antlr4::DefaultErrorStrategy {
+ protected:
+  static bool starts_declaration(size_t t) {
+    switch (t) {
+      case PSyncLexer::ROUND: case PSyncLexer::VAR: case PSyncLexer::LET: case PSyncLexer::CONST:
+      case PSyncLexer::INPUT: case PSyncLexer::OUTPUT: case PSyncLexer::FN: case PSyncLexer::TYPE:
+      case PSyncLexer::IMPORT: case PSyncLexer::INVARIANT: case PSyncLexer::PROPERTY:
+      case PSyncLexer::LIVENESS: case PSyncLexer::ASSUME: case PSyncLexer::SEND: case PSyncLexer::UPDATE:
+      case PSyncLexer::RECEIVE: case PSyncLexer::FINISH: case PSyncLexer::PROGRESS:
+        return true;
+      default:
+        return false;
+    }
+  }
+  antlr4::Token* singleTokenDeletion(antlr4::Parser* recognizer) override {
+    if (starts_declaration(recognizer->getCurrentToken()->getType())) return nullptr;
+    return DefaultErrorStrategy::singleTokenDeletion(recognizer);
+  }
 };
 
 // Token pre-scan: reports lexical errors once, hides them from the parser,
 // and refuses input nested deeper than the limits (see ParseLimits).
 bool prescan_tokens(antlr4::CommonTokenStream& tokens, DiagnosticEngine& diags, uint32_t file,
-                    const OffsetMap& map, const ParseLimits& limits) {
+                    const OffsetMap& map, const ParseLimits& limits, std::vector<uint32_t>& error_offsets) {
   tokens.fill();
   bool ok = true;
   int depth = 0, chain = 0, else_chain = 0;
@@ -174,9 +204,17 @@ bool prescan_tokens(antlr4::CommonTokenStream& tokens, DiagnosticEngine& diags, 
   auto range_of = [&](antlr4::Token* t) {
     return SourceRange{file, map.byte(t->getStartIndex()), map.byte(t->getStopIndex() + 1)};
   };
+  size_t count = 0;
   for (antlr4::Token* t : tokens.getTokens()) {
     size_t type = t->getType();
+    if (++count > static_cast<size_t>(limits.max_tokens)) {
+      diags.error("file-too-large", range_of(t),
+                  "the file has more than " + std::to_string(limits.max_tokens) +
+                      " tokens; a psync program is limited to that size");
+      return false;
+    }
     if (type == PSyncLexer::ERROR_CHAR || type == PSyncLexer::UNTERMINATED_COMMENT) {
+      error_offsets.push_back(range_of(t).begin);
       if (type == PSyncLexer::ERROR_CHAR) {
         diags.error("unexpected-character", range_of(t),
                     "unexpected character " + quote_token_text(t->getText()) + " in program text");
@@ -231,18 +269,26 @@ bool prescan_tokens(antlr4::CommonTokenStream& tokens, DiagnosticEngine& diags, 
 
 // ------------------------------------------------------------------ builder
 
+// The labelled-alternative contexts are leaf classes, so an exact typeid
+// test replaces dynamic_cast (which dominated the builder's profile).
+template <typename T, typename From>
+T* as(From* ctx) {
+  return ctx && typeid(*ctx) == typeid(T) ? static_cast<T*>(ctx) : nullptr;
+}
+
 class AstBuilder {
  public:
-  AstBuilder(DiagnosticEngine& diags, uint32_t file, const OffsetMap& map, const ParseLimits& limits)
-      : diags_(diags), file_(file), map_(map), limits_(limits) {}
+  AstBuilder(DiagnosticEngine& diags, uint32_t file, const OffsetMap& map, const ParseLimits& limits,
+             const std::vector<uint32_t>& error_offsets)
+      : diags_(diags), file_(file), map_(map), limits_(limits), error_offsets_(error_offsets) {}
 
   std::unique_ptr<Program> build(P::FileContext* ctx) {
     auto prog = std::make_unique<Program>();
     if (auto* h = ctx->header()) {
-      if (auto* ph = dynamic_cast<P::ProtocolHeaderContext*>(h)) {
+      if (auto* ph = as<P::ProtocolHeaderContext>(h)) {
         prog->name = id_text(ph->ID());
         prog->name_range = range(ph->ID());
-      } else if (auto* mh = dynamic_cast<P::ModuleHeaderContext*>(h)) {
+      } else if (auto* mh = as<P::ModuleHeaderContext>(h)) {
         prog->is_module = true;
         prog->name = id_text(mh->ID());
         prog->name_range = range(mh->ID());
@@ -324,36 +370,36 @@ class AstBuilder {
       t->name = "<error>";
       return t;
     }
-    if (auto* c = dynamic_cast<P::OptionTypeContext*>(ctx)) {
+    if (auto* c = as<P::OptionTypeContext>(ctx)) {
       t->kind = TypeExprKind::Option;
       t->elems.push_back(build_type(c->base, depth + 1));
-    } else if (dynamic_cast<P::IntTypeContext*>(ctx)) {
+    } else if (as<P::IntTypeContext>(ctx)) {
       t->kind = TypeExprKind::Int;
-    } else if (dynamic_cast<P::BoolTypeContext*>(ctx)) {
+    } else if (as<P::BoolTypeContext>(ctx)) {
       t->kind = TypeExprKind::Bool;
-    } else if (dynamic_cast<P::PidTypeContext*>(ctx)) {
+    } else if (as<P::PidTypeContext>(ctx)) {
       t->kind = TypeExprKind::Pid;
-    } else if (dynamic_cast<P::SetTypeContext*>(ctx)) {
+    } else if (as<P::SetTypeContext>(ctx)) {
       t->kind = TypeExprKind::PidSet;
-    } else if (auto* c = dynamic_cast<P::TupleTypeContext*>(ctx)) {
+    } else if (auto* c = as<P::TupleTypeContext>(ctx)) {
       t->kind = TypeExprKind::Tuple;
       for (auto* e : c->type()) t->elems.push_back(build_type(e, depth + 1));
-    } else if (dynamic_cast<P::UnitTypeContext*>(ctx)) {
+    } else if (as<P::UnitTypeContext>(ctx)) {
       t->kind = TypeExprKind::Unit;
-    } else if (auto* c = dynamic_cast<P::ArrayTypeContext*>(ctx)) {
+    } else if (auto* c = as<P::ArrayTypeContext>(ctx)) {
       t->kind = TypeExprKind::Array;
       t->elems.push_back(build_type(c->type(), depth + 1));
       t->name = id_text(c->ID());
       if (t->name != "n" && present(c->ID()))
         diags_.error("array-size-not-n", range(c->ID()),
                      "array size must be 'n' (arrays are indexed by process id), found '" + t->name + "'");
-    } else if (auto* c = dynamic_cast<P::RecordTypeContext*>(ctx)) {
+    } else if (auto* c = as<P::RecordTypeContext>(ctx)) {
       t->kind = TypeExprKind::Record;
       for (auto* f : c->fieldType()) {
         t->field_names.push_back(id_text(f->ID()));
         t->elems.push_back(build_type(f->type(), depth + 1));
       }
-    } else if (auto* c = dynamic_cast<P::NamedTypeContext*>(ctx)) {
+    } else if (auto* c = as<P::NamedTypeContext>(ctx)) {
       t->kind = TypeExprKind::Named;
       t->name = id_text(c->ID());
     } else {
@@ -392,8 +438,8 @@ class AstBuilder {
       return error_expr(r);
     }
     int d = depth + 1;
-    if (auto* c = dynamic_cast<P::PrimaryExprContext*>(ctx)) return build_primary(c->primary(), d);
-    if (auto* c = dynamic_cast<P::MemberExprContext*>(ctx)) {
+    if (auto* c = as<P::PrimaryExprContext>(ctx)) return build_primary(c->primary(), d);
+    if (auto* c = as<P::MemberExprContext>(ctx)) {
       auto e = make(ExprKind::Member, r);
       e->args.push_back(build_expr(c->expr(), d));
       e->name = c->memberName() ? c->memberName()->getText() : "<error>";
@@ -402,23 +448,23 @@ class AstBuilder {
         for (auto* a : c->args()->expr()) e->args.push_back(build_expr(a, d));
       return e;
     }
-    if (auto* c = dynamic_cast<P::TupleIndexExprContext*>(ctx)) {
+    if (auto* c = as<P::TupleIndexExprContext>(ctx)) {
       auto e = make(ExprKind::TupleIndex, r);
       e->args.push_back(build_expr(c->expr(), d));
       e->int_value = parse_int(c->INT()).value_or(0);
       return e;
     }
-    if (auto* c = dynamic_cast<P::IndexExprContext*>(ctx)) {
+    if (auto* c = as<P::IndexExprContext>(ctx)) {
       auto e = make(ExprKind::Index, r);
       e->args.push_back(build_expr(c->expr(0), d));
       e->args.push_back(build_expr(c->expr(1), d));
       return e;
     }
-    if (auto* c = dynamic_cast<P::UnaryExprContext*>(ctx)) {
+    if (auto* c = as<P::UnaryExprContext>(ctx)) {
       // Fold a minus sign into a literal so that -9223372036854775808 works.
       if (c->op && c->op->getText() == "-") {
-        if (auto* pe = dynamic_cast<P::PrimaryExprContext*>(c->expr())) {
-          if (auto* lit = dynamic_cast<P::IntLitContext*>(pe->primary())) {
+        if (auto* pe = as<P::PrimaryExprContext>(c->expr())) {
+          if (auto* lit = as<P::IntLitContext>(pe->primary())) {
             if (present(lit->INT()) && lit->INT()->getText() == "9223372036854775808") {
               auto e = make(ExprKind::IntLit, r);
               e->int_value = INT64_MIN;
@@ -432,31 +478,31 @@ class AstBuilder {
       e->args.push_back(build_expr(c->expr(), d));
       return e;
     }
-    if (auto* c = dynamic_cast<P::MulExprContext*>(ctx)) return binary(c->expr(0), c->op, c->expr(1), r, d);
-    if (auto* c = dynamic_cast<P::AddExprContext*>(ctx)) return binary(c->expr(0), c->op, c->expr(1), r, d);
-    if (auto* c = dynamic_cast<P::RelExprContext*>(ctx)) return binary(c->expr(0), c->op, c->expr(1), r, d);
-    if (auto* c = dynamic_cast<P::EqExprContext*>(ctx)) return binary(c->expr(0), c->op, c->expr(1), r, d);
-    if (auto* c = dynamic_cast<P::AndExprContext*>(ctx)) return binary_op(BinaryOp::And, c->expr(0), c->expr(1), r, d);
-    if (auto* c = dynamic_cast<P::OrExprContext*>(ctx)) return binary_op(BinaryOp::Or, c->expr(0), c->expr(1), r, d);
-    if (auto* c = dynamic_cast<P::ImpliesExprContext*>(ctx))
+    if (auto* c = as<P::MulExprContext>(ctx)) return binary(c->expr(0), c->op, c->expr(1), r, d);
+    if (auto* c = as<P::AddExprContext>(ctx)) return binary(c->expr(0), c->op, c->expr(1), r, d);
+    if (auto* c = as<P::RelExprContext>(ctx)) return binary(c->expr(0), c->op, c->expr(1), r, d);
+    if (auto* c = as<P::EqExprContext>(ctx)) return binary(c->expr(0), c->op, c->expr(1), r, d);
+    if (auto* c = as<P::AndExprContext>(ctx)) return binary_op(BinaryOp::And, c->expr(0), c->expr(1), r, d);
+    if (auto* c = as<P::OrExprContext>(ctx)) return binary_op(BinaryOp::Or, c->expr(0), c->expr(1), r, d);
+    if (auto* c = as<P::ImpliesExprContext>(ctx))
       return binary_op(BinaryOp::Implies, c->expr(0), c->expr(1), r, d);
-    if (auto* c = dynamic_cast<P::CondExprContext*>(ctx)) {
+    if (auto* c = as<P::CondExprContext>(ctx)) {
       auto e = make(ExprKind::Cond, r);
       for (size_t i = 0; i < 3; ++i) e->args.push_back(build_expr(c->expr(i), d));
       return e;
     }
-    if (auto* c = dynamic_cast<P::QuantExprContext*>(ctx)) {
+    if (auto* c = as<P::QuantExprContext>(ctx)) {
       auto e = make(ExprKind::Quant, r);
       e->bool_value = c->quant && c->quant->getType() == PSyncLexer::FORALL;
       for (auto* id : c->ID()) e->params.push_back(make_var(VarKind::QuantVar, id));
       e->args.push_back(build_expr(c->expr(), d));
       return e;
     }
-    if (auto* c = dynamic_cast<P::LambdaExprContext*>(ctx)) {
+    if (auto* c = as<P::LambdaExprContext>(ctx)) {
       auto e = make(ExprKind::Lambda, r);
-      if (auto* s = dynamic_cast<P::SingleLambdaParamContext*>(c->lambdaParams())) {
+      if (auto* s = as<P::SingleLambdaParamContext>(c->lambdaParams())) {
         e->params.push_back(make_var(VarKind::LambdaParam, s->ID()));
-      } else if (auto* m = dynamic_cast<P::MultiLambdaParamsContext*>(c->lambdaParams())) {
+      } else if (auto* m = as<P::MultiLambdaParamsContext>(c->lambdaParams())) {
         for (auto* id : m->ID()) e->params.push_back(make_var(VarKind::LambdaParam, id));
       }
       e->args.push_back(build_expr(c->expr(), d));
@@ -488,52 +534,51 @@ class AstBuilder {
   ExprPtr build_primary(P::PrimaryContext* ctx, int d) {
     if (!ctx) return error_expr({file_, 0, 0});
     SourceRange r = range(ctx);
-    if (auto* c = dynamic_cast<P::IntLitContext*>(ctx)) {
+    if (auto* c = as<P::IntLitContext>(ctx)) {
       auto v = parse_int(c->INT());
       if (!v) return error_expr(r);
       auto e = make(ExprKind::IntLit, r);
       e->int_value = *v;
       return e;
     }
-    if (auto* c = dynamic_cast<P::BoolLitContext*>(ctx)) {
+    if (auto* c = as<P::BoolLitContext>(ctx)) {
       auto e = make(ExprKind::BoolLit, r);
       e->bool_value = c->TRUE() != nullptr;
       return e;
     }
-    if (dynamic_cast<P::NoneLitContext*>(ctx)) return make(ExprKind::NoneLit, r);
-    if (auto* c = dynamic_cast<P::SomeLitContext*>(ctx)) {
+    if (as<P::NoneLitContext>(ctx)) return make(ExprKind::NoneLit, r);
+    if (auto* c = as<P::SomeLitContext>(ctx)) {
       auto e = make(ExprKind::Some, r);
       e->args.push_back(build_expr(c->expr(), d));
       return e;
     }
-    if (auto* c = dynamic_cast<P::OldExprContext*>(ctx)) {
+    if (auto* c = as<P::OldExprContext>(ctx)) {
       auto e = make(ExprKind::Old, r);
       e->args.push_back(build_expr(c->expr(), d));
       return e;
     }
-    if (auto* c = dynamic_cast<P::CallExprContext*>(ctx)) {
+    if (auto* c = as<P::CallExprContext>(ctx)) {
       auto e = make(ExprKind::Call, r);
       e->name = c->callee ? c->callee->getText() : "<error>";
       if (c->args())
         for (auto* a : c->args()->expr()) e->args.push_back(build_expr(a, d));
       return e;
     }
-    if (auto* c = dynamic_cast<P::NameExprContext*>(ctx)) {
+    if (auto* c = as<P::NameExprContext>(ctx)) {
       auto e = make(ExprKind::Name, r);
       e->name = id_text(c->ID());
       return e;
     }
-    if (dynamic_cast<P::UnitLitContext*>(ctx)) return make(ExprKind::UnitLit, r);
-    if (auto* c = dynamic_cast<P::ParenExprContext*>(ctx)) {
-      auto e = build_expr(c->expr(), d);
-      return e;
-    }
-    if (auto* c = dynamic_cast<P::TupleLitContext*>(ctx)) {
+    if (as<P::UnitLitContext>(ctx)) return make(ExprKind::UnitLit, r);
+    if (auto* c = as<P::ParenExprContext>(ctx)) {
+      // One alternative for (e) and (a, b, ...): ANTLR then needs no
+      // lookahead to the closing parenthesis at every nesting level.
+      if (c->expr().size() == 1) return build_expr(c->expr(0), d);
       auto e = make(ExprKind::Tuple, r);
       for (auto* x : c->expr()) e->args.push_back(build_expr(x, d));
       return e;
     }
-    if (auto* c = dynamic_cast<P::ArrayLitContext*>(ctx)) {
+    if (auto* c = as<P::ArrayLitContext>(ctx)) {
       auto e = make(ExprKind::ArrayFill, r);
       e->args.push_back(build_expr(c->expr(), d));
       if (present(c->ID()) && c->ID()->getText() != "n")
@@ -541,11 +586,12 @@ class AstBuilder {
                      "array size must be 'n' (arrays are indexed by process id), found '" + c->ID()->getText() + "'");
       return e;
     }
-    if (auto* c = dynamic_cast<P::RecordLitContext*>(ctx)) {
+    if (auto* c = as<P::RecordLitContext>(ctx)) {
       auto e = make(ExprKind::Record, r);
       if (present(c->ID())) e->name = c->ID()->getText();
       for (auto* f : c->fieldInit()) {
         e->field_names.push_back(id_text(f->ID()));
+        e->field_ranges.push_back(range(f->ID()));
         e->args.push_back(build_expr(f->expr(), d));
       }
       return e;
@@ -588,7 +634,7 @@ class AstBuilder {
   StmtPtr build_stmt(P::StmtContext* ctx, int depth) {
     if (!ctx) return nullptr;
     SourceRange r = range(ctx);
-    if (auto* c = dynamic_cast<P::LocalVarStmtContext*>(ctx)) {
+    if (auto* c = as<P::LocalVarStmtContext>(ctx)) {
       auto s = make_stmt(StmtKind::LocalVar, r);
       s->var = make_var(VarKind::Local, c->ID());
       s->var->mutable_ = true;
@@ -596,15 +642,15 @@ class AstBuilder {
       s->var->init = build_expr(c->expr(), depth);
       return s;
     }
-    if (auto* c = dynamic_cast<P::LocalLetStmtContext*>(ctx)) {
+    if (auto* c = as<P::LocalLetStmtContext>(ctx)) {
       auto s = make_stmt(StmtKind::LocalVar, r);
       s->var = make_var(VarKind::Local, c->ID());
       if (c->type()) s->var->type_expr = build_type(c->type());
       s->var->init = build_expr(c->expr(), depth);
       return s;
     }
-    if (auto* c = dynamic_cast<P::IfStmtContext*>(ctx)) return build_if(c->ifChain(), depth);
-    if (auto* c = dynamic_cast<P::ForStmtContext*>(ctx)) {
+    if (auto* c = as<P::IfStmtContext>(ctx)) return build_if(c->ifChain(), depth);
+    if (auto* c = as<P::ForStmtContext>(ctx)) {
       auto s = make_stmt(StmtKind::For, r);
       s->var = make_var(VarKind::LoopVar, c->ID());
       s->cond = build_expr(c->expr(0), depth);
@@ -612,14 +658,14 @@ class AstBuilder {
       s->body = build_block(c->block(), depth);
       return s;
     }
-    if (auto* c = dynamic_cast<P::DecideStmtContext*>(ctx)) {
+    if (auto* c = as<P::DecideStmtContext>(ctx)) {
       auto s = make_stmt(StmtKind::Decide, r);
       s->value = build_expr(c->expr(), depth);
       return s;
     }
-    if (dynamic_cast<P::HaltStmtContext*>(ctx)) return make_stmt(StmtKind::Halt, r);
-    if (dynamic_cast<P::GoStmtContext*>(ctx)) return make_stmt(StmtKind::Go, r);
-    if (auto* c = dynamic_cast<P::AssignStmtContext*>(ctx)) {
+    if (as<P::HaltStmtContext>(ctx)) return make_stmt(StmtKind::Halt, r);
+    if (as<P::GoStmtContext>(ctx)) return make_stmt(StmtKind::Go, r);
+    if (auto* c = as<P::AssignStmtContext>(ctx)) {
       auto s = make_stmt(StmtKind::Assign, r);
       std::string op = c->op ? c->op->getText() : "=";
       s->assign_op = op == "+=" ? AssignOp::Add : op == "-=" ? AssignOp::Sub : op == "*=" ? AssignOp::Mul : AssignOp::Set;
@@ -627,7 +673,7 @@ class AstBuilder {
       s->value = build_expr(c->expr(1), depth);
       return s;
     }
-    if (auto* c = dynamic_cast<P::ExprStmtContext*>(ctx)) {
+    if (auto* c = as<P::ExprStmtContext>(ctx)) {
       auto s = make_stmt(StmtKind::ExprStmt, r);
       s->value = build_expr(c->expr(), depth);
       return s;
@@ -645,21 +691,36 @@ class AstBuilder {
   }
 
   void build_decl(P::DeclContext* ctx, Program& prog) {
-    if (auto* c = dynamic_cast<P::ImportDeclContext*>(ctx)) {
+    size_t vars_before = prog.consts.size() + prog.inputs.size() + prog.outputs.size() + prog.vars.size() + prog.lets.size();
+    size_t fns_before = prog.fns.size(), rounds_before = prog.rounds.size(), specs_before = prog.specs.size();
+    build_decl_inner(ctx, prog);
+    if (!poisoned(ctx)) return;
+    size_t vars_after = prog.consts.size() + prog.inputs.size() + prog.outputs.size() + prog.vars.size() + prog.lets.size();
+    if (vars_after > vars_before) {
+      for (auto* list : {&prog.consts, &prog.inputs, &prog.outputs, &prog.vars, &prog.lets})
+        if (!list->empty() && list->back()->range.begin >= range(ctx).begin) list->back()->poisoned = true;
+    }
+    if (prog.fns.size() > fns_before) prog.fns.back()->poisoned = true;
+    if (prog.rounds.size() > rounds_before) prog.rounds.back().poisoned = true;
+    if (prog.specs.size() > specs_before) prog.specs.back().poisoned = true;
+  }
+
+  void build_decl_inner(P::DeclContext* ctx, Program& prog) {
+    if (auto* c = as<P::ImportDeclContext>(ctx)) {
       prog.imports.push_back({id_text(c->ID()), range(ctx)});
-    } else if (auto* c = dynamic_cast<P::ConstDeclContext*>(ctx)) {
+    } else if (auto* c = as<P::ConstDeclContext>(ctx)) {
       prog.consts.push_back(top_var(VarKind::Const, c->ID(), c->type(), c->expr()));
-    } else if (auto* c = dynamic_cast<P::InputDeclContext*>(ctx)) {
+    } else if (auto* c = as<P::InputDeclContext>(ctx)) {
       prog.inputs.push_back(top_var(VarKind::Input, c->ID(), c->type(), nullptr));
-    } else if (auto* c = dynamic_cast<P::OutputDeclContext*>(ctx)) {
+    } else if (auto* c = as<P::OutputDeclContext>(ctx)) {
       prog.outputs.push_back(top_var(VarKind::Output, c->ID(), c->type(), nullptr));
-    } else if (auto* c = dynamic_cast<P::VarDeclContext*>(ctx)) {
+    } else if (auto* c = as<P::VarDeclContext>(ctx)) {
       prog.vars.push_back(top_var(VarKind::Var, c->ID(), c->type(), c->expr()));
-    } else if (auto* c = dynamic_cast<P::LetDeclContext*>(ctx)) {
+    } else if (auto* c = as<P::LetDeclContext>(ctx)) {
       prog.lets.push_back(top_var(VarKind::Let, c->ID(), c->type(), c->expr()));
-    } else if (auto* c = dynamic_cast<P::TypeDeclContext*>(ctx)) {
+    } else if (auto* c = as<P::TypeDeclContext>(ctx)) {
       prog.types.push_back({id_text(c->ID()), range(c->ID()), build_type(c->type()), nullptr});
-    } else if (auto* c = dynamic_cast<P::FnDeclContext*>(ctx)) {
+    } else if (auto* c = as<P::FnDeclContext>(ctx)) {
       auto fn = std::make_unique<FnDecl>();
       fn->name = id_text(c->ID());
       fn->range = range(ctx);
@@ -673,15 +734,15 @@ class AstBuilder {
       fn->result_type_expr = build_type(c->type());
       fn->body = build_expr(c->expr());
       prog.fns.push_back(std::move(fn));
-    } else if (auto* c = dynamic_cast<P::RoundDeclContext*>(ctx)) {
+    } else if (auto* c = as<P::RoundDeclContext>(ctx)) {
       prog.rounds.push_back(build_round(c, static_cast<int>(prog.rounds.size())));
-    } else if (auto* c = dynamic_cast<P::InvariantDeclContext*>(ctx)) {
+    } else if (auto* c = as<P::InvariantDeclContext>(ctx)) {
       prog.specs.push_back(spec(SpecKind::Invariant, c->ID(), ctx, nullptr, c->expr()));
-    } else if (auto* c = dynamic_cast<P::PropertyDeclContext*>(ctx)) {
+    } else if (auto* c = as<P::PropertyDeclContext>(ctx)) {
       prog.specs.push_back(spec(SpecKind::Property, c->ID(), ctx, nullptr, c->expr()));
-    } else if (auto* c = dynamic_cast<P::AssumeDeclContext*>(ctx)) {
+    } else if (auto* c = as<P::AssumeDeclContext>(ctx)) {
       prog.specs.push_back(spec(SpecKind::Assume, c->ID(), ctx, nullptr, c->expr()));
-    } else if (auto* c = dynamic_cast<P::LivenessDeclContext*>(ctx)) {
+    } else if (auto* c = as<P::LivenessDeclContext>(ctx)) {
       Spec s = spec(SpecKind::Liveness, c->ID(), ctx, c->expr(0), c->expr(1));
       s.after_rounds = parse_int(c->INT()).value_or(0);
       if (present(c->INT()) && s.after_rounds <= 0)
@@ -710,35 +771,35 @@ class AstBuilder {
     rd.index = index;
     for (auto* item : c->roundItem()) {
       SourceRange r = range(item);
-      if (auto* v = dynamic_cast<P::RoundVarContext*>(item)) {
+      if (auto* v = as<P::RoundVarContext>(item)) {
         rd.vars.push_back(top_var(VarKind::RoundVar, v->ID(), v->type(), v->expr()));
-      } else if (auto* s = dynamic_cast<P::SendItemContext*>(item)) {
+      } else if (auto* s = as<P::SendItemContext>(item)) {
         Send send;
         send.range = r;
         send.value = build_expr(s->expr(0));
-        if (auto* de = dynamic_cast<P::DestExprContext*>(s->dest())) {
+        if (auto* de = as<P::DestExprContext>(s->dest())) {
           send.dest = DestKind::Expr;
           send.dest_expr = build_expr(de->expr());
         }
         if (s->IF()) send.guard = build_expr(s->expr(1));
         rd.sends.push_back(std::move(send));
-      } else if (auto* u = dynamic_cast<P::UpdateItemContext*>(item)) {
+      } else if (auto* u = as<P::UpdateItemContext>(item)) {
         if (rd.update) duplicate_item("update", r);
         Handler h{r, {}, build_block(u->block(), 0)};
         h.params.push_back(make_var(VarKind::Mailbox, u->ID()));
         rd.update = std::move(h);
-      } else if (auto* rc = dynamic_cast<P::ReceiveItemContext*>(item)) {
+      } else if (auto* rc = as<P::ReceiveItemContext>(item)) {
         if (rd.receive) duplicate_item("receive", r);
         Handler h{r, {}, build_block(rc->block(), 0)};
         h.params.push_back(make_var(VarKind::Sender, rc->ID(0)));
         h.params.push_back(make_var(VarKind::Message, rc->ID(1)));
         rd.receive = std::move(h);
-      } else if (auto* f = dynamic_cast<P::FinishItemContext*>(item)) {
+      } else if (auto* f = as<P::FinishItemContext>(item)) {
         if (rd.finish) duplicate_item("finish", r);
         Handler h{r, {}, build_block(f->block(), 0)};
         h.params.push_back(make_var(VarKind::TimedOut, f->ID()));
         rd.finish = std::move(h);
-      } else if (auto* p = dynamic_cast<P::ProgressItemContext*>(item)) {
+      } else if (auto* p = as<P::ProgressItemContext>(item)) {
         if (rd.progress.range.valid()) duplicate_item("progress", r);
         rd.progress.range = r;
         for (auto* clause : p->progressClause()) build_progress(clause, rd.progress);
@@ -752,16 +813,16 @@ class AstBuilder {
   }
 
   void build_progress(P::ProgressClauseContext* ctx, Progress& pr) {
-    if (auto* c = dynamic_cast<P::TimeoutClauseContext*>(ctx)) {
+    if (auto* c = as<P::TimeoutClauseContext>(ctx)) {
       pr.timeout_us = parse_duration_us(c->DURATION());
-    } else if (auto* c = dynamic_cast<P::GoWhenClauseContext*>(ctx)) {
+    } else if (auto* c = as<P::GoWhenClauseContext>(ctx)) {
       pr.go_when = build_expr(c->expr());
-    } else if (dynamic_cast<P::WaitClauseContext*>(ctx)) {
+    } else if (as<P::WaitClauseContext>(ctx)) {
       pr.wait = true;
-    } else if (auto* c = dynamic_cast<P::StrictClauseContext*>(ctx)) {
+    } else if (auto* c = as<P::StrictClauseContext>(ctx)) {
       pr.strict = true;
       if (c->INT()) pr.strict_bound = parse_int(c->INT());
-    } else if (auto* c = dynamic_cast<P::SyncClauseContext*>(ctx)) {
+    } else if (auto* c = as<P::SyncClauseContext>(ctx)) {
       pr.sync = parse_int(c->INT());
     }
   }
@@ -771,6 +832,20 @@ class AstBuilder {
   const OffsetMap& map_;
   const ParseLimits& limits_;
   bool depth_reported_ = false;
+  const std::vector<uint32_t>& error_offsets_;
+
+  // A declaration is poisoned when a syntax error lies inside it or right
+  // after it (where a missing token was expected): sema then declares it
+  // but does not check it, so one typo does not cascade.
+  bool poisoned(antlr4::ParserRuleContext* ctx) const {
+    SourceRange r = range(ctx);
+    if (ctx && ctx->exception) return true;
+    for (uint32_t off : error_offsets_)
+      if (off > r.begin && off <= r.end + 1) return true;
+    return false;
+  }
+  // Also true when the next declaration starts with an error (recovery
+  // tends to attach the error to the following token).
 };
 
 }  // namespace
@@ -791,17 +866,33 @@ std::unique_ptr<Program> parse_file(uint32_t file_id, const SourceManager& sourc
   PSyncLexer lexer(&input);
   lexer.removeErrorListeners();  // the ERROR_CHAR token makes lexing total
   antlr4::CommonTokenStream tokens(&lexer);
-  if (!prescan_tokens(tokens, diags, file_id, map, limits)) return std::make_unique<Program>();
+  std::vector<uint32_t> error_offsets;
+  if (!prescan_tokens(tokens, diags, file_id, map, limits, error_offsets)) return std::make_unique<Program>();
 
+  // Two-stage parsing: the fast SLL prediction first, bailing out at the
+  // first error; only then the full LL prediction with error recovery and
+  // diagnostics (the usual ANTLR 4 recipe; SLL suffices for valid input).
   PSyncParser parser(&tokens);
-  SyntaxErrorListener listener(diags, file_id, map);
   parser.removeErrorListeners();
-  parser.addErrorListener(&listener);
-  PSyncParser::FileContext* tree = parser.file();
-  int before = diags.error_count();
-  AstBuilder builder(diags, file_id, map, limits);
+  parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(antlr4::atn::PredictionMode::SLL);
+  parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+  PSyncParser::FileContext* tree = nullptr;
+  try {
+    tree = parser.file();
+  } catch (const antlr4::ParseCancellationException&) {
+    tree = nullptr;
+  }
+  SyntaxErrorListener listener(diags, file_id, map, text, error_offsets);
+  if (!tree) {
+    tokens.seek(0);
+    parser.reset();
+    parser.addErrorListener(&listener);
+    parser.setErrorHandler(std::make_shared<PSyncErrorStrategy>());
+    parser.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(antlr4::atn::PredictionMode::LL);
+    tree = parser.file();
+  }
+  AstBuilder builder(diags, file_id, map, limits, error_offsets);
   auto program = builder.build(tree);
-  (void)before;
   if (program->name.empty() && !diags.has_errors()) {
     diags.error("missing-header", {file_id, 0, 0}, "a file must start with 'protocol Name' or 'module Name'");
   }

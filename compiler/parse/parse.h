@@ -17,6 +17,7 @@ struct ParseLimits {
   int max_bracket_depth = 256;
   int max_operator_chain = 1000;
   int max_expr_depth = 2000;
+  int max_tokens = 200000;  ///< including comments and white space
 };
 
 /// Parses one file already added to the SourceManager.

@@ -69,9 +69,9 @@ class ImportResolver {
       }
       if (path.empty()) {
         std::string searched;
-        for (auto& dir : dirs_) searched += "\n    " + dir;
-        d_.error("unknown-module", imp.range, "cannot find module '" + imp.module + "' (looked for " + imp.module +
-                                                  ".psync in:" + searched + ")");
+        for (auto& dir : dirs_) searched += (searched.empty() ? "" : ", ") + dir;
+        d_.error("unknown-module", imp.range, "cannot find module '" + imp.module + "'");
+        d_.note({}, "looked for " + imp.module + ".psync in: " + searched + " (add a directory with -I)");
         continue;
       }
       std::string err;
@@ -122,8 +122,13 @@ bool finish_frontend(Compilation& c, uint32_t id, DiagnosticEngine& diags, const
     ImportResolver(c, diags, options).resolve(*c.program, 0);
     if (diags.has_errors()) {
       // Still type-check, to report every error of the file in one run, but
-      // only when the tree is complete enough (a header was parsed).
-      if (!c.program->name.empty()) check_program(*c.program, c.types, diags, options.sema);
+      // only when the tree is complete enough (a header was parsed). Parts
+      // with syntax errors are skipped (poisoned), and "never read" warnings
+      // would only be noise.
+      SemaOptions quiet = options.sema;
+      quiet.warn_unused = false;
+      quiet.after_syntax_errors = true;
+      if (!c.program->name.empty()) check_program(*c.program, c.types, diags, quiet);
       ok = false;
       return;
     }

@@ -8,6 +8,7 @@
 #include "sema/sema.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -68,16 +69,21 @@ class Sema {
   bool run() {
     int errors_before = D.error_count();
     declare_types();
-    for (auto& v : prog_.consts) check_global(*v, Where::ConstInit);
-    for (auto& v : prog_.inputs) check_global(*v, Where::ProcInit);
-    for (auto& v : prog_.outputs) check_global(*v, Where::ProcInit);
+    // Phase 1: every global name with its declared type, so that
+    // declarations may refer to each other regardless of their order.
+    for (auto* list : {&prog_.consts, &prog_.inputs, &prog_.outputs, &prog_.vars, &prog_.lets})
+      for (auto& v : *list) declare_global_typed(*v);
     if (prog_.outputs.size() > 1)
       D.error("multiple-outputs", prog_.outputs[1]->range,
               "a protocol has at most one output (the value passed to decide)");
-    for (size_t i = 0; i < prog_.fns.size(); ++i) check_fn(static_cast<int>(i));
-    for (auto& v : prog_.vars) check_global(*v, Where::ProcInit);
-    for (auto& v : prog_.lets) check_global(*v, Where::Let);
-    if (!prog_.is_module && prog_.rounds.empty() && prog_.name.size())
+    for (size_t i = 0; i < prog_.fns.size(); ++i) declare_fn(static_cast<int>(i));
+    // Phase 2: initialisers and bodies.
+    for (auto& v : prog_.consts) check_init(*v, Where::ConstInit);
+    for (size_t i = 0; i < prog_.fns.size(); ++i) check_fn_body(static_cast<int>(i));
+    for (auto& v : prog_.vars) check_init(*v, Where::ProcInit);
+    for (auto& v : prog_.lets) check_init(*v, Where::Let);
+    check_let_cycles();
+    if (!prog_.is_module && prog_.rounds.empty() && prog_.name.size() && !opts_.after_syntax_errors)
       D.error("no-rounds", prog_.name_range, "protocol '" + prog_.name + "' declares no round");
     std::map<std::string, SourceRange> round_names;
     for (auto& rd : prog_.rounds) {
@@ -90,7 +96,7 @@ class Sema {
     for (auto& s : prog_.specs) {
       auto [it, fresh] = spec_names.emplace(s.name, s.name_range);
       if (!fresh) redefinition(s.name, s.name_range, it->second);
-      check_spec(s);
+      if (!s.poisoned) check_spec(s);
     }
     if (opts_.warn_unused) warn_unused();
     return D.error_count() == errors_before;
@@ -129,6 +135,7 @@ class Sema {
   void declare_local(VarDecl& v) {
     if (is_builtin_name(v.name)) {
       D.error("reserved-name", v.range, "'" + v.name + "' is a built-in name and cannot be redeclared");
+      v.used = true;
       return;
     }
     if (!scopes_.empty()) {
@@ -136,6 +143,7 @@ class Sema {
       auto it = top.find(v.name);
       if (it != top.end()) {
         redefinition(v.name, v.range, it->second->range);
+        v.used = true;
         return;
       }
       top[v.name] = &v;
@@ -283,17 +291,11 @@ class Sema {
   }
 
   // ---------------------------------------------------------------- globals
-  void check_global(VarDecl& v, Where where) {
-    ContextGuard g(*this, Context{where});
-    if (v.type_expr) v.type = resolve_type(v.type_expr.get());
-    if (v.init) {
-      if (v.type) {
-        coerce(v.init, v.type, "the initialiser of '" + v.name + "'");
-      } else {
-        v.type = check(*v.init, nullptr);
-      }
-    }
-    if (!v.type) v.type = T.error();
+  void declare_global_typed(VarDecl& v) {
+    // A declaration with a syntax error gets the error type, which silences
+    // every later check that involves it.
+    v.type = v.type_expr && !v.poisoned ? resolve_type(v.type_expr.get()) : T.error();
+    if (v.poisoned) v.used = true;
     if (v.type->is(TypeKind::Mailbox)) {
       D.error("mailbox-variable", v.range, "a mailbox cannot be stored in a variable");
       v.type = T.error();
@@ -302,16 +304,48 @@ class Sema {
     // word each (runtime/include/psync/abi.h).
     bool word = v.type->is_scalar() || v.type->is(TypeKind::PidSet) || v.type->is_error();
     if (!word && (v.kind == VarKind::Const || v.kind == VarKind::Input || v.kind == VarKind::Output)) {
-      D.error("non-scalar-" + std::string(v.kind == VarKind::Const ? "const" : v.kind == VarKind::Input ? "input" : "output"),
-              v.type_expr ? v.type_expr->range : v.range,
-              std::string("a") + (v.kind == VarKind::Input ? "n " : " ") + kind_noun(v.kind) +
+      const char* noun = v.kind == VarKind::Const ? "const" : v.kind == VarKind::Input ? "input" : "output";
+      D.error(std::string("non-scalar-") + noun, v.type_expr ? v.type_expr->range : v.range,
+              std::string(v.kind == VarKind::Const ? "a " : "an ") + noun +
                   " must be int, bool, pid or set<pid>, not '" + type_name(v.type) + "'");
     }
-    declare_global(v);
+    if (!declare_global(v)) v.used = true;  // rejected: no "never read" warning on top
     v.index = static_cast<int>(index_counter_[static_cast<int>(v.kind)]++);
   }
 
-  void check_fn(int index) {
+  void check_init(VarDecl& v, Where where) {
+    if (!v.init || v.poisoned) return;
+    Context c{where};
+    c.fn_index = v.index;  // ConstInit: only earlier consts are available
+    ContextGuard g(*this, c);
+    current_let_ = v.kind == VarKind::Let ? &v : nullptr;
+    coerce(v.init, v.type, "the initialiser of '" + v.name + "'");
+    current_let_ = nullptr;
+  }
+
+  // A let is recomputed on each read, so a let defined through itself would
+  // never finish: reject cycles among lets.
+  void check_let_cycles() {
+    std::map<const VarDecl*, int> state;  // 0 new, 1 on the stack, 2 done
+    std::function<bool(const VarDecl*)> visit = [&](const VarDecl* v) {
+      if (state[v] == 1) return true;
+      if (state[v] == 2) return false;
+      state[v] = 1;
+      for (const VarDecl* w : let_deps_[v])
+        if (visit(w)) {
+          if (state[v] != 3) {
+            D.error("recursive-let", v->range, "let '" + v->name + "' is defined in terms of itself");
+          }
+          state[v] = 2;
+          return false;  // report each cycle once
+        }
+      state[v] = 2;
+      return false;
+    };
+    for (auto& v : prog_.lets) visit(v.get());
+  }
+
+  void declare_fn(int index) {
     FnDecl& fn = *prog_.fns[index];
     if (is_builtin_name(fn.name) || builtin_fn(fn.name) != Builtin::None) {
       D.error("reserved-name", fn.name_range, "'" + fn.name + "' is a built-in function and cannot be redeclared");
@@ -323,22 +357,31 @@ class Sema {
       fns_[fn.name] = &fn;
     }
     fn_order_[&fn] = index;
+    for (auto& p : fn.params) p->type = resolve_type(p->type_expr.get());
+    fn.result_type = resolve_type(fn.result_type_expr.get());
+  }
+
+  void check_fn_body(int index) {
+    FnDecl& fn = *prog_.fns[index];
+    if (fn.from_import || fn.poisoned)
+      for (auto& p : fn.params) p->used = true;
+    if (fn.poisoned) return;
     ScopeGuard sg(*this);
     Context c{Where::Fn};
     c.fn_index = index;
     ContextGuard g(*this, c);
-    for (auto& p : fn.params) {
-      p->type = resolve_type(p->type_expr.get());
-      declare_local(*p);
-    }
-    fn.result_type = resolve_type(fn.result_type_expr.get());
+    for (auto& p : fn.params) declare_local(*p);
     if (fn.body) coerce(fn.body, fn.result_type, "the body of fn '" + fn.name + "'");
-    if (fn.from_import)
-      for (auto& p : fn.params) p->used = true;
   }
 
   // ---------------------------------------------------------------- rounds
   void check_round(Round& rd) {
+    if (rd.poisoned) {
+      rd.message_type = T.error();
+      auto quiet = [](std::vector<VarDeclPtr>& vs) { for (auto& v : vs) v->used = true; };
+      quiet(rd.vars);
+      return;
+    }
     ScopeGuard sg(*this);
     Context c{Where::RoundCode};
     c.round = &rd;
@@ -367,14 +410,13 @@ class Sema {
         }
       } else {
         const Type* got = check(*s.value, msg);
-        if (!assignable(got, msg) || (got != msg && !got->is_error() && !msg->is_error() &&
-                                      (got->is(TypeKind::Pid) != msg->is(TypeKind::Pid)))) {
-          if (!(got->is(TypeKind::Int) && msg->is(TypeKind::Int))) {
-            D.error("send-type-mismatch", s.value->range,
-                    "round '" + rd.name + "' sends '" + type_name(got) + "' here but '" + type_name(msg) +
-                        "' in its first send; all sends of a round carry one message type");
-            D.note(first_send, "first send of the round is here");
-          }
+        if (!assignable(got, msg)) {
+          D.error("send-type-mismatch", s.value->range,
+                  "round '" + rd.name + "' sends '" + type_name(got) + "' here but '" + type_name(msg) +
+                      "' in its first send; all sends of a round carry one message type");
+          D.note(first_send, "first send of the round is here");
+        } else {
+          coerce_checked(s.value, msg, "the message");  // an int sent where pids are sent becomes a pid
         }
       }
       if (s.dest == DestKind::Expr) {
@@ -541,7 +583,7 @@ class Sema {
     const Type* target = check(*s.target, nullptr);
     // A write is not a read: undo the `used` mark that check() set on the root.
     VarDecl* root = lvalue_root(*s.target);
-    if (root && s.target->kind == ExprKind::Name) root->used = root_was_used_;
+    if (root && s.target->kind == ExprKind::Name && s.assign_op == AssignOp::Set) root->used = root_was_used_;
     if (target->is_error()) {
       check(*s.value, nullptr);
       return;
@@ -741,7 +783,7 @@ class Sema {
     for (size_t i = 0; i < e.args.size(); ++i) {
       int idx = want->field_index(e.field_names[i]);
       if (idx < 0) {
-        D.error("unknown-field", e.args[i]->range,
+        D.error("unknown-field", i < e.field_ranges.size() ? e.field_ranges[i] : e.args[i]->range,
                 "record type '" + type_name(want) + "' has no field '" + e.field_names[i] + "'");
         check(*e.args[i], nullptr);
         ok = false;
@@ -786,6 +828,12 @@ class Sema {
           if (v->kind != VarKind::Const)
             return fail(e, "non-constant-initialiser",
                         "a const initialiser can only use other consts and 'n', not '" + e.name + "'");
+          if (v->index >= cx_.fn_index)
+            return fail(e, "const-used-before-declaration",
+                        "const '" + e.name + "' is declared after this one; a const can only use the consts before it");
+          break;
+        case Where::Let:
+          if (v->kind == VarKind::Let && current_let_) let_deps_[current_let_].push_back(v);
           break;
         default: break;
       }
@@ -1206,6 +1254,8 @@ class Sema {
   std::vector<VarDecl*> locals_;
   std::map<int, int> index_counter_;
   bool root_was_used_ = false;
+  VarDecl* current_let_ = nullptr;
+  std::map<const VarDecl*, std::vector<const VarDecl*>> let_deps_;
 };
 
 }  // namespace

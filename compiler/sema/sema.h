@@ -12,6 +12,9 @@ namespace psync {
 
 struct SemaOptions {
   bool warn_unused = true;
+  /// The parser already reported errors: skip checks whose failure would
+  /// only echo them (a protocol whose rounds were lost to recovery).
+  bool after_syntax_errors = false;
 };
 
 /// Returns true when the program has no errors.

@@ -84,6 +84,10 @@ void DiagnosticEngine::flush() {
 
 void DiagnosticEngine::report(Diagnostic d) {
   flush();
+  // A message quoting a huge identifier stays readable.
+  constexpr size_t kMaxMessage = 400;
+  if (d.message.size() > kMaxMessage)
+    d.message = d.message.substr(0, kMaxMessage / 2) + " ... " + d.message.substr(d.message.size() - kMaxMessage / 4);
   if (d.severity == Severity::Error) {
     if (capped_) { ++errors_; return; }
     if (errors_ == kMaxErrors) {
@@ -95,8 +99,13 @@ void DiagnosticEngine::report(Diagnostic d) {
     }
     ++errors_;
   } else if (d.severity == Severity::Warning) {
-    if (capped_) return;
     ++warnings_;
+    if (capped_ || warnings_ > kMaxWarnings) return;
+    if (warnings_ == kMaxWarnings) {
+      pending_.push_back(std::move(d));
+      pending_.push_back({Severity::Warning, "too-many-warnings", {}, "too many warnings, not showing the rest", {}});
+      return;
+    }
   }
   pending_.push_back(std::move(d));
 }
@@ -110,7 +119,7 @@ void DiagnosticEngine::warning(std::string id, SourceRange range, std::string me
 }
 
 void DiagnosticEngine::note(SourceRange range, std::string message) {
-  if (pending_.empty()) return;
+  if (pending_.empty() || pending_.back().id == "too-many-errors" || pending_.back().id == "too-many-warnings") return;
   pending_.back().notes.push_back({Severity::Note, "", range, std::move(message), {}});
 }
 

@@ -30,14 +30,10 @@ class DiagnosticConsumer {
   virtual void consume(const Diagnostic& d, const std::string& formatted) = 0;
 };
 
-/// Writes formatted diagnostics to a stdio stream (stderr by default).
+/// Writes formatted diagnostics to stderr.
 class StreamConsumer : public DiagnosticConsumer {
  public:
-  explicit StreamConsumer(bool color = false) : color_(color) {}
   void consume(const Diagnostic& d, const std::string& formatted) override;
-
- private:
-  bool color_;
 };
 
 /// Keeps every diagnostic, for tests.
@@ -62,6 +58,7 @@ class DiagnosticEngine {
   /// After this many errors the engine reports once that it stops, then
   /// drops further diagnostics (binary garbage would otherwise print MBs).
   static constexpr int kMaxErrors = 50;
+  static constexpr int kMaxWarnings = 50;
 
   void report(Diagnostic d);
   void error(std::string id, SourceRange range, std::string message);
