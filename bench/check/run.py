@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""bench/check/run.py: throughput and memory of the exhaustive checker.
+
+For each case it runs the checker --runs times, reads the figures it writes
+with --stats-json (or, failing that, its `ok:` line), and prints the median
+states/s, transitions/s and total time, and the memory per million states
+(the visited-state store, and the peak RSS of the process).
+
+A case is `label=COMMAND...`: the checker command line without
+--stats-json. The default cases use the hand-written descriptors through
+psync-check-fixtures; compiled protocols plug in the same way, e.g.
+
+    bench/check/run.py --case "otr4=build/compiler/psyncc check examples/one_third_rule.psync -n 4 --rounds 8"
+
+Usage: bench/check/run.py [--tool PATH] [--runs 5] [--case LABEL=CMD]...
+"""
+import argparse
+import json
+import os
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+# label, arguments after the tool: OneThirdRule n = 4 and n = 5 with enough
+# input values and rounds to take a second or more; LastVoting n = 3 over
+# four phases; the n = 4 run with its liveness spec (2^16 HO vectors per
+# window round) shows what liveness costs.
+DEFAULT_CASES = [
+    ("otr n=4 values 0..3 rounds 10 (safety)", "check otr -n 4 --values 0..3 --rounds 10 --no-liveness"),
+    ("otr n=4 values 0..1 rounds 8 (+liveness)", "check otr -n 4 --values 0..1 --rounds 8"),
+    ("otr n=5 values 0..2 rounds 10", "check otr -n 5 --values 0..2 --rounds 10"),
+    ("otr n=5 values 0..3 rounds 8", "check otr -n 5 --values 0..3 --rounds 8"),
+    ("otr n=5 values 0..3 rounds 8 symmetry", "check otr -n 5 --values 0..3 --rounds 8 --symmetry"),
+    ("last-voting n=3 values 0..2 rounds 16", "check last-voting -n 3 --values 0..2 --rounds 16"),
+]
+
+OK_LINE = re.compile(r"(\d+) states, (\d+) transitions.*\(([\d.]+) s\)")
+
+
+def find_tool():
+    for build in ("build-check", "build"):
+        p = os.path.join(ROOT, build, "tests", "check", "psync-check-fixtures")
+        if os.path.exists(p):
+            return p
+    return None
+
+
+def run_once(cmd):
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        stats_path = f.name
+    try:
+        p = subprocess.run(cmd + ["--stats-json", stats_path], capture_output=True, text=True)
+        if p.returncode not in (0, 1):
+            sys.exit(f"{shlex.join(cmd)}: exit {p.returncode}\n{p.stdout}{p.stderr}")
+        try:
+            with open(stats_path) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            m = OK_LINE.search(p.stdout)  # a checker without --stats-json
+            if not m:
+                sys.exit(f"{shlex.join(cmd)}: no figures in its output\n{p.stdout}")
+            return {"states": int(m.group(1)), "transitions": int(m.group(2)),
+                    "seconds": float(m.group(3)), "store_bytes": 0, "peak_rss_bytes": 0,
+                    "verdict": "ok" if p.returncode == 0 else "violation"}
+    finally:
+        os.unlink(stats_path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tool", help="psync-check-fixtures (default: build-check/ or build/)")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--case", action="append", default=[], metavar="LABEL=CMD")
+    args = ap.parse_args()
+
+    cases = []
+    for c in args.case:
+        label, _, cmd = c.partition("=")
+        cases.append((label, shlex.split(cmd)))
+    if not cases:
+        tool = args.tool or find_tool()
+        if not tool:
+            sys.exit("psync-check-fixtures not found: build it (ninja -C build-check psync-check-fixtures) or pass --tool")
+        cases = [(label, [tool] + shlex.split(a)) for label, a in DEFAULT_CASES]
+
+    print(f"checker benchmark: median of {args.runs} runs, one thread")
+    hdr = f"{'case':42} {'states':>10} {'trans':>11} {'time s':>8} {'states/s':>10} {'trans/s':>10} {'store MB/Mst':>13} {'RSS MB/Mst':>11}"
+    print(hdr)
+    print("-" * len(hdr))
+    for label, cmd in cases:
+        runs = [run_once(cmd) for _ in range(args.runs)]
+        secs = statistics.median(r["seconds"] for r in runs)
+        st, tr = runs[0]["states"], runs[0]["transitions"]
+        store = statistics.median(r["store_bytes"] for r in runs)
+        rss = statistics.median(r["peak_rss_bytes"] for r in runs)
+        per_m = lambda b: f"{b / st:.0f}" if b and st else "-"  # bytes/state == MB per million states
+        print(f"{label:42} {st:>10} {tr:>11} {secs:>8.3f} {st / secs:>10.0f} {tr / secs:>10.0f} "
+              f"{per_m(store):>13} {per_m(rss):>11}")
+
+
+if __name__ == "__main__":
+    main()
