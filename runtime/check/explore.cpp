@@ -17,6 +17,7 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <unordered_set>
 
@@ -96,6 +97,7 @@ class StateStore {
 };
 
 constexpr uint32_t kNoParent = UINT32_MAX;
+constexpr size_t kCacheBudget = size_t{256} << 20;  // local-successor memo, bytes
 
 // The distinct local successors of one process in one round, with the first
 // mailbox (and coin outcomes) that produced each, for counterexamples.
@@ -124,6 +126,65 @@ struct SendAlts {
   uint32_t count = 0;
 };
 
+// Memo of local successor sets. What process i can become in round r is a
+// function of its post-send state, who sends to it and what they send (plus
+// i and r, which the code may read), so equal keys share one entry: most
+// global states repeat the local situations of others.
+class LocalCache {
+ public:
+  // The entry for `key`, and whether it must still be filled in.
+  std::pair<Local*, bool> find_or_add(const std::vector<uint8_t>& key) {
+    if ((entries_.size() + 1) * 2 > slots_.size()) grow();
+    uint64_t h = hash_bytes(key.data(), key.size());
+    size_t mask = slots_.size() - 1;
+    for (size_t pos = h & mask;; pos = (pos + 1) & mask) {
+      uint32_t e = slots_[pos];
+      if (e == 0) {
+        slots_[pos] = static_cast<uint32_t>(entries_.size()) + 1;
+        hashes_.push_back(h);
+        key_off_.push_back(keys_.size());
+        keys_.insert(keys_.end(), key.begin(), key.end());
+        key_len_.push_back(key.size());
+        entries_.emplace_back();
+        bytes_ += key.size() + 64;
+        return {&entries_.back(), true};
+      }
+      --e;
+      if (hashes_[e] == h && key_len_[e] == key.size() &&
+          std::memcmp(keys_.data() + key_off_[e], key.data(), key.size()) == 0)
+        return {&entries_[e], false};
+    }
+  }
+  void account(const Local& L) {
+    bytes_ += L.states.size() + L.tab_ids.size() * 4 + L.tab_begin.size() * 8 + L.masks.size() * 17 +
+              L.choice_pool.size() * 8;
+  }
+  size_t bytes() const { return bytes_ + slots_.size() * 4; }
+  void clear() {
+    entries_.clear(); keys_.clear(); key_off_.clear(); key_len_.clear(); hashes_.clear();
+    slots_.assign(1024, 0);
+    bytes_ = 0;
+  }
+
+ private:
+  void grow() {
+    std::vector<uint32_t> bigger(std::max<size_t>(1024, slots_.size() * 2), 0);
+    size_t mask = bigger.size() - 1;
+    for (uint32_t e = 0; e < entries_.size(); ++e) {
+      size_t pos = hashes_[e] & mask;
+      while (bigger[pos]) pos = (pos + 1) & mask;
+      bigger[pos] = e + 1;
+    }
+    slots_.swap(bigger);
+  }
+  std::deque<Local> entries_;  // a deque: entries never move
+  std::vector<uint8_t> keys_;
+  std::vector<size_t> key_off_, key_len_;
+  std::vector<uint64_t> hashes_;
+  std::vector<uint32_t> slots_;
+  size_t bytes_ = 0;
+};
+
 }  // namespace
 
 class Explorer {
@@ -139,7 +200,8 @@ class Explorer {
   void expand(const uint8_t* X, int64_t r, const std::vector<int>& preds, F&& emit);
   void compute_sends(const uint8_t* X, int64_t r);
   void compute_local(int i, const uint8_t* post, int64_t r, bool table);
-  uint32_t add_local(int i, const uint8_t* st, uint64_t mask);
+  uint32_t add_local(const uint8_t* st, uint64_t mask);
+  void local_for(int i, int64_t r, bool table);
   void canonicalise(const uint8_t* Y, uint8_t* C) const;
   int64_t stored_round(int64_t r) const { return o_.cyclic_rounds ? r % static_cast<int64_t>(desc_.num_rounds) : r; }
 
@@ -176,8 +238,10 @@ class Explorer {
   std::vector<uint32_t> alt_;          // current send alternative per process
   std::vector<const uint8_t*> post_, outbox_;
   std::vector<uint64_t> senders_to_;   // S_i
-  std::vector<Local> local_;
-  std::vector<uint8_t> scratch_, mbox_, Y_, C_;
+  std::vector<const Local*> lp_;       // process i's local successors (cached)
+  Local* building_ = nullptr;
+  LocalCache cache_;
+  std::vector<uint8_t> scratch_, mbox_, Y_, C_, key_;
   std::vector<uint64_t> seen_bits_, kv_;
   std::unordered_set<uint64_t> seen_big_;
 
@@ -236,8 +300,8 @@ void Explorer::compute_sends(const uint8_t* X, int64_t r) {
 
 // ---- Local successors ----------------------------------------------------------
 
-uint32_t Explorer::add_local(int i, const uint8_t* st, uint64_t mask) {
-  Local& L = local_[i];
+uint32_t Explorer::add_local(const uint8_t* st, uint64_t mask) {
+  Local& L = *building_;
   uint64_t h = hash_bytes(st, ss_);
   for (uint32_t k = 0; k < L.count; ++k)
     if (L.hashes[k] == h && std::memcmp(L.states.data() + k * ss_, st, ss_) == 0) return k;
@@ -254,7 +318,7 @@ uint32_t Explorer::add_local(int i, const uint8_t* st, uint64_t mask) {
 // Runs process i's update (or receive/finish) on every mailbox its senders
 // allow, in Gray-code order so each step changes one slot.
 void Explorer::compute_local(int i, const uint8_t* post, int64_t r, bool table) {
-  Local& L = local_[i];
+  Local& L = *building_;
   L.clear();
   const psync_round_desc& rd = P_.round_of(r);
   size_t msz = P_.msg_size(r);
@@ -267,7 +331,7 @@ void Explorer::compute_local(int i, const uint8_t* post, int64_t r, bool table) 
   }
   if (is_halted(post)) {
     P_.chooser.begin_exhaustive();
-    add_local(i, post, 0);
+    add_local(post, 0);
     if (table)
       for (size_t m = 0; m < full; ++m) { L.tab_begin[m] = 0; L.tab_len[m] = 1; }
     if (table) L.tab_ids.push_back(0);
@@ -307,7 +371,7 @@ void Explorer::compute_local(int i, const uint8_t* post, int64_t r, bool table) 
       } else {
         rd.update(scratch_.data(), &env, mbox_.data());
       }
-      uint32_t id = add_local(i, scratch_.data(), m);
+      uint32_t id = add_local(scratch_.data(), m);
       if (table && std::find(L.tab_ids.begin() + tb, L.tab_ids.end(), id) == L.tab_ids.end())
         L.tab_ids.push_back(id);
     } while (ch.advance());
@@ -317,6 +381,33 @@ void Explorer::compute_local(int i, const uint8_t* post, int64_t r, bool table) 
     }
     if (k + 1 == (uint64_t{1} << cnt)) break;
   }
+}
+
+void Explorer::local_for(int i, int64_t r, bool table) {
+  size_t msz = P_.msg_size(r);
+  uint64_t S = senders_to_[i];
+  int64_t rk = stored_round(r);
+  key_.clear();
+  auto put = [&](const void* p, size_t len) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    key_.insert(key_.end(), b, b + len);
+  };
+  int32_t who = i;
+  uint8_t tab = table ? 1 : 0;
+  put(&who, sizeof who);
+  put(&tab, 1);
+  put(&rk, 8);
+  put(&S, 8);
+  put(post_[i], ss_);
+  for (uint64_t rest = S; rest; rest &= rest - 1)
+    put(outbox_[std::countr_zero(rest)] + 8 + static_cast<size_t>(i) * msz, msz);
+  auto [entry, fresh] = cache_.find_or_add(key_);
+  if (fresh) {
+    building_ = entry;
+    compute_local(i, post_[i], r, table);
+    cache_.account(*entry);
+  }
+  lp_[i] = entry;
 }
 
 // ---- Global successors ---------------------------------------------------------
@@ -333,6 +424,7 @@ void Explorer::compute_local(int i, const uint8_t* post, int64_t r, bool table) 
 // admissible assignment: sound and complete, at 2^(n*n) predicate calls.
 template <class F>
 void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds, F&& emit) {
+  if (cache_.bytes() > kCacheBudget) cache_.clear();  // only here: lp_ points into it
   compute_sends(X, r);
   bool restricted = !preds.empty();
   size_t unit = ss_ + obx_;
@@ -350,13 +442,13 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
       for (int j = 0; j < n_; ++j) s |= (load_word(outbox_[j], 0) >> i & 1) << j;
       senders_to_[i] = s;
     }
-    for (int i = 0; i < n_; ++i) compute_local(i, post_[i], r, restricted);
+    for (int i = 0; i < n_; ++i) local_for(i, r, restricted);
 
     std::memcpy(Y_.data(), &next_round, 8);
     uint32_t ids[PSYNC_MAX_N];
     auto set_block = [&](int i, uint32_t id) {
       ids[i] = id;
-      std::memcpy(Y_.data() + 8 + static_cast<size_t>(i) * ss_, local_[i].states.data() + id * ss_, ss_);
+      std::memcpy(Y_.data() + 8 + static_cast<size_t>(i) * ss_, lp_[i]->states.data() + id * ss_, ss_);
     };
     bool stop = false;
     if (!restricted) {
@@ -365,7 +457,7 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
         if (!emit(Y_.data(), ids, static_cast<const uint64_t*>(nullptr))) { stop = true; break; }
         int i = n_ - 1;
         for (; i >= 0; --i) {
-          if (ids[i] + 1 < local_[i].count) { set_block(i, ids[i] + 1); break; }
+          if (ids[i] + 1 < lp_[i]->count) { set_block(i, ids[i] + 1); break; }
           set_block(i, 0);
         }
         if (i < 0) break;
@@ -377,8 +469,8 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
       bool huge = false;
       for (int i = n_ - 1; i >= 0; --i) {
         stride[i] = total;
-        if (total > (uint64_t{1} << 40) / std::max<uint32_t>(1, local_[i].count)) huge = true;
-        total *= local_[i].count;
+        if (total > (uint64_t{1} << 40) / std::max<uint32_t>(1, lp_[i]->count)) huge = true;
+        total *= lp_[i]->count;
       }
       bool bitmap = !huge && total <= (uint64_t{1} << 24);
       if (bitmap) seen_bits_.assign((total + 63) / 64, 0);
@@ -401,13 +493,13 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
       bool single = true;  // every mailbox leads to one local successor (no coins)
       for (int i = 0; i < n_ && single; ++i)
         for (uint64_t m = 0; m < full && single; ++m)
-          single = (m & ~senders_to_[i]) || local_[i].tab_len[m] == 1;
+          single = (m & ~senders_to_[i]) || lp_[i]->tab_len[m] == 1;
       if (single) {
         // The fast path: key(ho) = sum of kv[i][ho[i]], kept as prefix sums,
         // and an assignment whose successor is known skips the predicates.
         kv_.resize(static_cast<size_t>(n_) * full);
         for (int i = 0; i < n_; ++i) {
-          const Local& L = local_[i];
+          const Local& L = *lp_[i];
           for (uint64_t m = 0; m < full; ++m)
             kv_[static_cast<size_t>(i) * full + m] = L.tab_ids[L.tab_begin[m & senders_to_[i]]] * stride[i];
         }
@@ -423,7 +515,7 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
             if (!admissible()) continue;
             mark(key);
             for (int i = 0; i < n_; ++i) {
-              const Local& L = local_[i];
+              const Local& L = *lp_[i];
               set_block(i, L.tab_ids[L.tab_begin[ho[i] & senders_to_[i]]]);
             }
             if (!emit(Y_.data(), ids, static_cast<const uint64_t*>(ho))) { stop = true; break; }
@@ -446,13 +538,13 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
           for (;;) {
             uint64_t key = 0;
             for (int i = 0; i < n_; ++i) {
-              const Local& L = local_[i];
+              const Local& L = *lp_[i];
               key += L.tab_ids[L.tab_begin[ho[i] & senders_to_[i]] + pick[i]] * stride[i];
             }
             if (!fn(key)) return false;
             int i = n_ - 1;
             for (; i >= 0; --i) {
-              const Local& L = local_[i];
+              const Local& L = *lp_[i];
               if (pick[i] + 1 < L.tab_len[ho[i] & senders_to_[i]]) { ++pick[i]; break; }
               pick[i] = 0;
             }
@@ -465,7 +557,7 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
             if (seen(key)) return true;
             mark(key);
             for (int i = 0; i < n_; ++i) {
-              const Local& L = local_[i];
+              const Local& L = *lp_[i];
               set_block(i, L.tab_ids[L.tab_begin[ho[i] & senders_to_[i]] + pick[i]]);
             }
             if (!emit(Y_.data(), ids, static_cast<const uint64_t*>(ho))) { stop = true; return false; }
@@ -587,7 +679,7 @@ TraceStep Explorer::capture_step(const uint8_t* X, const uint8_t* Y, int64_t r, 
   st.round_name = rd.name ? rd.name : "";
   size_t msz = P_.msg_size(r);
   for (int i = 0; i < n_; ++i) {
-    const Local& L = local_[i];
+    const Local& L = *lp_[i];
     uint64_t mask = ho ? (ho[i] & senders_to_[i]) : L.masks[ids[i]];
     if (is_halted(X + 8 + static_cast<size_t>(i) * ss_)) mask = 0;
     st.ho.push_back(ho ? ho[i] : mask);
@@ -610,7 +702,7 @@ TraceStep Explorer::capture_step(const uint8_t* X, const uint8_t* Y, int64_t r, 
       TraceMessage m;
       m.from = j;
       m.to = i;
-      uint64_t mask = ho ? (ho[i] & senders_to_[i]) : local_[i].masks[ids[i]];
+      uint64_t mask = ho ? (ho[i] & senders_to_[i]) : lp_[i]->masks[ids[i]];
       if (is_halted(X + 8 + static_cast<size_t>(i) * ss_)) mask = 0;
       m.delivered = (mask >> j & 1) != 0;
       const uint8_t* slot = outbox_[j] + 8 + static_cast<size_t>(i) * msz;
@@ -713,12 +805,13 @@ CheckResult Explorer::run() {
   post_.resize(static_cast<size_t>(n_));
   outbox_.resize(static_cast<size_t>(n_));
   senders_to_.resize(static_cast<size_t>(n_));
-  local_.resize(static_cast<size_t>(n_));
+  lp_.assign(static_cast<size_t>(n_), nullptr);
   scratch_.resize(ss_);
   mbox_.resize(8 + static_cast<size_t>(n_) * max_msz);
   Y_.resize(gs_);
   C_.resize(gs_);
   store_ = std::make_unique<StateStore>(gs_);
+  cache_.clear();
   uint64_t max_states = o_.max_states ? o_.max_states : 50'000'000;
   max_states = std::min<uint64_t>(max_states, UINT32_MAX - 1);
   int bound = o_.rounds >= 0 ? o_.rounds
