@@ -102,8 +102,7 @@ constexpr size_t kCacheBudget = size_t{256} << 20;  // local-successor memo, byt
 // The distinct local successors of one process in one round, with the first
 // mailbox (and coin outcomes) that produced each, for counterexamples.
 struct Local {
-  std::vector<uint8_t> states;
-  std::vector<uint64_t> hashes;
+  std::vector<uint32_t> ids;         // interned process states
   std::vector<uint64_t> masks;
   std::vector<uint8_t> conflict;
   std::vector<uint32_t> choice_off;  // size count + 1, into choice_pool
@@ -113,7 +112,7 @@ struct Local {
   uint32_t count = 0;
 
   void clear() {
-    states.clear(); hashes.clear(); masks.clear(); conflict.clear();
+    ids.clear(); masks.clear(); conflict.clear();
     choice_off.assign(1, 0); choice_pool.clear(); tab_ids.clear();
     count = 0;
   }
@@ -156,7 +155,7 @@ class LocalCache {
     }
   }
   void account(const Local& L) {
-    bytes_ += L.states.size() + L.tab_ids.size() * 4 + L.tab_begin.size() * 8 + L.masks.size() * 17 +
+    bytes_ += L.ids.size() * 4 + L.tab_ids.size() * 4 + L.tab_begin.size() * 8 + L.masks.size() * 17 +
               L.choice_pool.size() * 8;
   }
   size_t bytes() const { return bytes_ + slots_.size() * 4; }
@@ -212,8 +211,16 @@ class Explorer {
   bool liveness_holds(const uint8_t* X, int64_t r, int k, int spec, std::vector<std::vector<uint8_t>>* path);
 
   // ---- Counterexamples ----
+  // A global state is its round (int32) and the interned ids of its n
+  // process states; proc() finds a process state's bytes.
+  uint32_t id_of(const uint8_t* G, int i) const {
+    uint32_t id;
+    std::memcpy(&id, G + 4 + 4 * static_cast<size_t>(i), 4);
+    return id;
+  }
+  const uint8_t* proc(const uint8_t* G, int i) const { return procs_->at(id_of(G, i)); }
   void ptrs(const uint8_t* G, const void** out) const {
-    for (int i = 0; i < n_; ++i) out[i] = G + 8 + static_cast<size_t>(i) * ss_;
+    for (int i = 0; i < n_; ++i) out[i] = proc(G, i);
   }
   // Replays a path of global states (canonical up to the last) from its
   // first state, filling trace_.steps; `last_ok` decides the final step.
@@ -245,7 +252,8 @@ class Explorer {
   std::vector<uint64_t> seen_bits_, kv_;
   std::unordered_set<uint64_t> seen_big_;
 
-  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<StateStore> store_;   // global states (round + process ids)
+  std::unique_ptr<StateStore> procs_;   // process states, interned
   std::vector<uint32_t> parent_;
   std::vector<std::unique_ptr<StateStore>> memo_;  // liveness: [spec * K + k]
   std::vector<int> memo_base_;
@@ -267,7 +275,7 @@ void Explorer::compute_sends(const uint8_t* X, int64_t r) {
     SendAlts& sa = sends_[i];
     sa.count = 0;
     sa.choices.clear();
-    const uint8_t* Xi = X + 8 + static_cast<size_t>(i) * ss_;
+    const uint8_t* Xi = proc(X, i);
     if (sa.buf.size() < unit) sa.buf.resize(unit);
     if (is_halted(Xi)) {  // halted processes stay put and send nothing
       std::memcpy(sa.buf.data(), Xi, ss_);
@@ -302,11 +310,10 @@ void Explorer::compute_sends(const uint8_t* X, int64_t r) {
 
 uint32_t Explorer::add_local(const uint8_t* st, uint64_t mask) {
   Local& L = *building_;
-  uint64_t h = hash_bytes(st, ss_);
+  uint32_t id = procs_->insert(st).first;
   for (uint32_t k = 0; k < L.count; ++k)
-    if (L.hashes[k] == h && std::memcmp(L.states.data() + k * ss_, st, ss_) == 0) return k;
-  L.states.insert(L.states.end(), st, st + ss_);
-  L.hashes.push_back(h);
+    if (L.ids[k] == id) return k;
+  L.ids.push_back(id);
   L.masks.push_back(mask);
   L.conflict.push_back(has_conflict(st) || P_.chooser.conflict_seen ? 1 : 0);
   const Chooser& ch = P_.chooser;
@@ -429,7 +436,7 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
   bool restricted = !preds.empty();
   size_t unit = ss_ + obx_;
   std::fill(alt_.begin(), alt_.end(), 0);
-  int64_t next_round = stored_round(r + 1);
+  int32_t next_round = static_cast<int32_t>(stored_round(r + 1));
   const void* xp[PSYNC_MAX_N];
   ptrs(X, xp);
   for (;;) {
@@ -444,11 +451,11 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
     }
     for (int i = 0; i < n_; ++i) local_for(i, r, restricted);
 
-    std::memcpy(Y_.data(), &next_round, 8);
+    std::memcpy(Y_.data(), &next_round, 4);
     uint32_t ids[PSYNC_MAX_N];
     auto set_block = [&](int i, uint32_t id) {
       ids[i] = id;
-      std::memcpy(Y_.data() + 8 + static_cast<size_t>(i) * ss_, lp_[i]->states.data() + id * ss_, ss_);
+      std::memcpy(Y_.data() + 4 + 4 * static_cast<size_t>(i), &lp_[i]->ids[id], 4);
     };
     bool stop = false;
     if (!restricted) {
@@ -583,22 +590,20 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
   }
 }
 
+// Under symmetry, the canonical form of a global state lists its process
+// states' ids in increasing order: one representative per permutation orbit.
 void Explorer::canonicalise(const uint8_t* Y, uint8_t* C) const {
-  if (!o_.symmetry) {
-    std::memcpy(C, Y, gs_);
-    return;
-  }
-  const uint8_t* blocks[PSYNC_MAX_N];
-  for (int i = 0; i < n_; ++i) blocks[i] = Y + 8 + static_cast<size_t>(i) * ss_;
-  size_t ss = ss_;
+  std::memcpy(C, Y, gs_);
+  if (!o_.symmetry) return;
+  uint32_t ids[PSYNC_MAX_N];
+  std::memcpy(ids, Y + 4, 4 * static_cast<size_t>(n_));
   for (int i = 1; i < n_; ++i) {  // insertion sort: n is small
-    const uint8_t* b = blocks[i];
+    uint32_t v = ids[i];
     int j = i - 1;
-    while (j >= 0 && std::memcmp(blocks[j], b, ss) > 0) { blocks[j + 1] = blocks[j]; --j; }
-    blocks[j + 1] = b;
+    while (j >= 0 && ids[j] > v) { ids[j + 1] = ids[j]; --j; }
+    ids[j + 1] = v;
   }
-  std::memcpy(C, Y, 8);
-  for (int i = 0; i < n_; ++i) std::memcpy(C + 8 + static_cast<size_t>(i) * ss, blocks[i], ss);
+  std::memcpy(C + 4, ids, 4 * static_cast<size_t>(n_));
 }
 
 // ---- Specs ----------------------------------------------------------------------
@@ -626,7 +631,7 @@ int Explorer::failing_property(const uint8_t* X, const uint8_t* Y, int64_t r) {
 
 bool Explorer::conflict_in(const uint8_t* Y) const {
   for (int i = 0; i < n_; ++i)
-    if (has_conflict(Y + 8 + static_cast<size_t>(i) * ss_)) return true;
+    if (has_conflict(proc(Y, i))) return true;
   return false;
 }
 
@@ -681,7 +686,7 @@ TraceStep Explorer::capture_step(const uint8_t* X, const uint8_t* Y, int64_t r, 
   for (int i = 0; i < n_; ++i) {
     const Local& L = *lp_[i];
     uint64_t mask = ho ? (ho[i] & senders_to_[i]) : L.masks[ids[i]];
-    if (is_halted(X + 8 + static_cast<size_t>(i) * ss_)) mask = 0;
+    if (is_halted(proc(X, i))) mask = 0;
     st.ho.push_back(ho ? ho[i] : mask);
     // Outcomes of coin()/random(): those of send, then those of the update.
     std::string c;
@@ -693,7 +698,7 @@ TraceStep Explorer::capture_step(const uint8_t* X, const uint8_t* Y, int64_t r, 
       c += std::string(c.empty() ? "" : ", ") + "update " + format_words(uc);
     }
     st.choices.push_back(c);
-    st.after.push_back(P_.describe(Y + 8 + static_cast<size_t>(i) * ss_, i, r + 1));
+    st.after.push_back(P_.describe(proc(Y, i), i, r + 1));
   }
   for (int j = 0; j < n_; ++j) {
     uint64_t to = static_cast<uint64_t>(load_word(outbox_[j], 0));
@@ -703,7 +708,7 @@ TraceStep Explorer::capture_step(const uint8_t* X, const uint8_t* Y, int64_t r, 
       m.from = j;
       m.to = i;
       uint64_t mask = ho ? (ho[i] & senders_to_[i]) : lp_[i]->masks[ids[i]];
-      if (is_halted(X + 8 + static_cast<size_t>(i) * ss_)) mask = 0;
+      if (is_halted(proc(X, i))) mask = 0;
       m.delivered = (mask >> j & 1) != 0;
       const uint8_t* slot = outbox_[j] + 8 + static_cast<size_t>(i) * msz;
       for (size_t w = 0; w + 8 <= msz; w += 8) m.words.push_back(load_word(slot, w));
@@ -720,7 +725,7 @@ void Explorer::start_trace(const uint8_t* X0) {
   trace_.inputs.clear();
   trace_.steps.clear();
   for (int i = 0; i < n_; ++i) {
-    const uint8_t* s = X0 + 8 + static_cast<size_t>(i) * ss_;
+    const uint8_t* s = proc(X0, i);
     trace_.initial.push_back(P_.describe(s, i, 0));
     std::vector<int64_t> in;
     for (uint32_t k = 0; k < desc_.num_inputs; ++k) in.push_back(load_word(s, desc_.inputs[k].offset));
@@ -794,7 +799,7 @@ CheckResult Explorer::run() {
   if (n_ > 20) return fail("exhaustive checking supports n <= 20 (2^n mailboxes per process)");
   if (o_.values_lo > o_.values_hi) return fail("empty value range");
   ss_ = P_.ss;
-  gs_ = 8 + static_cast<size_t>(n_) * ss_;
+  gs_ = 4 + 4 * static_cast<size_t>(n_);
   size_t max_msz = *std::max_element(P_.msz.begin(), P_.msz.end());
   bool need_live = o_.liveness && !P_.liveness.empty();
   if (!P_.assumes.empty() && n_ * n_ > 25)
@@ -811,6 +816,7 @@ CheckResult Explorer::run() {
   Y_.resize(gs_);
   C_.resize(gs_);
   store_ = std::make_unique<StateStore>(gs_);
+  procs_ = std::make_unique<StateStore>(ss_);
   cache_.clear();
   uint64_t max_states = o_.max_states ? o_.max_states : 50'000'000;
   max_states = std::min<uint64_t>(max_states, UINT32_MAX - 1);
@@ -850,7 +856,7 @@ CheckResult Explorer::run() {
       }
     std::vector<int64_t> val(dom.size());
     for (size_t k = 0; k < dom.size(); ++k) val[k] = dom[k].first;
-    std::vector<std::vector<uint8_t>> alts(static_cast<size_t>(n_));
+    std::vector<std::vector<uint32_t>> alts(static_cast<size_t>(n_));  // interned ids
     std::vector<uint32_t> pick(static_cast<size_t>(n_));
     bool more = true;
     while (more && !safety.any) {
@@ -863,19 +869,17 @@ CheckResult Explorer::run() {
         do {
           std::memset(scratch_.data(), 0, ss_);
           desc_.init(scratch_.data(), &env, in);
-          bool dup = false;
-          for (size_t o = 0; o + ss_ <= a.size() && !dup; o += ss_)
-            dup = std::memcmp(a.data() + o, scratch_.data(), ss_) == 0;
-          if (!dup) a.insert(a.end(), scratch_.begin(), scratch_.end());
+          uint32_t id = procs_->insert(scratch_.data()).first;
+          if (std::find(a.begin(), a.end(), id) == a.end()) a.push_back(id);
         } while (P_.chooser.advance());
       }
       std::fill(pick.begin(), pick.end(), 0);
-      int64_t r0 = 0;
-      std::memcpy(Y_.data(), &r0, 8);
+      int32_t r0 = 0;
+      std::memcpy(Y_.data(), &r0, 4);
       for (;;) {
         for (int i = 0; i < n_; ++i)
-          std::memcpy(Y_.data() + 8 + static_cast<size_t>(i) * ss_,
-                      alts[static_cast<size_t>(i)].data() + pick[static_cast<size_t>(i)] * ss_, ss_);
+          std::memcpy(Y_.data() + 4 + 4 * static_cast<size_t>(i),
+                      &alts[static_cast<size_t>(i)][pick[static_cast<size_t>(i)]], 4);
         canonicalise(Y_.data(), C_.data());
         auto [idx, fresh] = store_->insert(C_.data());
         if (fresh) {
@@ -889,7 +893,7 @@ CheckResult Explorer::run() {
         int i = n_ - 1;
         for (; i >= 0; --i) {
           auto& p = pick[static_cast<size_t>(i)];
-          if ((p + 1) * ss_ < alts[static_cast<size_t>(i)].size()) { ++p; break; }
+          if (p + 1 < alts[static_cast<size_t>(i)].size()) { ++p; break; }
           p = 0;
         }
         if (i < 0) break;
@@ -975,7 +979,7 @@ CheckResult Explorer::run() {
 
   stats.states = store_->size();
   stats.depth = safety.any ? static_cast<int>(safety.length) : std::min(depth, bound);
-  stats.store_bytes = store_->bytes() + parent_.capacity() * sizeof(uint32_t);
+  stats.store_bytes = store_->bytes() + procs_->bytes() + parent_.capacity() * sizeof(uint32_t);
   for (auto& m : memo_) stats.store_bytes += m->bytes();
   stats.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
   stats.peak_rss_bytes = peak_rss_bytes();
