@@ -90,8 +90,14 @@ void write_trace_table(const Trace& t, std::FILE* out) {
                    any_choice ? (pad(st.choices[static_cast<size_t>(i)], wc) + "  ").c_str() : "",
                    flags_of(p).c_str(), p.vars.c_str());
     }
-    std::string lost = lost_list(st);
-    if (!lost.empty()) std::fprintf(out, "  lost: %s\n", lost.c_str());
+    // Lost messages: listed when few, counted when many (the HO column
+    // already says who was heard).
+    size_t nlost = 0;
+    for (const TraceMessage& m : st.messages) nlost += m.delivered ? 0 : 1;
+    if (nlost > 0 && nlost <= static_cast<size_t>(2 * t.n))
+      std::fprintf(out, "  lost: %s\n", lost_list(st).c_str());
+    else if (nlost > 0)
+      std::fprintf(out, "  lost: %zu of %zu messages sent this round\n", nlost, st.messages.size());
   }
   std::fprintf(out, "\nviolated: %s\n", headline(t).c_str());
 }
@@ -216,9 +222,12 @@ std::string shorten(const std::string& s, size_t max) {
 }  // namespace
 
 std::string trace_to_svg(const Trace& t) {
-  const double left = 120, top = 118, col = 190, lane = 78, pad = 14;
+  const double left = 120, top = 130, col = 190, lane = 78, pad = 14;
   const size_t T = t.steps.size();
-  const double width = left + static_cast<double>(std::max<size_t>(T, 1)) * col + 210;
+  const std::string title = t.protocol + ", n = " + std::to_string(t.n) + ": " + headline(t);
+  const double width = std::max({left + static_cast<double>(std::max<size_t>(T, 1)) * col + 210,
+                                 40 + 10.0 * static_cast<double>(title.size()),
+                                 40 + 6.5 * static_cast<double>(t.detail.size()), 720.0});
   const double lanes_bottom = top + static_cast<double>(t.n - 1) * lane;
   const double height = lanes_bottom + 150;
   auto X = [&](size_t k) { return left + static_cast<double>(k) * col; };
@@ -238,16 +247,16 @@ std::string trace_to_svg(const Trace& t) {
        "  </defs>\n";
   o += "  <rect x=\"0\" y=\"0\" width=\"" + num(width) + "\" height=\"" + num(height) + "\" fill=\"white\"/>\n";
   o += "  <text x=\"16\" y=\"26\" font-size=\"17\" font-weight=\"bold\">" +
-       xml(t.protocol + ", n = " + std::to_string(t.n) + ": " + headline(t)) + "</text>\n";
+       xml(title) + "</text>\n";
   if (!t.detail.empty())
     o += "  <text x=\"16\" y=\"46\" font-size=\"12\" fill=\"#444\">" + xml(t.detail) + "</text>\n";
 
   // Liveness window: the rounds in which the predicate held.
   if (t.liveness_from >= 0 && static_cast<size_t>(t.liveness_from) < T) {
     double x0 = X(static_cast<size_t>(t.liveness_from)), x1 = X(T);
-    o += "  <g class=\"window\"><rect x=\"" + num(x0) + "\" y=\"" + num(top - 30) + "\" width=\"" + num(x1 - x0) +
-         "\" height=\"" + num(lanes_bottom - top + 62) + "\" fill=\"#fff4d6\"/>\n";
-    o += "    <text x=\"" + num(x0 + 4) + "\" y=\"" + num(lanes_bottom + 28) +
+    o += "  <g class=\"window\"><rect x=\"" + num(x0) + "\" y=\"" + num(top - 74) + "\" width=\"" + num(x1 - x0) +
+         "\" height=\"" + num(lanes_bottom - top + 106) + "\" fill=\"#fff4d6\"/>\n";
+    o += "    <text x=\"" + num(x0 + 4) + "\" y=\"" + num(top - 62) +
          "\" font-size=\"11\" fill=\"#8a6d00\">predicate of " + xml(t.spec) + " holds in these rounds</text></g>\n";
   }
 

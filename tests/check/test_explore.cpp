@@ -304,3 +304,19 @@ TEST_CASE("bad options are errors, not crashes") {
   d.abi_version = 999;
   CHECK(explore(d, opts(3, 3)).verdict == Verdict::kError);
 }
+
+TEST_CASE("liveness windows start at phase boundaries unless asked otherwise") {
+  // LastVoting's termination talks about a whole phase (its coordinator in
+  // all four rounds). From a phase boundary it holds; a window that starts
+  // mid-phase straddles two coordinators and need not end decided.
+  CheckOptions o = opts(3, 8);
+  CheckResult phases = explore(last_voting(), o);
+  CHECK(phases.verdict == Verdict::kOk);
+  CHECK(phases.stats.liveness_checks > 0);
+  o.liveness_every_round = true;
+  CheckResult every = explore(last_voting(), o);
+  REQUIRE(every.verdict == Verdict::kViolation);
+  CHECK(every.trace.spec == "termination");
+  REQUIRE(every.trace.liveness_from >= 0);
+  CHECK(every.trace.steps[static_cast<size_t>(every.trace.liveness_from)].round % 4 != 0);
+}
