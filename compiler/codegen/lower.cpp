@@ -562,6 +562,8 @@ class Lowering {
       case VarKind::LoopVar: {
         auto it = F.locals.find(&v);
         if (it != F.locals.end()) return load(v.type, it->second);
+        auto b = F.bound.find(&v);
+        if (b != F.bound.end()) return b->second;
         break;
       }
       default: {
@@ -979,6 +981,11 @@ class Lowering {
     switch (s.kind) {
       case StmtKind::LocalVar: {
         CValue v = emit(*s.var->init);
+        if (s.var->type->is(TypeKind::Mailbox)) {
+          // `let m = mbox.filter(...)`: a (presence, base) pair, nothing to store.
+          F.bound[s.var.get()] = v;
+          break;
+        }
         Value* slot = temp(s.var->type, s.var->name.c_str());
         store(s.var->type, slot, v);
         F.locals[s.var.get()] = slot;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,9 @@
 #include <fmt/core.h>
 
 #include "codegen/codegen.h"
+#include "check.h"
 #include "driver/cluster.h"
+#include "sema/traits.h"
 #include "sema/frontend.h"
 
 namespace {
@@ -208,6 +211,118 @@ int run_local_cluster(const RunOptions& ro, const CommonOptions& common) {
   return status;
 }
 
+struct CheckCli {
+  std::string file;
+  int n = 3;
+  int rounds = -1;
+  std::string values = "0..1";
+  int threads = 1;
+  std::string trace_json, svg, stats_json;
+  std::vector<std::string> consts;
+  bool no_symmetry = false;
+  bool no_liveness = false;
+  bool liveness_every_round = false;
+  uint64_t max_states = 0;
+  // simulate
+  uint64_t runs = 1000, seed = 1;
+  double loss = 0.1, crash = 0.0;
+};
+
+bool parse_values(const std::string& text, int64_t& lo, int64_t& hi) {
+  size_t dots = text.find("..");
+  if (dots == std::string::npos) return false;
+  char* end = nullptr;
+  lo = std::strtoll(text.substr(0, dots).c_str(), &end, 10);
+  if (!end || *end) return false;
+  hi = std::strtoll(text.substr(dots + 2).c_str(), &end, 10);
+  return end && !*end && lo <= hi && hi - lo < 1000;
+}
+
+bool parse_consts(const std::vector<std::string>& in, std::vector<std::pair<std::string, int64_t>>& out) {
+  for (auto& c : in) {
+    size_t eq = c.find('=');
+    char* end = nullptr;
+    if (eq == std::string::npos) return false;
+    int64_t v = std::strtoll(c.substr(eq + 1).c_str(), &end, 10);
+    if (!end || *end) return false;
+    out.push_back({c.substr(0, eq), v});
+  }
+  return true;
+}
+
+// Compiles FILE in memory; check and simulate drive the JIT-ed descriptor.
+// A program with errors is a usage error for these verbs (exit 2).
+int with_jit_protocol(const std::string& file, const CommonOptions& common,
+                      const std::function<int(const psync_protocol_desc&, const psync::ProgramTraits&)>& body) {
+  if (!readable(file)) return 2;
+  psync::Compilation c;
+  psync::StreamConsumer console;
+  psync::DiagnosticEngine diags(c.sources, console);
+  if (!psync::run_frontend(c, file, diags, frontend_options(common))) return 2;
+  std::string error;
+  auto jit = psync::jit_compile(*c.program, c.sources, 2, error);
+  if (!jit) {
+    fmt::print(stderr, "psyncc: error: {}\n", error);
+    return 2;
+  }
+  psync::ProgramTraits traits = psync::analyze_traits(*c.program, c.sources);
+  return body(*jit->descriptor(), traits);
+}
+
+int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
+  psync::check::CheckOptions o;
+  o.n = cli.n;
+  o.rounds = cli.rounds;
+  o.threads = cli.threads;
+  o.trace_json = cli.trace_json;
+  o.svg = cli.svg;
+  o.stats_json = cli.stats_json;
+  o.liveness = !cli.no_liveness;
+  o.liveness_every_round = cli.liveness_every_round;
+  o.max_states = cli.max_states;
+  if (!parse_values(cli.values, o.values_lo, o.values_hi)) {
+    fmt::print(stderr, "psyncc: error: bad --values '{}' (use A..B, e.g. 0..1)\n", cli.values);
+    return 2;
+  }
+  if (!parse_consts(cli.consts, o.consts)) {
+    fmt::print(stderr, "psyncc: error: bad --const (use name=integer)\n");
+    return 2;
+  }
+  return with_jit_protocol(cli.file, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits& t) {
+    o.symmetry = t.symmetric && !cli.no_symmetry;
+    o.cyclic_rounds = !t.reads_round_number;
+    fmt::print("psyncc check: {} with n={}, {}; symmetry reduction {}; rounds {}\n", cli.file, cli.n,
+               "inputs " + cli.values, o.symmetry ? "on" : "off (" + (cli.no_symmetry ? std::string("--no-symmetry") : t.asymmetry_reason) + ")",
+               o.cyclic_rounds ? "folded modulo the cycle (the protocol does not read r or phase)"
+                               : "counted (the protocol reads r or phase)");
+    std::fflush(stdout);
+    return psync::check::run_check(d, o, stdout);
+  });
+}
+
+int run_simulate_verb(const CheckCli& cli, const CommonOptions& common) {
+  psync::check::SimulateOptions o;
+  o.n = cli.n;
+  o.rounds = cli.rounds;
+  o.runs = cli.runs;
+  o.seed = cli.seed;
+  o.loss = cli.loss;
+  o.crash = cli.crash;
+  o.trace_json = cli.trace_json;
+  o.svg = cli.svg;
+  if (!parse_values(cli.values, o.values_lo, o.values_hi)) {
+    fmt::print(stderr, "psyncc: error: bad --values '{}' (use A..B, e.g. 0..1)\n", cli.values);
+    return 2;
+  }
+  if (!parse_consts(cli.consts, o.consts)) {
+    fmt::print(stderr, "psyncc: error: bad --const (use name=integer)\n");
+    return 2;
+  }
+  return with_jit_protocol(cli.file, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits&) {
+    return psync::check::run_simulate(d, o, stdout);
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -259,6 +374,40 @@ int main(int argc, char** argv) {
   run->add_flag("--logs", run_opts.logs, "Show the replicas' logs");
   add_common(run, common);
 
+  CheckCli check_cli;
+  auto* check = app.add_subcommand("check", "Explore every heard-of assignment for small n and check the specs");
+  check->add_option("file", check_cli.file, "Protocol file (.psync)")->required()->type_name("FILE");
+  check->add_option("-n", check_cli.n, "Number of processes")->required()->check(CLI::Range(1, 64));
+  check->add_option("--rounds", check_cli.rounds, "Explore executions of at most R rounds");
+  check->add_option("--values", check_cli.values, "Domain of every int input, A..B (default 0..1)");
+  check->add_option("--threads", check_cli.threads, "Worker threads (exploration uses one today)");
+  check->add_option("--trace-json", check_cli.trace_json, "Write a counterexample as JSON")->type_name("FILE");
+  check->add_option("--svg", check_cli.svg, "Write a counterexample as an SVG diagram")->type_name("FILE");
+  check->add_option("--stats-json", check_cli.stats_json, "Write the figures as JSON")->type_name("FILE");
+  check->add_option("--const", check_cli.consts, "name=value, overriding a const");
+  check->add_option("--max-states", check_cli.max_states, "Give up (exit 3) past this many states");
+  check->add_flag("--no-symmetry", check_cli.no_symmetry, "Do not sort process states even when it is sound");
+  check->add_flag("--no-liveness", check_cli.no_liveness, "Check only invariants and properties");
+  check->add_flag("--liveness-every-round", check_cli.liveness_every_round,
+                  "Start liveness windows at every round, not only at phase boundaries");
+  add_common(check, common);
+
+  CheckCli sim_cli;
+  auto* simulate = app.add_subcommand("simulate", "Run random executions (random HO sets, losses, crashes)");
+  simulate->add_option("file", sim_cli.file, "Protocol file (.psync)")->required()->type_name("FILE");
+  simulate->add_option("-n", sim_cli.n, "Number of processes")->required()->check(CLI::Range(1, 64));
+  simulate->add_option("--runs", sim_cli.runs, "Number of runs");
+  simulate->add_option("--seed", sim_cli.seed, "Seed of the first run (run i uses seed + i)");
+  simulate->add_option("--loss", sim_cli.loss, "Probability that a message is lost")->check(CLI::Range(0.0, 1.0));
+  simulate->add_option("--crash", sim_cli.crash, "Per process and round, probability of crashing")
+      ->check(CLI::Range(0.0, 1.0));
+  simulate->add_option("--rounds", sim_cli.rounds, "Rounds per run");
+  simulate->add_option("--values", sim_cli.values, "Inputs drawn from A..B (default 0..1)");
+  simulate->add_option("--const", sim_cli.consts, "name=value, overriding a const");
+  simulate->add_option("--trace-json", sim_cli.trace_json, "Write the first violating run as JSON")->type_name("FILE");
+  simulate->add_option("--svg", sim_cli.svg, "Write the first violating run as SVG")->type_name("FILE");
+  add_common(simulate, common);
+
   // An unknown verb gets its own one-line error (CLI11 would only say that
   // a subcommand is required).
   if (argc > 1 && argv[1][0] == '-') {
@@ -302,6 +451,8 @@ int main(int argc, char** argv) {
     if (*dump) return run_dump_ast(dump_file, common);
     if (*build) return run_build(build_opts, common);
     if (*run) return run_local_cluster(run_opts, common);
+    if (*check) return run_check_verb(check_cli, common);
+    if (*simulate) return run_simulate_verb(sim_cli, common);
   } catch (const std::exception& e) {
     fmt::print(stderr, "psyncc: internal error: {}\n", e.what());
     return 3;

@@ -1,0 +1,120 @@
+// traits.cpp: the walk behind analyze_traits (see traits.h).
+#include "sema/traits.h"
+
+#include <set>
+
+namespace psync {
+
+namespace {
+
+class TraitWalker {
+ public:
+  TraitWalker(ProgramTraits& t, const SourceManager& s) : t_(t), sources_(s) {}
+
+  void asymmetric(const Expr& e, const std::string& why) {
+    if (!t_.symmetric) return;
+    t_.symmetric = false;
+    std::string where;
+    if (e.range.valid()) {
+      LineCol lc = sources_.file(e.range.file).line_col(e.range.begin);
+      where = " (line " + std::to_string(lc.line) + ")";
+    }
+    t_.asymmetry_reason = why + where;
+  }
+
+  void expr(const Expr& e) {
+    if (e.kind == ExprKind::Name && (e.builtin == Builtin::Round || e.builtin == Builtin::Phase))
+      t_.reads_round_number = true;
+    if (e.kind == ExprKind::Name && e.builtin == Builtin::Me) asymmetric(e, "uses 'me'");
+    switch (e.builtin) {
+      case Builtin::ToPid: asymmetric(e, "converts an int to a pid"); break;
+      case Builtin::MboxMostFrequent: asymmetric(e, "most_frequent breaks ties by sender id"); break;
+      case Builtin::MboxMinBy:
+      case Builtin::MboxMaxBy: asymmetric(e, "min_by/max_by break ties by sender id"); break;
+      case Builtin::MboxFold: asymmetric(e, "fold visits messages in sender order"); break;
+      default: break;
+    }
+    bool quantified = e.kind == ExprKind::Name && e.decl && e.decl->kind == VarKind::QuantVar;
+    bool process_field = e.kind == ExprKind::Member &&
+                         (e.builtin == Builtin::ProcField || e.builtin == Builtin::Decided);
+    if (e.type && (e.type->is(TypeKind::Pid) || e.type->is(TypeKind::PidSet)) && !quantified && !process_field &&
+        e.builtin != Builtin::Ho && e.builtin != Builtin::Pids)
+      asymmetric(e, "computes with a process id (" + type_name(e.type) + ")");
+    if (process_field && e.decl && e.decl->type &&
+        (e.decl->type->is(TypeKind::Pid) || e.decl->type->is(TypeKind::PidSet)))
+      asymmetric(e, "a specification reads a pid-valued variable");
+    if (process_field) {
+      // p.x: the receiver is the quantified process; a let read this way is
+      // evaluated in p's state, so walk its definition too.
+      if (e.decl && e.decl->kind == VarKind::Let && e.decl->init && lets_seen_.insert(e.decl).second) expr(*e.decl->init);
+      return;
+    }
+    for (auto& a : e.args) expr(*a);
+  }
+
+  void stmts(const std::vector<StmtPtr>& body) {
+    for (auto& s : body) stmt(*s);
+  }
+
+  void stmt(const Stmt& s) {
+    if (s.var && s.var->init) expr(*s.var->init);
+    if (s.kind == StmtKind::For && !s.range_end) {
+      // for p in S: the loop variable is a pid
+      if (t_.symmetric) {
+        t_.symmetric = false;
+        t_.asymmetry_reason = "iterates over process ids (for ... in a set<pid>)";
+      }
+    }
+    for (const ExprPtr* e : {&s.cond, &s.range_end, &s.target, &s.value})
+      if (*e) expr(**e);
+    stmts(s.body);
+    stmts(s.else_body);
+  }
+
+  void program(const Program& p) {
+    for (auto* list : {&p.consts, &p.vars, &p.lets})
+      for (auto& v : *list)
+        if (v->init) expr(*v->init);
+    for (auto& v : p.inputs)
+      if (v->type && v->type->is(TypeKind::Pid)) {
+        t_.symmetric = false;
+        t_.asymmetry_reason = "input '" + v->name + "' is a pid";
+      }
+    for (auto& f : p.fns) expr(*f->body);
+    for (auto& r : p.rounds) {
+      for (auto& v : r.vars)
+        if (v->init) expr(*v->init);
+      for (auto& s : r.sends) {
+        expr(*s.value);
+        if (s.dest_expr) expr(*s.dest_expr);
+        if (s.guard) expr(*s.guard);
+      }
+      for (auto* h : {&r.update, &r.receive, &r.finish})
+        if (*h) stmts((*h)->body);
+      if (r.receive && r.receive->params[0]->used && t_.symmetric) {
+        t_.symmetric = false;
+        t_.asymmetry_reason = "round '" + r.name + "' reads the sender of a message";
+      }
+      if (r.progress.go_when) expr(*r.progress.go_when);
+    }
+    for (auto& s : p.specs) {
+      if (s.pred) expr(*s.pred);
+      if (s.body) expr(*s.body);
+    }
+  }
+
+ private:
+  ProgramTraits& t_;
+  const SourceManager& sources_;
+  std::set<const VarDecl*> lets_seen_;
+};
+
+}  // namespace
+
+ProgramTraits analyze_traits(const Program& program, const SourceManager& sources) {
+  ProgramTraits t;
+  TraitWalker(t, sources).program(program);
+  return t;
+}
+
+}  // namespace psync
