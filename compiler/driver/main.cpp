@@ -250,6 +250,20 @@ bool parse_consts(const std::vector<std::string>& in, std::vector<std::pair<std:
   return true;
 }
 
+// --values and --const, shared by check and simulate; prints the error.
+bool parse_inputs_and_consts(const CheckCli& cli, int64_t& lo, int64_t& hi,
+                             std::vector<std::pair<std::string, int64_t>>& consts) {
+  if (!parse_values(cli.values, lo, hi)) {
+    fmt::print(stderr, "psyncc: error: bad --values '{}' (use A..B, e.g. 0..1)\n", cli.values);
+    return false;
+  }
+  if (!parse_consts(cli.consts, consts)) {
+    fmt::print(stderr, "psyncc: error: bad --const (use name=integer)\n");
+    return false;
+  }
+  return true;
+}
+
 // Compiles FILE in memory; check and simulate drive the JIT-ed descriptor.
 // A program with errors is a usage error for these verbs (exit 2).
 int with_jit_protocol(const std::string& file, const CommonOptions& common,
@@ -280,14 +294,7 @@ int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
   o.liveness = !cli.no_liveness;
   o.liveness_every_round = cli.liveness_every_round;
   o.max_states = cli.max_states;
-  if (!parse_values(cli.values, o.values_lo, o.values_hi)) {
-    fmt::print(stderr, "psyncc: error: bad --values '{}' (use A..B, e.g. 0..1)\n", cli.values);
-    return 2;
-  }
-  if (!parse_consts(cli.consts, o.consts)) {
-    fmt::print(stderr, "psyncc: error: bad --const (use name=integer)\n");
-    return 2;
-  }
+  if (!parse_inputs_and_consts(cli, o.values_lo, o.values_hi, o.consts)) return 2;
   return with_jit_protocol(cli.file, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits& t) {
     o.symmetry = t.symmetric && !cli.no_symmetry;
     o.cyclic_rounds = !t.reads_round_number;
@@ -310,14 +317,7 @@ int run_simulate_verb(const CheckCli& cli, const CommonOptions& common) {
   o.crash = cli.crash;
   o.trace_json = cli.trace_json;
   o.svg = cli.svg;
-  if (!parse_values(cli.values, o.values_lo, o.values_hi)) {
-    fmt::print(stderr, "psyncc: error: bad --values '{}' (use A..B, e.g. 0..1)\n", cli.values);
-    return 2;
-  }
-  if (!parse_consts(cli.consts, o.consts)) {
-    fmt::print(stderr, "psyncc: error: bad --const (use name=integer)\n");
-    return 2;
-  }
+  if (!parse_inputs_and_consts(cli, o.values_lo, o.values_hi, o.consts)) return 2;
   return with_jit_protocol(cli.file, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits&) {
     return psync::check::run_simulate(d, o, stdout);
   });
