@@ -19,6 +19,7 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <string>
 #include <unordered_set>
 
 namespace psync::check {
@@ -202,6 +203,7 @@ class Explorer {
   uint32_t add_local(const uint8_t* st, uint64_t mask);
   void local_for(int i, int64_t r, bool table);
   void canonicalise(const uint8_t* Y, uint8_t* C) const;
+  bool symmetric_at(const uint8_t* X, int64_t r);
   int64_t stored_round(int64_t r) const { return o_.cyclic_rounds ? r % static_cast<int64_t>(desc_.num_rounds) : r; }
 
   // ---- Specs ----
@@ -606,6 +608,30 @@ void Explorer::canonicalise(const uint8_t* Y, uint8_t* C) const {
   std::memcpy(C + 4, ids, 4 * static_cast<size_t>(n_));
 }
 
+// A sampled guard on the caller's symmetry claim: the canonical successors
+// of X and of X with its processes in reverse order must be the same set,
+// and the invariants must agree on both. It cannot prove symmetry, but it
+// catches a protocol that reads `me` or a pid-valued variable.
+bool Explorer::symmetric_at(const uint8_t* X, int64_t r) {
+  std::vector<uint8_t> rev(X, X + gs_);
+  for (int i = 0; i < n_; ++i) {
+    uint32_t id = id_of(X, n_ - 1 - i);
+    std::memcpy(rev.data() + 4 + 4 * static_cast<size_t>(i), &id, 4);
+  }
+  auto successors = [&](const uint8_t* G) {
+    std::vector<std::string> out;
+    std::vector<uint8_t> c(gs_);
+    expand(G, r, P_.assumes, [&](const uint8_t* Y, const uint32_t*, const uint64_t*) {
+      canonicalise(Y, c.data());
+      out.emplace_back(reinterpret_cast<const char*>(c.data()), gs_);
+      return true;
+    });
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  return failing_invariant(X, r) == failing_invariant(rev.data(), r) && successors(X) == successors(rev.data());
+}
+
 // ---- Specs ----------------------------------------------------------------------
 
 int Explorer::failing_invariant(const uint8_t* Y, int64_t r) {
@@ -916,6 +942,7 @@ CheckResult Explorer::run() {
   int depth = 0;
   bool incomplete = false;
   uint32_t expanding = 0;
+  uint64_t symmetry_samples = 0;
   for (; !safety.any; ++depth) {
     for (uint32_t idx = begin; idx < end && !safety.any && !incomplete; ++idx) {
       if (live.any && depth + 1 >= live.length) break;
@@ -932,6 +959,12 @@ CheckResult Explorer::run() {
         if (live.any && depth + 1 >= live.length) break;
       }
       if (depth >= bound) continue;
+      if (o_.symmetry && n_ > 1 && (symmetry_samples < 64 || idx % 4096 == 0)) {
+        ++symmetry_samples;
+        if (!symmetric_at(X, depth))
+          return fail("--symmetry is unsound for this protocol: a state and its permutation have different "
+                      "successors or invariant values (does it read `me` or a pid?); check without symmetry");
+      }
       expanding = idx;  // X stays put: the store's chunks never move
       expand(X, depth, P_.assumes, [&](const uint8_t* Y, const uint32_t*, const uint64_t*) {
         ++stats.transitions;

@@ -320,3 +320,13 @@ TEST_CASE("liveness windows start at phase boundaries unless asked otherwise") {
   REQUIRE(every.trace.liveness_from >= 0);
   CHECK(every.trace.steps[static_cast<size_t>(every.trace.liveness_from)].round % 4 != 0);
 }
+
+TEST_CASE("an unsound symmetry claim is caught, not silently trusted") {
+  // LastVoting's coordinator is phase % n: renaming processes changes it.
+  CheckResult r = explore(last_voting(), opts(3, 8, true));
+  REQUIRE(r.verdict == Verdict::kError);
+  CHECK(r.error.find("symmetry") != std::string::npos);
+  // Symmetric protocols pass the same sampled check.
+  CHECK(explore(ben_or(), opts(3, 4, true)).verdict == Verdict::kOk);
+  CHECK(explore(one_third_rule_event(), opts(3, 3, true)).verdict == Verdict::kOk);
+}
