@@ -6,6 +6,8 @@ ones for lost messages and the violated spec; the JSON trace must agree with
 itself (delivered = sent to a member of the HO set)."""
 import json
 import os
+import pty
+import select
 import subprocess
 import sys
 import tempfile
@@ -62,6 +64,29 @@ def check_json(path, n, spec, rounds):
     return t
 
 
+def output_on_a_terminal(tool, args):
+    """Runs the tool with stdout on a pseudo-terminal; returns what it wrote."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([tool] + args, stdout=slave, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        if not ready:
+            p.kill()
+            sys.exit("no output on the terminal within 60 s")
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    p.wait()
+    os.close(master)
+    return b"".join(chunks).decode(errors="replace"), p.returncode
+
+
 def main():
     tool = sys.argv[1]
     with tempfile.TemporaryDirectory() as d:
@@ -100,6 +125,15 @@ def main():
         os.remove(js)
         run(tool, ["check", "otr", "-n", "3", "--svg", svg, "--trace-json", js], 0)
         assert not os.path.exists(svg) and not os.path.exists(js)
+        # A run of a few seconds shows a progress line on a terminal (and,
+        # as above, none when piped), then erases it before the verdict.
+        args = ["check", "otr", "-n", "5", "--values", "0..3", "--rounds", "8"]
+        text, rc = output_on_a_terminal(tool, args)
+        assert rc == 0, text
+        assert "\r\x1b[K  states " in text and "frontier" in text and "states/s" in text, text[:400]
+        assert "ok: " in text.split("\r\x1b[K")[-1], text[-400:]
+        piped = run(tool, args, 0)
+        assert "\r" not in piped and "frontier" not in piped
     print("check_outputs: ok")
 
 
