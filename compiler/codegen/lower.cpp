@@ -1156,6 +1156,13 @@ class Lowering {
     }
   }
 
+  // Round-local variables are dead once the round ends; zeroing them keeps
+  // states that differ only in dead values equal (the checker's state space).
+  void clear_round_vars(const Round& r) {
+    for (auto& v : r.vars)
+      B.CreateMemSet(gep(F.state, byte_offset(*v)), B.getInt8(0), bytes_of(v->type), llvm::MaybeAlign(8));
+  }
+
   llvm::Constant* lower_round(const Round& r) {
     const Type* msg = r.message_type;
     Function* msz = size_fn(qualified(r.name, "msg_size"), words_of(msg));
@@ -1204,6 +1211,7 @@ class Lowering {
       F.state = update->getArg(0);
       bind_mailbox(*r.update->params[0], update->getArg(2));
       emit_block(r.update->body);
+      clear_round_vars(r);
       B.CreateRetVoid();
     } else if (!r.is_event()) {
       update = make_fn(qualified(r.name, "update"), B.getVoidTy(), {ptr, ptr, ptr});
@@ -1230,6 +1238,7 @@ class Lowering {
                                                     B.CreateICmpNE(finish->getArg(2), B.getInt32(0)));
         emit_block(r.finish->body);
       }
+      clear_round_vars(r);
       B.CreateRetVoid();
     }
     if (r.progress.go_when) {
