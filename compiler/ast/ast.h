@@ -215,6 +215,7 @@ struct FnDecl {
   bool used = false;
   bool from_import = false;
   bool poisoned = false;
+  bool reads_consts = false;  ///< set by sema: the body reads a const, maybe through another fn
 };
 
 struct TypeAlias {

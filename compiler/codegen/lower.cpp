@@ -1584,6 +1584,7 @@ class Lowering {
       Value* w = B.CreateLoad(i64, B.CreateGEP(i64, init->getArg(2), B.getInt64(static_cast<int64_t>(k))));
       if (v.type->is(TypeKind::Pid)) w = to_pid(w);
       if (v.type->is(TypeKind::Bool)) w = B.CreateZExt(B.CreateICmpNE(w, B.getInt64(0)), i64);
+      if (v.type->is(TypeKind::PidSet)) w = B.CreateAnd(w, emit_name_builtin_pids());  // only bits below n
       B.CreateStore(w, gep(F.state, byte_offset(v)));
     }
     for (auto& v : prog_.vars)

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -46,6 +47,11 @@ bool readable(const std::string& file) {
   if (!std::filesystem::exists(file, ec) || std::filesystem::is_directory(file, ec)) {
     fmt::print(stderr, "psyncc: error: cannot open '{}': {} [cannot-open]\n", file,
                std::strerror(std::filesystem::is_directory(file, ec) ? EISDIR : ENOENT));
+    return false;
+  }
+  std::ifstream probe(file);
+  if (!probe) {
+    fmt::print(stderr, "psyncc: error: cannot open '{}': {} [cannot-open]\n", file, std::strerror(errno));
     return false;
   }
   return true;

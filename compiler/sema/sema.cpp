@@ -78,8 +78,10 @@ class Sema {
               "a protocol has at most one output (the value passed to decide)");
     for (size_t i = 0; i < prog_.fns.size(); ++i) declare_fn(static_cast<int>(i));
     // Phase 2: initialisers and bodies.
-    for (auto& v : prog_.consts) check_init(*v, Where::ConstInit);
+    // Fn bodies first: a const initialiser may call a fn only if the fn
+    // reads no const (it would otherwise see consts not yet computed).
     for (size_t i = 0; i < prog_.fns.size(); ++i) check_fn_body(static_cast<int>(i));
+    for (auto& v : prog_.consts) check_init(*v, Where::ConstInit);
     for (auto& v : prog_.vars) check_init(*v, Where::ProcInit);
     for (auto& v : prog_.lets) check_init(*v, Where::Let);
     check_let_cycles();
@@ -819,6 +821,7 @@ class Sema {
                             "' with p bound by forall or exists");
           break;
         case Where::Fn:
+          if (v->kind == VarKind::Const) prog_.fns[cx_.fn_index]->reads_consts = true;
           if (v->kind != VarKind::Param && v->kind != VarKind::Const)
             return fail(e, "impure-fn",
                         "fn bodies are pure: they read only their parameters and consts, not " +
@@ -904,9 +907,18 @@ class Sema {
       FnDecl& fn = *fit->second;
       fn.used = true;
       e.fn = &fn;
-      if (cx_.where == Where::Fn && fn_order_[&fn] >= cx_.fn_index)
+      if (cx_.where == Where::Fn && fn_order_[&fn] >= cx_.fn_index) {
+        for (auto& a : e.args) check(*a, nullptr);
         return fail(e, "recursive-fn",
                     "fn '" + fn.name + "' is not declared before this fn; fns cannot be recursive or call later fns");
+      }
+      if (cx_.where == Where::Fn && fn.reads_consts) prog_.fns[cx_.fn_index]->reads_consts = true;
+      if (cx_.where == Where::ConstInit && fn.reads_consts) {
+        for (auto& a : e.args) check(*a, nullptr);
+        return fail(e, "non-constant-initialiser",
+                    "a const initialiser cannot call fn '" + fn.name +
+                        "', which reads consts (they may not be computed yet); pass them as arguments");
+      }
       if (!check_arity(e, fn.params.size(), fn.params.size(), "fn '" + fn.name + "'")) return e.type;
       for (size_t i = 0; i < e.args.size(); ++i)
         coerce(e.args[i], fn.params[i]->type, "argument " + std::to_string(i + 1) + " of '" + fn.name + "'");
