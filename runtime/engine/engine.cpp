@@ -97,9 +97,10 @@ void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
     for (uint64_t bits = out; bits != 0; bits &= bits - 1) {
       const int32_t to = std::countr_zero(bits);
       if (to == config_.me) continue;
-      host_.send_message(id_, r, to, {outbox_.data() + 8 + uint64_t(to) * msize, msize});
+      host_.send_message(id_, r, to, {outbox_.data() + 8 + uint64_t(to) * msize, msize}, decided());
       ++counters_.messages_sent;
     }
+    if (decided()) told_ |= out;
   } else {
     counters_.sends_suppressed += uint64_t(std::popcount(out));
   }
@@ -284,12 +285,12 @@ int64_t Instance::catch_up_target() const {
 // then enters `target`, where the buffered message(s) get delivered.
 void Instance::catch_up_to(int64_t target, int64_t now_us) {
   ++counters_.catch_ups;
-  complete_round(/*timed_out=*/true);
+  complete_round(/*timed_out=*/true, now_us);
   while (status_ == Status::Running && round_ + 1 < target) {
     begin_round(round_ + 1, now_us, /*skipped=*/true);
     ++counters_.rounds_skipped;
     if (halted()) break;
-    complete_round(/*timed_out=*/true);
+    complete_round(/*timed_out=*/true, now_us);
   }
   if (status_ == Status::Running && !halted()) begin_round(target, now_us, /*skipped=*/false);
 }
@@ -297,7 +298,7 @@ void Instance::catch_up_to(int64_t target, int64_t now_us) {
 void Instance::on_timer(int64_t now_us) {
   if (status_ != Status::Running || !sync_open_ || deadline_ == kNoDeadline || now_us < deadline_) return;
   ++counters_.timeouts;
-  complete_round(/*timed_out=*/true);
+  complete_round(/*timed_out=*/true, now_us);
   if (status_ == Status::Running) begin_round(round_ + 1, now_us, /*skipped=*/false);
   run_until_blocked(now_us);
 }
@@ -332,14 +333,16 @@ void Instance::run_until_blocked(int64_t now_us) {
     if (!(sync_open_ && ready_to_end_)) break;
     if (end_by_go_) ++counters_.rounds_ended_by_go;
     else ++counters_.rounds_ended_full;
-    complete_round(/*timed_out=*/false);
+    complete_round(/*timed_out=*/false, now_us);
     if (status_ == Status::Running && !halted()) begin_round(round_ + 1, now_us, /*skipped=*/false);
   }
 }
 
 // Runs update (closed rounds) or finish (event rounds), then decides whether
-// the instance is over: halted, enough rounds after deciding, or out of rounds.
-void Instance::complete_round(bool timed_out) {
+// the instance is over: halted, out of rounds, or decided with its
+// after-decide rounds run and every peer known to have decided — or, failing
+// that, lingered up to the bound (docs/runtime.md, "Lingering").
+void Instance::complete_round(bool timed_out, int64_t now_us) {
   set_env_round(round_);
   const psync_round_desc& d = decl();
   if (d.flags & PSYNC_ROUND_EVENT) d.finish(state_.data(), &env_, timed_out ? 1 : 0);
@@ -351,11 +354,47 @@ void Instance::complete_round(bool timed_out) {
     ++counters_.halts;
     finish(EndReason::Halted);
   } else if (decided_round_ >= 0 && round_ >= decided_round_ + config_.after_decide_rounds) {
-    finish(EndReason::AfterDecide);
-  } else if (config_.max_rounds > 0 && round_ + 1 >= config_.max_rounds) {
+    if (!lingering_enabled()) {
+      finish(EndReason::AfterDecide);
+    } else if (!lingering_) {
+      // Whoever has not had our decided bit on a frame gets a notice, so that
+      // nobody lingers waiting for us once we are gone.
+      const uint64_t others = all_of_n(config_.n) & ~(uint64_t{1} << config_.me);
+      if (const uint64_t untold = others & ~told_) {
+        host_.announce_decided(id_, round_, untold);
+        told_ |= untold;
+      }
+      if ((decided_set() & all_of_n(config_.n)) == all_of_n(config_.n)) {
+        finish(EndReason::AfterDecide);
+      } else {
+        lingering_ = true;
+        linger_round_ = round_;
+        linger_us_ = now_us;
+        ++counters_.instances_lingered;
+      }
+    } else {
+      ++counters_.lingered_rounds;
+      if (round_ - linger_round_ >= config_.linger_rounds && now_us - linger_us_ >= config_.linger_us) {
+        ++counters_.linger_expired;
+        finish(EndReason::LingerExpired);
+      }
+    }
+  }
+  if (status_ == Status::Running && config_.max_rounds > 0 && round_ + 1 >= config_.max_rounds) {
     if (decided_round_ < 0) ++counters_.instances_gave_up;
     finish(EndReason::GaveUp);
   }
+}
+
+void Instance::peer_decided(int32_t sender) {
+  if (sender < 0 || sender >= config_.n || sender == config_.me) return;
+  const uint64_t bit = uint64_t{1} << sender;
+  if (peers_decided_ & bit) return;
+  peers_decided_ |= bit;
+  ++counters_.peer_decisions_seen;
+  if (lingering_ && status_ == Status::Running &&
+      (decided_set() & all_of_n(config_.n)) == all_of_n(config_.n))
+    finish(EndReason::AfterDecide);
 }
 
 void Instance::finish(EndReason why) {

@@ -44,7 +44,11 @@ inline constexpr int64_t kNoDeadline = INT64_MAX;
   X(decisions)                 /* first decide() of an instance */           \
   X(conflicting_decisions)     /* decide() with a second, different value */ \
   X(halts)                     /* instances that executed halt */            \
-  X(instances_gave_up)         /* hit the max-rounds limit undecided */
+  X(instances_gave_up)         /* hit the max-rounds limit undecided */    \
+  X(instances_lingered)        /* kept running after after-decide rounds */ \
+  X(lingered_rounds)           /* rounds run while lingering */             \
+  X(linger_expired)            /* stopped at the linger bound, not told */  \
+  X(peer_decisions_seen)       /* first decided bit from a peer */
 
 struct Counters {
 #define PSYNC_X(name) uint64_t name = 0;
@@ -64,6 +68,13 @@ struct Config {
   int64_t max_rounds = 0;               // give up after this many rounds; 0 = never
   int64_t max_catch_up = 100'000;       // rounds a single catch-up may skip
   uint64_t seed = 0;                    // coin() and random(k)
+  // Lingering: after its after-decide rounds, an instance keeps running the
+  // protocol's rounds until every peer has reported a decision (the decided
+  // bit of its frames, or a decided notice), but for at least linger_rounds
+  // rounds and linger_us microseconds at most. Both 0: stop at once, as if no
+  // peer could be left behind (and send no notices).
+  int64_t linger_rounds = 0;
+  int64_t linger_us = 0;
   // Catch up in settle() rather than at once: the driver calls settle() once
   // it has handled every message already received (one event-loop turn), so
   // "finish round r with what it has" includes round-r messages that were
@@ -77,14 +88,18 @@ struct Config {
 class Host {
  public:
   virtual ~Host() = default;
-  virtual void send_message(uint64_t instance, int64_t round, int32_t to,
-                            std::span<const std::byte> payload) = 0;
+  // `decided`: this process has decided the instance (the frame's decided bit).
+  virtual void send_message(uint64_t instance, int64_t round, int32_t to, std::span<const std::byte> payload,
+                            bool decided) = 0;
+  // A decided notice (no payload) for each process in `to`: they have not yet
+  // had a frame of this instance carrying the decided bit from here.
+  virtual void announce_decided(uint64_t instance, int64_t round, uint64_t to) { (void)instance; (void)round; (void)to; }
   virtual void report_decision(uint64_t instance, int64_t round, const void* state) = 0;
   virtual void report_conflict(uint64_t instance, int64_t round, const void* state) { (void)instance; (void)round; (void)state; }
 };
 
 enum class Status : uint8_t { Idle, Running, Finished };
-enum class EndReason : uint8_t { None, AfterDecide, Halted, GaveUp };
+enum class EndReason : uint8_t { None, AfterDecide, Halted, GaveUp, LingerExpired };
 
 // Sizes derived from the descriptor for one n; computed once per process.
 struct Layout {
@@ -112,6 +127,9 @@ class Instance {
   void receive(int32_t sender, int64_t round, std::span<const std::byte> payload, int64_t now_us);
   // Ends the current round if its deadline has passed.
   void on_timer(int64_t now_us);
+  // The transport saw `sender`'s decided bit for this instance (on any frame,
+  // late or duplicate ones included, or a notice). May end a lingering instance.
+  void peer_decided(int32_t sender);
   // With Config::defer_catch_up: performs a catch-up that receive() noted.
   void settle(int64_t now_us);
   bool catch_up_pending() const { return catch_up_pending_; }
@@ -123,6 +141,10 @@ class Instance {
   uint64_t id() const { return id_; }
   int64_t round() const { return round_; }
   bool decided() const { return decided_round_ >= 0; }
+  // Done with its own after-decide rounds, still running for the others.
+  bool lingering() const { return lingering_ && status_ == Status::Running; }
+  // Processes known to have decided (this one included once it has).
+  uint64_t decided_set() const { return peers_decided_ | (decided() ? uint64_t{1} << config_.me : 0); }
   int64_t decided_round() const { return decided_round_; }
   const void* state() const { return state_.data(); }
   const psync_proc_header& header() const { return *reinterpret_cast<const psync_proc_header*>(state_.data()); }
@@ -145,7 +167,8 @@ class Instance {
   void deliver(int32_t sender, std::span<const std::byte> payload, int64_t now_us);
   void deliver_buffered_for_current_round(int64_t now_us);
   void buffer_future(int32_t sender, int64_t round, std::span<const std::byte> payload);
-  void complete_round(bool timed_out);
+  void complete_round(bool timed_out, int64_t now_us);
+  bool lingering_enabled() const { return config_.linger_rounds > 0 || config_.linger_us > 0; }
   void check_sync_gate(int64_t now_us);
   void arm_deadline(int64_t now_us);
   int64_t catch_up_target() const;
@@ -184,6 +207,11 @@ class Instance {
   bool sync_open_ = true;       // `sync k` satisfied for this round
   bool catch_up_pending_ = false;
   bool settling_ = false;
+  bool lingering_ = false;
+  uint64_t peers_decided_ = 0;  // decided bits seen from peers
+  uint64_t told_ = 0;           // peers sent a frame with our decided bit
+  int64_t linger_round_ = 0;    // round and time lingering began
+  int64_t linger_us_ = 0;
   Status status_ = Status::Idle;
   EndReason end_reason_ = EndReason::None;
 };

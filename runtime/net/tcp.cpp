@@ -1,6 +1,7 @@
 // tcp.cpp: the TCP transport. Each process connects out to every peer and
-// writes its frames there; it reads frames from the connections its peers
-// opened. The first frame on a connection is a Hello naming the sender,
+// writes its packets there (each behind a 4-byte length); it reads packets
+// from the connections its peers opened. The first packet on a connection is
+// a Hello naming the sender,
 // checked against the connection's source address. A broken outgoing
 // connection is re-dialled with exponential backoff; frames queued meanwhile
 // wait (up to max_tcp_queue bytes), since rounds tolerate loss but not a
@@ -50,13 +51,22 @@ class TcpTransport final : public Transport {
       if (i != config_.me) dial(*out_[size_t(i)]);
   }
 
+  int32_t reachable_peers() const override { return connected_; }
+
   void send(int32_t to, const WireHeader& h, std::span<const std::byte> payload) override {
     Outgoing& o = *out_[size_t(to)];
-    if (o.queue.size() + kHeaderSize + payload.size() > config_.max_tcp_queue) {
+    if (o.queue.size() + kMaxFrameOverhead + payload.size() > config_.max_tcp_queue) {
       ++counters_.tcp_queue_dropped;
       return;
     }
-    encode_frame(h, payload, o.queue);
+    if (o.open == kNone || o.queue.size() - o.open > kPacketTarget) {
+      close_packet(o);
+      o.open = o.queue.size();
+      o.queue.resize(o.queue.size() + kTcpLengthSize);
+      encode_packet_header({PacketKind::Messages, config_.fingerprint, config_.me}, o.queue);
+      o.prev_instance = 0;
+    }
+    encode_frame(h, payload, o.prev_instance, o.queue);
     ++counters_.frames_sent;
     if (!flush_posted_ && !in_batch_) {
       flush_posted_ = true;
@@ -84,6 +94,9 @@ class TcpTransport final : public Transport {
   }
 
  private:
+  static constexpr size_t kNone = SIZE_MAX;
+  static constexpr size_t kPacketTarget = 64 << 10;  // start a new packet beyond this
+
   struct Outgoing {
     Outgoing(asio::io_context& io, int32_t peer) : peer(peer), socket(io), retry(io) {}
     int32_t peer;
@@ -93,10 +106,20 @@ class TcpTransport final : public Transport {
     bool connecting = false;
     bool writing = false;
     int backoff_ms = kFirstBackoffMs;
-    std::vector<std::byte> queue;     // frames not yet handed to the socket
+    std::vector<std::byte> queue;     // packets not yet handed to the socket
+    size_t open = kNone;              // offset of the packet still taking frames
+    uint64_t prev_instance = 0;       // the open packet's last instance
     std::vector<std::byte> inflight;  // the buffer async_write owns
     std::byte probe[1];               // reads only to notice the peer hanging up
   };
+
+  // Writes the open packet's length in front of it.
+  static void close_packet(Outgoing& o) {
+    if (o.open == kNone) return;
+    const uint32_t len = uint32_t(o.queue.size() - o.open - kTcpLengthSize);
+    std::memcpy(o.queue.data() + o.open, &len, sizeof len);
+    o.open = kNone;
+  }
 
   struct Incoming {
     explicit Incoming(asio::io_context& io) : socket(io), buffer(1 << 16) {}
@@ -124,15 +147,17 @@ class TcpTransport final : public Transport {
       o.backoff_ms = kFirstBackoffMs;
       ++counters_.tcp_connects;
       // The Hello goes first, before anything queued while connecting.
-      std::vector<std::byte> hello;
-      WireHeader h;
-      h.kind = FrameKind::Hello;
-      h.fingerprint = config_.fingerprint;
-      h.sender = config_.me;
-      encode_frame(h, {}, hello);
-      o.queue.insert(o.queue.begin(), hello.begin(), hello.end());
+      close_packet(o);
+      std::vector<std::byte> stream(kTcpLengthSize);
+      const uint32_t len = uint32_t(kPacketHeaderSize);
+      std::memcpy(stream.data(), &len, sizeof len);
+      encode_packet_header({PacketKind::Hello, config_.fingerprint, config_.me}, stream);
+      stream.insert(stream.end(), o.queue.begin(), o.queue.end());
+      o.queue.swap(stream);
+      ++connected_;
       write_queued(o);
       watch_for_hangup(o);
+      if (on_connect_) on_connect_();
     });
   }
 
@@ -151,6 +176,7 @@ class TcpTransport final : public Transport {
   void lost_connection(Outgoing& o) {
     if (!o.connected) return;
     ++counters_.tcp_disconnects;
+    --connected_;
     o.inflight.clear();  // what was in flight may be lost: rounds tolerate it
     o.backoff_ms = kFirstBackoffMs;
     redial_later(o);
@@ -167,6 +193,7 @@ class TcpTransport final : public Transport {
   void write_queued(Outgoing& o) {
     if (!o.connected || o.writing || o.queue.empty()) return;
     o.writing = true;
+    close_packet(o);
     o.inflight.swap(o.queue);
     o.queue.clear();
     asio::async_write(o.socket, asio::buffer(o.inflight), [this, &o, alive = alive_](const boost::system::error_code& ec, size_t n) {
@@ -234,56 +261,83 @@ class TcpTransport final : public Transport {
         });
   }
 
-  // Hands up every complete frame in the buffer; false if the stream is bad
-  // (a stream cannot resynchronise after a bad header, so the connection goes).
+  // Hands up every frame of every complete packet in the buffer; false if
+  // the stream is bad (a stream cannot resynchronise after a bad packet, so
+  // the connection goes).
   bool take_frames(Incoming& c) {
     size_t at = 0;
-    for (;;) {
-      WireHeader h;
-      std::span<const std::byte> payload;
-      size_t consumed = 0;
-      const auto bytes = std::span<const std::byte>(c.buffer.data() + at, c.used - at);
-      const DecodeStatus s = decode_frame(bytes, limits_, h, payload, consumed);
-      if (s == DecodeStatus::Truncated) break;  // wait for the rest
-      if (s != DecodeStatus::Ok) {
-        counters_.count_rejected(s);
+    bool ok = true;
+    while (ok && c.used - at >= kTcpLengthSize) {
+      uint32_t len;
+      std::memcpy(&len, c.buffer.data() + at, sizeof len);
+      if (len > kMaxTcpPacket) {
+        counters_.count_rejected(DecodeStatus::Oversized);
         return false;
       }
-      if (c.peer < 0) {
-        const Peer& claimed = config_.peers[size_t(h.sender)];
-        boost::system::error_code e2;
-        const auto remote = c.socket.remote_endpoint(e2);
-        if (h.kind != FrameKind::Hello || e2 || h.sender == config_.me || claimed.address != remote.address()) {
-          ++counters_.sender_mismatch_dropped;
-          return false;
-        }
-        c.peer = h.sender;
-        ++counters_.tcp_accepts;
-        // The peer is up: if our own connection to it is waiting out a
-        // backoff, dial now instead of letting our messages queue up.
-        Outgoing& back = *out_[size_t(c.peer)];
-        if (!back.connected && !back.connecting) {
-          back.retry.cancel();
-          dial(back);
-        }
-      } else if (h.kind != FrameKind::Message) {
-        ++counters_.bad_kind_dropped;
+      if (len < kPacketHeaderSize) {
+        counters_.count_rejected(DecodeStatus::Truncated);
         return false;
-      } else if (h.sender != c.peer) {
-        ++counters_.sender_mismatch_dropped;
-        return false;
-      } else {
-        ++counters_.frames_received;
-        on_frame_(h, payload);
-        if (stopped_) return false;
       }
-      at += consumed;
+      if (c.used - at - kTcpLengthSize < len) break;  // wait for the rest
+      ok = take_packet(c, std::span<const std::byte>(c.buffer.data() + at + kTcpLengthSize, len));
+      at += kTcpLengthSize + len;
     }
+    if (!ok) return false;
     if (at > 0) {
       std::memmove(c.buffer.data(), c.buffer.data() + at, c.used - at);
       c.used -= at;
     }
     return true;
+  }
+
+  bool take_packet(Incoming& c, std::span<const std::byte> bytes) {
+    PacketHeader ph;
+    DecodeStatus s = decode_packet_header(bytes, limits_, ph);
+    if (s != DecodeStatus::Ok) {
+      counters_.count_rejected(s);
+      return false;
+    }
+    if (c.peer < 0) {
+      const Peer& claimed = config_.peers[size_t(ph.sender)];
+      boost::system::error_code e2;
+      const auto remote = c.socket.remote_endpoint(e2);
+      if (ph.kind != PacketKind::Hello || e2 || ph.sender == config_.me || claimed.address != remote.address()) {
+        ++counters_.sender_mismatch_dropped;
+        return false;
+      }
+      if (bytes.size() != kPacketHeaderSize) {
+        ++counters_.bad_encoding_dropped;
+        return false;
+      }
+      c.peer = ph.sender;
+      ++counters_.tcp_accepts;
+      // The peer is up: if our own connection to it is waiting out a
+      // backoff, dial now instead of letting our messages queue up.
+      Outgoing& back = *out_[size_t(c.peer)];
+      if (!back.connected && !back.connecting) {
+        back.retry.cancel();
+        dial(back);
+      }
+      return true;
+    }
+    if (ph.kind != PacketKind::Messages) {
+      ++counters_.bad_kind_dropped;
+      return false;
+    }
+    if (ph.sender != c.peer) {
+      ++counters_.sender_mismatch_dropped;
+      return false;
+    }
+    s = decode_packet(bytes, limits_, ph, [&](const WireHeader& h, std::span<const std::byte> payload) {
+      ++counters_.frames_received;
+      on_frame_(h, payload);
+      return !stopped_;
+    });
+    if (s != DecodeStatus::Ok) {
+      counters_.count_rejected(s);
+      return false;
+    }
+    return !stopped_;
   }
 
   asio::io_context& io_;
@@ -296,6 +350,7 @@ class TcpTransport final : public Transport {
   std::set<std::shared_ptr<Incoming>> incoming_;
   bool flush_posted_ = false;
   bool stopped_ = false;
+  int32_t connected_ = 0;  // outgoing connections established
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -35,6 +35,7 @@ namespace psync::net {
   X(unknown_sender_dropped)                                                     \
   X(bad_round_dropped)                                                          \
   X(oversized_dropped)                                                          \
+  X(bad_encoding_dropped)       /* reserved bits, overlong varints, bad instance */ \
   X(send_errors)                /* the socket refused a datagram or write */    \
   X(tcp_connects)               /* outgoing connections established */          \
   X(tcp_accepts)                /* incoming connections authenticated */        \
@@ -49,7 +50,7 @@ struct NetCounters {
   uint64_t malformed_total() const {
     return unknown_peer_dropped + sender_mismatch_dropped + truncated_dropped + bad_magic_dropped +
            bad_version_dropped + bad_kind_dropped + wrong_fingerprint_dropped + unknown_sender_dropped +
-           bad_round_dropped + oversized_dropped;
+           bad_round_dropped + oversized_dropped + bad_encoding_dropped;
   }
   void count_rejected(DecodeStatus s);
 };
@@ -73,7 +74,7 @@ struct NetConfig {
   std::vector<Peer> peers;         // index = id
 };
 
-// Where well-formed, authenticated message frames go.
+// Where well-formed, authenticated frames (messages and decided notices) go.
 using FrameHandler = std::function<void(const WireHeader&, std::span<const std::byte> payload)>;
 
 class Transport {
@@ -81,7 +82,8 @@ class Transport {
   virtual ~Transport() = default;
   // Binds and starts receiving. Throws std::runtime_error naming the address.
   virtual void start() = 0;
-  // Queues one message frame for `to`; it leaves by the next flush.
+  // Queues one frame for `to` (h.sender and the fingerprint are filled in);
+  // it leaves by the next flush.
   virtual void send(int32_t to, const WireHeader& h, std::span<const std::byte> payload) = 0;
   // Writes out everything queued. Also posted automatically after a send.
   virtual void flush() = 0;
@@ -89,9 +91,14 @@ class Transport {
   // Called after each batch of received frames (one wake-up of the socket),
   // before the frames it caused are flushed: the node settles catch-ups here.
   void set_batch_end(std::function<void()> f) { batch_end_ = std::move(f); }
+  // Peers this process can currently send to (UDP: all of them; TCP: those
+  // with an established outgoing connection), and a callback when it grows.
+  virtual int32_t reachable_peers() const = 0;
+  void set_on_connect(std::function<void()> f) { on_connect_ = std::move(f); }
 
  protected:
   std::function<void()> batch_end_;
+  std::function<void()> on_connect_;
   bool in_batch_ = false;  // sends inside a batch leave at its end, not by a post
 };
 

@@ -1,7 +1,7 @@
 // udp.cpp: the default transport. One socket per process; frames for the
 // same peer produced while handling one batch of input leave together in as
-// few datagrams as fit under max_datagram, which is what keeps many
-// instances in flight cheap.
+// few datagrams as fit under max_datagram, one packet header per datagram
+// (wire.h), which is what keeps many instances in flight cheap.
 #include "net/transport.h"
 
 #include <stdexcept>
@@ -22,6 +22,7 @@ void NetCounters::count_rejected(DecodeStatus s) {
     case DecodeStatus::UnknownSender: ++unknown_sender_dropped; break;
     case DecodeStatus::BadRound: ++bad_round_dropped; break;
     case DecodeStatus::Oversized: ++oversized_dropped; break;
+    case DecodeStatus::BadEncoding: ++bad_encoding_dropped; break;
   }
 }
 
@@ -39,7 +40,7 @@ class UdpTransport final : public Transport {
  public:
   UdpTransport(asio::io_context& io, const NetConfig& config, FrameHandler on_frame, NetCounters& counters)
       : io_(io), config_(config), on_frame_(std::move(on_frame)), counters_(counters), socket_(io),
-        pending_(size_t(config.n)), buffer_(65536) {
+        pending_(size_t(config.n)), prev_instance_(size_t(config.n), 0), buffer_(65536) {
     for (const Peer& p : config_.peers) endpoints_.emplace_back(p.address, p.port);
     limits_ = {config_.fingerprint, config_.n, config_.max_payload};
   }
@@ -59,10 +60,17 @@ class UdpTransport final : public Transport {
     wait_for_datagrams();
   }
 
+  int32_t reachable_peers() const override { return config_.n - 1; }
+
   void send(int32_t to, const WireHeader& h, std::span<const std::byte> payload) override {
     std::vector<std::byte>& out = pending_[size_t(to)];
-    if (!out.empty() && out.size() + kHeaderSize + payload.size() > config_.max_datagram) send_pending(to);
-    encode_frame(h, payload, out);
+    uint64_t& prev = prev_instance_[size_t(to)];
+    if (!out.empty() && out.size() + frame_size(h, payload.size(), prev) > config_.max_datagram) send_pending(to);
+    if (out.empty()) {
+      encode_packet_header({PacketKind::Messages, config_.fingerprint, config_.me}, out);
+      prev = 0;
+    }
+    encode_frame(h, payload, prev, out);
     ++counters_.frames_sent;
     if (!flush_posted_ && !in_batch_) {
       flush_posted_ = true;
@@ -133,33 +141,26 @@ class UdpTransport final : public Transport {
       ++counters_.unknown_peer_dropped;
       return;
     }
-    if (bytes.empty()) {
-      ++counters_.truncated_dropped;
+    // One packet per datagram: its header names the sender, which must be
+    // the one of the source address. After a bad frame the rest of the
+    // datagram is dropped: its frame boundaries cannot be trusted.
+    PacketHeader ph;
+    DecodeStatus s = decode_packet_header(bytes, limits_, ph);
+    if (s == DecodeStatus::Ok && ph.kind != PacketKind::Messages) s = DecodeStatus::BadKind;  // Hello: TCP only
+    if (s != DecodeStatus::Ok) {
+      counters_.count_rejected(s);
       return;
     }
-    // A datagram is all-or-nothing from the first bad frame on: after one,
-    // the frame boundaries cannot be trusted.
-    while (!bytes.empty()) {
-      WireHeader h;
-      std::span<const std::byte> payload;
-      size_t consumed = 0;
-      const DecodeStatus s = decode_frame(bytes, limits_, h, payload, consumed);
-      if (s != DecodeStatus::Ok) {
-        counters_.count_rejected(s);
-        return;
-      }
-      if (h.kind != FrameKind::Message) {
-        ++counters_.bad_kind_dropped;
-        return;
-      }
-      if (h.sender != peer) {
-        ++counters_.sender_mismatch_dropped;
-        return;
-      }
+    if (ph.sender != peer) {
+      ++counters_.sender_mismatch_dropped;
+      return;
+    }
+    s = decode_packet(bytes, limits_, ph, [&](const WireHeader& h, std::span<const std::byte> payload) {
       ++counters_.frames_received;
       on_frame_(h, payload);
-      bytes = bytes.subspan(consumed);
-    }
+      return true;
+    });
+    if (s != DecodeStatus::Ok) counters_.count_rejected(s);
   }
 
   asio::io_context& io_;
@@ -169,6 +170,7 @@ class UdpTransport final : public Transport {
   udp::socket socket_;
   std::vector<udp::endpoint> endpoints_;
   std::vector<std::vector<std::byte>> pending_;
+  std::vector<uint64_t> prev_instance_;  // per peer: last instance in its pending packet
   std::vector<std::byte> buffer_;
   DecodeLimits limits_;
   bool flush_posted_ = false;

@@ -1,4 +1,4 @@
-// wire.cpp: frame encoding and the strict decoder (see wire.h).
+// wire.cpp: packet and frame encoding, and the strict decoder (see wire.h).
 #include "net/wire.h"
 
 #include <bit>
@@ -8,9 +8,10 @@ namespace psync::net {
 
 namespace {
 
+static_assert(std::endian::native == std::endian::little, "the wire format is little-endian");
+
 template <typename T>
 void put(std::byte* p, T v) {
-  static_assert(std::endian::native == std::endian::little, "the wire format is little-endian");
   std::memcpy(p, &v, sizeof v);
 }
 
@@ -21,45 +22,126 @@ T get(const std::byte* p) {
   return v;
 }
 
-}  // namespace
-
-void encode_frame(const WireHeader& h, std::span<const std::byte> payload, std::vector<std::byte>& out) {
-  const size_t at = out.size();
-  out.resize(at + kHeaderSize + payload.size());
-  std::byte* p = out.data() + at;
-  put<uint32_t>(p + 0, kMagic);
-  put<uint16_t>(p + 4, kWireVersion);
-  put<uint16_t>(p + 6, uint16_t(h.kind));
-  put<uint64_t>(p + 8, h.fingerprint);
-  put<uint64_t>(p + 16, h.instance);
-  put<int64_t>(p + 24, h.round);
-  put<uint32_t>(p + 32, uint32_t(h.sender));
-  put<uint32_t>(p + 36, uint32_t(payload.size()));
-  if (!payload.empty()) std::memcpy(p + kHeaderSize, payload.data(), payload.size());
+size_t varint_size(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
 }
 
-DecodeStatus decode_frame(std::span<const std::byte> bytes, const DecodeLimits& limits, WireHeader& h,
-                          std::span<const std::byte>& payload, size_t& consumed) {
-  if (bytes.size() < kHeaderSize) return DecodeStatus::Truncated;
+std::byte* put_varint(std::byte* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = std::byte(uint8_t(v) | 0x80);
+    v >>= 7;
+  }
+  *p++ = std::byte(uint8_t(v));
+  return p;
+}
+
+// LEB128, canonical only: at most 10 bytes, no trailing zero groups, no bits
+// beyond 64. Returns Truncated when the bytes run out, BadEncoding otherwise.
+DecodeStatus get_varint(const std::byte*& p, const std::byte* end, uint64_t& out) {
+  uint64_t v = 0;
+  for (int shift = 0;; shift += 7) {
+    if (p == end) return DecodeStatus::Truncated;
+    const uint8_t b = uint8_t(*p++);
+    if (shift == 63 && b > 1) return DecodeStatus::BadEncoding;
+    v |= uint64_t(b & 0x7F) << shift;
+    if (!(b & 0x80)) {
+      if (b == 0 && shift > 0) return DecodeStatus::BadEncoding;  // overlong
+      out = v;
+      return DecodeStatus::Ok;
+    }
+    if (shift == 63) return DecodeStatus::BadEncoding;
+  }
+}
+
+uint64_t zigzag(uint64_t from, uint64_t to) {
+  const int64_t d = int64_t(to - from);  // two's complement difference
+  return (uint64_t(d) << 1) ^ uint64_t(d >> 63);
+}
+
+}  // namespace
+
+void encode_packet_header(const PacketHeader& h, std::vector<std::byte>& out) {
+  const size_t at = out.size();
+  out.resize(at + kPacketHeaderSize);
+  std::byte* p = out.data() + at;
+  put<uint16_t>(p + 0, kMagic);
+  put<uint8_t>(p + 2, kWireVersion);
+  put<uint8_t>(p + 3, uint8_t(h.kind));
+  put<uint64_t>(p + 4, h.fingerprint);
+  put<uint8_t>(p + 12, uint8_t(h.sender));
+}
+
+size_t frame_size(const WireHeader& h, size_t payload_size, uint64_t prev_instance) {
+  return 1 + varint_size(zigzag(prev_instance, h.instance)) + varint_size(uint64_t(h.round)) +
+         varint_size(payload_size) + payload_size;
+}
+
+void encode_frame(const WireHeader& h, std::span<const std::byte> payload, uint64_t& prev_instance,
+                  std::vector<std::byte>& out) {
+  const size_t at = out.size();
+  out.resize(at + kMaxFrameOverhead + payload.size());
+  std::byte* p = out.data() + at;
+  uint8_t flags = h.decided ? kFlagDecided : 0;
+  if (h.kind == FrameKind::Notice) flags |= kFlagNotice;
+  *p++ = std::byte(flags);
+  p = put_varint(p, zigzag(prev_instance, h.instance));
+  p = put_varint(p, uint64_t(h.round));
+  p = put_varint(p, payload.size());
+  if (!payload.empty()) std::memcpy(p, payload.data(), payload.size());
+  p += payload.size();
+  out.resize(size_t(p - out.data()));
+  prev_instance = h.instance;
+}
+
+DecodeStatus decode_packet_header(std::span<const std::byte> bytes, const DecodeLimits& limits, PacketHeader& h) {
+  if (bytes.size() < kPacketHeaderSize) return DecodeStatus::Truncated;
   const std::byte* p = bytes.data();
-  if (get<uint32_t>(p) != kMagic) return DecodeStatus::BadMagic;
-  if (get<uint16_t>(p + 4) != kWireVersion) return DecodeStatus::BadVersion;
-  const uint16_t kind = get<uint16_t>(p + 6);
-  if (kind != uint16_t(FrameKind::Message) && kind != uint16_t(FrameKind::Hello)) return DecodeStatus::BadKind;
-  h.kind = FrameKind(kind);
-  h.fingerprint = get<uint64_t>(p + 8);
+  if (get<uint16_t>(p) != kMagic) return DecodeStatus::BadMagic;
+  if (get<uint8_t>(p + 2) != kWireVersion) return DecodeStatus::BadVersion;
+  const uint8_t kind = get<uint8_t>(p + 3);
+  if (kind != uint8_t(PacketKind::Messages) && kind != uint8_t(PacketKind::Hello)) return DecodeStatus::BadKind;
+  h.kind = PacketKind(kind);
+  h.fingerprint = get<uint64_t>(p + 4);
   if (h.fingerprint != limits.fingerprint) return DecodeStatus::WrongFingerprint;
-  h.instance = get<uint64_t>(p + 16);
-  h.round = get<int64_t>(p + 24);
-  const uint32_t sender = get<uint32_t>(p + 32);
-  if (sender >= uint32_t(limits.n)) return DecodeStatus::UnknownSender;
+  const uint8_t sender = get<uint8_t>(p + 12);
+  if (int32_t(sender) >= limits.n) return DecodeStatus::UnknownSender;
   h.sender = int32_t(sender);
-  if (h.round < 0) return DecodeStatus::BadRound;
-  h.length = get<uint32_t>(p + 36);
-  if (h.length > limits.max_payload) return DecodeStatus::Oversized;
-  if (bytes.size() - kHeaderSize < h.length) return DecodeStatus::Truncated;
-  payload = bytes.subspan(kHeaderSize, h.length);
-  consumed = kHeaderSize + h.length;
+  return DecodeStatus::Ok;
+}
+
+DecodeStatus decode_frame(std::span<const std::byte> bytes, const DecodeLimits& limits, uint64_t& prev_instance,
+                          WireHeader& h, std::span<const std::byte>& payload, size_t& consumed) {
+  const std::byte* p = bytes.data();
+  const std::byte* end = p + bytes.size();
+  if (p == end) return DecodeStatus::Truncated;
+  const uint8_t flags = uint8_t(*p++);
+  if (flags & ~kKnownFlags) return DecodeStatus::BadEncoding;
+  h.kind = (flags & kFlagNotice) ? FrameKind::Notice : FrameKind::Message;
+  h.decided = (flags & kFlagDecided) != 0;
+  if (h.kind == FrameKind::Notice && !h.decided) return DecodeStatus::BadEncoding;
+  uint64_t delta = 0, round = 0, length = 0;
+  if (DecodeStatus s = get_varint(p, end, delta); s != DecodeStatus::Ok) return s;
+  if (DecodeStatus s = get_varint(p, end, round); s != DecodeStatus::Ok) return s;
+  if (DecodeStatus s = get_varint(p, end, length); s != DecodeStatus::Ok) return s;
+  // Undo the zigzag; the instance must stay in [0, 2^63).
+  const int64_t d = int64_t(delta >> 1) ^ -int64_t(delta & 1);
+  int64_t instance = 0;
+  if (__builtin_add_overflow(int64_t(prev_instance), d, &instance) || instance < 0) return DecodeStatus::BadEncoding;
+  if (round > uint64_t(INT64_MAX)) return DecodeStatus::BadRound;
+  if (length > limits.max_payload) return DecodeStatus::Oversized;
+  if (h.kind == FrameKind::Notice && length != 0) return DecodeStatus::BadEncoding;
+  if (uint64_t(end - p) < length) return DecodeStatus::Truncated;
+  h.instance = uint64_t(instance);
+  h.round = int64_t(round);
+  h.length = uint32_t(length);
+  payload = std::span<const std::byte>(p, size_t(length));
+  consumed = size_t(p - bytes.data()) + size_t(length);
+  prev_instance = h.instance;
   return DecodeStatus::Ok;
 }
 
@@ -74,6 +156,7 @@ const char* decode_status_name(DecodeStatus s) {
     case DecodeStatus::UnknownSender: return "unknown_sender";
     case DecodeStatus::BadRound: return "bad_round";
     case DecodeStatus::Oversized: return "oversized";
+    case DecodeStatus::BadEncoding: return "bad_encoding";
   }
   return "?";
 }

@@ -239,7 +239,8 @@ std::vector<ClusterMember> load_cluster(const std::string& path) {
 std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int argc, char** argv) {
   Options o;
   std::vector<std::string> inputs, consts;
-  std::string timeout = "20ms", transport = "udp", delay = "0", time_limit = "0";
+  std::string timeout = "20ms", transport = "udp", delay = "0", time_limit = "0", linger = "500ms",
+              start_wait = "1s";
   CLI::App app{std::string("psync node for protocol ") + desc.name};
   app.add_option("--id", o.id, "this process's id in the cluster")->required();
   app.add_option("--cluster", o.cluster_path, "cluster TOML file ([[process]] id, address)")->required();
@@ -254,6 +255,10 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   app.add_option("--delay", delay, "delay each received message by up to this duration");
   app.add_option("--seed", o.seed, "seed for random inputs, coin(), random(k) and fault injection");
   app.add_option("--after-decide", o.after_decide, "rounds to keep running after deciding");
+  app.add_option("--linger", linger,
+                 "after deciding, run on until every peer has decided, for at most this long and --linger-rounds (0 = no lingering)");
+  app.add_option("--linger-rounds", o.linger_rounds, "lingering gives up once both this many rounds and --linger have passed (default 4 phases, >= 8)");
+  app.add_option("--start-wait", start_wait, "TCP: wait up to this long for connections to every peer before round 0");
   app.add_option("--max-rounds", o.max_rounds, "give up on an instance after this many rounds (0 = never)");
   app.add_option("--time-limit", time_limit, "stop after this long (0 = never)");
   app.add_option("--byzantine", o.byzantine_f, "catch up only once f+1 senders are ahead");
@@ -274,11 +279,15 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   o.timeout_us = parse_duration_us(timeout, "--timeout");
   o.delay_us = parse_duration_us(delay, "--delay");
   o.time_limit_us = parse_duration_us(time_limit, "--time-limit");
+  o.linger_us = parse_duration_us(linger, "--linger");
+  o.start_wait_us = parse_duration_us(start_wait, "--start-wait");
+  if (o.linger_rounds < -1) throw ConfigError("--linger-rounds must be >= 0");
   if (transport == "udp") o.transport = TransportKind::Udp;
   else if (transport == "tcp") o.transport = TransportKind::Tcp;
   else throw ConfigError("--transport '" + transport + "': expected udp or tcp");
   if (!(o.drop >= 0.0 && o.drop <= 1.0)) throw ConfigError("--drop must be a probability in [0, 1]");
   if (o.instances == 0) throw ConfigError("--instances must be at least 1");
+  if (o.instances > uint64_t(INT64_MAX)) throw ConfigError("--instances must be below 2^63");
   if (o.window == 0) throw ConfigError("--window must be at least 1");
   if (o.max_rounds < 0) throw ConfigError("--max-rounds must be >= 0");
   if (o.byzantine_f < 0) throw ConfigError("--byzantine must be >= 0");
@@ -314,6 +323,7 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
     for (uint32_t i = 0; i < desc.num_consts; ++i)
       if (std::string(desc.consts[i].name) == "after_decide") o.after_decide = o.consts[desc.consts[i].offset];
   }
+  if (o.linger_rounds < 0) o.linger_rounds = std::max<int64_t>(8, 4 * int64_t(desc.num_rounds));
   return o;
 }
 

@@ -60,7 +60,7 @@ class Node final : public engine::Host {
  public:
   Node(const psync_protocol_desc& desc, const Options& o)
       : desc_(desc), options_(o), n_(int32_t(o.cluster.size())), layout_(engine::Layout::compute(desc, n_)),
-        wake_(io_), flush_timer_(io_), limit_timer_(io_), signals_(io_, SIGINT, SIGTERM),
+        wake_(io_), flush_timer_(io_), limit_timer_(io_), start_timer_(io_), signals_(io_, SIGINT, SIGTERM),
         status_(o.instances, Pending), fault_rng_(o.seed * 0x2545F4914F6CDD1Dull ^ uint64_t(o.id)) {
     config_.n = n_;
     config_.me = o.id;
@@ -71,6 +71,10 @@ class Node final : public engine::Host {
     config_.after_decide_rounds = o.after_decide;
     config_.max_rounds = o.max_rounds;
     config_.seed = o.seed;
+    if (o.linger_us > 0) {
+      config_.linger_rounds = o.linger_rounds;
+      config_.linger_us = o.linger_us;
+    }
     config_.defer_catch_up = true;  // settled once per event-loop turn, see settle_pending()
 
     net_.n = n_;
@@ -82,6 +86,9 @@ class Node final : public engine::Host {
     auto on_frame = [this](const net::WireHeader& h, std::span<const std::byte> p) { receive_frame(h, p); };
     transport_ = o.transport == TransportKind::Udp ? net::make_udp_transport(io_, net_, on_frame, net_counters_)
                                                     : net::make_tcp_transport(io_, net_, on_frame, net_counters_);
+    transport_->set_on_connect([this] {
+      if (!started_ && transport_->reachable_peers() >= n_ - 1) begin_rounds();
+    });
     transport_->set_batch_end([this] {
       in_receive_batch_ = false;
       settle_pending();
@@ -115,7 +122,18 @@ class Node final : public engine::Host {
         begin_shutdown(1);
       });
     }
-    asio::post(io_, [this] { fill_window(); });
+    // TCP: round 0 waits (boundedly) for a connection to every peer, so that
+    // the first rounds are not run against peers that cannot hear them yet.
+    if (options_.transport == TransportKind::Tcp && options_.start_wait_us > 0 && n_ > 1) {
+      start_timer_.expires_after(std::chrono::microseconds(options_.start_wait_us));
+      start_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || started_) return;
+        ++counters_.start_wait_expired;
+        begin_rounds();
+      });
+    } else {
+      asio::post(io_, [this] { begin_rounds(); });
+    }
     io_.run();
     write_out();
     if (!options_.quiet)
@@ -127,13 +145,19 @@ class Node final : public engine::Host {
   }
 
   // engine::Host
-  void send_message(uint64_t instance, int64_t round, int32_t to, std::span<const std::byte> payload) override {
+  void send_message(uint64_t instance, int64_t round, int32_t to, std::span<const std::byte> payload,
+                    bool decided) override {
     net::WireHeader h;
-    h.fingerprint = desc_.fingerprint;
+    h.decided = decided;
     h.instance = instance;
     h.round = round;
     h.sender = options_.id;
     transport_->send(to, h, payload);
+  }
+
+  void announce_decided(uint64_t instance, int64_t round, uint64_t to) override {
+    for (int32_t p = 0; p < n_; ++p)
+      if (p != options_.id && ((to >> p) & 1)) send_notice(instance, round, p);
   }
 
   void report_decision(uint64_t instance, int64_t round, const void* state) override {
@@ -154,11 +178,30 @@ class Node final : public engine::Host {
   }
 
  private:
-  enum InstanceStatus : uint8_t { Pending, Active, Done };
+  enum InstanceStatus : uint8_t { Pending, Active, Done, DoneDecided };
   struct Slot {
     std::unique_ptr<engine::Instance> inst;
     int64_t armed = kNoDeadline;  // earliest heap entry for this instance
+    bool released = false;        // lingering: no longer holds a window place
   };
+
+  void send_notice(uint64_t instance, int64_t round, int32_t to) {
+    net::WireHeader h;
+    h.kind = net::FrameKind::Notice;
+    h.decided = true;
+    h.instance = instance;
+    h.round = round;
+    h.sender = options_.id;
+    transport_->send(to, h, {});
+    ++counters_.decided_notices_sent;
+  }
+
+  void begin_rounds() {
+    if (started_) return;
+    started_ = true;
+    start_timer_.cancel();
+    fill_window();
+  }
   struct Delayed {
     int64_t at;
     uint64_t seq;
@@ -261,9 +304,16 @@ class Node final : public engine::Host {
       ++counters_.unknown_instance_dropped;
       return;
     }
+    const bool notice = h.kind == net::FrameKind::Notice;
+    if (notice) ++counters_.decided_notices_received;
     const uint8_t st = status_[h.instance];
-    if (st == Done) {
-      ++counters_.finished_instance_messages_dropped;
+    if (st == Done || st == DoneDecided) {
+      // A peer that has decided may be lingering for want of our decided
+      // bit (the frames that carried it were lost): tell it again. Only a
+      // message triggers this, never a notice, so two finished processes
+      // cannot keep answering each other.
+      if (st == DoneDecided && h.decided && !notice) send_notice(h.instance, h.round, h.sender);
+      if (!notice) ++counters_.finished_instance_messages_dropped;
       return;
     }
     if (st == Pending) {
@@ -273,7 +323,10 @@ class Node final : public engine::Host {
     }
     auto it = active_.find(h.instance);
     if (it == active_.end()) return;  // finished while starting
-    it->second.inst->receive(h.sender, h.round, payload, in_receive_batch_ ? batch_now_ : now_us());
+    engine::Instance& inst = *it->second.inst;
+    if (h.decided) inst.peer_decided(h.sender);
+    if (!notice && !inst.finished())
+      inst.receive(h.sender, h.round, payload, in_receive_batch_ ? batch_now_ : now_us());
     after_event(h.instance);
   }
 
@@ -294,14 +347,21 @@ class Node final : public engine::Host {
     if (it == active_.end()) return;
     Slot& slot = it->second;
     if (slot.inst->finished()) {
+      if (slot.released) --released_;
+      status_[id] = slot.inst->decided() ? DoneDecided : Done;
       active_.erase(it);
-      status_[id] = Done;
       ++counters_.instances_finished;
       if (counters_.instances_finished == options_.instances)
         begin_shutdown(counters_.instances_decided == options_.instances ? 0 : 1);
       else
         fill_window();
       return;
+    }
+    if (!slot.released && slot.inst->lingering()) {
+      // Its own work is done; it runs on only for peers that may need it.
+      slot.released = true;
+      ++released_;
+      fill_window();
     }
     if (slot.inst->catch_up_pending()) {
       to_settle_.push_back(id);
@@ -337,7 +397,7 @@ class Node final : public engine::Host {
   }
 
   void fill_window() {
-    while (!shutting_down_ && active_.size() < options_.window && next_ < options_.instances) {
+    while (!shutting_down_ && started_ && active_.size() - released_ < options_.window && next_ < options_.instances) {
       const uint64_t id = next_++;
       if (status_[id] == Pending) start_instance(id);
     }
@@ -427,11 +487,14 @@ class Node final : public engine::Host {
   asio::steady_timer wake_;
   asio::steady_timer flush_timer_;
   asio::steady_timer limit_timer_;
+  asio::steady_timer start_timer_;
   asio::signal_set signals_;
   std::chrono::steady_clock::time_point start_;
   int64_t wake_at_ = kNoDeadline;
 
-  std::vector<uint8_t> status_;  // per instance id: Pending, Active, Done
+  std::vector<uint8_t> status_;  // per instance id: Pending, Active, Done, DoneDecided
+  size_t released_ = 0;          // lingering instances (not counted against the window)
+  bool started_ = false;         // round 0 may begin (TCP waits for its connections)
   uint64_t next_ = 0;            // next instance id to start locally
   std::unordered_map<uint64_t, Slot> active_;
   std::priority_queue<std::pair<int64_t, uint64_t>, std::vector<std::pair<int64_t, uint64_t>>, std::greater<>> timers_;

@@ -20,7 +20,10 @@ namespace psync::node {
   X(instances_started)                                                         \
   X(instances_started_by_peers)     /* a peer's message started it */          \
   X(instances_finished)                                                        \
-  X(instances_decided)
+  X(instances_decided)                                                         \
+  X(decided_notices_sent)           /* notices: "this process has decided" */  \
+  X(decided_notices_received)                                                  \
+  X(start_wait_expired)             /* TCP: round 0 began before every peer was connected */
 
 struct NodeCounters {
 #define PSYNC_X(name) uint64_t name = 0;

@@ -4,7 +4,8 @@ the outcome. Works with any binary linked against libpsync_runtime.a (the
 hand-written otr-node, or a protocol compiled by psyncc).
 
 It picks free ports, writes a cluster TOML file, starts the replicas as
-separate processes, optionally kills one or sprays garbage datagrams at them,
+separate processes, optionally starts one late, kills one or sprays garbage
+datagrams at them,
 collects their JSON decision lines and --stats counters, and checks:
   - agreement: per instance, every decided value is the same;
   - termination: every replica still alive decided every instance
@@ -18,6 +19,7 @@ Examples:
   cluster.py build-rt/runtime/otr-node -n 5 --transport tcp
   cluster.py ./last_voting -n 5 --kill 4@0 --input init=random
   cluster.py ./otr -n 5 --drop 0.2 --seeds 1-20 --allow-undecided
+  cluster.py ./otr -n 5 --late 4@0.3 --instances 20 --window 4   (a straggler)
   cluster.py ./otr -n 3 -- --byzantine 1    (flags after -- go to every replica)
 """
 
@@ -68,25 +70,48 @@ def describe(binary):
     return json.loads(out.stdout)
 
 
-def frame(fingerprint, instance, rnd, sender, payload, magic=0x4E595350, version=1, kind=0, length=None):
-    """One wire frame (runtime/net/wire.h): 40-byte little-endian header + payload."""
+def varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def packet(fingerprint, sender, frames=b"", magic=0x5350, version=2, kind=0):
+    """A wire packet (runtime/net/wire.h, version 2): 13-byte header + frames."""
+    return struct.pack("<HBBQB", magic, version, kind, fingerprint, sender) + frames
+
+
+def frame(instance, rnd, payload, flags=0, length=None, prev_instance=0):
+    """One frame: flags, zigzag instance delta, round, length, payload."""
     if length is None:
         length = len(payload)
-    return struct.pack("<IHHQQqII", magic, version, kind, fingerprint, instance, rnd, sender, length) + payload
+    d = instance - prev_instance
+    zz = (d << 1) if d >= 0 else ((-d) << 1) - 1
+    return bytes([flags]) + varint(zz) + varint(rnd) + varint(length) + payload
 
 
 def garbage_datagrams(fingerprint, n, me):
     """(label, bytes) pairs, each malformed in one way, sent from process `me`'s address."""
-    good = frame(fingerprint, 0, 0, me, b"\0" * 8)
+    body = frame(0, 0, b"\0" * 8)
+    good = packet(fingerprint, me, body)
     return [
-        ("bad_magic", frame(fingerprint, 0, 0, me, b"\0" * 8, magic=0x12345678)),
-        ("bad_version", frame(fingerprint, 0, 0, me, b"\0" * 8, version=9)),
-        ("wrong_fingerprint", frame(fingerprint ^ 1, 0, 0, me, b"\0" * 8)),
-        ("truncated", good[:23]),
-        ("truncated_body", frame(fingerprint, 0, 0, me, b"\0" * 8, length=12)),
-        ("oversized", frame(fingerprint, 0, 0, me, b"\0" * 70000)[:65000]),
-        ("sender_mismatch", frame(fingerprint, 0, 0, (me + 1) % n, b"\0" * 8)),
-        ("unknown_sender", frame(fingerprint, 0, 0, 200, b"\0" * 8)),
+        ("bad_magic", packet(fingerprint, me, body, magic=0x1234)),
+        ("bad_version", packet(fingerprint, me, body, version=9)),
+        ("bad_kind", packet(fingerprint, me, body, kind=7)),
+        ("hello_over_udp", packet(fingerprint, me, kind=1)),
+        ("wrong_fingerprint", packet(fingerprint ^ 1, me, body)),
+        ("truncated", good[:9]),
+        ("no_frames", packet(fingerprint, me)),
+        ("truncated_body", packet(fingerprint, me, frame(0, 0, b"\0" * 8, length=12))),
+        ("oversized", packet(fingerprint, me, frame(0, 0, b"\0" * 4000))),
+        ("reserved_flag", packet(fingerprint, me, frame(0, 0, b"\0" * 8, flags=0x80))),
+        ("overlong_varint", packet(fingerprint, me, bytes([0, 0x80, 0x00, 0, 8]) + b"\0" * 8)),
+        ("notice_with_body", packet(fingerprint, me, frame(0, 0, b"\0" * 8, flags=3))),
+        ("sender_mismatch", packet(fingerprint, (me + 1) % n, body)),
+        ("unknown_sender", packet(fingerprint, 200, body)),
         ("random", os.urandom(333)),
         ("empty", b""),
     ]
@@ -149,11 +174,19 @@ def run_once(args, seed, info):
         garbage_from = n - 1 if args.garbage else None
         held_back = n - 2 if args.garbage else None
         failures = []
+        late_id, late_at = None, 0.0
+        if args.late:
+            k, _, t = args.late.partition("@")
+            late_id, late_at = int(k), float(t or 0)
+        exited = {}
         try:
             t0 = time.monotonic()
             for i in range(n):
-                if i not in (garbage_from, held_back):
+                if i not in (garbage_from, held_back, late_id):
                     c.start(i)
+            if late_id is not None:
+                time.sleep(max(late_at - (time.monotonic() - t0), 0))
+                c.start(late_id)
             if args.garbage:
                 # The started replicas cannot decide without the held-back one
                 # (OneThirdRule needs more than 2n/3), so the garbage arrives
@@ -167,7 +200,7 @@ def run_once(args, seed, info):
                 for i in range(n - 2):
                     for _, data in sent:
                         impostor.sendto(data, ("127.0.0.1", c.ports[i]))
-                    stranger.sendto(frame(info["fingerprint"], 0, 0, 0, b"\0" * 8), ("127.0.0.1", c.ports[i]))
+                    stranger.sendto(packet(info["fingerprint"], 0, frame(0, 0, b"\0" * 8)), ("127.0.0.1", c.ports[i]))
                 time.sleep(0.2)
                 impostor.close()
                 stranger.close()
@@ -178,11 +211,13 @@ def run_once(args, seed, info):
                     time.sleep(delay)
                 c.procs[kill_id].send_signal(signal.SIGKILL)
             deadline = time.monotonic() + args.wall_limit
-            for i, p in c.procs.items():
-                left = deadline - time.monotonic()
-                try:
-                    p.wait(timeout=max(left, 0.01))
-                except subprocess.TimeoutExpired:
+            while len(exited) < len(c.procs) and time.monotonic() < deadline:
+                for i, p in c.procs.items():
+                    if i not in exited and p.poll() is not None:
+                        exited[i] = time.monotonic() - t0
+                time.sleep(0.005)
+            for i in c.procs:
+                if i not in exited:
                     failures.append(f"process {i} still running after {args.wall_limit}s")
         finally:
             c.kill_all()
@@ -209,7 +244,11 @@ def run_once(args, seed, info):
             c.errs[i].close()
 
         alive = [i for i in c.procs if i != kill_id]
-        report = {"seed": seed, "decisions": decisions, "stats": stats, "codes": codes}
+        report = {"seed": seed, "decisions": decisions, "stats": stats, "codes": codes, "exited": exited}
+        if args.exit_within is not None:
+            for i in alive:
+                if i in exited and exited[i] > args.exit_within:
+                    failures.append(f"process {i} exited after {exited[i]:.2f}s, expected within {args.exit_within}s")
 
         # Agreement: within each instance, one value.
         for inst, by_proc in sorted(decisions.items()):
@@ -293,6 +332,9 @@ def main():
     ap.add_argument("--window", type=int, default=1)
     ap.add_argument("--after-decide", type=int, default=None)
     ap.add_argument("--kill", help="I@SECONDS: SIGKILL replica I after that long (I@0: at once)")
+    ap.add_argument("--late", help="I@SECONDS: start replica I that long after the others (a straggler)")
+    ap.add_argument("--exit-within", type=float, default=None,
+                    help="every replica still alive must exit within this many seconds of the start")
     ap.add_argument("--drop", type=float, default=0.0, help="each replica drops received messages with this probability")
     ap.add_argument("--delay", help="each replica delays received messages by up to this")
     ap.add_argument("--seeds", default="1", help="one run per seed: 3, 1-20 or 1,5,9")
@@ -319,6 +361,10 @@ def main():
         ap.error("--garbage needs --transport udp and n >= 4")
     if args.kill and not (0 <= int(args.kill.partition("@")[0]) < args.n):
         ap.error("--kill names a replica outside 0..n-1")
+    if args.late and not (0 <= int(args.late.partition("@")[0]) < args.n):
+        ap.error("--late names a replica outside 0..n-1")
+    if args.late and args.garbage:
+        ap.error("--late and --garbage both hold replicas back; use one")
     info = describe(args.binary)
 
     def on_signal(signum, _frame):

@@ -20,15 +20,19 @@ struct Sent {
   int32_t from;
   int32_t to;
   std::vector<std::byte> payload;
+  bool decided = false;
 };
 
 struct FakeHost : Host {
   int32_t me = 0;
   std::vector<Sent> sent;
   std::vector<std::pair<uint64_t, int64_t>> decisions;  // instance, round
-  void send_message(uint64_t instance, int64_t round, int32_t to, std::span<const std::byte> p) override {
-    sent.push_back({instance, round, me, to, {p.begin(), p.end()}});
+  std::vector<std::pair<int64_t, uint64_t>> notices;  // round, to
+  void send_message(uint64_t instance, int64_t round, int32_t to, std::span<const std::byte> p,
+                    bool decided) override {
+    sent.push_back({instance, round, me, to, {p.begin(), p.end()}, decided});
   }
+  void announce_decided(uint64_t, int64_t round, uint64_t to) override { notices.emplace_back(round, to); }
   void report_decision(uint64_t instance, int64_t round, const void*) override {
     decisions.emplace_back(instance, round);
   }
@@ -365,6 +369,107 @@ TEST_CASE("decisions are reported once; the instance runs after_decide more roun
   CHECK(f.counters.messages_after_finish_dropped == 1);
 }
 
+TEST_CASE("frames carry the decided bit from the round after the decision on") {
+  ProbeFixture f({probe::closed_round()});
+  f.consts[probe::kDecideRound] = 1;
+  f.config.after_decide_rounds = 2;
+  f.start(0);
+  for (int64_t t = 1; t <= 3; ++t) f.inst->on_timer(1000 * t);
+  for (const Sent& s : f.host.sent) CHECK(s.decided == (s.round >= 2));
+}
+
+TEST_CASE("lingering: a decided instance runs on until every peer has reported a decision") {
+  ProbeFixture f({probe::closed_round()});  // n = 4, me = 0
+  f.consts[probe::kDecideRound] = 1;
+  f.config.after_decide_rounds = 1;
+  f.config.linger_rounds = 100;
+  f.config.linger_us = 1'000'000;
+  f.start(0);
+  f.inst->on_timer(1000);  // round 0
+  f.inst->on_timer(2000);  // round 1: decides
+  f.inst->on_timer(3000);  // round 2: after-decide done, nobody else known to have decided
+  CHECK(f.inst->decided());
+  CHECK(!f.inst->finished());
+  CHECK(f.inst->lingering());
+  CHECK(f.counters.instances_lingered == 1);
+  CHECK(f.host.notices.empty());  // round 2 sent its decided bit to everyone already
+  f.inst->on_timer(4000);  // it keeps running the protocol's rounds, sending as usual
+  CHECK(f.host.sent_in_round(4) == 3);
+  CHECK(f.counters.lingered_rounds == 1);
+  f.inst->peer_decided(1);
+  f.inst->peer_decided(1);  // seen twice, counted once
+  f.inst->peer_decided(3);
+  CHECK(f.counters.peer_decisions_seen == 2);
+  CHECK(f.inst->lingering());
+  f.inst->peer_decided(2);  // the last one: stop at once, mid-round
+  CHECK(f.inst->finished());
+  CHECK(f.inst->end_reason() == EndReason::AfterDecide);
+  CHECK(f.counters.linger_expired == 0);
+}
+
+TEST_CASE("lingering: peers that reported early end the instance right after its after-decide rounds") {
+  ProbeFixture f({probe::closed_round()});
+  f.consts[probe::kDecideRound] = 1;
+  f.config.after_decide_rounds = 1;
+  f.config.linger_rounds = 100;
+  f.config.linger_us = 1'000'000;
+  f.start(0);
+  for (int32_t p = 1; p < 4; ++p) f.inst->peer_decided(p);  // e.g. bits on late frames
+  f.inst->on_timer(1000);
+  f.inst->on_timer(2000);
+  CHECK(!f.inst->finished());  // after-decide rounds still run
+  f.inst->on_timer(3000);
+  CHECK(f.inst->finished());
+  CHECK(f.counters.instances_lingered == 0);
+}
+
+TEST_CASE("lingering ends at the bound: both the rounds and the time must have passed") {
+  ProbeFixture f({probe::closed_round()});
+  f.consts[probe::kDecideRound] = 0;
+  f.config.after_decide_rounds = 0;
+  f.config.linger_rounds = 3;
+  f.config.linger_us = 10'000;
+  f.start(0);
+  f.inst->on_timer(1000);  // round 0: decides, starts lingering at t = 1000
+  REQUIRE(f.inst->lingering());
+  for (int64_t t = 2000; t <= 4000; t += 1000) f.inst->on_timer(t);  // 3 rounds, only 3 ms
+  CHECK(!f.inst->finished());
+  f.inst->on_timer(10'999);
+  CHECK(!f.inst->finished());
+  f.inst->on_timer(11'999);
+  CHECK(f.inst->finished());
+  CHECK(f.inst->end_reason() == EndReason::LingerExpired);
+  CHECK(f.counters.linger_expired == 1);
+  CHECK(f.inst->decided());
+}
+
+TEST_CASE("peers that never had a frame with our decided bit get a notice") {
+  ProbeFixture f({probe::closed_round()});
+  f.consts[probe::kDecideRound] = 1;
+  f.config.after_decide_rounds = 0;  // no round after the decision: nobody has the bit
+  f.config.linger_rounds = 1;
+  f.start(0);
+  f.inst->on_timer(1000);
+  f.inst->on_timer(2000);
+  REQUIRE(f.host.notices.size() == 1);
+  CHECK(f.host.notices[0].second == 0b1110);
+  f.inst->on_timer(3000);
+  f.inst->on_timer(4000);
+  CHECK(f.inst->finished());
+  CHECK(f.host.notices.size() == 1);  // once
+}
+
+TEST_CASE("without lingering an instance stops after its after-decide rounds and sends no notice") {
+  ProbeFixture f({probe::closed_round()});
+  f.consts[probe::kDecideRound] = 1;
+  f.config.after_decide_rounds = 0;
+  f.start(0);
+  f.inst->on_timer(1000);
+  f.inst->on_timer(2000);
+  CHECK(f.inst->finished());
+  CHECK(f.host.notices.empty());
+}
+
 TEST_CASE("halt stops the instance at once") {
   ProbeFixture f({probe::closed_round()});
   f.consts[probe::kHaltRound] = 0;
@@ -409,7 +514,9 @@ struct OtrCluster {
   Counters counters;
   std::deque<Sent> wire;
 
-  OtrCluster(std::vector<int64_t> inits, int64_t after_decide)
+  std::vector<uint64_t> cut;  // per process: peers whose messages it does not get
+
+  OtrCluster(std::vector<int64_t> inits, int64_t after_decide, int64_t linger_rounds = 0)
       : layout(Layout::compute(psync::testing::kOneThirdRule, int32_t(inits.size()))),
         configs(inits.size()), hosts(inits.size()) {
     const int32_t n = int32_t(inits.size());
@@ -417,12 +524,21 @@ struct OtrCluster {
       configs[size_t(i)].n = n;
       configs[size_t(i)].me = i;
       configs[size_t(i)].after_decide_rounds = after_decide;
+      configs[size_t(i)].linger_rounds = linger_rounds;
       hosts[size_t(i)].me = i;
     }
     for (int32_t i = 0; i < n; ++i)
       nodes.push_back(std::make_unique<Instance>(layout, configs[size_t(i)], nullptr, 0,
                                                  std::span<const int64_t>(&inits[size_t(i)], 1),
                                                  hosts[size_t(i)], counters));
+    cut.assign(inits.size(), 0);
+  }
+  int64_t now = 0;
+  void tick(const std::vector<bool>& alive) {
+    now += 20'000;
+    for (size_t i = 0; i < nodes.size(); ++i)
+      if (alive[i]) nodes[i]->on_timer(now);
+    pump(alive);
   }
   void pump(const std::vector<bool>& alive) {
     for (;;) {
@@ -433,7 +549,10 @@ struct OtrCluster {
       if (wire.empty()) return;
       Sent s = std::move(wire.front());
       wire.pop_front();
-      if (alive[size_t(s.to)] && alive[size_t(s.from)]) nodes[size_t(s.to)]->receive(s.from, s.round, s.payload, 0);
+      if (!alive[size_t(s.to)] || !alive[size_t(s.from)] || ((cut[size_t(s.to)] >> s.from) & 1)) continue;
+      Instance& to = *nodes[size_t(s.to)];
+      if (s.decided) to.peer_decided(s.from);  // what the node does with the frame's bit
+      if (!to.finished()) to.receive(s.from, s.round, s.payload, now);
     }
   }
   const psync::testing::OtrState& st(size_t i) const {
@@ -475,6 +594,53 @@ TEST_CASE("OneThirdRule: with one of four silent the rest still decide (3 > 8/3)
   }
 }
 
+TEST_CASE("OneThirdRule straggler: with lingering the others wait for it, and it decides") {
+  // Process 4 hears nothing until the other four have decided and run their
+  // after-decide rounds (its early messages lost, as over a TCP connection
+  // still coming up); then the network heals.
+  for (int64_t linger : {0, 8}) {
+    CAPTURE(linger);
+    OtrCluster c({5, 5, 5, 5, 9}, 2, linger);
+    std::vector<bool> alive(5, true);
+    c.cut[4] = 0b01111;
+    for (auto& n : c.nodes) n->start(0);
+    c.pump(alive);
+    for (int i = 0; i < 4; ++i) c.tick(alive);
+    for (size_t i = 0; i < 4; ++i) CHECK(c.nodes[i]->decided());
+    CHECK(!c.nodes[4]->decided());
+    c.cut[4] = 0;
+    for (int i = 0; i < 20; ++i) c.tick(alive);
+    if (linger == 0) {
+      // Everyone else has stopped: the straggler can never hear a quorum.
+      for (size_t i = 0; i < 4; ++i) CHECK(c.nodes[i]->finished());
+      CHECK(!c.nodes[4]->decided());
+    } else {
+      CHECK(c.nodes[4]->decided());
+      CHECK(c.st(4).decision == 5);
+      for (size_t i = 0; i < 5; ++i) CHECK(c.nodes[i]->finished());
+      for (size_t i = 0; i < 5; ++i) CHECK(c.nodes[i]->end_reason() == EndReason::AfterDecide);
+    }
+  }
+}
+
+TEST_CASE("OneThirdRule: a crashed peer holds the others only up to the linger bound") {
+  OtrCluster c({5, 5, 5, 5, 9}, 2, 6);
+  std::vector<bool> alive = {true, true, true, true, false};
+  for (size_t i = 0; i < 4; ++i) c.nodes[i]->start(0);
+  c.pump(alive);
+  int ticks = 0;
+  while (ticks < 100 && !(c.nodes[0]->finished() && c.nodes[1]->finished())) {
+    c.tick(alive);
+    ++ticks;
+  }
+  for (size_t i = 0; i < 4; ++i) {
+    CHECK(c.nodes[i]->decided());
+    CHECK(c.nodes[i]->finished());
+    CHECK(c.nodes[i]->end_reason() == EndReason::LingerExpired);
+  }
+  CHECK(ticks <= 2 + 2 + 6 + 1);  // decide, after-decide, linger rounds
+}
+
 TEST_CASE("counter_list names every counter") {
   Counters c;
   c.late_messages_dropped = 3;
@@ -483,5 +649,5 @@ TEST_CASE("counter_list names every counter") {
   for (auto& [name, v] : list)
     if (std::string(name) == "late_messages_dropped") found = v == 3;
   CHECK(found);
-  CHECK(list.size() == 20);
+  CHECK(list.size() == 24);
 }

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstring>
 
 using namespace psync::net;
 namespace asio = boost::asio;
@@ -35,16 +36,29 @@ NetConfig make_config(const std::vector<uint16_t>& ports, int32_t me) {
   return c;
 }
 
-std::vector<std::byte> frame(int32_t sender, uint64_t fp = 77, FrameKind kind = FrameKind::Message) {
-  WireHeader h;
-  h.kind = kind;
-  h.fingerprint = fp;
-  h.instance = 3;
-  h.round = 1;
-  h.sender = sender;
-  std::vector<std::byte> payload(kind == FrameKind::Message ? 8 : 0, std::byte{1});
+// A packet from `sender` with `frames` OneThirdRule-sized message frames
+// (instances 3, 4, ...), or a Hello.
+std::vector<std::byte> frame(int32_t sender, uint64_t fp = 77, PacketKind kind = PacketKind::Messages,
+                             int frames = 1) {
   std::vector<std::byte> out;
-  encode_frame(h, payload, out);
+  encode_packet_header({kind, fp, sender}, out);
+  uint64_t prev = 0;
+  for (int i = 0; kind == PacketKind::Messages && i < frames; ++i) {
+    WireHeader h;
+    h.instance = 3 + uint64_t(i);
+    h.round = 1;
+    std::vector<std::byte> payload(8, std::byte{1});
+    encode_frame(h, payload, prev, out);
+  }
+  return out;
+}
+
+// TCP: a packet behind its 4-byte length.
+std::vector<std::byte> record(std::vector<std::byte> packet) {
+  std::vector<std::byte> out(4);
+  const uint32_t len = uint32_t(packet.size());
+  std::memcpy(out.data(), &len, 4);
+  out.insert(out.end(), packet.begin(), packet.end());
   return out;
 }
 
@@ -72,17 +86,16 @@ TEST_CASE("UDP: frames from peers arrive; strangers, forgers and garbage are cou
   udp::socket stranger(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
 
   auto good = frame(1);
-  auto two = good;
-  two.insert(two.end(), good.begin(), good.end());
+  auto two = frame(1, 77, PacketKind::Messages, 2);
   peer1.send_to(asio::buffer(good), target);                 // ok
-  peer1.send_to(asio::buffer(two), target);                  // two frames in one datagram
+  peer1.send_to(asio::buffer(two), target);                  // two frames under one packet header
   peer1.send_to(asio::buffer(frame(2)), target);             // claims to be 2 from 1's address
   peer1.send_to(asio::buffer(frame(1, 99)), target);         // other protocol
   peer1.send_to(asio::buffer(good.data(), 20), target);      // truncated
   auto bad = good;
   bad[0] = std::byte{0};
   peer1.send_to(asio::buffer(bad), target);                  // bad magic
-  peer1.send_to(asio::buffer(frame(1, 77, FrameKind::Hello)), target);  // a TCP-only frame
+  peer1.send_to(asio::buffer(frame(1, 77, PacketKind::Hello)), target);  // a TCP-only packet
   stranger.send_to(asio::buffer(good), target);              // unknown address
   std::vector<std::byte> big(9000, std::byte{0xFF});
   peer1.send_to(asio::buffer(big), target);                  // garbage
@@ -104,7 +117,7 @@ TEST_CASE("UDP: sends to one peer are coalesced into datagrams") {
   asio::io_context io;
   const std::vector<uint16_t> ports = {free_udp_port(io), free_udp_port(io)};
   NetConfig c0 = make_config(ports, 0), c1 = make_config(ports, 1);
-  c0.max_datagram = 200;  // 4 frames of 48 bytes
+  c0.max_datagram = 60;  // a 13-byte header and 3 frames of 12 bytes
   NetCounters n0, n1;
   int received = 0;
   auto t0 = make_udp_transport(io, c0, [](const WireHeader&, std::span<const std::byte>) {}, n0);
@@ -114,14 +127,13 @@ TEST_CASE("UDP: sends to one peer are coalesced into datagrams") {
   std::vector<std::byte> payload(8, std::byte{3});
   for (int i = 0; i < 10; ++i) {
     WireHeader h;
-    h.fingerprint = 77;
     h.instance = uint64_t(i);
     h.sender = 0;
     t0->send(1, h, payload);
   }
   run_until(io, [&] { return received == 10; });
   CHECK(received == 10);
-  CHECK(n0.datagrams_sent == 3);  // 4 + 4 + 2
+  CHECK(n0.datagrams_sent == 4);  // 3 + 3 + 3 + 1
   CHECK(n1.malformed_total() == 0);
 }
 
@@ -146,20 +158,25 @@ TEST_CASE("TCP: a connection must say hello from the right address, then keep it
     for (auto& p : parts) out.insert(out.end(), p.begin(), p.end());
     return out;
   };
-  auto good = send_stream(cat({frame(1, 77, FrameKind::Hello), frame(1), frame(1)}));
-  auto no_hello = send_stream(frame(2));
-  auto forger = send_stream(cat({frame(2, 77, FrameKind::Hello), frame(1)}));
-  auto garbage = send_stream(std::vector<std::byte>(100, std::byte{0x42}));
-  auto other_protocol = send_stream(frame(1, 5, FrameKind::Hello));
+  auto good = send_stream(cat({record(frame(1, 77, PacketKind::Hello)), record(frame(1)), record(frame(1))}));
+  auto no_hello = send_stream(record(frame(2)));
+  auto forger = send_stream(cat({record(frame(2, 77, PacketKind::Hello)), record(frame(1))}));
+  std::vector<std::byte> junk(100, std::byte{0x42});
+  junk[0] = std::byte{50};  // a plausible length, then garbage
+  junk[1] = junk[2] = junk[3] = std::byte{0};
+  auto garbage = send_stream(junk);
+  auto other_protocol = send_stream(record(frame(1, 5, PacketKind::Hello)));
+  auto huge = send_stream(std::vector<std::byte>(8, std::byte{0x7F}));  // a 2 GB packet announced
   run_until(io, [&] {
     return got.size() >= 2 && counters.sender_mismatch_dropped >= 2 && counters.bad_magic_dropped >= 1 &&
-           counters.wrong_fingerprint_dropped >= 1;
+           counters.wrong_fingerprint_dropped >= 1 && counters.oversized_dropped >= 1;
   });
   CHECK(got.size() == 2);
   CHECK(counters.tcp_accepts == 2);  // the good one and the forger's hello
   CHECK(counters.sender_mismatch_dropped == 2);
   CHECK(counters.bad_magic_dropped == 1);
   CHECK(counters.wrong_fingerprint_dropped == 1);
+  CHECK(counters.oversized_dropped == 1);
   t->stop();
 }
 
@@ -173,7 +190,6 @@ TEST_CASE("TCP: two transports exchange frames and reconnect after the peer rest
   t0->start();
   std::vector<std::byte> payload(8, std::byte{3});
   WireHeader h;
-  h.fingerprint = 77;
   h.sender = 0;
   {
     auto t1 = make_tcp_transport(io, c1, [&](const WireHeader&, std::span<const std::byte>) { ++at1; }, n1);

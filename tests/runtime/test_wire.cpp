@@ -1,4 +1,5 @@
-// test_wire.cpp: the frame codec, and every way a frame can be malformed.
+// test_wire.cpp: the packet and frame codec (wire version 2), and every way a
+// packet or frame can be malformed.
 #include "net/wire.h"
 
 #include <doctest/doctest.h>
@@ -12,26 +13,50 @@ namespace {
 
 const DecodeLimits kLimits{0xABCDEF, 5, 16};
 
-std::vector<std::byte> frame(int32_t sender = 2, int64_t round = 7, size_t payload_len = 8, uint64_t fp = 0xABCDEF) {
-  WireHeader h;
-  h.fingerprint = fp;
-  h.instance = 42;
-  h.round = round;
-  h.sender = sender;
-  std::vector<std::byte> payload(payload_len, std::byte{0x5A});
+struct Frame {
+  uint64_t instance;
+  int64_t round;
+  size_t len;
+  bool decided = false;
+  FrameKind kind = FrameKind::Message;
+};
+
+std::vector<std::byte> packet(std::vector<Frame> frames, int32_t sender = 2, uint64_t fp = 0xABCDEF,
+                              PacketKind kind = PacketKind::Messages) {
   std::vector<std::byte> out;
-  encode_frame(h, payload, out);
+  encode_packet_header({kind, fp, sender}, out);
+  uint64_t prev = 0;
+  for (const Frame& f : frames) {
+    WireHeader h;
+    h.kind = f.kind;
+    h.decided = f.decided;
+    h.instance = f.instance;
+    h.round = f.round;
+    std::vector<std::byte> payload(f.len, std::byte{0x5A});
+    const size_t before = out.size();
+    const size_t expect = frame_size(h, f.len, prev);
+    encode_frame(h, payload, prev, out);
+    CHECK(out.size() - before == expect);
+  }
   return out;
 }
 
-DecodeStatus decode(const std::vector<std::byte>& b, WireHeader* out = nullptr, size_t* used = nullptr) {
-  WireHeader h;
-  std::span<const std::byte> payload;
-  size_t consumed = 0;
-  DecodeStatus s = decode_frame(b, kLimits, h, payload, consumed);
-  if (out) *out = h;
-  if (used) *used = consumed;
-  return s;
+std::vector<std::byte> one(int64_t round = 7, size_t len = 8) { return packet({{42, round, len}}); }
+
+struct Decoded {
+  DecodeStatus status;
+  PacketHeader header;
+  std::vector<WireHeader> frames;
+};
+
+Decoded decode(const std::vector<std::byte>& b) {
+  Decoded d;
+  d.status = decode_packet(b, kLimits, d.header, [&](const WireHeader& h, std::span<const std::byte> p) {
+    CHECK(p.size() == h.length);
+    d.frames.push_back(h);
+    return true;
+  });
+  return d;
 }
 
 template <typename T>
@@ -41,72 +66,148 @@ void poke(std::vector<std::byte>& b, size_t at, T v) {
 
 }  // namespace
 
-TEST_CASE("a frame round-trips through encode and decode") {
-  auto b = frame();
-  REQUIRE(b.size() == kHeaderSize + 8);
-  WireHeader h;
-  size_t used = 0;
-  CHECK(decode(b, &h, &used) == DecodeStatus::Ok);
-  CHECK(used == b.size());
-  CHECK(h.instance == 42);
-  CHECK(h.round == 7);
-  CHECK(h.sender == 2);
-  CHECK(h.length == 8);
-  CHECK(h.kind == FrameKind::Message);
+TEST_CASE("a packet round-trips through encode and decode") {
+  auto b = one();
+  // 13-byte packet header; frame: flags, instance 42 (zigzag 84: 1 byte), round 7, length 8, payload.
+  REQUIRE(b.size() == kPacketHeaderSize + 4 + 8);
+  Decoded d = decode(b);
+  REQUIRE(d.status == DecodeStatus::Ok);
+  CHECK(d.header.sender == 2);
+  CHECK(d.header.kind == PacketKind::Messages);
+  REQUIRE(d.frames.size() == 1);
+  CHECK(d.frames[0].instance == 42);
+  CHECK(d.frames[0].round == 7);
+  CHECK(d.frames[0].sender == 2);
+  CHECK(d.frames[0].length == 8);
+  CHECK(d.frames[0].kind == FrameKind::Message);
+  CHECK(!d.frames[0].decided);
 }
 
-TEST_CASE("the header layout is fixed: magic, version, kind, fingerprint, instance, round, sender, length") {
-  auto b = frame(3, 9, 4);
-  uint32_t magic;
-  std::memcpy(&magic, b.data(), 4);
-  CHECK(magic == kMagic);
+TEST_CASE("the packet header layout is fixed: magic, version, kind, fingerprint, sender") {
+  auto b = packet({{1, 0, 4}}, 3);
   CHECK(char(b[0]) == 'P');
-  CHECK(char(b[3]) == 'N');
-  uint64_t instance;
-  std::memcpy(&instance, b.data() + 16, 8);
-  CHECK(instance == 42);
-  uint32_t length;
-  std::memcpy(&length, b.data() + 36, 4);
-  CHECK(length == 4);
+  CHECK(char(b[1]) == 'S');
+  CHECK(uint8_t(b[2]) == kWireVersion);
+  CHECK(uint8_t(b[3]) == 0);
+  uint64_t fp;
+  std::memcpy(&fp, b.data() + 4, 8);
+  CHECK(fp == 0xABCDEF);
+  CHECK(uint8_t(b[12]) == 3);
+  CHECK(uint8_t(b[13]) == 0);  // flags of the first frame
 }
 
-TEST_CASE("two frames back to back decode one after the other") {
-  auto b = frame(1, 1, 8);
-  auto c = frame(4, 2, 0);
-  b.insert(b.end(), c.begin(), c.end());
-  size_t used = 0;
-  REQUIRE(decode(b, nullptr, &used) == DecodeStatus::Ok);
-  std::vector<std::byte> rest(b.begin() + long(used), b.end());
-  WireHeader h;
-  CHECK(decode(rest, &h) == DecodeStatus::Ok);
-  CHECK(h.sender == 4);
-  CHECK(h.length == 0);
+TEST_CASE("many frames share one header; instances are deltas, in any order; flags survive") {
+  std::vector<Frame> frames = {{1000, 3, 8},  {1001, 3, 8, true}, {999, 4, 0},
+                               {5, 0, 8},     {uint64_t(1) << 62, 2, 1},
+                               {7, 9, 0, true, FrameKind::Notice}, {uint64_t(INT64_MAX), INT64_MAX, 16}, {0, 0, 0}};
+  auto b = packet(frames);
+  Decoded d = decode(b);
+  REQUIRE(d.status == DecodeStatus::Ok);
+  REQUIRE(d.frames.size() == frames.size());
+  for (size_t i = 0; i < frames.size(); ++i) {
+    CHECK(d.frames[i].instance == frames[i].instance);
+    CHECK(d.frames[i].round == frames[i].round);
+    CHECK(d.frames[i].length == frames[i].len);
+    CHECK(d.frames[i].decided == frames[i].decided);
+    CHECK(d.frames[i].kind == frames[i].kind);
+  }
+  // Consecutive instances cost one byte of header each beyond flags, round, length.
+  auto c = packet({{1000, 3, 8}, {1001, 3, 8}, {1002, 3, 8}});
+  CHECK(c.size() == kPacketHeaderSize + (1 + 2 + 1 + 1 + 8) + 2 * (1 + 1 + 1 + 1 + 8));
 }
 
 TEST_CASE("every truncation is reported as truncated") {
-  auto b = frame();
+  auto b = packet({{300, 200, 8}, {301, 200, 8}});
   for (size_t len = 0; len < b.size(); ++len) {
     std::vector<std::byte> cut(b.begin(), b.begin() + long(len));
-    CHECK(decode(cut) == DecodeStatus::Truncated);
+    const DecodeStatus s = decode(cut).status;
+    // A cut exactly between the two frames leaves a whole, valid packet.
+    if (len == kPacketHeaderSize + (1 + 2 + 2 + 1 + 8)) CHECK(s == DecodeStatus::Ok);
+    else CHECK(s == DecodeStatus::Truncated);
   }
 }
 
-TEST_CASE("each malformed header field has its own reason") {
-  auto b = frame();
-  SUBCASE("magic") { poke<uint32_t>(b, 0, 0xDEADBEEF); CHECK(decode(b) == DecodeStatus::BadMagic); }
-  SUBCASE("version") { poke<uint16_t>(b, 4, 2); CHECK(decode(b) == DecodeStatus::BadVersion); }
-  SUBCASE("kind") { poke<uint16_t>(b, 6, 7); CHECK(decode(b) == DecodeStatus::BadKind); }
-  SUBCASE("fingerprint") { poke<uint64_t>(b, 8, 0x1); CHECK(decode(b) == DecodeStatus::WrongFingerprint); }
-  SUBCASE("sender id beyond n") { poke<uint32_t>(b, 32, 5); CHECK(decode(b) == DecodeStatus::UnknownSender); }
-  SUBCASE("negative sender") { poke<int32_t>(b, 32, -1); CHECK(decode(b) == DecodeStatus::UnknownSender); }
-  SUBCASE("negative round") { poke<int64_t>(b, 24, -3); CHECK(decode(b) == DecodeStatus::BadRound); }
-  SUBCASE("length above the protocol's largest message") {
-    poke<uint32_t>(b, 36, 17);
-    b.resize(kHeaderSize + 17);
-    CHECK(decode(b) == DecodeStatus::Oversized);
+TEST_CASE("each malformed header or frame field has its own reason") {
+  auto b = one();
+  const size_t f = kPacketHeaderSize;  // first frame
+  SUBCASE("magic") { poke<uint16_t>(b, 0, 0xBEEF); CHECK(decode(b).status == DecodeStatus::BadMagic); }
+  SUBCASE("version 1 (the old 40-byte header)") { poke<uint8_t>(b, 2, 1); CHECK(decode(b).status == DecodeStatus::BadVersion); }
+  SUBCASE("kind") { poke<uint8_t>(b, 3, 7); CHECK(decode(b).status == DecodeStatus::BadKind); }
+  SUBCASE("fingerprint") { poke<uint64_t>(b, 4, 0x1); CHECK(decode(b).status == DecodeStatus::WrongFingerprint); }
+  SUBCASE("sender id beyond n") { poke<uint8_t>(b, 12, 5); CHECK(decode(b).status == DecodeStatus::UnknownSender); }
+  SUBCASE("sender id 255") { poke<uint8_t>(b, 12, 255); CHECK(decode(b).status == DecodeStatus::UnknownSender); }
+  SUBCASE("reserved flag bits") {
+    for (int bit = 2; bit < 8; ++bit) {
+      auto c = b;
+      poke<uint8_t>(c, f, uint8_t(1u << bit));
+      CHECK(decode(c).status == DecodeStatus::BadEncoding);
+    }
   }
-  SUBCASE("huge length") { poke<uint32_t>(b, 36, 0xFFFFFFFF); CHECK(decode(b) == DecodeStatus::Oversized); }
-  SUBCASE("length beyond the bytes present") { poke<uint32_t>(b, 36, 16); CHECK(decode(b) == DecodeStatus::Truncated); }
+  SUBCASE("a notice without the decided bit") { poke<uint8_t>(b, f, kFlagNotice); CHECK(decode(b).status == DecodeStatus::BadEncoding); }
+  SUBCASE("a notice with a body") { poke<uint8_t>(b, f, kFlagNotice | kFlagDecided); CHECK(decode(b).status == DecodeStatus::BadEncoding); }
+  SUBCASE("length above the protocol's largest message") {
+    poke<uint8_t>(b, f + 3, 17);
+    b.resize(f + 4 + 17);
+    CHECK(decode(b).status == DecodeStatus::Oversized);
+  }
+  SUBCASE("length beyond the bytes present") { poke<uint8_t>(b, f + 3, 9); CHECK(decode(b).status == DecodeStatus::Truncated); }
+  SUBCASE("a packet with no frames") { b.resize(kPacketHeaderSize); CHECK(decode(b).status == DecodeStatus::Truncated); }
+  SUBCASE("a hello with frames") { poke<uint8_t>(b, 3, uint8_t(PacketKind::Hello)); CHECK(decode(b).status == DecodeStatus::BadEncoding); }
+}
+
+TEST_CASE("varints are canonical: overlong, oversized and unterminated ones are rejected") {
+  auto frame_bytes = [](std::vector<uint8_t> tail) {
+    std::vector<std::byte> b;
+    encode_packet_header({PacketKind::Messages, 0xABCDEF, 1}, b);
+    b.push_back(std::byte{0});  // flags
+    for (uint8_t x : tail) b.push_back(std::byte(x));
+    return b;
+  };
+  CHECK(decode(frame_bytes({0x02, 0x01, 0x00})).status == DecodeStatus::Ok);            // instance 1, round 1, empty
+  CHECK(decode(frame_bytes({0x82, 0x00, 0x01, 0x00})).status == DecodeStatus::BadEncoding);  // overlong instance
+  CHECK(decode(frame_bytes({0x02, 0x81, 0x80, 0x00, 0x00})).status == DecodeStatus::BadEncoding);  // overlong round
+  // Eleven bytes, or a tenth byte above 1: beyond 64 bits.
+  CHECK(decode(frame_bytes({0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02, 0x00})).status ==
+        DecodeStatus::BadEncoding);
+  CHECK(decode(frame_bytes({0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x81, 0x01, 0x00})).status ==
+        DecodeStatus::BadEncoding);
+  // A round of 2^63 does not fit a signed round.
+  CHECK(decode(frame_bytes({0x02, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x00})).status ==
+        DecodeStatus::BadRound);
+  CHECK(decode(frame_bytes({0x02, 0x80})).status == DecodeStatus::Truncated);  // unterminated
+}
+
+TEST_CASE("an instance delta may not leave 0 .. 2^63-1") {
+  auto with_delta = [](uint64_t first, uint64_t zz) {
+    std::vector<std::byte> b = packet({{first, 0, 0}});
+    b.push_back(std::byte{0});
+    uint64_t v = zz;
+    while (v >= 0x80) {
+      b.push_back(std::byte(uint8_t(v) | 0x80));
+      v >>= 7;
+    }
+    b.push_back(std::byte(uint8_t(v)));
+    b.push_back(std::byte{0});
+    b.push_back(std::byte{0});
+    return b;
+  };
+  CHECK(decode(with_delta(3, 5)).status == DecodeStatus::Ok);            // 3 - 3 = 0
+  CHECK(decode(with_delta(3, 7)).frames.size() == 1);                    // the first frame got through
+  Decoded ok = decode(with_delta(3, 5));
+  REQUIRE(ok.frames.size() == 2);
+  CHECK(ok.frames[1].instance == 0);
+  CHECK(decode(with_delta(3, 7)).status == DecodeStatus::BadEncoding);  // below 0
+  CHECK(decode(with_delta(uint64_t(INT64_MAX), 2)).status == DecodeStatus::BadEncoding);  // 2^63
+  CHECK(decode(with_delta(0, 1)).status == DecodeStatus::BadEncoding);   // 0 - 1
+}
+
+TEST_CASE("frames before a bad one are handed up; the bad one stops the packet") {
+  auto b = packet({{1, 0, 8}, {2, 0, 8}, {3, 0, 8}});
+  const size_t third = b.size() - 12;
+  poke<uint8_t>(b, third, 0x40);
+  Decoded d = decode(b);
+  CHECK(d.status == DecodeStatus::BadEncoding);
+  CHECK(d.frames.size() == 2);
 }
 
 TEST_CASE("random bytes never decode into a frame by accident and never crash") {
@@ -114,20 +215,21 @@ TEST_CASE("random bytes never decode into a frame by accident and never crash") 
   for (int i = 0; i < 20000; ++i) {
     std::vector<std::byte> b(size_t(rng() % 96));
     for (auto& x : b) x = std::byte(rng());
-    CHECK(decode(b) != DecodeStatus::Ok);
+    CHECK(decode(b).status != DecodeStatus::Ok);
   }
-  // Valid frames with random bit flips: decoding either succeeds or names a reason.
-  auto good = frame();
+  // Valid packets with random bit flips: decoding either succeeds or names a
+  // reason, never reads out of bounds (run under ASan to see it), and every
+  // frame it hands up is within the limits.
+  auto good = packet({{100, 3, 8}, {101, 3, 8, true}, {7, 1, 0, true, FrameKind::Notice}});
   for (int i = 0; i < 20000; ++i) {
     auto b = good;
     b[rng() % b.size()] ^= std::byte(1u << (rng() % 8));
-    WireHeader h;
-    std::span<const std::byte> payload;
-    size_t used = 0;
-    const DecodeStatus s = decode_frame(b, kLimits, h, payload, used);
-    if (s == DecodeStatus::Ok) {
-      CHECK(used <= b.size());
+    if (rng() % 4 == 0) b.resize(rng() % b.size());
+    Decoded d = decode(b);
+    for (const WireHeader& h : d.frames) {
       CHECK(h.sender < 5);
+      CHECK(h.length <= 16);
+      CHECK(h.round >= 0);
     }
   }
 }
@@ -135,4 +237,5 @@ TEST_CASE("random bytes never decode into a frame by accident and never crash") 
 TEST_CASE("decode status names match the counters") {
   CHECK(std::string(decode_status_name(DecodeStatus::WrongFingerprint)) == "wrong_fingerprint");
   CHECK(std::string(decode_status_name(DecodeStatus::Oversized)) == "oversized");
+  CHECK(std::string(decode_status_name(DecodeStatus::BadEncoding)) == "bad_encoding");
 }
