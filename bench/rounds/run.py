@@ -3,18 +3,25 @@
 loopback UDP, for node binaries (protocol object + libpsync_runtime.a) next to
 the hand-written Asio lock-step baseline, all in the same run.
 
-  run.py --baseline build-rt/bench/rounds/rounds-baseline \
-         --protocol otr=build-rt/runtime/otr-node [--protocol lv=./last_voting ...]
+  run.py --baseline build/bench/rounds/rounds-baseline \
+         --protocol otr-node=build/runtime/otr-node \
+         --psyncc build/compiler/psyncc [--protocol label=path ...]
 
-For each protocol and n in {3, 5} it runs two workloads, each --runs times,
-and reports the median over runs of the median over replicas:
+With --psyncc it first compiles examples/one_third_rule.psync and
+examples/last_voting.psync (`psyncc build`) into a temporary directory and
+measures them as `otr-psyncc` and `lv-psyncc`.
+
+For each program and n in {3, 5} it runs two workloads, each --runs times
+(default 5), and reports the median over runs of the median over replicas:
   - latency:    --window 1, one instance after another: rounds/s is the
-                lock-step round rate;
+                round rate of one replica (the instance count is cut so a run
+                takes about --latency-seconds, for timeout-bound protocols);
   - throughput: --window 1000: decided instances/s with many in flight.
-Then peak RSS (VmHWM of each replica, the largest) with 10,000 instances in
-flight at n=3, and the ratio protocol/baseline for each figure. A protocol
-named like the baseline's exchange (OneThirdRule) is compared with it; the
-ratio of other protocols is printed for reference only.
+Then LastVoting n=3 decided/s at further windows (--lv-windows), peak RSS
+(VmHWM of each replica, the largest) with 10,000 instances in flight at n=3,
+and the ratios generated/hand-written: each program against the baseline,
+and otr-psyncc against otr-node (the same protocol written by hand against
+the ABI, linked with the same runtime).
 """
 
 import argparse
@@ -107,11 +114,34 @@ def measure(kind, binary, n, instances, window, runs, timeout_s):
     return statistics.median(r[0] for r in per_run), statistics.median(r[1] for r in per_run)
 
 
+def latency_instances(kind, binary, n, cap, seconds):
+    """Instances for a --window 1 run of about `seconds` (at most `cap`)."""
+    _, d1 = rates(run_cluster(kind, binary, n, 20, 1, 60))
+    return max(20, min(cap, int(d1 * seconds)))
+
+
+def compile_examples(psyncc, examples, outdir):
+    out = []
+    for label, name in (("otr-psyncc", "one_third_rule"), ("lv-psyncc", "last_voting")):
+        src = os.path.join(examples, name + ".psync")
+        exe = os.path.join(outdir, name)
+        r = subprocess.run([psyncc, "build", src, "-o", exe], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"run.py: psyncc build {src} failed:\n{r.stderr}")
+        out.append((label, exe))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--baseline", required=True, help="the rounds-baseline binary")
-    ap.add_argument("--protocol", action="append", required=True, help="label=path of a node binary")
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--protocol", action="append", default=[], help="label=path of a node binary")
+    ap.add_argument("--psyncc", help="compile examples/one_third_rule and last_voting with this psyncc")
+    ap.add_argument("--examples", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                                       "examples"))
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--latency-seconds", type=float, default=1.5)
+    ap.add_argument("--lv-windows", default="1000,4000", help="LastVoting n=3 decided/s at these windows")
     ap.add_argument("--latency-instances", type=int, default=1000)
     ap.add_argument("--throughput-instances", type=int, default=20000)
     ap.add_argument("--throughput-window", type=int, default=1000)
@@ -125,6 +155,11 @@ def main():
         if not path or not os.access(path, os.X_OK):
             ap.error(f"--protocol {p}: expected label=path to an executable")
         protocols.append((label, path))
+    tmp = tempfile.TemporaryDirectory(prefix="psync-bench-bin-")
+    if args.psyncc:
+        protocols += compile_examples(args.psyncc, args.examples, tmp.name)
+    if not protocols:
+        ap.error("give --protocol or --psyncc")
     sizes = [int(x) for x in args.sizes.split(",")]
     figures = {}
     print(f"bench/rounds: loopback UDP, medians of {args.runs} run(s); load average {os.getloadavg()[0]:.1f}")
@@ -133,16 +168,30 @@ def main():
     rows = [("baseline", "baseline", args.baseline)] + [(label, "node", path) for label, path in protocols]
     for label, kind, path in rows:
         for n in sizes:
-            r1, d1 = measure(kind, path, n, args.latency_instances, 1, args.runs, 60)
+            k = latency_instances(kind, path, n, args.latency_instances, args.latency_seconds)
+            r1, d1 = measure(kind, path, n, k, 1, args.runs, 60)
             _, dw = measure(kind, path, n, args.throughput_instances, args.throughput_window, args.runs, 60)
             figures[(label, n)] = (r1, d1, dw)
             print(f"{label:<22}{n:>3}{r1:>17.0f}{d1:>17.0f}{dw:>21.0f}", flush=True)
     print()
-    for label, _, _ in rows[1:]:
+    print("ratios generated/hand-written (>= 0.9 is the target):")
+    pairs = [(label, "baseline") for label, _, _ in rows[1:]]
+    labels = [label for label, _, _ in rows]
+    if "otr-psyncc" in labels and "otr-node" in labels:
+        pairs.append(("otr-psyncc", "otr-node"))
+    for a, b in pairs:
         for n in sizes:
-            b, p = figures[("baseline", n)], figures[(label, n)]
-            print(f"ratio {label}/baseline n={n}: rounds/s {p[0] / b[0]:.2f}, decided/s W=1 {p[1] / b[1]:.2f}, "
-                  f"decided/s W={args.throughput_window} {p[2] / b[2]:.2f}")
+            fa, fb = figures[(a, n)], figures[(b, n)]
+            note = "" if a.startswith("otr") or b != "baseline" else "  (another protocol: for reference)"
+            print(f"  {a}/{b} n={n}: rounds/s {fa[0] / fb[0]:.2f}, decided/s W=1 {fa[1] / fb[1]:.2f}, "
+                  f"decided/s W={args.throughput_window} {fa[2] / fb[2]:.2f}{note}")
+    lv = [(label, path) for label, kind, path in rows if label.startswith("lv")]
+    for label, path in lv:
+        print()
+        for w in [int(x) for x in args.lv_windows.split(",")]:
+            _, dw = measure("node", path, 3, max(args.throughput_instances, 20 * w), w, args.runs, 60)
+            figures[(label, 3, f"W={w}")] = dw
+            print(f"{label} n=3: {dw:.0f} decided instances/s at --window {w} (target 20,000)", flush=True)
     print()
     mem = {}
     for label, kind, path in rows:
@@ -154,7 +203,7 @@ def main():
               f"{mem[label] / 1024:.1f} MiB per replica ({decided} decided)")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"rates": {f"{k[0]}/n={k[1]}": v for k, v in figures.items()}, "peak_kb": mem}, f, indent=1)
+            json.dump({"rates": {"/".join(map(str, k)): v for k, v in figures.items()}, "peak_kb": mem}, f, indent=1)
     return 0
 
 

@@ -296,7 +296,12 @@ void Instance::catch_up_to(int64_t target, int64_t now_us) {
 }
 
 void Instance::on_timer(int64_t now_us) {
-  if (status_ != Status::Running || !sync_open_ || deadline_ == kNoDeadline || now_us < deadline_) return;
+  if (status_ != Status::Running) return;
+  if (catch_up_due_ <= now_us) {
+    run_until_blocked(now_us);
+    if (status_ != Status::Running) return;
+  }
+  if (!sync_open_ || deadline_ == kNoDeadline || now_us < deadline_) return;
   ++counters_.timeouts;
   complete_round(/*timed_out=*/true, now_us);
   if (status_ == Status::Running) begin_round(round_ + 1, now_us, /*skipped=*/false);
@@ -321,7 +326,16 @@ void Instance::run_until_blocked(int64_t now_us) {
     }
     if (!(decl().flags & PSYNC_ROUND_STRICT)) {
       const int64_t target = catch_up_target();
-      if (target > round_) {
+      if (target <= round_) {
+        catch_up_due_ = kNoDeadline;
+      } else if (config_.catch_up_grace_us > 0) {
+        if (catch_up_due_ == kNoDeadline) catch_up_due_ = now_us + config_.catch_up_grace_us;
+        if (now_us >= catch_up_due_) {
+          catch_up_due_ = kNoDeadline;
+          catch_up_to(target, now_us);
+          continue;
+        }
+      } else {
         if (config_.defer_catch_up && !settling_) {
           catch_up_pending_ = true;  // settle() will do it, unless the round ends first
         } else {
@@ -329,6 +343,8 @@ void Instance::run_until_blocked(int64_t now_us) {
           continue;
         }
       }
+    } else {
+      catch_up_due_ = kNoDeadline;  // strict rounds never catch up
     }
     if (!(sync_open_ && ready_to_end_)) break;
     if (end_by_go_) ++counters_.rounds_ended_by_go;
@@ -399,6 +415,7 @@ void Instance::peer_decided(int32_t sender) {
 
 void Instance::finish(EndReason why) {
   status_ = Status::Finished;
+  catch_up_due_ = kNoDeadline;
   end_reason_ = why;
   deadline_ = kNoDeadline;
   future_.clear();

@@ -10,6 +10,7 @@
 
 #include <psync/abi.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -81,6 +82,12 @@ struct Config {
   // queued behind the future one. Without this, a process one step behind in
   // a lock-step exchange would cut its round short on every such race.
   bool defer_catch_up = false;
+  // With a grace > 0 (it replaces defer_catch_up): a catch-up waits this long
+  // after it becomes possible, unless the round ends first. In a lock-step
+  // exchange a process one round behind has the other round-r messages in
+  // flight; waiting a moment for them keeps its round whole instead of
+  // cutting it short (a longer round only ever enlarges the heard-of set).
+  int64_t catch_up_grace_us = 0;
 };
 
 // What an instance needs from its driver: a way out for messages and a place
@@ -134,7 +141,7 @@ class Instance {
   void settle(int64_t now_us);
   bool catch_up_pending() const { return catch_up_pending_; }
 
-  int64_t deadline_us() const { return deadline_; }
+  int64_t deadline_us() const { return std::min(deadline_, catch_up_due_); }
   Status status() const { return status_; }
   EndReason end_reason() const { return end_reason_; }
   bool finished() const { return status_ == Status::Finished; }
@@ -200,6 +207,7 @@ class Instance {
   int64_t round_ = -1;
   uint32_t decl_index_ = 0;
   int64_t deadline_ = kNoDeadline;
+  int64_t catch_up_due_ = kNoDeadline;  // with a catch-up grace: when it happens
   int64_t decided_round_ = -1;
   int64_t max_ahead_ = -1;      // max over ahead_
   bool ready_to_end_ = false;   // go, go when, or a full mailbox

@@ -240,7 +240,7 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   Options o;
   std::vector<std::string> inputs, consts;
   std::string timeout = "20ms", transport = "udp", delay = "0", time_limit = "0", linger = "500ms",
-              start_wait = "1s";
+              start_wait = "1s", grace = "500us";
   CLI::App app{std::string("psync node for protocol ") + desc.name};
   app.add_option("--id", o.id, "this process's id in the cluster")->required();
   app.add_option("--cluster", o.cluster_path, "cluster TOML file ([[process]] id, address)")->required();
@@ -258,6 +258,7 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   app.add_option("--linger", linger,
                  "after deciding, run on until every peer has decided, for at most this long and --linger-rounds (0 = no lingering)");
   app.add_option("--linger-rounds", o.linger_rounds, "lingering gives up once both this many rounds and --linger have passed (default 4 phases, >= 8)");
+  app.add_option("--catch-up-grace", grace, "wait this long before catching up, for messages in flight (0 = none)");
   app.add_option("--start-wait", start_wait, "TCP: wait up to this long for connections to every peer before round 0");
   app.add_option("--max-rounds", o.max_rounds, "give up on an instance after this many rounds (0 = never)");
   app.add_option("--time-limit", time_limit, "stop after this long (0 = never)");
@@ -281,6 +282,7 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   o.time_limit_us = parse_duration_us(time_limit, "--time-limit");
   o.linger_us = parse_duration_us(linger, "--linger");
   o.start_wait_us = parse_duration_us(start_wait, "--start-wait");
+  o.catch_up_grace_us = parse_duration_us(grace, "--catch-up-grace");
   if (o.linger_rounds < -1) throw ConfigError("--linger-rounds must be >= 0");
   if (transport == "udp") o.transport = TransportKind::Udp;
   else if (transport == "tcp") o.transport = TransportKind::Tcp;

@@ -76,6 +76,7 @@ class Node final : public engine::Host {
       config_.linger_us = o.linger_us;
     }
     config_.defer_catch_up = true;  // settled once per event-loop turn, see settle_pending()
+    config_.catch_up_grace_us = o.catch_up_grace_us;  // when > 0, instead of the above
 
     net_.n = n_;
     net_.me = o.id;
@@ -404,7 +405,29 @@ class Node final : public engine::Host {
     schedule_wake();
   }
 
+  // Heap entries go stale when an instance ends or its deadline moves later
+  // (a round that ended before its timeout). Dropping or re-filing stale
+  // entries at the top before arming keeps the event loop from waking up
+  // for nothing — with one instance at a time, that was one wake-up per
+  // instance.
+  void prune_timers() {
+    while (!timers_.empty()) {
+      const auto [t, id] = timers_.top();
+      auto it = active_.find(id);
+      if (it == active_.end() || it->second.armed != t) {
+        timers_.pop();
+        continue;
+      }
+      const int64_t d = it->second.inst->deadline_us();
+      if (d <= t) break;
+      timers_.pop();
+      it->second.armed = d;
+      if (d != kNoDeadline) timers_.emplace(d, id);
+    }
+  }
+
   void schedule_wake() {
+    prune_timers();
     int64_t earliest = kNoDeadline;
     if (!timers_.empty()) earliest = timers_.top().first;
     if (!delayed_.empty()) earliest = std::min(earliest, delayed_.top().at);

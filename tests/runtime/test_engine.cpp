@@ -470,6 +470,37 @@ TEST_CASE("without lingering an instance stops after its after-decide rounds and
   CHECK(f.host.notices.empty());
 }
 
+TEST_CASE("catch-up grace: a round-r message in flight still counts; the catch-up comes at the grace's end") {
+  ProbeFixture f({probe::closed_round()});  // n = 4
+  f.config.catch_up_grace_us = 500;
+  f.start(0);
+  f.recv(1, 0, 50);
+  f.recv(1, 1, 100);  // 1 is ahead: catch-up possible from now on
+  CHECK(f.inst->round() == 0);
+  CHECK(f.inst->deadline_us() == 600);
+  f.recv(2, 0, 300);  // in flight when 1 moved on: still in round 0
+  CHECK(f.inst->round() == 0);
+  f.inst->on_timer(599);
+  CHECK(f.inst->round() == 0);
+  f.inst->on_timer(600);
+  CHECK(f.inst->round() == 1);
+  CHECK(f.counters.catch_ups == 1);
+  CHECK(f.st().last_size == 3);  // round 0 ended with 0, 1 and 2
+}
+
+TEST_CASE("catch-up grace: a round that fills up first needs no catch-up") {
+  ProbeFixture f({probe::closed_round()});
+  f.config.catch_up_grace_us = 500;
+  f.start(0);
+  f.recv(1, 0, 10);
+  f.recv(1, 1, 20);
+  f.recv(2, 0, 30);
+  f.recv(3, 0, 40);  // full: round 0 ends, round 1 starts with 1's message
+  CHECK(f.inst->round() == 1);
+  CHECK(f.counters.catch_ups == 0);
+  CHECK(f.inst->deadline_us() == 40 + 1000);  // only the round's own timeout
+}
+
 TEST_CASE("halt stops the instance at once") {
   ProbeFixture f({probe::closed_round()});
   f.consts[probe::kHaltRound] = 0;
@@ -649,5 +680,5 @@ TEST_CASE("counter_list names every counter") {
   for (auto& [name, v] : list)
     if (std::string(name) == "late_messages_dropped") found = v == 3;
   CHECK(found);
-  CHECK(list.size() == 24);
+  CHECK(list.size() == 24);  // 20 + the 4 lingering counters
 }
