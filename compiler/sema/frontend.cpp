@@ -33,6 +33,11 @@ void prepend(std::vector<T>& into, std::vector<T>& from) {
   into = std::move(from);
 }
 
+template <typename T>
+void append(std::vector<T>& into, std::vector<T>& from) {
+  for (auto& x : from) into.push_back(std::move(x));
+}
+
 void mark_imported(Program& m) {
   for (auto* list : {&m.consts, &m.inputs, &m.outputs, &m.vars, &m.lets})
     for (auto& v : *list) v->from_import = true;
@@ -48,9 +53,13 @@ class ImportResolver {
   }
 
   // Resolves the imports of `prog` (depth first) and merges them into it.
+  // The imported declarations go in front of the program's own, in import
+  // order (each module after the modules it imports), so that a module may
+  // call the fns of a module imported before it.
   void resolve(Program& prog, int depth) {
     std::vector<Import> imports = std::move(prog.imports);
     prog.imports.clear();
+    Program merged;
     for (auto& imp : imports) {
       if (loaded_.count(imp.module)) continue;
       loaded_.insert(imp.module);
@@ -88,15 +97,23 @@ class ImportResolver {
       }
       resolve(*mod, depth + 1);
       mark_imported(*mod);
-      prepend(prog.types, mod->types);
-      prepend(prog.consts, mod->consts);
-      prepend(prog.inputs, mod->inputs);
-      prepend(prog.outputs, mod->outputs);
-      prepend(prog.vars, mod->vars);
-      prepend(prog.lets, mod->lets);
-      prepend(prog.fns, mod->fns);
-      prepend(prog.specs, mod->specs);
+      append(merged.types, mod->types);
+      append(merged.consts, mod->consts);
+      append(merged.inputs, mod->inputs);
+      append(merged.outputs, mod->outputs);
+      append(merged.vars, mod->vars);
+      append(merged.lets, mod->lets);
+      append(merged.fns, mod->fns);
+      append(merged.specs, mod->specs);
     }
+    prepend(prog.types, merged.types);
+    prepend(prog.consts, merged.consts);
+    prepend(prog.inputs, merged.inputs);
+    prepend(prog.outputs, merged.outputs);
+    prepend(prog.vars, merged.vars);
+    prepend(prog.lets, merged.lets);
+    prepend(prog.fns, merged.fns);
+    prepend(prog.specs, merged.specs);
   }
 
  private:
