@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""End-to-end test of one example of the protocol library: compile it with
+`psyncc build`, run n replicas on loopback (each a separate process, with
+inputs this script draws and therefore knows), collect the decisions they
+print, and assert the protocol's own guarantee on them.
+
+usage: check_guarantee.py PSYNCC FILE --guarantee G [options]
+
+Guarantees (per instance, over the decisions actually made):
+  consensus   all decisions equal, each one some replica's input
+  kset        at most --k distinct decisions, each one some replica's input
+  broadcast   every delivery equals the input of replica --root
+  commit      all decisions equal; commit (true) only if every replica voted yes
+  lattice     decisions pairwise comparable under inclusion; each contains
+              its decider's input and only elements of some input
+  leader      all decisions name one replica that is not killed at start
+
+Options:
+  -n N                    replicas (default 3)
+  --input NAME=GEN        GEN: int:A..B | bool | vote (all yes in about half
+                          the instances) | set (random subsets of 0..n-1);
+                          repeatable
+  --instances K --window W   (default 10 and 4)
+  --transport udp|tcp     (default udp)
+  --kill I@MS             kill replica I after MS milliseconds
+  --const NAME=V          passed to every replica (and read for --k)
+  --k K                   bound for kset (default: the --const k value)
+  --root R                the broadcaster (default 0)
+  --allow-undecided       do not require every live replica to decide every
+                          instance (faulty runs)
+  --seed S                inputs, coins (default 1)
+  --time-limit SEC        (default 30)
+"""
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def fail(msg):
+    sys.exit(f"FAIL: {msg}")
+
+
+def free_ports(count):
+    held, ports = [], []
+    while len(ports) < count:
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        t.bind(("127.0.0.1", 0))
+        port = t.getsockname()[1]
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind(("127.0.0.1", port))
+        except OSError:
+            t.close()
+            u.close()
+            continue
+        held += [t, u]
+        ports.append(port)
+    for s in held:
+        s.close()
+    return ports
+
+
+def parse_args(argv):
+    if len(argv) < 2:
+        sys.exit(__doc__)
+    o = {"psyncc": argv[0], "file": argv[1], "n": 3, "inputs": [], "instances": 10, "window": 4,
+         "transport": "udp", "kill": [], "consts": [], "k": None, "root": 0, "guarantee": None,
+         "allow_undecided": False, "seed": 1, "time_limit": 30.0}
+    i = 2
+    while i < len(argv):
+        a = argv[i]
+        val = argv[i + 1] if i + 1 < len(argv) else None
+        if a == "--allow-undecided":
+            o["allow_undecided"] = True
+            i += 1
+            continue
+        if val is None:
+            sys.exit(f"missing value after {a}\n{__doc__}")
+        if a == "-n":
+            o["n"] = int(val)
+        elif a == "--input":
+            name, gen = val.split("=", 1)
+            o["inputs"].append((name, gen))
+        elif a == "--instances":
+            o["instances"] = int(val)
+        elif a == "--window":
+            o["window"] = int(val)
+        elif a == "--transport":
+            o["transport"] = val
+        elif a == "--kill":
+            who, at = val.split("@")
+            o["kill"].append((int(who), float(at.rstrip("ms")) / 1000.0))
+        elif a == "--const":
+            o["consts"].append(val)
+        elif a == "--k":
+            o["k"] = int(val)
+        elif a == "--root":
+            o["root"] = int(val)
+        elif a == "--guarantee":
+            o["guarantee"] = val
+        elif a == "--seed":
+            o["seed"] = int(val)
+        elif a == "--time-limit":
+            o["time_limit"] = float(val.rstrip("s"))
+        else:
+            sys.exit(f"unknown option {a}\n{__doc__}")
+        i += 2
+    if o["guarantee"] not in ("consensus", "kset", "broadcast", "commit", "lattice", "leader"):
+        sys.exit(f"--guarantee is required and must be one of the six kinds\n{__doc__}")
+    if o["guarantee"] == "kset" and o["k"] is None:
+        for c in o["consts"]:
+            if c.startswith("k="):
+                o["k"] = int(c[2:])
+        if o["k"] is None:
+            sys.exit("kset needs --k or --const k=V")
+    return o
+
+
+def draw_inputs(o, rng):
+    """values[name][instance][replica], as Python values (int, bool, frozenset)."""
+    n, K = o["n"], o["instances"]
+    values = {}
+    for name, gen in o["inputs"]:
+        table = []
+        for _ in range(K):
+            if gen.startswith("int:"):
+                lo, hi = (int(x) for x in gen[4:].split(".."))
+                row = [rng.randint(lo, hi) for _ in range(n)]
+            elif gen == "bool":
+                row = [rng.random() < 0.5 for _ in range(n)]
+            elif gen == "vote":
+                row = [True] * n if rng.random() < 0.5 else [rng.random() < 0.7 for _ in range(n)]
+            elif gen == "set":
+                row = [frozenset(q for q in range(n) if rng.random() < 0.4) for _ in range(n)]
+            else:
+                sys.exit(f"unknown input generator {gen}")
+            table.append(row)
+        values[name] = table
+    return values
+
+
+def render(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, frozenset):
+        return "{" + "+".join(str(q) for q in sorted(v)) + "}"
+    return str(v)
+
+
+def decode(v):
+    if isinstance(v, list):
+        return frozenset(v)
+    return v
+
+
+def run_cluster(o, binary, values, workdir):
+    n = o["n"]
+    ports = free_ports(n)
+    cluster = os.path.join(workdir, "cluster.toml")
+    with open(cluster, "w") as f:
+        for i, p in enumerate(ports):
+            f.write(f'[[process]]\nid = {i}\naddress = "127.0.0.1:{p}"\n\n')
+    procs = []
+    try:
+        for i in range(n):
+            cmd = [binary, "--id", str(i), "--cluster", cluster, "--transport", o["transport"],
+                   "--instances", str(o["instances"]), "--window", str(o["window"]),
+                   "--seed", str(o["seed"]), "--time-limit", f"{int(o['time_limit'] * 1000)}ms", "--quiet"]
+            for name, table in values.items():
+                cmd += ["--input", f"{name}=" + ",".join(render(table[j][i]) for j in range(o["instances"]))]
+            for c in o["consts"]:
+                cmd += ["--const", c]
+            out = open(os.path.join(workdir, f"out{i}"), "w+")
+            err = open(os.path.join(workdir, f"err{i}"), "w+")
+            procs.append((subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL), out, err))
+        start = time.monotonic()
+        killed = set()
+        pending = sorted(o["kill"], key=lambda x: x[1])
+        deadline = start + o["time_limit"] + 10
+        while time.monotonic() < deadline:
+            now = time.monotonic() - start
+            while pending and pending[0][1] <= now:
+                who, _ = pending.pop(0)
+                procs[who][0].kill()
+                killed.add(who)
+            if not pending and all(p.poll() is not None for p, _, _ in procs):
+                break
+            time.sleep(0.005)
+        decisions, errors = {}, []
+        for i, (p, out, err) in enumerate(procs):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+                errors.append(f"replica {i} still running after the time limit")
+            out.seek(0)
+            for line in out:
+                line = line.strip()
+                if not line.startswith("{"):
+                    continue
+                d = json.loads(line)
+                decisions.setdefault(d["instance"], {})[d["id"]] = decode(d["value"])
+            err.seek(0)
+            text = err.read()
+            if i not in killed and p.returncode not in (0, 1):
+                errors.append(f"replica {i} exited {p.returncode}: {text[-2000:]}")
+            if "conflict" in text.lower():
+                errors.append(f"replica {i} reported a conflicting decision: {text[-2000:]}")
+        return decisions, killed, errors
+    finally:
+        for p, out, err in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            out.close()
+            err.close()
+
+
+def judge(o, values, decisions, killed):
+    n, g = o["n"], o["guarantee"]
+    first_input = next(iter(values.values())) if values else None
+    problems, decided_count = [], 0
+    for j in range(o["instances"]):
+        got = decisions.get(j, {})
+        decided_count += len(got)
+        inputs = first_input[j] if first_input else None
+        vals = list(got.values())
+        where = f"instance {j}: decisions {dict(sorted(got.items()))} inputs {inputs}"
+        if not o["allow_undecided"]:
+            missing = [i for i in range(n) if i not in killed and i not in got]
+            if missing:
+                problems.append(f"{where}: replicas {missing} did not decide")
+        if g in ("consensus", "kset"):
+            distinct = set(vals)
+            bound = 1 if g == "consensus" else o["k"]
+            if len(distinct) > bound:
+                problems.append(f"{where}: {len(distinct)} distinct values, at most {bound} allowed")
+            if any(v not in inputs for v in vals):
+                problems.append(f"{where}: a decision is nobody's input (validity)")
+        elif g == "broadcast":
+            want = inputs[o["root"]]
+            if any(v != want for v in vals):
+                problems.append(f"{where}: a delivery differs from the broadcaster's value {want}")
+        elif g == "commit":
+            if len(set(vals)) > 1:
+                problems.append(f"{where}: commit and abort both decided")
+            if any(v is True for v in vals) and not all(inputs):
+                problems.append(f"{where}: committed although someone voted no")
+        elif g == "lattice":
+            union = frozenset().union(*inputs)
+            for a in got:
+                if not inputs[a] <= got[a] or not got[a] <= union:
+                    problems.append(f"{where}: replica {a}'s decision breaks validity")
+                for b in got:
+                    if not (got[a] <= got[b] or got[b] <= got[a]):
+                        problems.append(f"{where}: decisions of {a} and {b} are incomparable")
+        elif g == "leader":
+            if len(set(vals)) > 1:
+                problems.append(f"{where}: more than one leader")
+            if any(not (0 <= v < n) for v in vals):
+                problems.append(f"{where}: the leader is not a replica")
+    return problems, decided_count
+
+
+def main():
+    o = parse_args(sys.argv[1:])
+    rng = random.Random(o["seed"])
+    values = draw_inputs(o, rng)
+    with tempfile.TemporaryDirectory(prefix="psync-e2e-") as workdir:
+        binary = os.path.join(workdir, "node")
+        build = subprocess.run([o["psyncc"], "build", o["file"], "-o", binary, "-w"],
+                               capture_output=True, text=True, timeout=120)
+        if build.returncode != 0:
+            fail(f"psyncc build failed:\n{build.stderr}")
+        if any(isinstance(v, frozenset) for t in values.values() for row in t for v in row):
+            # The node cannot take a per-instance list of set<pid> values (the
+            # commas inside "{0+1},{2}" are not split), so each instance runs
+            # on a cluster of its own, as instance 0.
+            decisions, killed, errors = {}, set(), []
+            one = dict(o, instances=1, window=1)
+            for j in range(o["instances"]):
+                row = {name: [t[j]] for name, t in values.items()}
+                d, k, e = run_cluster(one, binary, row, workdir)
+                if 0 in d:
+                    decisions[j] = d[0]
+                killed |= k
+                errors += [f"instance {j}: {x}" for x in e]
+        else:
+            decisions, killed, errors = run_cluster(o, binary, values, workdir)
+    problems, count = judge(o, values, decisions, killed)
+    if errors or problems:
+        fail("\n".join(errors + problems))
+    if count == 0:
+        fail("no decision at all")
+    summary = {}
+    if o["guarantee"] == "commit":
+        commits = sum(1 for j in decisions if True in decisions[j].values())
+        summary = {"commit": commits, "abort": len(decisions) - commits}
+    elif o["guarantee"] == "kset":
+        summary = {"max_distinct": max(len(set(d.values())) for d in decisions.values())}
+    print(f"PASS: {os.path.basename(o['file'])} n={o['n']} {o['guarantee']}: {count} decisions over "
+          f"{len(decisions)} instance(s){'' if not summary else ' ' + json.dumps(summary)}")
+
+
+if __name__ == "__main__":
+    main()
