@@ -1,0 +1,49 @@
+# End-to-end tests of the protocol library (examples/): each example is
+# compiled, run as n real replicas on loopback with inputs drawn at random
+# (seeded), and the protocol's own guarantee is asserted on the decisions
+# the replicas made (tests/e2e/check_guarantee.py). Included by
+# tests/e2e/CMakeLists.txt, which defines RUN, EX and psync_e2e().
+set(GUARANTEE ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/check_guarantee.py $<TARGET_FILE:psyncc>)
+
+# Consensus: agreement and validity on every instance, every replica decides.
+psync_e2e(ex_one_third_rule_n4 ${GUARANTEE} ${EX}/one_third_rule.psync --guarantee consensus
+          -n 4 --input init=int:0..99 --instances 10 --seed 1)
+psync_e2e(ex_last_voting_n3 ${GUARANTEE} ${EX}/last_voting.psync --guarantee consensus
+          -n 3 --input init=int:0..99 --instances 10 --seed 2)
+psync_e2e(ex_short_last_voting_n5 ${GUARANTEE} ${EX}/short_last_voting.psync --guarantee consensus
+          -n 5 --input init=int:0..99 --instances 10 --seed 3)
+psync_e2e(ex_short_last_voting_n5_one_killed ${GUARANTEE} ${EX}/short_last_voting.psync --guarantee consensus
+          -n 5 --input init=int:0..99 --instances 4 --kill 1@0ms --seed 4)
+psync_e2e(ex_uniform_voting_n4 ${GUARANTEE} ${EX}/uniform_voting.psync --guarantee consensus
+          -n 4 --input init=int:0..99 --instances 10 --seed 5)
+# Ben-Or: binary inputs; coins are seeded per replica and instance.
+psync_e2e(ex_ben_or_n5 ${GUARANTEE} ${EX}/ben_or.psync --guarantee consensus
+          -n 5 --input init=int:0..1 --instances 20 --seed 6)
+psync_e2e(ex_ben_or_n4_tcp ${GUARANTEE} ${EX}/ben_or.psync --guarantee consensus
+          -n 4 --input init=int:0..1 --instances 10 --transport tcp --seed 7)
+# Crash-fault synchronous algorithms; one crash within f = 1.
+psync_e2e(ex_flood_min_n4 ${GUARANTEE} ${EX}/flood_min.psync --guarantee consensus
+          -n 4 --input init=int:0..99 --instances 10 --seed 8)
+psync_e2e(ex_flood_min_n4_one_killed ${GUARANTEE} ${EX}/flood_min.psync --guarantee consensus
+          -n 4 --input init=int:0..99 --instances 3 --kill 2@0ms --seed 9)
+# k-set agreement: at most k distinct decisions.
+psync_e2e(ex_k_set_n5_k2 ${GUARANTEE} ${EX}/k_set_agreement.psync --guarantee kset
+          -n 5 --input init=int:0..99 --instances 10 --const k=2 --const f=2 --seed 10)
+psync_e2e(ex_k_set_n3_k2_one_killed ${GUARANTEE} ${EX}/k_set_agreement.psync --guarantee kset
+          -n 3 --input init=int:0..99 --instances 3 --const k=2 --const f=1 --kill 0@0ms --seed 11)
+# Reliable broadcast: every delivery is replica 0's value.
+psync_e2e(ex_reliable_broadcast_n5 ${GUARANTEE} ${EX}/reliable_broadcast.psync --guarantee broadcast
+          -n 5 --input init=int:0..99 --instances 10 --seed 12)
+# Two-phase commit: commit only if everyone voted yes.
+psync_e2e(ex_two_phase_commit_n5 ${GUARANTEE} ${EX}/two_phase_commit.psync --guarantee commit
+          -n 5 --input vote=vote --instances 16 --seed 13)
+psync_e2e(ex_two_phase_commit_n3_participant_killed ${GUARANTEE} ${EX}/two_phase_commit.psync --guarantee commit
+          -n 3 --input vote=vote --instances 4 --kill 2@0ms --seed 14)
+# Lattice agreement: decisions form a chain under inclusion.
+psync_e2e(ex_lattice_agreement_n4 ${GUARANTEE} ${EX}/lattice_agreement.psync --guarantee lattice
+          -n 4 --input init=set --instances 6 --seed 15)
+# Leader election: everybody names the same leader.
+psync_e2e(ex_leader_election_n5 ${GUARANTEE} ${EX}/leader_election.psync --guarantee leader
+          -n 5 --instances 10 --seed 16)
+psync_e2e(ex_leader_election_n3_tcp ${GUARANTEE} ${EX}/leader_election.psync --guarantee leader
+          -n 3 --instances 10 --transport tcp --seed 17)
