@@ -47,3 +47,9 @@ psync_e2e(ex_leader_election_n5 ${GUARANTEE} ${EX}/leader_election.psync --guara
           -n 5 --instances 10 --seed 16)
 psync_e2e(ex_leader_election_n3_tcp ${GUARANTEE} ${EX}/leader_election.psync --guarantee leader
           -n 3 --instances 10 --transport tcp --seed 17)
+
+# docs/examples.md's table is generated from the examples and the checks of
+# tests/lit/examples (which this runs again); fail when the page is stale.
+add_test(NAME examples_table_fresh
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/scripts/examples_table.py $<TARGET_FILE:psyncc> --check)
+set_tests_properties(examples_table_fresh PROPERTIES TIMEOUT 300)
