@@ -121,7 +121,7 @@ void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
   deliver_buffered_for_current_round(now_us);
   // `go when` may already hold on what is here (LastVoting's non-coordinators
   // go at once: their condition does not depend on the mailbox).
-  if (sync_open_ && !ready_to_end_ && decl().go_when != nullptr && !(decl().flags & PSYNC_ROUND_EVENT)) {
+  if (sync_open_ && !ready_to_end_ && decl().go_when != nullptr) {
     if (decl().go_when(state_.data(), &env_, mailbox_.data()) != 0) {
       ready_to_end_ = true;
       end_by_go_ = true;
@@ -163,7 +163,7 @@ void Instance::deliver(int32_t sender, std::span<const std::byte> payload, int64
     // Nobody else can send to this round: the heard-of set cannot grow.
     ready_to_end_ = true;
     end_by_go_ = false;
-  } else if (d.go_when != nullptr && !(d.flags & PSYNC_ROUND_EVENT) &&
+  } else if (d.go_when != nullptr &&
              d.go_when(state_.data(), &env_, mailbox_.data()) != 0) {
     ready_to_end_ = true;
     end_by_go_ = true;
@@ -181,7 +181,7 @@ void Instance::check_sync_gate(int64_t now_us) {
   if (!ready_to_end_ && presence() == all_of_n(config_.n)) {
     ready_to_end_ = true;
     end_by_go_ = false;
-  } else if (!ready_to_end_ && decl().go_when != nullptr && !(decl().flags & PSYNC_ROUND_EVENT) &&
+  } else if (!ready_to_end_ && decl().go_when != nullptr &&
              decl().go_when(state_.data(), &env_, mailbox_.data()) != 0) {
     ready_to_end_ = true;
     end_by_go_ = true;

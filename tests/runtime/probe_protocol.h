@@ -120,6 +120,13 @@ inline int32_t go_when(const void* st, const psync_env* env, const void* mailbox
   return std::popcount(p) >= env->consts[kGo] ? 1 : 0;
 }
 
+// `go when` of an event round: reads only the state (its round-local
+// counter of received messages), as generated code does there: three
+// messages are enough.
+inline int32_t go_when_state(const void* st, const psync_env*, const void*) {
+  return static_cast<const State*>(st)->round_local >= 3 ? 1 : 0;
+}
+
 inline const psync_field kInputs[] = {{"v", PSYNC_KIND_INT, offsetof(State, decision)}};
 inline const psync_field kConsts[] = {
     {"go", PSYNC_KIND_INT, 0}, {"decide_round", PSYNC_KIND_INT, 1},

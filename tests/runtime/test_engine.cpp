@@ -342,6 +342,20 @@ TEST_CASE("event rounds: receive per message, go ends the round, finish sees tim
   CHECK(f.st().bad_env == 0);
 }
 
+TEST_CASE("event rounds: `go when` over the state ends the round after a delivery") {
+  auto r = probe::event_round();
+  r.go_when = &probe::go_when_state;
+  ProbeFixture f({r}, 5);
+  f.consts[probe::kGo] = 100;  // receive never executes `go` here
+  f.start(0);
+  f.recv(4, 0);
+  CHECK(f.inst->round() == 0);
+  f.recv(2, 0);  // third message, own one included
+  CHECK(f.inst->round() == 1);
+  CHECK(f.st().last_timed_out == 0);
+  CHECK(f.counters.rounds_ended_by_go == 1);
+}
+
 TEST_CASE("event rounds drop duplicates before receive sees them") {
   ProbeFixture f({probe::event_round(PSYNC_ROUND_WAIT)}, 5);
   f.start(0);
