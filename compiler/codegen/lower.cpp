@@ -192,10 +192,10 @@ class Lowering {
   Value* at(Value* base, int64_t bytes) { return B.CreateGEP(B.getInt8Ty(), base, B.getInt64(bytes)); }
 
   // ------------------------------------------------------------ functions
-  Function* make_fn(const std::string& name, llvm::Type* ret, std::vector<llvm::Type*> args,
-                    bool internal = false) {
+  // Every function is internal: drivers reach them through the descriptor.
+  Function* make_fn(const std::string& name, llvm::Type* ret, std::vector<llvm::Type*> args) {
     auto* ty = llvm::FunctionType::get(ret, args, false);
-    auto* f = Function::Create(ty, internal ? Function::InternalLinkage : Function::InternalLinkage, name, *M);
+    auto* f = Function::Create(ty, Function::InternalLinkage, name, *M);
     f->addFnAttr(llvm::Attribute::NoUnwind);
     return f;
   }
@@ -755,12 +755,7 @@ class Lowering {
       case Builtin::Me: return scalar(e.type, F.me);
       case Builtin::Round: return scalar(e.type, env_round());
       case Builtin::Phase: return scalar(e.type, env_phase());
-      case Builtin::Pids: {
-        // (1 << n) - 1, with n == 64 giving all ones.
-        Value* full = B.CreateICmpSGE(F.n, B.getInt64(64));
-        Value* mask = B.CreateSub(B.CreateShl(B.getInt64(1), B.CreateSelect(full, B.getInt64(0), F.n)), B.getInt64(1));
-        return scalar(e.type, B.CreateSelect(full, B.getInt64(-1), mask));
-      }
+      case Builtin::Pids: return scalar(e.type, all_pids());
       case Builtin::Decided: return scalar(e.type, B.CreateICmpNE(B.CreateLoad(i64, F.state), B.getInt64(0)));
       case Builtin::Uniform: {
         Value* first = B.CreateLoad(i64, F.ho);
@@ -1180,12 +1175,12 @@ class Lowering {
           if (is_composite(msg)) v = CValue{msg, nullptr, spill(v)};
           Value* dests;
           if (s.dest == DestKind::All) {
-            dests = emit_name_builtin_pids();
+            dests = all_pids();
           } else {
             CValue d = emit(*s.dest_expr);
             dests = s.dest_expr->type->is(TypeKind::PidSet) ? d.v : bit_of(as_i64(d));
           }
-          Value* all = emit_name_builtin_pids();
+          Value* all = all_pids();
           dests = B.CreateAnd(dests, all);
           Value* pres = B.CreateLoad(i64, outbox.ptr);
           B.CreateStore(B.CreateOr(pres, dests), outbox.ptr);
@@ -1278,7 +1273,8 @@ class Lowering {
     F.bound[&v] = CValue{v.type, B.CreateLoad(i64, base, "presence"), base};
   }
 
-  Value* emit_name_builtin_pids() {
+  // The set of all processes: (1 << n) - 1, with n == 64 giving all ones.
+  Value* all_pids() {
     Value* full = B.CreateICmpSGE(F.n, B.getInt64(64));
     Value* mask = B.CreateSub(B.CreateShl(B.getInt64(1), B.CreateSelect(full, B.getInt64(0), F.n)), B.getInt64(1));
     return B.CreateSelect(full, B.getInt64(-1), mask);
@@ -1584,7 +1580,7 @@ class Lowering {
       Value* w = B.CreateLoad(i64, B.CreateGEP(i64, init->getArg(2), B.getInt64(static_cast<int64_t>(k))));
       if (v.type->is(TypeKind::Pid)) w = to_pid(w);
       if (v.type->is(TypeKind::Bool)) w = B.CreateZExt(B.CreateICmpNE(w, B.getInt64(0)), i64);
-      if (v.type->is(TypeKind::PidSet)) w = B.CreateAnd(w, emit_name_builtin_pids());  // only bits below n
+      if (v.type->is(TypeKind::PidSet)) w = B.CreateAnd(w, all_pids());  // only bits below n
       B.CreateStore(w, gep(F.state, byte_offset(v)));
     }
     for (auto& v : prog_.vars)

@@ -198,7 +198,6 @@ class PSyncErrorStrategy : public antlr4::DefaultErrorStrategy {
 bool prescan_tokens(antlr4::CommonTokenStream& tokens, DiagnosticEngine& diags, uint32_t file,
                     const OffsetMap& map, const ParseLimits& limits, std::vector<uint32_t>& error_offsets) {
   tokens.fill();
-  bool ok = true;
   int depth = 0, chain = 0, else_chain = 0;
   bool after_close_brace = false;
   auto range_of = [&](antlr4::Token* t) {
@@ -264,7 +263,7 @@ bool prescan_tokens(antlr4::CommonTokenStream& tokens, DiagnosticEngine& diags, 
       return false;
     }
   }
-  return ok;
+  return true;
 }
 
 // ------------------------------------------------------------------ builder
@@ -844,8 +843,6 @@ class AstBuilder {
       if (off > r.begin && off <= r.end + 1) return true;
     return false;
   }
-  // Also true when the next declaration starts with an error (recovery
-  // tends to attach the error to the following token).
 };
 
 }  // namespace

@@ -264,23 +264,8 @@ class Sema {
 
   // Checks `e` against `want` and inserts an int->pid conversion if needed.
   bool coerce(ExprPtr& e, const Type* want, const std::string& what) {
-    const Type* got = check(*e, want);
-    if (!assignable(got, want)) {
-      D.error("type-mismatch", e->range,
-              what + " has type '" + type_name(got) + "' but '" + type_name(want) + "' is expected");
-      return false;
-    }
-    if (got->is(TypeKind::Int) && want->is(TypeKind::Pid)) {
-      auto conv = std::make_unique<Expr>();
-      conv->kind = ExprKind::Call;
-      conv->range = e->range;
-      conv->name = "<to_pid>";
-      conv->builtin = Builtin::ToPid;
-      conv->type = T.pid();
-      conv->args.push_back(std::move(e));
-      e = std::move(conv);
-    }
-    return true;
+    check(*e, want);
+    return coerce_checked(e, want, what);
   }
 
   bool require(ExprPtr& e, TypeKind kind, const std::string& what) {
@@ -462,8 +447,9 @@ class Sema {
       D.error("bad-strict-bound", pr.range, "'strict K' bounds the buffered future messages and needs K >= 1");
   }
 
+  // Reports a mismatch of an already checked `e` with `want`, and makes an
+  // int -> pid conversion explicit (Builtin::ToPid).
   bool coerce_checked(ExprPtr& e, const Type* want, const std::string& what) {
-    // e is already checked; only report and convert.
     const Type* got = e->type;
     if (!assignable(got, want)) {
       D.error("type-mismatch", e->range,
