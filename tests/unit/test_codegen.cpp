@@ -346,6 +346,7 @@ struct MinimalDriver {
   int n;
   psync_hooks hooks;
   std::vector<std::vector<uint64_t>> states;
+  bool no_hooks_table = false;  ///< env.hooks = NULL
 
   MinimalDriver(const psync_protocol_desc& desc, int procs, psync_hooks h, int64_t input)
       : d(desc), n(procs), hooks(h), states(procs, std::vector<uint64_t>(desc.state_size(procs) / 8 + 1, 0)) {
@@ -361,7 +362,7 @@ struct MinimalDriver {
     e.me = p;
     e.round = round;
     e.phase = round;
-    e.hooks = &hooks;
+    e.hooks = no_hooks_table ? nullptr : &hooks;
     return e;
   }
   void run(int rounds) {
@@ -415,6 +416,19 @@ TEST_CASE("abi.h: decided and conflict are optional hooks, coin and random requi
       std::memcpy(&decision, reinterpret_cast<const char*>(drv.states[p].data()) + c.d().output.offset, 8);
       CHECK(decision == 10 + p);
     }
+  }
+}
+
+TEST_CASE("abi.h: without coin() and random(k), env.hooks may be NULL") {
+  std::string text = "protocol E\ninput k: int\noutput decision: int\n"
+                     "round a {\n  send k to all\n  update(mbox) { decide(k + r) }\n}\n";
+  Compiled c = compile_text(text);
+  MinimalDriver drv(c.d(), 2, psync_hooks{}, 5);
+  drv.no_hooks_table = true;
+  drv.run(2);
+  for (int p = 0; p < 2; ++p) {
+    CHECK(drv.header(p).decided == 1);
+    CHECK(drv.header(p).conflict == 1);
   }
 }
 

@@ -56,7 +56,7 @@ CValue lower_HoSize(F& f, const Expr& e) {
 
 // ---------------------------------------------------------------- functions
 
-// The driver's hooks table; abi.h: never NULL in round code.
+// The driver's hooks table; abi.h: not NULL when the protocol calls coin or random.
 Value* hooks_table(F& f) { return f.load_field(f.M.abi.Env, f.env, EnvField::hooks, "hooks"); }
 
 // coin and random are required hooks (abi.h): called without a NULL check.

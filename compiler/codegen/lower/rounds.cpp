@@ -116,13 +116,16 @@ void FunctionLowering::emit_decide(const Stmt& s) {
 }
 
 // hooks->decided or hooks->conflict: optional notifications (abi.h), called
-// only when the driver set them.
+// only when the driver set them. env->hooks may itself be NULL in a
+// protocol without coin() and random(k).
 void FunctionLowering::call_notification(unsigned hook_field) {
   Value* hooks = load_field(M.abi.Env, env, EnvField::hooks, "hooks");
-  Value* fnp = load_field(M.abi.Hooks, hooks, hook_field);
-  emit_if(B.CreateICmpNE(fnp, M.null_ptr()), [&] {
-    Value* self = load_field(M.abi.Hooks, hooks, HooksField::self);
-    B.CreateCall(llvm_fn_type<decltype(psync_hooks::decided)>(C, M.abi), fnp, {self, env, state});
+  emit_if(B.CreateICmpNE(hooks, M.null_ptr()), [&] {
+    Value* fnp = load_field(M.abi.Hooks, hooks, hook_field);
+    emit_if(B.CreateICmpNE(fnp, M.null_ptr()), [&] {
+      Value* self = load_field(M.abi.Hooks, hooks, HooksField::self);
+      B.CreateCall(llvm_fn_type<decltype(psync_hooks::decided)>(C, M.abi), fnp, {self, env, state});
+    });
   });
 }
 static_assert(std::is_same_v<decltype(psync_hooks::decided), decltype(psync_hooks::conflict)>,
