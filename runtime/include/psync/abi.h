@@ -53,9 +53,9 @@ typedef struct psync_env psync_env;
  *    them only when they are not NULL (the state records both events in
  *    psync_proc_header either way);
  *  - self is the driver's business and may be NULL.
- * psync_env.hooks itself must point to a table whenever round code runs
- * (send, update, receive, finish, go_when). init, const_defaults,
- * print_state and the spec evaluators never read it. */
+ * psync_env.hooks itself may be NULL only for a protocol that calls neither
+ * coin() nor random(k) (the notifications are then skipped). init,
+ * const_defaults, print_state and the spec evaluators never read it. */
 typedef struct psync_hooks {
   void* self;
   /* coin(): a fair coin, 0 or 1. Required. */
@@ -77,7 +77,7 @@ struct psync_env {
   int64_t round;           /* global round number r */
   int64_t phase;           /* r / num_rounds */
   const int64_t* consts;   /* values of the protocol's consts, in order */
-  const psync_hooks* hooks; /* non-NULL in round code (see psync_hooks) */
+  const psync_hooks* hooks; /* NULL only without coin() and random(k) (see psync_hooks) */
 };
 
 /* First words of every process state. */
