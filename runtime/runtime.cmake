@@ -4,6 +4,13 @@
 
 set(PSYNC_RT ${CMAKE_CURRENT_SOURCE_DIR})
 
+# round/: how one process executes one round, the rule set that the node,
+# the explorer, the simulator and the tests share. No I/O.
+add_library(psync_round OBJECT ${PSYNC_RT}/round/round.cpp)
+target_include_directories(psync_round PUBLIC ${PSYNC_RT})
+target_link_libraries(psync_round PUBLIC psync_abi PRIVATE psync_warnings)
+set_target_properties(psync_round PROPERTIES POSITION_INDEPENDENT_CODE ON)
+
 # engine/: one instance's rounds over the ABI. No sockets, no clock.
 add_library(psync_engine OBJECT ${PSYNC_RT}/engine/engine.cpp)
 target_include_directories(psync_engine PUBLIC ${PSYNC_RT})
@@ -28,7 +35,7 @@ find_package(Threads REQUIRED)
 # protocol links as:  c++ proto.o libpsync_runtime.a -lpthread -o proto   (runtime/README.md)
 add_library(psync_runtime STATIC
   ${PSYNC_RT}/node/main.cpp
-  $<TARGET_OBJECTS:psync_engine> $<TARGET_OBJECTS:psync_net> $<TARGET_OBJECTS:psync_node>
+  $<TARGET_OBJECTS:psync_round> $<TARGET_OBJECTS:psync_engine> $<TARGET_OBJECTS:psync_net> $<TARGET_OBJECTS:psync_node>
   $<TARGET_OBJECTS:psync_validate>)
 target_include_directories(psync_runtime PUBLIC ${PSYNC_RT})
 target_link_libraries(psync_runtime PUBLIC psync_abi Threads::Threads PRIVATE Boost::headers CLI11::CLI11 psync_warnings)

@@ -356,6 +356,47 @@ TEST_CASE("event rounds: `go when` over the state ends the round after a deliver
   CHECK(f.counters.rounds_ended_by_go == 1);
 }
 
+TEST_CASE("event rounds: nothing is received after go, buffered messages included") {
+  ProbeFixture f({probe::event_round()}, 5);
+  f.consts[probe::kGo] = 2;  // go at the second message, own one included
+  f.config.defer_catch_up = true;
+  f.start(0);
+  CHECK(f.st().receives == 1);  // its own
+  // Round-1 messages from three peers arrive early and are buffered.
+  f.recv(2, 1);
+  f.recv(3, 1);
+  f.recv(4, 1);
+  CHECK(f.counters.future_messages_buffered == 3);
+  f.recv(1, 0);  // second round-0 message: go
+  // Round 1 opens with its own message, takes the first buffered one, goes,
+  // and drops the other two unseen (round/round.h, rule 3); round 2 opens
+  // with its own message.
+  CHECK(f.inst->round() == 2);
+  CHECK(f.st().receives == 5);
+  CHECK(f.counters.messages_after_close_dropped == 2);
+  CHECK(f.st().finishes == 2);
+  CHECK(f.st().last_timed_out == 0);
+}
+
+TEST_CASE("a skipped round gets the messages buffered for it, never its own") {
+  ProbeFixture f({probe::closed_round()});
+  f.config.defer_catch_up = true;
+  f.start(0);
+  f.recv(1, 1);  // for round 1, which will be skipped
+  f.recv(2, 3);  // the round to catch up to
+  f.inst->settle(10);
+  CHECK(f.inst->round() == 3);
+  CHECK(f.counters.rounds_skipped == 2);
+  // Updates: round 0 (own only), round 1 (the buffered message only: its
+  // own send was suppressed), round 2 (empty).
+  CHECK(f.st().updates == 3);
+  CHECK(f.st().empty_updates == 1);
+  CHECK(f.st().payload_sum == 0 + 1);  // round 0's own message carries 0, round 1's buffered one 1
+  uint64_t p;
+  std::memcpy(&p, f.inst->mailbox().data(), 8);
+  CHECK(p == 0b101);  // round 3: its own and the buffered one from 2
+}
+
 TEST_CASE("event rounds drop duplicates before receive sees them") {
   ProbeFixture f({probe::event_round(PSYNC_ROUND_WAIT)}, 5);
   f.start(0);
@@ -699,5 +740,5 @@ TEST_CASE("counter_list names every counter") {
   for (auto& [name, v] : list)
     if (std::string(name) == "late_messages_dropped") found = v == 3;
   CHECK(found);
-  CHECK(list.size() == 24);  // 20 + the 4 lingering counters
+  CHECK(list.size() == 25);  // 21 + the 4 lingering counters
 }
