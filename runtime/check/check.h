@@ -179,6 +179,23 @@ struct SimulateResult {
 
 SimulateResult simulate(const psync_protocol_desc& desc, const SimulateOptions& opts);
 
+// ---- The local step, for tests that hold another driver to the checker ----
+
+// Everything process `me` can do in round `round` from `state` (its state as
+// the round begins), as the explorer explores it: the outboxes its send can
+// produce, and the states it can end the round in when incoming[j] (non-null,
+// j != me) is the message process j sent it in that round. coin() and
+// random(k) branch. The differential test checks the node's transitions
+// against this (tests/differential).
+struct LocalStep {
+  std::vector<std::vector<uint8_t>> outboxes;  // presence word + n slots each
+  std::vector<std::vector<uint8_t>> states;    // distinct end-of-round states
+  std::string error;                           // set when the descriptor is unusable
+};
+LocalStep local_step(const psync_protocol_desc& desc, int n,
+                     const std::vector<std::pair<std::string, int64_t>>& consts, int me, int64_t round,
+                     const void* state, const std::vector<const void*>& incoming);
+
 // ---- Drivers: print, write files, return an exit code ----------------------
 
 int run_check(const psync_protocol_desc& desc, const CheckOptions& opts, std::FILE* out);

@@ -2,6 +2,7 @@
 // instances by id, one timer heap for every instance's round deadline,
 // decisions out as JSON lines, counters at exit.
 #include "node/node.h"
+#include "abi/validate.h"
 
 #include <chrono>
 #include <csignal>
@@ -579,10 +580,9 @@ int run_node(const psync_protocol_desc& desc, const Options& options) {
 int node_main(const psync_protocol_desc& desc, int argc, char** argv) {
   const char* prog = argc > 0 ? argv[0] : "psync-node";
   try {
-    if (desc.abi_version != PSYNC_ABI_VERSION)
-      throw ConfigError("the protocol object was built for ABI version " + std::to_string(desc.abi_version) +
-                        ", this runtime implements version " + std::to_string(PSYNC_ABI_VERSION));
-    if (desc.num_rounds == 0) throw ConfigError("the protocol declares no rounds");
+    // Nothing reads the descriptor before it is validated: its shape now, its
+    // sizes once the cluster file gives n.
+    if (std::string e = validate_descriptor_shape(desc); !e.empty()) throw ConfigError(e);
     for (int i = 1; i < argc; ++i)
       if (std::strcmp(argv[i], "--describe") == 0) {
         describe_protocol(desc);
@@ -590,6 +590,7 @@ int node_main(const psync_protocol_desc& desc, int argc, char** argv) {
       }
     auto options = parse_command_line(desc, argc, argv);
     if (!options) return 0;
+    if (std::string e = validate_descriptor(desc, int32_t(options->cluster.size())); !e.empty()) throw ConfigError(e);
     return run_node(desc, *options);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "%s: error: %s\n", prog, e.what());

@@ -2,7 +2,7 @@
 // losses show in traces, assumptions are honoured) and the drivers'
 // printed verdicts, files and exit codes.
 #include "check.h"
-#include "protocols.h"
+#include "fixtures.h"
 
 #include <doctest/doctest.h>
 
@@ -48,8 +48,9 @@ std::string capture(F&& fn, int* rc) {
 // A fresh path in a private temporary directory.
 std::string temp_path(const std::string& name) {
   static std::string dir = [] {
-    char tmpl[] = "/tmp/psync-check-test-XXXXXX";
-    const char* d = mkdtemp(tmpl);
+    const char* tmp = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/psync-check-test-XXXXXX";
+    const char* d = mkdtemp(tmpl.data());
     REQUIRE(d != nullptr);
     return std::string(d);
   }();

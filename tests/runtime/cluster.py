@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """cluster.py: run N replicas of a psync node binary on loopback and judge
-the outcome. Works with any binary linked against libpsync_runtime.a (the
-hand-written otr-node, or a protocol compiled by psyncc).
+the outcome. Works with any binary linked against libpsync_runtime.a (a
+protocol compiled by psyncc, such as the tests' otr-node).
 
 It picks free ports, writes a cluster TOML file, starts the replicas as
 separate processes, optionally starts one late, kills one or sprays garbage
@@ -16,7 +16,7 @@ Children are always killed on exit, Ctrl-C included. Exit status 0 = all
 checks passed, 1 = a check failed, 2 = usage error.
 
 Examples:
-  cluster.py build-rt/runtime/otr-node -n 5 --transport tcp
+  cluster.py build/tests/runtime/otr-node -n 5 --transport tcp
   cluster.py ./last_voting -n 5 --kill 4@0 --input init=random
   cluster.py ./otr -n 5 --drop 0.2 --seeds 1-20 --allow-undecided
   cluster.py ./otr -n 5 --late 4@0.3 --instances 20 --window 4   (a straggler)

@@ -1,9 +1,11 @@
 // test_config.cpp: the node's cluster file and command-line parsing, which
 // must turn every mistake into a one-line error naming it.
 #include "node/config.h"
-#include "testing/one_third_rule.h"
+#include "compiled.h"
 
 #include <doctest/doctest.h>
+
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -12,6 +14,9 @@
 using namespace psync::node;
 
 namespace {
+
+// examples/one_third_rule.psync, JIT-compiled: one int input `init`, no consts.
+const psync_protocol_desc& otr() { return psync::test::compiled("examples/one_third_rule.psync"); }
 
 std::string error_of(const std::function<void()>& f) {
   try {
@@ -36,12 +41,14 @@ address = "localhost:7001"
 
 std::optional<Options> parse(std::vector<std::string> args) {
   static int file_no = 0;
-  const std::string path = "psync_test_cluster_" + std::to_string(file_no++) + ".toml";
+  // Per process too: ctest runs each test case in its own process, in parallel.
+  const std::string path =
+      "psync_test_cluster_" + std::to_string(getpid()) + "_" + std::to_string(file_no++) + ".toml";
   std::ofstream(path) << kCluster3;
   args.insert(args.begin(), {"node", "--cluster", path});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
-  auto o = parse_command_line(psync::testing::kOneThirdRule, int(argv.size()), argv.data());
+  auto o = parse_command_line(otr(), int(argv.size()), argv.data());
   std::remove(path.c_str());
   return o;
 }
@@ -102,21 +109,21 @@ TEST_CASE("values by kind") {
 TEST_CASE("inputs: a constant, a seeded random value, or a list per instance") {
   auto o = parse({"--id", "1", "--input", "init=random", "--seed", "9"});
   REQUIRE(o);
-  auto a = inputs_for_instance(psync::testing::kOneThirdRule, *o, 3, 0);
-  auto b = inputs_for_instance(psync::testing::kOneThirdRule, *o, 3, 0);
+  auto a = inputs_for_instance(otr(), *o, 3, 0);
+  auto b = inputs_for_instance(otr(), *o, 3, 0);
   CHECK(a == b);  // seeded: reproducible
   CHECK(a[0] >= 0);
   CHECK(a[0] < 100);
   bool differs = false;
-  for (uint64_t i = 1; i < 20; ++i) differs |= inputs_for_instance(psync::testing::kOneThirdRule, *o, 3, i) != a;
+  for (uint64_t i = 1; i < 20; ++i) differs |= inputs_for_instance(otr(), *o, 3, i) != a;
   CHECK(differs);
 
   auto l = parse({"--id", "0", "--input", "init=4,5,6"});
   REQUIRE(l);
-  CHECK(inputs_for_instance(psync::testing::kOneThirdRule, *l, 3, 1)[0] == 5);
-  CHECK(inputs_for_instance(psync::testing::kOneThirdRule, *l, 3, 3)[0] == 4);  // cycles
+  CHECK(inputs_for_instance(otr(), *l, 3, 1)[0] == 5);
+  CHECK(inputs_for_instance(otr(), *l, 3, 3)[0] == 4);  // cycles
   auto k = parse({"--id", "0", "--input", "init=random:3"});
-  for (uint64_t i = 0; i < 50; ++i) CHECK(inputs_for_instance(psync::testing::kOneThirdRule, *k, 3, i)[0] < 3);
+  for (uint64_t i = 0; i < 50; ++i) CHECK(inputs_for_instance(otr(), *k, 3, i)[0] < 3);
 }
 
 TEST_CASE("command line: options land in Options, mistakes are named") {

@@ -4,4 +4,4 @@
 #include "one_third_rule.h"
 
 extern "C" const psync_protocol_desc psync_protocol;
-extern "C" const psync_protocol_desc psync_protocol = psync::testing::kOneThirdRule;
+extern "C" const psync_protocol_desc psync_protocol = psync::bench::kOneThirdRule;

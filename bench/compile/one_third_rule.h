@@ -1,7 +1,7 @@
-// one_third_rule.h: OneThirdRule written by hand against the ABI, as the
-// code psyncc would generate for examples/one_third_rule.psync. It drives the
-// runtime's tests before compiled protocols exist, and is the hand-written
-// side of bench/rounds.
+// one_third_rule.h: OneThirdRule written by hand in C++ against the ABI, as
+// psyncc compiles examples/one_third_rule.psync: the g++ -O2 baseline of
+// bench/compile, and (linked as otr-hand) the hand-written side of
+// bench/rounds. Tests use compiled protocols, not this.
 //
 // Algorithm: Charron-Bost & Schiper, "The Heard-Of model: computing in
 // distributed systems with benign faults", Distributed Computing 22(1), 2009,
@@ -24,7 +24,7 @@ int32_t psync_otr_agreement(const void* const* states, const psync_env* env);
 int32_t psync_otr_validity(const void* const* states, const psync_env* env);
 }
 
-namespace psync::testing {
+namespace psync::bench {
 
 // State layout: header (decided, halted, conflict), init, decision, x.
 struct OtrState {
@@ -57,7 +57,7 @@ inline constexpr psync_protocol_desc kOneThirdRule = {
     PSYNC_ABI_VERSION,
     1,
     "OneThirdRule",
-    fnv1a("hand-written OneThirdRule, runtime/testing/one_third_rule.cpp v1"),
+    fnv1a("hand-written OneThirdRule, bench/compile/one_third_rule.cpp v1"),
     kOtrRounds,
     1,
     0,
@@ -73,4 +73,4 @@ inline constexpr psync_protocol_desc kOneThirdRule = {
     &psync_otr_print_state,
 };
 
-}  // namespace psync::testing
+}  // namespace psync::bench

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
-using psync::testing::OtrState;
+using psync::bench::OtrState;
 
 namespace {
 
