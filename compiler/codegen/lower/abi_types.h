@@ -24,8 +24,7 @@ namespace psync::lower {
 //    list ends at sizeof(struct): a field missing, reordered, resized or
 //    padded in abi.h breaks the build here instead of the generated code.
 //    No padding also means LLVM lays the struct out exactly as C does under
-//    any data layout with 8-byte pointers (the default one included, which
-//    the optimiser sees before a target is chosen);
+//    any data layout with 8-byte pointers, whichever target is chosen later;
 //  - the LLVM struct type, each field's LLVM type derived from its C type.
 #define PSYNC_ABI_PROC_HEADER(F) F(psync_proc_header, decided) F(psync_proc_header, halted) \
   F(psync_proc_header, conflict)
