@@ -36,6 +36,7 @@ void LineWriter::open_line() {
 }
 
 void LineWriter::end_line() {
+  if (!pending_inline_.empty()) add_trailing("");
   if (!cur_open_) {
     if (!cur_trailing_.empty() && !lines_.empty()) lines_.back().trailing += " " + cur_trailing_;
     cur_trailing_.clear();
@@ -112,6 +113,12 @@ void LineWriter::close_block(uint32_t brace) {
 
 void LineWriter::write(std::string_view code) {
   open_line();
+  if (!pending_inline_.empty()) {
+    char last = cur_.empty() ? ' ' : cur_.back();
+    if (last != ' ' && last != '(' && last != '[') cur_ += ' ';
+    cur_ += pending_inline_ + " ";
+    pending_inline_.clear();
+  }
   cur_ += code;
 }
 
@@ -158,22 +165,29 @@ void LineWriter::emit_comment(const Comment& c) {
     else
       cur_ += ' ';
   } else if (c.ends_line || c.line_comment) {
-    if (cur_open_) {
-      cur_trailing_ += (cur_trailing_.empty() ? "" : " ") + c.text;
-      force_break_ = true;
-    } else {
-      lines_.back().trailing += (lines_.back().trailing.empty() ? "" : " ") + c.text;
-    }
+    add_trailing(c.text);
+    force_break_ = cur_open_;
+  } else if (!cur_open_ && !lines_.empty() && !force_break_) {
+    // After code that ended its line: the comment trails that line.
+    add_trailing(c.text);
   } else {
-    // A block comment with code after it on its line stays inline.
-    open_line();
-    char last = cur_.empty() ? ' ' : cur_.back();
-    if (last != ' ' && last != '(' && last != '[') cur_ += ' ';
-    cur_ += c.text;
-    cur_ += ' ';
+    // A block comment with code after it on its line stays in the line,
+    // before that code; if the line ends first, it trails the line.
+    pending_inline_ += (pending_inline_.empty() ? "" : " ") + c.text;
   }
   at_block_start_ = false;
   consumed(c.end);
+}
+
+// Appends to the trailing comments of the current line (or of the last
+// line, when none is open), after any inline comment still pending.
+void LineWriter::add_trailing(const std::string& text) {
+  std::string add = pending_inline_;
+  pending_inline_.clear();
+  if (!text.empty()) add += (add.empty() ? "" : " ") + text;
+  if (add.empty()) return;
+  std::string& into = cur_open_ || lines_.empty() ? cur_trailing_ : lines_.back().trailing;
+  into += (into.empty() ? "" : " ") + add;
 }
 
 // ---------------------------------------------------------------- the result

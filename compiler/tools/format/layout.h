@@ -83,6 +83,7 @@ class LineWriter {
   int newlines(uint32_t begin, uint32_t end) const;
   void blank_line_if(bool wanted);
   void emit_comment(const Comment& c);
+  void add_trailing(const std::string& text);
 
   std::string_view src_;
   std::vector<Comment> comments_;
@@ -91,6 +92,7 @@ class LineWriter {
   std::vector<Line> lines_;
   std::string cur_;            ///< the line being written, indentation included
   std::string cur_trailing_;   ///< its trailing comments
+  std::string pending_inline_; ///< block comments to write before the next code on this line
   bool cur_open_ = false;      ///< cur_ has been started
   bool force_break_ = false;   ///< a line comment ended cur_: code goes on the next line
 

@@ -176,7 +176,7 @@ void Server::handle_message(const json& msg) {
     return;
   }
   json params = json::object();
-  if (auto p = msg.find("params"); p != msg.end()) {
+  if (auto p = msg.find("params"); p != msg.end() && !p->is_null()) {  // null: as if omitted
     if (!p->is_object() && !p->is_array()) {
       respond_error(id, InvalidRequest, "params must be an object or an array");
       return;
