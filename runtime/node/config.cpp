@@ -311,7 +311,8 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   }
   for (uint32_t i = 0; i < desc.num_inputs; ++i)
     if (!given[i])
-      throw ConfigError(std::string("missing --input ") + desc.inputs[i].name + "=... (a " +
+      throw ConfigError(std::string("missing --input ") + desc.inputs[i].name + "=... (" +
+                        (desc.inputs[i].kind == PSYNC_KIND_INT ? "an " : "a ") +
                         kind_name(psync_kind(desc.inputs[i].kind)) + ", 'random', or a list)");
   if (o.after_decide < 0) {
     o.after_decide = 2;

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <sstream>
@@ -48,8 +49,8 @@ std::string capture(F&& fn, int* rc) {
 // A fresh path in a private temporary directory.
 std::string temp_path(const std::string& name) {
   static std::string dir = [] {
-    char tmpl[] = "/tmp/psync-check-test-XXXXXX";
-    const char* d = mkdtemp(tmpl);
+    std::string tmpl = (std::filesystem::temp_directory_path() / "psync-check-test-XXXXXX").string();  // $TMPDIR
+    const char* d = mkdtemp(tmpl.data());
     REQUIRE(d != nullptr);
     return std::string(d);
   }();
