@@ -172,7 +172,7 @@ TEST_CASE("run_check: exit codes, verdict lines, trace files") {
   CHECK(bad.find("round 1 (exchange)") != std::string::npos);
   CHECK(slurp(json).find("\"spec\": \"agreement\"") != std::string::npos);
   CHECK(slurp(svg).find("<svg") != std::string::npos);
-  CHECK(slurp(stats).find("\"verdict\": \"violation\"") != std::string::npos);
+  CHECK(slurp(stats).find("\"verdict\":\"violation\"") != std::string::npos);  // compact JSON (nlohmann)
   std::remove(json.c_str());
   std::remove(svg.c_str());
   std::remove(stats.c_str());
