@@ -320,6 +320,9 @@ ClusterResult run_cluster(const ClusterOptions& o) {
   std::vector<pid_t> pids(n, -1);
   std::vector<int> out_fd(n, -1), err_fd(n, -1);
   std::vector<std::string> out_buf(n), err_buf(n);
+  // Before the first fork: each replica's own clock, and so its time limit,
+  // starts later, so that one stopping at its limit ends at or after it here.
+  const int64_t start = now_us();
   for (size_t i = 0; i < n; ++i) {
     pids[i] = spawn(replica_args(o, cluster_file, int(i)), out_fd[i], err_fd[i]);
     if (pids[i] < 0) {
@@ -328,7 +331,6 @@ ClusterResult run_cluster(const ClusterOptions& o) {
     }
   }
 
-  const int64_t start = now_us();
   std::vector<bool> done(n, false);
   for (size_t i = 0; i < n; ++i) done[i] = pids[i] < 0;
   auto all_done = [&] { return std::all_of(done.begin(), done.end(), [](bool b) { return b; }); };
