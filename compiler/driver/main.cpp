@@ -368,7 +368,7 @@ int main(int argc, char** argv) {
   run->add_option("--const", run_opts.consts, "name=value, overriding a const");
   run->add_option("--timeout", run_opts.timeout_us, "Default round timeout, e.g. 20ms")->transform(Duration(1));
   run->add_option("--transport", run_opts.transport, "udp or tcp")->check(CLI::IsMember({"udp", "tcp"}));
-  run->add_option("--kill", run_opts.kills, "Kill replica I after time T: I@T (e.g. 2@0ms)")->type_name("I@T");
+  run->add_option("--kill", run_opts.kills, "Kill replica I after time T: I@T (2@0ms: it crashes before it runs)")->type_name("I@T");
   run->add_option("--instances", run_opts.instances, "Consensus instances to run")
       ->transform(Unsigned(1, psync::cmdline::kMaxInstances));
   run->add_option("--window", run_opts.window, "Instances in flight at once")

@@ -132,8 +132,9 @@ std::vector<std::string> replica_args(const ClusterOptions& o, const fs::path& c
 
 // fork + exec with stdout and stderr on pipes; the child gets its own
 // process group, so that a terminal's Ctrl-C reaches only the launcher,
-// which then stops the children itself.
-pid_t spawn(const std::vector<std::string>& args, int& out_fd, int& err_fd) {
+// which then stops the children itself. With crash_at_start the child dies
+// of SIGKILL before exec.
+pid_t spawn(const std::vector<std::string>& args, int& out_fd, int& err_fd, bool crash_at_start = false) {
   int op[2], ep[2];
   if (pipe(op) != 0) return -1;
   if (pipe(ep) != 0) {
@@ -150,6 +151,7 @@ pid_t spawn(const std::vector<std::string>& args, int& out_fd, int& err_fd) {
     close(op[1]);
     close(ep[0]);
     close(ep[1]);
+    if (crash_at_start) raise(SIGKILL);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -324,7 +326,13 @@ ClusterResult run_cluster(const ClusterOptions& o) {
   // starts later, so that one stopping at its limit ends at or after it here.
   const int64_t start = now_us();
   for (size_t i = 0; i < n; ++i) {
-    pids[i] = spawn(replica_args(o, cluster_file, int(i)), out_fd[i], err_fd[i]);
+    // A kill at time 0 is a crash before the replica runs at all: its child
+    // kills itself before exec. (Killing it from here raced with a loaded
+    // machine, on which it could send its first messages first.)
+    bool crash_at_start = false;
+    for (const Kill& k : o.kills) crash_at_start = crash_at_start || (size_t(k.replica) == i && k.after_us <= 0);
+    res.replicas[i].killed = crash_at_start;
+    pids[i] = spawn(replica_args(o, cluster_file, int(i)), out_fd[i], err_fd[i], crash_at_start);
     if (pids[i] < 0) {
       res.error = std::string("cannot start replica ") + std::to_string(i) + ": " + std::strerror(errno);
       break;

@@ -15,7 +15,7 @@ namespace psync::launch {
 
 struct Kill {
   int replica = 0;
-  int64_t after_us = 0;  // since the launch; SIGKILL
+  int64_t after_us = 0;  // since the launch, SIGKILL; 0: the replica dies before it runs (a crash at start)
 };
 
 struct ClusterOptions {

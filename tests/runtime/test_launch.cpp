@@ -226,9 +226,11 @@ TEST_CASE("launch: temporary directories live under $TMPDIR") {
 // ---- Real processes on loopback -------------------------------------------------
 
 TEST_CASE("launch: a healthy OneThirdRule cluster decides every instance") {
-  ClusterOptions o = options(3, 4);
+  // 3 of 4 alive is more than 2n/3: replica 3, killed at the start, is not missed.
+  ClusterOptions o = options(4, 4);
   o.binary = PSYNC_OTR_NODE;
   o.node_args = {"--input", "init=3", "--window", "2"};
+  o.kills = {{3, 0}};
   o.time_limit_us = 30'000'000;
   bool started = false;
   o.on_start = [&] { started = true; };
@@ -240,7 +242,9 @@ TEST_CASE("launch: a healthy OneThirdRule cluster decides every instance") {
   CHECK(s.incomplete == 0);
   CHECK(s.failed.empty());
   CHECK(s.exit_status == 0);
-  CHECK(r.decisions.size() == 12);
+  CHECK(r.replicas[3].killed);
+  CHECK(r.replicas[3].status == -9);
+  CHECK(r.decisions.size() == 12);  // killed before it ran, replica 3 decided nothing
   for (const Decision& d : r.decisions) CHECK(d.value == "3");
 }
 
@@ -259,16 +263,15 @@ TEST_CASE("launch: a bad --input stops everything before any replica starts") {
 }
 
 TEST_CASE("launch: replicas stop themselves at the shared time limit") {
-  // OneThirdRule needs more than 2n/3 messages: with 2 of 3 alive, nobody decides.
+  // OneThirdRule needs more than 2n/3 messages: dropping every one it
+  // receives, nobody decides.
   ClusterOptions o = options(3, 2);
   o.binary = PSYNC_OTR_NODE;
-  o.node_args = {"--input", "init=1"};
-  o.kills = {{2, 0}};
+  o.node_args = {"--input", "init=1", "--drop", "1"};
   o.time_limit_us = 1'000'000;
   ClusterResult r = run_cluster(o);
   REQUIRE(r.error.empty());
-  CHECK(r.replicas[2].killed);
-  for (int i : {0, 1}) {
+  for (int i : {0, 1, 2}) {
     const Replica& rep = r.replicas[size_t(i)];
     CHECK_FALSE(rep.stopped);
     CHECK(rep.status == 1);
@@ -276,7 +279,7 @@ TEST_CASE("launch: replicas stop themselves at the shared time limit") {
     CHECK(rep.ended_us < o.time_limit_us + o.stop_grace_us);
   }
   Summary s = summarize(o, r);
-  CHECK(s.at_time_limit == std::vector<int>{0, 1});
+  CHECK(s.at_time_limit == std::vector<int>{0, 1, 2});
   CHECK(s.failed.empty());
   CHECK(s.incomplete == 2);
   CHECK(s.exit_status == 1);
