@@ -9,6 +9,9 @@ PACKAGES=(
   libboost-dev doctest-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   cmake ninja-build g++ python3 libxml2-utils
 )
+# npm (with Node.js) installs the pinned TextMate grammar test tools of
+# editors/vscode. A machine whose Node.js already ships npm keeps it.
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 
 #include "parse/parse.h"
 #include "parse/tokens.h"
@@ -59,6 +60,12 @@ class Tokens {
                                [](const SourceToken& t, uint32_t p) { return t.range.end < p; });
     return it != toks_.end() && it->range.end == pos ? static_cast<int>(it - toks_.begin()) : -1;
   }
+  /// The first token that starts at or after byte `pos`, or -1.
+  int next_from(uint32_t pos) const {
+    auto it = std::lower_bound(toks_.begin(), toks_.end(), pos,
+                               [](const SourceToken& t, uint32_t p) { return t.range.begin < p; });
+    return it != toks_.end() ? static_cast<int>(it - toks_.begin()) : -1;
+  }
   /// The first token at or after byte `pos` spelled `text`, or -1.
   int find_from(uint32_t pos, std::string_view text) const {
     auto it = std::lower_bound(toks_.begin(), toks_.end(), pos,
@@ -83,6 +90,8 @@ std::vector<Comment> collect_comments(const std::vector<SourceToken>& tokens, st
     for (char ch : t.text)
       if (ch != '\r') c.text += ch;
     c.line_comment = t.text.rfind("//", 0) == 0;
+    // Trailing white space goes, inside a line comment too.
+    while (c.line_comment && !c.text.empty() && (c.text.back() == ' ' || c.text.back() == '\t')) c.text.pop_back();
     size_t b = c.begin;
     while (b > 0 && (src[b - 1] == ' ' || src[b - 1] == '\t' || src[b - 1] == '\f')) --b;
     c.own_line = b == 0 || src[b - 1] == '\n' || src[b - 1] == '\r';
@@ -127,9 +136,47 @@ class Printer {
     return i > 0 ? t_[i - 1].range.begin : name.begin;
   }
 
+  /// Writes `out` for the next token of the source when it is spelled
+  /// `text`: the comments before it come first, and the source counts as
+  /// printed up to its end. (Tokens the AST does not keep: keywords,
+  /// punctuation, operators.)
+  void tok(std::string_view text, std::string_view out) {
+    int i = t_.next_from(w_.last_end());
+    bool found = i >= 0 && t_[i].text == text;
+    if (found) w_.flush_comments(t_[i].range.begin);
+    w_.write(out);
+    if (found) w_.consumed(t_[i].range.end);
+  }
+  void tok(std::string_view text) { tok(text, text); }
+  /// The opening brace of a block at token `open`, on the line of what
+  /// precedes it even when a comment ends that line in the source.
+  void open_brace(int open) {
+    w_.flush_inline_comments(t_[open].range.begin);
+    w_.write(" {");
+    w_.consumed(t_[open].range.end);
+  }
+  /// A name the AST keeps with its range.
+  void name(const std::string& text, SourceRange r) {
+    w_.flush_comments(r.begin);
+    w_.write(text);
+    w_.consumed(r.end);
+  }
+  /// A separator (`,`, an operator, `=>`) after which the item may go on
+  /// on the next line, as in the source, before `next`.
+  void separator(std::string_view text, std::string_view out, uint32_t next) {
+    bool newline = w_.newline_between(w_.last_end(), next) &&
+                   w_.newline_between(w_.last_end(), std::max(w_.last_end(), token_start(text)));
+    tok(text, out);
+    w_.break_or_space(next, newline);
+  }
+  uint32_t token_start(std::string_view text) const {
+    int i = t_.next_from(w_.last_end());
+    return i >= 0 && t_[i].text == text ? t_[i].range.begin : w_.last_end();
+  }
+
   // ---- declarations
   void header(const Program& p);
-  void var_decl(const char* keyword, const VarDecl& v);
+  void var_decl(const VarDecl& v);
   void fn_decl(const FnDecl& f);
   void type_alias(const TypeAlias& a);
   void spec(const Spec& s);
@@ -144,7 +191,7 @@ class Printer {
   bool inline_stmt(const Stmt& s) const;
   void stmt(const Stmt& s, bool inline_);
   void if_chain(const Stmt& s);
-  void local_var(const VarDecl& v);
+  void initialiser(const VarDecl& v);
 
   // ---- expressions and types
   void expr(const Expr& e, int owned = 0);
@@ -166,18 +213,13 @@ void Printer::program(const Program& p) {
   for (auto& i : p.imports)
     decls.emplace_back(i.range.begin, [this, &i] {
       w_.begin_item(i.range.begin);
-      w_.write("import " + i.module);
+      tok("import", "import ");
+      tok(i.module);
       w_.consumed(i.range.end);
     });
   for (auto& a : p.types) decls.emplace_back(keyword_before(a.range), [this, &a] { type_alias(a); });
-  auto vars = [&](const std::vector<VarDeclPtr>& list, const char* keyword) {
-    for (auto& v : list) decls.emplace_back(keyword_before(v->range), [this, &v, keyword] { var_decl(keyword, *v); });
-  };
-  vars(p.consts, "const");
-  vars(p.inputs, "input");
-  vars(p.outputs, "output");
-  vars(p.vars, "var");
-  vars(p.lets, "let");
+  for (auto* list : {&p.consts, &p.inputs, &p.outputs, &p.vars, &p.lets})
+    for (auto& v : *list) decls.emplace_back(keyword_before(v->range), [this, &v] { var_decl(*v); });
   for (auto& f : p.fns) decls.emplace_back(f->range.begin, [this, &f] { fn_decl(*f); });
   for (auto& r : p.rounds) decls.emplace_back(r.range.begin, [this, &r] { round(r); });
   for (auto& s : p.specs) decls.emplace_back(s.range.begin, [this, &s] { spec(s); });
@@ -186,56 +228,62 @@ void Printer::program(const Program& p) {
 }
 
 void Printer::header(const Program& p) {
-  uint32_t at = keyword_before(p.name_range);
-  w_.begin_item(at);
-  w_.write(std::string(p.is_module ? "module " : "protocol ") + p.name);
-  w_.consumed(p.name_range.end);
+  w_.begin_item(keyword_before(p.name_range));
+  tok(p.is_module ? "module" : "protocol", p.is_module ? "module " : "protocol ");
+  name(p.name, p.name_range);
 }
 
-void Printer::var_decl(const char* keyword, const VarDecl& v) {
-  w_.begin_item(keyword_before(v.range));
-  w_.write(std::string(keyword) + " " + v.name);
-  w_.consumed(v.range.end);
+// `var x: T = e`, and likewise const, input, output, let, round variables.
+void Printer::var_decl(const VarDecl& v) {
+  static const std::map<VarKind, const char*> keywords = {
+      {VarKind::Const, "const"}, {VarKind::Input, "input"}, {VarKind::Output, "output"},
+      {VarKind::Var, "var"},     {VarKind::Let, "let"},     {VarKind::RoundVar, "var"}};
+  uint32_t at = keyword_before(v.range);
+  w_.begin_item(at);
+  const char* keyword = keywords.count(v.kind) ? keywords.at(v.kind) : "var";
+  tok(keyword, std::string(keyword) + " ");
+  name(v.name, v.range);
+  initialiser(v);
+}
+
+// `: T = e` after a variable's name (each part optional).
+void Printer::initialiser(const VarDecl& v) {
   if (v.type_expr) {
-    w_.write(": ");
+    tok(":", ": ");
     type(*v.type_expr);
   }
   if (v.init) {
-    w_.write(" =");
-    w_.break_or_space(start_of(*v.init));
+    separator("=", " =", start_of(*v.init));
     expr(*v.init);
   }
 }
 
 void Printer::type_alias(const TypeAlias& a) {
   w_.begin_item(keyword_before(a.range));
-  w_.write("type " + a.name + " = ");
-  w_.consumed(a.range.end);
+  tok("type", "type ");
+  name(a.name, a.range);
+  tok("=", " = ");
   if (a.type_expr) type(*a.type_expr);
 }
 
 void Printer::fn_decl(const FnDecl& f) {
   w_.begin_item(f.range.begin);
-  w_.write("fn " + f.name + "(");
-  w_.consumed(f.name_range.end);
+  tok("fn", "fn ");
+  name(f.name, f.name_range);
+  tok("(");
   w_.push_align();
   for (size_t i = 0; i < f.params.size(); ++i) {
     const VarDecl& p = *f.params[i];
-    if (i) {
-      w_.write(",");
-      w_.break_or_space(p.range.begin);
-    }
-    w_.flush_comments(p.range.begin);
-    w_.write(p.name + ": ");
-    w_.consumed(p.range.end);
-    if (p.type_expr) type(*p.type_expr);
+    if (i) separator(",", ",", p.range.begin);
+    name(p.name, p.range);
+    initialiser(p);
   }
   w_.pop_align();
-  w_.write("): ");
+  tok(")");
+  tok(":", ": ");
   if (f.result_type_expr) type(*f.result_type_expr);
   if (f.body) {
-    w_.write(" =");
-    w_.break_or_space(start_of(*f.body));
+    separator("=", " =", start_of(*f.body));
     expr(*f.body);
   }
   w_.consumed(f.range.end);
@@ -243,17 +291,23 @@ void Printer::fn_decl(const FnDecl& f) {
 
 void Printer::spec(const Spec& s) {
   static const char* keywords[] = {"invariant", "property", "liveness", "assume"};
+  const char* keyword = keywords[static_cast<int>(s.kind)];
   w_.begin_item(s.range.begin);
-  w_.write(std::string(keywords[static_cast<int>(s.kind)]) + " " + s.name + ":");
-  w_.consumed(s.name_range.end);
+  tok(keyword, std::string(keyword) + " ");
+  name(s.name, s.name_range);
   if (s.kind == SpecKind::Liveness && s.pred) {
-    w_.write(" after " + std::to_string(s.after_rounds) + (s.after_rounds == 1 ? " round" : " rounds") + " where");
-    w_.break_or_space(start_of(*s.pred));
+    tok(":", ":");
+    tok("after", " after ");
+    int k = t_.next_from(w_.last_end());
+    tok(k >= 0 ? t_[k].text : "", std::to_string(s.after_rounds));
+    // "1 round", "2 rounds": either word is accepted; the number decides.
+    k = t_.next_from(w_.last_end());
+    tok(k >= 0 ? t_[k].text : "", s.after_rounds == 1 ? " round" : " rounds");
+    separator("where", " where", start_of(*s.pred));
     expr(*s.pred);
-    w_.write(":");
   }
   if (s.body) {
-    w_.break_or_space(start_of(*s.body));
+    separator(":", ":", start_of(*s.body));
     expr(*s.body);
   }
   w_.consumed(s.range.end);
@@ -263,21 +317,22 @@ void Printer::spec(const Spec& s) {
 
 void Printer::round(const Round& r) {
   w_.begin_item(r.range.begin);
-  w_.write("round " + r.name + " {");
-  w_.consumed(r.name_range.end);
+  tok("round", "round ");
+  name(r.name, r.name_range);
   int open = t_.find_from(r.name_range.end, "{");
   int close = t_.match(open);
   uint32_t close_pos = close >= 0 ? t_[close].range.begin : r.range.end - 1;
   std::vector<std::pair<uint32_t, std::function<void()>>> items;
-  for (auto& v : r.vars) items.emplace_back(keyword_before(v->range), [this, &v] { var_decl("var", *v); });
+  for (auto& v : r.vars) items.emplace_back(keyword_before(v->range), [this, &v] { var_decl(*v); });
   for (auto& s : r.sends) items.emplace_back(s.range.begin, [this, &s] { send(s); });
   if (r.update) items.emplace_back(r.update->range.begin, [this, &r] { handler("update", *r.update); });
   if (r.receive) items.emplace_back(r.receive->range.begin, [this, &r] { handler("receive", *r.receive); });
   if (r.finish) items.emplace_back(r.finish->range.begin, [this, &r] { handler("finish", *r.finish); });
   if (r.progress.range.valid()) items.emplace_back(r.progress.range.begin, [this, &r] { progress(r.progress); });
   std::stable_sort(items.begin(), items.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  if (open >= 0) open_brace(open);
   if (items.empty() && !w_.comments_between(r.range.begin, close_pos)) {
-    w_.write("}");
+    tok("}");
     w_.consumed(r.range.end);
     return;
   }
@@ -289,29 +344,30 @@ void Printer::round(const Round& r) {
 
 void Printer::send(const Send& s) {
   w_.begin_item(s.range.begin);
-  w_.write("send ");
+  tok("send", "send ");
   expr(*s.value);
-  w_.write(" to ");
-  if (s.dest == DestKind::All || !s.dest_expr) {
-    w_.write("all");
-  } else {
+  tok("to", " to ");
+  if (s.dest == DestKind::All || !s.dest_expr)
+    tok("all");
+  else
     expr(*s.dest_expr);
-  }
   if (s.guard) {
-    w_.write(" if ");
+    tok("if", " if ");
     expr(*s.guard);
   }
   w_.consumed(s.range.end);
 }
 
-void Printer::handler(const char* name, const Handler& h) {
+void Printer::handler(const char* keyword, const Handler& h) {
   w_.begin_item(h.range.begin);
-  std::string params;
-  for (auto& p : h.params) params += (params.empty() ? "" : ", ") + p->name;
-  w_.write(std::string(name) + "(" + params + ")");
-  uint32_t after = h.params.empty() ? h.range.begin : h.params.back()->range.end;
-  w_.consumed(after);
-  block(h.body, t_.find_from(after, "{"));
+  tok(keyword);
+  tok("(");
+  for (size_t i = 0; i < h.params.size(); ++i) {
+    if (i) tok(",", ", ");
+    name(h.params[i]->name, h.params[i]->range);
+  }
+  tok(")");
+  block(h.body, t_.next_from(w_.last_end()));
   w_.consumed(h.range.end);
 }
 
@@ -319,48 +375,42 @@ void Printer::handler(const char* name, const Handler& h) {
 // so the tokens give the order and the spelling of durations and bounds.
 void Printer::progress(const Progress& p) {
   w_.begin_item(p.range.begin);
-  w_.write("progress");
+  tok("progress");
   int i = t_.starting_at(p.range.begin) + 1;
   bool first = true;
   auto in_range = [&](int k) { return k > 0 && k < t_.size() && t_[k].range.begin < p.range.end; };
   while (in_range(i)) {
-    const SourceToken& tok = t_[i];
-    if (tok.text == ",") {
-      ++i;
-      continue;
-    }
     if (first) {
       w_.write(" ");
     } else {
-      w_.write(",");
-      w_.break_or_space(tok.range.begin);
+      if (!t_.is(i, ",") || !in_range(i + 1)) break;  // not reached: the file parsed
+      separator(",", ",", t_[i + 1].range.begin);
+      ++i;
     }
     first = false;
-    w_.flush_comments(tok.range.begin);
-    w_.consumed(tok.range.end);
-    if (tok.text == "go") {
-      w_.write("go when ");
+    const SourceToken& clause = t_[i];
+    tok(clause.text);
+    ++i;
+    if (clause.text == "go") {
+      tok("when", " when ");
       // The clause runs to the next top-level comma.
-      int end = i + 2;
+      int end = i + 1;
       while (in_range(end) && !t_.is(end, ",")) end = t_.match(end) > end ? t_.match(end) + 1 : end + 1;
-      uint32_t from = in_range(i + 2) ? t_[i + 2].range.begin : tok.range.end;
+      uint32_t from = in_range(i + 1) ? t_[i + 1].range.begin : clause.range.end;
       if (p.go_when && start_of(*p.go_when) == from) {
         expr(*p.go_when);
       } else {
         // An earlier `go when` that a later one overrides: kept as written.
         uint32_t to = t_[end - 1].range.end;
+        w_.flush_comments(from);
         w_.write(src_.substr(from, to - from));
         w_.consumed(to);
       }
       i = end;
-      continue;
-    }
-    w_.write(tok.text);
-    ++i;
-    // timeout D, strict [K], sync K: the operand as written.
-    if ((tok.text == "timeout" || tok.text == "strict" || tok.text == "sync") && in_range(i) && !t_.is(i, ",")) {
-      w_.write(" " + t_[i].text);
-      w_.consumed(t_[i].range.end);
+    } else if ((clause.text == "timeout" || clause.text == "strict" || clause.text == "sync") && in_range(i) &&
+               !t_.is(i, ",")) {
+      // timeout D, strict [K], sync K: the operand as written.
+      tok(t_[i].text, " " + t_[i].text);
       ++i;
     }
   }
@@ -401,17 +451,18 @@ bool Printer::inline_block(const std::vector<StmtPtr>& body, int open) const {
 void Printer::block(const std::vector<StmtPtr>& body, int open) {
   int close = t_.match(open);
   if (open < 0 || close < 0) return;  // not reached: the file parsed
-  w_.write(" {");
-  w_.consumed(t_[open].range.end);
-  bool empty = body.empty() && !w_.comments_between(t_[open].range.begin, t_[close].range.end);
-  if (empty || inline_block(body, open)) {
+  // A comment that ends the line before the brace comes after it: the
+  // block cannot stay on one line then.
+  w_.flush_inline_comments(t_[open].range.begin);
+  bool comment_moves_in = w_.comment_pending_before(t_[open].range.begin);
+  open_brace(open);
+  if (!comment_moves_in && inline_block(body, open)) {
     if (!body.empty()) {
       w_.write(" ");
       stmt(*body[0], true);
       w_.write(" ");
     }
-    w_.write("}");
-    w_.consumed(t_[close].range.end);
+    tok("}");
     return;
   }
   w_.open_block();
@@ -419,77 +470,65 @@ void Printer::block(const std::vector<StmtPtr>& body, int open) {
   w_.close_block(t_[close].range.begin);
 }
 
-void Printer::local_var(const VarDecl& v) {
-  w_.write(std::string(v.mutable_ ? "var " : "let ") + v.name);
-  w_.consumed(v.range.end);
-  if (v.type_expr) {
-    w_.write(": ");
-    type(*v.type_expr);
-  }
-  if (v.init) {
-    w_.write(" =");
-    w_.break_or_space(start_of(*v.init));
-    expr(*v.init);
-  }
-}
-
 void Printer::stmt(const Stmt& s, bool inline_) {
   if (!inline_) w_.begin_item(s.range.begin);
-  w_.flush_comments(s.range.begin);
   switch (s.kind) {
-    case StmtKind::LocalVar: local_var(*s.var); break;
+    case StmtKind::LocalVar:
+      tok(s.var->mutable_ ? "var" : "let", s.var->mutable_ ? "var " : "let ");
+      name(s.var->name, s.var->range);
+      initialiser(*s.var);
+      break;
     case StmtKind::If: if_chain(s); break;
     case StmtKind::For: {
-      w_.write("for " + s.var->name + " in ");
-      w_.consumed(s.var->range.end);
+      tok("for", "for ");
+      name(s.var->name, s.var->range);
+      tok("in", " in ");
       expr(*s.cond);
       if (s.range_end) {
-        w_.write("..");
+        tok("..");
         expr(*s.range_end);
       }
-      block(s.body, t_.find_from((s.range_end ? *s.range_end : *s.cond).range.end, "{"));
+      block(s.body, t_.next_from(w_.last_end()));
       break;
     }
     case StmtKind::Decide:
-      w_.write("decide(");
+      tok("decide");
+      tok("(");
       w_.push_align();
       expr(*s.value, 1);
       w_.pop_align();
-      w_.write(")");
+      tok(")");
       break;
-    case StmtKind::Halt: w_.write("halt"); break;
-    case StmtKind::Go: w_.write("go"); break;
+    case StmtKind::Halt: tok("halt"); break;
+    case StmtKind::Go: tok("go"); break;
     case StmtKind::Assign: {
-      static const char* ops[] = {" =", " +=", " -=", " *="};
+      static const char* ops[] = {"=", "+=", "-=", "*="};
+      const char* op = ops[static_cast<int>(s.assign_op)];
       expr(*s.target);
-      w_.write(ops[static_cast<int>(s.assign_op)]);
-      w_.break_or_space(start_of(*s.value));
+      separator(op, std::string(" ") + op, start_of(*s.value));
       expr(*s.value);
       break;
     }
     case StmtKind::ExprStmt: expr(*s.value); break;
-    case StmtKind::Block: {
-      int open = t_.starting_at(s.range.begin);
-      block(s.body, open);
-      break;
-    }
+    case StmtKind::Block: block(s.body, t_.starting_at(s.range.begin)); break;
   }
   w_.consumed(s.range.end);
 }
 
 void Printer::if_chain(const Stmt& s) {
-  w_.write("if ");
+  tok("if", "if ");
   expr(*s.cond);
-  int open = t_.find_from(s.cond->range.end, "{");
+  int open = t_.next_from(w_.last_end());
   block(s.body, open);
   if (!s.has_else) return;
   int else_tok = t_.match(open) + 1;
+  // `} else {` stays on one line: a comment after the brace waits for the
+  // line's end.
   w_.write(" else");
   w_.consumed(t_[else_tok].range.end);
   if (!s.else_body.empty() && s.else_body[0]->kind == StmtKind::If && t_.is(else_tok + 1, "if")) {
     // `else if`: the chain goes on in the same item.
     w_.write(" ");
-    w_.flush_comments(s.else_body[0]->range.begin);
     if_chain(*s.else_body[0]);
     return;
   }
@@ -500,23 +539,16 @@ void Printer::if_chain(const Stmt& s) {
 
 void Printer::expr(const Expr& e, int owned) {
   int parens = user_parens(e, owned);
-  int first = t_.starting_at(e.range.begin), last = t_.ending_at(e.range.end);
-  for (int k = parens; k >= 1; --k) {
-    const SourceToken& open = t_[first - k];
-    w_.flush_comments(open.range.begin);
-    w_.write("(");
-    w_.consumed(open.range.end);
+  for (int k = 0; k < parens; ++k) {
+    tok("(");
     w_.push_align();
   }
   w_.flush_comments(e.range.begin);
   expr_body(e);
   w_.consumed(e.range.end);
-  for (int k = 1; k <= parens; ++k) {
-    const SourceToken& close = t_[last + k];
-    w_.flush_comments(close.range.begin);
+  for (int k = 0; k < parens; ++k) {
     w_.pop_align();
-    w_.write(")");
-    w_.consumed(close.range.end);
+    tok(")");
   }
 }
 
@@ -524,122 +556,147 @@ void Printer::expr(const Expr& e, int owned) {
 // call's own parentheses.
 void Printer::list(const std::vector<ExprPtr>& items, size_t from) {
   for (size_t i = from; i < items.size(); ++i) {
-    if (i > from) {
-      w_.write(",");
-      w_.break_or_space(start_of(*items[i]));
-    }
+    if (i > from) separator(",", ",", start_of(*items[i]));
     expr(*items[i], items.size() - from == 1 ? 1 : 0);
   }
 }
 
 void Printer::expr_body(const Expr& e) {
   switch (e.kind) {
-    case ExprKind::IntLit: w_.write(std::to_string(e.int_value)); break;
-    case ExprKind::BoolLit: w_.write(e.bool_value ? "true" : "false"); break;
-    case ExprKind::UnitLit: w_.write("()"); break;
-    case ExprKind::NoneLit: w_.write("none"); break;
-    case ExprKind::Name: w_.write(e.name); break;
+    case ExprKind::IntLit: {
+      // -9223372036854775808 is one literal: the minus sign is its own token.
+      if (e.int_value < 0) tok("-");
+      std::string digits = std::to_string(e.int_value);
+      if (e.int_value < 0) digits.erase(0, 1);
+      tok(t_.next_from(w_.last_end()) >= 0 ? t_[t_.next_from(w_.last_end())].text : digits, digits);
+      break;
+    }
+    case ExprKind::BoolLit: tok(e.bool_value ? "true" : "false"); break;
+    case ExprKind::UnitLit:
+      tok("(");
+      tok(")");
+      break;
+    case ExprKind::NoneLit: tok("none"); break;
+    case ExprKind::Name: tok(e.name); break;
     case ExprKind::Some:
     case ExprKind::Old:
-      w_.write(e.kind == ExprKind::Some ? "some(" : "old(");
+      tok(e.kind == ExprKind::Some ? "some" : "old");
+      tok("(");
       w_.push_align();
       expr(*e.args[0], 1);
       w_.pop_align();
-      w_.write(")");
+      tok(")");
       break;
     case ExprKind::Call:
-      w_.write(e.name + "(");
+      tok(e.name);
+      tok("(");
       w_.push_align();
       list(e.args, 0);
       w_.pop_align();
-      w_.write(")");
+      tok(")");
       break;
     case ExprKind::Member:
       expr(*e.args[0]);
-      w_.write("." + e.name);
+      tok(".");
+      tok(e.name);
       if (e.has_call_parens) {
-        w_.write("(");
+        tok("(");
         w_.push_align();
         list(e.args, 1);
         w_.pop_align();
-        w_.write(")");
+        tok(")");
       }
       break;
-    case ExprKind::TupleIndex:
+    case ExprKind::TupleIndex: {
       expr(*e.args[0]);
-      w_.write("." + std::to_string(e.int_value));
+      tok(".");
+      int k = t_.next_from(w_.last_end());
+      tok(k >= 0 ? t_[k].text : "", std::to_string(e.int_value));
       break;
+    }
     case ExprKind::Index:
       expr(*e.args[0]);
-      w_.write("[");
+      tok("[");
       w_.push_align();
       expr(*e.args[1]);
       w_.pop_align();
-      w_.write("]");
+      tok("]");
       break;
     case ExprKind::Unary:
-      w_.write(unary_op_spelling(e.unary_op));
+      tok(unary_op_spelling(e.unary_op));
       expr(*e.args[0]);
       break;
-    case ExprKind::Binary:
+    case ExprKind::Binary: {
+      const char* op = binary_op_spelling(e.binary_op);
       expr(*e.args[0]);
-      w_.write(std::string(" ") + binary_op_spelling(e.binary_op));
-      w_.break_or_space(start_of(*e.args[1]));
+      separator(op, std::string(" ") + op, start_of(*e.args[1]));
       expr(*e.args[1]);
       break;
+    }
     case ExprKind::Cond:
       expr(*e.args[0]);
-      w_.write(" ?");
-      w_.break_or_space(start_of(*e.args[1]));
+      separator("?", " ?", start_of(*e.args[1]));
       expr(*e.args[1]);
-      w_.write(" :");
-      w_.break_or_space(start_of(*e.args[2]));
+      separator(":", " :", start_of(*e.args[2]));
       expr(*e.args[2]);
       break;
     case ExprKind::Quant:
+      tok(e.bool_value ? "forall" : "exists", e.bool_value ? "forall " : "exists ");
+      for (size_t i = 0; i < e.params.size(); ++i) {
+        if (i) tok(",", ", ");
+        name(e.params[i]->name, e.params[i]->range);
+      }
+      separator(":", ":", start_of(*e.args[0]));
+      expr(*e.args[0]);
+      break;
     case ExprKind::Lambda: {
-      bool lambda = e.kind == ExprKind::Lambda;
-      std::string params;
-      for (auto& p : e.params) params += (params.empty() ? "" : ", ") + p->name;
-      if (lambda)
-        w_.write(e.params.size() == 1 ? params + " =>" : "(" + params + ") =>");
-      else
-        w_.write(std::string(e.bool_value ? "forall " : "exists ") + params + ":");
-      if (!e.params.empty()) w_.consumed(e.params.back()->range.end);
-      w_.break_or_space(start_of(*e.args[0]));
+      // One parameter needs no parentheses.
+      bool parens = t_.is(t_.starting_at(e.range.begin), "(");
+      if (parens) w_.consumed(t_[t_.starting_at(e.range.begin)].range.end);
+      if (e.params.size() != 1) w_.write("(");
+      for (size_t i = 0; i < e.params.size(); ++i) {
+        if (i) tok(",", ", ");
+        name(e.params[i]->name, e.params[i]->range);
+      }
+      if (parens) {
+        int close = t_.match(t_.starting_at(e.range.begin));
+        w_.flush_comments(t_[close].range.begin);
+        w_.consumed(t_[close].range.end);
+      }
+      if (e.params.size() != 1) w_.write(")");
+      separator("=>", " =>", start_of(*e.args[0]));
       expr(*e.args[0]);
       break;
     }
     case ExprKind::Tuple:
-      w_.write("(");
+      tok("(");
       w_.push_align();
       list(e.args, 0);
       w_.pop_align();
-      w_.write(")");
+      tok(")");
       break;
     case ExprKind::ArrayFill:
-      w_.write("[");
+      tok("[");
       w_.push_align();
       expr(*e.args[0]);
       w_.pop_align();
-      w_.write("; n]");
+      tok(";", "; ");
+      tok("n");
+      tok("]");
       break;
     case ExprKind::Record:
-      if (!e.name.empty()) w_.write(e.name + " ");
-      w_.write("{ ");
+      if (!e.name.empty()) tok(e.name, e.name + " ");
+      tok("{", "{ ");
       w_.push_align();
       for (size_t i = 0; i < e.args.size(); ++i) {
-        if (i) {
-          w_.write(",");
-          w_.break_or_space(e.field_ranges[i].begin);
-        }
-        w_.flush_comments(e.field_ranges[i].begin);
-        w_.write(e.field_names[i] + ": ");
-        w_.consumed(e.field_ranges[i].end);
+        if (i) separator(",", ",", e.field_ranges[i].begin);
+        name(e.field_names[i], e.field_ranges[i]);
+        tok(":", ": ");
         expr(*e.args[i]);
       }
+      if (t_.is(t_.next_from(w_.last_end()), ",")) w_.consumed(t_[t_.next_from(w_.last_end())].range.end);
       w_.pop_align();
-      w_.write(" }");
+      tok("}", " }");
       break;
     case ExprKind::Error:
       // Not reached: a file with syntax errors is not formatted.
@@ -650,42 +707,51 @@ void Printer::expr_body(const Expr& e) {
 
 void Printer::type(const TypeExpr& t) {
   switch (t.kind) {
-    case TypeExprKind::Int: w_.write("int"); break;
-    case TypeExprKind::Bool: w_.write("bool"); break;
-    case TypeExprKind::Pid: w_.write("pid"); break;
-    case TypeExprKind::PidSet: w_.write("set<pid>"); break;
-    case TypeExprKind::Unit: w_.write("()"); break;
-    case TypeExprKind::Named: w_.write(t.name); break;
+    case TypeExprKind::Int: tok("int"); break;
+    case TypeExprKind::Bool: tok("bool"); break;
+    case TypeExprKind::Pid: tok("pid"); break;
+    case TypeExprKind::PidSet:
+      tok("set");
+      tok("<");
+      tok("pid");
+      tok(">");
+      break;
+    case TypeExprKind::Unit:
+      tok("(");
+      tok(")");
+      break;
+    case TypeExprKind::Named: tok(t.name); break;
     case TypeExprKind::Option:
       type(*t.elems[0]);
-      w_.write("?");
+      tok("?");
       break;
     case TypeExprKind::Array:
-      w_.write("[");
+      tok("[");
       type(*t.elems[0]);
-      w_.write("; " + t.name + "]");
+      tok(";", "; ");
+      tok(t.name);
+      tok("]");
       break;
     case TypeExprKind::Tuple:
     case TypeExprKind::Record: {
       bool record = t.kind == TypeExprKind::Record;
-      w_.write(record ? "{ " : "(");
+      tok(record ? "{" : "(", record ? "{ " : "(");
       w_.push_align();
       for (size_t i = 0; i < t.elems.size(); ++i) {
         if (i) {
-          w_.write(",");
           // A record field's name comes before its type: break before it.
-          uint32_t at = t.elems[i]->range.begin;
-          if (record) {
-            int k = t_.starting_at(at);
-            if (k >= 2) at = t_[k - 2].range.begin;
-          }
-          w_.break_or_space(at);
+          int k = t_.next_from(w_.last_end());
+          separator(",", ",", record && k >= 0 && k + 1 < t_.size() ? t_[k + 1].range.begin : t.elems[i]->range.begin);
         }
-        if (record) w_.write(t.field_names[i] + ": ");
+        if (record) {
+          tok(t.field_names[i]);
+          tok(":", ": ");
+        }
         type(*t.elems[i]);
       }
+      if (record && t_.is(t_.next_from(w_.last_end()), ",")) w_.consumed(t_[t_.next_from(w_.last_end())].range.end);
       w_.pop_align();
-      w_.write(record ? " }" : ")");
+      tok(record ? "}" : ")", record ? " }" : ")");
       break;
     }
   }

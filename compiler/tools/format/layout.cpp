@@ -32,18 +32,17 @@ void LineWriter::open_line() {
   if (!cur_open_) {
     cur_.assign(static_cast<size_t>(new_line_indent()), ' ');
     cur_open_ = true;
+    cur_comment_only_ = false;
   }
 }
 
 void LineWriter::end_line() {
-  if (!pending_inline_.empty()) add_trailing("");
-  if (!cur_open_) {
-    if (!cur_trailing_.empty() && !lines_.empty()) lines_.back().trailing += " " + cur_trailing_;
-    cur_trailing_.clear();
-    return;
-  }
+  if (!pending_inline_.empty()) add_trailing("", false);
+  if (!cur_open_) return;
   while (!cur_.empty() && cur_.back() == ' ') cur_.pop_back();
-  lines_.push_back({std::move(cur_), std::move(cur_trailing_)});
+  lines_.push_back({std::move(cur_), std::move(cur_trailing_), cur_comment_only_, cur_trailing_closed_});
+  cur_comment_only_ = false;
+  cur_trailing_closed_ = false;
   cur_.clear();
   cur_trailing_.clear();
   cur_open_ = false;
@@ -113,22 +112,31 @@ void LineWriter::close_block(uint32_t brace) {
 
 void LineWriter::write(std::string_view code) {
   open_line();
+  // A line starts with code, not with the space that separated it from
+  // what a line break moved to the previous line.
+  if (cur_.find_first_not_of(' ') == std::string::npos && pending_inline_.empty())
+    while (!code.empty() && code.front() == ' ') code.remove_prefix(1);
   if (!pending_inline_.empty()) {
+    // The comment goes where it was: between what is on the line and `code`.
     char last = cur_.empty() ? ' ' : cur_.back();
     if (last != ' ' && last != '(' && last != '[') cur_ += ' ';
-    cur_ += pending_inline_ + " ";
+    cur_ += pending_inline_;
     pending_inline_.clear();
+    if (!code.empty() && code.front() != ' ' && code.front() != ')' && code.front() != ']' && code.front() != ',')
+      cur_ += ' ';
   }
   cur_ += code;
+  cur_comment_only_ = false;
 }
 
 void LineWriter::space() {
   if (cur_open_ && !force_break_ && !cur_.empty() && cur_.back() != ' ') cur_ += ' ';
 }
 
-void LineWriter::break_or_space(uint32_t next) {
+void LineWriter::break_or_space(uint32_t next, bool newline_before) {
+  bool source_breaks = newline_before || newline_between(last_end_, next);
   flush_comments(next);
-  if (force_break_ || newline_between(last_end_, next)) {
+  if (force_break_ || source_breaks) {
     end_line();
     force_break_ = false;
   } else {
@@ -153,23 +161,30 @@ void LineWriter::flush_comments(uint32_t pos) {
   while (next_ < comments_.size() && comments_[next_].begin < pos) emit_comment(comments_[next_++]);
 }
 
+void LineWriter::flush_inline_comments(uint32_t pos) {
+  while (next_ < comments_.size() && comments_[next_].begin < pos) {
+    const Comment& c = comments_[next_];
+    if (c.own_line || c.ends_line || c.line_comment) return;
+    emit_comment(comments_[next_++]);
+  }
+}
+
 void LineWriter::emit_comment(const Comment& c) {
+  bool ends = c.ends_line || c.line_comment;
   if (c.own_line || (!cur_open_ && lines_.empty())) {
     end_line();
     force_break_ = false;
     blank_line_if(newlines(last_end_, c.begin) >= 2);
     open_line();
     cur_ += c.text;
-    if (c.ends_line || c.line_comment)
+    cur_comment_only_ = true;
+    if (ends)
       end_line();
     else
       cur_ += ' ';
-  } else if (c.ends_line || c.line_comment) {
-    add_trailing(c.text);
+  } else if (ends) {
+    add_trailing(c.text, c.line_comment);
     force_break_ = cur_open_;
-  } else if (!cur_open_ && !lines_.empty() && !force_break_) {
-    // After code that ended its line: the comment trails that line.
-    add_trailing(c.text);
   } else {
     // A block comment with code after it on its line stays in the line,
     // before that code; if the line ends first, it trails the line.
@@ -179,15 +194,28 @@ void LineWriter::emit_comment(const Comment& c) {
   consumed(c.end);
 }
 
-// Appends to the trailing comments of the current line (or of the last
-// line, when none is open), after any inline comment still pending.
-void LineWriter::add_trailing(const std::string& text) {
+// Appends to the trailing comments of the current line, or of the last line
+// when none is open and that line holds code; but never after a line comment
+// (which runs to the end of the line) and never after an own-line comment:
+// then the comment gets a line of its own. Any inline comment still pending
+// comes first.
+void LineWriter::add_trailing(const std::string& text, bool line_comment) {
   std::string add = pending_inline_;
   pending_inline_.clear();
   if (!text.empty()) add += (add.empty() ? "" : " ") + text;
   if (add.empty()) return;
-  std::string& into = cur_open_ || lines_.empty() ? cur_trailing_ : lines_.back().trailing;
-  into += (into.empty() ? "" : " ") + add;
+  if (cur_open_ && !cur_trailing_closed_) {
+    cur_trailing_ += (cur_trailing_.empty() ? "" : " ") + add;
+    cur_trailing_closed_ = line_comment;
+  } else if (!cur_open_ && !lines_.empty() && !lines_.back().comment_only && !lines_.back().code.empty() &&
+             !lines_.back().trailing_closed) {
+    lines_.back().trailing += (lines_.back().trailing.empty() ? "" : " ") + add;
+    lines_.back().trailing_closed = line_comment;
+  } else {
+    end_line();
+    Line own{std::string(static_cast<size_t>(new_line_indent()), ' ') + add, "", true, true};
+    lines_.push_back(std::move(own));
+  }
 }
 
 // ---------------------------------------------------------------- the result

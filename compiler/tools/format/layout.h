@@ -44,11 +44,18 @@ class LineWriter {
   /// One space, unless the line is empty or ends with one.
   void space();
   /// Between two parts of an item, the next starting at `next`: a new
-  /// (continuation) line if the source had a line break there or a line
-  /// comment ended the line, else one space.
-  void break_or_space(uint32_t next);
+  /// (continuation) line if the source had a line break there (or just
+  /// before the separator written last: `newline_before`) or a line comment
+  /// ended the line, else one space.
+  void break_or_space(uint32_t next, bool newline_before = false);
+  /// How far the source has been printed.
+  uint32_t last_end() const { return last_end_; }
   /// Emits every comment that starts before `pos`.
   void flush_comments(uint32_t pos);
+  /// Emits the comments before `pos` that sit inside a line (with code after
+  /// them), up to the first that ends its line: that one and those after it
+  /// wait for the next flush (so that `} // c` stays `} else {  // c`).
+  void flush_inline_comments(uint32_t pos);
   /// The source has been printed up to `end` (for line breaks and blank lines).
   void consumed(uint32_t end);
   /// Continuation lines align one column after what was just written
@@ -57,6 +64,8 @@ class LineWriter {
   void pop_align();
 
   bool comments_between(uint32_t begin, uint32_t end) const;
+  /// A comment before `pos` has not been emitted yet.
+  bool comment_pending_before(uint32_t pos) const { return next_ < comments_.size() && comments_[next_].begin < pos; }
   bool newline_between(uint32_t begin, uint32_t end) const;
 
   /// Flushes the remaining comments and returns the text, trailing comments
@@ -70,6 +79,8 @@ class LineWriter {
   struct Line {
     std::string code;
     std::string trailing;
+    bool comment_only = false;     ///< the line is an own-line comment: nothing may follow it
+    bool trailing_closed = false;  ///< `trailing` ends with a line comment: nothing may follow it
   };
   struct Saved {
     int item_indent;
@@ -83,7 +94,7 @@ class LineWriter {
   int newlines(uint32_t begin, uint32_t end) const;
   void blank_line_if(bool wanted);
   void emit_comment(const Comment& c);
-  void add_trailing(const std::string& text);
+  void add_trailing(const std::string& text, bool line_comment);
 
   std::string_view src_;
   std::vector<Comment> comments_;
@@ -94,6 +105,8 @@ class LineWriter {
   std::string cur_trailing_;   ///< its trailing comments
   std::string pending_inline_; ///< block comments to write before the next code on this line
   bool cur_open_ = false;      ///< cur_ has been started
+  bool cur_comment_only_ = false;  ///< cur_ holds only an own-line comment so far
+  bool cur_trailing_closed_ = false;  ///< cur_trailing_ ends with a line comment
   bool force_break_ = false;   ///< a line comment ended cur_: code goes on the next line
 
   int block_indent_ = 0;
