@@ -111,10 +111,13 @@ int run_program(const std::vector<std::string>& argv, std::string& error) {
 }  // namespace
 
 std::string host_cpu_features() {
-  // Sorted, so that the string (and a module's attributes) are the same on
-  // every run.
+  // Sorted: the map's order is not stable from one run to the next.
   std::vector<std::string> flags;
-  for (const auto& f : llvm::sys::getHostCPUFeatures()) flags.push_back((f.second ? "+" : "-") + f.first().str());
+  for (const auto& f : llvm::sys::getHostCPUFeatures()) {
+    std::string flag = f.second ? "+" : "-";
+    flag += f.first();
+    flags.push_back(flag);
+  }
   std::sort(flags.begin(), flags.end());
   return llvm::join(flags, ",");
 }

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -54,11 +55,13 @@ std::vector<std::byte> frame(int32_t sender, uint64_t fp = 77, PacketKind kind =
 }
 
 // TCP: a packet behind its 4-byte length.
-std::vector<std::byte> record(std::vector<std::byte> packet) {
-  std::vector<std::byte> out(4);
+// (Sized once: growing a 4-byte vector by insert() gets a false
+// -Warray-bounds from g++ 12 at -O3.)
+std::vector<std::byte> record(const std::vector<std::byte>& packet) {
+  std::vector<std::byte> out(4 + packet.size());
   const uint32_t len = uint32_t(packet.size());
   std::memcpy(out.data(), &len, 4);
-  out.insert(out.end(), packet.begin(), packet.end());
+  std::copy(packet.begin(), packet.end(), out.begin() + 4);
   return out;
 }
 
