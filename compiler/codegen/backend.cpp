@@ -254,8 +254,31 @@ std::string find_runtime_library() {
   return "";
 }
 
-bool link_executable(const std::string& object, const std::string& runtime_lib, const std::string& output,
-                     std::string& error, const std::string& linker) {
+bool plan_link(const TargetSpec& target, LinkPlan& plan, std::string& error) {
+  if (is_host_triple(target.triple)) {
+    plan.runtime_lib = find_runtime_library();
+    plan.linker = "c++";
+    if (plan.runtime_lib.empty()) error = "cannot find libpsync_runtime.a (build the runtime, or set PSYNC_RUNTIME_LIB)";
+    return !plan.runtime_lib.empty();
+  }
+  llvm::Triple t(target.triple);
+  std::string short_triple = (t.getArchName() + "-" + t.getOSName() + "-" + t.getEnvironmentName()).str();
+  const char* runtime = std::getenv("PSYNC_RUNTIME_LIB");
+  const char* cxx = std::getenv("PSYNC_CROSS_CXX");
+  plan.runtime_lib = runtime ? runtime : "";
+  plan.linker = cxx && *cxx ? cxx : short_triple + "-g++";
+  if (plan.runtime_lib.empty()) {
+    error = "--emit exe for " + short_triple + " needs libpsync_runtime.a built for that target: set " +
+            "PSYNC_RUNTIME_LIB to it (and PSYNC_CROSS_CXX to its C++ driver, default " + plan.linker +
+            "), or use --emit obj and link the object yourself (runtime/README.md)";
+    return false;
+  }
+  return true;
+}
+
+bool link_executable(const std::string& object, const LinkPlan& plan, const std::string& output,
+                     std::string& error) {
+  const std::string& linker = plan.linker;
   std::vector<std::string> argv{linker};
   // The lld that came with LLVM links in about half the time of GNU ld
   // (TOOLCHAIN.md); a plain -fuse-ld=lld could pick an older lld on PATH.
@@ -266,7 +289,7 @@ bool link_executable(const std::string& object, const std::string& runtime_lib, 
     argv.push_back("-fuse-ld=lld");
     argv.push_back("-B" + lld_dir);
   }
-  argv.insert(argv.end(), {object, runtime_lib, "-lpthread", "-o", output});
+  argv.insert(argv.end(), {object, plan.runtime_lib, "-lpthread", "-o", output});
   int status = run_program(argv, error);
   if (status != 0) {
     if (error.empty()) error = "linking failed (exit status " + std::to_string(status) + ")";

@@ -67,13 +67,24 @@ enum class EmitKind { LLVM, Asm, Object };
 bool emit_file(llvm::Module& module, EmitKind kind, const std::string& path, int opt_level,
                const TargetSpec& target, std::string& error);
 
-/// Links an object with the runtime library into an executable with
-/// `linker` (a C++ driver: "c++", or a cross driver such as
-/// aarch64-linux-gnu-g++). With the host's driver it uses the lld found next
-/// to LLVM at configure time when it is still there (about twice as fast as
-/// GNU ld).
-bool link_executable(const std::string& object, const std::string& runtime_lib, const std::string& output,
-                     std::string& error, const std::string& linker = "c++");
+/// What links an executable for a target: the runtime library and a C++
+/// driver to link it with.
+struct LinkPlan {
+  std::string runtime_lib;
+  std::string linker;
+};
+
+/// For the host: find_runtime_library() and `c++`. For another triple: the
+/// runtime built for it in $PSYNC_RUNTIME_LIB (required: false with a
+/// message saying what to do) and $PSYNC_CROSS_CXX, default `ARCH-OS-ENV-g++`
+/// (aarch64-linux-gnu-g++).
+bool plan_link(const TargetSpec& target, LinkPlan& plan, std::string& error);
+
+/// Links an object with the runtime library into an executable. With the
+/// host's `c++` it uses the lld found next to LLVM at configure time when it
+/// is still there (about twice as fast as GNU ld).
+bool link_executable(const std::string& object, const LinkPlan& plan, const std::string& output,
+                     std::string& error);
 
 /// Finds libpsync_runtime.a: $PSYNC_RUNTIME_LIB, then the build tree, then
 /// <prefix>/lib next to the running psyncc. Empty if none.

@@ -125,16 +125,9 @@ int run_build(const BuildOptions& b, const CommonOptions& common) {
     fmt::print(stderr, "psyncc: error: {}\n", error);
     return 2;
   }
-  // A binary for another architecture links against a runtime built for it,
-  // with that architecture's C++ driver.
-  bool cross = !psync::is_host_triple(target.triple);
-  const char* cross_runtime = std::getenv("PSYNC_RUNTIME_LIB");
-  if (cross && b.emit == "exe" && (!cross_runtime || !*cross_runtime)) {
-    fmt::print(stderr,
-               "psyncc: error: --emit exe for {} needs libpsync_runtime.a built for that target: set "
-               "PSYNC_RUNTIME_LIB to it (and PSYNC_CROSS_CXX to its C++ driver, default {}-g++), or use "
-               "--emit obj and link the object yourself (runtime/README.md)\n",
-               b.target.triple, b.target.triple);
+  psync::LinkPlan link;
+  if (b.emit == "exe" && !psync::plan_link(target, link, error)) {
+    fmt::print(stderr, "psyncc: error: {}\n", error);
     return 2;
   }
   psync::Compilation c;
@@ -155,16 +148,9 @@ int run_build(const BuildOptions& b, const CommonOptions& common) {
     }
     return 0;
   }
-  std::string runtime = cross ? std::string(cross_runtime) : psync::find_runtime_library();
-  const char* cross_cxx = std::getenv("PSYNC_CROSS_CXX");
-  std::string linker = !cross ? "c++" : cross_cxx && *cross_cxx ? cross_cxx : b.target.triple + "-g++";
-  if (runtime.empty()) {
-    fmt::print(stderr, "psyncc: error: cannot find libpsync_runtime.a (build the runtime, or set PSYNC_RUNTIME_LIB)\n");
-    return 2;
-  }
   std::string obj = out + ".o.tmp";
   bool ok = lowered->emit(psync::EmitKind::Object, obj, b.opt_level, target, error) &&
-            psync::link_executable(obj, runtime, out, error, linker);
+            psync::link_executable(obj, link, out, error);
   std::remove(obj.c_str());
   if (!ok) {
     fmt::print(stderr, "psyncc: error: {}\n", error);
