@@ -57,7 +57,7 @@ if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
     -DCMAKE_BUILD_TYPE=Fuzz \
     -DCMAKE_CXX_FLAGS_FUZZ="-O1 -g" -DCMAKE_C_FLAGS_FUZZ="-O1 -g" \
     -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_C_COMPILER="$CC" \
-    -DPSYNC_FUZZ=ON -DPSYNC_TESTS=OFF </dev/null
+    -DPSYNC_FUZZ=ON -DPSYNC_TESTS=OFF -DPSYNC_WERROR=ON </dev/null
 fi
 cmake --build "$BUILD_DIR" --target psync_fuzz_frontend -j "$JOBS" </dev/null
 t1=$(date +%s)
