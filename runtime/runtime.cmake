@@ -4,16 +4,25 @@
 
 set(PSYNC_RT ${CMAKE_CURRENT_SOURCE_DIR})
 
+# round/: how one process executes one round, the rule set that the node,
+# the explorer, the simulator and the tests share. No I/O.
+add_library(psync_round OBJECT ${PSYNC_RT}/round/round.cpp)
+target_include_directories(psync_round PUBLIC ${PSYNC_RT})
+target_link_libraries(psync_round PUBLIC psync_abi PRIVATE psync_warnings)
+set_target_properties(psync_round PROPERTIES POSITION_INDEPENDENT_CODE ON)
+
 # engine/: one instance's rounds over the ABI. No sockets, no clock.
 add_library(psync_engine OBJECT ${PSYNC_RT}/engine/engine.cpp)
 target_include_directories(psync_engine PUBLIC ${PSYNC_RT})
 target_link_libraries(psync_engine PUBLIC psync_abi PRIVATE psync_warnings)
 set_target_properties(psync_engine PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
-# testing/: the hand-written OneThirdRule (tests and bench baseline).
-add_library(psync_testing_otr OBJECT ${PSYNC_RT}/testing/one_third_rule.cpp)
-target_include_directories(psync_testing_otr PUBLIC ${PSYNC_RT})
-target_link_libraries(psync_testing_otr PUBLIC psync_abi PRIVATE psync_warnings)
+# util/: command-line values (durations, ranged integers), shared with psyncc
+# so that both read `2min` the same way.
+add_library(psync_util OBJECT ${PSYNC_RT}/util/cmdline.cpp)
+target_include_directories(psync_util PUBLIC ${PSYNC_RT})
+target_link_libraries(psync_util PRIVATE psync_warnings)
+set_target_properties(psync_util PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
 # net/: wire format and the Asio UDP and TCP transports.
 add_library(psync_net OBJECT ${PSYNC_RT}/net/wire.cpp ${PSYNC_RT}/net/udp.cpp ${PSYNC_RT}/net/tcp.cpp)
@@ -25,20 +34,15 @@ target_link_libraries(psync_net PUBLIC Boost::headers PRIVATE psync_warnings)
 # Debian does not ship), so that the archive needs nothing beyond libstdc++.
 add_library(psync_node OBJECT ${PSYNC_RT}/node/config.cpp ${PSYNC_RT}/node/node.cpp)
 target_include_directories(psync_node PUBLIC ${PSYNC_RT})
-target_link_libraries(psync_node PUBLIC psync_abi Boost::headers CLI11::CLI11 PRIVATE psync_warnings)
+target_link_libraries(psync_node PUBLIC psync_abi psync_validate psync_util Boost::headers CLI11::CLI11 PRIVATE psync_warnings)
 
 find_package(Threads REQUIRED)
 
-# libpsync_runtime.a: main() + node + net + engine. A compiled protocol links
-# as:  c++ proto.o libpsync_runtime.a -lpthread -o proto   (runtime/README.md)
+# libpsync_runtime.a: main() + node + net + engine + validate. A compiled
+# protocol links as:  c++ proto.o libpsync_runtime.a -lpthread -o proto   (runtime/README.md)
 add_library(psync_runtime STATIC
   ${PSYNC_RT}/node/main.cpp
-  $<TARGET_OBJECTS:psync_engine> $<TARGET_OBJECTS:psync_net> $<TARGET_OBJECTS:psync_node>)
+  $<TARGET_OBJECTS:psync_round> $<TARGET_OBJECTS:psync_engine> $<TARGET_OBJECTS:psync_net> $<TARGET_OBJECTS:psync_node>
+  $<TARGET_OBJECTS:psync_validate> $<TARGET_OBJECTS:psync_util>)
 target_include_directories(psync_runtime PUBLIC ${PSYNC_RT})
 target_link_libraries(psync_runtime PUBLIC psync_abi Threads::Threads PRIVATE Boost::headers CLI11::CLI11 psync_warnings)
-
-# otr-node: the hand-written OneThirdRule linked the way psyncc links its
-# output; the end-to-end tests and bench/rounds run it.
-add_executable(otr-node ${PSYNC_RT}/testing/otr_protocol.cpp $<TARGET_OBJECTS:psync_testing_otr>)
-target_include_directories(otr-node PRIVATE ${PSYNC_RT})
-target_link_libraries(otr-node PRIVATE psync_runtime psync_warnings)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """bench/compile: how long `psyncc build` takes, against g++ -O2 on the same
-protocol written by hand in C++ (runtime/testing/one_third_rule.cpp), both
+protocol written by hand in C++ (bench/compile/one_third_rule.cpp), both
 linked with the same libpsync_runtime.a. Prints medians and their ratio.
 
 usage: bench/compile/run.py [--build BUILD_DIR] [--runs N]
@@ -64,13 +64,13 @@ def main():
                 results[(example, opt)] = med
                 print(f"{'psyncc build ' + example + ' ' + opt:52} {med * 1e3:8.1f} {lo * 1e3:8.1f} {hi * 1e3:8.1f}")
         # Baseline: the hand-written C++ OneThirdRule, g++ -O2, linked with
-        # the same runtime library the way psyncc links (lld 19 if present).
-        hand = [os.path.join(ROOT, "runtime", "testing", "one_third_rule.cpp"),
-                os.path.join(ROOT, "runtime", "testing", "otr_protocol.cpp")]
+        # the same runtime library the way psyncc links (with the lld CMake found).
+        here = os.path.dirname(os.path.abspath(__file__))
+        hand = [os.path.join(here, "one_third_rule.cpp"), os.path.join(here, "otr_protocol.cpp")]
         lld = configured_lld(args.build)
         link = ["-fuse-ld=lld", "-B" + os.path.dirname(lld)] if lld else []
-        cmd = ["g++", "-std=c++20", "-O2", "-I", os.path.join(ROOT, "runtime"), "-I",
-               os.path.join(ROOT, "runtime", "include")] + hand + [runtime, "-lpthread"] + link + \
+        cmd = ["g++", "-std=c++20", "-O2", "-I", os.path.join(ROOT, "runtime", "include")] + hand + \
+              [runtime, "-lpthread"] + link + \
               ["-o", os.path.join(tmp, "otr-hand")]
         base, lo, hi = timed(cmd, args.runs)
         print(f"{'g++ -O2 hand-written one_third_rule (baseline)':52} {base * 1e3:8.1f} {lo * 1e3:8.1f} {hi * 1e3:8.1f}")

@@ -4,7 +4,7 @@ loopback UDP, for node binaries (protocol object + libpsync_runtime.a) next to
 the hand-written Asio lock-step baseline, all in the same run.
 
   run.py --baseline build/bench/rounds/rounds-baseline \
-         --protocol otr-node=build/runtime/otr-node \
+         --protocol otr-hand=build/bench/compile/otr-hand \
          --psyncc build/compiler/psyncc [--protocol label=path ...]
 
 With --psyncc it first compiles examples/one_third_rule.psync and
@@ -20,8 +20,9 @@ For each program and n in {3, 5} it runs two workloads, each --runs times
 Then LastVoting n=3 decided/s at further windows (--lv-windows), peak RSS
 (VmHWM of each replica, the largest) with 10,000 instances in flight at n=3,
 and the ratios generated/hand-written: each program against the baseline,
-and otr-psyncc against otr-node (the same protocol written by hand against
-the ABI, linked with the same runtime).
+and otr-psyncc against otr-hand (the same protocol written by hand in C++
+against the ABI, bench/compile/one_third_rule.cpp, linked with the same
+runtime).
 """
 
 import argparse
@@ -177,8 +178,8 @@ def main():
     print("ratios generated/hand-written (>= 0.9 is the target):")
     pairs = [(label, "baseline") for label, _, _ in rows[1:]]
     labels = [label for label, _, _ in rows]
-    if "otr-psyncc" in labels and "otr-node" in labels:
-        pairs.append(("otr-psyncc", "otr-node"))
+    if "otr-psyncc" in labels and "otr-hand" in labels:
+        pairs.append(("otr-psyncc", "otr-hand"))
     for a, b in pairs:
         for n in sizes:
             fa, fb = figures[(a, n)], figures[(b, n)]

@@ -1,5 +1,8 @@
-// ast.cpp: names of AST enums and the `psyncc dump-ast` printer.
+// ast.cpp: names of AST enums, the table of built-ins (builtins.def) and the
+// `psyncc dump-ast` printer.
 #include "ast/ast.h"
+
+#include <iterator>
 
 namespace psync {
 
@@ -46,58 +49,46 @@ const char* binary_op_spelling(BinaryOp op) {
   return "?";
 }
 
-const char* builtin_name(Builtin b) {
-  switch (b) {
-    case Builtin::None: return "none";
-    case Builtin::N: return "n";
-    case Builtin::Me: return "me";
-    case Builtin::Round: return "r";
-    case Builtin::Phase: return "phase";
-    case Builtin::Pids: return "pids";
-    case Builtin::Decided: return "decided";
-    case Builtin::Uniform: return "uniform";
-    case Builtin::HoSize: return "ho_size";
-    case Builtin::Coin: return "coin";
-    case Builtin::Random: return "random";
-    case Builtin::Set: return "set";
-    case Builtin::Ho: return "ho";
-    case Builtin::Min: return "min";
-    case Builtin::Max: return "max";
-    case Builtin::Abs: return "abs";
-    case Builtin::MboxSize: return "mbox.size";
-    case Builtin::MboxHas: return "mbox.has";
-    case Builtin::MboxSenders: return "mbox.senders";
-    case Builtin::MboxCount: return "mbox.count";
-    case Builtin::MboxCountIf: return "mbox.count_if";
-    case Builtin::MboxExists: return "mbox.exists";
-    case Builtin::MboxAll: return "mbox.all";
-    case Builtin::MboxFilter: return "mbox.filter";
-    case Builtin::MboxMin: return "mbox.min";
-    case Builtin::MboxMax: return "mbox.max";
-    case Builtin::MboxMinBy: return "mbox.min_by";
-    case Builtin::MboxMaxBy: return "mbox.max_by";
-    case Builtin::MboxSum: return "mbox.sum";
-    case Builtin::MboxSumBy: return "mbox.sum_by";
-    case Builtin::MboxMostFrequent: return "mbox.most_frequent";
-    case Builtin::MboxMinMostFrequent: return "mbox.min_most_frequent";
-    case Builtin::MboxFold: return "mbox.fold";
-    case Builtin::MboxGet: return "mbox.get";
-    case Builtin::SetHas: return "set.has";
-    case Builtin::SetSize: return "set.size";
-    case Builtin::SetWith: return "set.with";
-    case Builtin::SetWithout: return "set.without";
-    case Builtin::SetUnion: return "set.union";
-    case Builtin::SetInter: return "set.inter";
-    case Builtin::SetIsEmpty: return "set.is_empty";
-    case Builtin::OptIsSome: return "option.is_some";
-    case Builtin::OptIsNone: return "option.is_none";
-    case Builtin::OptGet: return "option.get";
-    case Builtin::OptGetOr: return "option.get_or";
-    case Builtin::ProcField: return "process.field";
-    case Builtin::ToPid: return "to_pid";
-  }
-  return "?";
+namespace {
+
+// Row 0 is Builtin::None; the rest is builtins.def in order, so that a
+// Builtin indexes its own row.
+constexpr BuiltinInfo kBuiltins[] = {
+    {BuiltinForm::Implicit, "", "none", BuiltinSymmetry::Neutral, ""},
+#define PSYNC_BUILTIN(Name, Form, Spelling, Dump, Symmetry, Why) \
+  {BuiltinForm::Form, Spelling, Dump, BuiltinSymmetry::Symmetry, Why},
+#include "ast/builtins.def"
+};
+
+constexpr bool breaking_builtins_say_why() {
+  for (const BuiltinInfo& b : kBuiltins)
+    if (b.symmetry == BuiltinSymmetry::Breaks && b.why[0] == '\0') return false;
+  return true;
 }
+static_assert(breaking_builtins_say_why(), "builtins.def: a built-in that breaks symmetry needs its reason");
+
+}  // namespace
+
+const BuiltinInfo& builtin_info(Builtin b) { return kBuiltins[static_cast<size_t>(b)]; }
+
+Builtin find_builtin(BuiltinForm form, std::string_view spelling) {
+  for (size_t i = 1; i < std::size(kBuiltins); ++i)
+    if (kBuiltins[i].form == form && spelling == kBuiltins[i].spelling) return static_cast<Builtin>(i);
+  return Builtin::None;
+}
+
+std::string builtin_spellings(BuiltinForm form) {
+  std::string out;
+  std::string_view last;
+  for (size_t i = 1; i < std::size(kBuiltins); ++i) {
+    if (kBuiltins[i].form != form || last == kBuiltins[i].spelling) continue;
+    last = kBuiltins[i].spelling;
+    out += (out.empty() ? "" : ", ") + std::string(last);
+  }
+  return out;
+}
+
+const char* builtin_name(Builtin b) { return builtin_info(b).dump_name; }
 
 namespace {
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ast/types.h"
@@ -88,27 +89,34 @@ enum class BinaryOp { Mul, Div, Mod, Add, Sub, Lt, Le, Gt, Ge, Eq, Ne, And, Or, 
 const char* unary_op_spelling(UnaryOp op);
 const char* binary_op_spelling(BinaryOp op);
 
-/// Built-in names, functions and operations that sema recognises.
+/// Built-in names, functions and operations that sema recognises, one per
+/// row of ast/builtins.def (None: not a built-in).
 enum class Builtin {
   None,
-  // nullary names
-  N, Me, Round, Phase, Pids, Decided, Uniform, HoSize,
-  // free functions
-  Coin, Random, Set, Ho, Min, Max, Abs,
-  // mailbox operations (receiver is a Mailbox)
-  MboxSize, MboxHas, MboxSenders, MboxCount, MboxCountIf, MboxExists, MboxAll, MboxFilter,
-  MboxMin, MboxMax, MboxMinBy, MboxMaxBy, MboxSum, MboxSumBy, MboxMostFrequent,
-  MboxMinMostFrequent, MboxFold, MboxGet,
-  // set<pid> operations
-  SetHas, SetSize, SetWith, SetWithout, SetUnion, SetInter, SetIsEmpty,
-  // option operations
-  OptIsSome, OptIsNone, OptGet, OptGetOr,
-  // process field in a specification: p.x (Expr::decl is the variable)
-  ProcField,
-  // implicit conversion of an int to a pid (reduced modulo n), inserted by sema
-  ToPid,
+#define PSYNC_BUILTIN(Name, ...) Name,
+#include "ast/builtins.def"
 };
 
+/// How a program reaches a built-in (the Form column of builtins.def).
+enum class BuiltinForm { Name, Fn, Mailbox, Set, Option, Index, Field, Implicit };
+
+/// What renaming processes does to a built-in (builtins.def explains each).
+enum class BuiltinSymmetry { Neutral, Equivariant, RoundNumber, Breaks };
+
+/// One row of builtins.def.
+struct BuiltinInfo {
+  BuiltinForm form;
+  const char* spelling;   ///< what the program writes
+  const char* dump_name;  ///< builtin_name()
+  BuiltinSymmetry symmetry;
+  const char* why;        ///< Breaks: the reason `psyncc check` prints
+};
+
+const BuiltinInfo& builtin_info(Builtin b);
+/// The first built-in of `form` spelled `spelling`, or Builtin::None.
+Builtin find_builtin(BuiltinForm form, std::string_view spelling);
+/// The spellings of `form`, in table order, each once: "size, has, ...".
+std::string builtin_spellings(BuiltinForm form);
 const char* builtin_name(Builtin b);
 
 struct Expr {

@@ -73,7 +73,7 @@ const Type* TypeContext::intern(Type t) {
   std::string key = std::to_string(static_cast<int>(t.kind)) + ":" + type_name(&t);
   auto it = by_key_.find(key);
   if (it != by_key_.end()) return it->second;
-  owned_.push_back(std::make_unique<Type>(std::move(t)));
+  owned_.push_back(std::unique_ptr<Type>(new Type(std::move(t))));
   by_key_.emplace(key, owned_.back().get());
   return owned_.back().get();
 }

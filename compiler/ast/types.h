@@ -1,6 +1,6 @@
 // types.h: the semantic types of psync, interned so that two types are equal
 // exactly when their pointers are. Sema assigns one to every expression;
-// codegen derives flat layouts from them (compiler/codegen/layout).
+// codegen derives flat layouts from them (compiler/codegen/lower).
 #pragma once
 
 #include <map>
@@ -25,6 +25,8 @@ enum class TypeKind {
   Lambda,   ///< only as the type of an argument to a mailbox operation
 };
 
+/// Only a TypeContext makes Types (the constructors are private): a Type made
+/// anywhere else would break "equal exactly when the pointers are".
 struct Type {
   TypeKind kind = TypeKind::Error;
   const Type* elem = nullptr;              ///< Option, Array, Mailbox
@@ -39,6 +41,13 @@ struct Type {
   }
   /// Index of a record field, or -1.
   int field_index(const std::string& name) const;
+
+ private:
+  friend class TypeContext;
+  Type(TypeKind k, const Type* e, std::vector<const Type*> es, std::vector<std::string> names)
+      : kind(k), elem(e), elems(std::move(es)), field_names(std::move(names)) {}
+  Type(const Type&) = default;
+  Type(Type&&) = default;
 };
 
 /// "int", "(int, bool)", "{ v: int, ts: int }", "int?", "[pid; n]".

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ast/ast.h"
@@ -21,9 +22,16 @@ struct psync_protocol_desc;
 
 namespace psync {
 
-/// FNV-1a over the texts of every file of the compilation (the protocol and
-/// its imports): the fingerprint peers compare before talking.
+/// The version of psyncc (PSYNC_VERSION), which every fingerprint covers.
+const char* compiler_version();
+
+/// FNV-1a over the compiler version, the ABI version and the texts of every
+/// file of the compilation (the protocol and its imports): the fingerprint
+/// peers compare in every frame, so replicas built from different sources,
+/// by different compilers or for different ABIs refuse each other.
 uint64_t program_fingerprint(const SourceManager& sources);
+/// The same with explicit versions (tests compare builds that differ in one).
+uint64_t program_fingerprint(const SourceManager& sources, std::string_view compiler, uint32_t abi_version);
 
 /// Lowers the program. The module is verified (llvm::verifyModule) before it
 /// is returned; a verification failure is an internal error reported in

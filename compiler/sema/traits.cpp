@@ -1,4 +1,5 @@
-// traits.cpp: the walk behind analyze_traits (see traits.h).
+// traits.cpp: the walk behind analyze_traits (see traits.h). Built-ins get
+// their verdict from the Symmetry column of ast/builtins.def.
 #include "sema/traits.h"
 
 #include <set>
@@ -23,22 +24,23 @@ class TraitWalker {
   }
 
   void expr(const Expr& e) {
-    if (e.kind == ExprKind::Name && (e.builtin == Builtin::Round || e.builtin == Builtin::Phase))
-      t_.reads_round_number = true;
-    if (e.kind == ExprKind::Name && e.builtin == Builtin::Me) asymmetric(e, "uses 'me'");
-    switch (e.builtin) {
-      case Builtin::ToPid: asymmetric(e, "converts an int to a pid"); break;
-      case Builtin::MboxMostFrequent: asymmetric(e, "most_frequent breaks ties by sender id"); break;
-      case Builtin::MboxMinBy:
-      case Builtin::MboxMaxBy: asymmetric(e, "min_by/max_by break ties by sender id"); break;
-      case Builtin::MboxFold: asymmetric(e, "fold visits messages in sender order"); break;
-      default: break;
+    // Every built-in carries its verdict in ast/builtins.def, so a new one
+    // cannot be forgotten here.
+    if (e.builtin != Builtin::None) {
+      const BuiltinInfo& b = builtin_info(e.builtin);
+      switch (b.symmetry) {
+        case BuiltinSymmetry::Neutral:
+        case BuiltinSymmetry::Equivariant: break;
+        case BuiltinSymmetry::RoundNumber: t_.reads_round_number = true; break;
+        case BuiltinSymmetry::Breaks: asymmetric(e, b.why); break;
+      }
     }
     bool quantified = e.kind == ExprKind::Name && e.decl && e.decl->kind == VarKind::QuantVar;
     bool process_field = e.kind == ExprKind::Member &&
                          (e.builtin == Builtin::ProcField || e.builtin == Builtin::Decided);
+    bool equivariant = e.builtin != Builtin::None && builtin_info(e.builtin).symmetry == BuiltinSymmetry::Equivariant;
     if (e.type && (e.type->is(TypeKind::Pid) || e.type->is(TypeKind::PidSet)) && !quantified && !process_field &&
-        e.builtin != Builtin::Ho && e.builtin != Builtin::Pids)
+        !equivariant)
       asymmetric(e, "computes with a process id (" + type_name(e.type) + ")");
     if (process_field && e.decl && e.decl->type &&
         (e.decl->type->is(TypeKind::Pid) || e.decl->type->is(TypeKind::PidSet)))

@@ -24,6 +24,7 @@ inline constexpr int kExitOk = 0;          // every spec holds (in the explored 
 inline constexpr int kExitViolation = 1;   // a counterexample was found
 inline constexpr int kExitUsage = 2;       // bad options or an unusable descriptor
 inline constexpr int kExitIncomplete = 3;  // state limit hit before the bound
+inline constexpr int kExitInternal = 3;    // a bug in the checker (Verdict::kInternalError)
 
 // `psyncc check FILE -n N [--rounds R] [--values A..B] [--threads T]
 //  [--trace-json F] [--svg F]`.
@@ -144,13 +145,19 @@ struct CheckStats {
   uint64_t liveness_checks = 0;  // states from which liveness was checked
 };
 
-enum class Verdict { kOk, kViolation, kIncomplete, kError };
+// kError: the options or the descriptor cannot be checked (a usage error,
+// exit 2). kInternalError: the checker contradicted itself, e.g. a
+// counterexample that does not replay (a bug, exit 3); `error` says what.
+enum class Verdict { kOk, kViolation, kIncomplete, kError, kInternalError };
+
+// The exit status of run_check / run_simulate for a verdict.
+int exit_status(Verdict verdict);
 
 struct CheckResult {
   Verdict verdict = Verdict::kOk;
   CheckStats stats;
   Trace trace;          // with kViolation: a shortest counterexample
-  std::string error;    // with kError
+  std::string error;    // with kError and kInternalError
 };
 
 // Called about twice a second during exploration.
@@ -178,6 +185,23 @@ struct SimulateResult {
 };
 
 SimulateResult simulate(const psync_protocol_desc& desc, const SimulateOptions& opts);
+
+// ---- The local step, for tests that hold another driver to the checker ----
+
+// Everything process `me` can do in round `round` from `state` (its state as
+// the round begins), as the explorer explores it: the outboxes its send can
+// produce, and the states it can end the round in when incoming[j] (non-null,
+// j != me) is the message process j sent it in that round. coin() and
+// random(k) branch. The differential test checks the node's transitions
+// against this (tests/differential).
+struct LocalStep {
+  std::vector<std::vector<uint8_t>> outboxes;  // presence word + n slots each
+  std::vector<std::vector<uint8_t>> states;    // distinct end-of-round states
+  std::string error;                           // set when the descriptor is unusable
+};
+LocalStep local_step(const psync_protocol_desc& desc, int n,
+                     const std::vector<std::pair<std::string, int64_t>>& consts, int me, int64_t round,
+                     const void* state, const std::vector<const void*>& incoming);
 
 // ---- Drivers: print, write files, return an exit code ----------------------
 

@@ -1,6 +1,9 @@
-// engine.cpp: the descriptor seen from the checker's side: validation,
-// consts, the coin()/random() hooks, state printing.
+// engine.cpp: the descriptor seen from the checker's side: validation (the
+// node's own, runtime/abi/validate.h), consts, the coin()/random() hooks,
+// state printing.
 #include "engine.h"
+
+#include "abi/validate.h"
 
 #include <sys/resource.h>
 
@@ -32,30 +35,17 @@ std::string Proto::setup(const psync_protocol_desc& desc, int n_,
                          const std::vector<std::pair<std::string, int64_t>>& overrides) {
   d = &desc;
   n = n_;
-  if (desc.abi_version != PSYNC_ABI_VERSION)
-    return "descriptor has ABI version " + std::to_string(desc.abi_version) + ", expected " +
-           std::to_string(PSYNC_ABI_VERSION);
-  if (n < 1 || n > PSYNC_MAX_N) return "n must be in 1.." + std::to_string(PSYNC_MAX_N);
-  if (desc.num_rounds == 0 || !desc.rounds) return "protocol has no rounds";
-  if (!desc.state_size || !desc.init) return "descriptor lacks state_size or init";
+  // The node runs the same validation: what the checker accepts, it runs.
+  if (std::string e = validate_descriptor(desc, n); !e.empty()) return e;
   ss = static_cast<size_t>(desc.state_size(n));
-  if (ss < sizeof(psync_proc_header)) return "state_size is smaller than the process header";
   msz.clear();
-  for (uint32_t k = 0; k < desc.num_rounds; ++k) {
-    const psync_round_desc& rd = desc.rounds[k];
-    if (!rd.send) return std::string("round ") + (rd.name ? rd.name : "?") + " has no send";
-    bool event = (rd.flags & PSYNC_ROUND_EVENT) != 0;
-    if (event ? (!rd.receive || !rd.finish) : !rd.update)
-      return std::string("round ") + (rd.name ? rd.name : "?") + " lacks its " +
-             (event ? "receive/finish" : "update");
-    msz.push_back(rd.msg_size ? static_cast<size_t>(rd.msg_size(n)) : 0);
-  }
+  for (uint32_t k = 0; k < desc.num_rounds; ++k) msz.push_back(static_cast<size_t>(desc.rounds[k].msg_size(n)));
   consts.assign(desc.num_consts, 0);
-  if (desc.num_consts && desc.const_defaults) desc.const_defaults(n, consts.data());
+  if (desc.num_consts > 0) desc.const_defaults(n, consts.data());
   for (const auto& [name, value] : overrides) {
     bool found = false;
     for (uint32_t c = 0; c < desc.num_consts; ++c)
-      if (desc.consts[c].name && name == desc.consts[c].name) {
+      if (name == desc.consts[c].name) {
         consts[desc.consts[c].offset] = value;
         found = true;
       }
@@ -63,27 +53,11 @@ std::string Proto::setup(const psync_protocol_desc& desc, int n_,
   }
   invariants.clear(); properties.clear(); liveness.clear(); assumes.clear();
   for (uint32_t s = 0; s < desc.num_specs; ++s) {
-    const psync_spec_desc& sp = desc.specs[s];
-    const char* nm = sp.name ? sp.name : "?";
-    switch (sp.kind) {
-      case PSYNC_SPEC_INVARIANT:
-        if (!sp.eval) return std::string("invariant ") + nm + " has no evaluator";
-        invariants.push_back(static_cast<int>(s));
-        break;
-      case PSYNC_SPEC_PROPERTY:
-        if (!sp.eval2) return std::string("property ") + nm + " has no evaluator";
-        properties.push_back(static_cast<int>(s));
-        break;
-      case PSYNC_SPEC_LIVENESS:
-        if (!sp.eval || !sp.pred) return std::string("liveness ") + nm + " lacks eval or pred";
-        liveness.push_back(static_cast<int>(s));
-        break;
-      case PSYNC_SPEC_ASSUME:
-        if (!sp.pred) return std::string("assume ") + nm + " has no predicate";
-        assumes.push_back(static_cast<int>(s));
-        break;
-      default:
-        return std::string("spec ") + nm + " has unknown kind " + std::to_string(sp.kind);
+    switch (desc.specs[s].kind) {
+      case PSYNC_SPEC_INVARIANT: invariants.push_back(static_cast<int>(s)); break;
+      case PSYNC_SPEC_PROPERTY: properties.push_back(static_cast<int>(s)); break;
+      case PSYNC_SPEC_LIVENESS: liveness.push_back(static_cast<int>(s)); break;
+      default: assumes.push_back(static_cast<int>(s)); break;  // validated: PSYNC_SPEC_ASSUME
     }
   }
   hooks.self = &chooser;

@@ -1,10 +1,12 @@
 // simulate.cpp: random executions of the compiled protocol. Each run draws
-// inputs, heard-of sets (a message is lost with probability `loss`) and
-// crashes (a process crashes at the start of a round with probability
-// `crash`: its messages of that round reach a random subset, then it is
-// silent and frozen), checking every spec as it goes. Run i uses seed+i, and
-// a violating run is replayed with recording on to produce its trace.
+// inputs, heard-of sets (a message is lost with probability `loss`), arrival
+// orders and crashes (a process crashes at the start of a round with
+// probability `crash`: its messages of that round reach a random subset,
+// then it is silent and frozen), checking every spec as it goes. Rounds run
+// through round/round.h, as on the node. Run i uses seed+i, and a violating
+// run is replayed with recording on to produce its trace.
 #include "engine.h"
+#include "round/round.h"
 
 #include <algorithm>
 #include <chrono>
@@ -50,10 +52,10 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
   ch.rng = &rng;
   size_t max_msz = *std::max_element(P_.msz.begin(), P_.msz.end());
   size_t obx_max = 8 + static_cast<size_t>(n_) * max_msz;
-  std::vector<uint8_t> cur(static_cast<size_t>(n_) * ss_, 0), nxt(cur.size());
+  std::vector<uint8_t> cur(static_cast<size_t>(n_) * ss_, 0), nxt(cur.size()), post(cur.size());
   std::vector<uint8_t> outbox(static_cast<size_t>(n_) * obx_max), mbox(obx_max);
   std::vector<char> crashed(static_cast<size_t>(n_), 0), crashing(static_cast<size_t>(n_), 0);
-  std::vector<std::string> choices(static_cast<size_t>(n_));
+  std::vector<std::string> choices(static_cast<size_t>(n_)), update_choices(static_cast<size_t>(n_));
   const void* cp[PSYNC_MAX_N];
   const void* np[PSYNC_MAX_N];
   for (int i = 0; i < n_; ++i) {
@@ -118,19 +120,17 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
       crashing[static_cast<size_t>(i)] = !crashed[static_cast<size_t>(i)] && o_.crash > 0 && rng.unit() < o_.crash;
       choices[static_cast<size_t>(i)].clear();
     }
-    std::memcpy(nxt.data(), cur.data(), cur.size());
+    std::memcpy(post.data(), cur.data(), cur.size());
     for (int i = 0; i < n_; ++i) {
       uint8_t* ob = outbox.data() + static_cast<size_t>(i) * obx_max;
       std::memset(ob, 0, obx);
-      if (crashed[static_cast<size_t>(i)] || is_halted(proc(nxt, i))) continue;
+      if (crashed[static_cast<size_t>(i)]) continue;
       psync_env env = P_.env(i, r);
-      rd.send(proc(nxt, i), &env, ob);
-      uint64_t p = load_word(ob, 0);
-      if (n_ < 64) p &= (uint64_t{1} << n_) - 1;
-      std::memcpy(ob, &p, 8);
+      round::run_send(rd, env, proc(post, i), ob);  // a halted process sends nothing
       choices[static_cast<size_t>(i)] = take_choices("send");
     }
     auto sent = [&](int j, int i) { return (load_word(outbox.data() + static_cast<size_t>(j) * obx_max, 0) >> i & 1) != 0; };
+    auto payload = [&](int j, int i) { return outbox.data() + static_cast<size_t>(j) * obx_max + 8 + static_cast<size_t>(i) * msz; };
 
     // Heard-of sets: self always heard; others lost with probability `loss`;
     // a crashing sender reaches each peer with probability 1/2 on top.
@@ -145,53 +145,54 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
         ho[i] = h;
       }
     };
-    draw_ho();
-    if (!P_.assumes.empty()) {
+    // Each process ends the round as the node would (round/round.h): its
+    // own message first, then the drawn messages in a random arrival order,
+    // stopping where the round closes. Its heard-of set is then who it
+    // heard; bits of processes that sent it nothing stay as drawn.
+    auto run_round = [&]() {
+      std::memcpy(nxt.data(), post.data(), post.size());
+      for (int i = 0; i < n_; ++i) {
+        update_choices[static_cast<size_t>(i)].clear();
+        if (crashed[static_cast<size_t>(i)] || crashing[static_cast<size_t>(i)] || is_halted(proc(nxt, i))) continue;
+        uint64_t senders = 0;
+        for (int j = 0; j < n_; ++j)
+          if (sent(j, i)) senders |= uint64_t{1} << j;
+        psync_env env = P_.env(i, r);
+        const round::Step rstep(rd, env, msz);
+        round::Cursor c;
+        const bool own = (ho[i] >> i & 1) && (senders >> i & 1);
+        rstep.open(c, proc(nxt, i), mbox.data(), own ? payload(i, i) : nullptr);
+        int order[PSYNC_MAX_N];
+        int k = 0;
+        for (int j = 0; j < n_; ++j)
+          if (j != i && (ho[i] >> j & 1) && (senders >> j & 1)) order[k++] = j;
+        for (int a = k - 1; a > 0; --a) std::swap(order[a], order[rng.below(static_cast<uint64_t>(a) + 1)]);
+        for (int a = 0; a < k && c.open(); ++a) rstep.offer(c, proc(nxt, i), mbox.data(), order[a], payload(order[a], i));
+        rstep.complete(c, proc(nxt, i), mbox.data());
+        ho[i] = (ho[i] & ~senders) | c.heard;
+        update_choices[static_cast<size_t>(i)] = take_choices("update");
+      }
+    };
+    bool admitted = false;
+    for (int attempt = 0; attempt < (P_.assumes.empty() ? 1 : 1000) && !admitted; ++attempt) {
+      draw_ho();
+      run_round();
       psync_env env = P_.env(0, r);
-      bool ok = false;
-      for (int attempt = 0; attempt < 1000 && !ok; ++attempt) {
-        if (attempt) draw_ho();
-        ok = true;
-        for (int s : P_.assumes) ok = ok && d_.specs[s].pred(cp, ho, &env);
-      }
-      if (!ok) {
-        out.assume_unsat = true;
-        return out;
-      }
+      admitted = true;
+      for (int s : P_.assumes) admitted = admitted && d_.specs[s].pred(cp, ho, &env);
+    }
+    if (!admitted) {
+      out.assume_unsat = true;
+      return out;
     }
     {
       psync_env env = P_.env(0, r);
       for (int s : P_.liveness)
         live_hist[static_cast<size_t>(s)] = live_hist[static_cast<size_t>(s)] << 1 | (d_.specs[s].pred(cp, ho, &env) ? 1 : 0);
     }
-
-    // Updates.
-    bool event = (rd.flags & PSYNC_ROUND_EVENT) != 0;
     for (int i = 0; i < n_; ++i) {
-      if (crashed[static_cast<size_t>(i)] || crashing[static_cast<size_t>(i)] || is_halted(proc(nxt, i))) continue;
-      uint64_t m = 0;
-      for (int j = 0; j < n_; ++j)
-        if ((ho[i] >> j & 1) && sent(j, i)) m |= uint64_t{1} << j;
-      psync_env env = P_.env(i, r);
-      ch.conflict_seen = false;
-      if (event) {
-        int32_t go = 0;
-        for (uint64_t rest = m; rest && !go; rest &= rest - 1) {
-          int j = __builtin_ctzll(rest);
-          go = rd.receive(proc(nxt, i), &env, j, outbox.data() + static_cast<size_t>(j) * obx_max + 8 + static_cast<size_t>(i) * msz);
-        }
-        rd.finish(proc(nxt, i), &env, go ? 0 : (__builtin_popcountll(m) < n_ ? 1 : 0));
-      } else {
-        std::memset(mbox.data(), 0, obx);
-        std::memcpy(mbox.data(), &m, 8);
-        for (int j = 0; j < n_; ++j)
-          if (m >> j & 1)
-            std::memcpy(mbox.data() + 8 + static_cast<size_t>(j) * msz,
-                        outbox.data() + static_cast<size_t>(j) * obx_max + 8 + static_cast<size_t>(i) * msz, msz);
-        rd.update(proc(nxt, i), &env, mbox.data());
-      }
-      std::string u = take_choices("update");
       auto& c = choices[static_cast<size_t>(i)];
+      const auto& u = update_choices[static_cast<size_t>(i)];
       if (!u.empty()) c += (c.empty() ? "" : ", ") + u;
     }
     for (int i = 0; i < n_; ++i)

@@ -10,15 +10,7 @@ namespace psync::engine {
 
 namespace {
 
-uint64_t all_of_n(int32_t n) { return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1; }
-
-uint64_t load_word(const std::byte* p) {
-  uint64_t w;
-  std::memcpy(&w, p, sizeof w);
-  return w;
-}
-
-void store_word(std::byte* p, uint64_t w) { std::memcpy(p, &w, sizeof w); }
+using round::all_of;
 
 // splitmix64 (Steele, Lea, Flood, "Fast splittable pseudorandom number
 // generators", OOPSLA 2014): one word of state per instance.
@@ -30,18 +22,6 @@ uint64_t splitmix64(uint64_t& s) {
 }
 
 }  // namespace
-
-Layout Layout::compute(const psync_protocol_desc& desc, int32_t n) {
-  Layout l;
-  l.desc = &desc;
-  l.n = n;
-  l.state_size = desc.state_size(n);
-  for (uint32_t i = 0; i < desc.num_rounds; ++i) {
-    l.msg_size.push_back(desc.rounds[i].msg_size(n));
-    l.max_msg_size = std::max(l.max_msg_size, l.msg_size.back());
-  }
-  return l;
-}
 
 Instance::Instance(const Layout& layout, const Config& config, const int64_t* consts,
                    uint64_t id, std::span<const int64_t> inputs, Host& host, Counters& counters)
@@ -64,8 +44,6 @@ void Instance::set_env_round(int64_t r) {
   env_.phase = r / int64_t(layout_.desc->num_rounds);
 }
 
-uint64_t Instance::presence() const { return load_word(mailbox_.data()); }
-
 void Instance::start(int64_t now_us) {
   if (status_ != Status::Idle) return;
   state_.assign(layout_.state_size, std::byte{0});
@@ -76,27 +54,26 @@ void Instance::start(int64_t now_us) {
   run_until_blocked(now_us);
 }
 
-// Enters round r: resets the mailbox, runs send (which also resets the
-// round-local vars), hands the messages out, then delivers what arrived early.
+// Enters round r (round/round.h, rules 1 and 2): runs send, hands the
+// messages out (not in a skipped round, unless catch-up sends are on), opens
+// the mailbox with the process's own message, then delivers what arrived
+// early.
 void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
   round_ = r;
-  decl_index_ = uint32_t(r % int64_t(layout_.desc->num_rounds));
+  decl_index_ = layout_.decl_of(r);
   set_env_round(r);
   const uint64_t msize = layout_.msg_size[decl_index_];
   const uint64_t box = layout_.mailbox_size(decl_index_);
-  mailbox_.assign(box, std::byte{0});
+  mailbox_.resize(box);
   outbox_.resize(box);
-  store_word(outbox_.data(), 0);
-  ready_to_end_ = false;
   deadline_ = kNoDeadline;
+  if (config_.record_rounds) before_.assign(state_.begin(), state_.end());
 
-  decl().send(state_.data(), &env_, outbox_.data());
-  const uint64_t out = load_word(outbox_.data()) & all_of_n(config_.n);
+  const uint64_t out = round::run_send(decl(), env_, state_.data(), outbox_.data());
   const bool transmit = !skipped || !config_.suppress_catch_up_sends;
   if (transmit) {
-    for (uint64_t bits = out; bits != 0; bits &= bits - 1) {
+    for (uint64_t bits = out & ~(uint64_t{1} << config_.me); bits != 0; bits &= bits - 1) {
       const int32_t to = std::countr_zero(bits);
-      if (to == config_.me) continue;
       host_.send_message(id_, r, to, {outbox_.data() + 8 + uint64_t(to) * msize, msize}, decided());
       ++counters_.messages_sent;
     }
@@ -115,18 +92,11 @@ void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
   }
   if (sync_open_ && !skipped) arm_deadline(now_us);
 
-  // Sending to yourself goes through the mailbox like any other message.
-  if (transmit && (out >> config_.me) & 1)
-    deliver(config_.me, {outbox_.data() + 8 + uint64_t(config_.me) * msize, msize}, now_us);
+  const bool own = transmit && ((out >> config_.me) & 1);
+  step().open(cursor_, state_.data(), mailbox_.data(),
+              own ? outbox_.data() + 8 + uint64_t(config_.me) * msize : nullptr);
+  if (own) ++counters_.messages_delivered;
   deliver_buffered_for_current_round(now_us);
-  // `go when` may already hold on what is here (LastVoting's non-coordinators
-  // go at once: their condition does not depend on the mailbox).
-  if (sync_open_ && !ready_to_end_ && decl().go_when != nullptr) {
-    if (decl().go_when(state_.data(), &env_, mailbox_.data()) != 0) {
-      ready_to_end_ = true;
-      end_by_go_ = true;
-    }
-  }
 }
 
 void Instance::arm_deadline(int64_t now_us) {
@@ -139,37 +109,20 @@ void Instance::arm_deadline(int64_t now_us) {
   deadline_ = now_us + std::max<int64_t>(t, 0);
 }
 
-// Puts one message into the current round's mailbox and re-evaluates the
-// progress conditions: receive's `go` (event rounds), `go when` (closed
-// rounds), a full mailbox, and the `sync k` gate.
+// Offers one message of the current round to its mailbox (round/round.h,
+// rule 3) and notes that its sender has reached this round (`sync k`).
 void Instance::deliver(int32_t sender, std::span<const std::byte> payload, int64_t now_us) {
-  const uint64_t msize = layout_.msg_size[decl_index_];
-  uint64_t p = presence() | (uint64_t{1} << sender);
-  store_word(mailbox_.data(), p);
-  if (msize != 0) std::memcpy(mailbox_.data() + 8 + uint64_t(sender) * msize, payload.data(), msize);
-  ++counters_.messages_delivered;
   if (ahead_[size_t(sender)] < round_) ahead_[size_t(sender)] = round_;
-
-  const psync_round_desc& d = decl();
-  if (d.flags & PSYNC_ROUND_EVENT) {
-    if (d.receive(state_.data(), &env_, sender, payload.data()) != 0 && !ready_to_end_) {
-      ready_to_end_ = true;
-      end_by_go_ = true;
-    }
+  switch (step().offer(cursor_, state_.data(), mailbox_.data(), sender, payload.data())) {
+    case round::Offer::Taken: ++counters_.messages_delivered; break;
+    case round::Offer::Duplicate: ++counters_.duplicates_dropped; break;
+    case round::Offer::Closed: ++counters_.messages_after_close_dropped; break;
   }
   if (!sync_open_) check_sync_gate(now_us);
-  if (ready_to_end_ || !sync_open_) return;
-  if (p == all_of_n(config_.n)) {
-    // Nobody else can send to this round: the heard-of set cannot grow.
-    ready_to_end_ = true;
-    end_by_go_ = false;
-  } else if (d.go_when != nullptr &&
-             d.go_when(state_.data(), &env_, mailbox_.data()) != 0) {
-    ready_to_end_ = true;
-    end_by_go_ = true;
-  }
 }
 
+// `sync k`: the round may end (and its timeout starts) once k processes,
+// this one included, are known to have reached it.
 void Instance::check_sync_gate(int64_t now_us) {
   if (sync_open_) return;
   int64_t known = 1;
@@ -178,14 +131,6 @@ void Instance::check_sync_gate(int64_t now_us) {
   if (known < decl().sync_k) return;
   sync_open_ = true;
   arm_deadline(now_us);
-  if (!ready_to_end_ && presence() == all_of_n(config_.n)) {
-    ready_to_end_ = true;
-    end_by_go_ = false;
-  } else if (!ready_to_end_ && decl().go_when != nullptr &&
-             decl().go_when(state_.data(), &env_, mailbox_.data()) != 0) {
-    ready_to_end_ = true;
-    end_by_go_ = true;
-  }
 }
 
 void Instance::deliver_buffered_for_current_round(int64_t now_us) {
@@ -245,10 +190,6 @@ void Instance::receive(int32_t sender, int64_t round, std::span<const std::byte>
     return;
   }
   if (round == round_) {
-    if ((presence() >> sender) & 1) {
-      ++counters_.duplicates_dropped;
-      return;
-    }
     deliver(sender, payload, now_us);
   } else {
     // The sender is known to have reached `round`, whether or not there is
@@ -285,12 +226,11 @@ int64_t Instance::catch_up_target() const {
 // then enters `target`, where the buffered message(s) get delivered.
 void Instance::catch_up_to(int64_t target, int64_t now_us) {
   ++counters_.catch_ups;
-  complete_round(/*timed_out=*/true, now_us);
+  complete_round(now_us);
   while (status_ == Status::Running && round_ + 1 < target) {
     begin_round(round_ + 1, now_us, /*skipped=*/true);
     ++counters_.rounds_skipped;
-    if (halted()) break;
-    complete_round(/*timed_out=*/true, now_us);
+    complete_round(now_us);
   }
   if (status_ == Status::Running && !halted()) begin_round(target, now_us, /*skipped=*/false);
 }
@@ -303,7 +243,7 @@ void Instance::on_timer(int64_t now_us) {
   }
   if (!sync_open_ || deadline_ == kNoDeadline || now_us < deadline_) return;
   ++counters_.timeouts;
-  complete_round(/*timed_out=*/true, now_us);
+  complete_round(now_us);
   if (status_ == Status::Running) begin_round(round_ + 1, now_us, /*skipped=*/false);
   run_until_blocked(now_us);
 }
@@ -319,9 +259,8 @@ void Instance::settle(int64_t now_us) {
 
 void Instance::run_until_blocked(int64_t now_us) {
   while (status_ == Status::Running) {
-    if (halted()) {
-      ++counters_.halts;
-      finish(EndReason::Halted);
+    if (halted()) {  // `halt` in receive: the round ends here (rule 4)
+      complete_round(now_us);
       break;
     }
     if (!(decl().flags & PSYNC_ROUND_STRICT)) {
@@ -346,26 +285,25 @@ void Instance::run_until_blocked(int64_t now_us) {
     } else {
       catch_up_due_ = kNoDeadline;  // strict rounds never catch up
     }
-    if (!(sync_open_ && ready_to_end_)) break;
-    if (end_by_go_) ++counters_.rounds_ended_by_go;
-    else ++counters_.rounds_ended_full;
-    complete_round(/*timed_out=*/false, now_us);
+    if (!sync_open_ || cursor_.open()) break;
+    if (cursor_.closed == round::Closed::Full) ++counters_.rounds_ended_full;
+    else ++counters_.rounds_ended_by_go;
+    complete_round(now_us);
     if (status_ == Status::Running && !halted()) begin_round(round_ + 1, now_us, /*skipped=*/false);
   }
 }
 
-// Runs update (closed rounds) or finish (event rounds), then decides whether
-// the instance is over: halted, out of rounds, or decided with its
-// after-decide rounds run and every peer known to have decided — or, failing
-// that, lingered up to the bound (docs/runtime.md, "Lingering").
-void Instance::complete_round(bool timed_out, int64_t now_us) {
+// Completes the round (round/round.h, rule 4), then decides whether the
+// instance is over: halted, out of rounds, or decided with its after-decide
+// rounds run and every peer known to have decided — or, failing that,
+// lingered up to the bound (docs/runtime.md, "Lingering").
+void Instance::complete_round(int64_t now_us) {
   set_env_round(round_);
-  const psync_round_desc& d = decl();
-  if (d.flags & PSYNC_ROUND_EVENT) d.finish(state_.data(), &env_, timed_out ? 1 : 0);
-  else d.update(state_.data(), &env_, mailbox_.data());
+  step().complete(cursor_, state_.data(), mailbox_.data());
+  if (config_.record_rounds)
+    host_.round_completed(id_, round_, before_, {state_.data(), state_.size()}, cursor_.heard);
   ++counters_.rounds_completed;
   deadline_ = kNoDeadline;
-  ready_to_end_ = false;
   if (halted()) {
     ++counters_.halts;
     finish(EndReason::Halted);
@@ -375,12 +313,12 @@ void Instance::complete_round(bool timed_out, int64_t now_us) {
     } else if (!lingering_) {
       // Whoever has not had our decided bit on a frame gets a notice, so that
       // nobody lingers waiting for us once we are gone.
-      const uint64_t others = all_of_n(config_.n) & ~(uint64_t{1} << config_.me);
+      const uint64_t others = all_of(config_.n) & ~(uint64_t{1} << config_.me);
       if (const uint64_t untold = others & ~told_) {
         host_.announce_decided(id_, round_, untold);
         told_ |= untold;
       }
-      if ((decided_set() & all_of_n(config_.n)) == all_of_n(config_.n)) {
+      if ((decided_set() & all_of(config_.n)) == all_of(config_.n)) {
         finish(EndReason::AfterDecide);
       } else {
         lingering_ = true;
@@ -409,7 +347,7 @@ void Instance::peer_decided(int32_t sender) {
   peers_decided_ |= bit;
   ++counters_.peer_decisions_seen;
   if (lingering_ && status_ == Status::Running &&
-      (decided_set() & all_of_n(config_.n)) == all_of_n(config_.n))
+      (decided_set() & all_of(config_.n)) == all_of(config_.n))
     finish(EndReason::AfterDecide);
 }
 

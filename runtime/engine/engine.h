@@ -10,6 +10,8 @@
 
 #include <psync/abi.h>
 
+#include "round/round.h"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -36,6 +38,7 @@ inline constexpr int64_t kNoDeadline = INT64_MAX;
   X(future_messages_buffered)  /* kept for a later round */                  \
   X(future_messages_dropped)   /* buffer for later rounds was full */        \
   X(messages_after_finish_dropped) /* instance already finished */           \
+  X(messages_after_close_dropped) /* round closed by go, go when or full */  \
   X(catch_ups)                 /* jumps forward to a later round */          \
   X(rounds_skipped)            /* rounds run with empty mailboxes */         \
   X(rounds_completed)          /* updates/finishes run, skipped ones too */  \
@@ -88,6 +91,9 @@ struct Config {
   // flight; waiting a moment for them keeps its round whole instead of
   // cutting it short (a longer round only ever enlarges the heard-of set).
   int64_t catch_up_grace_us = 0;
+  // Report every round's transition to Host::round_completed (tests only:
+  // it copies the state at each round start).
+  bool record_rounds = false;
 };
 
 // What an instance needs from its driver: a way out for messages and a place
@@ -103,22 +109,20 @@ class Host {
   virtual void announce_decided(uint64_t instance, int64_t round, uint64_t to) { (void)instance; (void)round; (void)to; }
   virtual void report_decision(uint64_t instance, int64_t round, const void* state) = 0;
   virtual void report_conflict(uint64_t instance, int64_t round, const void* state) { (void)instance; (void)round; (void)state; }
+  // Only with Config::record_rounds (the differential test): the state as
+  // round `round` began (before its send) and as it completed, and who was
+  // heard. Every local transition the instance takes is reported once.
+  virtual void round_completed(uint64_t instance, int64_t round, std::span<const std::byte> before,
+                               std::span<const std::byte> after, uint64_t heard) {
+    (void)instance; (void)round; (void)before; (void)after; (void)heard;
+  }
 };
 
 enum class Status : uint8_t { Idle, Running, Finished };
 enum class EndReason : uint8_t { None, AfterDecide, Halted, GaveUp, LingerExpired };
 
 // Sizes derived from the descriptor for one n; computed once per process.
-struct Layout {
-  const psync_protocol_desc* desc = nullptr;
-  int32_t n = 0;
-  uint64_t state_size = 0;
-  std::vector<uint64_t> msg_size;  // per round declaration
-  uint64_t max_msg_size = 0;
-
-  static Layout compute(const psync_protocol_desc& desc, int32_t n);
-  uint64_t mailbox_size(uint32_t decl) const { return 8 + uint64_t(n) * msg_size[decl]; }
-};
+using Layout = round::Layout;
 
 class Instance {
  public:
@@ -158,6 +162,8 @@ class Instance {
   const psync_env& env() const { return env_; }
   // The mailbox of the current round (presence word + n slots).
   std::span<const std::byte> mailbox() const { return {mailbox_.data(), mailbox_.size()}; }
+  // Where the current round's collection stands (round/round.h).
+  const round::Cursor& cursor() const { return cursor_; }
   size_t buffered_messages() const { return future_.size(); }
 
  private:
@@ -168,13 +174,13 @@ class Instance {
   };
 
   const psync_round_desc& decl() const { return layout_.desc->rounds[decl_index_]; }
-  uint64_t presence() const;
+  round::Step step() const { return {decl(), env_, layout_.msg_size[decl_index_]}; }
   void set_env_round(int64_t r);
-  void begin_round(int64_t r, int64_t now_us, bool transmit);
+  void begin_round(int64_t r, int64_t now_us, bool skipped);
   void deliver(int32_t sender, std::span<const std::byte> payload, int64_t now_us);
   void deliver_buffered_for_current_round(int64_t now_us);
   void buffer_future(int32_t sender, int64_t round, std::span<const std::byte> payload);
-  void complete_round(bool timed_out, int64_t now_us);
+  void complete_round(int64_t now_us);
   bool lingering_enabled() const { return config_.linger_rounds > 0 || config_.linger_us > 0; }
   void check_sync_gate(int64_t now_us);
   void arm_deadline(int64_t now_us);
@@ -200,6 +206,8 @@ class Instance {
   std::vector<std::byte> state_;    // 8-byte aligned through the allocator
   std::vector<std::byte> mailbox_;
   std::vector<std::byte> outbox_;
+  std::vector<std::byte> before_;   // with record_rounds: the state as the round began
+  round::Cursor cursor_;
   std::vector<int64_t> ahead_;      // highest round seen from each sender; -1 = none
   std::vector<Future> future_;
   std::vector<int64_t> inputs_;
@@ -210,8 +218,6 @@ class Instance {
   int64_t catch_up_due_ = kNoDeadline;  // with a catch-up grace: when it happens
   int64_t decided_round_ = -1;
   int64_t max_ahead_ = -1;      // max over ahead_
-  bool ready_to_end_ = false;   // go, go when, or a full mailbox
-  bool end_by_go_ = false;      // ready because of go / go when (not full)
   bool sync_open_ = true;       // `sync k` satisfied for this round
   bool catch_up_pending_ = false;
   bool settling_ = false;

@@ -1,19 +1,22 @@
 // fixture_tool.cpp: `psync-check-fixtures`, the checker's command line over
-// the hand-written descriptors, standing in for `psyncc check/simulate`
-// until the back end lands. The CTest scripts and bench/check use it.
+// the compiled fixtures of fixtures.h (by name) or any .psync file, with the
+// knobs `psyncc check` decides itself (--symmetry, --cyclic). The CTest
+// scripts and bench/check use it.
 //
-//   psync-check-fixtures check NAME -n N [--rounds R] [--values A..B]
+//   psync-check-fixtures check NAME|FILE.psync -n N [--rounds R] [--values A..B]
 //       [--symmetry] [--cyclic] [--no-liveness] [--threads T]
 //       [--max-states M] [--trace-json F] [--svg F] [--stats-json F]
-//   psync-check-fixtures simulate NAME -n N [--runs K] [--seed S]
+//   psync-check-fixtures simulate NAME|FILE.psync -n N [--runs K] [--seed S]
 //       [--loss P] [--crash C] [--rounds R] [--values A..B]
 //       [--trace-json F] [--svg F]
 #include "check.h"
-#include "protocols.h"
+#include "fixtures.h"
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <stdexcept>
 #include <string>
 
 using namespace psync::check;
@@ -22,10 +25,9 @@ namespace {
 
 int usage(const char* why) {
   std::fprintf(stderr, "psync-check-fixtures: %s\n", why);
-  std::fprintf(stderr,
-               "usage: psync-check-fixtures check|simulate NAME -n N [options]\n"
-               "protocols: %s\n",
-               psync::fixtures::fixture_names());
+  std::fprintf(stderr, "usage: psync-check-fixtures check|simulate NAME|FILE.psync -n N [options]\nprotocols:");
+  for (const auto& f : psync::fixtures::kFixtures) std::fprintf(stderr, " %s", f.name);
+  std::fprintf(stderr, "\n");
   return kExitUsage;
 }
 
@@ -44,8 +46,18 @@ bool parse_range(const char* s, int64_t& lo, int64_t& hi) {
 int main(int argc, char** argv) {
   if (argc < 3) return usage("missing command or protocol");
   std::string cmd = argv[1];
-  const psync_protocol_desc* desc = psync::fixtures::fixture_by_name(argv[2]);
-  if (!desc) return usage("unknown protocol");
+  const psync::fixtures::Fixture* fixture = psync::fixtures::fixture_named(argv[2]);
+  // A fixture's file is relative to the source tree; one on the command line, to here.
+  const std::string file = fixture ? fixture->file : std::filesystem::absolute(argv[2]).string();
+  if (!fixture && !(file.size() > 6 && file.compare(file.size() - 6, 6, ".psync") == 0))
+    return usage("unknown protocol");
+  const psync_protocol_desc* desc = nullptr;
+  try {
+    desc = &psync::test::compiled(file);
+  } catch (const std::runtime_error& e) {
+    std::fprintf(stderr, "psync-check-fixtures: %s\n", e.what());
+    return kExitUsage;
+  }
   CheckOptions c;
   SimulateOptions s;
   for (int i = 3; i < argc; ++i) {

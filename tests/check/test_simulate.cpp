@@ -2,12 +2,13 @@
 // losses show in traces, assumptions are honoured) and the drivers'
 // printed verdicts, files and exit codes.
 #include "check.h"
-#include "protocols.h"
+#include "fixtures.h"
 
 #include <doctest/doctest.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <sstream>
@@ -48,8 +49,8 @@ std::string capture(F&& fn, int* rc) {
 // A fresh path in a private temporary directory.
 std::string temp_path(const std::string& name) {
   static std::string dir = [] {
-    char tmpl[] = "/tmp/psync-check-test-XXXXXX";
-    const char* d = mkdtemp(tmpl);
+    std::string tmpl = (std::filesystem::temp_directory_path() / "psync-check-test-XXXXXX").string();  // $TMPDIR
+    const char* d = mkdtemp(tmpl.data());
     REQUIRE(d != nullptr);
     return std::string(d);
   }();
@@ -171,7 +172,7 @@ TEST_CASE("run_check: exit codes, verdict lines, trace files") {
   CHECK(bad.find("round 1 (exchange)") != std::string::npos);
   CHECK(slurp(json).find("\"spec\": \"agreement\"") != std::string::npos);
   CHECK(slurp(svg).find("<svg") != std::string::npos);
-  CHECK(slurp(stats).find("\"verdict\": \"violation\"") != std::string::npos);
+  CHECK(slurp(stats).find("\"verdict\":\"violation\"") != std::string::npos);  // compact JSON (nlohmann)
   std::remove(json.c_str());
   std::remove(svg.c_str());
   std::remove(stats.c_str());

@@ -4,11 +4,15 @@
 # usage: install_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1 src=$2
-prefix=$(mktemp -d /tmp/psync-install-XXXXXX)
+prefix=$(mktemp -d "${TMPDIR:-/tmp}/psync-install-XXXXXX")
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" > /dev/null
 test -x "$prefix/bin/psyncc"
 test -f "$prefix/lib/psync/libpsync_runtime.a"
+# The ABI header, usable from C as installed.
+test -f "$prefix/include/psync/abi.h"
+cc -std=c99 -pedantic -Wall -Wextra -Werror -I "$prefix/include" "$src/tests/runtime/abi_c99.c" -o "$prefix/abi_c99"
+"$prefix/abi_c99"
 cd "$prefix"
 # Outside the source tree, with no environment hints.
 env -u PSYNC_STDLIB -u PSYNC_RUNTIME_LIB "$prefix/bin/psyncc" build "$src/examples/one_third_rule.psync" -o "$prefix/otr"

@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
-# link_line.sh: checks the link line runtime/README.md promises to psyncc.
-# Builds the hand-written OneThirdRule into one relocatable object, as the
-# compiler emits one, links it with exactly that line, and runs the result.
-# Usage: link_line.sh CXX RUNTIME_SRC_DIR LIBPSYNC_RUNTIME_A WORK_DIR
+# link_line.sh: checks the link line runtime/README.md promises: the object
+# psyncc emits for examples/one_third_rule.psync, linked with exactly that
+# line, runs as a replica.
+# Usage: link_line.sh CXX PSYNCC SOURCE_DIR LIBPSYNC_RUNTIME_A WORK_DIR
 set -euo pipefail
-cxx=$1 src=$2 lib=$3 work=$4
+cxx=$1 psyncc=$2 src=$3 lib=$4 work=$5
 mkdir -p "$work"
 cd "$work"
-"$cxx" -std=c++20 -O2 -I"$src" -I"$src/include" -c "$src/testing/otr_protocol.cpp" -o desc.o
-"$cxx" -std=c++20 -O2 -I"$src" -I"$src/include" -c "$src/testing/one_third_rule.cpp" -o otr.o
-ld -r desc.o otr.o -o proto.o
+PSYNC_STDLIB="$src/stdlib" "$psyncc" build "$src/examples/one_third_rule.psync" --emit obj -o proto.o
 # The documented line:
 "$cxx" proto.o "$lib" -lpthread -o proto
 ./proto --describe | grep -q '"name":"OneThirdRule"'

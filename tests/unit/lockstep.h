@@ -1,6 +1,7 @@
 // lockstep.h: an in-process lock-step driver over the protocol ABI, for
 // tests of generated code. Every process sends, then every process receives
 // the messages of its heard-of set, then updates; no network, no timing.
+// The round itself is round/round.h's, as for every other driver.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "psync/abi.h"
+#include "round/round.h"
 
 namespace psync::test {
 
@@ -60,38 +62,35 @@ class Lockstep {
     return e;
   }
 
-  /// Runs one round with the given heard-of sets.
+  /// Runs one round with the given heard-of sets, through the round step
+  /// every driver shares (round/round.h): own message first, then the
+  /// others in increasing id order, stopping where the round closes.
   void step(const HoFn& ho = nullptr) {
     const psync_round_desc& rd = d_.rounds[round_ % d_.num_rounds];
     size_t msz = rd.msg_size(n_);
     size_t box = 8 + msz * n_;
     std::vector<std::vector<uint64_t>> out(n_, std::vector<uint64_t>(box / 8 + 1, 0));
     for (int p = 0; p < n_; ++p) {
-      if (halted(p)) continue;
       psync_env e = env(p);
-      rd.send(states_[p].data(), &e, out[p].data());
+      psync::round::run_send(rd, e, states_[p].data(), out[p].data());
     }
+    auto slot = [&](int from, int to) {
+      return reinterpret_cast<const unsigned char*>(out[from].data()) + 8 + to * msz;
+    };
+    auto sent = [&](int from, int to) { return ((out[from][0] >> to) & 1) != 0; };
     for (int p = 0; p < n_; ++p) {
       if (halted(p)) continue;
       uint64_t heard = ho ? ho(round_, p) : ~0ull;
       std::vector<uint64_t> mbox(box / 8 + 1, 0);
-      auto* bytes = reinterpret_cast<unsigned char*>(mbox.data());
-      for (int q = 0; q < n_; ++q) {
-        bool sent = (out[q][0] >> p) & 1;
-        if (!sent || !((heard >> q) & 1)) continue;
-        mbox[0] |= 1ull << q;
-        std::memcpy(bytes + 8 + q * msz, reinterpret_cast<unsigned char*>(out[q].data()) + 8 + p * msz, msz);
-      }
       psync_env e = env(p);
-      if (rd.flags & PSYNC_ROUND_EVENT) {
-        int went = 0;
-        for (int q = 0; q < n_; ++q)
-          if ((mbox[0] >> q) & 1) went |= rd.receive(states_[p].data(), &e, q, bytes + 8 + q * msz);
-        go_seen |= went != 0;
-        rd.finish(states_[p].data(), &e, __builtin_popcountll(mbox[0]) < n_ ? 1 : 0);
-      } else {
-        rd.update(states_[p].data(), &e, mbox.data());
-      }
+      const psync::round::Step st(rd, e, msz);
+      psync::round::Cursor c;
+      bool own = sent(p, p) && ((heard >> p) & 1);
+      st.open(c, states_[p].data(), mbox.data(), own ? slot(p, p) : nullptr);
+      for (int q = 0; q < n_; ++q)
+        if (q != p && sent(q, p) && ((heard >> q) & 1)) st.offer(c, states_[p].data(), mbox.data(), q, slot(q, p));
+      go_seen |= c.closed == psync::round::Closed::Go;
+      st.complete(c, states_[p].data(), mbox.data());
     }
     ++round_;
   }

@@ -2,6 +2,7 @@
 // lock step (tests/unit/lockstep.h), asserting decisions and values.
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -318,4 +319,133 @@ TEST_CASE("property evaluators compare the old and the new states") {
   psync_env e = after.env(0);
   CHECK(irrevocability->eval2(old_states.data(), new_states.data(), &e) == 1);
   CHECK(irrevocability->eval2(new_states.data(), old_states.data(), &e) == 0);  // un-deciding
+}
+
+// ---------------------------------------------------------------- the ABI as the compiler sees it
+
+TEST_CASE("the fingerprint covers the sources, the compiler version and the ABI version") {
+  Compiled c = compile_text(read_example("one_third_rule"));
+  const SourceManager& sources = c.front->c->sources;
+  uint64_t f = program_fingerprint(sources);
+  CHECK(c.d().fingerprint == f);
+  CHECK(program_fingerprint(sources, compiler_version(), PSYNC_ABI_VERSION) == f);
+  // A peer built by another compiler, or for another ABI, has another fingerprint.
+  CHECK(program_fingerprint(sources, std::string(compiler_version()) + ".1", PSYNC_ABI_VERSION) != f);
+  CHECK(program_fingerprint(sources, compiler_version(), PSYNC_ABI_VERSION + 1) != f);
+  // And so does another program, built by the same compiler.
+  Compiled other = compile_text(read_example("one_third_rule") + "\n// a comment\n");
+  CHECK(other.d().fingerprint != f);
+}
+
+namespace {
+
+// A driver that runs every process of a one-round protocol through `rounds`
+// rounds in lock step, everyone hearing everyone, with the hooks table given.
+struct MinimalDriver {
+  const psync_protocol_desc& d;
+  int n;
+  psync_hooks hooks;
+  std::vector<std::vector<uint64_t>> states;
+  bool no_hooks_table = false;  ///< env.hooks = NULL
+
+  MinimalDriver(const psync_protocol_desc& desc, int procs, psync_hooks h, int64_t input)
+      : d(desc), n(procs), hooks(h), states(procs, std::vector<uint64_t>(desc.state_size(procs) / 8 + 1, 0)) {
+    for (int p = 0; p < n; ++p) {
+      psync_env e = env(p, 0);
+      int64_t in = input + p;
+      d.init(states[p].data(), &e, &in);
+    }
+  }
+  psync_env env(int p, int64_t round) const {
+    psync_env e{};
+    e.n = n;
+    e.me = p;
+    e.round = round;
+    e.phase = round;
+    e.hooks = no_hooks_table ? nullptr : &hooks;
+    return e;
+  }
+  void run(int rounds) {
+    const psync_round_desc& rd = d.rounds[0];
+    size_t box = 8 + rd.msg_size(n) * n;
+    for (int64_t r = 0; r < rounds; ++r) {
+      std::vector<std::vector<uint64_t>> out(n, std::vector<uint64_t>(box / 8 + 1, 0));
+      for (int p = 0; p < n; ++p) {
+        psync_env e = env(p, r);
+        rd.send(states[p].data(), &e, out[p].data());
+      }
+      for (int p = 0; p < n; ++p) {
+        std::vector<uint64_t> mbox(box / 8 + 1, 0);
+        for (int q = 0; q < n; ++q) {
+          mbox[0] |= 1ull << q;
+          std::memcpy(reinterpret_cast<char*>(mbox.data()) + 8 + q * rd.msg_size(n),
+                      reinterpret_cast<char*>(out[q].data()) + 8 + p * rd.msg_size(n), rd.msg_size(n));
+        }
+        psync_env e = env(p, r);
+        rd.update(states[p].data(), &e, mbox.data());
+      }
+    }
+  }
+  const psync_proc_header& header(int p) const { return *reinterpret_cast<const psync_proc_header*>(states[p].data()); }
+};
+
+}  // namespace
+
+TEST_CASE("abi.h: decided and conflict are optional hooks, coin and random required") {
+  // Round 0 decides k; round 1 decides k + 1, a conflict. coin() and
+  // random(k) run in every round.
+  std::string text = "protocol E\ninput k: int\noutput decision: int\nvar c: int = 0\n"
+                     "round a {\n  send k to all\n"
+                     "  update(mbox) { if coin() { c = c + random(5) } decide(k + r) }\n}\n";
+  for (int opt : {0, 2}) {
+    Compiled c = compile_text(text, opt);
+    static int coins = 0, randoms = 0;
+    coins = randoms = 0;
+    psync_hooks h{};
+    h.coin = [](void*, const psync_env*) -> int32_t { return ++coins, 1; };
+    h.random = [](void*, const psync_env*, int64_t k) -> int64_t { return ++randoms, k - 1; };
+    // decided and conflict left NULL: generated code must not call them.
+    MinimalDriver drv(c.d(), 3, h, 10);
+    drv.run(2);
+    CHECK(coins == 6);
+    CHECK(randoms == 6);
+    for (int p = 0; p < 3; ++p) {
+      CHECK(drv.header(p).decided == 1);
+      CHECK(drv.header(p).conflict == 1);  // recorded in the state without a notification
+      int64_t decision;
+      std::memcpy(&decision, reinterpret_cast<const char*>(drv.states[p].data()) + c.d().output.offset, 8);
+      CHECK(decision == 10 + p);
+    }
+  }
+}
+
+TEST_CASE("abi.h: without coin() and random(k), env.hooks may be NULL") {
+  std::string text = "protocol E\ninput k: int\noutput decision: int\n"
+                     "round a {\n  send k to all\n  update(mbox) { decide(k + r) }\n}\n";
+  Compiled c = compile_text(text);
+  MinimalDriver drv(c.d(), 2, psync_hooks{}, 5);
+  drv.no_hooks_table = true;
+  drv.run(2);
+  for (int p = 0; p < 2; ++p) {
+    CHECK(drv.header(p).decided == 1);
+    CHECK(drv.header(p).conflict == 1);
+  }
+}
+
+TEST_CASE("temporaries inside loops reuse one stack slot (allocas sit in the entry block)") {
+  // Each iteration builds an [int; n] array (512 bytes at n = 64). With the
+  // array's alloca inside the loop, 100,000 iterations would take 51 MB of
+  // stack and crash; hoisted to the entry block, they take 512 bytes.
+  std::string text = "protocol E\ninput k: int\noutput decision: int\nvar x: int = 0\n"
+                     "round a {\n  send k to all\n  update(mbox) {\n"
+                     "    for i in 0..100000 { let a: [int; n] = [i + mbox.size; n]\n x = a[me] }\n"
+                     "    decide(x)\n  }\n}\n";
+  for (int opt : {0, 2}) {
+    Compiled c = compile_text(text, opt);
+    std::vector<std::vector<int64_t>> inputs(64, std::vector<int64_t>{1});
+    Lockstep ls(c.d(), 64, inputs);
+    ls.step();
+    CHECK(ls.decision(0) == 99999 + 64);
+    CHECK(ls.decision(63) == 99999 + 64);
+  }
 }

@@ -443,3 +443,115 @@ TEST_CASE("records are reordered into the type's field order") {
   CHECK(lit.args.at(1)->int_value == 7);
   CHECK(lit.type->field_index("ts") == 1);
 }
+
+// ---------------------------------------------------------------- built-ins and traits
+
+#include <type_traits>
+
+#include "sema/traits.h"
+
+namespace {
+
+ProgramTraits traits_of(const std::string& text) {
+  auto r = check_text(text);
+  INFO(r->diags.text);
+  REQUIRE(r->ok);
+  return analyze_traits(*r->c->program, r->c->sources);
+}
+
+// A one-round protocol over int messages whose update runs `body`.
+std::string int_protocol(const std::string& body, const std::string& decls = "") {
+  return "protocol S\ninput init: int\noutput decision: int\nvar x: int = init\n" + decls +
+         "\nround a {\n  send x to all\n  update(mbox) {\n    " + body + "\n  }\n}\n";
+}
+
+}  // namespace
+
+TEST_CASE("builtins.def: lookups by form and spelling, and the spellings that messages list") {
+  CHECK(find_builtin(BuiltinForm::Name, "me") == Builtin::Me);
+  CHECK(find_builtin(BuiltinForm::Fn, "min") == Builtin::Min);
+  CHECK(find_builtin(BuiltinForm::Mailbox, "min") == Builtin::MboxMin);
+  CHECK(find_builtin(BuiltinForm::Mailbox, "count") == Builtin::MboxCount);  // the first row; the check picks count_if
+  CHECK(find_builtin(BuiltinForm::Set, "min") == Builtin::None);
+  CHECK(std::string(builtin_name(Builtin::MboxCountIf)) == "mbox.count_if");
+  CHECK(builtin_spellings(BuiltinForm::Set) == "has, size, with, without, union, inter, is_empty");
+  CHECK(builtin_spellings(BuiltinForm::Mailbox) ==
+        "size, has, senders, count, exists, all, filter, min, max, min_by, max_by, sum, most_frequent, "
+        "min_most_frequent, fold");
+  for (int b = 1; b <= static_cast<int>(Builtin::ToPid); ++b) {
+    const BuiltinInfo& info = builtin_info(static_cast<Builtin>(b));
+    INFO(std::string(info.dump_name));
+    CHECK((info.symmetry == BuiltinSymmetry::Breaks) == (info.why[0] != '\0'));
+  }
+}
+
+TEST_CASE("symmetry: a mailbox operation that reads the order of senders turns symmetry reduction off") {
+  // min_most_frequent breaks ties by value, most_frequent by sender id.
+  ProgramTraits sym = traits_of(int_protocol("x = mbox.min_most_frequent()"));
+  CHECK(sym.symmetric);
+  struct Case {
+    const char* body;
+    const char* reason;
+  };
+  for (Case c : {Case{"x = mbox.most_frequent()", "most_frequent breaks ties by sender id"},
+                 Case{"x = mbox.min_by(m => m % 2)", "min_by/max_by break ties by sender id"},
+                 Case{"x = mbox.max_by(m => m % 2)", "min_by/max_by break ties by sender id"},
+                 Case{"x = mbox.fold(0, (acc, m) => acc * 2 + m)", "fold visits messages in sender order"},
+                 Case{"x = me", "uses 'me'"}}) {
+    ProgramTraits t = traits_of(int_protocol(c.body));
+    INFO(std::string(c.body), " -> ", t.asymmetry_reason);
+    CHECK_FALSE(t.symmetric);
+    CHECK(t.asymmetry_reason.find(c.reason) == 0);
+    CHECK(t.asymmetry_reason.find("(line 9)") != std::string::npos);
+  }
+  // Order-blind operations keep it on.
+  for (const char* body : {"x = mbox.sum()", "x = mbox.count(m => m > 0)", "x = mbox.min()",
+                           "if mbox.exists(m => m > x) { x = mbox.max() }", "x = mbox.filter(m => m > 0).size"}) {
+    INFO(std::string(body));
+    CHECK(traits_of(int_protocol(body)).symmetric);
+  }
+}
+
+TEST_CASE("symmetry: the trait walker follows builtins.def for every built-in") {
+  // One synthetic let per built-in, typed int so that only the table's
+  // verdict (not the pid-value rule) decides.
+  TypeContext types;
+  SourceManager sources;
+  for (int b = 1; b <= static_cast<int>(Builtin::ToPid); ++b) {
+    Builtin id = static_cast<Builtin>(b);
+    const BuiltinInfo& info = builtin_info(id);
+    INFO(std::string(info.dump_name));
+    Program p;
+    auto let = std::make_unique<VarDecl>();
+    let->kind = VarKind::Let;
+    let->name = "l";
+    let->type = types.int_();
+    let->init = std::make_unique<Expr>();
+    let->init->kind = info.form == BuiltinForm::Name ? ExprKind::Name : ExprKind::Call;
+    let->init->builtin = id;
+    let->init->type = types.int_();
+    p.lets.push_back(std::move(let));
+    ProgramTraits t = analyze_traits(p, sources);
+    CHECK(t.symmetric == (info.symmetry != BuiltinSymmetry::Breaks));
+    if (!t.symmetric) CHECK(t.asymmetry_reason == info.why);
+    CHECK(t.reads_round_number == (info.symmetry == BuiltinSymmetry::RoundNumber));
+  }
+}
+
+TEST_CASE("a cycle of lets is reported once, at the let that closes it") {
+  auto two = check_text(int_protocol("x = a", "let a: int = b + 1\nlet b: int = a - 1"));
+  CHECK(two->errors() == 1);
+  CHECK(two->has_error("recursive-let"));
+  auto self = check_text(int_protocol("x = a", "let a: int = a"));
+  CHECK(self->errors() == 1);
+  auto three = check_text(int_protocol("x = a", "let a: int = b\nlet b: int = c\nlet c: int = a\nlet d: int = a"));
+  CHECK(three->errors() == 1);
+  auto chain = check_text(int_protocol("x = a", "let a: int = b\nlet b: int = 1"));
+  CHECK(chain->ok);
+}
+
+// Types exist only in a TypeContext, which interns them: a Type made
+// elsewhere (lowering used to make some) would break pointer equality.
+static_assert(!std::is_default_constructible_v<Type>);
+static_assert(!std::is_copy_constructible_v<Type>);
+static_assert(!std::is_move_constructible_v<Type>);

@@ -44,18 +44,29 @@ typedef struct psync_env psync_env;
 
 /* Callbacks from generated code into its driver. `self` is the driver's own
  * pointer, passed back unchanged. The checker implements coin and random by
- * branching; the node with a seeded generator. */
+ * branching; the node with a seeded generator.
+ *
+ * Which members may be NULL (generated code relies on this):
+ *  - coin and random are required: round code calls them without a check,
+ *    as soon as the protocol uses coin() or random(k);
+ *  - decided and conflict are optional notifications: generated code calls
+ *    them only when they are not NULL (the state records both events in
+ *    psync_proc_header either way);
+ *  - self is the driver's business and may be NULL.
+ * psync_env.hooks itself may be NULL only for a protocol that calls neither
+ * coin() nor random(k) (the notifications are then skipped). init,
+ * const_defaults, print_state and the spec evaluators never read it. */
 typedef struct psync_hooks {
   void* self;
-  /* coin(): a fair coin, 0 or 1. */
+  /* coin(): a fair coin, 0 or 1. Required. */
   int32_t (*coin)(void* self, const psync_env* env);
-  /* random(k): an integer in [0, k); k <= 0 yields 0 without a call. */
+  /* random(k): an integer in [0, k); k <= 0 yields 0 without a call. Required. */
   int64_t (*random)(void* self, const psync_env* env, int64_t k);
-  /* Called once when this process decides for the first time, after the
-   * output word(s) and header.decided are written. */
+  /* Optional: called once when this process decides for the first time,
+   * after the output word(s) and header.decided are written. */
   void (*decided)(void* self, const psync_env* env, const void* state);
-  /* Called when this process decides a second, different value; the state
-   * keeps the first decision and header.conflict is set. */
+  /* Optional: called when this process decides a second, different value;
+   * the state keeps the first decision and header.conflict is set. */
   void (*conflict)(void* self, const psync_env* env, const void* state);
 } psync_hooks;
 
@@ -66,7 +77,7 @@ struct psync_env {
   int64_t round;           /* global round number r */
   int64_t phase;           /* r / num_rounds */
   const int64_t* consts;   /* values of the protocol's consts, in order */
-  const psync_hooks* hooks;
+  const psync_hooks* hooks; /* NULL only without coin() and random(k) (see psync_hooks) */
 };
 
 /* First words of every process state. */
@@ -143,7 +154,7 @@ typedef struct psync_protocol_desc {
   uint32_t abi_version;    /* PSYNC_ABI_VERSION */
   uint32_t num_rounds;
   const char* name;
-  uint64_t fingerprint;    /* FNV-1a of the program's source text(s) */
+  uint64_t fingerprint;    /* FNV-1a of the compiler version, the ABI version and the source text(s) */
   const psync_round_desc* rounds;
   uint32_t num_inputs;
   uint32_t num_consts;

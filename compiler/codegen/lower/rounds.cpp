@@ -1,0 +1,342 @@
+// rounds.cpp: lowering of statements, and of the functions built from them:
+// user fns, each round's entry points (msg_size, send, update or
+// receive/finish, go_when) and each specification's evaluators, returned as
+// the psync_round_desc / psync_spec_desc constants of the descriptor.
+#include "codegen/lower/lowering.h"
+
+namespace psync::lower {
+
+// ---------------------------------------------------------------- statements
+
+void FunctionLowering::emit_block(const std::vector<StmtPtr>& body) {
+  for (auto& s : body) emit_stmt(*s);
+}
+
+void FunctionLowering::emit_stmt(const Stmt& s) {
+  switch (s.kind) {
+    case StmtKind::LocalVar: {
+      CValue v = emit(*s.var->init);
+      if (s.var->type->is(TypeKind::Mailbox)) {
+        // `let m = mbox.filter(...)`: a (presence, base) pair, nothing to store.
+        bound[s.var.get()] = v;
+        break;
+      }
+      Value* slot_ptr = temp(s.var->type, s.var->name.c_str());
+      store(s.var->type, slot_ptr, v);
+      locals[s.var.get()] = slot_ptr;
+      break;
+    }
+    case StmtKind::If: {
+      Value* c = emit(*s.cond).v;
+      BasicBlock* then_bb = block("then");
+      BasicBlock* else_bb = block("else");
+      BasicBlock* done = block("endif");
+      B.CreateCondBr(c, then_bb, else_bb);
+      B.SetInsertPoint(then_bb);
+      emit_block(s.body);
+      B.CreateBr(done);
+      B.SetInsertPoint(else_bb);
+      emit_block(s.else_body);
+      B.CreateBr(done);
+      B.SetInsertPoint(done);
+      break;
+    }
+    case StmtKind::For: {
+      Value* var = cell(B.getInt64(0), s.var->name.c_str());
+      locals[s.var.get()] = var;
+      auto body = [&](Value* i) {
+        B.CreateStore(i, var);
+        emit_block(s.body);
+      };
+      if (s.range_end) {
+        Value* lo = as_i64(emit(*s.cond));
+        Value* hi = as_i64(emit(*s.range_end));
+        for_range(lo, hi, body, "for");
+      } else {
+        for_each_bit(emit(*s.cond).v, body, "for");
+      }
+      break;
+    }
+    case StmtKind::Decide: emit_decide(s); break;
+    case StmtKind::Halt:
+      B.CreateStore(B.getInt64(1), field_ptr(M.abi.ProcHeader, state, ProcHeaderField::halted));
+      break;
+    case StmtKind::Go:
+      if (go_flag) B.CreateStore(B.getTrue(), go_flag);
+      break;
+    case StmtKind::Assign: emit_assign(s); break;
+    case StmtKind::ExprStmt: emit(*s.value); break;
+    case StmtKind::Block: emit_block(s.body); break;
+  }
+}
+
+void FunctionLowering::emit_assign(const Stmt& s) {
+  const Type* t = s.target->type;
+  CValue v = emit(*s.value);
+  if (is_composite(t)) v = CValue{t, nullptr, spill(v)};  // the right side may alias the target
+  Value* p = place(*s.target);
+  if (s.assign_op == AssignOp::Set) {
+    store(t, p, v);
+    return;
+  }
+  Value* cur = B.CreateLoad(i64, p);
+  Value* rhs = as_i64(v);
+  Value* res = s.assign_op == AssignOp::Add   ? B.CreateAdd(cur, rhs)
+               : s.assign_op == AssignOp::Sub ? B.CreateSub(cur, rhs)
+                                              : B.CreateMul(cur, rhs);
+  if (t->is(TypeKind::Pid)) res = to_pid(res);
+  B.CreateStore(res, p);
+}
+
+// The first decide writes the output and header.decided, then notifies the
+// driver; a later, different value sets header.conflict and notifies it.
+void FunctionLowering::emit_decide(const Stmt& s) {
+  const VarDecl& out = *M.prog.outputs.at(0);
+  CValue v = emit(*s.value);
+  Value* out_ptr = gep(state, byte_offset(out));
+  Value* decided_ptr = field_ptr(M.abi.ProcHeader, state, ProcHeaderField::decided);
+  Value* decided = B.CreateICmpNE(B.CreateLoad(i64, decided_ptr), B.getInt64(0));
+  BasicBlock* first = block("decide.first");
+  BasicBlock* again = block("decide.again");
+  BasicBlock* done = block("decide.end");
+  B.CreateCondBr(decided, again, first);
+  B.SetInsertPoint(first);
+  store(out.type, out_ptr, v);
+  B.CreateStore(B.getInt64(1), decided_ptr);
+  call_notification(HooksField::decided);
+  B.CreateBr(done);
+  B.SetInsertPoint(again);
+  Value* same = B.CreateICmpEQ(B.CreateLoad(i64, out_ptr), as_i64(v));
+  emit_if(B.CreateNot(same), [&] {
+    B.CreateStore(B.getInt64(1), field_ptr(M.abi.ProcHeader, state, ProcHeaderField::conflict));
+    call_notification(HooksField::conflict);
+  });
+  B.CreateBr(done);
+  B.SetInsertPoint(done);
+}
+
+// hooks->decided or hooks->conflict: optional notifications (abi.h), called
+// only when the driver set them. env->hooks may itself be NULL in a
+// protocol without coin() and random(k).
+void FunctionLowering::call_notification(unsigned hook_field) {
+  Value* hooks = load_field(M.abi.Env, env, EnvField::hooks, "hooks");
+  emit_if(B.CreateICmpNE(hooks, M.null_ptr()), [&] {
+    Value* fnp = load_field(M.abi.Hooks, hooks, hook_field);
+    emit_if(B.CreateICmpNE(fnp, M.null_ptr()), [&] {
+      Value* self = load_field(M.abi.Hooks, hooks, HooksField::self);
+      B.CreateCall(llvm_fn_type<decltype(psync_hooks::decided)>(C, M.abi), fnp, {self, env, state});
+    });
+  });
+}
+static_assert(std::is_same_v<decltype(psync_hooks::decided), decltype(psync_hooks::conflict)>,
+              "call_notification calls both notifications with one signature");
+
+void FunctionLowering::reset_round_vars(const Round& r) {
+  for (auto& v : r.vars) {
+    Value* p = gep(state, byte_offset(*v));
+    if (v->init) store(v->type, p, emit(*v->init));
+    else B.CreateMemSet(p, B.getInt8(0), bytes_of(v->type), llvm::MaybeAlign(8));
+  }
+}
+
+// Round-local variables are dead once the round ends; zeroing them keeps
+// states that differ only in dead values equal (the checker's state space).
+void FunctionLowering::clear_round_vars(const Round& r) {
+  for (auto& v : r.vars)
+    B.CreateMemSet(gep(state, byte_offset(*v)), B.getInt8(0), bytes_of(v->type), llvm::MaybeAlign(8));
+}
+
+// ---------------------------------------------------------------- fns
+
+// fn f(env, args..., out) -> i64: words by value, composites by pointer; a
+// composite result is written to `out`.
+void ModuleLowering::declare_fns() {
+  for (auto& f : prog.fns) {
+    std::vector<llvm::Type*> args{ptr};
+    for (auto& p : f->params) args.push_back(is_word(p->type) ? (llvm::Type*)i64 : (llvm::Type*)ptr);
+    args.push_back(ptr);
+    fns[f.get()] = make_fn(qualified("fn", f->name), llvm::FunctionType::get(i64, args, false));
+  }
+}
+
+void ModuleLowering::lower_fn(const FnDecl& f) {
+  Function* fn = fns.at(&f);
+  FunctionLowering L(*this, fn, fn->getArg(0));
+  for (size_t k = 0; k < f.params.size(); ++k) {
+    const Type* t = f.params[k]->type;
+    Value* a = fn->getArg(static_cast<unsigned>(k + 1));
+    if (is_word(t))
+      L.bound[f.params[k].get()] = L.scalar(t, t->is(TypeKind::Bool) ? L.B.CreateICmpNE(a, L.B.getInt64(0)) : a);
+    else
+      L.bound[f.params[k].get()] = CValue{t, nullptr, a};
+  }
+  CValue r = L.emit(*f.body);
+  const Type* rt = f.result_type;
+  if (is_word(rt)) {
+    L.B.CreateRet(L.as_i64(r));
+    return;
+  }
+  if (is_composite(rt)) L.store(rt, fn->getArg(static_cast<unsigned>(f.params.size() + 1)), r);
+  L.B.CreateRet(L.B.getInt64(0));
+}
+
+// ---------------------------------------------------------------- rounds
+
+llvm::Constant* ModuleLowering::lower_round(const Round& r) {
+  using RoundDesc = psync_round_desc;
+  const Type* msg = r.message_type;
+  Function* msz = size_fn(qualified(r.name, "msg_size"), words_of(msg));
+
+  // send(state, env, outbox)
+  Function* send = make_abi_fn<decltype(RoundDesc::send)>(qualified(r.name, "send"));
+  {
+    FunctionLowering L(*this, send, send->getArg(1));
+    auto& B = L.B;
+    L.state = send->getArg(0);
+    Value* outbox = send->getArg(2);
+    L.reset_round_vars(r);
+    for (auto& s : r.sends) {
+      auto do_send = [&] {
+        CValue v = L.own(L.emit(*s.value));
+        Value* dests;
+        if (s.dest == DestKind::All) {
+          dests = L.all_pids();
+        } else {
+          CValue d = L.emit(*s.dest_expr);
+          dests = s.dest_expr->type->is(TypeKind::PidSet) ? d.v : L.bit_of(L.as_i64(d));
+        }
+        dests = B.CreateAnd(dests, L.all_pids());
+        Value* pres = B.CreateLoad(i64, outbox);
+        B.CreateStore(B.CreateOr(pres, dests), outbox);
+        L.for_each_bit(dests, [&](Value* i) { L.store(msg, L.slot(msg, outbox, i), v); }, "send");
+      };
+      if (s.guard) L.emit_if(L.emit(*s.guard).v, do_send);
+      else do_send();
+    }
+    B.CreateRetVoid();
+  }
+
+  Function* update = nullptr;
+  Function* receive = nullptr;
+  Function* finish = nullptr;
+  Function* go_when = nullptr;
+  if (r.update || !r.is_event()) {
+    // update(state, env, mailbox); a closed round without one does nothing.
+    update = make_abi_fn<decltype(RoundDesc::update)>(qualified(r.name, "update"));
+    FunctionLowering L(*this, update, update->getArg(1));
+    if (r.update) {
+      L.state = update->getArg(0);
+      L.bind_mailbox(*r.update->params[0], update->getArg(2));
+      L.emit_block(r.update->body);
+      L.clear_round_vars(r);
+    }
+    L.B.CreateRetVoid();
+  }
+  if (r.is_event()) {
+    receive = make_abi_fn<decltype(RoundDesc::receive)>(qualified(r.name, "receive"));
+    {
+      FunctionLowering L(*this, receive, receive->getArg(1));
+      auto& B = L.B;
+      L.state = receive->getArg(0);
+      L.go_flag = L.cell(B.getFalse(), "go");
+      if (r.receive) {
+        const VarDecl& sender = *r.receive->params[0];
+        L.bound[&sender] = L.scalar(sender.type, B.CreateSExt(receive->getArg(2), i64));
+        L.bound[r.receive->params[1].get()] = L.load(msg, receive->getArg(3));
+        L.emit_block(r.receive->body);
+      }
+      B.CreateRet(B.CreateZExt(L.get(L.go_flag, i1), i32));
+    }
+    finish = make_abi_fn<decltype(RoundDesc::finish)>(qualified(r.name, "finish"));
+    {
+      FunctionLowering L(*this, finish, finish->getArg(1));
+      auto& B = L.B;
+      L.state = finish->getArg(0);
+      if (r.finish) {
+        const VarDecl& timed_out = *r.finish->params[0];
+        L.bound[&timed_out] = L.scalar(timed_out.type, B.CreateICmpNE(finish->getArg(2), B.getInt32(0)));
+        L.emit_block(r.finish->body);
+      }
+      L.clear_round_vars(r);
+      B.CreateRetVoid();
+    }
+  }
+  if (r.progress.go_when) {
+    go_when = make_abi_fn<decltype(RoundDesc::go_when)>(qualified(r.name, "go_when"));
+    FunctionLowering L(*this, go_when, go_when->getArg(1));
+    L.state = go_when->getArg(0);
+    if (r.update) L.bind_mailbox(*r.update->params[0], go_when->getArg(2));
+    L.B.CreateRet(L.B.CreateZExt(L.emit(*r.progress.go_when).v, i32));
+  }
+
+  const Progress& pr = r.progress;
+  uint32_t flags = 0;
+  if (r.is_event()) flags |= PSYNC_ROUND_EVENT;
+  if (pr.wait) flags |= PSYNC_ROUND_WAIT;
+  if (pr.strict) flags |= PSYNC_ROUND_STRICT;
+  if (pr.timeout_us) flags |= PSYNC_ROUND_HAS_TIMEOUT;
+  AbiConstant<RoundField::num_fields> d(abi.Round);
+  d[RoundField::name] = cstr(r.name);
+  d[RoundField::flags] = llvm::ConstantInt::get(i32, flags);
+  d[RoundField::reserved] = llvm::ConstantInt::get(i32, 0);
+  d[RoundField::timeout_us] = llvm::ConstantInt::get(i64, pr.timeout_us.value_or(0));
+  d[RoundField::strict_bound] = llvm::ConstantInt::get(i64, pr.strict_bound.value_or(0));
+  d[RoundField::sync_k] = llvm::ConstantInt::get(i64, pr.sync.value_or(0));
+  d[RoundField::msg_size] = msz;
+  d[RoundField::send] = send;
+  d[RoundField::update] = fn_or_null(update);
+  d[RoundField::receive] = fn_or_null(receive);
+  d[RoundField::finish] = fn_or_null(finish);
+  d[RoundField::go_when] = fn_or_null(go_when);
+  return d.get();
+}
+
+// ---------------------------------------------------------------- specifications
+
+llvm::Constant* ModuleLowering::lower_spec(const Spec& s) {
+  using SpecDesc = psync_spec_desc;
+  Function* eval = nullptr;
+  Function* eval2 = nullptr;
+  Function* pred = nullptr;
+  // pred(states, ho, env): assume, and the communication predicate of liveness.
+  auto lower_pred = [&](const std::string& name, const Expr& body) {
+    pred = make_abi_fn<decltype(SpecDesc::pred)>(name);
+    FunctionLowering L(*this, pred, pred->getArg(2));
+    L.states = pred->getArg(0);
+    L.ho = pred->getArg(1);
+    L.B.CreateRet(L.B.CreateZExt(L.emit(body).v, i32));
+  };
+  switch (s.kind) {
+    case SpecKind::Invariant:
+    case SpecKind::Liveness: {
+      eval = make_abi_fn<decltype(SpecDesc::eval)>(qualified("spec", s.name));
+      {
+        FunctionLowering L(*this, eval, eval->getArg(1));
+        L.states = eval->getArg(0);
+        L.B.CreateRet(L.B.CreateZExt(L.emit(*s.body).v, i32));
+      }
+      if (s.kind == SpecKind::Liveness && s.pred) lower_pred(qualified("spec", s.name, "pred"), *s.pred);
+      break;
+    }
+    case SpecKind::Property: {
+      eval2 = make_abi_fn<decltype(SpecDesc::eval2)>(qualified("spec", s.name));
+      FunctionLowering L(*this, eval2, eval2->getArg(2));
+      L.old_states = eval2->getArg(0);
+      L.states = eval2->getArg(1);
+      L.B.CreateRet(L.B.CreateZExt(L.emit(*s.body).v, i32));
+      break;
+    }
+    case SpecKind::Assume: lower_pred(qualified("spec", s.name), *s.body); break;
+  }
+  static const uint32_t kinds[] = {PSYNC_SPEC_INVARIANT, PSYNC_SPEC_PROPERTY, PSYNC_SPEC_LIVENESS, PSYNC_SPEC_ASSUME};
+  AbiConstant<SpecField::num_fields> d(abi.Spec);
+  d[SpecField::name] = cstr(s.name);
+  d[SpecField::kind] = llvm::ConstantInt::get(i32, kinds[static_cast<int>(s.kind)]);
+  d[SpecField::after_rounds] = llvm::ConstantInt::get(i32, static_cast<uint32_t>(s.after_rounds));
+  d[SpecField::eval] = fn_or_null(eval);
+  d[SpecField::eval2] = fn_or_null(eval2);
+  d[SpecField::pred] = fn_or_null(pred);
+  return d.get();
+}
+
+}  // namespace psync::lower

@@ -1,0 +1,189 @@
+// validate.cpp: the rules of validate.h, in the order a driver meets the
+// fields. Each rule is something the node, the checker or the simulator
+// relies on without testing it again (docs/abi.md, "Validation").
+#include "abi/validate.h"
+
+#include <concepts>
+#include <cinttypes>
+#include <cstdio>
+#include <string_view>
+
+namespace psync {
+
+namespace {
+
+// Messages are built by appending, piece by piece: `"literal" + std::string`
+// trips a false -Wrestrict in g++ 12 at -O3.
+void add(std::string& s, std::string_view piece) { s += piece; }
+template <std::integral T>
+void add(std::string& s, T number) {
+  s += std::to_string(number);
+}
+template <typename... Pieces>
+std::string join(const Pieces&... pieces) {
+  std::string s;
+  (add(s, pieces), ...);
+  return s;
+}
+
+template <typename... Pieces>
+std::string fail(const Pieces&... why) {
+  return join("bad protocol descriptor: ", why...);
+}
+
+std::string quoted(const char* name) { return join("`", name, "`"); }
+
+constexpr uint32_t kKnownRoundFlags =
+    PSYNC_ROUND_EVENT | PSYNC_ROUND_WAIT | PSYNC_ROUND_STRICT | PSYNC_ROUND_HAS_TIMEOUT;
+
+// Inputs and consts are set from the command line, one word each.
+bool is_scalar_kind(uint32_t kind) { return kind >= PSYNC_KIND_INT && kind <= PSYNC_KIND_PIDSET; }
+
+std::string hex(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%" PRIx32, v);
+  return buf;
+}
+
+// A one-word field of the state (an input, the output): word-aligned and past
+// the process header. Whether it lies inside the state depends on n.
+std::string check_field_offset(const psync_field& f, const std::string& what) {
+  if (f.offset % 8 != 0 || f.offset < sizeof(psync_proc_header))
+    return fail(what, " has offset ", f.offset, " (must be a multiple of 8 past the 24-byte process header)");
+  return "";
+}
+
+std::string check_rounds(const psync_protocol_desc& d) {
+  if (d.num_rounds == 0 || d.rounds == nullptr) return fail("the protocol has no rounds");
+  for (uint32_t i = 0; i < d.num_rounds; ++i) {
+    const psync_round_desc& r = d.rounds[i];
+    if (r.name == nullptr) return fail("round ", i, " has no name");
+    const std::string what = join("round ", quoted(r.name));
+    if ((r.flags & ~kKnownRoundFlags) != 0) return fail(what, " has unknown flags ", hex(r.flags & ~kKnownRoundFlags));
+    if ((r.flags & PSYNC_ROUND_WAIT) && (r.flags & PSYNC_ROUND_HAS_TIMEOUT))
+      return fail(what, " has both `wait` and a timeout");
+    if ((r.flags & PSYNC_ROUND_HAS_TIMEOUT) && r.timeout_us <= 0)
+      return fail(what, " has timeout ", r.timeout_us, " us (must be positive)");
+    if (r.strict_bound < 0) return fail(what, " has a negative strict bound");
+    if (r.sync_k < 0) return fail(what, " has a negative `sync k`");
+    if (r.msg_size == nullptr) return fail(what, " has no msg_size");
+    if (r.send == nullptr) return fail(what, " has no send");
+    if (r.flags & PSYNC_ROUND_EVENT) {
+      if (r.receive == nullptr || r.finish == nullptr) return fail("event ", what, " lacks receive or finish");
+      if (r.update != nullptr) return fail("event ", what, " has an update");
+    } else {
+      if (r.update == nullptr) return fail("closed ", what, " has no update");
+      if (r.receive != nullptr || r.finish != nullptr) return fail("closed ", what, " has receive or finish");
+    }
+  }
+  return "";
+}
+
+std::string check_inputs_and_output(const psync_protocol_desc& d) {
+  if (d.num_inputs > 0 && d.inputs == nullptr) return fail(d.num_inputs, " inputs but no input table");
+  for (uint32_t i = 0; i < d.num_inputs; ++i) {
+    const psync_field& f = d.inputs[i];
+    if (f.name == nullptr) return fail("input ", i, " has no name");
+    const std::string what = join("input ", quoted(f.name));
+    if (!is_scalar_kind(f.kind)) return fail(what, " has kind ", f.kind, " (must be int, bool, pid or set<pid>)");
+    if (std::string e = check_field_offset(f, what); !e.empty()) return e;
+    for (uint32_t j = 0; j < i; ++j)
+      if (d.inputs[j].offset == f.offset)
+        return fail("inputs ", quoted(d.inputs[j].name), " and ", quoted(f.name), " share offset ", f.offset);
+  }
+  const psync_field& o = d.output;
+  if (o.kind > PSYNC_KIND_OTHER) return fail("the output has unknown kind ", o.kind);
+  if (o.kind == PSYNC_KIND_NONE) return "";
+  if (o.name == nullptr) return fail("the output has a kind but no name");
+  if (o.kind == PSYNC_KIND_OTHER) return "";  // composite: drivers print the state, not the word
+  if (std::string e = check_field_offset(o, join("output ", quoted(o.name))); !e.empty()) return e;
+  for (uint32_t j = 0; j < d.num_inputs; ++j)
+    if (d.inputs[j].offset == o.offset)
+      return fail("output ", quoted(o.name), " shares offset ", o.offset, " with input ", quoted(d.inputs[j].name));
+  return "";
+}
+
+std::string check_consts(const psync_protocol_desc& d) {
+  if (d.num_consts == 0) return "";
+  if (d.consts == nullptr) return fail(d.num_consts, " consts but no const table");
+  if (d.const_defaults == nullptr) return fail(d.num_consts, " consts but no const_defaults");
+  for (uint32_t i = 0; i < d.num_consts; ++i) {
+    const psync_field& c = d.consts[i];
+    if (c.name == nullptr) return fail("const ", i, " has no name");
+    const std::string what = join("const ", quoted(c.name));
+    if (!is_scalar_kind(c.kind)) return fail(what, " has kind ", c.kind, " (must be int, bool, pid or set<pid>)");
+    if (c.offset >= d.num_consts) return fail(what, " has index ", c.offset, " (there are ", d.num_consts, " consts)");
+    for (uint32_t j = 0; j < i; ++j)
+      if (d.consts[j].offset == c.offset)
+        return fail("consts ", quoted(d.consts[j].name), " and ", quoted(c.name), " share index ", c.offset);
+  }
+  return "";
+}
+
+std::string check_specs(const psync_protocol_desc& d) {
+  if (d.num_specs > 0 && d.specs == nullptr) return fail(d.num_specs, " specs but no spec table");
+  for (uint32_t i = 0; i < d.num_specs; ++i) {
+    const psync_spec_desc& s = d.specs[i];
+    if (s.name == nullptr) return fail("spec ", i, " has no name");
+    // Each kind has exactly the evaluators its drivers call; the others are null.
+    bool eval = false, eval2 = false, pred = false;
+    const char* kind = "";
+    switch (s.kind) {
+      case PSYNC_SPEC_INVARIANT: kind = "invariant"; eval = true; break;
+      case PSYNC_SPEC_PROPERTY: kind = "property"; eval2 = true; break;
+      case PSYNC_SPEC_LIVENESS: kind = "liveness"; eval = pred = true; break;
+      case PSYNC_SPEC_ASSUME: kind = "assume"; pred = true; break;
+      default: return fail("spec ", quoted(s.name), " has unknown kind ", s.kind);
+    }
+    const std::string what = join(kind, " ", quoted(s.name));
+    if ((s.eval != nullptr) != eval) return fail(what, eval ? " has no eval" : " has an eval it does not use");
+    if ((s.eval2 != nullptr) != eval2) return fail(what, eval2 ? " has no eval2" : " has an eval2 it does not use");
+    if ((s.pred != nullptr) != pred) return fail(what, pred ? " has no pred" : " has a pred it does not use");
+    if (s.kind == PSYNC_SPEC_LIVENESS && s.after_rounds == 0)
+      return fail(what, " has after_rounds 0 (must be at least 1)");
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string validate_descriptor_shape(const psync_protocol_desc& d) {
+  if (d.abi_version != PSYNC_ABI_VERSION)
+    return fail("built for ABI version ", d.abi_version, ", this driver implements version ", PSYNC_ABI_VERSION);
+  if (d.name == nullptr) return fail("the protocol has no name");
+  if (d.state_size == nullptr) return fail("no state_size");
+  if (d.init == nullptr) return fail("no init");
+  for (auto check : {check_rounds, check_inputs_and_output, check_consts, check_specs})
+    if (std::string e = check(d); !e.empty()) return e;
+  return "";
+}
+
+std::string validate_descriptor(const psync_protocol_desc& d, int32_t n) {
+  if (std::string e = validate_descriptor_shape(d); !e.empty()) return e;
+  if (n < 1 || n > PSYNC_MAX_N) return join("n = ", n, " is outside 1..", PSYNC_MAX_N);
+  const uint64_t ss = d.state_size(n);
+  if (ss % 8 != 0 || ss < sizeof(psync_proc_header) || ss > kMaxStateBytes)
+    return fail("state_size(", n, ") = ", ss, " (must be a multiple of 8 from 24 to ", kMaxStateBytes, ")");
+  auto inside = [&](const psync_field& f, const char* what) -> std::string {
+    if (uint64_t(f.offset) + 8 > ss)
+      return fail(what, " ", quoted(f.name), " at offset ", f.offset, " lies outside the state (state_size(", n,
+                  ") = ", ss, ")");
+    return "";
+  };
+  for (uint32_t i = 0; i < d.num_inputs; ++i)
+    if (std::string e = inside(d.inputs[i], "input"); !e.empty()) return e;
+  if (is_scalar_kind(d.output.kind))
+    if (std::string e = inside(d.output, "output"); !e.empty()) return e;
+  for (uint32_t i = 0; i < d.num_rounds; ++i) {
+    const psync_round_desc& r = d.rounds[i];
+    const uint64_t ms = r.msg_size(n);
+    if (ms % 8 != 0 || ms > kMaxMessageBytes)
+      return fail("round ", quoted(r.name), ": msg_size(", n, ") = ", ms, " (must be a multiple of 8 up to ",
+                  kMaxMessageBytes, ")");
+    if (r.sync_k > n)
+      return fail("round ", quoted(r.name), " waits for `sync ", r.sync_k, "` with n = ", n, ": it could never start");
+  }
+  return "";
+}
+
+}  // namespace psync

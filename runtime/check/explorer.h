@@ -1,0 +1,108 @@
+// explorer.h: the exhaustive explorer's one class, split by stage over
+// expand.cpp (successors), search.cpp (the breadth-first search and the
+// specs) and counterexample.cpp (rebuilding a shortest trace). Internal to
+// runtime/check.
+#ifndef PSYNC_CHECK_EXPLORER_H
+#define PSYNC_CHECK_EXPLORER_H
+
+#include "engine.h"
+#include "local.h"
+#include "store.h"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+namespace psync::check::detail {
+
+using Clock = std::chrono::steady_clock;
+
+class Explorer {
+ public:
+  Explorer(const psync_protocol_desc& desc, const CheckOptions& opts, ProgressFn fn, void* user)
+      : desc_(desc), o_(opts), progress_(fn), user_(user) {}
+
+  CheckResult run();
+
+ private:
+  // ---- Successors ----
+  // emit(Y, ids, ho) for each distinct successor Y of X in round r; ids[i]
+  // is the local successor process i took, ho the HO vector (only under
+  // predicates). emit returns false to stop.
+  using Emit = FunctionRef<bool(const uint8_t* Y, const uint32_t* ids, const uint64_t* ho)>;
+  void expand(const uint8_t* X, int64_t r, const std::vector<int>& preds, Emit emit);
+  void compute_sends(const uint8_t* X, int64_t r);
+  void compute_local(int i, const uint8_t* post, int64_t r, bool table);
+  uint32_t add_local(const uint8_t* st, uint64_t mask, const int64_t* choices, size_t count);
+  void local_for(int i, int64_t r, bool table);
+  void canonicalise(const uint8_t* Y, uint8_t* C) const;
+  bool symmetric_at(const uint8_t* X, int64_t r);
+  int64_t stored_round(int64_t r) const { return o_.cyclic_rounds ? r % static_cast<int64_t>(desc_.num_rounds) : r; }
+
+  // ---- Specs ----
+  int failing_invariant(const uint8_t* Y, int64_t r);
+  int failing_property(const uint8_t* X, const uint8_t* Y, int64_t r);
+  bool conflict_in(const uint8_t* Y) const;
+  bool liveness_holds(const uint8_t* X, int64_t r, int k, int spec, std::vector<std::vector<uint8_t>>* path);
+
+  // ---- Counterexamples ----
+  // A global state is its round (int32) and the interned ids of its n
+  // process states; proc() finds a process state's bytes.
+  uint32_t id_of(const uint8_t* G, int i) const {
+    uint32_t id;
+    std::memcpy(&id, G + 4 + 4 * static_cast<size_t>(i), 4);
+    return id;
+  }
+  const uint8_t* proc(const uint8_t* G, int i) const { return procs_->at(id_of(G, i)); }
+  void ptrs(const uint8_t* G, const void** out) const {
+    for (int i = 0; i < n_; ++i) out[i] = proc(G, i);
+  }
+  // Replays a path of global states (canonical up to the last) from its
+  // first state, filling trace_.steps; `last_ok` decides the final step.
+  using Accept = FunctionRef<bool(const uint8_t* X, const uint8_t* Y, int64_t r)>;
+  bool replay(const std::vector<std::vector<uint8_t>>& path, int64_t r_start, const std::vector<int>& preds,
+              Accept last_ok, std::vector<uint8_t>* final_state);
+  TraceStep capture_step(const uint8_t* X, const uint8_t* Y, int64_t r, const uint32_t* ids, const uint64_t* ho);
+  void start_trace(const uint8_t* X0);
+  std::vector<std::vector<uint8_t>> bfs_path(uint32_t idx) const;
+  void report_progress(uint64_t frontier, int depth, bool force);
+
+  const psync_protocol_desc& desc_;
+  CheckOptions o_;
+  ProgressFn progress_;
+  void* user_;
+  Proto P_;
+  int n_ = 0;
+  size_t ss_ = 0, gs_ = 0, obx_ = 0;
+
+  // Expansion scratch.
+  std::vector<SendAlts> sends_;
+  std::vector<uint32_t> alt_;          // current send alternative per process
+  std::vector<const uint8_t*> post_, outbox_;
+  std::vector<uint64_t> senders_to_;   // S_i
+  std::vector<const Local*> lp_;       // process i's local successors (cached)
+  Local* building_ = nullptr;
+  LocalCache cache_;
+  LocalSteps steps_;
+  std::vector<std::pair<uint64_t, uint32_t>> tab_pairs_;  // (mask, local index)
+  std::vector<uint8_t> scratch_, Y_, C_, key_;
+  std::vector<uint64_t> seen_bits_, kv_;
+  std::unordered_set<uint64_t> seen_big_;
+
+  std::unique_ptr<StateStore> store_;   // global states (round + process ids)
+  std::unique_ptr<StateStore> procs_;   // process states, interned
+  std::vector<uint32_t> parent_;
+  std::vector<std::unique_ptr<StateStore>> memo_;  // liveness: [spec * K + k]
+  std::vector<int> memo_base_;
+
+  CheckResult res_;
+  Trace& trace_ = res_.trace;
+  Clock::time_point start_, last_progress_;
+};
+
+}  // namespace psync::check::detail
+
+#endif  // PSYNC_CHECK_EXPLORER_H

@@ -1,0 +1,391 @@
+// search.cpp: exhaustive breadth-first exploration of a protocol's global
+// states over every heard-of assignment (Charron-Bost & Schiper, "The
+// Heard-Of model", Distrib. Comput. 22(1), 2009; PSync, POPL 2016, sec. 5),
+// with the specs checked on the way and liveness windows checked from the
+// states where they may start.
+//
+// A global state is the round word followed by the ids of the n interned
+// process states. Rounds are communication-closed, so one round is one
+// transition (expand.cpp). counterexample.cpp turns a violation found here
+// into a concrete shortest trace.
+#include "explorer.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+
+namespace psync::check::detail {
+
+// ---- Specs ----------------------------------------------------------------------
+
+int Explorer::failing_invariant(const uint8_t* Y, int64_t r) {
+  const void* yp[PSYNC_MAX_N];
+  ptrs(Y, yp);
+  psync_env env = P_.env(0, r);
+  for (int s : P_.invariants)
+    if (!desc_.specs[s].eval(yp, &env)) return s;
+  return -1;
+}
+
+int Explorer::failing_property(const uint8_t* X, const uint8_t* Y, int64_t r) {
+  if (P_.properties.empty()) return -1;
+  const void* xp[PSYNC_MAX_N];
+  const void* yp[PSYNC_MAX_N];
+  ptrs(X, xp);
+  ptrs(Y, yp);
+  psync_env env = P_.env(0, r);
+  for (int s : P_.properties)
+    if (!desc_.specs[s].eval2(xp, yp, &env)) return s;
+  return -1;
+}
+
+bool Explorer::conflict_in(const uint8_t* Y) const {
+  for (int i = 0; i < n_; ++i)
+    if (has_conflict(proc(Y, i))) return true;
+  return false;
+}
+
+// Does every window of k rounds from X (at round r) whose HO vectors satisfy
+// the spec's predicate (and every assume) end in a state satisfying its goal?
+// On failure, `path` receives the states of one bad window, X excluded.
+bool Explorer::liveness_holds(const uint8_t* X, int64_t r, int k, int spec,
+                              std::vector<std::vector<uint8_t>>* path) {
+  const psync_spec_desc& sp = desc_.specs[spec];
+  if (k == 0) {
+    const void* xp[PSYNC_MAX_N];
+    ptrs(X, xp);
+    psync_env env = P_.env(0, r);
+    return sp.eval(xp, &env) != 0;
+  }
+  StateStore* memo = nullptr;
+  std::vector<uint8_t> key(gs_);
+  if (static_cast<uint32_t>(k) < sp.after_rounds) {
+    memo = memo_[static_cast<size_t>(memo_base_[static_cast<size_t>(spec)] + k)].get();
+    canonicalise(X, key.data());
+    if (memo->contains(key.data())) return true;
+  }
+  std::vector<int> preds = P_.assumes;
+  preds.push_back(spec);
+  std::vector<uint8_t> succ;
+  size_t count = 0;
+  expand(X, r, preds, [&](const uint8_t* Y, const uint32_t*, const uint64_t*) {
+    succ.insert(succ.end(), Y, Y + gs_);
+    ++count;
+    return true;
+  });
+  for (size_t t = 0; t < count; ++t) {
+    const uint8_t* Y = succ.data() + t * gs_;
+    if (!liveness_holds(Y, r + 1, k - 1, spec, path)) {
+      if (path) path->insert(path->begin(), std::vector<uint8_t>(Y, Y + gs_));
+      return false;
+    }
+  }
+  if (memo) memo->insert(key.data());
+  return true;
+}
+
+void Explorer::report_progress(uint64_t frontier, int depth, bool force) {
+  if (!progress_) return;
+  auto now = Clock::now();
+  if (!force && now - last_progress_ < std::chrono::milliseconds(500)) return;
+  last_progress_ = now;
+  Progress p{store_->size(), frontier, res_.stats.transitions, depth,
+             std::chrono::duration<double>(now - start_).count()};
+  progress_(p, user_);
+}
+
+
+// ---- The search -----------------------------------------------------------------------
+
+CheckResult Explorer::run() {
+  start_ = last_progress_ = Clock::now();
+  std::string err = P_.setup(desc_, o_.n, o_.consts);
+  auto fail = [&](std::string msg) {
+    res_.verdict = Verdict::kError;
+    res_.error = std::move(msg);
+    return res_;
+  };
+  // The checker contradicting itself: a bug, exit 3 (not a usage error).
+  auto internal = [&](std::string msg) {
+    res_.verdict = Verdict::kInternalError;
+    res_.error = std::move(msg);
+    return res_;
+  };
+  if (!err.empty()) return fail(err);
+  n_ = o_.n;
+  if (n_ > 20) return fail("exhaustive checking supports n <= 20 (2^n mailboxes per process)");
+  if (o_.values_lo > o_.values_hi) return fail("empty value range");
+  ss_ = P_.ss;
+  gs_ = 4 + 4 * static_cast<size_t>(n_);
+  bool need_live = o_.liveness && !P_.liveness.empty();
+  if (!P_.assumes.empty() && n_ * n_ > 25)
+    return fail("`assume` specs need 2^(n*n) HO assignments per state; n <= 5 is supported");
+  if (need_live && n_ * n_ > std::min(o_.liveness_max_ho_bits, 30)) need_live = false;  // run_check says so
+  sends_.resize(static_cast<size_t>(n_));
+  alt_.assign(static_cast<size_t>(n_), 0);
+  post_.resize(static_cast<size_t>(n_));
+  outbox_.resize(static_cast<size_t>(n_));
+  senders_to_.resize(static_cast<size_t>(n_));
+  lp_.assign(static_cast<size_t>(n_), nullptr);
+  scratch_.resize(ss_);
+  Y_.resize(gs_);
+  C_.resize(gs_);
+  store_ = std::make_unique<StateStore>(gs_);
+  procs_ = std::make_unique<StateStore>(ss_);
+  cache_.clear();
+  uint64_t max_states = o_.max_states ? o_.max_states : 50'000'000;
+  max_states = std::min<uint64_t>(max_states, UINT32_MAX - 1);
+  int bound = o_.rounds >= 0 ? o_.rounds
+              : o_.cyclic_rounds ? INT_MAX
+                                 : std::max(8, 3 * static_cast<int>(desc_.num_rounds));
+  CheckStats& stats = res_.stats;
+  stats.bound = bound == INT_MAX ? -1 : bound;
+  if (need_live) {
+    memo_base_.assign(desc_.num_specs, 0);
+    for (int s : P_.liveness) {
+      memo_base_[static_cast<size_t>(s)] = static_cast<int>(memo_.size());
+      for (uint32_t k = 0; k <= desc_.specs[s].after_rounds; ++k)
+        memo_.push_back(std::make_unique<StateStore>(gs_));
+    }
+  }
+
+  // Violations found so far: a safety one ends the search; a liveness one
+  // is kept while a shorter safety violation may still turn up.
+  struct Found {
+    bool any = false;
+    int spec = -1;             // -1: decide conflict
+    uint32_t parent = kNoParent;
+    std::vector<uint8_t> state;  // the violating successor (or initial state)
+    int64_t length = 0;
+  } safety, live, conflict;
+
+  // ---- Initial states: every input combination, every init coin outcome.
+  {
+    std::vector<std::pair<int64_t, int64_t>> dom;
+    for (int i = 0; i < n_; ++i)
+      for (uint32_t k = 0; k < desc_.num_inputs; ++k) {
+        uint32_t kind = desc_.inputs[k].kind;
+        if (kind == PSYNC_KIND_BOOL) dom.emplace_back(0, 1);
+        else if (kind == PSYNC_KIND_PID) dom.emplace_back(0, n_ - 1);
+        else dom.emplace_back(o_.values_lo, o_.values_hi);
+      }
+    std::vector<int64_t> val(dom.size());
+    for (size_t k = 0; k < dom.size(); ++k) val[k] = dom[k].first;
+    std::vector<std::vector<uint32_t>> alts(static_cast<size_t>(n_));  // interned ids
+    std::vector<uint32_t> pick(static_cast<size_t>(n_));
+    bool more = true;
+    while (more && !safety.any) {
+      for (int i = 0; i < n_; ++i) {
+        auto& a = alts[static_cast<size_t>(i)];
+        a.clear();
+        psync_env env = P_.env(i, 0);
+        const int64_t* in = val.data() + static_cast<size_t>(i) * desc_.num_inputs;
+        P_.chooser.begin_exhaustive();
+        do {
+          std::memset(scratch_.data(), 0, ss_);
+          desc_.init(scratch_.data(), &env, in);
+          uint32_t id = procs_->insert(scratch_.data()).first;
+          if (std::find(a.begin(), a.end(), id) == a.end()) a.push_back(id);
+        } while (P_.chooser.advance());
+      }
+      std::fill(pick.begin(), pick.end(), 0);
+      int32_t r0 = 0;
+      std::memcpy(Y_.data(), &r0, 4);
+      for (;;) {
+        for (int i = 0; i < n_; ++i)
+          std::memcpy(Y_.data() + 4 + 4 * static_cast<size_t>(i),
+                      &alts[static_cast<size_t>(i)][pick[static_cast<size_t>(i)]], 4);
+        canonicalise(Y_.data(), C_.data());
+        auto [idx, fresh] = store_->insert(C_.data());
+        if (fresh) {
+          parent_.push_back(kNoParent);
+          int bad = failing_invariant(C_.data(), 0);
+          if (bad >= 0 || conflict_in(C_.data())) {
+            safety = {true, bad, kNoParent, std::vector<uint8_t>(C_.begin(), C_.end()), 0};
+            break;
+          }
+        }
+        int i = n_ - 1;
+        for (; i >= 0; --i) {
+          auto& p = pick[static_cast<size_t>(i)];
+          if (p + 1 < alts[static_cast<size_t>(i)].size()) { ++p; break; }
+          p = 0;
+        }
+        if (i < 0) break;
+      }
+      size_t k = dom.size();
+      while (k > 0) {
+        --k;
+        if (val[k] < dom[k].second) { ++val[k]; break; }
+        val[k] = dom[k].first;
+        if (k == 0) more = false;
+      }
+      if (dom.empty()) more = false;
+      if (store_->size() > max_states) return fail("too many initial states");
+    }
+    stats.initial_states = store_->size();
+  }
+
+  // ---- Breadth-first, one layer per round.
+  uint32_t begin = 0, end = store_->size();
+  int depth = 0;
+  bool incomplete = false;
+  uint32_t expanding = 0;
+  uint64_t symmetry_samples = 0;
+  for (; !safety.any; ++depth) {
+    for (uint32_t idx = begin; idx < end && !safety.any && !incomplete; ++idx) {
+      if (live.any && depth + 1 >= live.length) break;
+      const uint8_t* X = store_->at(idx);
+      bool window_starts = o_.liveness_every_round || depth % static_cast<int>(desc_.num_rounds) == 0;
+      if (need_live && !live.any && window_starts) {
+        for (int s : P_.liveness) {
+          ++stats.liveness_checks;
+          if (!liveness_holds(X, depth, static_cast<int>(desc_.specs[s].after_rounds), s, nullptr)) {
+            live = {true, s, idx, {}, depth + static_cast<int64_t>(desc_.specs[s].after_rounds)};
+            break;
+          }
+        }
+        if (live.any && depth + 1 >= live.length) break;
+      }
+      if (depth >= bound) continue;
+      if (o_.symmetry && n_ > 1 && (symmetry_samples < 64 || idx % 4096 == 0)) {
+        ++symmetry_samples;
+        if (!symmetric_at(X, depth))
+          return fail("--symmetry is unsound for this protocol: a state and its permutation have different "
+                      "successors or invariant values (does it read `me` or a pid?); check without symmetry");
+      }
+      expanding = idx;  // X stays put: the store's chunks never move
+      expand(X, depth, P_.assumes, [&](const uint8_t* Y, const uint32_t*, const uint64_t*) {
+        ++stats.transitions;
+        int bad = failing_property(X, Y, depth);
+        if (bad < 0 && conflict_in(Y)) bad = failing_invariant(Y, depth + 1);
+        if (bad >= 0) {
+          safety = {true, bad, expanding, std::vector<uint8_t>(Y, Y + gs_), depth + 1};
+          return false;
+        }
+        if (conflict_in(Y)) {
+          // A decide conflict is a violation too, but at equal length a
+          // violated spec of the user's is the better report: keep looking
+          // in this layer, and do not explore past the conflict.
+          if (!conflict.any) conflict = {true, -1, expanding, std::vector<uint8_t>(Y, Y + gs_), depth + 1};
+          return true;
+        }
+        canonicalise(Y, C_.data());
+        auto [id, fresh] = store_->insert(C_.data());
+        if (fresh) {
+          parent_.push_back(expanding);
+          bad = failing_invariant(C_.data(), depth + 1);
+          if (bad >= 0) {
+            safety = {true, bad, expanding, std::vector<uint8_t>(Y, Y + gs_), depth + 1};
+            return false;
+          }
+          if (store_->size() >= max_states) { incomplete = true; return false; }
+        }
+        return true;
+      });
+      if (P_.chooser.too_wide) return fail("random(k) with k > 65536 cannot be explored exhaustively");
+      if ((idx & 255) == 0) report_progress(end - idx, depth, false);
+    }
+    if (!safety.any && conflict.any) safety = conflict;
+    if (safety.any || incomplete) break;
+    if (live.any && depth + 1 >= live.length) break;
+    if (depth >= bound) break;
+    if (store_->size() == end) {  // nothing new: the reachable set is closed
+      stats.exhausted = true;
+      break;
+    }
+    begin = end;
+    end = store_->size();
+  }
+  report_progress(0, depth, true);
+
+  stats.states = store_->size();
+  stats.depth = safety.any ? static_cast<int>(safety.length) : std::min(depth, bound);
+  stats.store_bytes = store_->bytes() + procs_->bytes() + parent_.capacity() * sizeof(uint32_t);
+  for (auto& m : memo_) stats.store_bytes += m->bytes();
+  stats.seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+  stats.peak_rss_bytes = peak_rss_bytes();
+
+  if (incomplete && !safety.any && !live.any) {
+    res_.verdict = Verdict::kIncomplete;
+    return res_;
+  }
+  if (!safety.any && !live.any) return res_;
+
+  // ---- Rebuild a concrete shortest counterexample.
+  res_.verdict = Verdict::kViolation;
+  bool use_safety = safety.any && (!live.any || safety.length <= live.length);
+  if (use_safety) {
+    const Found& f = safety;
+    std::string name = f.spec >= 0 && desc_.specs[f.spec].name ? desc_.specs[f.spec].name : "conflict";
+    trace_.spec = f.spec >= 0 ? name : "conflict";
+    trace_.spec_kind = f.spec >= 0 ? spec_kind_name(desc_.specs[f.spec].kind) : "conflict";
+    if (f.parent == kNoParent) {  // an initial state
+      start_trace(f.state.data());
+    } else {
+      auto path = bfs_path(f.parent);
+      std::vector<uint8_t> target(gs_);
+      canonicalise(f.state.data(), target.data());
+      path.push_back(target);
+      int spec = f.spec;
+      bool ok = replay(path, 0, P_.assumes, [&](const uint8_t* X, const uint8_t* Y, int64_t r) {
+        if (spec < 0) return conflict_in(Y);
+        if (desc_.specs[spec].kind == PSYNC_SPEC_PROPERTY) return failing_property(X, Y, r) == spec;
+        return failing_invariant(Y, r + 1) == spec;
+      }, nullptr);
+      if (!ok) return internal("could not replay the counterexample (is --symmetry sound here?)");
+    }
+    int64_t len = static_cast<int64_t>(trace_.steps.size());
+    if (f.spec < 0)
+      trace_.detail = "a process decided two different values in round " + std::to_string(len - 1);
+    else if (trace_.spec_kind == "property")
+      trace_.detail = "property " + name + " is false across round " + std::to_string(len - 1);
+    else
+      trace_.detail = "invariant " + name + " is false " +
+                      (len == 0 ? std::string("in an initial state") : "after " + std::to_string(len) + " round" + (len == 1 ? "" : "s"));
+  } else {
+    const Found& f = live;
+    const psync_spec_desc& sp = desc_.specs[f.spec];
+    std::string name = sp.name ? sp.name : "?";
+    trace_.spec = name;
+    trace_.spec_kind = "liveness";
+    auto path = bfs_path(f.parent);
+    std::vector<uint8_t> X;
+    bool ok = replay(path, 0, P_.assumes, [](const uint8_t*, const uint8_t*, int64_t) { return true; }, &X);
+    if (!ok) return internal("could not replay the counterexample prefix");
+    int64_t r0 = static_cast<int64_t>(path.size()) - 1;
+    trace_.liveness_from = static_cast<int>(trace_.steps.size());
+    for (auto& m : memo_) m = std::make_unique<StateStore>(gs_);
+    std::vector<std::vector<uint8_t>> window;
+    if (liveness_holds(X.data(), r0, static_cast<int>(sp.after_rounds), f.spec, &window))
+      return internal("liveness violation did not reproduce (is --symmetry sound here?)");
+    // The window is concrete already: replay it exactly.
+    std::vector<std::vector<uint8_t>> exact{X};
+    exact.insert(exact.end(), window.begin(), window.end());
+    std::vector<int> preds = P_.assumes;
+    preds.push_back(f.spec);
+    bool sym = o_.symmetry;
+    o_.symmetry = false;  // match the window state for state
+    // From round r0 > 0 replay() appends to the prefix; from 0 it restarts
+    // the trace at the same initial state.
+    ok = replay(exact, r0, preds, [](const uint8_t*, const uint8_t*, int64_t) { return true; }, nullptr);
+    o_.symmetry = sym;
+    if (!ok) return internal("could not replay the liveness window");
+    trace_.detail = "liveness " + name + ": " + std::to_string(sp.after_rounds) + " round" +
+                    (sp.after_rounds == 1 ? "" : "s") + " satisfying its predicate, from round " +
+                    std::to_string(r0) + ", end with its goal false";
+  }
+  return res_;
+}
+
+}  // namespace psync::check::detail
+
+namespace psync::check {
+
+CheckResult explore(const psync_protocol_desc& desc, const CheckOptions& opts, ProgressFn progress,
+                    void* user) {
+  detail::Explorer ex(desc, opts, progress, user);
+  return ex.run();
+}
+
+}  // namespace psync::check
