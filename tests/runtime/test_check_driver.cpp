@@ -2,7 +2,7 @@
 // (runtime/check/driver.cpp): the exit status of each verdict, and the
 // --stats-json file, built as JSON whatever the protocol is called.
 #include "check.h"
-#include "testing/one_third_rule.h"
+#include "compiled.h"
 
 #include <doctest/doctest.h>
 
@@ -17,6 +17,11 @@
 
 using namespace psync::check;
 
+namespace {
+// examples/one_third_rule.psync, JIT-compiled.
+const psync_protocol_desc& otr() { return psync::test::compiled("examples/one_third_rule.psync"); }
+}  // namespace
+
 TEST_CASE("check: each verdict has its exit status; internal errors are not usage errors") {
   CHECK(exit_status(Verdict::kOk) == 0);
   CHECK(exit_status(Verdict::kViolation) == 1);
@@ -30,7 +35,7 @@ TEST_CASE("check: a usage error exits 2 with one line") {
   o.n = 21;  // beyond exhaustive exploration
   std::FILE* out = std::tmpfile();
   REQUIRE(out != nullptr);
-  CHECK(run_check(psync::testing::kOneThirdRule, o, out) == kExitUsage);
+  CHECK(run_check(otr(), o, out) == kExitUsage);
   std::rewind(out);
   char line[256] = {};
   REQUIRE(std::fgets(line, sizeof line, out) != nullptr);
@@ -39,7 +44,7 @@ TEST_CASE("check: a usage error exits 2 with one line") {
 }
 
 TEST_CASE("check: --stats-json is JSON even for a protocol name that needs escaping") {
-  psync_protocol_desc d = psync::testing::kOneThirdRule;
+  psync_protocol_desc d = otr();
   const std::string name = std::string("One\"Third\\Rule\n") + std::string(600, 'x');  // past the old 512-byte buffer
   d.name = name.c_str();
   const auto path = std::filesystem::path(std::filesystem::temp_directory_path()) /
