@@ -160,7 +160,7 @@ bool link_executable(const std::string& object, const std::string& runtime_lib, 
     argv.push_back("-fuse-ld=lld");
     argv.push_back("-B/usr/lib/llvm-19/bin");
   }
-  argv.insert(argv.end(), {object, runtime_lib, "-lpthread", "-o", output});
+  argv.insert(argv.end(), {object, runtime_lib, "-lsodium", "-lpthread", "-o", output});
   int status = run_program(argv, error);
   if (status != 0) {
     if (error.empty()) error = "linking failed (exit status " + std::to_string(status) + ")";

@@ -21,6 +21,7 @@ Examples:
   cluster.py ./otr -n 5 --drop 0.2 --seeds 1-20 --allow-undecided
   cluster.py ./otr -n 5 --late 4@0.3 --instances 20 --window 4   (a straggler)
   cluster.py ./otr -n 4 -- --byzantine 1    (flags after -- go to every replica)
+  cluster.py ./otr -n 3 --keys build/compiler/psyncc   (an authenticated cluster)
 """
 
 import argparse
@@ -79,9 +80,11 @@ def varint(v):
     return bytes(out)
 
 
-def packet(fingerprint, sender, frames=b"", magic=0x5350, version=2, kind=0):
-    """A wire packet (runtime/net/wire.h, version 2): 13-byte header + frames."""
-    return struct.pack("<HBBQB", magic, version, kind, fingerprint, sender) + frames
+def packet(fingerprint, sender, frames=b"", magic=0x5350, version=3, kind=0, incarnation=1, receiver=0, counter=1,
+           mac=b"\0" * 16):
+    """A wire packet (runtime/net/wire.h, version 3): 37-byte header, frames, 16-byte MAC.
+    Without the sender's key the MAC cannot be right: every such packet is a forgery."""
+    return struct.pack("<HBBQBQQQ", magic, version, kind, fingerprint, sender, incarnation, receiver, counter) + frames + mac
 
 
 def frame(instance, rnd, payload, flags=0, length=None, prev_instance=0):
@@ -101,14 +104,16 @@ def garbage_datagrams(fingerprint, n, me):
         ("bad_magic", packet(fingerprint, me, body, magic=0x1234)),
         ("bad_version", packet(fingerprint, me, body, version=9)),
         ("bad_kind", packet(fingerprint, me, body, kind=7)),
-        ("hello_over_udp", packet(fingerprint, me, kind=1)),
+        ("forged_hello", packet(fingerprint, me, bytes([1, 0, 0]), kind=1)),
+        ("zero_incarnation", packet(fingerprint, me, body, incarnation=0)),
         ("wrong_fingerprint", packet(fingerprint ^ 1, me, body)),
-        ("truncated", good[:9]),
+        ("truncated", good[:30]),
         ("no_frames", packet(fingerprint, me)),
         ("truncated_body", packet(fingerprint, me, frame(0, 0, b"\0" * 8, length=12))),
         ("oversized", packet(fingerprint, me, frame(0, 0, b"\0" * 4000))),
         ("reserved_flag", packet(fingerprint, me, frame(0, 0, b"\0" * 8, flags=0x80))),
         ("overlong_varint", packet(fingerprint, me, bytes([0, 0x80, 0x00, 0, 8]) + b"\0" * 8)),
+        ("forged_mac", packet(fingerprint, me, body, mac=os.urandom(16))),
         ("notice_with_body", packet(fingerprint, me, frame(0, 0, b"\0" * 8, flags=3))),
         ("sender_mismatch", packet(fingerprint, (me + 1) % n, body)),
         ("unknown_sender", packet(fingerprint, 200, body)),
@@ -124,6 +129,15 @@ class Cluster:
         self.ports = free_ports(args.n)
         self.cluster_path = os.path.join(workdir, "cluster.toml")
         write_cluster(self.cluster_path, self.ports)
+        self.keys = None
+        if args.keys:
+            # psyncc keygen: a key pair per replica and the cluster file with
+            # every public key; each replica gets its secret key with --key.
+            keydir = os.path.join(workdir, "keys")
+            subprocess.run([args.keys, "keygen", "--dir", keydir, "--cluster", self.cluster_path], check=True,
+                           capture_output=True, timeout=30)
+            self.cluster_path = os.path.join(keydir, "cluster.toml")
+            self.keys = keydir
 
     def command(self, i):
         a = self.args
@@ -140,6 +154,8 @@ class Cluster:
             cmd += ["--delay", a.delay]
         if a.after_decide is not None:
             cmd += ["--after-decide", str(a.after_decide)]
+        if self.keys:
+            cmd += ["--key", os.path.join(self.keys, f"replica-{i}.key")]
         return cmd + a.extra
 
     def start(self, i):
@@ -281,6 +297,11 @@ def run_once(args, seed, info):
             undecided = [inst for inst in range(args.instances) if not decisions.get(inst)]
             if undecided and not args.allow_nobody:
                 failures.append(f"no process decided instance(s) {undecided[:10]}")
+        if args.expect_learned is not None:
+            s = stats.get(args.expect_learned, {})
+            if s.get("decisions_learned", 0) < 1:
+                failures.append(f"process {args.expect_learned} learned no decision from its peers "
+                                f"(decisions_learned={s.get('decisions_learned')})")
         if args.garbage:
             for i in range(n - 2):
                 s = stats.get(i)
@@ -353,6 +374,9 @@ def main():
     ap.add_argument("--expect-undecided", type=int, default=None, metavar="I",
                     help="replica I must NOT decide every instance and must exit 1; the others are checked as usual "
                          "(a test of a failure mode that passes only on that exact failure)")
+    ap.add_argument("--expect-learned", type=int, default=None, metavar="I",
+                    help="replica I must have learned at least one decision from its peers (--stats decisions_learned)")
+    ap.add_argument("--keys", metavar="PSYNCC", help="authenticate: make keys with this psyncc (keygen) and pass --key")
     ap.add_argument("--time-limit", default="20s", help="passed to each replica")
     ap.add_argument("--wall-limit", type=float, default=30.0, help="seconds before the driver kills everyone")
     ap.add_argument("--quiet", action="store_true")
