@@ -126,6 +126,7 @@ class Cluster:
     def __init__(self, args, seed, workdir):
         self.args, self.seed, self.workdir = args, seed, workdir
         self.procs, self.outs, self.errs = {}, {}, {}
+        self.earlier = []  # (id, process, out, err) of incarnations killed and restarted
         self.ports = free_ports(args.n)
         self.cluster_path = os.path.join(workdir, "cluster.toml")
         write_cluster(self.cluster_path, self.ports)
@@ -156,15 +157,20 @@ class Cluster:
             cmd += ["--after-decide", str(a.after_decide)]
         if self.keys:
             cmd += ["--key", os.path.join(self.keys, f"replica-{i}.key")]
+        if a.data_dir:
+            cmd += ["--data-dir", os.path.join(self.workdir, f"data{i}")]
         return cmd + a.extra
 
     def start(self, i):
-        self.outs[i] = open(os.path.join(self.workdir, f"out{i}.jsonl"), "w+")
-        self.errs[i] = open(os.path.join(self.workdir, f"err{i}.txt"), "w+")
+        if i in self.procs:  # a restart: the earlier incarnation's output is kept for the checks
+            self.earlier.append((i, self.procs[i], self.outs[i], self.errs[i]))
+        tag = f"{i}.{sum(1 for e in self.earlier if e[0] == i)}"
+        self.outs[i] = open(os.path.join(self.workdir, f"out{tag}.jsonl"), "w+")
+        self.errs[i] = open(os.path.join(self.workdir, f"err{tag}.txt"), "w+")
         self.procs[i] = subprocess.Popen(self.command(i), stdout=self.outs[i], stderr=self.errs[i])
 
     def kill_all(self):
-        for p in self.procs.values():
+        for p in list(self.procs.values()) + [e[1] for e in self.earlier]:
             if p.poll() is None:
                 p.kill()
         for p in self.procs.values():
@@ -185,6 +191,11 @@ def run_once(args, seed, info):
     if args.kill:
         k, _, t = args.kill.partition("@")
         kill_id, kill_at = int(k), float(t or 0)
+    restart_after = None
+    if args.restart:
+        k, _, t = args.restart.partition("@")
+        t, _, d = t.partition(":")
+        kill_id, kill_at, restart_after = int(k), float(t or 0), float(d or 0.3)
     with tempfile.TemporaryDirectory(prefix="psync-cluster-") as workdir:
         c = Cluster(args, seed, workdir)
         garbage_from = n - 1 if args.garbage else None
@@ -226,6 +237,10 @@ def run_once(args, seed, info):
                 if delay > 0:
                     time.sleep(delay)
                 c.procs[kill_id].send_signal(signal.SIGKILL)
+                if restart_after is not None:
+                    c.procs[kill_id].wait(timeout=5)
+                    time.sleep(restart_after)
+                    c.start(kill_id)
             deadline = time.monotonic() + args.wall_limit
             while len(exited) < len(c.procs) and time.monotonic() < deadline:
                 for i, p in c.procs.items():
@@ -239,6 +254,17 @@ def run_once(args, seed, info):
             c.kill_all()
 
         decisions, stats, codes = {}, {}, {}
+        # Every line of every incarnation, for agreement: a restarted replica
+        # must not contradict what it decided before its crash.
+        every_line = {}
+        for i, p, out, err in c.earlier:
+            out.seek(0)
+            for line in out:
+                if line.strip():
+                    d = json.loads(line)
+                    every_line.setdefault(d["instance"], []).append((f"p{i}(before restart)", d))
+            out.close()
+            err.close()
         for i, p in c.procs.items():
             codes[i] = p.returncode
             c.outs[i].seek(0)
@@ -251,7 +277,12 @@ def run_once(args, seed, info):
                 except json.JSONDecodeError:
                     failures.append(f"process {i} printed a non-JSON line: {line!r}")
                     continue
-                decisions.setdefault(d["instance"], {})[i] = d
+                by = decisions.setdefault(d["instance"], {})
+                if i in by and json.dumps(by[i]["value"]) != json.dumps(d["value"]):
+                    failures.append(f"AGREEMENT VIOLATED: process {i} reported instance {d['instance']} twice, "
+                                    f"{by[i]['value']} then {d['value']}")
+                by[i] = d
+                every_line.setdefault(d["instance"], []).append((f"p{i}", d))
             c.errs[i].seek(0)
             for line in c.errs[i]:
                 if line.startswith('{"stats"'):
@@ -259,19 +290,20 @@ def run_once(args, seed, info):
             c.outs[i].close()
             c.errs[i].close()
 
-        alive = [i for i in c.procs if i != kill_id]
+        alive = [i for i in c.procs if i != kill_id or restart_after is not None]
         report = {"seed": seed, "decisions": decisions, "stats": stats, "codes": codes, "exited": exited}
         if args.exit_within is not None:
             for i in alive:
                 if i in exited and exited[i] > args.exit_within:
                     failures.append(f"process {i} exited after {exited[i]:.2f}s, expected within {args.exit_within}s")
 
-        # Agreement: within each instance, one value.
-        for inst, by_proc in sorted(decisions.items()):
-            values = {json.dumps(d["value"], sort_keys=True) for d in by_proc.values()}
+        # Agreement: within each instance, one value (across restarts too).
+        for inst, lines in sorted(every_line.items()):
+            values = {json.dumps(d["value"], sort_keys=True) for _, d in lines}
             if len(values) > 1:
                 failures.append(f"AGREEMENT VIOLATED in instance {inst}: " +
-                                ", ".join(f"p{i}={d['value']}" for i, d in sorted(by_proc.items())))
+                                ", ".join(f"{who}={d['value']}" for who, d in lines))
+        for inst, by_proc in sorted(decisions.items()):
             for i, d in by_proc.items():
                 if d["id"] != i:
                     failures.append(f"process {i} reported id {d['id']}")
@@ -361,6 +393,9 @@ def main():
     ap.add_argument("--window", type=int, default=1)
     ap.add_argument("--after-decide", type=int, default=None)
     ap.add_argument("--kill", help="I@SECONDS: SIGKILL replica I after that long (I@0: at once)")
+    ap.add_argument("--restart", help="I@SECONDS[:PAUSE]: SIGKILL replica I after that long, start it again PAUSE "
+                    "seconds later (default 0.3); its decisions before and after must agree with everyone's")
+    ap.add_argument("--data-dir", action="store_true", help="give each replica --data-dir (durable)")
     ap.add_argument("--late", help="I@SECONDS: start replica I that long after the others (a straggler)")
     ap.add_argument("--exit-within", type=float, default=None,
                     help="every replica still alive must exit within this many seconds of the start")
@@ -396,6 +431,8 @@ def main():
         ap.error("--garbage needs --transport udp and n >= 4")
     if args.kill and not (0 <= int(args.kill.partition("@")[0]) < args.n):
         ap.error("--kill names a replica outside 0..n-1")
+    if args.restart and (args.kill or not (0 <= int(args.restart.partition("@")[0]) < args.n)):
+        ap.error("--restart names a replica outside 0..n-1, or is combined with --kill")
     if args.late and not (0 <= int(args.late.partition("@")[0]) < args.n):
         ap.error("--late names a replica outside 0..n-1")
     if args.expect_undecided is not None and (args.allow_undecided or not 0 <= args.expect_undecided < args.n):
