@@ -373,23 +373,13 @@ class TcpTransport final : public Transport {
   // must go (bad framing, or a packet that cannot come from its peer).
   bool take_packets(const std::shared_ptr<Incoming>& c) {
     size_t at = 0;
-    while (c->used - at >= kTcpLengthSize) {
-      uint32_t len;
-      std::memcpy(&len, c->buffer.data() + at, sizeof len);
-      const uint32_t limit = c->peer < 0 ? uint32_t(kMaxHelloPacket) : kMaxTcpPacket;
-      if (len > limit) {
-        counters_.count_rejected(DecodeStatus::Oversized);
-        return false;
-      }
-      if (len < kPacketOverhead) {
-        counters_.count_rejected(DecodeStatus::Truncated);
-        return false;
-      }
-      if (c->used - at - kTcpLengthSize < len) break;  // wait for the rest
-      if (!take_packet(c, std::span<const std::byte>(c->buffer.data() + at + kTcpLengthSize, len))) return false;
-      at += kTcpLengthSize + len;
-      if (stopped_) return false;
-    }
+    DecodeStatus rejected = DecodeStatus::Ok;
+    // Until a Hello binds the connection, one Hello is all it may send.
+    auto limit = [&] { return c->peer < 0 ? uint32_t(kMaxHelloPacket) : kMaxTcpPacket; };
+    const bool ok = split_tcp_records(std::span<const std::byte>(c->buffer.data(), c->used), limit, at, rejected,
+                                      [&](std::span<const std::byte> packet) { return take_packet(c, packet) && !stopped_; });
+    if (rejected != DecodeStatus::Ok) counters_.count_rejected(rejected);
+    if (!ok) return false;
     if (at > 0) {
       std::memmove(c->buffer.data(), c->buffer.data() + at, c->used - at);
       c->used -= at;

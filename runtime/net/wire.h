@@ -139,6 +139,35 @@ DecodeStatus decode_frames(std::span<const std::byte> body, const DecodeLimits& 
   return DecodeStatus::Ok;
 }
 
+// TCP: the complete records at the start of `stream` (each a 4-byte
+// little-endian length, then that many bytes of packet), handed to on_packet
+// in order. `consumed` is where the first incomplete record starts. False if
+// the connection must close: a length above max_packet() (asked before each
+// record: a Hello may bind the connection and raise it) or below a packet's
+// overhead (`rejected` says which), or on_packet returned false.
+template <typename MaxPacket, typename OnPacket>
+bool split_tcp_records(std::span<const std::byte> stream, MaxPacket&& max_packet, size_t& consumed,
+                       DecodeStatus& rejected, OnPacket&& on_packet) {
+  consumed = 0;
+  rejected = DecodeStatus::Ok;
+  while (stream.size() - consumed >= kTcpLengthSize) {
+    uint32_t len = 0;
+    for (size_t k = 0; k < kTcpLengthSize; ++k) len |= uint32_t(stream[consumed + k]) << (8 * k);
+    if (len > max_packet()) {
+      rejected = DecodeStatus::Oversized;
+      return false;
+    }
+    if (len < kPacketOverhead) {
+      rejected = DecodeStatus::Truncated;
+      return false;
+    }
+    if (stream.size() - consumed - kTcpLengthSize < len) break;  // wait for the rest
+    if (!on_packet(stream.subspan(consumed + kTcpLengthSize, len))) return false;
+    consumed += kTcpLengthSize + len;
+  }
+  return true;
+}
+
 // The body of a packet: between its header and its MAC (empty if too short).
 inline std::span<const std::byte> packet_body(std::span<const std::byte> packet) {
   if (packet.size() < kPacketOverhead) return {};

@@ -308,3 +308,37 @@ TEST_CASE("decode status names match the counters") {
   CHECK(std::string(decode_status_name(DecodeStatus::Oversized)) == "oversized");
   CHECK(std::string(decode_status_name(DecodeStatus::BadEncoding)) == "bad_encoding");
 }
+
+TEST_CASE("TCP records: split where complete, closed on a bad length, the limit asked before each record") {
+  std::vector<std::byte> stream;
+  auto add_record = [&](uint32_t len) {
+    for (int k = 0; k < 4; ++k) stream.push_back(std::byte(len >> (8 * k)));
+    stream.insert(stream.end(), len, std::byte{0xAB});
+  };
+  add_record(uint32_t(kPacketOverhead));
+  add_record(200);
+  add_record(100);
+  stream.resize(stream.size() - 10);  // the last one is incomplete
+  size_t consumed = 0;
+  DecodeStatus rejected = DecodeStatus::Ok;
+  std::vector<size_t> sizes;
+  bool bound = false;
+  auto limit = [&] { return bound ? kMaxTcpPacket : uint32_t(kMaxHelloPacket); };
+  CHECK(split_tcp_records(stream, limit, consumed, rejected, [&](std::span<const std::byte> p) {
+    sizes.push_back(p.size());
+    bound = true;  // the first record raised the limit for the 200-byte one
+    return true;
+  }));
+  CHECK(sizes == std::vector<size_t>{kPacketOverhead, 200});
+  CHECK(consumed == 4 + kPacketOverhead + 4 + 200);
+  CHECK(rejected == DecodeStatus::Ok);
+
+  bound = false;
+  std::vector<std::byte> big;
+  for (int k = 0; k < 4; ++k) big.push_back(std::byte(uint32_t(kMaxHelloPacket + 1) >> (8 * k)));
+  CHECK_FALSE(split_tcp_records(big, limit, consumed, rejected, [](std::span<const std::byte>) { return true; }));
+  CHECK(rejected == DecodeStatus::Oversized);
+  std::vector<std::byte> tiny{std::byte{3}, std::byte{0}, std::byte{0}, std::byte{0}};
+  CHECK_FALSE(split_tcp_records(tiny, limit, consumed, rejected, [](std::span<const std::byte>) { return true; }));
+  CHECK(rejected == DecodeStatus::Truncated);
+}
