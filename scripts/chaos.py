@@ -132,7 +132,7 @@ class Replica:
         cmd = ["ip", "netns", "exec", r.net.ns[self.i], r.args.node, "--id", str(self.i), "--cluster", r.cluster,
                "--key", os.path.join(r.keydir, f"replica-{self.i}.key"), "--input", f"init={100 + self.i}",
                "--instances", str(r.args.instances), "--window", str(r.args.window), "--timeout", "10ms",
-               "--time-limit", f"{r.args.time_limit}s", "--stay", "5s", "--seed", str(r.seed * 10 + self.i + 1),
+               "--time-limit", f"{r.args.time_limit}s", "--stay", "3s", "--seed", str(r.seed * 10 + self.i + 1),
                "--data-dir", os.path.join(r.workdir, f"data{self.i}"), "--stats", "--quiet"] + r.node_faults
         with open(out, "w") as fo, open(err, "w") as fe:
             p = subprocess.Popen(cmd, stdout=fo, stderr=fe)

@@ -105,6 +105,17 @@ void Transport::send_due_hellos() {
   arm_hello_timer();
 }
 
+void Transport::send_farewell() {
+  const int64_t now = now_us();
+  for (int32_t p = 0; p < session_.n(); ++p) {
+    if (p == session_.me() || !session_.can_send(p)) continue;
+    std::vector<std::byte> packet;
+    session_.append_hello(p, hello_body_ ? hello_body_(p) : HelloBody{}, packet, now);
+    ++counters_.hellos_sent;
+    send_hello_packet(p, std::move(packet));
+  }
+}
+
 void Transport::arm_hello_timer() {
   // At least a millisecond ahead: a reply owed to a peer that keeps asking
   // goes out with the next batch, not in a loop of its own.

@@ -135,6 +135,9 @@ class Transport {
   virtual int32_t reachable_peers() const = 0;
   void set_on_connect(std::function<void()> f) { on_connect_ = std::move(f); }
   const Session& session() const { return session_; }
+  // A last Hello to every peer with a session, before this process stops:
+  // its decided_below lets peers that stay for it (--stay) stop at once.
+  void send_farewell();
   // Microseconds since the transport was made (the session's clock).
   int64_t now_us() const;
 

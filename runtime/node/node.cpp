@@ -168,7 +168,8 @@ class Node final : public engine::Host {
     // can only be sealed for a peer whose incarnation is known, and a
     // restarted replica must hear every peer's fence before it votes
     // (docs/reliability.md). Over TCP that includes a connection to each.
-    if (options_.start_wait_us > 0 && n_ > 1) {
+    // A replica whose log says every instance is over has nothing to wait for.
+    if (options_.start_wait_us > 0 && n_ > 1 && counters_.instances_finished < options_.instances) {
       start_timer_.expires_after(std::chrono::microseconds(options_.start_wait_us));
       start_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || started_) return;
@@ -852,6 +853,8 @@ class Node final : public engine::Host {
     if (shutting_down_) return;
     shutting_down_ = true;
     exit_code_ = code;
+    commit_log();
+    transport_->send_farewell();
     transport_->flush();
     // TCP writes complete asynchronously: give them a moment to drain.
     const auto grace = options_.transport == TransportKind::Tcp ? std::chrono::milliseconds(30)
