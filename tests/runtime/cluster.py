@@ -57,11 +57,13 @@ def free_ports(count):
     return ports
 
 
-def write_cluster(path, ports):
+def write_cluster(path, ports, multi_address=False):
+    """127.0.0.1 for everyone, or 127.0.0.I+1 for replica I (multi_address)."""
     with open(path, "w") as f:
         f.write("# written by tests/runtime/cluster.py\n")
         for i, p in enumerate(ports):
-            f.write(f'[[process]]\nid = {i}\naddress = "127.0.0.1:{p}"\n\n')
+            host = f"127.0.0.{i + 1}" if multi_address else "127.0.0.1"
+            f.write(f'[[process]]\nid = {i}\naddress = "{host}:{p}"\n\n')
 
 
 def describe(binary):
@@ -129,7 +131,7 @@ class Cluster:
         self.earlier = []  # (id, process, out, err) of incarnations killed and restarted
         self.ports = free_ports(args.n)
         self.cluster_path = os.path.join(workdir, "cluster.toml")
-        write_cluster(self.cluster_path, self.ports)
+        write_cluster(self.cluster_path, self.ports, args.multi_address)
         self.keys = None
         if args.keys:
             # psyncc keygen: a key pair per replica and the cluster file with
@@ -395,6 +397,8 @@ def main():
     ap.add_argument("--kill", help="I@SECONDS: SIGKILL replica I after that long (I@0: at once)")
     ap.add_argument("--restart", help="I@SECONDS[:PAUSE]: SIGKILL replica I after that long, start it again PAUSE "
                     "seconds later (default 0.3); its decisions before and after must agree with everyone's")
+    ap.add_argument("--multi-address", action="store_true",
+                    help="replica I listens on 127.0.0.I+1 (each replica its own address)")
     ap.add_argument("--data-dir", action="store_true", help="give each replica --data-dir (durable)")
     ap.add_argument("--late", help="I@SECONDS: start replica I that long after the others (a straggler)")
     ap.add_argument("--exit-within", type=float, default=None,
@@ -427,6 +431,8 @@ def main():
         args.input = ["init=random"]
     if not os.access(args.binary, os.X_OK):
         ap.error(f"{args.binary} is not an executable")
+    if args.garbage and args.multi_address:
+        ap.error("--garbage sends from 127.0.0.1; it cannot be combined with --multi-address")
     if args.garbage and (args.transport != "udp" or args.n < 4):
         ap.error("--garbage needs --transport udp and n >= 4")
     if args.kill and not (0 <= int(args.kill.partition("@")[0]) < args.n):
