@@ -25,6 +25,7 @@ psyncchaos-<pid>-*, removed after each run and on any exit; leftovers of
 dead campaigns are removed at start.
 
 usage: chaos.py --node NODE --psyncc PSYNCC --forge PSYNC_FORGE [--runs N] [--seed S] [-n 3] [--instances 100]
+                [--transport udp|tcp]
 """
 
 import argparse
@@ -132,6 +133,7 @@ class Replica:
         cmd = ["ip", "netns", "exec", r.net.ns[self.i], r.args.node, "--id", str(self.i), "--cluster", r.cluster,
                "--key", os.path.join(r.keydir, f"replica-{self.i}.key"), "--input", f"init={100 + self.i}",
                "--instances", str(r.args.instances), "--window", str(r.args.window), "--timeout", "10ms",
+               "--transport", r.args.transport,
                "--time-limit", f"{r.args.time_limit}s", "--stay", "3s", "--seed", str(r.seed * 10 + self.i + 1),
                "--data-dir", os.path.join(r.workdir, f"data{self.i}"), "--stats", "--quiet"] + r.node_faults
         with open(out, "w") as fo, open(err, "w") as fe:
@@ -340,6 +342,7 @@ def main():
     ap.add_argument("-n", type=int, default=3)
     ap.add_argument("--instances", type=int, default=100)
     ap.add_argument("--window", type=int, default=10)
+    ap.add_argument("--transport", choices=["udp", "tcp"], default="udp")
     ap.add_argument("--time-limit", type=int, default=30, help="seconds, passed to each replica")
     ap.add_argument("--keep", action="store_true", help="keep the work directory of a failing run")
     ap.add_argument("--json", help="write the per-run results here")
@@ -360,7 +363,7 @@ def main():
     remove_dead_campaigns()
     netem = netem_available()
     print(f"chaos.py: {args.runs} run(s) from seed {args.seed}, n={args.n}, {args.instances} instances, "
-          f"window {args.window}; " + ("tc netem on every link" if netem else
+          f"window {args.window}, {args.transport}; " + ("tc netem on every link" if netem else
                                       "tc netem unavailable (no sch_netem in this kernel): loss and delay are "
                                       "injected by the replicas (--drop/--delay); no duplication or reordering"))
     totals = {"runs": 0, "failed": 0, "violations": 0, "undecided": 0}
@@ -388,7 +391,8 @@ def main():
                 for f in failures:
                     print(f"  FAIL: {f}")
                 print(f"  rerun: {sys.argv[0]} --node {args.node} --psyncc {args.psyncc} --forge {args.forge} "
-                      f"-n {args.n} --instances {args.instances} --window {args.window} --seed {seed} --runs 1 --keep")
+                      f"-n {args.n} --instances {args.instances} --window {args.window} --transport {args.transport} "
+                      f"--seed {seed} --runs 1 --keep")
     except KeyboardInterrupt:
         print("chaos.py: interrupted", file=sys.stderr)
     finally:
