@@ -33,11 +33,18 @@ uint64_t program_fingerprint(const SourceManager& sources);
 /// The same with explicit versions (tests compare builds that differ in one).
 uint64_t program_fingerprint(const SourceManager& sources, std::string_view compiler, uint32_t abi_version);
 
+/// What a lowering is for. A replica (`psyncc build`, `psyncc run`) leaves
+/// out every `model` var, let and statement; the checker and the simulator
+/// run the model, which includes them (and sets PSYNC_PROTO_MODEL). The two
+/// have different state layouts and different fingerprints.
+enum class LowerMode { Replica, Model };
+
 /// Lowers the program. The module is verified (llvm::verifyModule) before it
 /// is returned; a verification failure is an internal error reported in
 /// `error` with a null result.
 std::unique_ptr<llvm::Module> lower_program(const Program& program, const SourceManager& sources,
-                                            llvm::LLVMContext& context, std::string& error);
+                                            llvm::LLVMContext& context, std::string& error,
+                                            LowerMode mode = LowerMode::Replica);
 
 /// Runs the new-pass-manager pipeline at -O0..-O3 and verifies again.
 bool optimize_module(llvm::Module& module, int opt_level, std::string& error);
@@ -76,7 +83,7 @@ class JitProtocol {
 class LoweredProtocol {
  public:
   static std::unique_ptr<LoweredProtocol> lower(const Program& program, const SourceManager& sources,
-                                                std::string& error);
+                                                std::string& error, LowerMode mode = LowerMode::Replica);
   ~LoweredProtocol();
   bool optimize(int opt_level, std::string& error);
   bool emit(EmitKind kind, const std::string& path, int opt_level, std::string& error);
@@ -89,8 +96,9 @@ class LoweredProtocol {
   std::unique_ptr<llvm::Module> module_;
 };
 
-/// Front end + lowering + -O level + JIT in one call, for tools and tests.
+/// Front end + lowering + -O level + JIT in one call, for tools and tests;
+/// by default the model (for the checker), see LowerMode.
 std::unique_ptr<JitProtocol> jit_compile(const Program& program, const SourceManager& sources, int opt_level,
-                                         std::string& error);
+                                         std::string& error, LowerMode mode = LowerMode::Model);
 
 }  // namespace psync

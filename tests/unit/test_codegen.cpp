@@ -67,10 +67,10 @@ TEST_CASE("descriptor: name, rounds, inputs, output, specs") {
   CHECK(d.rounds[0].msg_size(5) == 8);
   CHECK(d.num_inputs == 1);
   CHECK(std::string(d.inputs[0].name) == "init");
-  CHECK(d.inputs[0].offset == 24);  // after the three header words
+  CHECK(d.inputs[0].offset == 32);  // after the four header words
   CHECK(std::string(d.output.name) == "decision");
   CHECK(d.output.kind == PSYNC_KIND_INT);
-  CHECK(d.state_size(5) == 8 * 6);  // header (3 words), init, decision, x
+  CHECK(d.state_size(5) == 8 * 7);  // header (4 words), init, decision, x
   CHECK(d.num_specs == 4);
   CHECK(d.fingerprint != 0);
 }
@@ -180,9 +180,30 @@ TEST_CASE("arithmetic: division by zero, overflow, remainder") {
   CHECK(decide_value("k > 2 ? 1 : 2", {5}) == 1);
 }
 
-TEST_CASE("int to pid conversion is modulo n") {
-  CHECK(decide_value("mbox[-1]", {10, 20, 30}, 0, "k") == 30);
-  CHECK(decide_value("mbox[4]", {10, 20, 30}, 0, "k") == 20);
+TEST_CASE("an int used as a pid is never reduced modulo n: out of range is a counted range event") {
+  // A computed index outside 0..n-1 names no process: the mailbox has no
+  // message there (zero), header.range_error is set and the hook says where.
+  std::string text = "protocol E\ninput k: int\noutput decision: int\n"
+                     "round a {\n  send k to all\n  update(mbox) { decide(mbox[k] + 1) }\n}\n";
+  Compiled c = compile_text(text);
+  Lockstep ls(c.d(), 3, {{-1}, {4}, {2}});
+  ls.step();
+  CHECK(ls.decision(0) == 1);
+  CHECK(ls.decision(1) == 1);
+  CHECK(ls.decision(2) == 3);
+  CHECK(ls.header(0).range_error == 1);
+  CHECK(ls.header(1).range_error == 1);
+  CHECK(ls.header(2).range_error == 0);
+  REQUIRE(ls.range_errors.size() == 2);
+  INFO(ls.range_errors[0]);
+  CHECK(ls.range_errors[0].rfind("-1 ", 0) == 0);
+  CHECK(ls.range_errors[0].find("test.psync:6:30: a mailbox index") != std::string::npos);
+  CHECK(ls.range_errors[1].rfind("4 ", 0) == 0);
+  // A constant out of range is refused at compile time (pid-out-of-range).
+  auto bad = check_text("protocol E\ninput k: int\noutput decision: int\n"
+                        "round a {\n  send k to all\n  update(mbox) { decide(mbox[-1]) }\n}\n");
+  CHECK_FALSE(bad->ok);
+  CHECK(bad->diags.text.find("[pid-out-of-range]") != std::string::npos);
 }
 
 TEST_CASE("mailbox operations") {
@@ -233,10 +254,10 @@ TEST_CASE("sets, arrays, fns, lets and for loops") {
   std::vector<int64_t> ks{1, 2, 3, 4};
   CHECK(decide_value("set(0, 2).with(3).without(0).size", ks) == 2);
   CHECK(decide_value("pids.size + (pids.has(3) ? 100 : 0)", ks) == 104);
-  CHECK(decide_value("pids.has(4) ? 1 : 0", ks) == 1);  // 4 is converted to pid 4 mod 4 = 0
+  CHECK(decide_value("pids.has(k + 3) ? 1 : 0", ks) == 0);  // 4 names no process at n=4 (never 4 mod 4)
   CHECK(decide_value("set(1).union(set(2)).inter(set(2, 3)).has(2) ? 1 : 0", ks) == 1);
   CHECK(decide_value("twice(k) + 1", ks, 1, "k", "fn twice(a: int): int = 2 * a") == 5);
-  CHECK(decide_value("coord + 0", ks, 0, "k", "let coord: pid = 6") == 2);  // 6 mod 4
+  CHECK(decide_value("coord + 0", ks, 0, "k", "let coord: pid = 2") == 2);
   std::string decls = "var acc: int = 0\nvar arr: [int; n] = [0; n]\n";
   std::string text = "protocol E\ninput k: int\noutput decision: int\n" + decls +
                      "round a {\n  send k to all\n  update(mbox) {\n"
@@ -327,7 +348,15 @@ TEST_CASE("the fingerprint covers the sources, the compiler version and the ABI 
   Compiled c = compile_text(read_example("one_third_rule"));
   const SourceManager& sources = c.front->c->sources;
   uint64_t f = program_fingerprint(sources);
-  CHECK(c.d().fingerprint == f);
+  // compile_text builds the model (for the checker), whose state layout may
+  // differ from a replica's: its fingerprint differs; a replica's is f.
+  CHECK(c.d().fingerprint != f);
+  CHECK((c.d().flags & PSYNC_PROTO_MODEL) != 0);
+  std::string error;
+  auto replica = jit_compile(*c.front->c->program, sources, 0, error, LowerMode::Replica);
+  REQUIRE(replica);
+  CHECK(replica->descriptor()->fingerprint == f);
+  CHECK((replica->descriptor()->flags & PSYNC_PROTO_MODEL) == 0);
   CHECK(program_fingerprint(sources, compiler_version(), PSYNC_ABI_VERSION) == f);
   // A peer built by another compiler, or for another ABI, has another fingerprint.
   CHECK(program_fingerprint(sources, std::string(compiler_version()) + ".1", PSYNC_ABI_VERSION) != f);
