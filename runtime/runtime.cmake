@@ -17,6 +17,13 @@ target_include_directories(psync_engine PUBLIC ${PSYNC_RT})
 target_link_libraries(psync_engine PUBLIC psync_abi PRIVATE psync_warnings)
 set_target_properties(psync_engine PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
+# util/: command-line values (durations, ranged integers), shared with psyncc
+# so that both read `2min` the same way.
+add_library(psync_util OBJECT ${PSYNC_RT}/util/cmdline.cpp)
+target_include_directories(psync_util PUBLIC ${PSYNC_RT})
+target_link_libraries(psync_util PRIVATE psync_warnings)
+set_target_properties(psync_util PROPERTIES POSITION_INDEPENDENT_CODE ON)
+
 # net/: wire format and the Asio UDP and TCP transports.
 add_library(psync_net OBJECT ${PSYNC_RT}/net/wire.cpp ${PSYNC_RT}/net/udp.cpp ${PSYNC_RT}/net/tcp.cpp)
 target_include_directories(psync_net PUBLIC ${PSYNC_RT})
@@ -27,7 +34,7 @@ target_link_libraries(psync_net PUBLIC Boost::headers PRIVATE psync_warnings)
 # Debian does not ship), so that the archive needs nothing beyond libstdc++.
 add_library(psync_node OBJECT ${PSYNC_RT}/node/config.cpp ${PSYNC_RT}/node/node.cpp)
 target_include_directories(psync_node PUBLIC ${PSYNC_RT})
-target_link_libraries(psync_node PUBLIC psync_abi psync_validate Boost::headers CLI11::CLI11 PRIVATE psync_warnings)
+target_link_libraries(psync_node PUBLIC psync_abi psync_validate psync_util Boost::headers CLI11::CLI11 PRIVATE psync_warnings)
 
 find_package(Threads REQUIRED)
 
@@ -36,6 +43,6 @@ find_package(Threads REQUIRED)
 add_library(psync_runtime STATIC
   ${PSYNC_RT}/node/main.cpp
   $<TARGET_OBJECTS:psync_round> $<TARGET_OBJECTS:psync_engine> $<TARGET_OBJECTS:psync_net> $<TARGET_OBJECTS:psync_node>
-  $<TARGET_OBJECTS:psync_validate>)
+  $<TARGET_OBJECTS:psync_validate> $<TARGET_OBJECTS:psync_util>)
 target_include_directories(psync_runtime PUBLIC ${PSYNC_RT})
 target_link_libraries(psync_runtime PUBLIC psync_abi Threads::Threads PRIVATE Boost::headers CLI11::CLI11 psync_warnings)

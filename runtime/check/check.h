@@ -24,6 +24,7 @@ inline constexpr int kExitOk = 0;          // every spec holds (in the explored 
 inline constexpr int kExitViolation = 1;   // a counterexample was found
 inline constexpr int kExitUsage = 2;       // bad options or an unusable descriptor
 inline constexpr int kExitIncomplete = 3;  // state limit hit before the bound
+inline constexpr int kExitInternal = 3;    // a bug in the checker (Verdict::kInternalError)
 
 // `psyncc check FILE -n N [--rounds R] [--values A..B] [--threads T]
 //  [--trace-json F] [--svg F]`.
@@ -148,13 +149,19 @@ struct CheckStats {
   uint64_t liveness_checks = 0;  // states from which liveness was checked
 };
 
-enum class Verdict { kOk, kViolation, kIncomplete, kError };
+// kError: the options or the descriptor cannot be checked (a usage error,
+// exit 2). kInternalError: the checker contradicted itself, e.g. a
+// counterexample that does not replay (a bug, exit 3); `error` says what.
+enum class Verdict { kOk, kViolation, kIncomplete, kError, kInternalError };
+
+// The exit status of run_check / run_simulate for a verdict.
+int exit_status(Verdict verdict);
 
 struct CheckResult {
   Verdict verdict = Verdict::kOk;
   CheckStats stats;
   Trace trace;          // with kViolation: a shortest counterexample
-  std::string error;    // with kError
+  std::string error;    // with kError and kInternalError
 };
 
 // Called about twice a second during exploration.

@@ -108,6 +108,12 @@ CheckResult Explorer::run() {
     res_.error = std::move(msg);
     return res_;
   };
+  // The checker contradicting itself: a bug, exit 3 (not a usage error).
+  auto internal = [&](std::string msg) {
+    res_.verdict = Verdict::kInternalError;
+    res_.error = std::move(msg);
+    return res_;
+  };
   if (!err.empty()) return fail(err);
   n_ = o_.n;
   if (n_ > 20) return fail("exhaustive checking supports n <= 20 (2^n mailboxes per process)");
@@ -332,7 +338,7 @@ CheckResult Explorer::run() {
         if (desc_.specs[spec].kind == PSYNC_SPEC_PROPERTY) return failing_property(X, Y, r) == spec;
         return failing_invariant(Y, r + 1) == spec;
       }, nullptr);
-      if (!ok) return fail("internal error: could not replay the counterexample (is --symmetry sound here?)");
+      if (!ok) return internal("could not replay the counterexample (is --symmetry sound here?)");
     }
     int64_t len = static_cast<int64_t>(trace_.steps.size());
     if (f.spec == -2) {
@@ -367,13 +373,13 @@ CheckResult Explorer::run() {
     auto path = bfs_path(f.parent);
     std::vector<uint8_t> X;
     bool ok = replay(path, 0, P_.assumes, [](const uint8_t*, const uint8_t*, int64_t) { return true; }, &X);
-    if (!ok) return fail("internal error: could not replay the counterexample prefix");
+    if (!ok) return internal("could not replay the counterexample prefix");
     int64_t r0 = static_cast<int64_t>(path.size()) - 1;
     trace_.liveness_from = static_cast<int>(trace_.steps.size());
     for (auto& m : memo_) m = std::make_unique<StateStore>(gs_);
     std::vector<std::vector<uint8_t>> window;
     if (liveness_holds(X.data(), r0, static_cast<int>(sp.after_rounds), f.spec, &window))
-      return fail("internal error: liveness violation did not reproduce (is --symmetry sound here?)");
+      return internal("liveness violation did not reproduce (is --symmetry sound here?)");
     // The window is concrete already: replay it exactly.
     std::vector<std::vector<uint8_t>> exact{X};
     exact.insert(exact.end(), window.begin(), window.end());
@@ -385,7 +391,7 @@ CheckResult Explorer::run() {
     // the trace at the same initial state.
     ok = replay(exact, r0, preds, [](const uint8_t*, const uint8_t*, int64_t) { return true; }, nullptr);
     o_.symmetry = sym;
-    if (!ok) return fail("internal error: could not replay the liveness window");
+    if (!ok) return internal("could not replay the liveness window");
     trace_.detail = "liveness " + name + ": " + std::to_string(sp.after_rounds) + " round" +
                     (sp.after_rounds == 1 ? "" : "s") + " satisfying its predicate, from round " +
                     std::to_string(r0) + ", end with its goal false";

@@ -2,6 +2,8 @@
 // node, with every error turned into one line that names the culprit.
 #include "node/config.h"
 
+#include "util/cmdline_cli11.h"
+
 #include <CLI/CLI.hpp>
 #include <toml++/toml.h>
 
@@ -72,28 +74,6 @@ std::pair<size_t, std::string> find_field(const std::string& arg, const psync_fi
 }
 
 }  // namespace
-
-int64_t parse_duration_us(const std::string& text, const std::string& what) {
-  size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  const std::string number = text.substr(0, i), unit = text.substr(i);
-  double v = 0;
-  try {
-    size_t used = 0;
-    v = std::stod(number, &used);
-    if (used != number.size()) throw std::invalid_argument("");
-  } catch (const std::exception&) {
-    throw ConfigError(what + " '" + text + "': expected a duration such as 20ms, 500us or 1s");
-  }
-  double scale = 0;
-  if (unit.empty() || unit == "ms") scale = 1e3;
-  else if (unit == "us") scale = 1;
-  else if (unit == "s") scale = 1e6;
-  else if (unit == "m" || unit == "min") scale = 60e6;
-  else throw ConfigError(what + " '" + text + "': unknown unit '" + unit + "' (use us, ms, s or m)");
-  if (v < 0 || v * scale > 1e15) throw ConfigError(what + " '" + text + "': out of range");
-  return int64_t(std::llround(v * scale));
-}
 
 int64_t parse_value(const std::string& text, psync_kind kind, int32_t n, const std::string& what) {
   switch (kind) {
@@ -237,36 +217,54 @@ std::vector<ClusterMember> load_cluster(const std::string& path) {
 }
 
 std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int argc, char** argv) {
+  using cmdline::Duration;
+  using cmdline::Integer;
+  using cmdline::Unsigned;
   Options o;
   std::vector<std::string> inputs, consts;
-  std::string timeout = "20ms", transport = "udp", delay = "0", time_limit = "0", linger = "500ms",
-              start_wait = "1s", grace = "500us";
+  std::string transport = "udp";
   CLI::App app{std::string("psync node for protocol ") + desc.name};
-  app.add_option("--id", o.id, "this process's id in the cluster")->required();
+  app.add_option("--id", o.id, "this process's id in the cluster")->required()->transform(Integer(0, PSYNC_MAX_N - 1));
   app.add_option("--cluster", o.cluster_path, "cluster TOML file ([[process]] id, address)")->required();
   app.add_option("--input", inputs, "name=value | name=random[:K] | name=v1,v2,... (per instance)");
   app.add_option("--const", consts, "name=value, overriding the protocol's default");
-  app.add_option("--timeout", timeout, "default round timeout (e.g. 20ms)");
+  app.add_option("--timeout", o.timeout_us, "default round timeout (e.g. 20ms)")->transform(Duration(1));
   app.add_option("--transport", transport, "udp or tcp");
-  app.add_option("--instances", o.instances, "consensus instances to run");
-  app.add_option("--window", o.window, "instances in flight at once");
+  app.add_option("--instances", o.instances, "consensus instances to run")->transform(Unsigned(1, cmdline::kMaxInstances));
+  app.add_option("--window", o.window, "instances in flight at once")->transform(Unsigned(1, cmdline::kMaxInstances));
   app.add_flag("--stats", o.stats, "print counters to stderr at exit");
-  app.add_option("--drop", o.drop, "drop each received message with this probability");
-  app.add_option("--delay", delay, "delay each received message by up to this duration");
-  app.add_option("--seed", o.seed, "seed for random inputs, coin(), random(k) and fault injection");
-  app.add_option("--after-decide", o.after_decide, "rounds to keep running after deciding");
-  app.add_option("--linger", linger,
-                 "after deciding, run on until every peer has decided, for at most this long and --linger-rounds (0 = no lingering)");
-  app.add_option("--linger-rounds", o.linger_rounds, "lingering gives up once both this many rounds and --linger have passed (default 4 phases, >= 8)");
-  app.add_option("--catch-up-grace", grace, "wait this long before catching up, for messages in flight (0 = none)");
-  app.add_option("--start-wait", start_wait, "TCP: wait up to this long for connections to every peer before round 0");
-  app.add_option("--max-rounds", o.max_rounds, "give up on an instance after this many rounds (0 = never)");
-  app.add_option("--time-limit", time_limit, "stop after this long (0 = never)");
-  app.add_option("--byzantine", o.byzantine_f, "catch up only once f+1 senders are ahead");
+  app.add_option("--drop", o.drop, "drop each received message with this probability")
+      ->transform(cmdline::Probability());
+  app.add_option("--delay", o.delay_us, "delay each received message by up to this duration")->transform(Duration());
+  app.add_option("--seed", o.seed, "seed for random inputs, coin(), random(k) and fault injection")
+      ->transform(Unsigned(0));
+  auto* after_decide = app.add_option("--after-decide", o.after_decide, "rounds to keep running after deciding")
+                           ->transform(Integer(0, kMaxRoundsOption));
+  app.add_option("--linger", o.linger_us,
+                 "after deciding, run on until every peer has decided, for at most this long and --linger-rounds (0 = no lingering)")
+      ->transform(Duration());
+  auto* linger_rounds =
+      app.add_option("--linger-rounds", o.linger_rounds,
+                     "lingering gives up once both this many rounds and --linger have passed (default 4 phases, >= 8)")
+          ->transform(Integer(0, kMaxRoundsOption));
+  app.add_option("--catch-up-grace", o.catch_up_grace_us,
+                 "wait this long before catching up, for messages in flight (0 = none)")
+      ->transform(Duration());
+  app.add_option("--start-wait", o.start_wait_us, "TCP: wait up to this long for connections to every peer before round 0")
+      ->transform(Duration());
+  app.add_option("--max-rounds", o.max_rounds, "give up on an instance after this many rounds (0 = never)")
+      ->transform(Integer(0, kMaxRoundsOption));
+  app.add_option("--time-limit", o.time_limit_us, "stop after this long (0 = never)")->transform(Duration());
+  app.add_option("--byzantine", o.byzantine_f, "catch up only once f+1 senders are ahead (n > 3f)")
+      ->transform(Integer(0, PSYNC_MAX_N));
   app.add_flag("--catch-up-sends", o.catch_up_sends, "send in rounds skipped by catch-up");
-  app.add_option("--future-bound", o.future_bound, "future messages buffered per instance");
-  app.add_option("--max-datagram", o.max_datagram, "UDP: bytes per datagram when batching frames");
+  app.add_option("--future-bound", o.future_bound, "future messages buffered per instance")
+      ->transform(Integer(0, kMaxFutureBound));
+  app.add_option("--max-datagram", o.max_datagram, "UDP: bytes per datagram when batching frames")
+      ->transform(Unsigned(128, 65000));
   app.add_flag("--quiet", o.quiet, "no log lines on stderr");
+  app.add_flag("--check-config", o.check_only,
+               "check the command line and the cluster file, then exit (0, or 2 with the error)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -274,32 +272,27 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
     return std::nullopt;
   } catch (const CLI::ParseError& e) {
     std::string msg = e.what();
+    for (char& c : msg)
+      if (c == '\n') c = ' ';
     throw ConfigError(msg.empty() ? "bad command line" : msg);
   }
 
-  o.timeout_us = parse_duration_us(timeout, "--timeout");
-  o.delay_us = parse_duration_us(delay, "--delay");
-  o.time_limit_us = parse_duration_us(time_limit, "--time-limit");
-  o.linger_us = parse_duration_us(linger, "--linger");
-  o.start_wait_us = parse_duration_us(start_wait, "--start-wait");
-  o.catch_up_grace_us = parse_duration_us(grace, "--catch-up-grace");
-  if (o.linger_rounds < -1) throw ConfigError("--linger-rounds must be >= 0");
   if (transport == "udp") o.transport = TransportKind::Udp;
   else if (transport == "tcp") o.transport = TransportKind::Tcp;
   else throw ConfigError("--transport '" + transport + "': expected udp or tcp");
-  if (!(o.drop >= 0.0 && o.drop <= 1.0)) throw ConfigError("--drop must be a probability in [0, 1]");
-  if (o.instances == 0) throw ConfigError("--instances must be at least 1");
-  if (o.instances > uint64_t(INT64_MAX)) throw ConfigError("--instances must be below 2^63");
-  if (o.window == 0) throw ConfigError("--window must be at least 1");
-  if (o.max_rounds < 0) throw ConfigError("--max-rounds must be >= 0");
-  if (o.byzantine_f < 0) throw ConfigError("--byzantine must be >= 0");
-  if (o.future_bound < 0) throw ConfigError("--future-bound must be >= 0");
-  if (o.max_datagram < 128 || o.max_datagram > 65000) throw ConfigError("--max-datagram must be in 128..65000");
+  if (after_decide->count() == 0) o.after_decide = -1;
+  if (linger_rounds->count() == 0) o.linger_rounds = -1;
 
   o.cluster = load_cluster(o.cluster_path);
   const int32_t n = int32_t(o.cluster.size());
   if (o.id < 0 || o.id >= n)
     throw ConfigError("--id " + std::to_string(o.id) + " is not in the cluster (ids 0.." + std::to_string(n - 1) + ")");
+  // Bracha's f+1 rule assumes n > 3f (Inf. Comput. 75(2), 1987); a larger
+  // budget describes no system the rule was made for.
+  if (3 * o.byzantine_f >= n)
+    throw ConfigError("--byzantine " + std::to_string(o.byzantine_f) + ": a Byzantine budget f needs n > 3f, and the cluster has " +
+                      std::to_string(n) + " process" + (n == 1 ? "" : "es") +
+                      (n > 3 ? " (f <= " + std::to_string((n - 1) / 3) + ")" : " (only f = 0)"));
 
   o.consts.assign(desc.num_consts, 0);
   if (desc.num_consts > 0) desc.const_defaults(n, o.consts.data());
@@ -318,12 +311,18 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   }
   for (uint32_t i = 0; i < desc.num_inputs; ++i)
     if (!given[i])
-      throw ConfigError(std::string("missing --input ") + desc.inputs[i].name + "=... (a " +
+      throw ConfigError(std::string("missing --input ") + desc.inputs[i].name + "=... (" +
+                        (desc.inputs[i].kind == PSYNC_KIND_INT ? "an " : "a ") +
                         kind_name(psync_kind(desc.inputs[i].kind)) + ", 'random', or a list)");
   if (o.after_decide < 0) {
     o.after_decide = 2;
     for (uint32_t i = 0; i < desc.num_consts; ++i)
-      if (std::string(desc.consts[i].name) == "after_decide") o.after_decide = o.consts[desc.consts[i].offset];
+      if (std::string(desc.consts[i].name) == "after_decide") {
+        o.after_decide = o.consts[desc.consts[i].offset];
+        if (o.after_decide < 0 || o.after_decide > kMaxRoundsOption)
+          throw ConfigError("const after_decide = " + std::to_string(o.after_decide) + ": expected 0.." +
+                            std::to_string(kMaxRoundsOption) + " rounds");
+      }
   }
   if (o.linger_rounds < 0) o.linger_rounds = std::max<int64_t>(8, 4 * int64_t(desc.num_rounds));
   return o;

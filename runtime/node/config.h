@@ -35,6 +35,13 @@ struct InputSpec {
 
 enum class TransportKind { Udp, Tcp };
 
+// Upper bounds of numeric options (docs/runtime.md, "Command line"): far
+// above any sensible value, low enough that nothing overflows or allocates
+// without bound. --instances and --window are bounded by
+// cmdline::kMaxInstances.
+inline constexpr int64_t kMaxRoundsOption = 1'000'000'000'000;  // --max-rounds, --after-decide, --linger-rounds
+inline constexpr int64_t kMaxFutureBound = 1'000'000;           // --future-bound
+
 struct Options {
   int32_t id = -1;
   std::string cluster_path;
@@ -61,19 +68,19 @@ struct Options {
   int64_t future_bound = 64;
   size_t max_datagram = 1400;
   bool quiet = false;
+  bool check_only = false;  // --check-config: parse, check, exit
 };
 
 // Parses argv against `desc` (inputs and consts are named by the protocol).
-// Returns nullopt after printing --help; throws ConfigError otherwise.
+// Every numeric option is range-checked and every duration goes through
+// util/cmdline.h, the parser psyncc uses too. Returns nullopt after printing
+// --help; throws ConfigError on any mistake.
 std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int argc, char** argv);
 
 // Reads and validates a cluster TOML file: [[process]] tables with id and
 // address = "host:port", ids exactly 0..n-1, 1 <= n <= PSYNC_MAX_N.
 std::vector<ClusterMember> load_cluster(const std::string& path);
 std::vector<ClusterMember> parse_cluster(const std::string& toml_text, const std::string& source_name);
-
-// "20ms", "500us", "1.5s", "2m"; a bare number is milliseconds.
-int64_t parse_duration_us(const std::string& text, const std::string& what);
 
 // One value of `kind` as written on the command line ("3", "true", "{0+2}").
 int64_t parse_value(const std::string& text, psync_kind kind, int32_t n, const std::string& what);

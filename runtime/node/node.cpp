@@ -4,6 +4,8 @@
 #include "node/node.h"
 #include "abi/validate.h"
 
+#include "node/json.h"
+
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -37,24 +39,6 @@ asio::ip::address resolve_host(asio::io_context& io, const ClusterMember& m) {
   for (const auto& r : results)
     if (r.endpoint().address().is_v4()) return r.endpoint().address();
   return results.begin()->endpoint().address();
-}
-
-void append_json_string(std::string& out, const char* s) {
-  out += '"';
-  for (; *s; ++s) {
-    const unsigned char c = static_cast<unsigned char>(*s);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += char(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += char(c);
-    }
-  }
-  out += '"';
 }
 
 class Node final : public engine::Host {
@@ -121,7 +105,8 @@ class Node final : public engine::Host {
           std::fprintf(stderr, "psync: id=%d time limit reached, %llu of %llu instance(s) unfinished\n", options_.id,
                        (unsigned long long)(options_.instances - counters_.instances_finished),
                        (unsigned long long)options_.instances);
-        begin_shutdown(1);
+        // Instances that are only lingering have decided: that is success.
+        begin_shutdown(counters_.instances_decided == options_.instances ? 0 : 1);
       });
     }
     // TCP: round 0 waits (boundedly) for a connection to every peer, so that
@@ -164,13 +149,12 @@ class Node final : public engine::Host {
 
   void report_decision(uint64_t instance, int64_t round, const void* state) override {
     ++counters_.instances_decided;
-    char head[160];
-    std::snprintf(head, sizeof head, "{\"id\":%d,\"instance\":%llu,\"round\":%lld,\"value\":", options_.id,
-                  (unsigned long long)instance, (long long)round);
-    out_ += head;
-    append_output_value(state, instance);
-    std::snprintf(head, sizeof head, ",\"us\":%lld}\n", (long long)now_us());
-    out_ += head;
+    JsonObject line;
+    line.add("id", options_.id).add("instance", instance).add("round", round);
+    append_output_value(line, state, instance);
+    line.add("us", now_us());
+    out_ += line.str();
+    out_ += '\n';
     schedule_write_out();
   }
 
@@ -218,34 +202,28 @@ class Node final : public engine::Host {
 
   double uniform() { return double(splitmix(fault_rng_) >> 11) * 0x1.0p-53; }
 
-  void append_output_value(const void* state, uint64_t instance) {
+  // "value": the output as JSON; a protocol without a scalar output gives
+  // null and its whole state as a "state" string instead.
+  void append_output_value(JsonObject& line, const void* state, uint64_t instance) {
     const psync_field& f = desc_.output;
     int64_t v = 0;
     if (f.kind != PSYNC_KIND_NONE && f.kind != PSYNC_KIND_OTHER)
       std::memcpy(&v, static_cast<const char*>(state) + f.offset, 8);
-    char buf[32];
     switch (psync_kind(f.kind)) {
       case PSYNC_KIND_INT:
-      case PSYNC_KIND_PID:
-        std::snprintf(buf, sizeof buf, "%lld", (long long)v);
-        out_ += buf;
-        break;
-      case PSYNC_KIND_BOOL: out_ += v ? "true" : "false"; break;
+      case PSYNC_KIND_PID: line.add("value", v); break;
+      case PSYNC_KIND_BOOL: line.add_raw("value", v ? "true" : "false"); break;
       case PSYNC_KIND_PIDSET: {
-        out_ += '[';
-        bool first = true;
+        std::string set = "[";
         for (int32_t i = 0; i < 64; ++i)
           if ((uint64_t(v) >> i) & 1) {
-            std::snprintf(buf, sizeof buf, "%s%d", first ? "" : ",", i);
-            out_ += buf;
-            first = false;
+            if (set.size() > 1) set += ',';
+            set += std::to_string(i);
           }
-        out_ += ']';
+        line.add_raw("value", set + "]");
         break;
       }
       default: {
-        // No scalar output: print the whole state instead.
-        out_ += "null,\"state\":";
         std::string text(256, '\0');
         const auto it = active_.find(instance);
         const psync_env* env = it != active_.end() ? &it->second.inst->env() : nullptr;
@@ -255,11 +233,11 @@ class Node final : public engine::Host {
             text.assign(size_t(need) + 1, '\0');
             need = desc_.print_state(state, env, text.data(), text.size());
           }
-          text.resize(size_t(std::max(need, 0)));
+          text.resize(size_t(std::clamp<int32_t>(need, 0, int32_t(text.size()))));
         } else {
           text.clear();
         }
-        append_json_string(out_, text.c_str());
+        line.add_raw("value", "null").add_string("state", text);
       }
     }
   }
@@ -480,24 +458,17 @@ class Node final : public engine::Host {
   }
 
   void print_stats() {
-    std::string s;
-    char buf[96];
-    auto add = [&](const char* name, uint64_t v) {
-      std::snprintf(buf, sizeof buf, ",\"%s\":%llu", name, (unsigned long long)v);
-      s += buf;
-    };
-    std::snprintf(buf, sizeof buf, "{\"stats\":{\"id\":%d,\"elapsed_us\":%lld", options_.id, (long long)now_us());
-    s += buf;
-    add("sent", net_counters_.frames_sent);
-    add("received", net_counters_.frames_received);
-    add("malformed_dropped", net_counters_.malformed_total() + engine_counters_.invalid_messages_dropped);
-    for (auto& [name, v] : engine::counter_list(engine_counters_)) add(name, v);
-    for (auto& [name, v] : net::counter_list(net_counters_)) add(name, v);
-#define PSYNC_X(name) add(#name, counters_.name);
+    JsonObject stats;
+    stats.add("id", options_.id).add("elapsed_us", now_us());
+    stats.add("sent", net_counters_.frames_sent).add("received", net_counters_.frames_received);
+    stats.add("malformed_dropped", net_counters_.malformed_total() + engine_counters_.invalid_messages_dropped);
+    for (auto& [name, v] : engine::counter_list(engine_counters_)) stats.add(name, uint64_t(v));
+    for (auto& [name, v] : net::counter_list(net_counters_)) stats.add(name, uint64_t(v));
+#define PSYNC_X(name) stats.add(#name, counters_.name);
     PSYNC_NODE_COUNTERS(PSYNC_X)
 #undef PSYNC_X
-    s += "}}\n";
-    std::fputs(s.c_str(), stderr);
+    const std::string line = JsonObject().add_raw("stats", stats.str()).str() + "\n";
+    std::fputs(line.c_str(), stderr);
   }
 
   const psync_protocol_desc& desc_;
@@ -541,33 +512,26 @@ class Node final : public engine::Host {
 
 // `--describe`: the descriptor as one JSON line, for drivers and scripts.
 void describe_protocol(const psync_protocol_desc& desc) {
-  std::string s = "{\"name\":";
-  append_json_string(s, desc.name);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, ",\"fingerprint\":%llu,\"abi_version\":%u", (unsigned long long)desc.fingerprint,
-                desc.abi_version);
-  s += buf;
-  auto fields = [&](const char* key, const psync_field* f, uint32_t count) {
-    s += ",\"";
-    s += key;
-    s += "\":[";
+  auto names = [](const psync_field* f, uint32_t count) {
+    std::string list = "[";
     for (uint32_t i = 0; i < count; ++i) {
-      if (i) s += ',';
-      append_json_string(s, f[i].name);
+      if (i) list += ',';
+      append_json_string(list, f[i].name);
     }
-    s += ']';
+    return list + "]";
   };
-  fields("inputs", desc.inputs, desc.num_inputs);
-  fields("consts", desc.consts, desc.num_consts);
-  s += ",\"rounds\":[";
+  std::string rounds = "[";
   for (uint32_t i = 0; i < desc.num_rounds; ++i) {
-    if (i) s += ',';
-    append_json_string(s, desc.rounds[i].name);
+    if (i) rounds += ',';
+    append_json_string(rounds, desc.rounds[i].name);
   }
-  s += "],\"output\":";
-  append_json_string(s, desc.output.kind == PSYNC_KIND_NONE ? "" : desc.output.name);
-  s += "}\n";
-  std::fputs(s.c_str(), stdout);
+  rounds += ']';
+  JsonObject d;
+  d.add_string("name", desc.name).add("fingerprint", uint64_t(desc.fingerprint)).add("abi_version", uint64_t(desc.abi_version));
+  d.add_raw("inputs", names(desc.inputs, desc.num_inputs)).add_raw("consts", names(desc.consts, desc.num_consts));
+  d.add_raw("rounds", rounds).add_string("output", desc.output.kind == PSYNC_KIND_NONE ? "" : desc.output.name);
+  const std::string line = d.str() + "\n";
+  std::fputs(line.c_str(), stdout);
 }
 
 }  // namespace
@@ -591,6 +555,7 @@ int node_main(const psync_protocol_desc& desc, int argc, char** argv) {
     auto options = parse_command_line(desc, argc, argv);
     if (!options) return 0;
     if (std::string e = validate_descriptor(desc, int32_t(options->cluster.size())); !e.empty()) throw ConfigError(e);
+    if (options->check_only) return 0;
     return run_node(desc, *options);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "%s: error: %s\n", prog, e.what());

@@ -4,7 +4,7 @@
 # usage: install_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1 src=$2
-prefix=$(mktemp -d /tmp/psync-install-XXXXXX)
+prefix=$(mktemp -d "${TMPDIR:-/tmp}/psync-install-XXXXXX")
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" > /dev/null
 test -x "$prefix/bin/psyncc"

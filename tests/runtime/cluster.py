@@ -20,7 +20,7 @@ Examples:
   cluster.py ./last_voting -n 5 --kill 4@0 --input init=random
   cluster.py ./otr -n 5 --drop 0.2 --seeds 1-20 --allow-undecided
   cluster.py ./otr -n 5 --late 4@0.3 --instances 20 --window 4   (a straggler)
-  cluster.py ./otr -n 3 -- --byzantine 1    (flags after -- go to every replica)
+  cluster.py ./otr -n 4 -- --byzantine 1    (flags after -- go to every replica)
 """
 
 import argparse
@@ -265,6 +265,14 @@ def run_once(args, seed, info):
         if not args.allow_undecided:
             for i in alive:
                 got = sum(1 for inst in range(args.instances) if i in decisions.get(inst, {}))
+                if i == args.expect_undecided:
+                    # The failure mode under test: this replica must be left
+                    # behind, and say so with exit status 1 (time limit).
+                    if got == args.instances:
+                        failures.append(f"process {i} decided every instance; expected it to be left undecided")
+                    if codes[i] != 1:
+                        failures.append(f"process {i} exited with status {codes[i]}, expected 1 (undecided)")
+                    continue
                 if got != args.instances:
                     failures.append(f"process {i} decided {got} of {args.instances} instance(s)")
                 if codes[i] != 0:
@@ -342,6 +350,9 @@ def main():
     ap.add_argument("--allow-undecided", action="store_true",
                     help="only require agreement, and that someone decided each instance")
     ap.add_argument("--allow-nobody", action="store_true", help="with --allow-undecided: not even that")
+    ap.add_argument("--expect-undecided", type=int, default=None, metavar="I",
+                    help="replica I must NOT decide every instance and must exit 1; the others are checked as usual "
+                         "(a test of a failure mode that passes only on that exact failure)")
     ap.add_argument("--time-limit", default="20s", help="passed to each replica")
     ap.add_argument("--wall-limit", type=float, default=30.0, help="seconds before the driver kills everyone")
     ap.add_argument("--quiet", action="store_true")
@@ -363,6 +374,8 @@ def main():
         ap.error("--kill names a replica outside 0..n-1")
     if args.late and not (0 <= int(args.late.partition("@")[0]) < args.n):
         ap.error("--late names a replica outside 0..n-1")
+    if args.expect_undecided is not None and (args.allow_undecided or not 0 <= args.expect_undecided < args.n):
+        ap.error("--expect-undecided needs a replica in 0..n-1 and no --allow-undecided")
     if args.late and args.garbage:
         ap.error("--late and --garbage both hold replicas back; use one")
     info = describe(args.binary)
