@@ -315,7 +315,11 @@ void Checker::check_match_arms(std::vector<MatchArm>& arms, const Type* t, Sourc
   bool after_wildcard = false;
   for (auto& a : arms) {
     a.indices.clear();
-    if (after_wildcard) D.error("unreachable-match-arm", a.range, "this arm comes after '_', which matches everything else");
+    if (after_wildcard) {
+      // Its variants are all covered already: one error for the arm, not one per variant.
+      D.error("unreachable-match-arm", a.range, "this arm comes after '_', which matches everything else");
+      continue;
+    }
     for (size_t k = 0; k < a.variants.size(); ++k) {
       int idx = t->field_index(a.variants[k]);
       SourceRange r = k < a.variant_ranges.size() ? a.variant_ranges[k] : a.range;

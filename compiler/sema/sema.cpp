@@ -191,7 +191,7 @@ void Checker::check_fn_body(int index) {
 
 void Checker::warn_unused() {
   auto warn = [&](VarDecl& v) {
-    if (!v.used && !v.from_import && v.name != "<error>" && v.name[0] != '_')
+    if (!v.used && !v.output && !v.from_import && v.name != "<error>" && v.name[0] != '_')
       D.warning("unused-variable", v.range, std::string(kind_noun(v.kind)) + " '" + v.name + "' is never read");
   };
   for (auto& v : prog.vars) warn(*v);

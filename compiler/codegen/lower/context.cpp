@@ -141,6 +141,8 @@ ModuleLowering::ModuleLowering(const Program& p, const SourceManager& s, llvm::L
 std::unique_ptr<llvm::Module> ModuleLowering::run(std::string& error) {
   layout_state();
   declare_fns();
+  // print_state and `log` (in any round) share the printing helpers.
+  make_print_helpers();
   std::vector<llvm::Constant*> rounds, specs;
   try {
     for (auto& f : prog.fns) lower_fn(*f);

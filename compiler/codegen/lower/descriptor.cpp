@@ -196,7 +196,6 @@ void FunctionLowering::print_value(const PrintTarget& t, const Type* ty, Value* 
 
 // print_state(state, env, buf, cap): inputs, decided and the output, vars.
 Function* ModuleLowering::lower_printer() {
-  make_print_helpers();
   Function* fn = make_abi_fn<decltype(psync_protocol_desc::print_state)>(qualified("print_state"));
   FunctionLowering L(*this, fn, fn->getArg(1));
   auto& B = L.B;
