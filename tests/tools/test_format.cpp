@@ -214,6 +214,78 @@ TEST_CASE("fmt: a block with two statements on one line is split and an empty on
         "round b {\n  send x to all\n  receive(s, m) {}\n}\n");
 }
 
+TEST_CASE("fmt: enums, send loops, computed timeouts, match, return, log, model code and bit operators") {
+  std::string in =
+      "protocol N\n"
+      "enum Role{Follower,Leader,}\n"
+      "enum Phase {\n"
+      "  Propose,\n"
+      "  Vote,\n"
+      "}\n"
+      "input init: int\n"
+      "output decision: int\n"
+      "output var count: int = 0\n"
+      "var role: Role = Follower\n"
+      "var seen: set<pid> = set()\n"
+      "var small: set<0..4> = set()\n"
+      "model var steps: int = 0\n"
+      "fn twice(k: int): int {\n"
+      "  let d=k<<1\n"
+      "  return d | 1\n"
+      "}\n"
+      "round a {\n"
+      "  for q in pids{send init to q if q!=me}\n"
+      "  progress timeout 2*10ms\n"
+      "  update(mbox) {\n"
+      "    match role {\n"
+      "      Leader=>{ decide(mbox.size) }\n"
+      "      _ => { count += 1 }\n"
+      "    }\n"
+      "    let w: int = match role {Leader=>1,Follower=>2,}\n"
+      "    log \"count {}\" ,count\n"
+      "    model {steps+=1}\n"
+      "    count^=w&3\n"
+      "  }\n"
+      "}\n"
+      "invariant agree: forall p, q: p.decided && q.decided ==> p.decision == q.decision\n";
+  std::string want =
+      "protocol N\n"
+      "enum Role { Follower, Leader }\n"
+      "enum Phase {\n"
+      "  Propose,\n"
+      "  Vote,\n"
+      "}\n"
+      "input init: int\n"
+      "output decision: int\n"
+      "output var count: int = 0\n"
+      "var role: Role = Follower\n"
+      "var seen: set<pid> = set()\n"
+      "var small: set<0..4> = set()\n"
+      "model var steps: int = 0\n"
+      "fn twice(k: int): int {\n"
+      "  let d = k << 1\n"
+      "  return d | 1\n"
+      "}\n"
+      "round a {\n"
+      "  for q in pids { send init to q if q != me }\n"
+      "  progress timeout 2 * 10ms\n"
+      "  update(mbox) {\n"
+      "    match role {\n"
+      "      Leader => { decide(mbox.size) }\n"
+      "      _ => { count += 1 }\n"
+      "    }\n"
+      "    let w: int = match role { Leader => 1, Follower => 2 }\n"
+      "    log \"count {}\", count\n"
+      "    model { steps += 1 }\n"
+      "    count ^= w & 3\n"
+      "  }\n"
+      "}\n"
+      "invariant agree: forall p, q: p.decided && q.decided ==> p.decision == q.decision\n";
+  CHECK(fmt_ok(in) == want);
+  CHECK(fmt_ok(want) == want);
+  CHECK(check_formatting_keeps_program("t.psync", in));
+}
+
 TEST_CASE("fmt: a file with syntax errors is not formatted") {
   std::string errors;
   CHECK_FALSE(format_text("bad.psync", "protocol P\nround a { send x to }\n", &errors).has_value());

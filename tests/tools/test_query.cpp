@@ -134,6 +134,51 @@ TEST_CASE("query: document symbols are this file's declarations in order") {
   CHECK(symbols.back().detail == "invariant");
 }
 
+TEST_CASE("query: enums, match arms, send loops and fn blocks are found and listed") {
+  Typed t(
+      "protocol E\n"
+      "enum Role { Follower, Leader }\n"
+      "input init: int\n"
+      "output decision: int\n"
+      "var role: Role = Follower\n"
+      "fn twice(k: int): int {\n"
+      "  let d = k * 2\n"
+      "  return d\n"
+      "}\n"
+      "round a {\n"
+      "  for q in pids { send twice(init) to q }\n"
+      "  update(mbox) {\n"
+      "    match role {\n"
+      "      Leader => { decide(mbox.size) }\n"
+      "      _ => { role = Leader }\n"
+      "    }\n"
+      "  }\n"
+      "}\n");
+  REQUIRE(t.ok);
+  // A variant used in a match arm's body: its enum type, and its declaration.
+  auto n = t.node("Leader }\n    }");
+  REQUIRE(n.kind == query::NodeKind::Expr);
+  CHECK(query::describe(*t.c.program, n, t.c.sources).find("Role") != std::string::npos);
+  auto def = query::definition(*t.c.program, n);
+  CHECK(t.text_of(def) == "Leader");
+  CHECK(def.begin == t.at("Leader }"));
+  // Inside a fn block and a send loop.
+  n = t.node("d\n}");
+  REQUIRE(n.kind == query::NodeKind::Expr);
+  CHECK(t.text_of(query::definition(*t.c.program, n)) == "d");
+  n = t.node("q }");
+  REQUIRE(n.kind == query::NodeKind::Expr);
+  CHECK(query::definition(*t.c.program, n).begin == t.at("q in"));
+  // The enum is a symbol with its variants as children.
+  auto symbols = query::document_symbols(*t.c.program, t.c.main_file);
+  REQUIRE(!symbols.empty());
+  CHECK(symbols[0].name == "Role");
+  CHECK(symbols[0].kind == query::SymbolKind::Enum);
+  REQUIRE(symbols[0].children.size() == 2);
+  CHECK(symbols[0].children[1].name == "Leader");
+  CHECK(symbols[0].children[1].kind == query::SymbolKind::EnumMember);
+}
+
 TEST_CASE("lsp positions: UTF-16 and UTF-8 columns, clamping, URIs") {
   std::string text = "a\xC3\xA9" "b\n\xF0\x9F\x99\x82x\nlast";  // aéb / 🙂x / last
   lsp::LineIndex u16(text, lsp::Encoding::Utf16), u8(text, lsp::Encoding::Utf8);

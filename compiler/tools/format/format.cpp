@@ -179,9 +179,13 @@ class Printer {
   void var_decl(const VarDecl& v);
   void fn_decl(const FnDecl& f);
   void type_alias(const TypeAlias& a);
+  void enum_decl(const EnumDecl& en);
   void spec(const Spec& s);
   void round(const Round& r);
-  void send(const Send& s);
+  void send(const Send& s, bool inline_ = false);
+  void send_loop(const Round& r, int index);
+  void arm_pattern(const MatchArm& a);
+  void match_stmt(const Stmt& s);
   void handler(const char* name, const Handler& h);
   void progress(const Progress& p);
 
@@ -218,6 +222,7 @@ void Printer::program(const Program& p) {
       w_.consumed(i.range.end);
     });
   for (auto& a : p.types) decls.emplace_back(keyword_before(a.range), [this, &a] { type_alias(a); });
+  for (auto& en : p.enums) decls.emplace_back(keyword_before(en.range), [this, &en] { enum_decl(en); });
   for (auto* list : {&p.consts, &p.inputs, &p.outputs, &p.vars, &p.lets})
     for (auto& v : *list) decls.emplace_back(keyword_before(v->range), [this, &v] { var_decl(*v); });
   for (auto& f : p.fns) decls.emplace_back(f->range.begin, [this, &f] { fn_decl(*f); });
@@ -238,8 +243,11 @@ void Printer::var_decl(const VarDecl& v) {
   static const std::map<VarKind, const char*> keywords = {
       {VarKind::Const, "const"}, {VarKind::Input, "input"}, {VarKind::Output, "output"},
       {VarKind::Var, "var"},     {VarKind::Let, "let"},     {VarKind::RoundVar, "var"}};
-  uint32_t at = keyword_before(v.range);
-  w_.begin_item(at);
+  // `model var`, `output var`: two keywords before the name.
+  int first = t_.starting_at(v.range.begin) - ((v.model || v.output) ? 2 : 1);
+  w_.begin_item(first >= 0 ? t_[first].range.begin : v.range.begin);
+  if (v.model) tok("model", "model ");
+  if (v.output && v.kind == VarKind::Var) tok("output", "output ");
   const char* keyword = keywords.count(v.kind) ? keywords.at(v.kind) : "var";
   tok(keyword, std::string(keyword) + " ");
   name(v.name, v.range);
@@ -266,6 +274,40 @@ void Printer::type_alias(const TypeAlias& a) {
   if (a.type_expr) type(*a.type_expr);
 }
 
+// `enum E { A, B }` on one line, or one variant a line (each with its comma)
+// when the source broke the line after `{`.
+void Printer::enum_decl(const EnumDecl& en) {
+  w_.begin_item(keyword_before(en.range));
+  tok("enum", "enum ");
+  name(en.name, en.range);
+  int open = t_.next_from(w_.last_end());
+  int close = t_.match(open);
+  if (open < 0 || close < 0) return;  // not reached: the file parsed
+  bool lines = en.variants.empty() ? w_.newline_between(t_[open].range.end, t_[close].range.begin)
+                                   : w_.newline_between(t_[open].range.end, en.variants[0]->range.begin);
+  if (lines) {
+    open_brace(open);
+    w_.open_block();
+    for (auto& v : en.variants) {
+      w_.begin_item(v->range.begin);
+      name(v->name, v->range);
+      tok(",");
+    }
+    w_.close_block(t_[close].range.begin);
+    w_.consumed(t_[close].range.end);
+    return;
+  }
+  tok("{", " { ");
+  w_.push_align();
+  for (size_t i = 0; i < en.variants.size(); ++i) {
+    if (i) separator(",", ",", en.variants[i]->range.begin);
+    name(en.variants[i]->name, en.variants[i]->range);
+  }
+  if (t_.is(t_.next_from(w_.last_end()), ",")) w_.consumed(t_[t_.next_from(w_.last_end())].range.end);
+  w_.pop_align();
+  tok("}", " }");
+}
+
 void Printer::fn_decl(const FnDecl& f) {
   w_.begin_item(f.range.begin);
   tok("fn", "fn ");
@@ -286,6 +328,7 @@ void Printer::fn_decl(const FnDecl& f) {
     separator("=", " =", start_of(*f.body));
     expr(*f.body);
   }
+  if (f.has_block) block(f.block, t_.next_from(w_.last_end()));
   w_.consumed(f.range.end);
 }
 
@@ -324,7 +367,10 @@ void Printer::round(const Round& r) {
   uint32_t close_pos = close >= 0 ? t_[close].range.begin : r.range.end - 1;
   std::vector<std::pair<uint32_t, std::function<void()>>> items;
   for (auto& v : r.vars) items.emplace_back(keyword_before(v->range), [this, &v] { var_decl(*v); });
-  for (auto& s : r.sends) items.emplace_back(s.range.begin, [this, &s] { send(s); });
+  for (auto& s : r.sends)
+    if (s.loop < 0) items.emplace_back(s.range.begin, [this, &s] { send(s); });
+  for (size_t i = 0; i < r.send_loops.size(); ++i)
+    items.emplace_back(r.send_loops[i].range.begin, [this, &r, i] { send_loop(r, static_cast<int>(i)); });
   if (r.update) items.emplace_back(r.update->range.begin, [this, &r] { handler("update", *r.update); });
   if (r.receive) items.emplace_back(r.receive->range.begin, [this, &r] { handler("receive", *r.receive); });
   if (r.finish) items.emplace_back(r.finish->range.begin, [this, &r] { handler("finish", *r.finish); });
@@ -342,8 +388,46 @@ void Printer::round(const Round& r) {
   w_.consumed(r.range.end);
 }
 
-void Printer::send(const Send& s) {
-  w_.begin_item(s.range.begin);
+// `for q in S { send ... }`: on one line when the source had it so with one
+// send, else one send a line.
+void Printer::send_loop(const Round& r, int index) {
+  const SendLoop& l = r.send_loops[static_cast<size_t>(index)];
+  w_.begin_item(l.range.begin);
+  tok("for", "for ");
+  name(l.var->name, l.var->range);
+  tok("in", " in ");
+  expr(*l.coll);
+  if (l.end) {
+    tok("..");
+    expr(*l.end);
+  }
+  std::vector<const Send*> sends;
+  for (auto& s : r.sends)
+    if (s.loop == index) sends.push_back(&s);
+  int open = t_.next_from(w_.last_end());
+  int close = t_.match(open);
+  if (open < 0 || close < 0) return;  // not reached: the file parsed
+  uint32_t a = t_[open].range.begin, b = t_[close].range.end;
+  w_.flush_inline_comments(a);
+  bool comment_moves_in = w_.comment_pending_before(a);
+  open_brace(open);
+  if (!comment_moves_in && !w_.comments_between(a, b) && !w_.newline_between(a, b) && sends.size() <= 1) {
+    if (!sends.empty()) {
+      w_.write(" ");
+      send(*sends[0], true);
+      w_.write(" ");
+    }
+    tok("}");
+    return;
+  }
+  w_.open_block();
+  for (auto* s : sends) send(*s);
+  w_.close_block(t_[close].range.begin);
+  w_.consumed(l.range.end);
+}
+
+void Printer::send(const Send& s, bool inline_) {
+  if (!inline_) w_.begin_item(s.range.begin);
   tok("send", "send ");
   expr(*s.value);
   tok("to", " to ");
@@ -407,6 +491,23 @@ void Printer::progress(const Progress& p) {
         w_.consumed(to);
       }
       i = end;
+    } else if (clause.text == "timeout" && in_range(i) && !t_.is(i, ",") &&
+               (p.timeout || (in_range(i + 1) && !t_.is(i + 1, ",")))) {
+      // A computed timeout: the expression, or (overridden by a later
+      // clause) its text as written.
+      int end = i;
+      while (in_range(end) && !t_.is(end, ",")) end = t_.match(end) > end ? t_.match(end) + 1 : end + 1;
+      uint32_t from = t_[i].range.begin;
+      if (p.timeout && start_of(*p.timeout) == from) {
+        w_.write(" ");
+        expr(*p.timeout);
+      } else {
+        uint32_t to = t_[end - 1].range.end;
+        w_.flush_comments(from);
+        w_.write(" " + std::string(src_.substr(from, to - from)));
+        w_.consumed(to);
+      }
+      i = end;
     } else if ((clause.text == "timeout" || clause.text == "strict" || clause.text == "sync") && in_range(i) &&
                !t_.is(i, ",")) {
       // timeout D, strict [K], sync K: the operand as written.
@@ -435,7 +536,8 @@ bool Printer::inline_stmt(const Stmt& s) const {
     const Expr& last = s.range_end ? *s.range_end : *s.cond;
     return inline_block(s.body, t_.find_from(last.range.end, "{"));
   }
-  return s.kind != StmtKind::Block;
+  if (s.kind == StmtKind::Model) return inline_block(s.body, t_.starting_at(s.range.begin) + 1);
+  return s.kind != StmtKind::Block && s.kind != StmtKind::Match;
 }
 
 bool Printer::inline_block(const std::vector<StmtPtr>& body, int open) const {
@@ -502,7 +604,7 @@ void Printer::stmt(const Stmt& s, bool inline_) {
     case StmtKind::Halt: tok("halt"); break;
     case StmtKind::Go: tok("go"); break;
     case StmtKind::Assign: {
-      static const char* ops[] = {"=", "+=", "-=", "*="};
+      static const char* ops[] = {"=", "+=", "-=", "*=", "&=", "|=", "^=", "<<=", ">>="};
       const char* op = ops[static_cast<int>(s.assign_op)];
       expr(*s.target);
       separator(op, std::string(" ") + op, start_of(*s.value));
@@ -511,8 +613,63 @@ void Printer::stmt(const Stmt& s, bool inline_) {
     }
     case StmtKind::ExprStmt: expr(*s.value); break;
     case StmtKind::Block: block(s.body, t_.starting_at(s.range.begin)); break;
+    case StmtKind::Match: match_stmt(s); break;
+    case StmtKind::Return:
+      tok("return", "return ");
+      expr(*s.value);
+      break;
+    case StmtKind::Log: {
+      // `log "format", values`: the string as written.
+      tok("log", "log ");
+      int k = t_.next_from(w_.last_end());
+      if (k >= 0) tok(t_[k].text);
+      for (auto& a : s.args) {
+        separator(",", ",", start_of(*a));
+        expr(*a);
+      }
+      break;
+    }
+    case StmtKind::Model:
+      tok("model");
+      block(s.body, t_.next_from(w_.last_end()));
+      break;
   }
   w_.consumed(s.range.end);
+}
+
+// `A | B` or `_`.
+void Printer::arm_pattern(const MatchArm& a) {
+  if (a.wildcard) {
+    tok("_");
+    return;
+  }
+  for (size_t i = 0; i < a.variants.size(); ++i) {
+    if (i) tok("|", " | ");
+    name(a.variants[i], a.variant_ranges[i]);
+  }
+}
+
+// `match e {` then one arm a line: `A | B => { ... }`.
+void Printer::match_stmt(const Stmt& s) {
+  tok("match", "match ");
+  expr(*s.cond);
+  int open = t_.next_from(w_.last_end());
+  int close = t_.match(open);
+  if (open < 0 || close < 0) return;  // not reached: the file parsed
+  open_brace(open);
+  if (s.arms.empty() && !w_.comments_between(t_[open].range.begin, t_[close].range.end)) {
+    tok("}");
+    return;
+  }
+  w_.open_block();
+  for (auto& a : s.arms) {
+    w_.begin_item(a.range.begin);
+    arm_pattern(a);
+    tok("=>", " =>");
+    block(a.body, t_.next_from(w_.last_end()));
+  }
+  w_.close_block(t_[close].range.begin);
+  w_.consumed(t_[close].range.end);
 }
 
 void Printer::if_chain(const Stmt& s) {
@@ -564,6 +721,11 @@ void Printer::list(const std::vector<ExprPtr>& items, size_t from) {
 void Printer::expr_body(const Expr& e) {
   switch (e.kind) {
     case ExprKind::IntLit: {
+      if (e.duration) {  // `10ms`: as written
+        int k = t_.next_from(w_.last_end());
+        if (k >= 0) tok(t_[k].text);
+        break;
+      }
       // -9223372036854775808 is one literal: the minus sign is its own token.
       if (e.int_value < 0) tok("-");
       std::string digits = std::to_string(e.int_value);
@@ -698,6 +860,23 @@ void Printer::expr_body(const Expr& e) {
       w_.pop_align();
       tok("}", " }");
       break;
+    case ExprKind::Match:
+      // `match e { A => x, B | C => y }`, breaking after a comma where the
+      // source did, aligned after `{ `.
+      tok("match", "match ");
+      expr(*e.args[0]);
+      tok("{", " { ");
+      w_.push_align();
+      for (size_t i = 0; i < e.arms.size(); ++i) {
+        if (i) separator(",", ",", e.arms[i].range.begin);
+        arm_pattern(e.arms[i]);
+        separator("=>", " =>", start_of(*e.arms[i].value));
+        expr(*e.arms[i].value);
+      }
+      if (t_.is(t_.next_from(w_.last_end()), ",")) w_.consumed(t_[t_.next_from(w_.last_end())].range.end);
+      w_.pop_align();
+      tok("}", " }");
+      break;
     case ExprKind::Error:
       // Not reached: a file with syntax errors is not formatted.
       w_.write(src_.substr(e.range.begin, e.range.end - e.range.begin));
@@ -721,6 +900,17 @@ void Printer::type(const TypeExpr& t) {
       tok(")");
       break;
     case TypeExprKind::Named: tok(t.name); break;
+    case TypeExprKind::EnumSet:
+    case TypeExprKind::RangeSet: {
+      // set<E>, set<lo..hi>: the element as written (bounds may be negative).
+      tok("set");
+      tok("<");
+      int close = t_.next_from(w_.last_end());
+      while (close >= 0 && close < t_.size() && !t_.is(close, ">")) ++close;
+      for (int k = t_.next_from(w_.last_end()); k >= 0 && k < close; k = t_.next_from(w_.last_end())) tok(t_[k].text);
+      tok(">");
+      break;
+    }
     case TypeExprKind::Option:
       type(*t.elems[0]);
       tok("?");

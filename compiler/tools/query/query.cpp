@@ -23,6 +23,8 @@ class Finder {
       consider({NodeKind::TypeAlias, nullptr, nullptr, nullptr, nullptr, nullptr, &a, nullptr, a.range});
       if (a.type_expr) type(*a.type_expr);
     }
+    for (auto& en : p.enums)
+      for (auto& v : en.variants) var(*v);
     for (auto* list : {&p.consts, &p.inputs, &p.outputs, &p.vars, &p.lets})
       for (auto& v : *list) var(*v);
     for (auto& f : p.fns) {
@@ -34,6 +36,7 @@ class Finder {
       for (auto& param : f->params) var(*param);
       if (f->result_type_expr) type(*f->result_type_expr);
       if (f->body) expr(*f->body);
+      block(f->block);
     }
     for (auto& r : p.rounds) round(r);
     for (auto& s : p.specs) {
@@ -83,6 +86,11 @@ class Finder {
     n.range = r.name_range;
     consider(n);
     for (auto& v : r.vars) var(*v);
+    for (auto& l : r.send_loops) {
+      if (l.var) var(*l.var);
+      if (l.coll) expr(*l.coll);
+      if (l.end) expr(*l.end);
+    }
     for (auto& s : r.sends) {
       expr(*s.value);
       if (s.dest_expr) expr(*s.dest_expr);
@@ -94,6 +102,14 @@ class Finder {
       block((*h)->body);
     }
     if (r.progress.go_when) expr(*r.progress.go_when);
+    if (r.progress.timeout) expr(*r.progress.timeout);
+  }
+
+  void arms(const std::vector<MatchArm>& list) {
+    for (auto& a : list) {
+      block(a.body);
+      if (a.value) expr(*a.value);
+    }
   }
 
   void block(const std::vector<StmtPtr>& body) {
@@ -108,6 +124,8 @@ class Finder {
     if (s.value) expr(*s.value);
     block(s.body);
     block(s.else_body);
+    arms(s.arms);
+    for (auto& a : s.args) expr(*a);
   }
 
   void expr(const Expr& e) {
@@ -118,6 +136,7 @@ class Finder {
     consider(n);
     for (auto& p : e.params) var(*p);
     for (auto& a : e.args) expr(*a);
+    arms(e.arms);
   }
 
   uint32_t file_, off_;
@@ -141,6 +160,7 @@ const char* var_word(const VarDecl& v) {
     case VarKind::Sender: return "sender";
     case VarKind::Message: return "message";
     case VarKind::TimedOut: return "timed_out";
+    case VarKind::Variant: return "variant";
   }
   return "";
 }
@@ -162,6 +182,7 @@ const char* var_meaning(const VarDecl& v) {
     case VarKind::Sender: return "the sender of the message";
     case VarKind::Message: return "the message received";
     case VarKind::TimedOut: return "whether the round timed out";
+    case VarKind::Variant: return "a variant of an enum";
   }
   return "";
 }
@@ -313,6 +334,17 @@ std::vector<Symbol> document_symbols(const Program& p, uint32_t file) {
     for (auto& v : list)
       if (mine(v->range)) out.push_back(var_symbol(*v, kind, std::string(word) + " " + type_of(v->type)));
   };
+  for (auto& en : p.enums) {
+    if (!mine(en.range)) continue;
+    Symbol s;
+    s.name = en.name;
+    s.detail = "enum";
+    s.kind = SymbolKind::Enum;
+    s.selection = en.range;
+    s.range = en.variants.empty() ? en.range : extend(en.range, en.variants.back()->range);
+    for (auto& v : en.variants) s.children.push_back(var_symbol(*v, SymbolKind::EnumMember, en.name));
+    out.push_back(std::move(s));
+  }
   vars(p.consts, SymbolKind::Constant, "const");
   vars(p.inputs, SymbolKind::Field, "input");
   vars(p.outputs, SymbolKind::Field, "output");

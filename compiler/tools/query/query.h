@@ -41,7 +41,7 @@ SourceRange definition(const Program& program, const Node& node);
 std::string describe(const Program& program, const Node& node, const SourceManager& sources);
 
 /// What a symbol is, in the terms of the LSP's SymbolKind.
-enum class SymbolKind { Field = 8, Function = 12, Variable = 13, Constant = 14, Method = 6, Property = 7, Struct = 23, Event = 24 };
+enum class SymbolKind { Field = 8, Function = 12, Variable = 13, Constant = 14, Method = 6, Property = 7, Struct = 23, Event = 24, Enum = 10, EnumMember = 22 };
 
 struct Symbol {
   std::string name;
