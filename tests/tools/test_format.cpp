@@ -110,6 +110,19 @@ std::string read(const std::filesystem::path& p) {
   return s.str();
 }
 
+// `text` with comments and line breaks inserted after random tokens (not
+// after a line comment: that would only lengthen it), from the back so that
+// the offsets hold.
+std::string sprinkle(const std::string& text, const std::vector<SourceToken>& tokens, std::mt19937& rng) {
+  const char* inserts[] = {" /* c */ ", "  // c\n", "\n\n", "\n// own line\n", "\n", " /* a\n   b */"};
+  std::string copy = text;
+  std::vector<uint32_t> at;
+  for (auto& t : tokens)
+    if (!t.is_comment() && rng() % 5 == 0) at.push_back(t.range.end);
+  for (auto it = at.rbegin(); it != at.rend(); ++it) copy.insert(*it, inserts[rng() % std::size(inserts)]);
+  return copy;
+}
+
 }  // namespace
 
 TEST_CASE("fmt: spacing, indentation and one blank line at most") {
@@ -284,6 +297,15 @@ TEST_CASE("fmt: enums, send loops, computed timeouts, match, return, log, model 
   CHECK(fmt_ok(in) == want);
   CHECK(fmt_ok(want) == want);
   CHECK(check_formatting_keeps_program("t.psync", in));
+  // Comments and line breaks anywhere in the new syntax survive too.
+  SourceManager sources;
+  auto tokens = lex_file(sources.add("t.psync", want), sources);
+  std::mt19937 rng(14);
+  for (int v = 0; v < 40; ++v) {
+    std::string copy = sprinkle(want, tokens, rng);
+    INFO("variant " << v << ":\n" << copy);
+    CHECK(check_formatting_keeps_program("t.psync", copy));
+  }
 }
 
 TEST_CASE("fmt: a file with syntax errors is not formatted") {
@@ -305,7 +327,6 @@ TEST_CASE("fmt: every .psync file of the repository keeps its program, its comme
 
 TEST_CASE("fmt: comments and line breaks sprinkled between tokens survive, in order") {
   std::mt19937 rng(20261129);
-  const char* inserts[] = {" /* c */ ", "  // c\n", "\n\n", "\n// own line\n", "\n", " /* a\n   b */"};
   int variants = 0;
   for (auto& path : repository_psync_files()) {
     std::string text = read(path);
@@ -314,12 +335,7 @@ TEST_CASE("fmt: comments and line breaks sprinkled between tokens survive, in or
     auto tokens = lex_file(id, sources);
     if (tokens.empty() || !format_text("t.psync", text)) continue;
     // One variant a file keeps the test to seconds; the seed makes it repeatable.
-    std::string copy = text;
-    std::vector<uint32_t> at;
-    for (auto& t : tokens)  // not after a line comment: that would only lengthen it
-      if (!t.is_comment() && rng() % 5 == 0) at.push_back(t.range.end);
-    // Insert from the back so the offsets hold.
-    for (auto it = at.rbegin(); it != at.rend(); ++it) copy.insert(*it, inserts[rng() % std::size(inserts)]);
+    std::string copy = sprinkle(text, tokens, rng);
     INFO("variant of " << path.string() << ":\n" << copy);
     CHECK(check_formatting_keeps_program(path.string(), copy));
     ++variants;
