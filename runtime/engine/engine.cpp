@@ -32,6 +32,8 @@ Instance::Instance(const Layout& layout, const Config& config, const int64_t* co
   hooks_.random = &Instance::hook_random;
   hooks_.decided = &Instance::hook_decided;
   hooks_.conflict = &Instance::hook_conflict;
+  hooks_.log = &Instance::hook_log;
+  hooks_.range_error = &Instance::hook_range_error;
   env_.n = config.n;
   env_.me = config.me;
   env_.consts = consts;
@@ -112,14 +114,19 @@ void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
   deliver_buffered_for_current_round(now_us);
 }
 
+// The round's timeout: `timeout D`, or `timeout e` computed now over the
+// state after send (growing failure-detector timeouts), or the default. A
+// computed value below 1 us counts as 1 us; a huge one never overflows.
 void Instance::arm_deadline(int64_t now_us) {
   const psync_round_desc& d = decl();
   if (d.flags & PSYNC_ROUND_WAIT) {
     deadline_ = kNoDeadline;
     return;
   }
-  const int64_t t = (d.flags & PSYNC_ROUND_HAS_TIMEOUT) ? d.timeout_us : config_.default_timeout_us;
-  deadline_ = now_us + std::max<int64_t>(t, 0);
+  int64_t t = config_.default_timeout_us;
+  if (d.flags & PSYNC_ROUND_HAS_TIMEOUT) t = d.timeout != nullptr ? std::max<int64_t>(d.timeout(state_.data(), &env_), 1) : d.timeout_us;
+  t = std::max<int64_t>(t, 0);
+  deadline_ = t >= kNoDeadline - now_us ? kNoDeadline - 1 : now_us + t;
 }
 
 // Offers one message of the current round to its mailbox (round/round.h,
@@ -398,6 +405,18 @@ void Instance::hook_conflict(void* self, const psync_env* env, const void* state
   auto* inst = static_cast<Instance*>(self);
   ++inst->counters_.conflicting_decisions;
   inst->host_.report_conflict(inst->id_, env->round, state);
+}
+
+void Instance::hook_log(void* self, const psync_env* env, const char* text, uint64_t len) {
+  auto* inst = static_cast<Instance*>(self);
+  ++inst->counters_.log_lines;
+  inst->host_.log_line(inst->id_, env->round, std::string_view(text, size_t(len)));
+}
+
+void Instance::hook_range_error(void* self, const psync_env* env, int64_t value, const char* where) {
+  auto* inst = static_cast<Instance*>(self);
+  ++inst->counters_.range_errors;
+  inst->host_.report_range_error(inst->id_, env->round, value, where);
 }
 
 std::vector<std::pair<const char*, uint64_t>> counter_list(const Counters& c) {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace psync::engine {
@@ -48,6 +49,8 @@ inline constexpr int64_t kNoDeadline = INT64_MAX;
   X(decisions)                 /* first decide() of an instance */           \
   X(conflicting_decisions)     /* decide() with a second, different value */ \
   X(halts)                     /* instances that executed halt */            \
+  X(log_lines)                 /* `log` statements run */                    \
+  X(range_errors)              /* values out of range for a pid or a set */ \
   X(instances_gave_up)         /* hit the max-rounds limit undecided */    \
   X(instances_lingered)        /* kept running after after-decide rounds */ \
   X(lingered_rounds)           /* rounds run while lingering */             \
@@ -112,6 +115,13 @@ class Host {
   virtual void announce_decided(uint64_t instance, int64_t round, uint64_t to) { (void)instance; (void)round; (void)to; }
   virtual void report_decision(uint64_t instance, int64_t round, const void* state) = 0;
   virtual void report_conflict(uint64_t instance, int64_t round, const void* state) { (void)instance; (void)round; (void)state; }
+  // A `log` line of the protocol (not NUL-terminated data is copied into `text`).
+  virtual void log_line(uint64_t instance, int64_t round, std::string_view text) { (void)instance; (void)round; (void)text; }
+  // A computed value out of range where a process id or a set element was
+  // expected (abi.h, psync_hooks.range_error); the operation did nothing.
+  virtual void report_range_error(uint64_t instance, int64_t round, int64_t value, const char* where) {
+    (void)instance; (void)round; (void)value; (void)where;
+  }
   // Only with Config::record_rounds (the differential test): the state as
   // round `round` began (before its send) and as it completed, and who was
   // heard. Every local transition the instance takes is reported once.
@@ -208,6 +218,8 @@ class Instance {
   static int64_t hook_random(void* self, const psync_env* env, int64_t k);
   static void hook_decided(void* self, const psync_env* env, const void* state);
   static void hook_conflict(void* self, const psync_env* env, const void* state);
+  static void hook_log(void* self, const psync_env* env, const char* text, uint64_t len);
+  static void hook_range_error(void* self, const psync_env* env, int64_t value, const char* where);
   uint64_t next_random();
 
   const Layout& layout_;

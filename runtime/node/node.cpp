@@ -241,6 +241,29 @@ class Node final : public engine::Host {
                  options_.id, (unsigned long long)instance, (long long)round);
   }
 
+  // `log` lines go to stderr, the first kMaxPrintedLogLines of them: a log in
+  // every round of every instance must not turn a replica into a disk
+  // writer. All are counted (log_lines in --stats).
+  void log_line(uint64_t instance, int64_t round, std::string_view text) override {
+    if (++log_lines_seen_ > kMaxPrintedLogLines) {
+      if (log_lines_seen_ == kMaxPrintedLogLines + 1)
+        std::fprintf(stderr, "psync: id=%d more than %d log lines: the rest are counted (log_lines), not printed\n",
+                     options_.id, kMaxPrintedLogLines);
+      return;
+    }
+    std::fprintf(stderr, "psync: id=%d instance %llu round %lld: %.*s\n", options_.id, (unsigned long long)instance,
+                 (long long)round, int(text.size()), text.data());
+  }
+
+  // A computed pid or set element out of range (abi.h): the operation did
+  // nothing; the engine counts it (range_errors) and the first few are shown.
+  void report_range_error(uint64_t instance, int64_t round, int64_t value, const char* where) override {
+    if (++range_errors_seen_ > kMaxPrintedRangeErrors) return;
+    std::fprintf(stderr, "psync: id=%d instance %llu round %lld: range error: %lld at %s%s\n", options_.id,
+                 (unsigned long long)instance, (long long)round, (long long)value, where ? where : "?",
+                 range_errors_seen_ == kMaxPrintedRangeErrors ? " (further range errors are only counted)" : "");
+  }
+
  private:
   enum InstanceStatus : uint8_t { Pending, Active, ActiveDecided, Done, DoneDecided };
   static bool finished(uint8_t st) { return st == Done || st == DoneDecided; }
@@ -949,6 +972,10 @@ class Node final : public engine::Host {
   bool in_receive_batch_ = false;
   int64_t batch_now_ = 0;
   bool shutting_down_ = false;
+  static constexpr int kMaxPrintedLogLines = 1000;
+  static constexpr int kMaxPrintedRangeErrors = 10;
+  int64_t log_lines_seen_ = 0;
+  int64_t range_errors_seen_ = 0;
   int exit_code_ = 0;
 };
 
