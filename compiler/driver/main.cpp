@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include "abi/values.h"
 #include "codegen/codegen.h"
 #include "check.h"
 #include "launch/launch.h"
@@ -263,29 +264,45 @@ bool parse_values(const std::string& text, int64_t& lo, int64_t& hi) {
   return true;
 }
 
-bool parse_consts(const std::vector<std::string>& in, std::vector<std::pair<std::string, int64_t>>& out) {
+// --const name=value for check and simulate, parsed against the protocol's
+// consts exactly as the node parses them (abi/values.h): ints, true/false,
+// pids in 0..n-1, {0+2} sets and enum variants by name. Prints the error.
+bool resolve_consts(const psync_protocol_desc& d, const std::vector<std::string>& in, int32_t n,
+                    std::vector<std::pair<std::string, int64_t>>& out) {
   for (auto& c : in) {
     const size_t eq = c.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      fmt::print(stderr, "psyncc: error: --const '{}': expected name=value\n", c);
+      return false;
+    }
+    const std::string name = c.substr(0, eq);
+    const psync_field* field = nullptr;
+    std::string known;
+    for (uint32_t i = 0; i < d.num_consts; ++i) {
+      if (name == d.consts[i].name) field = &d.consts[i];
+      known += (i ? ", " : "") + std::string(d.consts[i].name);
+    }
+    if (!field) {
+      fmt::print(stderr, "psyncc: error: --const '{}': the protocol has no const named '{}' ({})\n", c, name,
+                 known.empty() ? "it has none" : "it has: " + known);
+      return false;
+    }
+    int64_t value = 0;
     std::string error;
-    auto v = eq == std::string::npos || eq == 0
-                 ? std::nullopt
-                 : psync::cmdline::parse_integer(c.substr(eq + 1), INT64_MIN, INT64_MAX, error);
-    if (!v) return false;
-    out.push_back({c.substr(0, eq), *v});
+    if (!psync::parse_field_value(*field, c.substr(eq + 1), n, value, error)) {
+      fmt::print(stderr, "psyncc: error: --const {}: {}\n", name, error);
+      return false;
+    }
+    out.push_back({name, value});
   }
   return true;
 }
 
-// --values and --const, shared by check and simulate; prints the error.
-bool parse_inputs_and_consts(const CheckCli& cli, int64_t& lo, int64_t& hi,
-                             std::vector<std::pair<std::string, int64_t>>& consts) {
+// --values, shared by check and simulate; prints the error.
+bool parse_input_values(const CheckCli& cli, int64_t& lo, int64_t& hi) {
   if (!parse_values(cli.values, lo, hi)) {
     fmt::print(stderr, "psyncc: error: bad --values '{}' (use A..B with integers A <= B, at most 1000 values, e.g. 0..1)\n",
                cli.values);
-    return false;
-  }
-  if (!parse_consts(cli.consts, consts)) {
-    fmt::print(stderr, "psyncc: error: bad --const (use name=integer, a 64-bit integer)\n");
     return false;
   }
   return true;
@@ -320,8 +337,9 @@ int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
   o.liveness = !cli.no_liveness;
   o.liveness_every_round = cli.liveness_every_round;
   o.max_states = cli.max_states;
-  if (!parse_inputs_and_consts(cli, o.values_lo, o.values_hi, o.consts)) return 2;
+  if (!parse_input_values(cli, o.values_lo, o.values_hi)) return 2;
   return with_jit_protocol(cli.file, cli.opt_level, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits& t) {
+    if (!resolve_consts(d, cli.consts, cli.n, o.consts)) return 2;
     o.symmetry = t.symmetric && !cli.no_symmetry;
     o.cyclic_rounds = !t.reads_round_number;
     fmt::print("psyncc check: {} with n={}, {}; symmetry reduction {}; rounds {}\n", cli.file, cli.n,
@@ -343,8 +361,9 @@ int run_simulate_verb(const CheckCli& cli, const CommonOptions& common) {
   o.crash = cli.crash;
   o.trace_json = cli.trace_json;
   o.svg = cli.svg;
-  if (!parse_inputs_and_consts(cli, o.values_lo, o.values_hi, o.consts)) return 2;
+  if (!parse_input_values(cli, o.values_lo, o.values_hi)) return 2;
   return with_jit_protocol(cli.file, cli.opt_level, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits&) {
+    if (!resolve_consts(d, cli.consts, cli.n, o.consts)) return 2;
     return psync::check::run_simulate(d, o, stdout);
   });
 }
