@@ -91,6 +91,7 @@ struct BuildOptions {
   int opt_level = 2;
   std::string emit = "exe";
   psync::TargetSpec target;  // --target, --mcpu, --mattr
+  bool* has_decision = nullptr;  // set to whether the protocol declares a decision (`output x: T`)
 };
 
 // -O0..-O3, the same wording for every verb that compiles.
@@ -136,6 +137,7 @@ int run_build(const BuildOptions& b, const CommonOptions& common) {
   psync::StreamConsumer console;
   psync::DiagnosticEngine diags(c.sources, console);
   if (!psync::run_frontend(c, b.file, diags, frontend_options(common))) return 1;
+  if (b.has_decision) *b.has_decision = !c.program->outputs.empty();
   std::string out = b.output.empty() ? default_output(b.file, b.emit) : b.output;
   auto lowered = psync::LoweredProtocol::lower(*c.program, c.sources, error);
   if (!lowered || !lowered->optimize(b.opt_level, target, error)) {
@@ -170,6 +172,7 @@ struct RunOptions {
   std::string transport = "udp";
   int64_t timeout_us = -1, delay_us = -1;  // -1: not given, the replicas' default
   int64_t time_limit_us = 60'000'000;
+  int64_t max_rounds = -1;  // --max-rounds for every replica; -1: the node's default
   uint64_t instances = 1, window = 1, seed = 1;
   double drop = 0;
   bool stats = false, logs = false;
@@ -210,6 +213,7 @@ int run_local_cluster(const RunOptions& ro, const CommonOptions& common) {
   co.node_args.insert(co.node_args.end(), {"--window", std::to_string(ro.window), "--seed", std::to_string(ro.seed)});
   if (ro.drop > 0) co.node_args.insert(co.node_args.end(), {"--drop", fmt::format("{}", ro.drop)});
   if (ro.stats) co.node_args.push_back("--stats");
+  if (ro.max_rounds >= 0) co.node_args.insert(co.node_args.end(), {"--max-rounds", std::to_string(ro.max_rounds)});
   co.on_start = [&] {
     fmt::print("psyncc run: {} replicas of {} on 127.0.0.1 over {}\n", ro.n, ro.file, ro.transport);
     std::fflush(stdout);
@@ -227,6 +231,7 @@ int run_local_cluster(const RunOptions& ro, const CommonOptions& common) {
   b.output = co.binary;
   b.opt_level = ro.opt_level;
   b.target = ro.target;
+  b.has_decision = &co.decides;
   int status = run_build(b, common);
   if (status == 0) status = psync::launch::print_summary(co, psync::launch::run_cluster(co), stdout);
   std::error_code ec;
@@ -424,6 +429,9 @@ int main(int argc, char** argv) {
   run->add_option("--seed", run_opts.seed, "Seed for random inputs, coins and fault injection")->transform(Unsigned(0));
   run->add_option("--time-limit", run_opts.time_limit_us, "Stop the whole run after this long (default 60s)")
       ->transform(Duration(1000));
+  run->add_option("--max-rounds", run_opts.max_rounds,
+                  "Rounds after which a replica ends an instance (0 = never; where a protocol without a decision ends)")
+      ->transform(Integer(0, 1'000'000'000'000));
   add_opt_level(run, run_opts.opt_level, "the replicas' code");
   add_target_options(run, run_opts.target);
   run->add_flag("--stats", run_opts.stats, "Replicas print their counters at exit");

@@ -2,6 +2,7 @@
 // instances by id, one timer heap for every instance's round deadline,
 // decisions out as JSON lines, counters at exit.
 #include "node/node.h"
+#include "abi/values.h"
 #include "abi/validate.h"
 
 #include "node/json.h"
@@ -227,6 +228,26 @@ class Node final : public engine::Host {
 
   // "value": the output as JSON; a protocol without a scalar output gives
   // null and its whole state as a "state" string instead.
+  // {"id":..,"instance":..,"round":..,"final":{"leader":0,...}}: the
+  // `output var`s as an instance ends, for psyncc run and the e2e tests.
+  void report_final_outputs(uint64_t instance, const engine::Instance& inst) {
+    if (desc_.num_output_vars == 0) return;
+    std::string obj = "{";
+    for (uint32_t k = 0; k < desc_.num_output_vars; ++k) {
+      const psync_field& f = desc_.output_vars[k];
+      int64_t v = 0;
+      std::memcpy(&v, static_cast<const char*>(inst.state()) + f.offset, 8);
+      if (k) obj += ',';
+      obj += "\"" + std::string(f.name) + "\":" + field_value_json(f, v);
+    }
+    obj += '}';
+    JsonObject line;
+    line.add("id", options_.id).add("instance", instance).add("round", inst.round()).add_raw("final", obj);
+    out_ += line.str();
+    out_ += '\n';
+    schedule_write_out();
+  }
+
   void append_output_value(JsonObject& line, const void* state, uint64_t instance) {
     const psync_field& f = desc_.output;
     int64_t v = 0;
@@ -236,6 +257,7 @@ class Node final : public engine::Host {
       case PSYNC_KIND_INT:
       case PSYNC_KIND_PID: line.add("value", v); break;
       case PSYNC_KIND_BOOL: line.add_raw("value", v ? "true" : "false"); break;
+      case PSYNC_KIND_ENUM: line.add_raw("value", field_value_json(f, v)); break;
       case PSYNC_KIND_PIDSET: {
         std::string set = "[";
         for (int32_t i = 0; i < 64; ++i)
@@ -350,12 +372,15 @@ class Node final : public engine::Host {
     if (it == active_.end()) return;
     Slot& slot = it->second;
     if (slot.inst->finished()) {
+      report_final_outputs(id, *slot.inst);
       if (slot.released) --released_;
       status_[id] = slot.inst->decided() ? DoneDecided : Done;
       active_.erase(it);
       ++counters_.instances_finished;
+      // A protocol without a decision (`output x: T`) has nothing to decide:
+      // its instances end by halt or the round limit, which is success.
       if (counters_.instances_finished == options_.instances)
-        begin_shutdown(counters_.instances_decided == options_.instances ? 0 : 1);
+        begin_shutdown(counters_.instances_decided == options_.instances || desc_.output.kind == PSYNC_KIND_NONE ? 0 : 1);
       else
         fill_window();
       return;
