@@ -56,6 +56,17 @@ void Instance::start(int64_t now_us) {
   run_until_blocked(now_us);
 }
 
+void Instance::resume(int64_t round, std::span<const std::byte> state, uint64_t rng, int64_t decided_round,
+                      int64_t now_us) {
+  if (status_ != Status::Idle || state.size() != layout_.state_size || round < 0) return;
+  state_.assign(state.begin(), state.end());
+  rng_ = rng;
+  decided_round_ = decided_round;
+  status_ = Status::Running;
+  begin_round(round, now_us, /*skipped=*/false);
+  run_until_blocked(now_us);
+}
+
 // Enters round r (round/round.h, rules 1 and 2): runs send, hands the
 // messages out (not in a skipped round, unless catch-up sends are on), opens
 // the mailbox with the process's own message, then delivers what arrived
@@ -70,6 +81,8 @@ void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
   outbox_.resize(box);
   deadline_ = kNoDeadline;
   if (config_.record_rounds) before_.assign(state_.begin(), state_.end());
+  if (config_.report_round_starts && (!skipped || !config_.suppress_catch_up_sends))
+    host_.round_starting(id_, r, {state_.data(), state_.size()}, rng_, decided_round_);
 
   const uint64_t out = round::run_send(decl(), env_, state_.data(), outbox_.data());
   const bool transmit = !skipped || !config_.suppress_catch_up_sends;

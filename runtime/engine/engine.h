@@ -97,6 +97,9 @@ struct Config {
   // Report every round's transition to Host::round_completed (tests only:
   // it copies the state at each round start).
   bool record_rounds = false;
+  // Report the state at the start of every round that may send
+  // (Host::round_starting): the node's --data-dir log.
+  bool report_round_starts = false;
 };
 
 // What an instance needs from its driver: a way out for messages and a place
@@ -126,6 +129,13 @@ class Host {
                                std::span<const std::byte> after, uint64_t heard) {
     (void)instance; (void)round; (void)before; (void)after; (void)heard;
   }
+  // Only with Config::report_round_starts: round `round` is about to run its
+  // send on `state`. Everything needed to resume the instance there
+  // (Instance::resume) is in the arguments.
+  virtual void round_starting(uint64_t instance, int64_t round, std::span<const std::byte> state, uint64_t rng,
+                              int64_t decided_round) {
+    (void)instance; (void)round; (void)state; (void)rng; (void)decided_round;
+  }
 };
 
 enum class Status : uint8_t { Idle, Running, Finished };
@@ -143,6 +153,10 @@ class Instance {
 
   // Runs init, then enters round 0 (sends its messages).
   void start(int64_t now_us);
+  // Instead of start: continues from a state recorded by
+  // Host::round_starting (a replica recovering its --data-dir), entering
+  // `round` again as if for the first time.
+  void resume(int64_t round, std::span<const std::byte> state, uint64_t rng, int64_t decided_round, int64_t now_us);
   // A message for this instance from the network, already authenticated by
   // the transport (sender id matches its address).
   void receive(int32_t sender, int64_t round, std::span<const std::byte> payload, int64_t now_us);

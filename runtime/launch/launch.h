@@ -35,6 +35,12 @@ struct ClusterOptions {
   // (only `output var`s, or nothing) no agreement is assumed: the replicas'
   // exit statuses decide, and their final output vars are reported.
   bool decides = true;
+  // Every replica gets its own key pair (made under the run's temporary
+  // directory) and the cluster file lists the public keys; false runs a
+  // keyless cluster (each replica warns).
+  bool keys = true;
+  // Non-empty: replica I keeps its state in data_dir/replica-I (--data-dir).
+  std::string data_dir;
   // Called once the replicas' command line has passed --check-config, just
   // before they start (psyncc run prints its banner here).
   std::function<void()> on_start;

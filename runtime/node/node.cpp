@@ -1,12 +1,20 @@
 // node.cpp: the replica process — configuration in, frames routed to
 // instances by id, one timer heap for every instance's round deadline,
-// decisions out as JSON lines, counters at exit.
+// decisions out as JSON lines, counters at exit. The trust pieces
+// (docs/reliability.md) hook in here: keys and incarnations for the
+// transport, the --data-dir log (group commit before anything leaves),
+// fences for restarted peers and the rejoin point of a restarted replica,
+// and learning decided values from peers.
 #include "node/node.h"
 #include "abi/values.h"
 #include "abi/validate.h"
 
 #include "node/json.h"
+#include "node/learning.h"
+#include "store/log.h"
 
+#include <algorithm>
+#include <bit>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -46,8 +54,11 @@ class Node final : public engine::Host {
  public:
   Node(const psync_protocol_desc& desc, const Options& o)
       : desc_(desc), options_(o), n_(int32_t(o.cluster.size())), layout_(engine::Layout::compute(desc, n_)),
-        wake_(io_), flush_timer_(io_), limit_timer_(io_), start_timer_(io_), signals_(io_, SIGINT, SIGTERM),
-        status_(o.instances, Pending), fault_rng_(o.seed * 0x2545F4914F6CDD1Dull ^ uint64_t(o.id)) {
+        wake_(io_), flush_timer_(io_), limit_timer_(io_), start_timer_(io_), learn_timer_(io_), stay_timer_(io_),
+        signals_(io_, SIGINT, SIGTERM), status_(o.instances, Pending),
+        fault_rng_(o.seed * 0x2545F4914F6CDD1Dull ^ uint64_t(o.id)), decided_(o.retain_decisions),
+        learner_(n_, o.id, o.byzantine_f), fence_for_(size_t(n_), 0), heard_messages_(size_t(n_), false),
+        fence_reported_(size_t(n_), false) {
     config_.n = n_;
     config_.me = o.id;
     config_.default_timeout_us = o.timeout_us;
@@ -64,34 +75,78 @@ class Node final : public engine::Host {
     config_.defer_catch_up = true;  // settled once per event-loop turn, see settle_pending()
     config_.catch_up_grace_us = o.catch_up_grace_us;  // when > 0, instead of the above
 
+    // --data-dir: recover before anything else, so that the incarnation
+    // grows past every earlier one and nothing is redone.
+    if (!o.data_dir.empty()) {
+      try {
+        log_ = store::Log::open(o.data_dir, {desc.fingerprint, n_, o.id}, recovered_);
+      } catch (const std::runtime_error& e) {
+        throw ConfigError(std::string("--data-dir: ") + e.what());
+      }
+      config_.report_round_starts = true;
+    }
+    // Incarnation: the wall clock in microseconds (so that it grows across
+    // restarts without a data dir), and past the last one recorded.
+    incarnation_ = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
+    incarnation_ = std::max(incarnation_, recovered_.incarnation + 1);
+    if (log_) {
+      log_->append_incarnation(incarnation_);
+      log_->commit();
+    }
+
     net_.n = n_;
     net_.me = o.id;
     net_.fingerprint = desc.fingerprint;
     net_.max_payload = uint32_t(layout_.max_msg_size);
     net_.max_datagram = o.max_datagram;
     for (const ClusterMember& m : o.cluster) net_.peers.push_back({m.id, m.host, m.port, resolve_host(io_, m)});
+    net_.incarnation = incarnation_;
+    // Durable only with history: a new data dir remembers no earlier votes.
+    net_.durable = log_ != nullptr && recovered_.incarnation != 0;
+    if (o.key_pair) {
+      std::vector<net::Key> keys;
+      for (const ClusterMember& m : o.cluster) keys.push_back(*m.public_key);
+      try {
+        net_.keys = net::SessionKeys::from_key_pairs(o.id, *o.key_pair, keys);
+      } catch (const std::runtime_error& e) {
+        throw ConfigError(o.cluster_path + ": " + e.what());
+      }
+    }
     auto on_frame = [this](const net::WireHeader& h, std::span<const std::byte> p) { receive_frame(h, p); };
     transport_ = o.transport == TransportKind::Udp ? net::make_udp_transport(io_, net_, on_frame, net_counters_)
                                                     : net::make_tcp_transport(io_, net_, on_frame, net_counters_);
-    transport_->set_on_connect([this] {
-      if (!started_ && transport_->reachable_peers() >= n_ - 1) begin_rounds();
-    });
+    transport_->set_on_connect([this] { check_start_gate(); });
     transport_->set_batch_end([this] {
       in_receive_batch_ = false;
       settle_pending();
       schedule_wake();
     });
+    transport_->set_before_send([this] { commit_log(); });
+    transport_->set_hello_hooks([this](int32_t peer) { return hello_for(peer); },
+                                [this](const net::HelloEvent& ev) { take_hello(ev); });
     start_ = std::chrono::steady_clock::now();
+    recover_from_log();
   }
 
   int run() {
     transport_->start();
+    if (!net_.keys.keyed && n_ > 1)  // even with --quiet: nobody should run this way by accident
+      std::fprintf(stderr, "psync: warning: id=%d: %s lists no public keys, so packets are not authenticated: "
+                           "anyone who can reach this replica can forge messages (psyncc keygen makes keys)\n",
+                   options_.id, options_.cluster_path.c_str());
     if (!options_.quiet) {
       const ClusterMember& me = options_.cluster[size_t(options_.id)];
-      std::fprintf(stderr, "psync: %s id=%d n=%d %s %s:%u, %llu instance(s), window %llu, timeout %lldus\n",
+      std::fprintf(stderr, "psync: %s id=%d n=%d %s %s:%u, %llu instance(s), window %llu, timeout %lldus, incarnation %llu%s\n",
                    desc_.name, options_.id, n_, options_.transport == TransportKind::Udp ? "udp" : "tcp",
                    me.host.c_str(), unsigned(me.port), (unsigned long long)options_.instances,
-                   (unsigned long long)options_.window, (long long)options_.timeout_us);
+                   (unsigned long long)options_.window, (long long)options_.timeout_us,
+                   (unsigned long long)incarnation_, log_ ? ", durable" : "");
+      if (log_ && (recovered_.records > 1 || recovered_.truncated_bytes > 0))
+        std::fprintf(stderr, "psync: id=%d recovered %s: %llu decided, %llu resumable, %llu byte(s) of torn tail cut off\n",
+                     options_.id, options_.data_dir.c_str(), (unsigned long long)counters_.decisions_recovered,
+                     (unsigned long long)recovered_.rounds.size(), (unsigned long long)recovered_.truncated_bytes);
     }
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
       if (ec) return;
@@ -110,9 +165,12 @@ class Node final : public engine::Host {
         begin_shutdown(counters_.instances_decided == options_.instances ? 0 : 1);
       });
     }
-    // TCP: round 0 waits (boundedly) for a connection to every peer, so that
-    // the first rounds are not run against peers that cannot hear them yet.
-    if (options_.transport == TransportKind::Tcp && options_.start_wait_us > 0 && n_ > 1) {
+    // Round 0 waits (boundedly) for the handshake with every peer: messages
+    // can only be sealed for a peer whose incarnation is known, and a
+    // restarted replica must hear every peer's fence before it votes
+    // (docs/reliability.md). Over TCP that includes a connection to each.
+    // A replica whose log says every instance is over has nothing to wait for.
+    if (options_.start_wait_us > 0 && n_ > 1 && counters_.instances_finished < options_.instances) {
       start_timer_.expires_after(std::chrono::microseconds(options_.start_wait_us));
       start_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || started_) return;
@@ -122,7 +180,9 @@ class Node final : public engine::Host {
     } else {
       asio::post(io_, [this] { begin_rounds(); });
     }
+    sweep_learning_later();
     io_.run();
+    commit_log();
     write_out();
     if (!options_.quiet)
       std::fprintf(stderr, "psync: id=%d decided %llu/%llu instance(s) in %.1f ms\n", options_.id,
@@ -150,13 +210,31 @@ class Node final : public engine::Host {
 
   void report_decision(uint64_t instance, int64_t round, const void* state) override {
     ++counters_.instances_decided;
+    std::string state_text;
+    const std::string value = output_value(state, instance, state_text);
+    decided_.set(instance, value, round);
+    learner_.forget(instance);
+    if (status_[instance] == Active) status_[instance] = ActiveDecided;
+    if (log_) log_->append_decision(instance, round, value, false);
     JsonObject line;
-    line.add("id", options_.id).add("instance", instance).add("round", round);
-    append_output_value(line, state, instance);
+    line.add("id", options_.id).add("instance", instance).add("round", round).add_raw("value", value);
+    if (!state_text.empty() || value == "null") line.add_string("state", state_text);
     line.add("us", now_us());
-    out_ += line.str();
-    out_ += '\n';
-    schedule_write_out();
+    emit_line(line);
+  }
+
+  void round_starting(uint64_t instance, int64_t round, std::span<const std::byte> state, uint64_t rng,
+                      int64_t decided_round) override {
+    if (!log_) return;
+    log_->append_round(instance, round, rng, decided_round, state);
+    auto it = active_.find(instance);
+    if (it != active_.end()) {  // kept for a compaction of the log
+      store::RoundState& r = it->second.last_round;
+      r.round = round;
+      r.rng = rng;
+      r.decided_round = decided_round;
+      r.state.assign(state.begin(), state.end());
+    }
   }
 
   void report_conflict(uint64_t instance, int64_t round, const void*) override {
@@ -188,11 +266,15 @@ class Node final : public engine::Host {
   }
 
  private:
-  enum InstanceStatus : uint8_t { Pending, Active, Done, DoneDecided };
+  enum InstanceStatus : uint8_t { Pending, Active, ActiveDecided, Done, DoneDecided };
+  static bool finished(uint8_t st) { return st == Done || st == DoneDecided; }
+  static bool decided_status(uint8_t st) { return st == ActiveDecided || st == DoneDecided; }
   struct Slot {
     std::unique_ptr<engine::Instance> inst;
     int64_t armed = kNoDeadline;  // earliest heap entry for this instance
     bool released = false;        // lingering: no longer holds a window place
+    int64_t started_us = 0;       // when it started here (learning waits a while for running ones)
+    store::RoundState last_round; // with --data-dir: its last round record, for a compaction
   };
 
   void send_notice(uint64_t instance, int64_t round, int32_t to) {
@@ -210,6 +292,10 @@ class Node final : public engine::Host {
     if (started_) return;
     started_ = true;
     start_timer_.cancel();
+    // Below the rejoin point this replica only learns (it may have voted
+    // there in an earlier incarnation it does not remember).
+    next_ = std::max(next_, rejoin_);
+    resume_recovered();
     fill_window();
   }
   struct Delayed {
@@ -248,16 +334,19 @@ class Node final : public engine::Host {
     schedule_write_out();
   }
 
-  void append_output_value(JsonObject& line, const void* state, uint64_t instance) {
+  // The output as JSON text; a protocol without a scalar output gives null
+  // and its whole state as text in `state_text` instead. The value text is
+  // what peers learn and what --data-dir keeps.
+  std::string output_value(const void* state, uint64_t instance, std::string& state_text) {
     const psync_field& f = desc_.output;
     int64_t v = 0;
     if (f.kind != PSYNC_KIND_NONE && f.kind != PSYNC_KIND_OTHER)
       std::memcpy(&v, static_cast<const char*>(state) + f.offset, 8);
     switch (psync_kind(f.kind)) {
       case PSYNC_KIND_INT:
-      case PSYNC_KIND_PID: line.add("value", v); break;
-      case PSYNC_KIND_BOOL: line.add_raw("value", v ? "true" : "false"); break;
-      case PSYNC_KIND_ENUM: line.add_raw("value", field_value_json(f, v)); break;
+      case PSYNC_KIND_PID: return std::to_string(v);
+      case PSYNC_KIND_BOOL: return v ? "true" : "false";
+      case PSYNC_KIND_ENUM: return field_value_json(f, v);
       case PSYNC_KIND_PIDSET: {
         std::string set = "[";
         for (int32_t i = 0; i < 64; ++i)
@@ -265,8 +354,7 @@ class Node final : public engine::Host {
             if (set.size() > 1) set += ',';
             set += std::to_string(i);
           }
-        line.add_raw("value", set + "]");
-        break;
+        return set + "]";
       }
       default: {
         std::string text(256, '\0');
@@ -282,9 +370,16 @@ class Node final : public engine::Host {
         } else {
           text.clear();
         }
-        line.add_raw("value", "null").add_string("state", text);
+        state_text = text;
+        return "null";
       }
     }
+  }
+
+  void emit_line(const JsonObject& line) {
+    out_ += line.str();
+    out_ += '\n';
+    schedule_write_out();
   }
 
   void schedule_write_out() {
@@ -299,6 +394,7 @@ class Node final : public engine::Host {
 
   void write_out() {
     if (out_.empty()) return;
+    commit_log();  // a decision line leaves only once its record is on disk
     std::fwrite(out_.data(), 1, out_.size(), stdout);
     std::fflush(stdout);
     out_.clear();
@@ -329,39 +425,87 @@ class Node final : public engine::Host {
       ++counters_.unknown_instance_dropped;
       return;
     }
+    if (h.kind == net::FrameKind::Query) {
+      send_answer(h.sender, h.instance);
+      return;
+    }
+    if (h.kind == net::FrameKind::Answer) {
+      take_answer(h.sender, h.instance, h.round, payload);
+      return;
+    }
     const bool notice = h.kind == net::FrameKind::Notice;
     if (notice) ++counters_.decided_notices_received;
+    if (!notice) heard_messages_[size_t(h.sender)] = true;
+    // A peer that restarted without a data dir may not vote where its
+    // earlier incarnation may have: we drop those messages, and tell it the
+    // decision if we know it.
+    if (!notice && h.instance < fence_for_[size_t(h.sender)]) {
+      ++counters_.fenced_messages_dropped;
+      if (!h.decided) send_answer(h.sender, h.instance);
+      return;
+    }
     const uint8_t st = status_[h.instance];
-    if (st == Done || st == DoneDecided) {
+    if (finished(st)) {
       // A peer that has decided may be lingering for want of our decided
       // bit (the frames that carried it were lost): tell it again. Only a
       // message triggers this, never a notice, so two finished processes
-      // cannot keep answering each other.
-      if (st == DoneDecided && h.decided && !notice) send_notice(h.instance, h.round, h.sender);
+      // cannot keep answering each other. A peer that has not decided is
+      // behind: it gets the value itself.
+      if (st == DoneDecided && !notice) {
+        if (h.decided) send_notice(h.instance, h.round, h.sender);
+        else send_answer(h.sender, h.instance);
+      }
       if (!notice) ++counters_.finished_instance_messages_dropped;
       return;
     }
     if (st == Pending) {
+      if (h.instance < rejoin_) {
+        // Below our rejoin point: we learn this one, we do not vote in it.
+        ++counters_.learning_messages_dropped;
+        if (h.decided) learner_.hint(h.instance, h.sender);
+        return;
+      }
+      if (h.instance >= start_horizon()) {
+        // Bounded: a peer (or a forger with a key) cannot make us start
+        // instances far beyond our window; if we are really that far
+        // behind, we learn the decisions instead.
+        ++counters_.beyond_window_dropped;
+        return;
+      }
       // A peer is already running it: join now rather than lose its messages.
       ++counters_.instances_started_by_peers;
       start_instance(h.instance);
     }
+    frontier_ = std::max(frontier_, h.instance + 1);
     auto it = active_.find(h.instance);
     if (it == active_.end()) return;  // finished while starting
     engine::Instance& inst = *it->second.inst;
-    if (h.decided) inst.peer_decided(h.sender);
+    if (h.decided) {
+      inst.peer_decided(h.sender);
+      if (!inst.decided()) learner_.hint(h.instance, h.sender);
+    }
     if (!notice && !inst.finished())
       inst.receive(h.sender, h.round, payload, in_receive_batch_ ? batch_now_ : now_us());
     after_event(h.instance);
   }
 
+  // How far beyond the lowest unfinished instance a peer's message may
+  // start one: twice the window, plus a little for peers that finish
+  // instances in another order.
+  uint64_t start_horizon() {
+    while (low_unfinished_ < options_.instances && finished(status_[low_unfinished_])) ++low_unfinished_;
+    return low_unfinished_ + 2 * options_.window + 16;
+  }
+
   void start_instance(uint64_t id) {
     status_[id] = Active;
     ++counters_.instances_started;
+    frontier_ = std::max(frontier_, id + 1);
     const std::vector<int64_t> inputs = inputs_for_instance(desc_, options_, n_, id);
     Slot& slot = active_[id];
     slot.inst = std::make_unique<engine::Instance>(layout_, config_, options_.consts.data(), id, inputs, *this,
                                                    engine_counters_);
+    slot.started_us = now_us();
     slot.inst->start(in_receive_batch_ ? batch_now_ : now_us());
     after_event(id);
   }
@@ -374,15 +518,12 @@ class Node final : public engine::Host {
     if (slot.inst->finished()) {
       report_final_outputs(id, *slot.inst);
       if (slot.released) --released_;
-      status_[id] = slot.inst->decided() ? DoneDecided : Done;
+      const bool decided = slot.inst->decided() || status_[id] == ActiveDecided;
+      status_[id] = decided ? DoneDecided : Done;
+      if (log_) log_->append_finished(id, decided);
       active_.erase(it);
       ++counters_.instances_finished;
-      // A protocol without a decision (`output x: T`) has nothing to decide:
-      // its instances end by halt or the round limit, which is success.
-      if (counters_.instances_finished == options_.instances)
-        begin_shutdown(counters_.instances_decided == options_.instances || desc_.output.kind == PSYNC_KIND_NONE ? 0 : 1);
-      else
-        fill_window();
+      after_finishing();
       return;
     }
     if (!slot.released && slot.inst->lingering()) {
@@ -422,6 +563,13 @@ class Node final : public engine::Host {
       after_event(id);
     }
     schedule_wake();
+  }
+
+  // An instance retired, decided or learned: start the next, or, once every
+  // instance is finished, stay for peers that are behind (--stay) and stop.
+  void after_finishing() {
+    if (counters_.instances_finished == options_.instances) stay_or_stop();
+    else fill_window();
   }
 
   void fill_window() {
@@ -489,10 +637,274 @@ class Node final : public engine::Host {
     schedule_wake();
   }
 
+
+  // ---- Trust: handshake, fences, the --data-dir log, learning ------------
+
+  // Round 0 may begin once the handshake with every peer is done (and each
+  // has told us our fence), or --start-wait has passed.
+  void check_start_gate() {
+    if (started_) return;
+    if (transport_->reachable_peers() < n_ - 1) return;
+    for (int32_t p = 0; p < n_; ++p)
+      if (p != options_.id && !fence_reported_[size_t(p)]) return;
+    begin_rounds();
+  }
+
+  net::HelloBody hello_for(int32_t peer) {
+    net::HelloBody b;
+    b.fence = fence_for_[size_t(peer)];
+    b.decided_below = decided_below();
+    return b;
+  }
+
+  // Every instance below this is decided here (our Hellos say so).
+  uint64_t decided_below() {
+    while (low_undecided_ < options_.instances && decided_status(status_[low_undecided_])) ++low_undecided_;
+    return low_undecided_;
+  }
+
+  void take_hello(const net::HelloEvent& ev) {
+    const size_t p = size_t(ev.peer);
+    if (ev.new_incarnation) {
+      // A restart of a peer we had heard messages from, without a data dir
+      // to remember them: it may not vote again where it may have voted
+      // (docs/reliability.md). Fences only grow.
+      const bool durable = (ev.body.flags & net::kHelloDurable) != 0;
+      if (ev.previous_incarnation != 0 && heard_messages_[p] && !durable && frontier_ > fence_for_[p]) {
+        fence_for_[p] = frontier_;
+        ++counters_.peers_fenced;
+        if (!options_.quiet)
+          std::fprintf(stderr, "psync: id=%d peer %d restarted without a data dir: it may vote only from instance %llu on\n",
+                       options_.id, ev.peer, (unsigned long long)fence_for_[p]);
+      }
+      heard_messages_[p] = false;
+    }
+    learner_.set_peer_decided_below(ev.peer, ev.body.decided_below);
+    if (ev.fresh) {
+      // The fence this peer sets for us: we must not vote below it.
+      if (ev.body.fence > rejoin_) {
+        if (started_ && ev.body.fence > next_) {
+          // We already voted above the old rejoin point; this is the case a
+          // peer unreachable through --start-wait leaves open.
+          ++counters_.late_fences;
+          std::fprintf(stderr, "psync: id=%d warning: peer %d reports that an earlier incarnation of this replica "
+                               "voted up to instance %llu, after this one started voting from %llu: run with --data-dir\n",
+                       options_.id, ev.peer, (unsigned long long)ev.body.fence, (unsigned long long)rejoin_);
+        }
+        rejoin_ = ev.body.fence;
+        if (started_) next_ = std::max(next_, rejoin_);
+      }
+      if (!fence_reported_[p]) {
+        fence_reported_[p] = true;
+        check_start_gate();
+      }
+    }
+  }
+
+  void commit_log() {
+    if (!log_ || !log_->has_pending()) return;
+    log_->commit();
+    if (log_->wants_compaction(kCompactLogBytes)) compact_log();
+  }
+
+  // Rewrites the log as what is still needed: every instance below the
+  // watermark decided and retired, the retired ones above it, the decided
+  // values kept for stragglers, and the last round of each running one.
+  void compact_log() {
+    start_horizon();  // brings low_unfinished_ up to date
+    const uint64_t below = std::min(decided_below(), low_unfinished_);
+    store::Log::Snapshot snap;
+    snap.incarnation = incarnation_;
+    snap.finished_below = below;
+    std::vector<store::Decision> values;
+    std::vector<uint64_t> ids;
+    for (uint64_t i = below; i < frontier_; ++i)
+      if (finished(status_[i])) snap.finished.emplace_back(i, status_[i] == DoneDecided);
+    for (uint64_t i = decided_.oldest_kept(); i < frontier_; ++i)
+      if (auto v = decided_.get(i)) {
+        values.push_back({v->round, false, std::string(v->value)});
+        ids.push_back(i);
+      }
+    for (size_t k = 0; k < values.size(); ++k) snap.decisions.emplace_back(ids[k], &values[k]);
+    for (const auto& [id, slot] : active_)
+      if (!slot.last_round.state.empty()) snap.rounds.emplace_back(id, &slot.last_round);
+    log_->compact(snap);
+  }
+
+  // --data-dir: decided and retired instances are known again; undecided
+  // ones resume (after the handshake, in begin_rounds).
+  void recover_from_log() {
+    if (!log_) return;
+    for (uint64_t i = 0; i < std::min(recovered_.finished_below, options_.instances); ++i) mark_recovered(i, true);
+    for (const auto& [i, decided] : recovered_.finished)
+      if (i < options_.instances) mark_recovered(i, decided);
+    for (const auto& [i, d] : recovered_.decisions) {
+      if (i >= options_.instances) continue;
+      decided_.set(i, d.value, d.round);
+      if (status_[i] != DoneDecided) mark_recovered(i, true);
+      ++counters_.decisions_recovered;
+      // At least once: a decision whose line was lost with the process is
+      // printed now; one printed before is printed again, the same.
+      JsonObject line;
+      line.add("id", options_.id).add("instance", i).add("round", d.round).add_raw("value", d.value);
+      line.add("us", now_us()).add_raw("recovered", "true");
+      if (d.learned) line.add_raw("learned", "true");
+      emit_line(line);
+    }
+    for (const auto& [i, r] : recovered_.rounds) frontier_ = std::max(frontier_, i + 1);
+    if (!recovered_.finished.empty()) frontier_ = std::max(frontier_, recovered_.finished.rbegin()->first + 1);
+    frontier_ = std::max(frontier_, std::min(recovered_.finished_below, options_.instances));
+  }
+
+  void mark_recovered(uint64_t i, bool decided) {
+    if (finished(status_[i])) return;
+    status_[i] = decided ? DoneDecided : Done;
+    ++counters_.instances_finished;
+    if (decided) ++counters_.instances_decided;
+  }
+
+  void resume_recovered() {
+    for (auto& [i, r] : recovered_.rounds) {
+      if (i >= options_.instances || status_[i] != Pending || i < rejoin_) continue;
+      status_[i] = Active;
+      ++counters_.instances_started;
+      ++counters_.instances_resumed;
+      const std::vector<int64_t> inputs = inputs_for_instance(desc_, options_, n_, i);
+      Slot& slot = active_[i];
+      slot.inst = std::make_unique<engine::Instance>(layout_, config_, options_.consts.data(), i, inputs, *this,
+                                                     engine_counters_);
+      slot.started_us = now_us();
+      slot.inst->resume(r.round, r.state, r.rng, r.decided_round, now_us());
+      after_event(i);
+    }
+    recovered_.rounds.clear();
+    if (counters_.instances_finished == options_.instances) stay_or_stop();
+  }
+
+  void send_answer(int32_t to, uint64_t instance) {
+    const auto v = decided_.get(instance);
+    if (!v) return;
+    net::WireHeader h;
+    h.kind = net::FrameKind::Answer;
+    h.decided = true;
+    h.instance = instance;
+    h.round = v->round;
+    h.sender = options_.id;
+    transport_->send(to, h, std::as_bytes(std::span<const char>(v->value.data(), v->value.size())));
+    ++counters_.answers_sent;
+  }
+
+  void send_query(int32_t to, uint64_t instance) {
+    net::WireHeader h;
+    h.kind = net::FrameKind::Query;
+    h.instance = instance;
+    h.sender = options_.id;
+    transport_->send(to, h, {});
+    ++counters_.queries_sent;
+  }
+
+  void take_answer(int32_t from, uint64_t instance, int64_t round, std::span<const std::byte> payload) {
+    ++counters_.answers_received;
+    if (decided_status(status_[instance])) return;
+    const std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
+    if (auto value = learner_.answer(instance, from, text)) adopt_decision(instance, round, *value);
+  }
+
+  // A decision learned from peers: printed like any other (marked), kept,
+  // logged, and the instance is over here.
+  void adopt_decision(uint64_t instance, int64_t round, const std::string& value) {
+    ++counters_.decisions_learned;
+    ++counters_.instances_decided;
+    decided_.set(instance, value, round);
+    learner_.forget(instance);
+    if (log_) {
+      log_->append_decision(instance, round, value, true);
+      log_->append_finished(instance, true);
+    }
+    JsonObject line;
+    line.add("id", options_.id).add("instance", instance).add("round", round).add_raw("value", value);
+    line.add("us", now_us()).add_raw("learned", "true");
+    emit_line(line);
+    const uint8_t st = status_[instance];
+    status_[instance] = DoneDecided;
+    if (auto it = active_.find(instance); it != active_.end()) {
+      if (it->second.released) --released_;
+      active_.erase(it);
+    }
+    if (st != Done) {
+      ++counters_.instances_finished;
+      after_finishing();
+    }
+  }
+
+  void sweep_learning_later() {
+    learn_timer_.expires_after(std::chrono::microseconds(kLearnSweepUs));
+    learn_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || shutting_down_) return;
+      sweep_learning();
+      sweep_learning_later();
+    });
+  }
+
+  // Asks peers for the decisions this replica is missing: every undecided
+  // instance that a peer's decided_below covers, and those whose frames
+  // carried a peer's decided bit. A running instance gets a while to decide
+  // through the protocol first (--learn-delay is internal: 200 ms).
+  void sweep_learning() {
+    if (!started_) return;
+    const int64_t now = now_us();
+    int budget = kQueriesPerSweep;
+    auto eligible = [&](uint64_t i) {
+      const uint8_t st = status_[i];
+      if (decided_status(st)) return false;
+      if (st != Active) return true;  // not started (or below the rejoin point), or over undecided
+      auto it = active_.find(i);
+      return it == active_.end() || now - it->second.started_us >= options_.learn_delay_us;
+    };
+    auto ask = [&](uint64_t i, uint64_t peers) {
+      for (uint64_t bits = learner_.ask(i, peers); bits; bits &= bits - 1) send_query(std::countr_zero(bits), i);
+      --budget;
+    };
+    for (uint64_t i = decided_below(); i < options_.instances && budget > 0; ++i) {
+      const uint64_t peers = learner_.peers_with_decided(i);
+      if (peers == 0) break;  // decided_below is a prefix: nobody is further
+      if (eligible(i)) ask(i, peers);
+    }
+    for (const auto& [i, peers] : learner_.take_hints())
+      if (budget > 0 && eligible(i)) ask(i, peers);
+  }
+
+  // Every instance is finished here. Peers that are behind may still need
+  // our answers (or we theirs): stay while some peer heard from within
+  // --stay (a peer never heard from counts from our start) reports a
+  // different decided_below, then stop.
+  void stay_or_stop() {
+    if (shutting_down_) return;
+    const int64_t now = transport_->now_us();
+    bool needed = false;
+    for (int32_t p = 0; p < n_ && options_.stay_us > 0; ++p) {
+      if (p == options_.id) continue;
+      const int64_t heard = std::max<int64_t>(transport_->session().last_heard_us(p), 0);
+      if (now - heard < options_.stay_us && learner_.peer_decided_below(p) != decided_below()) needed = true;
+    }
+    if (!needed) {
+      // A protocol without a decision (`output x: T`) has nothing to decide:
+      // its instances end by halt or the round limit, which is success.
+      begin_shutdown(counters_.instances_decided == options_.instances || desc_.output.kind == PSYNC_KIND_NONE ? 0 : 1);
+      return;
+    }
+    stay_timer_.expires_after(std::chrono::milliseconds(20));
+    stay_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) stay_or_stop();
+    });
+  }
+
   void begin_shutdown(int code) {
     if (shutting_down_) return;
     shutting_down_ = true;
     exit_code_ = code;
+    commit_log();
+    transport_->send_farewell();
     transport_->flush();
     // TCP writes complete asynchronously: give them a moment to drain.
     const auto grace = options_.transport == TransportKind::Tcp ? std::chrono::milliseconds(30)
@@ -515,6 +927,9 @@ class Node final : public engine::Host {
 #define PSYNC_X(name) stats.add(#name, counters_.name);
     PSYNC_NODE_COUNTERS(PSYNC_X)
 #undef PSYNC_X
+    stats.add("incarnation", incarnation_).add("rejoin_point", rejoin_).add_raw("keyed", net_.keys.keyed ? "true" : "false");
+    if (log_)
+      for (auto& [name, v] : store::counter_list(log_->counters())) stats.add(name, uint64_t(v));
     const std::string line = JsonObject().add_raw("stats", stats.str()).str() + "\n";
     std::fputs(line.c_str(), stderr);
   }
@@ -531,11 +946,13 @@ class Node final : public engine::Host {
   asio::steady_timer flush_timer_;
   asio::steady_timer limit_timer_;
   asio::steady_timer start_timer_;
+  asio::steady_timer learn_timer_;
+  asio::steady_timer stay_timer_;
   asio::signal_set signals_;
   std::chrono::steady_clock::time_point start_;
   int64_t wake_at_ = kNoDeadline;
 
-  std::vector<uint8_t> status_;  // per instance id: Pending, Active, Done, DoneDecided
+  std::vector<uint8_t> status_;  // per instance id: InstanceStatus
   size_t released_ = 0;          // lingering instances (not counted against the window)
   bool started_ = false;         // round 0 may begin (TCP waits for its connections)
   uint64_t next_ = 0;            // next instance id to start locally
@@ -544,6 +961,23 @@ class Node final : public engine::Host {
   std::priority_queue<Delayed, std::vector<Delayed>, std::greater<>> delayed_;
   uint64_t delayed_seq_ = 0;
   uint64_t fault_rng_;
+
+  // Trust (docs/reliability.md).
+  static constexpr int64_t kLearnSweepUs = 20'000;
+  static constexpr int kQueriesPerSweep = 4096;
+  static constexpr uint64_t kCompactLogBytes = 64ull << 20;
+  DecidedValues decided_;
+  Learner learner_;
+  std::vector<uint64_t> fence_for_;    // per peer: it may not vote below this (it restarted without a data dir)
+  std::vector<bool> heard_messages_;   // per peer: its current incarnation has sent us messages
+  std::vector<bool> fence_reported_;   // per peer: its Hello naming our incarnation (and our fence) arrived
+  uint64_t rejoin_ = 0;                // we vote only from here on (the highest fence reported)
+  uint64_t frontier_ = 0;              // 1 + the highest instance started or heard of here
+  uint64_t low_undecided_ = 0;         // every instance below is decided here
+  uint64_t low_unfinished_ = 0;        // every instance below is finished here
+  uint64_t incarnation_ = 0;
+  std::unique_ptr<store::Log> log_;
+  store::Recovered recovered_;
 
   engine::Counters engine_counters_;
   net::NetCounters net_counters_;
