@@ -6,6 +6,7 @@
 // fences for restarted peers and the rejoin point of a restarted replica,
 // and learning decided values from peers.
 #include "node/node.h"
+#include "abi/values.h"
 #include "abi/validate.h"
 
 #include "node/json.h"
@@ -311,6 +312,28 @@ class Node final : public engine::Host {
 
   double uniform() { return double(splitmix(fault_rng_) >> 11) * 0x1.0p-53; }
 
+  // "value": the output as JSON; a protocol without a scalar output gives
+  // null and its whole state as a "state" string instead.
+  // {"id":..,"instance":..,"round":..,"final":{"leader":0,...}}: the
+  // `output var`s as an instance ends, for psyncc run and the e2e tests.
+  void report_final_outputs(uint64_t instance, const engine::Instance& inst) {
+    if (desc_.num_output_vars == 0) return;
+    std::string obj = "{";
+    for (uint32_t k = 0; k < desc_.num_output_vars; ++k) {
+      const psync_field& f = desc_.output_vars[k];
+      int64_t v = 0;
+      std::memcpy(&v, static_cast<const char*>(inst.state()) + f.offset, 8);
+      if (k) obj += ',';
+      obj += "\"" + std::string(f.name) + "\":" + field_value_json(f, v);
+    }
+    obj += '}';
+    JsonObject line;
+    line.add("id", options_.id).add("instance", instance).add("round", inst.round()).add_raw("final", obj);
+    out_ += line.str();
+    out_ += '\n';
+    schedule_write_out();
+  }
+
   // The output as JSON text; a protocol without a scalar output gives null
   // and its whole state as text in `state_text` instead. The value text is
   // what peers learn and what --data-dir keeps.
@@ -323,6 +346,7 @@ class Node final : public engine::Host {
       case PSYNC_KIND_INT:
       case PSYNC_KIND_PID: return std::to_string(v);
       case PSYNC_KIND_BOOL: return v ? "true" : "false";
+      case PSYNC_KIND_ENUM: return field_value_json(f, v);
       case PSYNC_KIND_PIDSET: {
         std::string set = "[";
         for (int32_t i = 0; i < 64; ++i)
@@ -502,6 +526,7 @@ class Node final : public engine::Host {
     if (it == active_.end()) return;
     Slot& slot = it->second;
     if (slot.inst->finished()) {
+      report_final_outputs(id, *slot.inst);
       if (slot.released) --released_;
       const bool decided = slot.inst->decided() || status_[id] == ActiveDecided;
       status_[id] = decided ? DoneDecided : Done;
@@ -873,7 +898,9 @@ class Node final : public engine::Host {
       if (now - heard < options_.stay_us && learner_.peer_decided_below(p) != decided_below()) needed = true;
     }
     if (!needed) {
-      begin_shutdown(counters_.instances_decided == options_.instances ? 0 : 1);
+      // A protocol without a decision (`output x: T`) has nothing to decide:
+      // its instances end by halt or the round limit, which is success.
+      begin_shutdown(counters_.instances_decided == options_.instances || desc_.output.kind == PSYNC_KIND_NONE ? 0 : 1);
       return;
     }
     stay_timer_.expires_after(std::chrono::milliseconds(20));
