@@ -62,6 +62,7 @@ struct Inst {
   int64_t vote = 0;      // coordinator: the value with the newest ts so far
   int32_t vote_ts = -1;
   uint64_t heard = 0;    // coordinator: senders of collect, then of ack
+  int64_t since = 0;     // when it entered its phase (us): re-sent after 20 ms
 };
 
 uint64_t mix(uint64_t z) {
@@ -118,10 +119,12 @@ class LastVoting {
 
   void fill_window() {
     while (in_flight_ < window_ && next_ < instances_) {
-      const uint64_t i = next_++;
+      const uint64_t i = next_;
       Inst* in = slot(i);
-      if (in->id == i && in->phase != Free) continue;  // a peer started it here already
-      start(i);
+      // Started here already by a peer's message, or decided: skip it. A slot
+      // still held by an undecided older instance: try again next turn.
+      if (!(in->id == i && in->phase != Free) && log_[i] == kUndecided && start(i) == nullptr) break;
+      ++next_;
     }
   }
 
@@ -131,6 +134,7 @@ class LastVoting {
     if (in->phase != Free && in->phase != Done) return nullptr;  // ring full: the peer will resend
     *in = Inst{};
     in->id = i;
+    in->since = now_;
     highest_ = std::max(highest_, i);
     in->x = int64_t(mix(mix(seed_) ^ uint64_t(id_) * 0x100000001b3ull ^ i * 0x9E3779B97F4A7C15ull) % 100);
     ++in_flight_;
@@ -175,6 +179,7 @@ class LastVoting {
   void wait_read() {
     socket_.async_wait(udp::socket::wait_read, [this](const boost::system::error_code& ec) {
       if (ec) return;
+      now_ = now_us();
       for (int k = 0; k < 256; ++k) {
         udp::endpoint from;
         boost::system::error_code e;
@@ -188,20 +193,25 @@ class LastVoting {
       }
       fill_window();
       flush();
-      heard_ = now_us();
+      heard_ = now_;
       wait_read();
     });
   }
 
-  void decide(Inst& in, int64_t v) {
-    in.phase = Done;
-    in.x = v;
-    log_[in.id] = v;
-    --in_flight_;
+  // Decides instance i, started here or not (a decide from the coordinator
+  // needs no slot: the replica may be far behind).
+  void decide(uint64_t i, int64_t v) {
+    Inst* in = slot(i);
+    if (in->id == i && in->phase != Free && in->phase != Done) {
+      in->phase = Done;
+      in->x = v;
+      --in_flight_;
+    }
+    log_[i] = v;
     ++decided_;
-    progress_ = now_us();
+    progress_ = now_;
     std::printf("{\"id\":%d,\"instance\":%llu,\"round\":3,\"value\":%lld,\"us\":%lld}\n", id_,
-                (unsigned long long)in.id, (long long)v, (long long)progress_);
+                (unsigned long long)i, (long long)v, (long long)now_);
   }
 
   void deliver(const Msg& m) {
@@ -211,6 +221,10 @@ class LastVoting {
       // first sends that merely arrive late need no answer.
       if (coordinator() && m.resend && (m.kind == Ack || m.kind == Collect))
         queue(m.sender, {m.instance, log_[m.instance], 0, Decide, uint8_t(id_)});
+      return;
+    }
+    if (m.kind == Decide) {
+      decide(m.instance, m.value);
       return;
     }
     Inst* in = slot(m.instance);
@@ -230,6 +244,7 @@ class LastVoting {
           in->x = in->vote;
           in->ts = 0;
           in->phase = Acking;
+          in->since = now_;
           in->heard = uint64_t{1} << id_;  // its own ack
           queue_to_others({in->id, in->vote, 0, Propose, uint8_t(id_)});
         }
@@ -239,6 +254,7 @@ class LastVoting {
         in->x = m.value;
         in->ts = 0;
         in->phase = WaitDecide;
+        in->since = now_;
         queue(m.sender, {in->id, in->x, 0, Ack, uint8_t(id_)});
         break;
       case Ack:
@@ -246,10 +262,10 @@ class LastVoting {
         in->heard |= uint64_t{1} << m.sender;
         if (std::popcount(in->heard) >= majority()) {
           queue_to_others({in->id, in->vote, 0, Decide, uint8_t(id_)});
-          decide(*in, in->vote);
+          decide(in->id, in->vote);
         }
         break;
-      case Decide: decide(*in, m.value); break;
+      case Decide: break;  // handled above
     }
   }
 
@@ -258,28 +274,29 @@ class LastVoting {
   }
 
   // Loopback loses the datagrams sent before a peer has bound its socket and
-  // those that overflow a busy receiver's buffer: after a stall, send each
-  // undecided instance's last message again.
+  // those that overflow a busy receiver's buffer: every 20 ms, send again the
+  // last message of each instance that has waited in its phase that long.
   void arm_stall() {
     stall_.expires_after(std::chrono::milliseconds(20));
     stall_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
-      if (decided_ == instances_ && now_us() - heard_ > 100'000) {
+      now_ = now_us();
+      if (decided_ == instances_ && now_ - heard_ > 100'000) {
         io_.stop();
         return;
       }
-      if (now_us() - progress_ > 20'000) {
-        for (Inst& in : ring_) {
-          switch (in.phase) {
-            case WaitPropose: queue(0, {in.id, in.x, in.ts, Collect, uint8_t(id_), 1}); break;
-            case WaitDecide: queue(0, {in.id, in.x, 0, Ack, uint8_t(id_), 1}); break;
-            case Acking: queue_to_others({in.id, in.vote, 0, Propose, uint8_t(id_), 1}); break;
-            default: continue;
-          }
-          ++resends_;
+      for (Inst& in : ring_) {
+        if (now_ - in.since < 20'000) continue;
+        in.since = now_;
+        switch (in.phase) {
+          case WaitPropose: queue(0, {in.id, in.x, in.ts, Collect, uint8_t(id_), 1}); break;
+          case WaitDecide: queue(0, {in.id, in.x, 0, Ack, uint8_t(id_), 1}); break;
+          case Acking: queue_to_others({in.id, in.vote, 0, Propose, uint8_t(id_), 1}); break;
+          default: continue;
         }
-        flush();
+        ++resends_;
       }
+      flush();
       arm_stall();
     });
   }
@@ -295,7 +312,7 @@ class LastVoting {
   std::vector<int64_t> log_;  // decided values by instance (kUndecided until then)
   std::byte buf_[65536];
   uint64_t next_ = 0, highest_ = 0, in_flight_ = 0, decided_ = 0, sent_ = 0, datagrams_ = 0, resends_ = 0;
-  int64_t progress_ = 0, heard_ = 0;  // last decision, last datagram (us)
+  int64_t now_ = 0, progress_ = 0, heard_ = 0;  // this turn, last decision, last datagram (us)
   std::chrono::steady_clock::time_point start_;
 };
 

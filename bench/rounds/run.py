@@ -17,7 +17,11 @@ For each program and n in {3, 5} it runs two workloads, each --runs times
                 round rate of one replica (the instance count is cut so a run
                 takes about --latency-seconds, for timeout-bound protocols);
   - throughput: --window 1000: decided instances/s with many in flight.
-Then LastVoting n=3 decided/s at further windows (--lv-windows), peak RSS
+Then LastVoting: with --lv-baseline (bench/rounds/lv_baseline.cpp, a
+hand-written LastVoting replica that coalesces messages per peer and
+event-loop turn), lv-baseline and every lv* program at each n and each of
+--lv-windows (default 1, 100, 1000, 4000), runs interleaved (baseline, then
+program, --runs times), with the ratio program/lv-baseline; peak RSS
 (VmHWM of each replica, the largest) with 10,000 instances in flight at n=3,
 and the ratios generated/hand-written: each program against the baseline,
 and otr-psyncc against otr-hand (the same protocol written by hand in C++
@@ -69,7 +73,7 @@ def run_cluster(kind, binary, n, instances, window, timeout_s, extra=()):
                 f.write(f'[[process]]\nid = {i}\naddress = "127.0.0.1:{p}"\n')
         procs = []
         for i in range(n):
-            if kind == "baseline":
+            if kind != "node":
                 cmd = [binary, "--id", str(i), "--ports", ",".join(map(str, ports)),
                        "--instances", str(instances), "--window", str(window), "--seed", "1"]
             else:
@@ -121,6 +125,39 @@ def latency_instances(kind, binary, n, cap, seconds):
     return max(20, min(cap, int(d1 * seconds)))
 
 
+def compare_last_voting(args, lv, sizes, figures):
+    """LastVoting decided instances/s per replica: lv-baseline against each lv*
+    program, same n, same window, runs interleaved; prints the ratios."""
+    windows = [int(x) for x in args.lv_windows.split(",")]
+    print()
+    print(f"LastVoting, decided instances/s per replica (runs interleaved with lv-baseline; "
+          f"load average {os.getloadavg()[0]:.1f}):")
+    for label, path in lv:
+        for n in sizes:
+            for w in windows:
+                progs = [("node", path)]
+                if args.lv_baseline:
+                    progs.insert(0, ("lv-baseline", args.lv_baseline))
+                counts = {}
+                for kind, binary in progs:
+                    if w == 1:
+                        counts[kind] = latency_instances(kind, binary, n, args.latency_instances, args.latency_seconds)
+                    else:
+                        counts[kind] = max(20000, args.lv_instances * w // 1000)
+                per = {kind: [] for kind, _ in progs}
+                for _ in range(args.runs):
+                    for kind, binary in progs:
+                        per[kind].append(rates(run_cluster(kind, binary, n, counts[kind], w, 60))[1])
+                got = {kind: statistics.median(v) for kind, v in per.items()}
+                figures[(label, n, f"W={w}")] = got["node"]
+                line = f"  n={n} --window {w:<5} {label} {got['node']:>10.0f}"
+                if args.lv_baseline:
+                    base = got["lv-baseline"]
+                    figures[("lv-baseline", n, f"W={w}")] = base
+                    line += f"   lv-baseline {base:>10.0f}   ratio {got['node'] / base:.2f}"
+                print(line, flush=True)
+
+
 def compile_examples(psyncc, examples, outdir):
     out = []
     for label, name in (("otr-psyncc", "one_third_rule"), ("lv-psyncc", "last_voting")):
@@ -142,7 +179,10 @@ def main():
                                                        "examples"))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--latency-seconds", type=float, default=1.5)
-    ap.add_argument("--lv-windows", default="1000,4000", help="LastVoting n=3 decided/s at these windows")
+    ap.add_argument("--lv-baseline", help="the lv-baseline binary (hand-written LastVoting), run next to lv-psyncc")
+    ap.add_argument("--lv-windows", default="1,100,1000,4000", help="LastVoting decided/s at these windows")
+    ap.add_argument("--lv-instances", type=int, default=300000,
+                    help="LastVoting instances at --window 1000 (scaled with the window, at least 20,000)")
     ap.add_argument("--latency-instances", type=int, default=1000)
     ap.add_argument("--throughput-instances", type=int, default=20000)
     ap.add_argument("--throughput-window", type=int, default=1000)
@@ -187,14 +227,12 @@ def main():
             print(f"  {a}/{b} n={n}: rounds/s {fa[0] / fb[0]:.2f}, decided/s W=1 {fa[1] / fb[1]:.2f}, "
                   f"decided/s W={args.throughput_window} {fa[2] / fb[2]:.2f}{note}")
     lv = [(label, path) for label, kind, path in rows if label.startswith("lv")]
-    for label, path in lv:
-        print()
-        for w in [int(x) for x in args.lv_windows.split(",")]:
-            _, dw = measure("node", path, 3, max(args.throughput_instances, 20 * w), w, args.runs, 60)
-            figures[(label, 3, f"W={w}")] = dw
-            print(f"{label} n=3: {dw:.0f} decided instances/s at --window {w} (target 20,000)", flush=True)
+    if lv:
+        compare_last_voting(args, lv, sizes, figures)
     print()
     mem = {}
+    if args.lv_baseline:
+        rows.append(("lv-baseline", "lv-baseline", args.lv_baseline))
     for label, kind, path in rows:
         extra = ("--timeout", "500ms")
         stats = run_cluster(kind, path, 3, args.memory_instances, args.memory_instances, 60, extra)

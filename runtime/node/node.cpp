@@ -451,6 +451,7 @@ class Node final : public engine::Host {
     in_receive_batch_ = false;
     settle_pending();
     schedule_wake();
+    busy_us_ += now_us() - batch_now_;
   }
 
   void dispatch(const net::WireHeader& h, std::span<const std::byte> payload) {
@@ -590,15 +591,19 @@ class Node final : public engine::Host {
       after_event(s);
     });
     schedule_wake();
+    busy_us_ += now_us() - now;
   }
 
   // The adaptive timeout (docs/runtime.md, "Adaptive timeout"): every 50 ms,
   // the default and written round timeouts are raised to
   //   max(4 x the 99th percentile of the round latency measured since,
-  //       2 x the in-flight instances / the instances finished per second),
+  //       2 x the in-flight instances / the instances finished per busy second),
   // between --timeout and --timeout-ceiling. A round that ends on its
   // timeout while its messages are only queued behind thousands of others
   // (a turn of the event loop takes window / throughput) costs a phase.
+  // Throughput counts busy time only (receive batches and timer handlers):
+  // counted against wall time it would feed back on itself when rounds end
+  // on their timeout (a longer timeout, fewer instances/s, a longer one...).
   void schedule_adaptation() {
     adapt_timer_.expires_after(std::chrono::milliseconds(kAdaptEveryMs));
     adapt_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -609,9 +614,8 @@ class Node final : public engine::Host {
   }
 
   void adapt_timeout() {
-    const int64_t now = now_us();
     const uint64_t finished = counters_.instances_finished;
-    const double seconds = double(now - adapted_at_us_) / 1e6;
+    const double seconds = double(busy_us_ - adapted_busy_us_) / 1e6;
     int64_t want = 0;
     if (latency_.samples >= 16) want = 4 * latency_.quantile_upper_us(0.99);
     if (seconds > 0 && finished > adapted_finished_) {
@@ -623,7 +627,7 @@ class Node final : public engine::Host {
     round_latency_p99_us_ = latency_.quantile_upper_us(0.99);
     adaptive_timeout_max_us_ = std::max(adaptive_timeout_max_us_, timeout);
     latency_.clear();
-    adapted_at_us_ = now;
+    adapted_busy_us_ = busy_us_;
     adapted_finished_ = finished;
   }
 
@@ -698,10 +702,10 @@ class Node final : public engine::Host {
   net::NetCounters net_counters_;
   NodeCounters counters_;
   engine::LatencyHistogram latency_;
-  int64_t adapted_at_us_ = 0;
   uint64_t adapted_finished_ = 0;
   int64_t round_latency_p99_us_ = 0;
   int64_t adaptive_timeout_max_us_ = 0;
+  int64_t busy_us_ = 0, adapted_busy_us_ = 0;  // time in receive batches and timer handlers
   DecisionWriter out_;
   bool flush_scheduled_ = false;
   std::vector<int32_t> to_settle_, settling_;
