@@ -49,6 +49,9 @@ Instance::Instance(const Layout& layout, const Config& config, const int64_t* co
   before_ = reinterpret_cast<std::byte*>(at += box);
   ahead_ = reinterpret_cast<int64_t*>(at += before);
   inputs_ = reinterpret_cast<int64_t*>(at + config.n);
+  // One message per peer for a later round, kept across reset: buffering
+  // future messages then does not allocate in the steady state.
+  future_.reserve(size_t(config.n) * future_record_size(layout.max_msg_size));
   reset(id, inputs);
 }
 
