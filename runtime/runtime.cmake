@@ -24,25 +24,44 @@ target_include_directories(psync_util PUBLIC ${PSYNC_RT})
 target_link_libraries(psync_util PRIVATE psync_warnings)
 set_target_properties(psync_util PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
-# net/: wire format and the Asio UDP and TCP transports.
-add_library(psync_net OBJECT ${PSYNC_RT}/net/wire.cpp ${PSYNC_RT}/net/udp.cpp ${PSYNC_RT}/net/tcp.cpp)
-target_include_directories(psync_net PUBLIC ${PSYNC_RT})
-target_link_libraries(psync_net PUBLIC Boost::headers PRIVATE psync_warnings)
+# net/auth: key pairs, key files, channel keys and MACs on libsodium. Its
+# own library because psyncc (keygen) and the launcher (keys for psyncc run)
+# use it too.
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+add_library(psync_auth OBJECT ${PSYNC_RT}/net/auth.cpp)
+target_include_directories(psync_auth PUBLIC ${PSYNC_RT})
+target_link_libraries(psync_auth PUBLIC PkgConfig::SODIUM PRIVATE psync_warnings)
+set_target_properties(psync_auth PROPERTIES POSITION_INDEPENDENT_CODE ON)
 
-# node/: configuration, the replica process; main.cpp is only in the archive.
-# toml++ is used header-only (its pkg-config asks for a shared library that
-# Debian does not ship), so that the archive needs nothing beyond libstdc++.
-add_library(psync_node OBJECT ${PSYNC_RT}/node/config.cpp ${PSYNC_RT}/node/node.cpp)
+# net/: wire format, the authenticated session, and the Asio UDP and TCP
+# transports.
+add_library(psync_net OBJECT ${PSYNC_RT}/net/wire.cpp ${PSYNC_RT}/net/session.cpp ${PSYNC_RT}/net/transport.cpp
+            ${PSYNC_RT}/net/udp.cpp ${PSYNC_RT}/net/tcp.cpp)
+target_include_directories(psync_net PUBLIC ${PSYNC_RT})
+target_link_libraries(psync_net PUBLIC Boost::headers psync_auth PRIVATE psync_warnings)
+
+# store/: the --data-dir log (records, group commit, recovery). No sockets.
+add_library(psync_store OBJECT ${PSYNC_RT}/store/log.cpp)
+target_include_directories(psync_store PUBLIC ${PSYNC_RT})
+target_link_libraries(psync_store PRIVATE psync_warnings)
+set_target_properties(psync_store PROPERTIES POSITION_INDEPENDENT_CODE ON)
+
+# node/: configuration, the replica process, learning decisions; main.cpp is
+# only in the archive. toml++ is used header-only (its pkg-config asks for a
+# shared library that Debian does not ship), so that the archive needs
+# nothing beyond libstdc++ and libsodium.
+add_library(psync_node OBJECT ${PSYNC_RT}/node/config.cpp ${PSYNC_RT}/node/node.cpp ${PSYNC_RT}/node/learning.cpp)
 target_include_directories(psync_node PUBLIC ${PSYNC_RT})
-target_link_libraries(psync_node PUBLIC psync_abi psync_validate psync_util Boost::headers CLI11::CLI11 PRIVATE psync_warnings)
+target_link_libraries(psync_node PUBLIC psync_abi psync_validate psync_util psync_auth psync_store Boost::headers CLI11::CLI11
+                      PRIVATE psync_warnings)
 
 find_package(Threads REQUIRED)
 
-# libpsync_runtime.a: main() + node + net + engine + validate. A compiled
-# protocol links as:  c++ proto.o libpsync_runtime.a -lpthread -o proto   (runtime/README.md)
+# libpsync_runtime.a: main() + node + store + net + engine + validate. A compiled
+# protocol links as:  c++ proto.o libpsync_runtime.a -lsodium -lpthread -o proto   (runtime/README.md)
 add_library(psync_runtime STATIC
   ${PSYNC_RT}/node/main.cpp
-  $<TARGET_OBJECTS:psync_round> $<TARGET_OBJECTS:psync_engine> $<TARGET_OBJECTS:psync_net> $<TARGET_OBJECTS:psync_node>
-  $<TARGET_OBJECTS:psync_validate> $<TARGET_OBJECTS:psync_util>)
+  $<TARGET_OBJECTS:psync_round> $<TARGET_OBJECTS:psync_engine> $<TARGET_OBJECTS:psync_auth> $<TARGET_OBJECTS:psync_net>
+  $<TARGET_OBJECTS:psync_store> $<TARGET_OBJECTS:psync_node> $<TARGET_OBJECTS:psync_validate> $<TARGET_OBJECTS:psync_util>)
 target_include_directories(psync_runtime PUBLIC ${PSYNC_RT})
-target_link_libraries(psync_runtime PUBLIC psync_abi Threads::Threads PRIVATE Boost::headers CLI11::CLI11 psync_warnings)
+target_link_libraries(psync_runtime PUBLIC psync_abi Threads::Threads PkgConfig::SODIUM PRIVATE Boost::headers CLI11::CLI11 psync_warnings)

@@ -18,6 +18,7 @@
 
 #include "codegen/codegen.h"
 #include "check.h"
+#include "launch/keys.h"
 #include "launch/launch.h"
 #include "sema/traits.h"
 #include "sema/frontend.h"
@@ -172,6 +173,8 @@ struct RunOptions {
   uint64_t instances = 1, window = 1, seed = 1;
   double drop = 0;
   bool stats = false, logs = false;
+  bool no_keys = false;
+  std::string data_dir;
 };
 
 // `--kill I@T`: replica I (0 <= I < n) after the duration T.
@@ -197,6 +200,8 @@ int run_local_cluster(const RunOptions& ro, const CommonOptions& common) {
   co.transport = ro.transport;
   co.show_logs = ro.logs;
   co.time_limit_us = ro.time_limit_us;
+  co.keys = !ro.no_keys;
+  co.data_dir = ro.data_dir;
   for (auto& k : ro.kills) {
     psync::launch::Kill kill;
     if (!parse_kill(k, ro.n, kill)) return 2;
@@ -210,7 +215,9 @@ int run_local_cluster(const RunOptions& ro, const CommonOptions& common) {
   if (ro.drop > 0) co.node_args.insert(co.node_args.end(), {"--drop", fmt::format("{}", ro.drop)});
   if (ro.stats) co.node_args.push_back("--stats");
   co.on_start = [&] {
-    fmt::print("psyncc run: {} replicas of {} on 127.0.0.1 over {}\n", ro.n, ro.file, ro.transport);
+    fmt::print("psyncc run: {} replicas of {} on 127.0.0.1 over {}, {}{}\n", ro.n, ro.file, ro.transport,
+               ro.no_keys ? "keyless (not authenticated)" : "authenticated (a fresh key pair each)",
+               ro.data_dir.empty() ? "" : ", durable in " + ro.data_dir);
     std::fflush(stdout);
   };
 
@@ -231,6 +238,58 @@ int run_local_cluster(const RunOptions& ro, const CommonOptions& common) {
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   return status;
+}
+
+struct KeygenOptions {
+  std::string dir;
+  int n = 0;
+  std::string cluster;
+  int id = -1;
+};
+
+// `psyncc keygen`: a key pair per replica, and the cluster file with every
+// public key (docs/runtime.md, "Keys").
+int run_keygen(const KeygenOptions& k) {
+  std::vector<psync::launch::ClusterEntry> entries;
+  std::string error;
+  if (!k.cluster.empty() && !psync::launch::read_cluster_entries(k.cluster, entries, error)) {
+    fmt::print(stderr, "psyncc: error: {}\n", error);
+    return 2;
+  }
+  std::vector<int> ids;
+  if (k.id >= 0) {
+    ids.push_back(k.id);
+  } else if (!entries.empty()) {
+    for (const auto& e : entries) ids.push_back(e.id);
+  } else {
+    for (int i = 0; i < k.n; ++i) ids.push_back(i);
+  }
+  if (ids.empty()) {
+    fmt::print(stderr, "psyncc: error: keygen needs -n N, --cluster FILE or --id I\n");
+    return 2;
+  }
+  const auto keys = psync::launch::generate_keys(k.dir, ids, error);
+  if (keys.empty()) {
+    fmt::print(stderr, "psyncc: error: {}\n", error);
+    return 2;
+  }
+  for (const auto& key : keys)
+    fmt::print("psyncc keygen: replica {}: {} (secret, give it to that replica only: --key) and {}\n", key.id,
+               key.secret_path, key.public_path);
+  if (!entries.empty() && k.id < 0) {
+    std::vector<std::string> hex;
+    for (const auto& key : keys) hex.push_back(key.public_hex);
+    const std::string out = (std::filesystem::path(k.dir) / "cluster.toml").string();
+    if (!psync::launch::write_keyed_cluster(out, entries, hex, "written by psyncc keygen from " + k.cluster, error)) {
+      fmt::print(stderr, "psyncc: error: {}\n", error);
+      return 2;
+    }
+    fmt::print("psyncc keygen: {}: {} with every replica's public key\n", out, k.cluster);
+  } else {
+    fmt::print("# each [[process]] of the cluster file gets its public_key:\n");
+    for (const auto& key : keys) fmt::print("#   id = {}\npublic_key = \"{}\"\n", key.id, key.public_hex);
+  }
+  return 0;
 }
 
 struct CheckCli {
@@ -409,7 +468,20 @@ int main(int argc, char** argv) {
   add_target_options(run, run_opts.target);
   run->add_flag("--stats", run_opts.stats, "Replicas print their counters at exit");
   run->add_flag("--logs", run_opts.logs, "Show the replicas' logs");
+  run->add_flag("--no-keys", run_opts.no_keys, "Run a keyless (unauthenticated) cluster");
+  run->add_option("--data-dir", run_opts.data_dir, "Make the replicas durable: replica I keeps its log in DIR/replica-I")
+      ->type_name("DIR");
   add_common(run, common);
+
+  KeygenOptions keygen_opts;
+  auto* keygen = app.add_subcommand("keygen", "Write key pairs for the replicas of a cluster (authenticated channels)");
+  keygen->add_option("--dir", keygen_opts.dir, "Where the key files go (replica-I.key, replica-I.pub)")
+      ->required()->type_name("DIR");
+  keygen->add_option("-n", keygen_opts.n, "Keys for replicas 0..N-1")->transform(Integer(1, 64));
+  keygen->add_option("--cluster", keygen_opts.cluster,
+                     "Keys for the replicas of this cluster file, and DIR/cluster.toml listing their public keys")
+      ->type_name("FILE");
+  keygen->add_option("--id", keygen_opts.id, "Only replica I (each machine makes its own key)")->transform(Integer(0, 63));
 
   CheckCli check_cli;
   auto* check = app.add_subcommand("check", "Explore every heard-of assignment for small n and check the specs");
@@ -491,6 +563,7 @@ int main(int argc, char** argv) {
     if (*dump) return run_dump_ast(dump_file, common);
     if (*build) return run_build(build_opts, common);
     if (*run) return run_local_cluster(run_opts, common);
+    if (*keygen) return run_keygen(keygen_opts);
     if (*check) return run_check_verb(check_cli, common);
     if (*simulate) return run_simulate_verb(sim_cli, common);
   } catch (const std::exception& e) {

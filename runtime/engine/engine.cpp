@@ -31,6 +31,8 @@ Instance::Instance(const Layout& layout, const Config& config, const int64_t* co
   hooks_.random = &Instance::hook_random;
   hooks_.decided = &Instance::hook_decided;
   hooks_.conflict = &Instance::hook_conflict;
+  hooks_.log = &Instance::hook_log;
+  hooks_.range_error = &Instance::hook_range_error;
   env_.n = config.n;
   env_.me = config.me;
   env_.consts = consts;
@@ -99,6 +101,17 @@ void Instance::start(int64_t now_us) {
   run_until_blocked(now_us);
 }
 
+void Instance::resume(int64_t round, std::span<const std::byte> state, uint64_t rng, int64_t decided_round,
+                      int64_t now_us) {
+  if (status_ != Status::Idle || state.size() != layout_.state_size || round < 0) return;
+  std::memcpy(state_, state.data(), layout_.state_size);
+  rng_ = rng;
+  decided_round_ = decided_round;
+  status_ = Status::Running;
+  begin_round(round, now_us, /*skipped=*/false);
+  run_until_blocked(now_us);
+}
+
 // Enters round r (round/round.h, rules 1 and 2): runs send, hands the
 // messages out (not in a skipped round, unless catch-up sends are on), opens
 // the mailbox with the process's own message, then delivers what arrived
@@ -111,6 +124,8 @@ void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
   deadline_ = kNoDeadline;
   round_began_us_ = now_us;
   if (config_.record_rounds) std::memcpy(before_, state_, layout_.state_size);
+  if (config_.report_round_starts && (!skipped || !config_.suppress_catch_up_sends))
+    host_.round_starting(id_, r, {state_, layout_.state_size}, rng_, decided_round_);
 
   const uint64_t out = round::run_send(decl(), env_, state_, outbox_);
   const bool transmit = !skipped || !config_.suppress_catch_up_sends;
@@ -142,14 +157,19 @@ void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
   deliver_buffered_for_current_round(now_us);
 }
 
+// The round's timeout: `timeout D`, or `timeout e` computed now over the
+// state after send (growing failure-detector timeouts), or the default. A
+// computed value below 1 us counts as 1 us; a huge one never overflows.
 void Instance::arm_deadline(int64_t now_us) {
   const psync_round_desc& d = decl();
   if (d.flags & PSYNC_ROUND_WAIT) {
     deadline_ = kNoDeadline;
     return;
   }
-  const int64_t t = (d.flags & PSYNC_ROUND_HAS_TIMEOUT) ? d.timeout_us : config_.default_timeout_us;
-  deadline_ = now_us + std::max<int64_t>({t, config_.adaptive_timeout_us, 0});
+  int64_t t = config_.default_timeout_us;
+  if (d.flags & PSYNC_ROUND_HAS_TIMEOUT) t = d.timeout != nullptr ? std::max<int64_t>(d.timeout(state_, &env_), 1) : d.timeout_us;
+  t = std::max<int64_t>({t, config_.adaptive_timeout_us, 0});
+  deadline_ = t >= kNoDeadline - now_us ? kNoDeadline - 1 : now_us + t;
 }
 
 // Offers one message of the current round to its mailbox (round/round.h,
@@ -470,6 +490,18 @@ void Instance::hook_conflict(void* self, const psync_env* env, const void* state
   auto* inst = static_cast<Instance*>(self);
   ++inst->counters_.conflicting_decisions;
   inst->host_.report_conflict(inst->id_, env->round, state);
+}
+
+void Instance::hook_log(void* self, const psync_env* env, const char* text, uint64_t len) {
+  auto* inst = static_cast<Instance*>(self);
+  ++inst->counters_.log_lines;
+  inst->host_.log_line(inst->id_, env->round, std::string_view(text, size_t(len)));
+}
+
+void Instance::hook_range_error(void* self, const psync_env* env, int64_t value, const char* where) {
+  auto* inst = static_cast<Instance*>(self);
+  ++inst->counters_.range_errors;
+  inst->host_.report_range_error(inst->id_, env->round, value, where);
 }
 
 std::vector<std::pair<const char*, uint64_t>> counter_list(const Counters& c) {

@@ -20,6 +20,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace psync::engine {
@@ -50,6 +51,8 @@ inline constexpr int64_t kNoDeadline = INT64_MAX;
   X(decisions)                 /* first decide() of an instance */           \
   X(conflicting_decisions)     /* decide() with a second, different value */ \
   X(halts)                     /* instances that executed halt */            \
+  X(log_lines)                 /* `log` statements run */                    \
+  X(range_errors)              /* values out of range for a pid or a set */ \
   X(instances_gave_up)         /* hit the max-rounds limit undecided */    \
   X(instances_lingered)        /* kept running after after-decide rounds */ \
   X(lingered_rounds)           /* rounds run while lingering */             \
@@ -129,6 +132,9 @@ struct Config {
   int64_t adaptive_timeout_us = 0;
   // Where rounds that close by progress record their latency (may be null).
   LatencyHistogram* round_latency = nullptr;
+  // Report the state at the start of every round that may send
+  // (Host::round_starting): the node's --data-dir log.
+  bool report_round_starts = false;
 };
 
 // What an instance needs from its driver: a way out for messages and a place
@@ -144,12 +150,26 @@ class Host {
   virtual void announce_decided(uint64_t instance, int64_t round, uint64_t to) { (void)instance; (void)round; (void)to; }
   virtual void report_decision(uint64_t instance, int64_t round, const void* state) = 0;
   virtual void report_conflict(uint64_t instance, int64_t round, const void* state) { (void)instance; (void)round; (void)state; }
+  // A `log` line of the protocol (not NUL-terminated data is copied into `text`).
+  virtual void log_line(uint64_t instance, int64_t round, std::string_view text) { (void)instance; (void)round; (void)text; }
+  // A computed value out of range where a process id or a set element was
+  // expected (abi.h, psync_hooks.range_error); the operation did nothing.
+  virtual void report_range_error(uint64_t instance, int64_t round, int64_t value, const char* where) {
+    (void)instance; (void)round; (void)value; (void)where;
+  }
   // Only with Config::record_rounds (the differential test): the state as
   // round `round` began (before its send) and as it completed, and who was
   // heard. Every local transition the instance takes is reported once.
   virtual void round_completed(uint64_t instance, int64_t round, std::span<const std::byte> before,
                                std::span<const std::byte> after, uint64_t heard) {
     (void)instance; (void)round; (void)before; (void)after; (void)heard;
+  }
+  // Only with Config::report_round_starts: round `round` is about to run its
+  // send on `state`. Everything needed to resume the instance there
+  // (Instance::resume) is in the arguments.
+  virtual void round_starting(uint64_t instance, int64_t round, std::span<const std::byte> state, uint64_t rng,
+                              int64_t decided_round) {
+    (void)instance; (void)round; (void)state; (void)rng; (void)decided_round;
   }
 };
 
@@ -173,6 +193,10 @@ class Instance {
 
   // Runs init, then enters round 0 (sends its messages).
   void start(int64_t now_us);
+  // Instead of start: continues from a state recorded by
+  // Host::round_starting (a replica recovering its --data-dir), entering
+  // `round` again as if for the first time.
+  void resume(int64_t round, std::span<const std::byte> state, uint64_t rng, int64_t decided_round, int64_t now_us);
   // A message for this instance from the network, already authenticated by
   // the transport (sender id matches its address).
   void receive(int32_t sender, int64_t round, std::span<const std::byte> payload, int64_t now_us);
@@ -237,6 +261,8 @@ class Instance {
   static int64_t hook_random(void* self, const psync_env* env, int64_t k);
   static void hook_decided(void* self, const psync_env* env, const void* state);
   static void hook_conflict(void* self, const psync_env* env, const void* state);
+  static void hook_log(void* self, const psync_env* env, const char* text, uint64_t len);
+  static void hook_range_error(void* self, const psync_env* env, int64_t value, const char* where);
   uint64_t next_random();
   bool everyone_decided() const { return (decided_set() & round::all_of(config_.n)) == round::all_of(config_.n); }
   void announce_decision_early();

@@ -4,6 +4,7 @@
 // always reaps every child (Ctrl-C included).
 #include "launch/launch.h"
 
+#include "launch/keys.h"
 #include "util/cmdline.h"
 
 #include <arpa/inet.h>
@@ -115,6 +116,7 @@ int64_t percentile(std::vector<int64_t> v, double p) {
 }
 
 std::vector<std::string> replica_args(const ClusterOptions& o, const fs::path& cluster_file, int id) {
+  const fs::path dir = cluster_file.parent_path();
   std::vector<std::string> args{o.binary,
                                 "--id",
                                 std::to_string(id),
@@ -126,6 +128,9 @@ std::vector<std::string> replica_args(const ClusterOptions& o, const fs::path& c
                                 std::to_string(o.instances),
                                 "--time-limit",
                                 cmdline::format_duration_us(o.time_limit_us)};
+  if (o.keys) args.insert(args.end(), {"--key", (dir / "keys" / ("replica-" + std::to_string(id) + ".key")).string()});
+  if (!o.data_dir.empty())
+    args.insert(args.end(), {"--data-dir", (fs::path(o.data_dir) / ("replica-" + std::to_string(id))).string()});
   args.insert(args.end(), o.node_args.begin(), o.node_args.end());
   return args;
 }
@@ -293,12 +298,24 @@ ClusterResult run_cluster(const ClusterOptions& o) {
   const fs::path cluster_file = dir / "cluster.toml";
   std::set<int> taken;
   {
-    std::ofstream toml(cluster_file);
-    toml << "# written by psyncc run\n";
+    std::vector<ClusterEntry> entries;
     for (int i = 0; i < o.n && res.error.empty(); ++i) {
       int port = free_port(taken);
       if (port < 0) res.error = "no free loopback port";
-      toml << "[[process]]\nid = " << i << "\naddress = \"127.0.0.1:" << port << "\"\n";
+      entries.push_back({i, "127.0.0.1:" + std::to_string(port)});
+    }
+    std::vector<std::string> public_keys;
+    if (res.error.empty() && o.keys) {
+      std::vector<int> ids;
+      for (const ClusterEntry& e : entries) ids.push_back(e.id);
+      for (const ReplicaKeys& k : generate_keys((dir / "keys").string(), ids, res.error)) public_keys.push_back(k.public_hex);
+    }
+    if (res.error.empty() && o.keys) {
+      write_keyed_cluster(cluster_file.string(), entries, public_keys, "written by psyncc run", res.error);
+    } else if (res.error.empty()) {
+      std::ofstream toml(cluster_file);
+      toml << "# written by psyncc run (keyless)\n";
+      for (const ClusterEntry& e : entries) toml << "[[process]]\nid = " << e.id << "\naddress = \"" << e.address << "\"\n";
     }
   }
   if (res.error.empty()) res.error = check_config(o, cluster_file, res.config_error);

@@ -30,6 +30,12 @@ struct ClusterOptions {
   int64_t time_limit_us = 60'000'000;
   int64_t stop_grace_us = 2'000'000;
   bool show_logs = false;  // forward the replicas' stderr
+  // Every replica gets its own key pair (made under the run's temporary
+  // directory) and the cluster file lists the public keys; false runs a
+  // keyless cluster (each replica warns).
+  bool keys = true;
+  // Non-empty: replica I keeps its state in data_dir/replica-I (--data-dir).
+  std::string data_dir;
   // Called once the replicas' command line has passed --check-config, just
   // before they start (psyncc run prints its banner here).
   std::function<void()> on_start;

@@ -176,7 +176,8 @@ std::vector<ClusterMember> parse_cluster(const std::string& text, const std::str
     if (t == nullptr) throw ConfigError(where + ": must be a table");
     for (auto&& [key, value] : *t) {
       (void)value;
-      if (key != "id" && key != "address") throw ConfigError(where + ": unknown key '" + std::string(key.str()) + "'");
+      if (key != "id" && key != "address" && key != "public_key")
+        throw ConfigError(where + ": unknown key '" + std::string(key.str()) + "'");
     }
     auto id = (*t)["id"].value<int64_t>();
     if (!id) throw ConfigError(where + ": missing integer 'id'");
@@ -190,7 +191,14 @@ std::vector<ClusterMember> parse_cluster(const std::string& text, const std::str
     auto port = parse_int(addr->substr(colon + 1));
     if (!port || *port <= 0 || *port > 65535)
       throw ConfigError(where + ": port in '" + *addr + "' must be 1..65535");
-    members.push_back({int32_t(std::clamp<int64_t>(*id, -1, INT32_MAX)), host, uint16_t(*port)});
+    std::optional<net::Key> public_key;
+    if (t->contains("public_key")) {
+      auto text = (*t)["public_key"].value<std::string>();
+      if (!text) throw ConfigError(where + ": public_key must be a string of 64 hex digits");
+      public_key = net::key_from_hex(*text);
+      if (!public_key) throw ConfigError(where + ": public_key '" + *text + "' is not 64 hex digits");
+    }
+    members.push_back({int32_t(std::clamp<int64_t>(*id, -1, INT32_MAX)), host, uint16_t(*port), public_key});
     if (*id < 0 || *id >= int64_t(procs->size()))
       throw ConfigError(where + ": id " + std::to_string(*id) + " is outside 0.." + std::to_string(procs->size() - 1) +
                         " (ids must be 0..n-1)");
@@ -198,6 +206,14 @@ std::vector<ClusterMember> parse_cluster(const std::string& text, const std::str
   if (members.size() > PSYNC_MAX_N)
     throw ConfigError(source + ": " + std::to_string(members.size()) + " processes; at most " +
                       std::to_string(PSYNC_MAX_N) + " are supported");
+  // Keys on every process or on none: a half-keyed cluster would leave some
+  // channels unauthenticated without anyone noticing.
+  for (const ClusterMember& m : members)
+    if (m.public_key.has_value() != members.front().public_key.has_value())
+      throw ConfigError(source + ": process " + std::to_string(m.id) + (m.public_key ? " has" : " has no") +
+                        " public_key but process " + std::to_string(members.front().id) +
+                        (members.front().public_key ? " has one" : " has none") +
+                        ": list a key for every process, or for none");
   std::vector<ClusterMember> by_id(members.size());
   std::vector<bool> seen(members.size(), false);
   for (const ClusterMember& m : members) {
@@ -211,6 +227,10 @@ std::vector<ClusterMember> parse_cluster(const std::string& text, const std::str
         throw ConfigError(source + ": processes " + std::to_string(i) + " and " + std::to_string(j) +
                           " share the address " + by_id[i].host + ":" + std::to_string(by_id[i].port));
   return by_id;
+}
+
+bool cluster_is_keyed(const std::vector<ClusterMember>& cluster) {
+  return !cluster.empty() && cluster.front().public_key.has_value();
 }
 
 std::vector<ClusterMember> load_cluster(const std::string& path) {
@@ -270,7 +290,12 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
       ->transform(Integer(0, kMaxFutureBound));
   app.add_option("--max-datagram", o.max_datagram, "UDP: bytes per datagram when batching frames")
       ->transform(Unsigned(128, 65000));
-  app.add_flag("--quiet", o.quiet, "no log lines on stderr");
+  app.add_flag("--quiet", o.quiet, "no log lines on stderr (the warning of a keyless cluster excepted)");
+  app.add_option("--key", o.key_path, "this replica's secret key file (psyncc keygen); required when the cluster file lists public keys");
+  app.add_option("--data-dir", o.data_dir, "keep a durable log here: a restart recovers the replica's state (docs/reliability.md)");
+  app.add_option("--stay", o.stay_us,
+                 "after finishing every instance, keep answering peers that are behind, until they are done or silent for this long (0 = exit at once)")
+      ->transform(Duration());
   app.add_flag("--check-config", o.check_only,
                "check the command line and the cluster file, then exit (0, or 2 with the error)");
   try {
@@ -295,6 +320,21 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   const int32_t n = int32_t(o.cluster.size());
   if (o.id < 0 || o.id >= n)
     throw ConfigError("--id " + std::to_string(o.id) + " is not in the cluster (ids 0.." + std::to_string(n - 1) + ")");
+  if (cluster_is_keyed(o.cluster)) {
+    if (o.key_path.empty())
+      throw ConfigError(o.cluster_path + " lists public keys: give this replica's secret key with --key FILE");
+    try {
+      o.key_pair = net::read_secret_key_file(o.key_path);
+    } catch (const std::runtime_error& e) {
+      throw ConfigError(std::string("--key: ") + e.what());
+    }
+    if (o.key_pair->public_key != *o.cluster[size_t(o.id)].public_key)
+      throw ConfigError("--key " + o.key_path + ": its public key is not the one " + o.cluster_path +
+                        " lists for process " + std::to_string(o.id));
+  } else if (!o.key_path.empty()) {
+    throw ConfigError("--key " + o.key_path + ": " + o.cluster_path +
+                      " lists no public keys (psyncc keygen --cluster adds them)");
+  }
   // Bracha's f+1 rule assumes n > 3f (Inf. Comput. 75(2), 1987); a larger
   // budget describes no system the rule was made for.
   if (3 * o.byzantine_f >= n)

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "engine/engine.h"
+#include "net/auth.h"
 
 #include <psync/abi.h>
 
@@ -25,6 +26,7 @@ struct ClusterMember {
   int32_t id = 0;
   std::string host;  // as written: an IPv4/IPv6 literal or a name
   uint16_t port = 0;
+  std::optional<net::Key> public_key;  // every member has one, or none does (keyless)
 };
 
 // How one input gets its value in each instance.
@@ -71,6 +73,13 @@ struct Options {
   size_t max_datagram = 1400;
   bool quiet = false;
   bool check_only = false;  // --check-config: parse, check, exit
+  // Trust (docs/reliability.md).
+  std::string key_path;                  // --key: this replica's secret key file
+  std::optional<net::KeyPair> key_pair;  // read from it; set exactly when the cluster lists keys
+  std::string data_dir;                  // --data-dir: durable state; empty = none
+  int64_t stay_us = 1'000'000;           // --stay: after finishing, serve peers that are behind
+  int64_t learn_delay_us = 200'000;      // a running instance asks peers for the decision after this long
+  uint64_t retain_decisions = 1'000'000; // decided values kept (by instance id) to answer stragglers
 };
 
 // Parses argv against `desc` (inputs and consts are named by the protocol).
@@ -79,10 +88,12 @@ struct Options {
 // --help; throws ConfigError on any mistake.
 std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int argc, char** argv);
 
-// Reads and validates a cluster TOML file: [[process]] tables with id and
-// address = "host:port", ids exactly 0..n-1, 1 <= n <= PSYNC_MAX_N.
+// Reads and validates a cluster TOML file: [[process]] tables with id,
+// address = "host:port" and optionally public_key = "<64 hex>" (on every
+// process or on none), ids exactly 0..n-1, 1 <= n <= PSYNC_MAX_N.
 std::vector<ClusterMember> load_cluster(const std::string& path);
 std::vector<ClusterMember> parse_cluster(const std::string& toml_text, const std::string& source_name);
+bool cluster_is_keyed(const std::vector<ClusterMember>& cluster);
 
 // One value of `kind` as written on the command line ("3", "true", "{0+2}").
 int64_t parse_value(const std::string& text, psync_kind kind, int32_t n, const std::string& what);

@@ -2,15 +2,23 @@
 // instances by id through a flat instance table, one timing wheel for every
 // instance's round deadline, decisions out as buffered JSON lines, counters
 // at exit. Built for many instances in flight: the steady state allocates
-// nothing per instance or per round (bench/rounds counts it).
+// nothing per instance or per round (bench/rounds counts it). The trust
+// pieces (docs/reliability.md) hook in here: keys and incarnations for the
+// transport, the --data-dir log (group commit before anything leaves),
+// fences for restarted peers and the rejoin point of a restarted replica,
+// and learning decided values from peers.
 #include "node/node.h"
 #include "abi/validate.h"
 
 #include "node/json.h"
+#include "node/learning.h"
 #include "node/timer_wheel.h"
+#include "store/log.h"
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <bit>
 #include <charconv>
 #include <chrono>
 #include <csignal>
@@ -79,11 +87,15 @@ class InstanceTable {
       s = int32_t(instances_.size());
       make(instances_);
       ids_.push_back(0);
+      started_us_.push_back(0);
+      last_round_.emplace_back();
       released_.push_back(0);
       settle_queued_.push_back(0);
       in_use_.push_back(0);
     }
     ids_[size_t(s)] = id;
+    started_us_[size_t(s)] = 0;
+    last_round_[size_t(s)].state.clear();  // keeps its capacity
     released_[size_t(s)] = 0;
     settle_queued_[size_t(s)] = 0;
     while (ring_[id & (ring_.size() - 1)] != kNone) grow();  // another id in flight there
@@ -104,6 +116,8 @@ class InstanceTable {
   uint64_t id(int32_t s) const { return ids_[size_t(s)]; }
   bool in_use(int32_t s) const { return in_use_[size_t(s)] != 0; }
   uint8_t& released(int32_t s) { return released_[size_t(s)]; }
+  int64_t& started_us(int32_t s) { return started_us_[size_t(s)]; }  // learning waits a while for running ones
+  store::RoundState& last_round(int32_t s) { return last_round_[size_t(s)]; }  // --data-dir: for a compaction
   uint8_t& settle_queued(int32_t s) { return settle_queued_[size_t(s)]; }
   size_t live() const { return live_; }
   size_t slots() const { return instances_.size(); }
@@ -126,6 +140,8 @@ class InstanceTable {
 
   std::deque<engine::Instance> instances_;
   std::vector<uint64_t> ids_;
+  std::vector<int64_t> started_us_;
+  std::vector<store::RoundState> last_round_;
   std::vector<uint8_t> released_;       // lingering: no longer holds a window place
   std::vector<uint8_t> settle_queued_;  // in the list of catch-ups to settle
   std::vector<uint8_t> in_use_;
@@ -141,6 +157,7 @@ class DecisionWriter {
   DecisionWriter() { buffer_.reserve(kCapacity + kLineMax); }
 
   bool wants_flush() const { return buffer_.size() >= kCapacity; }
+  bool empty() const { return buffer_.empty(); }
   std::string& buffer() { return buffer_; }
 
   // {"id":0,"instance":3,"round":1,"value":42,"us":1804}
@@ -195,9 +212,11 @@ class Node final : public engine::Host {
  public:
   Node(const psync_protocol_desc& desc, const Options& o)
       : desc_(desc), options_(o), n_(int32_t(o.cluster.size())), layout_(engine::Layout::compute(desc, n_)),
-        wake_(io_), flush_timer_(io_), limit_timer_(io_), start_timer_(io_), adapt_timer_(io_),
-        signals_(io_, SIGINT, SIGTERM), status_(o.instances, Pending), table_(o.window),
-        fault_rng_(o.seed * 0x2545F4914F6CDD1Dull ^ uint64_t(o.id)), inputs_(std::max<uint32_t>(desc.num_inputs, 1)) {
+        wake_(io_), flush_timer_(io_), limit_timer_(io_), start_timer_(io_), adapt_timer_(io_), learn_timer_(io_),
+        stay_timer_(io_), signals_(io_, SIGINT, SIGTERM), status_(o.instances, Pending), table_(o.window),
+        fault_rng_(o.seed * 0x2545F4914F6CDD1Dull ^ uint64_t(o.id)), inputs_(std::max<uint32_t>(desc.num_inputs, 1)),
+        decided_(o.retain_decisions), learner_(n_, o.id, o.byzantine_f), fence_for_(size_t(n_), 0),
+        heard_messages_(size_t(n_), false), fence_reported_(size_t(n_), false) {
     config_.n = n_;
     config_.me = o.id;
     config_.default_timeout_us = o.timeout_us;
@@ -215,30 +234,74 @@ class Node final : public engine::Host {
     config_.catch_up_grace_us = o.catch_up_grace_us;  // when > 0, instead of the above
     config_.round_latency = &latency_;
 
+    // --data-dir: recover before anything else, so that the incarnation
+    // grows past every earlier one and nothing is redone.
+    if (!o.data_dir.empty()) {
+      try {
+        log_ = store::Log::open(o.data_dir, {desc.fingerprint, n_, o.id}, recovered_);
+      } catch (const std::runtime_error& e) {
+        throw ConfigError(std::string("--data-dir: ") + e.what());
+      }
+      config_.report_round_starts = true;
+    }
+    // Incarnation: the wall clock in microseconds (so that it grows across
+    // restarts without a data dir), and past the last one recorded.
+    incarnation_ = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
+    incarnation_ = std::max(incarnation_, recovered_.incarnation + 1);
+    if (log_) {
+      log_->append_incarnation(incarnation_);
+      log_->commit();
+    }
+
     net_.n = n_;
     net_.me = o.id;
     net_.fingerprint = desc.fingerprint;
     net_.max_payload = uint32_t(layout_.max_msg_size);
     net_.max_datagram = o.max_datagram;
     for (const ClusterMember& m : o.cluster) net_.peers.push_back({m.id, m.host, m.port, resolve_host(io_, m)});
+    net_.incarnation = incarnation_;
+    // Durable only with history: a new data dir remembers no earlier votes.
+    net_.durable = log_ != nullptr && recovered_.incarnation != 0;
+    if (o.key_pair) {
+      std::vector<net::Key> keys;
+      for (const ClusterMember& m : o.cluster) keys.push_back(*m.public_key);
+      try {
+        net_.keys = net::SessionKeys::from_key_pairs(o.id, *o.key_pair, keys);
+      } catch (const std::runtime_error& e) {
+        throw ConfigError(o.cluster_path + ": " + e.what());
+      }
+    }
     auto on_frame = [this](const net::WireHeader& h, std::span<const std::byte> p) { receive_frame(h, p); };
     transport_ = o.transport == TransportKind::Udp ? net::make_udp_transport(io_, net_, on_frame, net_counters_)
                                                     : net::make_tcp_transport(io_, net_, on_frame, net_counters_);
-    transport_->set_on_connect([this] {
-      if (!started_ && transport_->reachable_peers() >= n_ - 1) begin_rounds();
-    });
+    transport_->set_on_connect([this] { check_start_gate(); });
     transport_->set_batch_end([this] { end_receive_batch(); });
+    transport_->set_before_send([this] { commit_log(); });
+    transport_->set_hello_hooks([this](int32_t peer) { return hello_for(peer); },
+                                [this](const net::HelloEvent& ev) { take_hello(ev); });
     start_ = std::chrono::steady_clock::now();
+    recover_from_log();
   }
 
   int run() {
     transport_->start();
+    if (!net_.keys.keyed && n_ > 1)  // even with --quiet: nobody should run this way by accident
+      std::fprintf(stderr, "psync: warning: id=%d: %s lists no public keys, so packets are not authenticated: "
+                           "anyone who can reach this replica can forge messages (psyncc keygen makes keys)\n",
+                   options_.id, options_.cluster_path.c_str());
     if (!options_.quiet) {
       const ClusterMember& me = options_.cluster[size_t(options_.id)];
-      std::fprintf(stderr, "psync: %s id=%d n=%d %s %s:%u, %llu instance(s), window %llu, timeout %lldus\n",
+      std::fprintf(stderr, "psync: %s id=%d n=%d %s %s:%u, %llu instance(s), window %llu, timeout %lldus, incarnation %llu%s\n",
                    desc_.name, options_.id, n_, options_.transport == TransportKind::Udp ? "udp" : "tcp",
                    me.host.c_str(), unsigned(me.port), (unsigned long long)options_.instances,
-                   (unsigned long long)options_.window, (long long)options_.timeout_us);
+                   (unsigned long long)options_.window, (long long)options_.timeout_us,
+                   (unsigned long long)incarnation_, log_ ? ", durable" : "");
+      if (log_ && (recovered_.records > 1 || recovered_.truncated_bytes > 0))
+        std::fprintf(stderr, "psync: id=%d recovered %s: %llu decided, %llu resumable, %llu byte(s) of torn tail cut off\n",
+                     options_.id, options_.data_dir.c_str(), (unsigned long long)counters_.decisions_recovered,
+                     (unsigned long long)recovered_.rounds.size(), (unsigned long long)recovered_.truncated_bytes);
     }
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
       if (ec) return;
@@ -257,9 +320,12 @@ class Node final : public engine::Host {
         begin_shutdown(counters_.instances_decided == options_.instances ? 0 : 1);
       });
     }
-    // TCP: round 0 waits (boundedly) for a connection to every peer, so that
-    // the first rounds are not run against peers that cannot hear them yet.
-    if (options_.transport == TransportKind::Tcp && options_.start_wait_us > 0 && n_ > 1) {
+    // Round 0 waits (boundedly) for the handshake with every peer: messages
+    // can only be sealed for a peer whose incarnation is known, and a
+    // restarted replica must hear every peer's fence before it votes
+    // (docs/reliability.md). Over TCP that includes a connection to each.
+    // A replica whose log says every instance is over has nothing to wait for.
+    if (options_.start_wait_us > 0 && n_ > 1 && counters_.instances_finished < options_.instances) {
       start_timer_.expires_after(std::chrono::microseconds(options_.start_wait_us));
       start_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || started_) return;
@@ -270,8 +336,10 @@ class Node final : public engine::Host {
       asio::post(io_, [this] { begin_rounds(); });
     }
     if (options_.timeout_ceiling_us > options_.timeout_us) schedule_adaptation();
+    sweep_learning_later();
     io_.run();
-    out_.write_out();
+    commit_log();
+    write_out();
     if (!options_.quiet)
       std::fprintf(stderr, "psync: id=%d decided %llu/%llu instance(s) in %.1f ms\n", options_.id,
                    (unsigned long long)counters_.instances_decided, (unsigned long long)options_.instances,
@@ -298,9 +366,35 @@ class Node final : public engine::Host {
 
   void report_decision(uint64_t instance, int64_t round, const void* state) override {
     ++counters_.instances_decided;
-    append_decision_line(instance, round, state);
-    if (out_.wants_flush()) out_.write_out();
-    else schedule_write_out();
+    std::string state_text;  // short values stay in the string's own buffer: no allocation
+    const std::string value = output_value(state, instance, state_text);
+    decided_.set(instance, value, round);
+    learner_.forget(instance);
+    if (status_[instance] == Active) status_[instance] = ActiveDecided;
+    if (log_) log_->append_decision(instance, round, value, false);
+    if (state_text.empty() && value != "null") {
+      out_.append_int_line(options_.id, instance, round, value, now_us());
+      if (out_.wants_flush()) write_out();
+      else schedule_write_out();
+      return;
+    }
+    JsonObject line;
+    line.add("id", options_.id).add("instance", instance).add("round", round).add_raw("value", value);
+    line.add_string("state", state_text).add("us", now_us());
+    emit_line(line);
+  }
+
+  void round_starting(uint64_t instance, int64_t round, std::span<const std::byte> state, uint64_t rng,
+                      int64_t decided_round) override {
+    if (!log_) return;
+    log_->append_round(instance, round, rng, decided_round, state);
+    if (const int32_t s = table_.find(instance); s != InstanceTable::kNone) {  // kept for a compaction of the log
+      store::RoundState& r = table_.last_round(s);
+      r.round = round;
+      r.rng = rng;
+      r.decided_round = decided_round;
+      r.state.assign(state.begin(), state.end());
+    }
   }
 
   void report_conflict(uint64_t instance, int64_t round, const void*) override {
@@ -308,8 +402,33 @@ class Node final : public engine::Host {
                  options_.id, (unsigned long long)instance, (long long)round);
   }
 
+  // `log` lines go to stderr, the first kMaxPrintedLogLines of them: a log in
+  // every round of every instance must not turn a replica into a disk
+  // writer. All are counted (log_lines in --stats).
+  void log_line(uint64_t instance, int64_t round, std::string_view text) override {
+    if (++log_lines_seen_ > kMaxPrintedLogLines) {
+      if (log_lines_seen_ == kMaxPrintedLogLines + 1)
+        std::fprintf(stderr, "psync: id=%d more than %d log lines: the rest are counted (log_lines), not printed\n",
+                     options_.id, kMaxPrintedLogLines);
+      return;
+    }
+    std::fprintf(stderr, "psync: id=%d instance %llu round %lld: %.*s\n", options_.id, (unsigned long long)instance,
+                 (long long)round, int(text.size()), text.data());
+  }
+
+  // A computed pid or set element out of range (abi.h): the operation did
+  // nothing; the engine counts it (range_errors) and the first few are shown.
+  void report_range_error(uint64_t instance, int64_t round, int64_t value, const char* where) override {
+    if (++range_errors_seen_ > kMaxPrintedRangeErrors) return;
+    std::fprintf(stderr, "psync: id=%d instance %llu round %lld: range error: %lld at %s%s\n", options_.id,
+                 (unsigned long long)instance, (long long)round, (long long)value, where ? where : "?",
+                 range_errors_seen_ == kMaxPrintedRangeErrors ? " (further range errors are only counted)" : "");
+  }
+
  private:
-  enum InstanceStatus : uint8_t { Pending, Active, Done, DoneDecided };
+  enum InstanceStatus : uint8_t { Pending, Active, ActiveDecided, Done, DoneDecided };
+  static bool finished(uint8_t st) { return st == Done || st == DoneDecided; }
+  static bool decided_status(uint8_t st) { return st == ActiveDecided || st == DoneDecided; }
 
   void send_notice(uint64_t instance, int64_t round, int32_t to) {
     net::WireHeader h;
@@ -326,6 +445,10 @@ class Node final : public engine::Host {
     if (started_) return;
     started_ = true;
     start_timer_.cancel();
+    // Below the rejoin point this replica only learns (it may have voted
+    // there in an earlier incarnation it does not remember).
+    next_ = std::max(next_, rejoin_);
+    resume_recovered();
     fill_window();
     schedule_wake();
   }
@@ -345,10 +468,10 @@ class Node final : public engine::Host {
 
   double uniform() { return double(splitmix(fault_rng_) >> 11) * 0x1.0p-53; }
 
-  // One decision line. A scalar output is formatted in place; a protocol
-  // without one gives "value": null and its whole state as a "state" string
-  // (rare, and allowed to allocate).
-  void append_decision_line(uint64_t instance, int64_t round, const void* state) {
+  // The output as JSON text; a protocol without a scalar output gives null
+  // and its whole state as text in `state_text` instead. The value text is
+  // what peers learn and what --data-dir keeps.
+  std::string output_value(const void* state, uint64_t instance, std::string& state_text) {
     const psync_field& f = desc_.output;
     int64_t v = 0;
     if (f.kind != PSYNC_KIND_NONE && f.kind != PSYNC_KIND_OTHER)
@@ -357,11 +480,10 @@ class Node final : public engine::Host {
     size_t len = 0;
     switch (psync_kind(f.kind)) {
       case PSYNC_KIND_INT:
-      case PSYNC_KIND_PID: len = size_t(std::to_chars(value, value + sizeof value, v).ptr - value); break;
-      case PSYNC_KIND_BOOL:
-        len = v ? 4 : 5;
-        std::memcpy(value, v ? "true" : "false", len);
-        break;
+      case PSYNC_KIND_PID:
+        len = size_t(std::to_chars(value, value + sizeof value, v).ptr - value);
+        return std::string(value, len);  // at most 20 characters: no allocation for most
+      case PSYNC_KIND_BOOL: return v ? "true" : "false";
       case PSYNC_KIND_PIDSET: {
         value[len++] = '[';
         for (int32_t i = 0; i < 64; ++i)
@@ -370,7 +492,7 @@ class Node final : public engine::Host {
             len = size_t(std::to_chars(value + len, value + sizeof value, i).ptr - value);
           }
         value[len++] = ']';
-        break;
+        return std::string(value, len);
       }
       default: {
         std::string text(256, '\0');
@@ -386,15 +508,16 @@ class Node final : public engine::Host {
         } else {
           text.clear();
         }
-        JsonObject line;
-        line.add("id", options_.id).add("instance", instance).add("round", round);
-        line.add_raw("value", "null").add_string("state", text).add("us", now_us());
-        out_.buffer() += line.str();
-        out_.buffer() += '\n';
-        return;
+        state_text = text;
+        return "null";
       }
     }
-    out_.append_int_line(options_.id, instance, round, {value, len}, now_us());
+  }
+
+  void emit_line(const JsonObject& line) {
+    out_.buffer() += line.str();
+    out_.buffer() += '\n';
+    schedule_write_out();
   }
 
   void schedule_write_out() {
@@ -403,8 +526,14 @@ class Node final : public engine::Host {
     flush_timer_.expires_after(std::chrono::milliseconds(20));
     flush_timer_.async_wait([this](const boost::system::error_code&) {
       flush_scheduled_ = false;
-      out_.write_out();
+      write_out();
     });
+  }
+
+  void write_out() {
+    if (out_.empty()) return;
+    commit_log();  // a decision line leaves only once its record is on disk
+    out_.write_out();
   }
 
   void receive_frame(const net::WireHeader& h, std::span<const std::byte> payload) {
@@ -459,29 +588,75 @@ class Node final : public engine::Host {
       ++counters_.unknown_instance_dropped;
       return;
     }
+    if (h.kind == net::FrameKind::Query) {
+      send_answer(h.sender, h.instance);
+      return;
+    }
+    if (h.kind == net::FrameKind::Answer) {
+      take_answer(h.sender, h.instance, h.round, payload);
+      return;
+    }
     const bool notice = h.kind == net::FrameKind::Notice;
     if (notice) ++counters_.decided_notices_received;
+    if (!notice) heard_messages_[size_t(h.sender)] = true;
+    // A peer that restarted without a data dir may not vote where its
+    // earlier incarnation may have: we drop those messages, and tell it the
+    // decision if we know it.
+    if (!notice && h.instance < fence_for_[size_t(h.sender)]) {
+      ++counters_.fenced_messages_dropped;
+      if (!h.decided) send_answer(h.sender, h.instance);
+      return;
+    }
     const uint8_t st = status_[h.instance];
-    if (st == Done || st == DoneDecided) {
+    if (finished(st)) {
       // A peer that has decided may be lingering for want of our decided
       // bit (the frames that carried it were lost): tell it again. Only a
       // message triggers this, never a notice, so two finished processes
-      // cannot keep answering each other.
-      if (st == DoneDecided && h.decided && !notice) send_notice(h.instance, h.round, h.sender);
+      // cannot keep answering each other. A peer that has not decided is
+      // behind: it gets the value itself.
+      if (st == DoneDecided && !notice) {
+        if (h.decided) send_notice(h.instance, h.round, h.sender);
+        else send_answer(h.sender, h.instance);
+      }
       if (!notice) ++counters_.finished_instance_messages_dropped;
       return;
     }
     int32_t s = table_.find(h.instance);
     if (st == Pending) {
+      if (h.instance < rejoin_) {
+        // Below our rejoin point: we learn this one, we do not vote in it.
+        ++counters_.learning_messages_dropped;
+        if (h.decided) learner_.hint(h.instance, h.sender);
+        return;
+      }
+      if (h.instance >= start_horizon()) {
+        // Bounded: a peer (or a forger with a key) cannot make us start
+        // instances far beyond our window; if we are really that far
+        // behind, we learn the decisions instead.
+        ++counters_.beyond_window_dropped;
+        return;
+      }
       // A peer is already running it: join now rather than lose its messages.
       ++counters_.instances_started_by_peers;
       s = start_instance(h.instance);
     }
+    frontier_ = std::max(frontier_, h.instance + 1);
     if (s == InstanceTable::kNone) return;  // finished while starting
     engine::Instance& inst = table_.instance(s);
-    if (h.decided) inst.peer_decided(h.sender);
+    if (h.decided) {
+      inst.peer_decided(h.sender);
+      if (!inst.decided()) learner_.hint(h.instance, h.sender);
+    }
     if (!notice && !inst.finished()) inst.receive(h.sender, h.round, payload, event_now());
     after_event(s);
+  }
+
+  // How far beyond the lowest unfinished instance a peer's message may
+  // start one: twice the window, plus a little for peers that finish
+  // instances in another order.
+  uint64_t start_horizon() {
+    while (low_unfinished_ < options_.instances && finished(status_[low_unfinished_])) ++low_unfinished_;
+    return low_unfinished_ + 2 * options_.window + 16;
   }
 
   // Starts instance `id` in a recycled slot; returns the slot, or kNone if
@@ -489,12 +664,14 @@ class Node final : public engine::Host {
   int32_t start_instance(uint64_t id) {
     status_[id] = Active;
     ++counters_.instances_started;
+    frontier_ = std::max(frontier_, id + 1);
     fill_inputs_for_instance(desc_, options_, n_, id, inputs_);
     const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
     const int32_t s = table_.claim(id, [&](std::deque<engine::Instance>& slab) {
       slab.emplace_back(layout_, config_, options_.consts.data(), id, inputs, *this, engine_counters_);
     });
     wheel_.reserve_slots(table_.slots());
+    table_.started_us(s) = event_now();
     engine::Instance& inst = table_.instance(s);
     inst.reset(id, inputs);
     inst.start(event_now());
@@ -507,14 +684,14 @@ class Node final : public engine::Host {
     engine::Instance& inst = table_.instance(s);
     if (inst.finished()) {
       if (table_.released(s)) --released_;
-      status_[inst.id()] = inst.decided() ? DoneDecided : Done;
+      const uint64_t id = inst.id();
+      const bool decided = inst.decided() || status_[id] == ActiveDecided;
+      status_[id] = decided ? DoneDecided : Done;
+      if (log_) log_->append_finished(id, decided);
       wheel_.remove(s);
       table_.release(s);
       ++counters_.instances_finished;
-      if (counters_.instances_finished == options_.instances)
-        begin_shutdown(counters_.instances_decided == options_.instances ? 0 : 1);
-      else
-        fill_window();
+      after_finishing();
       return false;
     }
     if (!table_.released(s) && (inst.lingering() || inst.decided())) {
@@ -552,6 +729,13 @@ class Node final : public engine::Host {
     }
     settling_.clear();
     schedule_wake();
+  }
+
+  // An instance retired, decided or learned: start the next, or, once every
+  // instance is finished, stay for peers that are behind (--stay) and stop.
+  void after_finishing() {
+    if (counters_.instances_finished == options_.instances) stay_or_stop();
+    else fill_window();
   }
 
   void fill_window() {
@@ -631,10 +815,278 @@ class Node final : public engine::Host {
     adapted_finished_ = finished;
   }
 
+
+  // ---- Trust: handshake, fences, the --data-dir log, learning ------------
+
+  // Round 0 may begin once the handshake with every peer is done (and each
+  // has told us our fence), or --start-wait has passed.
+  void check_start_gate() {
+    if (started_) return;
+    if (transport_->reachable_peers() < n_ - 1) return;
+    for (int32_t p = 0; p < n_; ++p)
+      if (p != options_.id && !fence_reported_[size_t(p)]) return;
+    begin_rounds();
+  }
+
+  net::HelloBody hello_for(int32_t peer) {
+    net::HelloBody b;
+    b.fence = fence_for_[size_t(peer)];
+    b.decided_below = decided_below();
+    return b;
+  }
+
+  // Every instance below this is decided here (our Hellos say so).
+  uint64_t decided_below() {
+    while (low_undecided_ < options_.instances && decided_status(status_[low_undecided_])) ++low_undecided_;
+    return low_undecided_;
+  }
+
+  void take_hello(const net::HelloEvent& ev) {
+    const size_t p = size_t(ev.peer);
+    if (ev.new_incarnation) {
+      // A restart of a peer we had heard messages from, without a data dir
+      // to remember them: it may not vote again where it may have voted
+      // (docs/reliability.md). Fences only grow.
+      const bool durable = (ev.body.flags & net::kHelloDurable) != 0;
+      if (ev.previous_incarnation != 0 && heard_messages_[p] && !durable && frontier_ > fence_for_[p]) {
+        fence_for_[p] = frontier_;
+        ++counters_.peers_fenced;
+        if (!options_.quiet)
+          std::fprintf(stderr, "psync: id=%d peer %d restarted without a data dir: it may vote only from instance %llu on\n",
+                       options_.id, ev.peer, (unsigned long long)fence_for_[p]);
+      }
+      heard_messages_[p] = false;
+    }
+    learner_.set_peer_decided_below(ev.peer, ev.body.decided_below);
+    if (ev.fresh) {
+      // The fence this peer sets for us: we must not vote below it.
+      if (ev.body.fence > rejoin_) {
+        if (started_ && ev.body.fence > next_) {
+          // We already voted above the old rejoin point; this is the case a
+          // peer unreachable through --start-wait leaves open.
+          ++counters_.late_fences;
+          std::fprintf(stderr, "psync: id=%d warning: peer %d reports that an earlier incarnation of this replica "
+                               "voted up to instance %llu, after this one started voting from %llu: run with --data-dir\n",
+                       options_.id, ev.peer, (unsigned long long)ev.body.fence, (unsigned long long)rejoin_);
+        }
+        rejoin_ = ev.body.fence;
+        if (started_) next_ = std::max(next_, rejoin_);
+      }
+      if (!fence_reported_[p]) {
+        fence_reported_[p] = true;
+        check_start_gate();
+      }
+    }
+  }
+
+  void commit_log() {
+    if (!log_ || !log_->has_pending()) return;
+    log_->commit();
+    if (log_->wants_compaction(kCompactLogBytes)) compact_log();
+  }
+
+  // Rewrites the log as what is still needed: every instance below the
+  // watermark decided and retired, the retired ones above it, the decided
+  // values kept for stragglers, and the last round of each running one.
+  void compact_log() {
+    start_horizon();  // brings low_unfinished_ up to date
+    const uint64_t below = std::min(decided_below(), low_unfinished_);
+    store::Log::Snapshot snap;
+    snap.incarnation = incarnation_;
+    snap.finished_below = below;
+    std::vector<store::Decision> values;
+    std::vector<uint64_t> ids;
+    for (uint64_t i = below; i < frontier_; ++i)
+      if (finished(status_[i])) snap.finished.emplace_back(i, status_[i] == DoneDecided);
+    for (uint64_t i = decided_.oldest_kept(); i < frontier_; ++i)
+      if (auto v = decided_.get(i)) {
+        values.push_back({v->round, false, std::string(v->value)});
+        ids.push_back(i);
+      }
+    for (size_t k = 0; k < values.size(); ++k) snap.decisions.emplace_back(ids[k], &values[k]);
+    for (int32_t s = 0; s < int32_t(table_.slots()); ++s)
+      if (table_.in_use(s) && !table_.last_round(s).state.empty())
+        snap.rounds.emplace_back(table_.id(s), &table_.last_round(s));
+    log_->compact(snap);
+  }
+
+  // --data-dir: decided and retired instances are known again; undecided
+  // ones resume (after the handshake, in begin_rounds).
+  void recover_from_log() {
+    if (!log_) return;
+    for (uint64_t i = 0; i < std::min(recovered_.finished_below, options_.instances); ++i) mark_recovered(i, true);
+    for (const auto& [i, decided] : recovered_.finished)
+      if (i < options_.instances) mark_recovered(i, decided);
+    for (const auto& [i, d] : recovered_.decisions) {
+      if (i >= options_.instances) continue;
+      decided_.set(i, d.value, d.round);
+      if (status_[i] != DoneDecided) mark_recovered(i, true);
+      ++counters_.decisions_recovered;
+      // At least once: a decision whose line was lost with the process is
+      // printed now; one printed before is printed again, the same.
+      JsonObject line;
+      line.add("id", options_.id).add("instance", i).add("round", d.round).add_raw("value", d.value);
+      line.add("us", now_us()).add_raw("recovered", "true");
+      if (d.learned) line.add_raw("learned", "true");
+      emit_line(line);
+    }
+    for (const auto& [i, r] : recovered_.rounds) frontier_ = std::max(frontier_, i + 1);
+    if (!recovered_.finished.empty()) frontier_ = std::max(frontier_, recovered_.finished.rbegin()->first + 1);
+    frontier_ = std::max(frontier_, std::min(recovered_.finished_below, options_.instances));
+  }
+
+  void mark_recovered(uint64_t i, bool decided) {
+    if (finished(status_[i])) return;
+    status_[i] = decided ? DoneDecided : Done;
+    ++counters_.instances_finished;
+    if (decided) ++counters_.instances_decided;
+  }
+
+  void resume_recovered() {
+    for (auto& [i, r] : recovered_.rounds) {
+      if (i >= options_.instances || status_[i] != Pending || i < rejoin_) continue;
+      status_[i] = Active;
+      ++counters_.instances_started;
+      ++counters_.instances_resumed;
+      fill_inputs_for_instance(desc_, options_, n_, i, inputs_);
+      const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
+      const int32_t s = table_.claim(i, [&](std::deque<engine::Instance>& slab) {
+        slab.emplace_back(layout_, config_, options_.consts.data(), i, inputs, *this, engine_counters_);
+      });
+      wheel_.reserve_slots(table_.slots());
+      table_.started_us(s) = now_us();
+      engine::Instance& inst = table_.instance(s);
+      inst.reset(i, inputs);
+      inst.resume(r.round, r.state, r.rng, r.decided_round, now_us());
+      after_event(s);
+    }
+    recovered_.rounds.clear();
+    if (counters_.instances_finished == options_.instances) stay_or_stop();
+  }
+
+  void send_answer(int32_t to, uint64_t instance) {
+    const auto v = decided_.get(instance);
+    if (!v) return;
+    net::WireHeader h;
+    h.kind = net::FrameKind::Answer;
+    h.decided = true;
+    h.instance = instance;
+    h.round = v->round;
+    h.sender = options_.id;
+    transport_->send(to, h, std::as_bytes(std::span<const char>(v->value.data(), v->value.size())));
+    ++counters_.answers_sent;
+  }
+
+  void send_query(int32_t to, uint64_t instance) {
+    net::WireHeader h;
+    h.kind = net::FrameKind::Query;
+    h.instance = instance;
+    h.sender = options_.id;
+    transport_->send(to, h, {});
+    ++counters_.queries_sent;
+  }
+
+  void take_answer(int32_t from, uint64_t instance, int64_t round, std::span<const std::byte> payload) {
+    ++counters_.answers_received;
+    if (decided_status(status_[instance])) return;
+    const std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
+    if (auto value = learner_.answer(instance, from, text)) adopt_decision(instance, round, *value);
+  }
+
+  // A decision learned from peers: printed like any other (marked), kept,
+  // logged, and the instance is over here.
+  void adopt_decision(uint64_t instance, int64_t round, const std::string& value) {
+    ++counters_.decisions_learned;
+    ++counters_.instances_decided;
+    decided_.set(instance, value, round);
+    learner_.forget(instance);
+    if (log_) {
+      log_->append_decision(instance, round, value, true);
+      log_->append_finished(instance, true);
+    }
+    JsonObject line;
+    line.add("id", options_.id).add("instance", instance).add("round", round).add_raw("value", value);
+    line.add("us", now_us()).add_raw("learned", "true");
+    emit_line(line);
+    const uint8_t st = status_[instance];
+    status_[instance] = DoneDecided;
+    if (const int32_t s = table_.find(instance); s != InstanceTable::kNone) {
+      if (table_.released(s)) --released_;
+      wheel_.remove(s);
+      table_.release(s);
+    }
+    if (st != Done) {
+      ++counters_.instances_finished;
+      after_finishing();
+    }
+  }
+
+  void sweep_learning_later() {
+    learn_timer_.expires_after(std::chrono::microseconds(kLearnSweepUs));
+    learn_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || shutting_down_) return;
+      sweep_learning();
+      sweep_learning_later();
+    });
+  }
+
+  // Asks peers for the decisions this replica is missing: every undecided
+  // instance that a peer's decided_below covers, and those whose frames
+  // carried a peer's decided bit. A running instance gets a while to decide
+  // through the protocol first (--learn-delay is internal: 200 ms).
+  void sweep_learning() {
+    if (!started_) return;
+    const int64_t now = now_us();
+    int budget = kQueriesPerSweep;
+    auto eligible = [&](uint64_t i) {
+      const uint8_t st = status_[i];
+      if (decided_status(st)) return false;
+      if (st != Active) return true;  // not started (or below the rejoin point), or over undecided
+      const int32_t s = table_.find(i);
+      return s == InstanceTable::kNone || now - table_.started_us(s) >= options_.learn_delay_us;
+    };
+    auto ask = [&](uint64_t i, uint64_t peers) {
+      for (uint64_t bits = learner_.ask(i, peers); bits; bits &= bits - 1) send_query(std::countr_zero(bits), i);
+      --budget;
+    };
+    for (uint64_t i = decided_below(); i < options_.instances && budget > 0; ++i) {
+      const uint64_t peers = learner_.peers_with_decided(i);
+      if (peers == 0) break;  // decided_below is a prefix: nobody is further
+      if (eligible(i)) ask(i, peers);
+    }
+    for (const auto& [i, peers] : learner_.take_hints())
+      if (budget > 0 && eligible(i)) ask(i, peers);
+  }
+
+  // Every instance is finished here. Peers that are behind may still need
+  // our answers (or we theirs): stay while some peer heard from within
+  // --stay (a peer never heard from counts from our start) reports a
+  // different decided_below, then stop.
+  void stay_or_stop() {
+    if (shutting_down_) return;
+    const int64_t now = transport_->now_us();
+    bool needed = false;
+    for (int32_t p = 0; p < n_ && options_.stay_us > 0; ++p) {
+      if (p == options_.id) continue;
+      const int64_t heard = std::max<int64_t>(transport_->session().last_heard_us(p), 0);
+      if (now - heard < options_.stay_us && learner_.peer_decided_below(p) != decided_below()) needed = true;
+    }
+    if (!needed) {
+      begin_shutdown(counters_.instances_decided == options_.instances ? 0 : 1);
+      return;
+    }
+    stay_timer_.expires_after(std::chrono::milliseconds(20));
+    stay_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) stay_or_stop();
+    });
+  }
+
   void begin_shutdown(int code) {
     if (shutting_down_) return;
     shutting_down_ = true;
     exit_code_ = code;
+    commit_log();
+    transport_->send_farewell();
     transport_->flush();
     adapt_timer_.cancel();
     // TCP writes complete asynchronously: give them a moment to drain.
@@ -663,6 +1115,9 @@ class Node final : public engine::Host {
     stats.add("round_timeout_max_us", std::max(adaptive_timeout_max_us_, options_.timeout_us));
     stats.add("round_latency_p99_us", round_latency_p99_us_);
     stats.add("instance_slots", uint64_t(table_.slots()));
+    stats.add("incarnation", incarnation_).add("rejoin_point", rejoin_).add_raw("keyed", net_.keys.keyed ? "true" : "false");
+    if (log_)
+      for (auto& [name, v] : store::counter_list(log_->counters())) stats.add(name, uint64_t(v));
     const std::string line = JsonObject().add_raw("stats", stats.str()).str() + "\n";
     std::fputs(line.c_str(), stderr);
   }
@@ -682,11 +1137,13 @@ class Node final : public engine::Host {
   asio::steady_timer limit_timer_;
   asio::steady_timer start_timer_;
   asio::steady_timer adapt_timer_;
+  asio::steady_timer learn_timer_;
+  asio::steady_timer stay_timer_;
   asio::signal_set signals_;
   std::chrono::steady_clock::time_point start_;
   int64_t wake_at_ = kNoDeadline;
 
-  std::vector<uint8_t> status_;  // per instance id: Pending, Active, Done, DoneDecided
+  std::vector<uint8_t> status_;  // per instance id: InstanceStatus
   InstanceTable table_;
   TimerWheel wheel_;
   size_t released_ = 0;          // decided or lingering instances (not counted against the window)
@@ -697,6 +1154,23 @@ class Node final : public engine::Host {
   uint64_t delayed_seq_ = 0;
   uint64_t fault_rng_;
   std::vector<int64_t> inputs_;  // scratch: the inputs of the instance being started
+
+  // Trust (docs/reliability.md).
+  static constexpr int64_t kLearnSweepUs = 20'000;
+  static constexpr int kQueriesPerSweep = 4096;
+  static constexpr uint64_t kCompactLogBytes = 64ull << 20;
+  DecidedValues decided_;
+  Learner learner_;
+  std::vector<uint64_t> fence_for_;    // per peer: it may not vote below this (it restarted without a data dir)
+  std::vector<bool> heard_messages_;   // per peer: its current incarnation has sent us messages
+  std::vector<bool> fence_reported_;   // per peer: its Hello naming our incarnation (and our fence) arrived
+  uint64_t rejoin_ = 0;                // we vote only from here on (the highest fence reported)
+  uint64_t frontier_ = 0;              // 1 + the highest instance started or heard of here
+  uint64_t low_undecided_ = 0;         // every instance below is decided here
+  uint64_t low_unfinished_ = 0;        // every instance below is finished here
+  uint64_t incarnation_ = 0;
+  std::unique_ptr<store::Log> log_;
+  store::Recovered recovered_;
 
   engine::Counters engine_counters_;
   net::NetCounters net_counters_;
@@ -715,6 +1189,10 @@ class Node final : public engine::Host {
   bool in_receive_batch_ = false;
   int64_t batch_now_ = 0;
   bool shutting_down_ = false;
+  static constexpr int kMaxPrintedLogLines = 1000;
+  static constexpr int kMaxPrintedRangeErrors = 10;
+  int64_t log_lines_seen_ = 0;
+  int64_t range_errors_seen_ = 0;
   int exit_code_ = 0;
 };
 

@@ -783,5 +783,5 @@ TEST_CASE("counter_list names every counter") {
   for (auto& [name, v] : list)
     if (std::string(name) == "late_messages_dropped") found = v == 3;
   CHECK(found);
-  CHECK(list.size() == 25);  // 21 + the 4 lingering counters
+  CHECK(list.size() == 27);  // 21 + the 4 lingering counters + range_errors and log_lines
 }

@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a layout or a signature below changes. */
-#define PSYNC_ABI_VERSION 1u
+#define PSYNC_ABI_VERSION 2u
 
 /* The largest n the layouts support (set<pid> and presence words are 64 bits). */
 #define PSYNC_MAX_N 64
@@ -68,6 +68,16 @@ typedef struct psync_hooks {
   /* Optional: called when this process decides a second, different value;
    * the state keeps the first decision and header.conflict is set. */
   void (*conflict)(void* self, const psync_env* env, const void* state);
+  /* Version 2. Optional: `log "fmt", args` ran; `text` is the formatted
+   * line, `len` bytes, not NUL-terminated (the buffer lives on the caller's
+   * stack: copy it). */
+  void (*log)(void* self, const psync_env* env, const char* text, uint64_t len);
+  /* Version 2. Optional: a computed value was out of range where a process
+   * id (or a set's element) was expected, so the operation did nothing: a
+   * send to no one, a set left as it was, a pid variable keeping `value`.
+   * `where` names the source position and the construct, e.g.
+   * "leader.psync:12:15: the destination of a send" (static storage). */
+  void (*range_error)(void* self, const psync_env* env, int64_t value, const char* where);
 } psync_hooks;
 
 /* What every entry point knows about where it runs. */
@@ -85,6 +95,9 @@ typedef struct psync_proc_header {
   int64_t decided;   /* 1 once decide() ran */
   int64_t halted;    /* 1 once halt ran; the process stops taking part */
   int64_t conflict;  /* 1 if decide() was called with a second, different value */
+  /* Version 2: 1 once a computed value was out of range where a process id
+   * or a set element was expected (hooks.range_error says where). */
+  int64_t range_error;
 } psync_proc_header;
 
 /* Scalar kinds, for inputs, consts and the output. */
@@ -94,14 +107,20 @@ typedef enum psync_kind {
   PSYNC_KIND_BOOL = 2,
   PSYNC_KIND_PID = 3,
   PSYNC_KIND_PIDSET = 4,
-  PSYNC_KIND_OTHER = 5 /* a composite value (not settable from the CLI) */
+  PSYNC_KIND_OTHER = 5, /* a composite value (not settable from the CLI) */
+  PSYNC_KIND_ENUM = 6   /* version 2: an enum, one word holding the variant's number */
 } psync_kind;
 
-/* A named one-word field of the state (inputs, output) or a const. */
+/* A named one-word field of the state (inputs, outputs) or a const. */
 typedef struct psync_field {
   const char* name;
   uint32_t kind;      /* psync_kind */
   uint32_t offset;    /* byte offset in the state; for consts, the index */
+  /* Version 2: with PSYNC_KIND_ENUM, the variants' names in order (the word
+   * holds an index into this array); otherwise NULL and 0. */
+  const char* const* variants;
+  uint32_t num_variants;
+  uint32_t reserved;
 } psync_field;
 
 enum {
@@ -130,6 +149,13 @@ typedef struct psync_round_desc {
   void (*finish)(void* state, const psync_env* env, int32_t timed_out);
   /* `go when`: 1 when the round may end early with this mailbox; NULL if none. */
   int32_t (*go_when)(const void* state, const psync_env* env, const void* mailbox);
+  /* Version 2. `timeout e` with a computed e: the round's timeout in
+   * microseconds, evaluated on the state after send (round-local vars set),
+   * with PSYNC_ROUND_HAS_TIMEOUT set and timeout_us 0. NULL for a literal
+   * timeout (timeout_us) or none. The node calls it as the round starts; a
+   * result below 1 means 1 us. The checker never calls it: time is not part
+   * of what it explores. */
+  int64_t (*timeout)(const void* state, const psync_env* env);
 } psync_round_desc;
 
 typedef enum psync_spec_kind {
@@ -172,7 +198,24 @@ typedef struct psync_protocol_desc {
   /* Writes "x=1 ts=-1 ..." (inputs, output, vars) into buf; returns the
    * length it needed (like snprintf). */
   int32_t (*print_state)(const void* state, const psync_env* env, char* buf, uint64_t cap);
+  /* ---- Version 2 ---- */
+  /* `output var`s: per-process values that may change (a current leader),
+   * unlike `output` (the decision, written once by decide and expected to
+   * agree). One word each, at constant offsets, like inputs. */
+  uint32_t num_output_vars;
+  uint32_t flags;                  /* PSYNC_PROTO_* */
+  const psync_field* output_vars;
+  /* The largest constant the program uses as a process id (`send x to 4`,
+   * `mbox[4]`), or -1: a driver refuses to run it with n <= that. */
+  int64_t max_pid_constant;
+  const char* max_pid_constant_site;  /* "file:line:col", or NULL with -1 */
 } psync_protocol_desc;
+
+enum {
+  /* Compiled with its `model` code (ghost state and statements), for the
+   * checker and the simulator; replicas are built without it. */
+  PSYNC_PROTO_MODEL = 1u << 0
+};
 
 #ifdef __cplusplus
 }
