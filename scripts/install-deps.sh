@@ -13,6 +13,9 @@ PACKAGES=(
   # Tests of portable and cross-compiled code: an old CPU model, aarch64.
   qemu-user crossbuild-essential-arm64
 )
+# npm (with Node.js) installs the pinned TextMate grammar test tools of
+# editors/vscode. A machine whose Node.js already ships npm keeps it.
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

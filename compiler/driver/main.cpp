@@ -2,6 +2,7 @@
 // end, codegen, checker, cluster launcher): it parses arguments with CLI11,
 // runs the pipeline and maps the outcome to an exit status (README.md).
 //   0: success   1: the program has errors   2: bad command line or I/O   3: internal error
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cerrno>
@@ -10,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -22,6 +25,8 @@
 #include "launch/launch.h"
 #include "sema/traits.h"
 #include "sema/frontend.h"
+#include "tools/format/format.h"
+#include "tools/lsp/server.h"
 #include "util/cmdline_cli11.h"
 
 namespace {
@@ -83,6 +88,77 @@ int run_dump_ast(const std::string& file, const CommonOptions& common) {
   std::string text = psync::dump_ast(*c.program, c.sources);
   std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
+}
+
+struct FmtOptions {
+  std::vector<std::string> files;
+  bool in_place = false;
+  bool check = false;
+};
+
+// psyncc fmt: formats each file (docs/tools.md). "-" is standard input.
+// Exit: 0 done; 1 a file has syntax errors, or would change under --check;
+// 2 a file cannot be read or written.
+int run_fmt(const FmtOptions& o) {
+  int status = 0;
+  auto fail = [&](int s) { status = std::max(status, s); };
+  for (const auto& f : o.files) {
+    psync::SourceManager sources;
+    uint32_t id = 0;
+    if (f == "-") {
+      std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+      id = sources.add("<stdin>", std::move(text));
+    } else {
+      if (!readable(f)) {
+        fail(2);
+        continue;
+      }
+      std::string err;
+      id = sources.load(f, err);
+      if (!id) {
+        fmt::print(stderr, "psyncc: error: cannot open '{}': {} [cannot-open]\n", f, err);
+        fail(2);
+        continue;
+      }
+    }
+    psync::StreamConsumer console;
+    std::optional<std::string> out;
+    {
+      psync::DiagnosticEngine diags(sources, console);
+      out = psync::format_file(id, sources, diags);
+    }
+    if (!out) {
+      fmt::print(stderr, "psyncc fmt: {} not formatted: it has errors\n", f);
+      fail(1);
+      continue;
+    }
+    const std::string& before = sources.file(id).text();
+    if (o.check) {
+      if (*out != before) {
+        fmt::print(stderr, "psyncc fmt: {} would be reformatted\n", f);
+        fail(1);
+      }
+    } else if (o.in_place && f != "-") {
+      if (*out == before) continue;
+      std::string tmp = f + ".fmt.tmp";
+      std::error_code ec;
+      {
+        std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
+        os << *out;
+        if (!os.flush()) ec = std::make_error_code(std::errc::io_error);
+      }
+      if (!ec) std::filesystem::permissions(tmp, std::filesystem::status(f).permissions(), ec);
+      if (!ec) std::filesystem::rename(tmp, f, ec);
+      if (ec) {
+        std::remove(tmp.c_str());
+        fmt::print(stderr, "psyncc: error: cannot write '{}': {}\n", f, ec.message());
+        fail(2);
+      }
+    } else {
+      std::fwrite(out->data(), 1, out->size(), stdout);
+    }
+  }
+  return status;
 }
 
 struct BuildOptions {
@@ -435,6 +511,19 @@ int main(int argc, char** argv) {
   dump->add_option("file", dump_file, "Protocol file (.psync)")->required()->type_name("FILE");
   add_common(dump, common);
 
+  FmtOptions fmt_opts;
+  auto* fmt_cmd = app.add_subcommand("fmt", "Format protocol files (to stdout, in place with -i, or --check)");
+  fmt_cmd->add_option("files", fmt_opts.files, "Protocol files (.psync); - reads standard input")
+      ->required()->type_name("FILE");
+  auto* in_place = fmt_cmd->add_flag("-i,--in-place", fmt_opts.in_place, "Rewrite the files in place");
+  fmt_cmd->add_flag("--check", fmt_opts.check, "Change nothing; exit 1 naming each file that would change")
+      ->excludes(in_place);
+
+  bool lsp_stdio = false;
+  auto* lsp_cmd = app.add_subcommand("lsp", "Serve the Language Server Protocol on standard input and output");
+  lsp_cmd->add_flag("--stdio", lsp_stdio, "Talk over stdin/stdout (the only transport; editors pass it)");
+  add_common(lsp_cmd, common);
+
   BuildOptions build_opts;
   auto* build = app.add_subcommand("build", "Compile a protocol to a native binary (or IR, assembly, object)");
   build->add_option("file", build_opts.file, "Protocol file (.psync)")->required()->type_name("FILE");
@@ -561,6 +650,13 @@ int main(int argc, char** argv) {
   try {
     if (*tc) return run_typecheck(tc_files, common);
     if (*dump) return run_dump_ast(dump_file, common);
+    if (*fmt_cmd) return run_fmt(fmt_opts);
+    if (*lsp_cmd) {
+      psync::lsp::ServerOptions o;
+      o.import_dirs = common.import_dirs;
+      std::ios::sync_with_stdio(false);
+      return psync::lsp::run_language_server(std::cin, std::cout, o);
+    }
     if (*build) return run_build(build_opts, common);
     if (*run) return run_local_cluster(run_opts, common);
     if (*keygen) return run_keygen(keygen_opts);

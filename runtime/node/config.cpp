@@ -278,7 +278,7 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   app.add_option("--catch-up-grace", o.catch_up_grace_us,
                  "wait this long before catching up, for messages in flight (0 = none)")
       ->transform(Duration());
-  app.add_option("--start-wait", o.start_wait_us, "TCP: wait up to this long for connections to every peer before round 0")
+  app.add_option("--start-wait", o.start_wait_us, "wait up to this long for the handshake with every peer before round 0")
       ->transform(Duration());
   app.add_option("--max-rounds", o.max_rounds, "give up on an instance after this many rounds (0 = never)")
       ->transform(Integer(0, kMaxRoundsOption));

@@ -64,7 +64,7 @@ struct Options {
   int64_t linger_rounds = -1; // -1: 4 phases (4 x the round declarations), at least 8
   int64_t linger_us = 500'000;   // lingering lasts at least this long too
   int64_t catch_up_grace_us = 500;  // a catch-up waits this long for round-r messages in flight
-  int64_t start_wait_us = 1'000'000;  // TCP: wait this long at most for every outgoing connection
+  int64_t start_wait_us = 1'000'000;  // wait this long at most for the handshake with every peer
   int64_t max_rounds = 10'000;
   int64_t time_limit_us = 0;  // 0 = none
   int32_t byzantine_f = 0;

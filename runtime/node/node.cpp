@@ -623,6 +623,16 @@ class Node final : public engine::Host {
     }
     int32_t s = table_.find(h.instance);
     if (st == Pending) {
+      if (!started_) {
+        // Before round 0 may begin, no peer's message starts an instance:
+        // a recovered one must resume from its log (begin_rounds), not start
+        // afresh with its old votes forgotten, and a replica restarted
+        // without a data dir does not know its rejoin point yet. Rounds
+        // tolerate the loss; an instance decided meanwhile is learned.
+        ++counters_.learning_messages_dropped;
+        if (h.decided) learner_.hint(h.instance, h.sender);
+        return;
+      }
       if (h.instance < rejoin_) {
         // Below our rejoin point: we learn this one, we do not vote in it.
         ++counters_.learning_messages_dropped;

@@ -234,6 +234,14 @@ def run_once(args, seed, info):
                 impostor.close()
                 stranger.close()
                 c.start(held_back)
+            if args.pause:
+                # SIGSTOP replica I at T; SIGCONT it D later (after the kill
+                # and restart below, when they fall inside the pause).
+                k, _, t = args.pause.partition("@")
+                t, _, d = t.partition(":")
+                pause_id, pause_at, pause_for = int(k), float(t or 0), float(d or 1)
+                time.sleep(max(0.0, pause_at - (time.monotonic() - t0)))
+                c.procs[pause_id].send_signal(signal.SIGSTOP)
             if kill_id is not None:
                 delay = kill_at - (time.monotonic() - t0)
                 if delay > 0:
@@ -243,6 +251,9 @@ def run_once(args, seed, info):
                     c.procs[kill_id].wait(timeout=5)
                     time.sleep(restart_after)
                     c.start(kill_id)
+            if args.pause:
+                time.sleep(max(0.0, pause_at + pause_for - (time.monotonic() - t0)))
+                c.procs[pause_id].send_signal(signal.SIGCONT)
             deadline = time.monotonic() + args.wall_limit
             while len(exited) < len(c.procs) and time.monotonic() < deadline:
                 for i, p in c.procs.items():
@@ -331,6 +342,11 @@ def run_once(args, seed, info):
             undecided = [inst for inst in range(args.instances) if not decisions.get(inst)]
             if undecided and not args.allow_nobody:
                 failures.append(f"no process decided instance(s) {undecided[:10]}")
+        if args.expect_gated is not None:
+            s = stats.get(args.expect_gated, {})
+            if s.get("learning_messages_dropped", 0) < 1:
+                failures.append(f"process {args.expect_gated} started instances from peers' messages before its "
+                                f"round 0 (learning_messages_dropped={s.get('learning_messages_dropped')})")
         if args.expect_learned is not None:
             s = stats.get(args.expect_learned, {})
             if s.get("decisions_learned", 0) < 1:
@@ -399,6 +415,11 @@ def main():
                     "seconds later (default 0.3); its decisions before and after must agree with everyone's")
     ap.add_argument("--multi-address", action="store_true",
                     help="replica I listens on 127.0.0.I+1 (each replica its own address)")
+    ap.add_argument("--pause", help="I@SECONDS[:D]: SIGSTOP replica I after that long, SIGCONT it D seconds later "
+                    "(default 1); before --kill/--restart, which may fall inside the pause")
+    ap.add_argument("--expect-gated", type=int, default=None, metavar="I",
+                    help="the last incarnation of replica I must have dropped peers' messages before its round 0 "
+                         "(--stats learning_messages_dropped > 0)")
     ap.add_argument("--data-dir", action="store_true", help="give each replica --data-dir (durable)")
     ap.add_argument("--late", help="I@SECONDS: start replica I that long after the others (a straggler)")
     ap.add_argument("--exit-within", type=float, default=None,
