@@ -148,7 +148,13 @@ InputSpec parse_input_spec(const std::string& text, const psync_field& field, in
 std::vector<int64_t> inputs_for_instance(const psync_protocol_desc& desc, const Options& o, int32_t n,
                                          uint64_t instance) {
   std::vector<int64_t> out(desc.num_inputs);
-  for (uint32_t i = 0; i < desc.num_inputs; ++i) {
+  fill_inputs_for_instance(desc, o, n, instance, out);
+  return out;
+}
+
+void fill_inputs_for_instance(const psync_protocol_desc& desc, const Options& o, int32_t n, uint64_t instance,
+                              std::span<int64_t> out) {
+  for (uint32_t i = 0; i < desc.num_inputs && i < out.size(); ++i) {
     const InputSpec& s = o.inputs[i];
     switch (s.mode) {
       case InputSpec::Mode::Constant: out[i] = s.values[0]; break;
@@ -167,7 +173,6 @@ std::vector<int64_t> inputs_for_instance(const psync_protocol_desc& desc, const 
       }
     }
   }
-  return out;
 }
 
 std::vector<ClusterMember> parse_cluster(const std::string& text, const std::string& source) {
@@ -267,6 +272,9 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   app.add_option("--input", inputs, "name=value | name=random[:K] | name=v1,v2,... (per instance)");
   app.add_option("--const", consts, "name=value, overriding the protocol's default");
   app.add_option("--timeout", o.timeout_us, "default round timeout (e.g. 20ms)")->transform(Duration(1));
+  app.add_option("--timeout-ceiling", o.timeout_ceiling_us,
+                 "the adaptive timeout grows with round latency and the window up to this (0 = no adaptation)")
+      ->transform(Duration());
   app.add_option("--transport", transport, "udp or tcp");
   app.add_option("--instances", o.instances, "consensus instances to run")->transform(Unsigned(1, cmdline::kMaxInstances));
   app.add_option("--window", o.window, "instances in flight at once")->transform(Unsigned(1, cmdline::kMaxInstances));

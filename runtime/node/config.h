@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -52,6 +53,7 @@ struct Options {
   std::vector<int64_t> consts;         // one per descriptor const
   TransportKind transport = TransportKind::Udp;
   int64_t timeout_us = 20'000;
+  int64_t timeout_ceiling_us = 1'000'000;  // the adaptive timeout stays below this; 0 = off
   uint64_t instances = 1;
   uint64_t window = 1;
   bool stats = false;
@@ -107,5 +109,8 @@ InputSpec parse_input_spec(const std::string& text, const psync_field& field, in
 // The input words of instance `instance` at process `me`.
 std::vector<int64_t> inputs_for_instance(const psync_protocol_desc& desc, const Options& o, int32_t n,
                                          uint64_t instance);
+// The same into `out` (desc.num_inputs words), without allocating.
+void fill_inputs_for_instance(const psync_protocol_desc& desc, const Options& o, int32_t n, uint64_t instance,
+                              std::span<int64_t> out);
 
 }  // namespace psync::node

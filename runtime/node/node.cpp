@@ -1,7 +1,9 @@
 // node.cpp: the replica process — configuration in, frames routed to
-// instances by id, one timer heap for every instance's round deadline,
-// decisions out as JSON lines, counters at exit. The trust pieces
-// (docs/reliability.md) hook in here: keys and incarnations for the
+// instances by id through a flat instance table, one timing wheel for every
+// instance's round deadline, decisions out as buffered JSON lines, counters
+// at exit. Built for many instances in flight: the steady state allocates
+// nothing per instance or per round (bench/rounds counts it). The trust
+// pieces (docs/reliability.md) hook in here: keys and incarnations for the
 // transport, the --data-dir log (group commit before anything leaves),
 // fences for restarted peers and the rejoin point of a restarted replica,
 // and learning decided values from peers.
@@ -11,16 +13,20 @@
 
 #include "node/json.h"
 #include "node/learning.h"
+#include "node/timer_wheel.h"
 #include "store/log.h"
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <queue>
-#include <unordered_map>
 
 namespace psync::node {
 
@@ -50,15 +56,168 @@ asio::ip::address resolve_host(asio::io_context& io, const ClusterMember& m) {
   return results.begin()->endpoint().address();
 }
 
+// Running instances by slot. The instance objects live in a slab (a deque
+// never moves them) and are recycled through a free list, so each is built
+// once; an instance id finds its slot through a direct-mapped ring indexed
+// by the id's low bits. Ids in flight are close together (instances start
+// in order), so the ring stays near twice the window and grows only when a
+// straggling instance holds an old id while new ones start.
+class InstanceTable {
+ public:
+  static constexpr int32_t kNone = -1;
+
+  explicit InstanceTable(size_t window) {
+    size_t size = 64;
+    while (size < 2 * window && size < (size_t{1} << 30)) size *= 2;
+    ring_.assign(size, kNone);
+  }
+
+  int32_t find(uint64_t id) const {
+    const int32_t s = ring_[id & (ring_.size() - 1)];
+    return s != kNone && ids_[size_t(s)] == id ? s : kNone;
+  }
+
+  // A slot for `id` (not in the table): a free one, or a new one built by make().
+  template <typename Make>
+  int32_t claim(uint64_t id, Make&& make) {
+    int32_t s;
+    if (!free_.empty()) {
+      s = free_.back();
+      free_.pop_back();
+    } else {
+      s = int32_t(instances_.size());
+      make(instances_);
+      ids_.push_back(0);
+      started_us_.push_back(0);
+      last_round_.emplace_back();
+      released_.push_back(0);
+      settle_queued_.push_back(0);
+      in_use_.push_back(0);
+    }
+    ids_[size_t(s)] = id;
+    started_us_[size_t(s)] = 0;
+    last_round_[size_t(s)].state.clear();  // keeps its capacity
+    released_[size_t(s)] = 0;
+    settle_queued_[size_t(s)] = 0;
+    while (ring_[id & (ring_.size() - 1)] != kNone) grow();  // another id in flight there
+    ring_[id & (ring_.size() - 1)] = s;
+    in_use_[size_t(s)] = 1;
+    ++live_;
+    return s;
+  }
+
+  void release(int32_t s) {
+    ring_[ids_[size_t(s)] & (ring_.size() - 1)] = kNone;
+    in_use_[size_t(s)] = 0;
+    free_.push_back(s);
+    --live_;
+  }
+
+  engine::Instance& instance(int32_t s) { return instances_[size_t(s)]; }
+  uint64_t id(int32_t s) const { return ids_[size_t(s)]; }
+  bool in_use(int32_t s) const { return in_use_[size_t(s)] != 0; }
+  uint8_t& released(int32_t s) { return released_[size_t(s)]; }
+  int64_t& started_us(int32_t s) { return started_us_[size_t(s)]; }  // learning waits a while for running ones
+  store::RoundState& last_round(int32_t s) { return last_round_[size_t(s)]; }  // --data-dir: for a compaction
+  uint8_t& settle_queued(int32_t s) { return settle_queued_[size_t(s)]; }
+  size_t live() const { return live_; }
+  size_t slots() const { return instances_.size(); }
+
+ private:
+  void grow() {
+    std::vector<int32_t> bigger(ring_.size() * 2, kNone);
+    for (size_t s = 0; s < instances_.size(); ++s) {
+      if (!in_use_[s]) continue;
+      const uint64_t at = ids_[s] & (bigger.size() - 1);
+      if (bigger[at] != kNone) {  // still colliding: double again
+        ring_.assign(bigger.size(), kNone);
+        grow();
+        return;
+      }
+      bigger[at] = int32_t(s);
+    }
+    ring_.swap(bigger);
+  }
+
+  std::deque<engine::Instance> instances_;
+  std::vector<uint64_t> ids_;
+  std::vector<int64_t> started_us_;
+  std::vector<store::RoundState> last_round_;
+  std::vector<uint8_t> released_;       // lingering: no longer holds a window place
+  std::vector<uint8_t> settle_queued_;  // in the list of catch-ups to settle
+  std::vector<uint8_t> in_use_;
+  std::vector<int32_t> free_;
+  std::vector<int32_t> ring_;
+  size_t live_ = 0;
+};
+
+// Decision lines, formatted straight into one buffer and written with one
+// write(2) per flush: no stdio, no allocation per line.
+class DecisionWriter {
+ public:
+  DecisionWriter() { buffer_.reserve(kCapacity + kLineMax); }
+
+  bool wants_flush() const { return buffer_.size() >= kCapacity; }
+  bool empty() const { return buffer_.empty(); }
+  std::string& buffer() { return buffer_; }
+
+  // {"id":0,"instance":3,"round":1,"value":42,"us":1804}
+  void append_int_line(int32_t id, uint64_t instance, int64_t round, std::string_view value, int64_t us) {
+    buffer_ += "{\"id\":";
+    append_number(id);
+    buffer_ += ",\"instance\":";
+    append_number(instance);
+    buffer_ += ",\"round\":";
+    append_number(round);
+    buffer_ += ",\"value\":";
+    buffer_ += value;
+    buffer_ += ",\"us\":";
+    append_number(us);
+    buffer_ += "}\n";
+  }
+
+  void write_out() {
+    if (buffer_.empty()) return;
+    std::fflush(stdout);  // anything stdio still holds goes first
+    const char* at = buffer_.data();
+    size_t left = buffer_.size();
+    while (left > 0) {
+      const ssize_t w = ::write(STDOUT_FILENO, at, left);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) break;  // stdout closed: decisions cannot be reported, the run goes on
+      at += w;
+      left -= size_t(w);
+    }
+    buffer_.clear();
+  }
+
+ private:
+  static constexpr size_t kCapacity = 64 << 10;
+  static constexpr size_t kLineMax = 512;  // a line with a 64-member set<pid> is about 260 bytes
+  template <typename T>
+  void append_number(T v) {
+    char digits[24];
+    buffer_.append(digits, size_t(std::to_chars(digits, digits + sizeof digits, v).ptr - digits));
+  }
+  std::string buffer_;
+};
+
+// A frame of a later round than its instance's, held back until the rest of
+// its batch has been delivered (rounds of a batch are taken in round order).
+struct HeldFrame {
+  net::WireHeader header;
+  size_t offset;  // payload in Node::held_bytes_
+};
+
 class Node final : public engine::Host {
  public:
   Node(const psync_protocol_desc& desc, const Options& o)
       : desc_(desc), options_(o), n_(int32_t(o.cluster.size())), layout_(engine::Layout::compute(desc, n_)),
-        wake_(io_), flush_timer_(io_), limit_timer_(io_), start_timer_(io_), learn_timer_(io_), stay_timer_(io_),
-        signals_(io_, SIGINT, SIGTERM), status_(o.instances, Pending),
-        fault_rng_(o.seed * 0x2545F4914F6CDD1Dull ^ uint64_t(o.id)), decided_(o.retain_decisions),
-        learner_(n_, o.id, o.byzantine_f), fence_for_(size_t(n_), 0), heard_messages_(size_t(n_), false),
-        fence_reported_(size_t(n_), false) {
+        wake_(io_), flush_timer_(io_), limit_timer_(io_), start_timer_(io_), adapt_timer_(io_), learn_timer_(io_),
+        stay_timer_(io_), signals_(io_, SIGINT, SIGTERM), status_(o.instances, Pending), table_(o.window),
+        fault_rng_(o.seed * 0x2545F4914F6CDD1Dull ^ uint64_t(o.id)), inputs_(std::max<uint32_t>(desc.num_inputs, 1)),
+        decided_(o.retain_decisions), learner_(n_, o.id, o.byzantine_f), fence_for_(size_t(n_), 0),
+        heard_messages_(size_t(n_), false), fence_reported_(size_t(n_), false) {
     config_.n = n_;
     config_.me = o.id;
     config_.default_timeout_us = o.timeout_us;
@@ -74,6 +233,7 @@ class Node final : public engine::Host {
     }
     config_.defer_catch_up = true;  // settled once per event-loop turn, see settle_pending()
     config_.catch_up_grace_us = o.catch_up_grace_us;  // when > 0, instead of the above
+    config_.round_latency = &latency_;
 
     // --data-dir: recover before anything else, so that the incarnation
     // grows past every earlier one and nothing is redone.
@@ -118,11 +278,7 @@ class Node final : public engine::Host {
     transport_ = o.transport == TransportKind::Udp ? net::make_udp_transport(io_, net_, on_frame, net_counters_)
                                                     : net::make_tcp_transport(io_, net_, on_frame, net_counters_);
     transport_->set_on_connect([this] { check_start_gate(); });
-    transport_->set_batch_end([this] {
-      in_receive_batch_ = false;
-      settle_pending();
-      schedule_wake();
-    });
+    transport_->set_batch_end([this] { end_receive_batch(); });
     transport_->set_before_send([this] { commit_log(); });
     transport_->set_hello_hooks([this](int32_t peer) { return hello_for(peer); },
                                 [this](const net::HelloEvent& ev) { take_hello(ev); });
@@ -180,6 +336,7 @@ class Node final : public engine::Host {
     } else {
       asio::post(io_, [this] { begin_rounds(); });
     }
+    if (options_.timeout_ceiling_us > options_.timeout_us) schedule_adaptation();
     sweep_learning_later();
     io_.run();
     commit_log();
@@ -210,16 +367,21 @@ class Node final : public engine::Host {
 
   void report_decision(uint64_t instance, int64_t round, const void* state) override {
     ++counters_.instances_decided;
-    std::string state_text;
+    std::string state_text;  // short values stay in the string's own buffer: no allocation
     const std::string value = output_value(state, instance, state_text);
     decided_.set(instance, value, round);
     learner_.forget(instance);
     if (status_[instance] == Active) status_[instance] = ActiveDecided;
     if (log_) log_->append_decision(instance, round, value, false);
+    if (state_text.empty() && value != "null") {
+      out_.append_int_line(options_.id, instance, round, value, now_us());
+      if (out_.wants_flush()) write_out();
+      else schedule_write_out();
+      return;
+    }
     JsonObject line;
     line.add("id", options_.id).add("instance", instance).add("round", round).add_raw("value", value);
-    if (!state_text.empty() || value == "null") line.add_string("state", state_text);
-    line.add("us", now_us());
+    line.add_string("state", state_text).add("us", now_us());
     emit_line(line);
   }
 
@@ -227,9 +389,8 @@ class Node final : public engine::Host {
                       int64_t decided_round) override {
     if (!log_) return;
     log_->append_round(instance, round, rng, decided_round, state);
-    auto it = active_.find(instance);
-    if (it != active_.end()) {  // kept for a compaction of the log
-      store::RoundState& r = it->second.last_round;
+    if (const int32_t s = table_.find(instance); s != InstanceTable::kNone) {  // kept for a compaction of the log
+      store::RoundState& r = table_.last_round(s);
       r.round = round;
       r.rng = rng;
       r.decided_round = decided_round;
@@ -269,13 +430,6 @@ class Node final : public engine::Host {
   enum InstanceStatus : uint8_t { Pending, Active, ActiveDecided, Done, DoneDecided };
   static bool finished(uint8_t st) { return st == Done || st == DoneDecided; }
   static bool decided_status(uint8_t st) { return st == ActiveDecided || st == DoneDecided; }
-  struct Slot {
-    std::unique_ptr<engine::Instance> inst;
-    int64_t armed = kNoDeadline;  // earliest heap entry for this instance
-    bool released = false;        // lingering: no longer holds a window place
-    int64_t started_us = 0;       // when it started here (learning waits a while for running ones)
-    store::RoundState last_round; // with --data-dir: its last round record, for a compaction
-  };
 
   void send_notice(uint64_t instance, int64_t round, int32_t to) {
     net::WireHeader h;
@@ -297,6 +451,7 @@ class Node final : public engine::Host {
     next_ = std::max(next_, rejoin_);
     resume_recovered();
     fill_window();
+    schedule_wake();
   }
   struct Delayed {
     int64_t at;
@@ -309,6 +464,8 @@ class Node final : public engine::Host {
   int64_t now_us() const {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_).count();
   }
+  // One clock read per batch of received datagrams.
+  int64_t event_now() const { return in_receive_batch_ ? batch_now_ : now_us(); }
 
   double uniform() { return double(splitmix(fault_rng_) >> 11) * 0x1.0p-53; }
 
@@ -329,9 +486,7 @@ class Node final : public engine::Host {
     obj += '}';
     JsonObject line;
     line.add("id", options_.id).add("instance", instance).add("round", inst.round()).add_raw("final", obj);
-    out_ += line.str();
-    out_ += '\n';
-    schedule_write_out();
+    emit_line(line);
   }
 
   // The output as JSON text; a protocol without a scalar output gives null
@@ -342,24 +497,29 @@ class Node final : public engine::Host {
     int64_t v = 0;
     if (f.kind != PSYNC_KIND_NONE && f.kind != PSYNC_KIND_OTHER)
       std::memcpy(&v, static_cast<const char*>(state) + f.offset, 8);
+    char value[32 + 64 * 3];
+    size_t len = 0;
     switch (psync_kind(f.kind)) {
       case PSYNC_KIND_INT:
-      case PSYNC_KIND_PID: return std::to_string(v);
+      case PSYNC_KIND_PID:
+        len = size_t(std::to_chars(value, value + sizeof value, v).ptr - value);
+        return std::string(value, len);  // at most 20 characters: no allocation for most
       case PSYNC_KIND_BOOL: return v ? "true" : "false";
       case PSYNC_KIND_ENUM: return field_value_json(f, v);
       case PSYNC_KIND_PIDSET: {
-        std::string set = "[";
+        value[len++] = '[';
         for (int32_t i = 0; i < 64; ++i)
           if ((uint64_t(v) >> i) & 1) {
-            if (set.size() > 1) set += ',';
-            set += std::to_string(i);
+            if (len > 1) value[len++] = ',';
+            len = size_t(std::to_chars(value + len, value + sizeof value, i).ptr - value);
           }
-        return set + "]";
+        value[len++] = ']';
+        return std::string(value, len);
       }
       default: {
         std::string text(256, '\0');
-        const auto it = active_.find(instance);
-        const psync_env* env = it != active_.end() ? &it->second.inst->env() : nullptr;
+        const int32_t s = table_.find(instance);
+        const psync_env* env = s != InstanceTable::kNone ? &table_.instance(s).env() : nullptr;
         if (env != nullptr && desc_.print_state != nullptr) {
           int32_t need = desc_.print_state(state, env, text.data(), text.size());
           if (need >= int32_t(text.size())) {
@@ -377,8 +537,8 @@ class Node final : public engine::Host {
   }
 
   void emit_line(const JsonObject& line) {
-    out_ += line.str();
-    out_ += '\n';
+    out_.buffer() += line.str();
+    out_.buffer() += '\n';
     schedule_write_out();
   }
 
@@ -395,16 +555,14 @@ class Node final : public engine::Host {
   void write_out() {
     if (out_.empty()) return;
     commit_log();  // a decision line leaves only once its record is on disk
-    std::fwrite(out_.data(), 1, out_.size(), stdout);
-    std::fflush(stdout);
-    out_.clear();
+    out_.write_out();
   }
 
   void receive_frame(const net::WireHeader& h, std::span<const std::byte> payload) {
     if (shutting_down_) return;
     if (!in_receive_batch_) {  // until the transport's batch_end
       in_receive_batch_ = true;
-      batch_now_ = now_us();   // one clock read per batch of datagrams
+      batch_now_ = now_us();
     }
     if (options_.drop > 0 && uniform() < options_.drop) {
       ++counters_.injected_drops;
@@ -417,7 +575,34 @@ class Node final : public engine::Host {
       schedule_wake();
       return;
     }
+    // A message for a later round than its instance is in waits for the end
+    // of the batch: the batch's messages for the current round go first, so
+    // that the round closes with them and the later one needs no buffering.
+    if (h.kind == net::FrameKind::Message && h.instance < options_.instances) {
+      const int32_t s = table_.find(h.instance);
+      if (s != InstanceTable::kNone && h.round > table_.instance(s).round()) {
+        const size_t at = held_bytes_.size();
+        held_bytes_.insert(held_bytes_.end(), payload.begin(), payload.end());
+        held_.push_back({h, at});
+        return;
+      }
+    }
     dispatch(h, payload);
+  }
+
+  // The transport has handed up a whole batch (one drain of the socket):
+  // held frames now, in arrival order, then the catch-ups it made possible.
+  void end_receive_batch() {
+    for (size_t i = 0; i < held_.size(); ++i) {
+      const HeldFrame& f = held_[i];
+      dispatch(f.header, {held_bytes_.data() + f.offset, f.header.length});
+    }
+    held_.clear();
+    held_bytes_.clear();
+    in_receive_batch_ = false;
+    settle_pending();
+    schedule_wake();
+    busy_us_ += now_us() - batch_now_;
   }
 
   void dispatch(const net::WireHeader& h, std::span<const std::byte> payload) {
@@ -458,6 +643,7 @@ class Node final : public engine::Host {
       if (!notice) ++counters_.finished_instance_messages_dropped;
       return;
     }
+    int32_t s = table_.find(h.instance);
     if (st == Pending) {
       if (!started_) {
         // Before round 0 may begin, no peer's message starts an instance:
@@ -484,19 +670,17 @@ class Node final : public engine::Host {
       }
       // A peer is already running it: join now rather than lose its messages.
       ++counters_.instances_started_by_peers;
-      start_instance(h.instance);
+      s = start_instance(h.instance);
     }
     frontier_ = std::max(frontier_, h.instance + 1);
-    auto it = active_.find(h.instance);
-    if (it == active_.end()) return;  // finished while starting
-    engine::Instance& inst = *it->second.inst;
+    if (s == InstanceTable::kNone) return;  // finished while starting
+    engine::Instance& inst = table_.instance(s);
     if (h.decided) {
       inst.peer_decided(h.sender);
       if (!inst.decided()) learner_.hint(h.instance, h.sender);
     }
-    if (!notice && !inst.finished())
-      inst.receive(h.sender, h.round, payload, in_receive_batch_ ? batch_now_ : now_us());
-    after_event(h.instance);
+    if (!notice && !inst.finished()) inst.receive(h.sender, h.round, payload, event_now());
+    after_event(s);
   }
 
   // How far beyond the lowest unfinished instance a peer's message may
@@ -507,43 +691,51 @@ class Node final : public engine::Host {
     return low_unfinished_ + 2 * options_.window + 16;
   }
 
-  void start_instance(uint64_t id) {
+  // Starts instance `id` in a recycled slot; returns the slot, or kNone if
+  // it finished at once.
+  int32_t start_instance(uint64_t id) {
     status_[id] = Active;
     ++counters_.instances_started;
     frontier_ = std::max(frontier_, id + 1);
-    const std::vector<int64_t> inputs = inputs_for_instance(desc_, options_, n_, id);
-    Slot& slot = active_[id];
-    slot.inst = std::make_unique<engine::Instance>(layout_, config_, options_.consts.data(), id, inputs, *this,
-                                                   engine_counters_);
-    slot.started_us = now_us();
-    slot.inst->start(in_receive_batch_ ? batch_now_ : now_us());
-    after_event(id);
+    fill_inputs_for_instance(desc_, options_, n_, id, inputs_);
+    const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
+    const int32_t s = table_.claim(id, [&](std::deque<engine::Instance>& slab) {
+      slab.emplace_back(layout_, config_, options_.consts.data(), id, inputs, *this, engine_counters_);
+    });
+    wheel_.reserve_slots(table_.slots());
+    table_.started_us(s) = event_now();
+    engine::Instance& inst = table_.instance(s);
+    inst.reset(id, inputs);
+    inst.start(event_now());
+    return after_event(s) ? s : InstanceTable::kNone;
   }
 
   // Re-files the instance's deadline, or retires it when it is over.
-  void after_event(uint64_t id) {
-    auto it = active_.find(id);
-    if (it == active_.end()) return;
-    Slot& slot = it->second;
-    if (slot.inst->finished()) {
-      report_final_outputs(id, *slot.inst);
-      if (slot.released) --released_;
-      const bool decided = slot.inst->decided() || status_[id] == ActiveDecided;
+  // Returns false if the instance is gone.
+  bool after_event(int32_t s) {
+    engine::Instance& inst = table_.instance(s);
+    if (inst.finished()) {
+      if (table_.released(s)) --released_;
+      const uint64_t id = inst.id();
+      report_final_outputs(id, inst);
+      const bool decided = inst.decided() || status_[id] == ActiveDecided;
       status_[id] = decided ? DoneDecided : Done;
       if (log_) log_->append_finished(id, decided);
-      active_.erase(it);
+      wheel_.remove(s);
+      table_.release(s);
       ++counters_.instances_finished;
       after_finishing();
-      return;
+      return false;
     }
-    if (!slot.released && slot.inst->lingering()) {
+    if (!table_.released(s) && (inst.lingering() || inst.decided())) {
       // Its own work is done; it runs on only for peers that may need it.
-      slot.released = true;
+      table_.released(s) = 1;
       ++released_;
       fill_window();
     }
-    if (slot.inst->catch_up_pending()) {
-      to_settle_.push_back(id);
+    if (inst.catch_up_pending() && !table_.settle_queued(s)) {
+      table_.settle_queued(s) = 1;
+      to_settle_.push_back(s);
       if (!settle_posted_ && !in_receive_batch_) {  // a timer, a start, a delayed message
         settle_posted_ = true;
         asio::post(io_, [this] {
@@ -552,26 +744,23 @@ class Node final : public engine::Host {
         });
       }
     }
-    const int64_t d = slot.inst->deadline_us();
-    if (d < slot.armed) {
-      slot.armed = d;
-      timers_.emplace(d, id);
-    }
+    wheel_.set(s, inst.deadline_us());
+    return true;
   }
 
   // Runs after the handler that received a batch of frames: the catch-ups it
   // noted now see every message that had already arrived.
   void settle_pending() {
     if (to_settle_.empty()) return;
-    std::vector<uint64_t> ids;
-    ids.swap(to_settle_);
+    settling_.swap(to_settle_);
     const int64_t now = now_us();
-    for (uint64_t id : ids) {
-      auto it = active_.find(id);
-      if (it == active_.end()) continue;
-      it->second.inst->settle(now);
-      after_event(id);
+    for (const int32_t s : settling_) {
+      table_.settle_queued(s) = 0;
+      if (!table_.in_use(s)) continue;
+      table_.instance(s).settle(now);
+      after_event(s);
     }
+    settling_.clear();
     schedule_wake();
   }
 
@@ -583,38 +772,17 @@ class Node final : public engine::Host {
   }
 
   void fill_window() {
-    while (!shutting_down_ && started_ && active_.size() - released_ < options_.window && next_ < options_.instances) {
+    if (filling_) return;  // an instance that finishes at once re-enters here
+    filling_ = true;
+    while (!shutting_down_ && started_ && table_.live() - released_ < options_.window && next_ < options_.instances) {
       const uint64_t id = next_++;
       if (status_[id] == Pending) start_instance(id);
     }
-    schedule_wake();
-  }
-
-  // Heap entries go stale when an instance ends or its deadline moves later
-  // (a round that ended before its timeout). Dropping or re-filing stale
-  // entries at the top before arming keeps the event loop from waking up
-  // for nothing — with one instance at a time, that was one wake-up per
-  // instance.
-  void prune_timers() {
-    while (!timers_.empty()) {
-      const auto [t, id] = timers_.top();
-      auto it = active_.find(id);
-      if (it == active_.end() || it->second.armed != t) {
-        timers_.pop();
-        continue;
-      }
-      const int64_t d = it->second.inst->deadline_us();
-      if (d <= t) break;
-      timers_.pop();
-      it->second.armed = d;
-      if (d != kNoDeadline) timers_.emplace(d, id);
-    }
+    filling_ = false;  // the caller's handler ends with schedule_wake()
   }
 
   void schedule_wake() {
-    prune_timers();
-    int64_t earliest = kNoDeadline;
-    if (!timers_.empty()) earliest = timers_.top().first;
+    int64_t earliest = wheel_.next_wake();
     if (!delayed_.empty()) earliest = std::min(earliest, delayed_.top().at);
     if (earliest == kNoDeadline || earliest >= wake_at_) return;
     wake_at_ = earliest;
@@ -634,17 +802,50 @@ class Node final : public engine::Host {
       delayed_.pop();
       dispatch(d.header, d.payload);
     }
-    while (!timers_.empty() && timers_.top().first <= now) {
-      const auto [t, id] = timers_.top();
-      timers_.pop();
-      auto it = active_.find(id);
-      if (it == active_.end() || it->second.armed != t) continue;  // stale entry
-      Slot& slot = it->second;
-      slot.armed = kNoDeadline;
-      if (slot.inst->deadline_us() <= now) slot.inst->on_timer(now);
-      after_event(id);
-    }
+    wheel_.expire(now, [&](int32_t s) {
+      engine::Instance& inst = table_.instance(s);
+      if (inst.deadline_us() <= now) inst.on_timer(now);
+      after_event(s);
+    });
     schedule_wake();
+    busy_us_ += now_us() - now;
+  }
+
+  // The adaptive timeout (docs/runtime.md, "Adaptive timeout"): every 50 ms,
+  // the default and written round timeouts are raised to
+  //   max(4 x the 99th percentile of the round latency measured since,
+  //       2 x the in-flight instances / the instances finished per busy second),
+  // between --timeout and --timeout-ceiling. A round that ends on its
+  // timeout while its messages are only queued behind thousands of others
+  // (a turn of the event loop takes window / throughput) costs a phase.
+  // Throughput counts busy time only (receive batches and timer handlers):
+  // counted against wall time it would feed back on itself when rounds end
+  // on their timeout (a longer timeout, fewer instances/s, a longer one...).
+  void schedule_adaptation() {
+    adapt_timer_.expires_after(std::chrono::milliseconds(kAdaptEveryMs));
+    adapt_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || shutting_down_) return;
+      adapt_timeout();
+      schedule_adaptation();
+    });
+  }
+
+  void adapt_timeout() {
+    const uint64_t finished = counters_.instances_finished;
+    const double seconds = double(busy_us_ - adapted_busy_us_) / 1e6;
+    int64_t want = 0;
+    if (latency_.samples >= 16) want = 4 * latency_.quantile_upper_us(0.99);
+    if (seconds > 0 && finished > adapted_finished_) {
+      const double per_second = double(finished - adapted_finished_) / seconds;
+      want = std::max(want, int64_t(2e6 * double(table_.live()) / per_second));
+    }
+    const int64_t timeout = std::clamp(want, options_.timeout_us, std::max(options_.timeout_us, options_.timeout_ceiling_us));
+    config_.adaptive_timeout_us = timeout > options_.timeout_us ? timeout : 0;
+    round_latency_p99_us_ = latency_.quantile_upper_us(0.99);
+    adaptive_timeout_max_us_ = std::max(adaptive_timeout_max_us_, timeout);
+    latency_.clear();
+    adapted_busy_us_ = busy_us_;
+    adapted_finished_ = finished;
   }
 
 
@@ -736,8 +937,9 @@ class Node final : public engine::Host {
         ids.push_back(i);
       }
     for (size_t k = 0; k < values.size(); ++k) snap.decisions.emplace_back(ids[k], &values[k]);
-    for (const auto& [id, slot] : active_)
-      if (!slot.last_round.state.empty()) snap.rounds.emplace_back(id, &slot.last_round);
+    for (int32_t s = 0; s < int32_t(table_.slots()); ++s)
+      if (table_.in_use(s) && !table_.last_round(s).state.empty())
+        snap.rounds.emplace_back(table_.id(s), &table_.last_round(s));
     log_->compact(snap);
   }
 
@@ -779,13 +981,17 @@ class Node final : public engine::Host {
       status_[i] = Active;
       ++counters_.instances_started;
       ++counters_.instances_resumed;
-      const std::vector<int64_t> inputs = inputs_for_instance(desc_, options_, n_, i);
-      Slot& slot = active_[i];
-      slot.inst = std::make_unique<engine::Instance>(layout_, config_, options_.consts.data(), i, inputs, *this,
-                                                     engine_counters_);
-      slot.started_us = now_us();
-      slot.inst->resume(r.round, r.state, r.rng, r.decided_round, now_us());
-      after_event(i);
+      fill_inputs_for_instance(desc_, options_, n_, i, inputs_);
+      const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
+      const int32_t s = table_.claim(i, [&](std::deque<engine::Instance>& slab) {
+        slab.emplace_back(layout_, config_, options_.consts.data(), i, inputs, *this, engine_counters_);
+      });
+      wheel_.reserve_slots(table_.slots());
+      table_.started_us(s) = now_us();
+      engine::Instance& inst = table_.instance(s);
+      inst.reset(i, inputs);
+      inst.resume(r.round, r.state, r.rng, r.decided_round, now_us());
+      after_event(s);
     }
     recovered_.rounds.clear();
     if (counters_.instances_finished == options_.instances) stay_or_stop();
@@ -837,9 +1043,10 @@ class Node final : public engine::Host {
     emit_line(line);
     const uint8_t st = status_[instance];
     status_[instance] = DoneDecided;
-    if (auto it = active_.find(instance); it != active_.end()) {
-      if (it->second.released) --released_;
-      active_.erase(it);
+    if (const int32_t s = table_.find(instance); s != InstanceTable::kNone) {
+      if (table_.released(s)) --released_;
+      wheel_.remove(s);
+      table_.release(s);
     }
     if (st != Done) {
       ++counters_.instances_finished;
@@ -868,8 +1075,8 @@ class Node final : public engine::Host {
       const uint8_t st = status_[i];
       if (decided_status(st)) return false;
       if (st != Active) return true;  // not started (or below the rejoin point), or over undecided
-      auto it = active_.find(i);
-      return it == active_.end() || now - it->second.started_us >= options_.learn_delay_us;
+      const int32_t s = table_.find(i);
+      return s == InstanceTable::kNone || now - table_.started_us(s) >= options_.learn_delay_us;
     };
     auto ask = [&](uint64_t i, uint64_t peers) {
       for (uint64_t bits = learner_.ask(i, peers); bits; bits &= bits - 1) send_query(std::countr_zero(bits), i);
@@ -916,6 +1123,7 @@ class Node final : public engine::Host {
     commit_log();
     transport_->send_farewell();
     transport_->flush();
+    adapt_timer_.cancel();
     // TCP writes complete asynchronously: give them a moment to drain.
     const auto grace = options_.transport == TransportKind::Tcp ? std::chrono::milliseconds(30)
                                                                 : std::chrono::milliseconds(0);
@@ -937,12 +1145,19 @@ class Node final : public engine::Host {
 #define PSYNC_X(name) stats.add(#name, counters_.name);
     PSYNC_NODE_COUNTERS(PSYNC_X)
 #undef PSYNC_X
+    const int64_t timeout = config_.adaptive_timeout_us > 0 ? config_.adaptive_timeout_us : options_.timeout_us;
+    stats.add("round_timeout_us", timeout);
+    stats.add("round_timeout_max_us", std::max(adaptive_timeout_max_us_, options_.timeout_us));
+    stats.add("round_latency_p99_us", round_latency_p99_us_);
+    stats.add("instance_slots", uint64_t(table_.slots()));
     stats.add("incarnation", incarnation_).add("rejoin_point", rejoin_).add_raw("keyed", net_.keys.keyed ? "true" : "false");
     if (log_)
       for (auto& [name, v] : store::counter_list(log_->counters())) stats.add(name, uint64_t(v));
     const std::string line = JsonObject().add_raw("stats", stats.str()).str() + "\n";
     std::fputs(line.c_str(), stderr);
   }
+
+  static constexpr int kAdaptEveryMs = 50;
 
   const psync_protocol_desc& desc_;
   const Options& options_;
@@ -956,6 +1171,7 @@ class Node final : public engine::Host {
   asio::steady_timer flush_timer_;
   asio::steady_timer limit_timer_;
   asio::steady_timer start_timer_;
+  asio::steady_timer adapt_timer_;
   asio::steady_timer learn_timer_;
   asio::steady_timer stay_timer_;
   asio::signal_set signals_;
@@ -963,14 +1179,16 @@ class Node final : public engine::Host {
   int64_t wake_at_ = kNoDeadline;
 
   std::vector<uint8_t> status_;  // per instance id: InstanceStatus
-  size_t released_ = 0;          // lingering instances (not counted against the window)
+  InstanceTable table_;
+  TimerWheel wheel_;
+  size_t released_ = 0;          // decided or lingering instances (not counted against the window)
   bool started_ = false;         // round 0 may begin (TCP waits for its connections)
+  bool filling_ = false;
   uint64_t next_ = 0;            // next instance id to start locally
-  std::unordered_map<uint64_t, Slot> active_;
-  std::priority_queue<std::pair<int64_t, uint64_t>, std::vector<std::pair<int64_t, uint64_t>>, std::greater<>> timers_;
   std::priority_queue<Delayed, std::vector<Delayed>, std::greater<>> delayed_;
   uint64_t delayed_seq_ = 0;
   uint64_t fault_rng_;
+  std::vector<int64_t> inputs_;  // scratch: the inputs of the instance being started
 
   // Trust (docs/reliability.md).
   static constexpr int64_t kLearnSweepUs = 20'000;
@@ -992,10 +1210,17 @@ class Node final : public engine::Host {
   engine::Counters engine_counters_;
   net::NetCounters net_counters_;
   NodeCounters counters_;
-  std::string out_;
+  engine::LatencyHistogram latency_;
+  uint64_t adapted_finished_ = 0;
+  int64_t round_latency_p99_us_ = 0;
+  int64_t adaptive_timeout_max_us_ = 0;
+  int64_t busy_us_ = 0, adapted_busy_us_ = 0;  // time in receive batches and timer handlers
+  DecisionWriter out_;
   bool flush_scheduled_ = false;
-  std::vector<uint64_t> to_settle_;
+  std::vector<int32_t> to_settle_, settling_;
   bool settle_posted_ = false;
+  std::vector<HeldFrame> held_;
+  std::vector<std::byte> held_bytes_;
   bool in_receive_batch_ = false;
   int64_t batch_now_ = 0;
   bool shutting_down_ = false;
