@@ -123,29 +123,19 @@ void FunctionLowering::print_value(const PrintTarget& t, const Type* ty, Value* 
     case TypeKind::Pid: B.CreateCall(M.append_int, {t.buf, t.cap, t.pos, B.CreateLoad(i64, p)}); break;
     case TypeKind::Bool: print_bool(t, B.CreateLoad(i64, p)); break;
     case TypeKind::Enum: print_enum(t, ty, B.CreateLoad(i64, p)); break;
-    case TypeKind::Set: {
-      Value* set = B.CreateLoad(i64, p);
-      Value* first = cell(B.getTrue(), "first");
-      print_text(t, "{");
-      for_each_bit(set, [&](Value* i) {
-        emit_if(B.CreateNot(get(first, i1)), [&] { print_text(t, ","); });
-        B.CreateStore(B.getFalse(), first);
-        Value* element = set_element(ty, i);
-        if (ty->elem->is(TypeKind::Enum)) print_enum(t, ty->elem, element);
-        else B.CreateCall(M.append_int, {t.buf, t.cap, t.pos, element});
-      }, "bit", set_capacity(ty));
-      print_text(t, "}");
-      break;
-    }
+    case TypeKind::Set:
     case TypeKind::PidSet: {
-      Value* set = B.CreateLoad(i64, p);
+      // {a,b,...}: the members in bit order; a set<E> prints variant names.
+      const bool pids = ty->is(TypeKind::PidSet);
       Value* first = cell(B.getTrue(), "first");
       print_text(t, "{");
-      for_each_bit(set, [&](Value* i) {
+      for_each_bit(B.CreateLoad(i64, p), [&](Value* i) {
         emit_if(B.CreateNot(get(first, i1)), [&] { print_text(t, ","); });
         B.CreateStore(B.getFalse(), first);
-        B.CreateCall(M.append_int, {t.buf, t.cap, t.pos, i});
-      });
+        Value* element = pids ? i : set_element(ty, i);
+        if (!pids && ty->elem->is(TypeKind::Enum)) print_enum(t, ty->elem, element);
+        else B.CreateCall(M.append_int, {t.buf, t.cap, t.pos, element});
+      }, "bit", pids ? nullptr : set_capacity(ty));
       print_text(t, "}");
       break;
     }
