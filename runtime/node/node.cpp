@@ -427,7 +427,9 @@ class Node final : public engine::Host {
   }
 
  private:
-  enum InstanceStatus : uint8_t { Pending, Active, ActiveDecided, Done, DoneDecided };
+  // Learning: a peer had decided it before this replica's round 0 began;
+  // it is learned from peers (sweep_learning), never run here.
+  enum InstanceStatus : uint8_t { Pending, Active, ActiveDecided, Done, DoneDecided, Learning };
   static bool finished(uint8_t st) { return st == Done || st == DoneDecided; }
   static bool decided_status(uint8_t st) { return st == ActiveDecided || st == DoneDecided; }
 
@@ -450,8 +452,61 @@ class Node final : public engine::Host {
     // there in an earlier incarnation it does not remember).
     next_ = std::max(next_, rejoin_);
     resume_recovered();
+    learn_what_peers_decided();
     fill_window();
+    replay_early();
     schedule_wake();
+  }
+
+  // Frames that arrived before round 0 could begin (dispatch): at most
+  // kEarlyFramesPerPeer * window frames and kEarlyBytes bytes in all.
+  static constexpr size_t kEarlyFramesPerPeer = 16;
+  static constexpr size_t kEarlyBytes = size_t(16) << 20;
+  void hold_early(const net::WireHeader& h, std::span<const std::byte> payload) {
+    const size_t max_frames = kEarlyFramesPerPeer * size_t(n_) * size_t(std::max<uint64_t>(options_.window, 1));
+    if (early_.size() >= max_frames || early_bytes_.size() + payload.size() > kEarlyBytes) {
+      ++counters_.learning_messages_dropped;
+      if (h.decided) learner_.hint(h.instance, h.sender);
+      return;
+    }
+    ++counters_.early_frames_held;
+    early_.push_back({h, early_bytes_.size()});
+    early_bytes_.insert(early_bytes_.end(), payload.begin(), payload.end());
+  }
+  // A replica whose round 0 begins after a peer decided an instance (its
+  // --start-wait waited for a peer that crashed, say) learns that decision
+  // rather than run the instance: its peers went through those rounds
+  // without it, as if it had crashed, and a protocol whose assumption
+  // bounds the crashes (FloodMin) promises nothing to a process that
+  // resumes after one. Adopting a peer's decision is safe by agreement.
+  // The evidence: a held frame's decided bit, or a Hello's decided_below.
+  void learn_what_peers_decided() {
+    auto learn = [&](uint64_t i) {
+      if (i < next_ || i >= options_.instances || status_[i] != Pending) return;
+      status_[i] = Learning;
+      ++counters_.instances_learned_at_start;
+    };
+    for (const HeldFrame& f : early_)
+      if (f.header.decided) {
+        learn(f.header.instance);
+        learner_.hint(f.header.instance, f.header.sender);
+      }
+    for (uint64_t i = next_; i < options_.instances && learner_.peers_with_decided(i) != 0; ++i) learn(i);
+  }
+  void replay_early() {
+    std::vector<HeldFrame> frames;
+    std::vector<std::byte> bytes;
+    frames.swap(early_);
+    bytes.swap(early_bytes_);
+    // Lower rounds first, so that a round closes with its messages before a
+    // later round's message makes the instance catch up.
+    std::stable_sort(frames.begin(), frames.end(),
+                     [](const HeldFrame& a, const HeldFrame& b) { return a.header.round < b.header.round; });
+    for (const HeldFrame& f : frames) {
+      if (shutting_down_) return;
+      dispatch(f.header, {bytes.data() + f.offset, f.header.length});
+    }
+    settle_pending();
   }
   struct Delayed {
     int64_t at;
@@ -630,6 +685,11 @@ class Node final : public engine::Host {
       return;
     }
     const uint8_t st = status_[h.instance];
+    if (st == Learning) {
+      if (!notice) ++counters_.learning_messages_dropped;
+      if (h.decided) learner_.hint(h.instance, h.sender);
+      return;
+    }
     if (finished(st)) {
       // A peer that has decided may be lingering for want of our decided
       // bit (the frames that carried it were lost): tell it again. Only a
@@ -649,10 +709,15 @@ class Node final : public engine::Host {
         // Before round 0 may begin, no peer's message starts an instance:
         // a recovered one must resume from its log (begin_rounds), not start
         // afresh with its old votes forgotten, and a replica restarted
-        // without a data dir does not know its rejoin point yet. Rounds
-        // tolerate the loss; an instance decided meanwhile is learned.
-        ++counters_.learning_messages_dropped;
-        if (h.decided) learner_.hint(h.instance, h.sender);
+        // without a data dir does not know its rejoin point yet. The frame
+        // is held (boundedly) and dispatched again once round 0 begins, past
+        // those checks: dropping it would make a replica that starts late
+        // (its --start-wait waiting for a crashed peer) skip the rounds its
+        // peers ran meanwhile with empty mailboxes, which the protocol's
+        // assumptions may exclude (FloodMin then decides a value nobody
+        // proposed). Beyond the bound it is dropped; a decided instance is
+        // then learned.
+        hold_early(h, payload);
         return;
       }
       if (h.instance < rejoin_) {
@@ -1221,6 +1286,8 @@ class Node final : public engine::Host {
   bool settle_posted_ = false;
   std::vector<HeldFrame> held_;
   std::vector<std::byte> held_bytes_;
+  std::vector<HeldFrame> early_;  // before round 0 (hold_early)
+  std::vector<std::byte> early_bytes_;
   bool in_receive_batch_ = false;
   int64_t batch_now_ = 0;
   bool shutting_down_ = false;

@@ -25,6 +25,9 @@ Options:
   --instances K --window W   (default 10 and 4)
   --transport udp|tcp     (default udp)
   --kill I@MS             kill replica I after MS milliseconds
+  --late I@MS             start replica I MS milliseconds after the others
+  --expect-learned I      replica I must have learned (not computed) at least
+                          one decision from its peers
   --const NAME=V          passed to every replica (and read for --k)
   --k K                   bound for kset (default: the --const k value)
   --root R                the broadcaster (default 0)
@@ -74,7 +77,8 @@ def parse_args(argv):
         sys.exit(__doc__)
     o = {"psyncc": argv[0], "file": argv[1], "n": 3, "inputs": [], "instances": 10, "window": 4,
          "transport": "udp", "kill": [], "consts": [], "k": None, "root": 0, "guarantee": None,
-         "allow_undecided": False, "seed": 1, "time_limit": 30.0, "max_rounds": None}
+         "allow_undecided": False, "seed": 1, "time_limit": 30.0, "max_rounds": None,
+         "late": None, "expect_learned": None}
     i = 2
     while i < len(argv):
         a = argv[i]
@@ -99,6 +103,11 @@ def parse_args(argv):
         elif a == "--kill":
             who, at = val.split("@")
             o["kill"].append((int(who), float(at.rstrip("ms")) / 1000.0))
+        elif a == "--late":
+            who, at = val.split("@")
+            o["late"] = (int(who), float(at.rstrip("ms")) / 1000.0)
+        elif a == "--expect-learned":
+            o["expect_learned"] = int(val)
         elif a == "--const":
             o["consts"].append(val)
         elif a == "--k":
@@ -185,23 +194,32 @@ def run_cluster(o, binary, values, workdir):
                 cmd += ["--max-rounds", str(o["max_rounds"])]
             out = open(os.path.join(workdir, f"out{i}"), "w+")
             err = open(os.path.join(workdir, f"err{i}"), "w+")
-            procs.append((subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL), out, err))
+            procs.append([cmd, out, err])
         start = time.monotonic()
+        for entry in procs:  # the late one, if any, is started in the loop below
+            if not (o["late"] and procs.index(entry) == o["late"][0]):
+                entry[0] = subprocess.Popen(entry[0], stdout=entry[1], stderr=entry[2], stdin=subprocess.DEVNULL)
         killed = set()
         pending = sorted(o["kill"], key=lambda x: x[1])
         deadline = start + o["time_limit"] + 10
         while time.monotonic() < deadline:
             now = time.monotonic() - start
-            while pending and pending[0][1] <= now:
+            if o["late"] and o["late"][1] <= now and isinstance(procs[o["late"][0]][0], list):
+                e = procs[o["late"][0]]
+                e[0] = subprocess.Popen(e[0], stdout=e[1], stderr=e[2], stdin=subprocess.DEVNULL)
+            while pending and pending[0][1] <= now and not isinstance(procs[pending[0][0]][0], list):
                 who, _ = pending.pop(0)
                 procs[who][0].kill()
                 killed.add(who)
-            if not pending and all(p.poll() is not None for p, _, _ in procs):
+            if not pending and all(not isinstance(p, list) and p.poll() is not None for p, _, _ in procs):
                 break
             time.sleep(0.005)
         decisions, errors = {}, []
         finals = o.setdefault("finals", {})  # instance -> replica -> (round, outputs): `output var`s at the end
         for i, (p, out, err) in enumerate(procs):
+            if isinstance(p, list):
+                errors.append(f"replica {i} was never started")
+                continue
             if p.poll() is None:
                 p.kill()
                 p.wait()
@@ -216,6 +234,8 @@ def run_cluster(o, binary, values, workdir):
                     finals.setdefault(d["instance"], {})[d["id"]] = (d["round"], d["final"])
                     continue
                 decisions.setdefault(d["instance"], {})[d["id"]] = decode(d["value"])
+                if d.get("learned"):
+                    o.setdefault("learned", set()).add(d["id"])
             err.seek(0)
             text = err.read()
             if i not in killed and p.returncode not in (0, 1):
@@ -225,7 +245,7 @@ def run_cluster(o, binary, values, workdir):
         return decisions, killed, errors
     finally:
         for p, out, err in procs:
-            if p.poll() is None:
+            if not isinstance(p, list) and p.poll() is None:
                 p.kill()
                 p.wait()
             out.close()
@@ -319,6 +339,8 @@ def main():
         else:
             decisions, killed, errors = run_cluster(o, binary, values, workdir)
     problems, count = judge(o, values, decisions, killed)
+    if o["expect_learned"] is not None and o["expect_learned"] not in o.get("learned", set()):
+        problems.append(f"replica {o['expect_learned']} learned no decision from its peers")
     if errors or problems:
         fail("\n".join(errors + problems))
     if count == 0:

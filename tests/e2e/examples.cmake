@@ -26,6 +26,13 @@ psync_e2e(ex_flood_min_n4 ${GUARANTEE} ${EX}/flood_min.psync --guarantee consens
           -n 4 --input init=int:0..99 --instances 10 --seed 8)
 psync_e2e(ex_flood_min_n4_one_killed ${GUARANTEE} ${EX}/flood_min.psync --guarantee consensus
           -n 4 --input init=int:0..99 --instances 3 --kill 2@0ms --seed 9)
+# Replica 2 crashes after its handshake with 0 and 1 but before 3 starts:
+# 0 and 1 begin round 0 at once, 3 waits --start-wait (1 s) for 2 and
+# begins after 0 and 1 decided without it. It must learn their decisions,
+# not run the rounds alone on empty mailboxes (it decided 0, nobody's
+# input, before the fix; the one_killed run above hit the same race 1 in 4).
+psync_e2e(ex_flood_min_n4_killed_before_late_start ${GUARANTEE} ${EX}/flood_min.psync --guarantee consensus
+          -n 4 --input init=int:0..99 --instances 3 --kill 2@200ms --late 3@500ms --expect-learned 3 --seed 9)
 # k-set agreement: at most k distinct decisions.
 psync_e2e(ex_k_set_n5_k2 ${GUARANTEE} ${EX}/k_set_agreement.psync --guarantee kset
           -n 5 --input init=int:0..99 --instances 10 --const k=2 --const f=2 --seed 10)
