@@ -1,7 +1,8 @@
 // launch.h: the local cluster behind `psyncc run`. It starts n replicas of a
 // linked protocol binary as separate processes on loopback, gathers their
 // JSON decision lines, and judges the outcome (agreement and completeness per
-// instance, how each replica ended). In: a protocol binary and its options.
+// instance, how each replica ended; without a decision, the invariants over
+// the replicas' final states). In: a protocol binary and its options.
 // Out: a ClusterResult, then a Summary; every child has been reaped.
 #pragma once
 
