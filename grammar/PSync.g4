@@ -126,6 +126,7 @@ primary
     | '(' ')'                                   # unitLit
     | '(' expr (',' expr)* ')'                  # parenExpr
     | '[' expr ';' ID ']'                       # arrayLit
+    | STRING                                    # stringLit
     ;
 
 fieldInit
@@ -146,6 +147,7 @@ type
     | '(' type ',' type (',' type)* ')'          # tupleType
     | '(' ')'                                    # unitType
     | '[' type ';' ID ']'                        # arrayType
+    | ID '<' INT '>'                             # sizedType
     | '{' fieldType (',' fieldType)* ','? '}'    # recordType
     | ID                                         # namedType
     ;
@@ -208,6 +210,11 @@ DURATION  : [0-9]+ ('ms' | 'us' | 's');
 INT       : [0-9]+;
 ID        : [a-zA-Z_] [a-zA-Z_0-9]*;
 DOTDOT    : '..';
+// A string: a bytes<K> literal. Escapes \" \\ \n \t \r \0 \xHH; no newline inside.
+STRING    : '"' ( ~["\\\r\n] | '\\' ~[\r\n] )* '"';
+// A string cut short by the end of its line: its own token, so that the
+// diagnostic can say so.
+UNTERMINATED_STRING : '"' ( ~["\\\r\n] | '\\' ~[\r\n] )* '\\'?;
 
 DOC_COMMENT   : '///' ~[\r\n]* -> channel(HIDDEN);
 LINE_COMMENT  : '//' ~[\r\n]* -> channel(HIDDEN);

@@ -53,6 +53,10 @@ constexpr uint64_t fnv1a(const char* s) {
   return h;
 }
 
+// Version 2 of the ABI describes the types of inputs and the output.
+inline constexpr psync_type kOtrInt = {PSYNC_TYPE_INT, 0, nullptr, nullptr};
+inline constexpr const psync_type* kOtrInputTypes[] = {&kOtrInt};
+
 inline constexpr psync_protocol_desc kOneThirdRule = {
     PSYNC_ABI_VERSION,
     1,
@@ -71,6 +75,8 @@ inline constexpr psync_protocol_desc kOneThirdRule = {
     &psync_otr_const_defaults,
     &psync_otr_init,
     &psync_otr_print_state,
+    kOtrInputTypes,
+    &kOtrInt,
 };
 
 }  // namespace psync::bench

@@ -3,9 +3,11 @@
 // codegen derives flat layouts from them (compiler/codegen/lower).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace psync {
@@ -23,7 +25,12 @@ enum class TypeKind {
   Array,    ///< [T; n], indexed by pid
   Mailbox,  ///< the mailbox of a round with message type elem
   Lambda,   ///< only as the type of an argument to a mailbox operation
+  Bytes,    ///< bytes<K>: at most K bytes, a length word then ceil(K/8) words of data
 };
+
+/// The largest K of bytes<K> (docs/language.md, "bytes<K>"): a message of
+/// one such value still fits a UDP datagram with room to spare.
+inline constexpr int64_t kMaxBytesCapacity = 4096;
 
 /// Only a TypeContext makes Types (the constructors are private): a Type made
 /// anywhere else would break "equal exactly when the pointers are".
@@ -32,6 +39,7 @@ struct Type {
   const Type* elem = nullptr;              ///< Option, Array, Mailbox
   std::vector<const Type*> elems;          ///< Tuple, Record (field types)
   std::vector<std::string> field_names;    ///< Record
+  int64_t capacity = 0;                    ///< Bytes: K
 
   bool is(TypeKind k) const { return kind == k; }
   bool is_error() const { return kind == TypeKind::Error; }
@@ -50,8 +58,11 @@ struct Type {
   Type(Type&&) = default;
 };
 
-/// "int", "(int, bool)", "{ v: int, ts: int }", "int?", "[pid; n]".
+/// "int", "(int, bool)", "{ v: int, ts: int }", "int?", "[pid; n]", "bytes<16>".
 std::string type_name(const Type* t);
+
+/// Bytes as a psync string literal: quoted, with \" \\ \n \t and \xHH escapes.
+std::string bytes_literal_text(std::string_view bytes);
 
 /// Owns and interns every Type of a compilation.
 class TypeContext {
@@ -69,6 +80,8 @@ class TypeContext {
   const Type* mailbox(const Type* elem);
   const Type* tuple(std::vector<const Type*> elems);
   const Type* record(std::vector<std::string> names, std::vector<const Type*> types);
+  /// bytes<capacity>; sema keeps capacity within 1..kMaxBytesCapacity.
+  const Type* bytes(int64_t capacity);
 
  private:
   const Type* intern(Type t);

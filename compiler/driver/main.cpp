@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include "abi/values.h"
 #include "codegen/codegen.h"
 #include "check.h"
 #include "launch/launch.h"
@@ -213,6 +214,7 @@ struct CheckCli {
   int n = 3;
   int rounds = -1;
   std::string values = "0..1";
+  std::string bytes_values;  // "" = the decimal texts of --values
   std::string trace_json, svg, stats_json;
   std::vector<std::string> consts;
   bool no_symmetry = false;
@@ -248,6 +250,26 @@ bool parse_consts(const std::vector<std::string>& in, std::vector<std::pair<std:
     out.push_back({c.substr(0, eq), *v});
   }
   return true;
+}
+
+// --bytes-values a,b,hex:00ff: the domain of bytes<K> inputs (each item as
+// on a node's command line, values.h); prints the error.
+bool parse_bytes_values(const std::string& text, std::vector<std::string>& out) {
+  if (text.empty()) return true;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string error;
+    auto v = psync::parse_bytes_text(item, error);
+    if (!v) {
+      fmt::print(stderr, "psyncc: error: bad --bytes-values: {}\n", error);
+      return false;
+    }
+    out.push_back(*v);
+    if (comma == std::string::npos) return true;
+    start = comma + 1;
+  }
 }
 
 // --values and --const, shared by check and simulate; prints the error.
@@ -295,6 +317,7 @@ int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
   o.liveness_every_round = cli.liveness_every_round;
   o.max_states = cli.max_states;
   if (!parse_inputs_and_consts(cli, o.values_lo, o.values_hi, o.consts)) return 2;
+  if (!parse_bytes_values(cli.bytes_values, o.bytes_values)) return 2;
   return with_jit_protocol(cli.file, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits& t) {
     o.symmetry = t.symmetric && !cli.no_symmetry;
     o.cyclic_rounds = !t.reads_round_number;
@@ -318,6 +341,7 @@ int run_simulate_verb(const CheckCli& cli, const CommonOptions& common) {
   o.trace_json = cli.trace_json;
   o.svg = cli.svg;
   if (!parse_inputs_and_consts(cli, o.values_lo, o.values_hi, o.consts)) return 2;
+  if (!parse_bytes_values(cli.bytes_values, o.bytes_values)) return 2;
   return with_jit_protocol(cli.file, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits&) {
     return psync::check::run_simulate(d, o, stdout);
   });
@@ -391,6 +415,8 @@ int main(int argc, char** argv) {
   check->add_option("--rounds", check_cli.rounds, "Explore executions of at most R rounds")
       ->transform(Integer(0, kMaxRounds));
   check->add_option("--values", check_cli.values, "Domain of every int input, A..B (default 0..1)");
+  check->add_option("--bytes-values", check_cli.bytes_values,
+                    "Domain of every bytes<K> input: a,b,hex:00ff (default: the numbers of --values as text)");
   check->add_option("--trace-json", check_cli.trace_json, "Write a counterexample as JSON")->type_name("FILE");
   check->add_option("--svg", check_cli.svg, "Write a counterexample as an SVG diagram")->type_name("FILE");
   check->add_option("--stats-json", check_cli.stats_json, "Write the figures as JSON")->type_name("FILE");
@@ -414,6 +440,8 @@ int main(int argc, char** argv) {
       ->transform(Probability());
   simulate->add_option("--rounds", sim_cli.rounds, "Rounds per run")->transform(Integer(0, kMaxRounds));
   simulate->add_option("--values", sim_cli.values, "Inputs drawn from A..B (default 0..1)");
+  simulate->add_option("--bytes-values", sim_cli.bytes_values,
+                       "bytes<K> inputs drawn from a,b,hex:00ff (default: the numbers of --values as text)");
   simulate->add_option("--const", sim_cli.consts, "name=value, overriding a const");
   simulate->add_option("--trace-json", sim_cli.trace_json, "Write the first violating run as JSON")->type_name("FILE");
   simulate->add_option("--svg", sim_cli.svg, "Write the first violating run as SVG")->type_name("FILE");

@@ -157,6 +157,13 @@ ExprPtr AstBuilder::build_primary(P::PrimaryContext* ctx, int d) {
     e->name = id_text(c->ID());
     return e;
   }
+  if (auto* c = as<P::StringLitContext>(ctx)) {
+    auto v = decode_string(c->STRING());
+    if (!v) return error_expr(r);
+    auto e = make(ExprKind::StringLit, r);
+    e->str_value = std::move(*v);
+    return e;
+  }
   if (as<P::UnitLitContext>(ctx)) return make(ExprKind::UnitLit, r);
   if (auto* c = as<P::ParenExprContext>(ctx)) {
     // One alternative for (e) and (a, b, ...): ANTLR then needs no

@@ -75,6 +75,7 @@ class AstBuilder {
   static std::string id_text(antlr4::tree::TerminalNode* node);
   std::optional<int64_t> parse_int(antlr4::tree::TerminalNode* node);
   std::optional<int64_t> parse_duration_us(antlr4::tree::TerminalNode* node);
+  std::optional<std::string> decode_string(antlr4::tree::TerminalNode* node);
   TypeExprPtr build_type(P::TypeContext* ctx, int depth = 0);
   VarDeclPtr make_var(VarKind kind, antlr4::tree::TerminalNode* id);
   VarDeclPtr top_var(VarKind kind, antlr4::tree::TerminalNode* id, P::TypeContext* type, P::ExprContext* init);

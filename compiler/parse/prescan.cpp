@@ -64,11 +64,21 @@ bool prescan_tokens(antlr4::CommonTokenStream& tokens, DiagnosticEngine& diags, 
                       " tokens; a psync program is limited to that size");
       return false;
     }
-    if (type == PSyncLexer::ERROR_CHAR || type == PSyncLexer::UNTERMINATED_COMMENT) {
+    if (type == PSyncLexer::ERROR_CHAR || type == PSyncLexer::UNTERMINATED_COMMENT ||
+        type == PSyncLexer::UNTERMINATED_STRING) {
       error_offsets.push_back(range_of(t).begin);
       if (type == PSyncLexer::ERROR_CHAR) {
         diags.error("unexpected-character", range_of(t),
                     "unexpected character " + quote_token_text(t->getText()) + " in program text");
+      } else if (type == PSyncLexer::UNTERMINATED_STRING) {
+        SourceRange r = range_of(t);
+        r.end = r.begin + 1;
+        diags.error("unterminated-string", r, "unterminated string: '\"' has no closing '\"' on its line");
+        // Parsed as the string it starts, so that the error does not cascade.
+        if (auto* ct = dynamic_cast<antlr4::CommonToken*>(t)) {
+          ct->setType(PSyncLexer::STRING);
+          continue;
+        }
       } else {
         SourceRange r = range_of(t);
         r.end = r.begin + 2;
@@ -99,6 +109,7 @@ bool prescan_tokens(antlr4::CommonTokenStream& tokens, DiagnosticEngine& diags, 
         return false;
       }
     } else if (type == PSyncLexer::ID || type == PSyncLexer::INT || type == PSyncLexer::DURATION ||
+               type == PSyncLexer::STRING ||
                type == PSyncLexer::TRUE || type == PSyncLexer::FALSE || type == PSyncLexer::NONE ||
                text == "," || text == ":" ) {
       // operands and separators do not nest

@@ -115,6 +115,7 @@ CheckResult Explorer::run() {
   n_ = o_.n;
   if (n_ > 20) return fail("exhaustive checking supports n <= 20 (2^n mailboxes per process)");
   if (o_.values_lo > o_.values_hi) return fail("empty value range");
+  if (std::string e = P_.set_bytes_domain(o_.bytes_values, o_.values_lo, o_.values_hi); !e.empty()) return fail(e);
   ss_ = P_.ss;
   gs_ = 4 + 4 * static_cast<size_t>(n_);
   bool need_live = o_.liveness && !P_.liveness.empty();
@@ -167,6 +168,7 @@ CheckResult Explorer::run() {
         uint32_t kind = desc_.inputs[k].kind;
         if (kind == PSYNC_KIND_BOOL) dom.emplace_back(0, 1);
         else if (kind == PSYNC_KIND_PID) dom.emplace_back(0, n_ - 1);
+        else if (kind == PSYNC_KIND_BYTES) dom.emplace_back(0, int64_t(P_.bytes_domain.size()) - 1);
         else dom.emplace_back(o_.values_lo, o_.values_hi);
       }
     std::vector<int64_t> val(dom.size());
@@ -179,7 +181,8 @@ CheckResult Explorer::run() {
         auto& a = alts[static_cast<size_t>(i)];
         a.clear();
         psync_env env = P_.env(i, 0);
-        const int64_t* in = val.data() + static_cast<size_t>(i) * desc_.num_inputs;
+        const std::vector<int64_t> words = P_.input_words(val.data() + static_cast<size_t>(i) * desc_.num_inputs);
+        const int64_t* in = words.data();
         P_.chooser.begin_exhaustive();
         do {
           std::memset(scratch_.data(), 0, ss_);

@@ -83,12 +83,13 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
     for (uint32_t k = 0; k < d_.num_inputs; ++k) {
       uint32_t kind = d_.inputs[k].kind;
       if (kind == PSYNC_KIND_BOOL) in.push_back(static_cast<int64_t>(rng.below(2)));
+      else if (kind == PSYNC_KIND_BYTES) in.push_back(static_cast<int64_t>(rng.below(P_.bytes_domain.size())));
       else if (kind == PSYNC_KIND_PID) in.push_back(static_cast<int64_t>(rng.below(static_cast<uint64_t>(n_))));
       else in.push_back(o_.values_lo + static_cast<int64_t>(rng.below(static_cast<uint64_t>(o_.values_hi - o_.values_lo) + 1)));
     }
     psync_env env = P_.env(i, 0);
     take_choices("");
-    d_.init(proc(cur, i), &env, in.data());
+    d_.init(proc(cur, i), &env, P_.input_words(in.data()).data());
     take_choices("");
     if (trace) {
       trace->inputs.push_back(in);
@@ -276,6 +277,7 @@ SimulateResult Simulator::run() {
   auto start = std::chrono::steady_clock::now();
   std::string err = P_.setup(d_, o_.n, o_.consts);
   if (err.empty() && o_.values_lo > o_.values_hi) err = "empty value range";
+  if (err.empty()) err = P_.set_bytes_domain(o_.bytes_values, o_.values_lo, o_.values_hi);
   if (err.empty() && !(o_.loss >= 0 && o_.loss <= 1 && o_.crash >= 0 && o_.crash <= 1))
     err = "loss and crash must be probabilities in [0, 1]";
   if (!err.empty()) {

@@ -3,6 +3,7 @@
 // decisions out as JSON lines, counters at exit.
 #include "node/node.h"
 #include "abi/validate.h"
+#include "abi/values.h"
 
 #include "node/json.h"
 
@@ -202,44 +203,29 @@ class Node final : public engine::Host {
 
   double uniform() { return double(splitmix(fault_rng_) >> 11) * 0x1.0p-53; }
 
-  // "value": the output as JSON; a protocol without a scalar output gives
-  // null and its whole state as a "state" string instead.
+  // "value": the output as JSON, whatever its type (abi/values.h: numbers,
+  // booleans, arrays, objects, bytes as strings or {"hex":...}); a protocol
+  // without an output gives null and its whole state as a "state" string.
   void append_output_value(JsonObject& line, const void* state, uint64_t instance) {
     const psync_field& f = desc_.output;
-    int64_t v = 0;
-    if (f.kind != PSYNC_KIND_NONE && f.kind != PSYNC_KIND_OTHER)
-      std::memcpy(&v, static_cast<const char*>(state) + f.offset, 8);
-    switch (psync_kind(f.kind)) {
-      case PSYNC_KIND_INT:
-      case PSYNC_KIND_PID: line.add("value", v); break;
-      case PSYNC_KIND_BOOL: line.add_raw("value", v ? "true" : "false"); break;
-      case PSYNC_KIND_PIDSET: {
-        std::string set = "[";
-        for (int32_t i = 0; i < 64; ++i)
-          if ((uint64_t(v) >> i) & 1) {
-            if (set.size() > 1) set += ',';
-            set += std::to_string(i);
-          }
-        line.add_raw("value", set + "]");
-        break;
-      }
-      default: {
-        std::string text(256, '\0');
-        const auto it = active_.find(instance);
-        const psync_env* env = it != active_.end() ? &it->second.inst->env() : nullptr;
-        if (env != nullptr && desc_.print_state != nullptr) {
-          int32_t need = desc_.print_state(state, env, text.data(), text.size());
-          if (need >= int32_t(text.size())) {
-            text.assign(size_t(need) + 1, '\0');
-            need = desc_.print_state(state, env, text.data(), text.size());
-          }
-          text.resize(size_t(std::clamp<int32_t>(need, 0, int32_t(text.size()))));
-        } else {
-          text.clear();
-        }
-        line.add_raw("value", "null").add_string("state", text);
-      }
+    if (f.kind != PSYNC_KIND_NONE) {
+      line.add_raw("value", value_to_json(*desc_.output_type, static_cast<const char*>(state) + f.offset, n_));
+      return;
     }
+    std::string text(256, '\0');
+    const auto it = active_.find(instance);
+    const psync_env* env = it != active_.end() ? &it->second.inst->env() : nullptr;
+    if (env != nullptr && desc_.print_state != nullptr) {
+      int32_t need = desc_.print_state(state, env, text.data(), text.size());
+      if (need >= int32_t(text.size())) {
+        text.assign(size_t(need) + 1, '\0');
+        need = desc_.print_state(state, env, text.data(), text.size());
+      }
+      text.resize(size_t(std::clamp<int32_t>(need, 0, int32_t(text.size()))));
+    } else {
+      text.clear();
+    }
+    line.add_raw("value", "null").add_string("state", text);
   }
 
   void schedule_write_out() {
@@ -313,7 +299,8 @@ class Node final : public engine::Host {
   void start_instance(uint64_t id) {
     status_[id] = Active;
     ++counters_.instances_started;
-    const std::vector<int64_t> inputs = inputs_for_instance(desc_, options_, n_, id);
+    std::vector<std::vector<int64_t>> buffers;  // bytes inputs: read by init, in start() below
+    const std::vector<int64_t> inputs = inputs_for_instance(desc_, options_, n_, id, &buffers);
     Slot& slot = active_[id];
     slot.inst = std::make_unique<engine::Instance>(layout_, config_, options_.consts.data(), id, inputs, *this,
                                                    engine_counters_);
@@ -556,6 +543,7 @@ int node_main(const psync_protocol_desc& desc, int argc, char** argv) {
     if (!options) return 0;
     if (std::string e = validate_descriptor(desc, int32_t(options->cluster.size())); !e.empty()) throw ConfigError(e);
     if (options->check_only) return 0;
+    if (!options->serve.empty()) return run_service(desc, *options);
     return run_node(desc, *options);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "%s: error: %s\n", prog, e.what());

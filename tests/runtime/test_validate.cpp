@@ -110,21 +110,40 @@ TEST_CASE("inputs and the output: tables, names, kinds, offsets") {
   CHECK(after([](Editable& e) { e.d.inputs = nullptr; }) == kBad + "2 inputs but no input table");
   CHECK(after([](Editable& e) { e.inputs[1].name = nullptr; }) == kBad + "input 1 has no name");
   CHECK(after([](Editable& e) { e.inputs[0].kind = PSYNC_KIND_OTHER; }) ==
-        kBad + "input `a` has kind 5 (must be int, bool, pid or set<pid>)");
+        kBad + "input `a` has kind 5 (must be int, bool, pid, set<pid> or bytes)");
   CHECK(after([](Editable& e) { e.inputs[0].kind = PSYNC_KIND_NONE; }) ==
-        kBad + "input `a` has kind 0 (must be int, bool, pid or set<pid>)");
+        kBad + "input `a` has kind 0 (must be int, bool, pid, set<pid> or bytes)");
   CHECK(after([](Editable& e) { e.inputs[1].offset = 36; }) ==
         kBad + "input `b` has offset 36 (must be a multiple of 8 past the 24-byte process header)");
   CHECK(after([](Editable& e) { e.inputs[0].offset = 8; }) ==
         kBad + "input `a` has offset 8 (must be a multiple of 8 past the 24-byte process header)");
   CHECK(after([](Editable& e) { e.inputs[1].offset = e.inputs[0].offset; }) ==
-        kBad + "inputs `a` and `b` share offset 24");
+        kBad + "inputs `a` and `b` overlap at offset 24");
   CHECK(after([](Editable& e) { e.d.output.kind = 6; }) == kBad + "the output has unknown kind 6");
+  // Version 2: the type descriptions of inputs and the output.
+  CHECK(after([](Editable& e) { e.d.input_types = nullptr; }) == kBad + "2 inputs but no input_types");
+  CHECK(after([](Editable& e) { e.inputs[0].kind = PSYNC_KIND_BOOL; }) ==
+        kBad + "input `a`: its type does not match its kind");
+  CHECK(after([](Editable& e) { e.d.output.kind = PSYNC_KIND_BYTES; }) ==
+        kBad + "output `decision`: its type does not match its kind");
+  CHECK(after([](Editable& e) { e.d.output_type = nullptr; }) ==
+        kBad + "output `decision`: a type description is missing");
+  static const psync_type bad_bytes = {PSYNC_TYPE_BYTES, 0, nullptr, nullptr};
+  static const psync_type* const bad_input_types[] = {&bad_bytes, &bad_bytes};
+  CHECK(after([](Editable& e) {
+          e.inputs[0].kind = PSYNC_KIND_BYTES;
+          e.d.input_types = bad_input_types;
+        }) == kBad + "input `a`: a bytes type description has capacity 0 (must be 1..65456)");
+  static const psync_type tuple_without_elems = {PSYNC_TYPE_TUPLE, 2, nullptr, nullptr};
+  CHECK(after([](Editable& e) {
+          e.d.output.kind = PSYNC_KIND_OTHER;
+          e.d.output_type = &tuple_without_elems;
+        }) == kBad + "output `decision`: a composite type description has no element types");
   CHECK(after([](Editable& e) { e.d.output.name = nullptr; }) == kBad + "the output has a kind but no name");
   CHECK(after([](Editable& e) { e.d.output.offset = 4; }) ==
         kBad + "output `decision` has offset 4 (must be a multiple of 8 past the 24-byte process header)");
   CHECK(after([](Editable& e) { e.d.output.offset = e.inputs[1].offset; }) ==
-        kBad + "output `decision` shares offset 32 with input `b`");
+        kBad + "output `decision` overlaps input `b` at offset 32");
 }
 
 TEST_CASE("consts: table, defaults, names, kinds, indices") {
