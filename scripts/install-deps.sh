@@ -8,6 +8,8 @@ PACKAGES=(
   llvm-19-dev llvm-19-tools clang-19 lld-19 libclang-rt-19-dev libzstd-dev
   libboost-dev doctest-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   cmake ninja-build g++ python3 libxml2-utils
+  # Tests of portable and cross-compiled code: an old CPU model, aarch64.
+  qemu-user crossbuild-essential-arm64
 )
 
 SUDO=""

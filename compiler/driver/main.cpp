@@ -90,7 +90,25 @@ struct BuildOptions {
   std::string output;
   int opt_level = 2;
   std::string emit = "exe";
+  psync::TargetSpec target;  // --target, --mcpu, --mattr
 };
+
+// -O0..-O3, the same wording for every verb that compiles.
+void add_opt_level(CLI::App* cmd, int& level, const std::string& what) {
+  cmd->add_option("-O", level, "Optimisation level of " + what + ": -O0, -O1, -O2 (default) or -O3")
+      ->transform(psync::cmdline::Integer(0, 3))->type_name("LEVEL");
+}
+
+// The machine a binary is built for (codegen.h, TargetSpec).
+void add_target_options(CLI::App* cmd, psync::TargetSpec& t) {
+  cmd->add_option("--target", t.triple, "Target triple, e.g. aarch64-linux-gnu (default: this machine's)")
+      ->type_name("TRIPLE");
+  cmd->add_option("--mcpu", t.cpu,
+                  "CPU to generate code for: a name such as skylake, or native (default: portable, "
+                  "x86-64-v2 on x86-64, generic elsewhere)")->type_name("NAME");
+  cmd->add_option("--mattr", t.features, "CPU features to add or remove, e.g. +avx2,-avx512f")
+      ->type_name("FEATURES");
+}
 
 std::string default_output(const std::string& file, const std::string& emit) {
   std::filesystem::path p(file);
@@ -103,33 +121,38 @@ std::string default_output(const std::string& file, const std::string& emit) {
 
 int run_build(const BuildOptions& b, const CommonOptions& common) {
   if (!readable(b.file)) return 2;
+  psync::TargetSpec target;
+  std::string error;
+  if (!psync::resolve_target(b.target, target, error)) {
+    fmt::print(stderr, "psyncc: error: {}\n", error);
+    return 2;
+  }
+  psync::LinkPlan link;
+  if (b.emit == "exe" && !psync::plan_link(target, link, error)) {
+    fmt::print(stderr, "psyncc: error: {}\n", error);
+    return 2;
+  }
   psync::Compilation c;
   psync::StreamConsumer console;
   psync::DiagnosticEngine diags(c.sources, console);
   if (!psync::run_frontend(c, b.file, diags, frontend_options(common))) return 1;
   std::string out = b.output.empty() ? default_output(b.file, b.emit) : b.output;
-  std::string error;
   auto lowered = psync::LoweredProtocol::lower(*c.program, c.sources, error);
-  if (!lowered || !lowered->optimize(b.opt_level, error)) {
+  if (!lowered || !lowered->optimize(b.opt_level, target, error)) {
     fmt::print(stderr, "psyncc: error: {}\n", error);
     return 3;
   }
   if (b.emit == "llvm" || b.emit == "asm" || b.emit == "obj") {
     auto kind = b.emit == "llvm" ? psync::EmitKind::LLVM : b.emit == "asm" ? psync::EmitKind::Asm : psync::EmitKind::Object;
-    if (!lowered->emit(kind, out, b.opt_level, error)) {
+    if (!lowered->emit(kind, out, b.opt_level, target, error)) {
       fmt::print(stderr, "psyncc: error: {}\n", error);
       return 2;
     }
     return 0;
   }
-  std::string runtime = psync::find_runtime_library();
-  if (runtime.empty()) {
-    fmt::print(stderr, "psyncc: error: cannot find libpsync_runtime.a (build the runtime, or set PSYNC_RUNTIME_LIB)\n");
-    return 2;
-  }
   std::string obj = out + ".o.tmp";
-  bool ok = lowered->emit(psync::EmitKind::Object, obj, b.opt_level, error) &&
-            psync::link_executable(obj, runtime, out, error);
+  bool ok = lowered->emit(psync::EmitKind::Object, obj, b.opt_level, target, error) &&
+            psync::link_executable(obj, link, out, error);
   std::remove(obj.c_str());
   if (!ok) {
     fmt::print(stderr, "psyncc: error: {}\n", error);
@@ -142,6 +165,7 @@ struct RunOptions {
   std::string file;
   int n = 3;
   int opt_level = 2;
+  psync::TargetSpec target;
   std::vector<std::string> inputs, consts, kills;
   std::string transport = "udp";
   int64_t timeout_us = -1, delay_us = -1;  // -1: not given, the replicas' default
@@ -202,6 +226,7 @@ int run_local_cluster(const RunOptions& ro, const CommonOptions& common) {
   b.file = ro.file;
   b.output = co.binary;
   b.opt_level = ro.opt_level;
+  b.target = ro.target;
   int status = run_build(b, common);
   if (status == 0) status = psync::launch::print_summary(co, psync::launch::run_cluster(co), stdout);
   std::error_code ec;
@@ -215,6 +240,7 @@ struct CheckCli {
   int rounds = -1;
   std::string values = "0..1";
   std::string bytes_values;  // "" = the decimal texts of --values
+  int opt_level = 2;
   std::string trace_json, svg, stats_json;
   std::vector<std::string> consts;
   bool no_symmetry = false;
@@ -289,7 +315,7 @@ bool parse_inputs_and_consts(const CheckCli& cli, int64_t& lo, int64_t& hi,
 
 // Compiles FILE in memory; check and simulate drive the JIT-ed descriptor.
 // A program with errors is a usage error for these verbs (exit 2).
-int with_jit_protocol(const std::string& file, const CommonOptions& common,
+int with_jit_protocol(const std::string& file, int opt_level, const CommonOptions& common,
                       const std::function<int(const psync_protocol_desc&, const psync::ProgramTraits&)>& body) {
   if (!readable(file)) return 2;
   psync::Compilation c;
@@ -297,7 +323,7 @@ int with_jit_protocol(const std::string& file, const CommonOptions& common,
   psync::DiagnosticEngine diags(c.sources, console);
   if (!psync::run_frontend(c, file, diags, frontend_options(common))) return 2;
   std::string error;
-  auto jit = psync::jit_compile(*c.program, c.sources, 2, error);
+  auto jit = psync::jit_compile(*c.program, c.sources, opt_level, error);
   if (!jit) {
     fmt::print(stderr, "psyncc: error: {}\n", error);
     return 2;
@@ -318,7 +344,7 @@ int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
   o.max_states = cli.max_states;
   if (!parse_inputs_and_consts(cli, o.values_lo, o.values_hi, o.consts)) return 2;
   if (!parse_bytes_values(cli.bytes_values, o.bytes_values)) return 2;
-  return with_jit_protocol(cli.file, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits& t) {
+  return with_jit_protocol(cli.file, cli.opt_level, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits& t) {
     o.symmetry = t.symmetric && !cli.no_symmetry;
     o.cyclic_rounds = !t.reads_round_number;
     fmt::print("psyncc check: {} with n={}, {}; symmetry reduction {}; rounds {}\n", cli.file, cli.n,
@@ -342,7 +368,7 @@ int run_simulate_verb(const CheckCli& cli, const CommonOptions& common) {
   o.svg = cli.svg;
   if (!parse_inputs_and_consts(cli, o.values_lo, o.values_hi, o.consts)) return 2;
   if (!parse_bytes_values(cli.bytes_values, o.bytes_values)) return 2;
-  return with_jit_protocol(cli.file, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits&) {
+  return with_jit_protocol(cli.file, cli.opt_level, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits&) {
     return psync::check::run_simulate(d, o, stdout);
   });
 }
@@ -378,10 +404,10 @@ int main(int argc, char** argv) {
   auto* build = app.add_subcommand("build", "Compile a protocol to a native binary (or IR, assembly, object)");
   build->add_option("file", build_opts.file, "Protocol file (.psync)")->required()->type_name("FILE");
   build->add_option("-o,--output", build_opts.output, "Output file")->type_name("OUT");
-  build->add_option("-O", build_opts.opt_level, "Optimisation level (-O0, -O1, -O2)")
-      ->check(CLI::Range(0, 3))->type_name("LEVEL");
+  add_opt_level(build, build_opts.opt_level, "the generated code");
   build->add_option("--emit", build_opts.emit, "What to write: llvm, asm, obj or exe")
       ->check(CLI::IsMember({"llvm", "asm", "obj", "exe"}))->type_name("KIND");
+  add_target_options(build, build_opts.target);
   add_common(build, common);
 
   RunOptions run_opts;
@@ -403,7 +429,8 @@ int main(int argc, char** argv) {
   run->add_option("--seed", run_opts.seed, "Seed for random inputs, coins and fault injection")->transform(Unsigned(0));
   run->add_option("--time-limit", run_opts.time_limit_us, "Stop the whole run after this long (default 60s)")
       ->transform(Duration(1000));
-  run->add_option("-O", run_opts.opt_level, "Optimisation level")->transform(Integer(0, 3));
+  add_opt_level(run, run_opts.opt_level, "the replicas' code");
+  add_target_options(run, run_opts.target);
   run->add_flag("--stats", run_opts.stats, "Replicas print their counters at exit");
   run->add_flag("--logs", run_opts.logs, "Show the replicas' logs");
   add_common(run, common);
@@ -427,6 +454,7 @@ int main(int argc, char** argv) {
   check->add_flag("--no-liveness", check_cli.no_liveness, "Check only invariants and properties");
   check->add_flag("--liveness-every-round", check_cli.liveness_every_round,
                   "Start liveness windows at every round, not only at phase boundaries");
+  add_opt_level(check, check_cli.opt_level, "the JIT-compiled protocol");
   add_common(check, common);
 
   CheckCli sim_cli;
@@ -445,6 +473,7 @@ int main(int argc, char** argv) {
   simulate->add_option("--const", sim_cli.consts, "name=value, overriding a const");
   simulate->add_option("--trace-json", sim_cli.trace_json, "Write the first violating run as JSON")->type_name("FILE");
   simulate->add_option("--svg", sim_cli.svg, "Write the first violating run as SVG")->type_name("FILE");
+  add_opt_level(simulate, sim_cli.opt_level, "the JIT-compiled protocol");
   add_common(simulate, common);
 
   // An unknown verb gets its own one-line error (CLI11 would only say that

@@ -106,9 +106,12 @@ void Explorer::local_for(int i, int64_t r, bool table) {
   uint64_t S = senders_to_[i];
   int64_t rk = stored_round(r);
   key_.clear();
+  // Grown then copied into: key_.insert() of a few constant-size bytes gets
+  // false -Warray-bounds / -Wstringop-overflow from g++ 12 at -O3.
   auto put = [&](const void* p, size_t len) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    key_.insert(key_.end(), b, b + len);
+    const size_t at = key_.size();
+    key_.resize(at + len);
+    std::memcpy(key_.data() + at, p, len);
   };
   int32_t who = i;
   uint8_t tab = table ? 1 : 0;

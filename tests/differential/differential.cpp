@@ -201,12 +201,17 @@ std::string run_one(const psync_protocol_desc& desc, int n, uint64_t seed, Total
       for (const auto& s : step.states)
         covered = covered || (s.size() == t.after.size() && std::memcmp(s.data(), t.after.data(), s.size()) == 0);
       if (!covered) {
-        std::string why = "p" + std::to_string(p.me) + " round " + std::to_string(t.round) + " heard " +
-                          std::to_string(t.heard) + ": the node went from\n    " +
-                          describe(desc, n, p.me, t.round, t.before.data()) + "\n  to\n    " +
-                          describe(desc, n, p.me, t.round + 1, t.after.data()) +
-                          "\n  which is not among the checker's " + std::to_string(step.states.size()) +
-                          " outcomes:";
+        // Appended piece by piece: `"p" + std::to_string(...)` gets a false
+        // -Wrestrict from g++ 12 at -O3.
+        std::string why = "p";
+        for (const std::string& piece :
+             {std::to_string(p.me), std::string(" round "), std::to_string(t.round), std::string(" heard "),
+              std::to_string(t.heard), std::string(": the node went from\n    "),
+              describe(desc, n, p.me, t.round, t.before.data()), std::string("\n  to\n    "),
+              describe(desc, n, p.me, t.round + 1, t.after.data()),
+              std::string("\n  which is not among the checker's "), std::to_string(step.states.size()),
+              std::string(" outcomes:")})
+          why += piece;
         for (const auto& s : step.states) why += "\n    " + describe(desc, n, p.me, t.round + 1, s.data());
         return why;
       }

@@ -37,9 +37,12 @@ find_tool() {
   done
   return 1
 }
-CXX=$(find_tool clang++-19 /usr/lib/llvm-19/bin/clang++) || {
+# ctest passes the compilers CMake found (PSYNC_FUZZ_CXX, PSYNC_FUZZ_CC);
+# by hand, clang-19 from PATH or from llvm-config-19's bin directory.
+LLVM_BIN=$(llvm-config-19 --bindir 2>/dev/null || true)
+CXX=$(find_tool ${PSYNC_FUZZ_CXX:-} clang++-19 ${LLVM_BIN:+$LLVM_BIN/clang++}) || {
   echo "run-fuzz: clang++-19 not found (apt-get install clang-19 libclang-rt-19-dev)" >&2; exit 2; }
-CC=$(find_tool clang-19 /usr/lib/llvm-19/bin/clang) || {
+CC=$(find_tool ${PSYNC_FUZZ_CC:-} clang-19 ${LLVM_BIN:+$LLVM_BIN/clang}) || {
   echo "run-fuzz: clang-19 not found" >&2; exit 2; }
 GENERATOR=()
 if command -v ninja >/dev/null 2>&1; then GENERATOR=(-G Ninja); fi
@@ -54,7 +57,7 @@ if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
     -DCMAKE_BUILD_TYPE=Fuzz \
     -DCMAKE_CXX_FLAGS_FUZZ="-O1 -g" -DCMAKE_C_FLAGS_FUZZ="-O1 -g" \
     -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_C_COMPILER="$CC" \
-    -DPSYNC_FUZZ=ON </dev/null
+    -DPSYNC_FUZZ=ON -DPSYNC_TESTS=OFF -DPSYNC_WERROR=ON </dev/null
 fi
 cmake --build "$BUILD_DIR" --target psync_fuzz_frontend -j "$JOBS" </dev/null
 t1=$(date +%s)
