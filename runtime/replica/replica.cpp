@@ -356,9 +356,14 @@ struct Replica::Impl final : engine::Host {
   }
 
   // The next batch: pending requests in order while they fit (ones decided
-  // meanwhile through another replica are dropped).
-  std::string take_batch(std::vector<replica::Entry>& taken) {
+  // meanwhile through another replica are dropped). Instance `id` belongs
+  // to replica id mod n, which alone proposes a batch there; the others
+  // propose the no-op. Without that, a protocol whose choice favours one
+  // replica (LastVoting's first coordinator) decides that replica's batch
+  // in every instance and starves the others' clients (docs/service.md).
+  std::string take_batch(uint64_t id, std::vector<replica::Entry>& taken) {
     std::string batch;
+    if (id % uint64_t(n_) != uint64_t(options_.id)) return batch;
     while (!pending_.empty()) {
       replica::Entry& e = pending_.front();
       if (ids_.count(e.id)) {
@@ -379,7 +384,7 @@ struct Replica::Impl final : engine::Host {
     if (by_peer) ++counters_.instances_started_by_peers;
     known_end_ = std::max(known_end_, id + 1);
     std::vector<replica::Entry> taken;
-    const std::vector<int64_t> proposal = bytes_input_buffer(take_batch(taken));
+    const std::vector<int64_t> proposal = bytes_input_buffer(take_batch(id, taken));
     if (!taken.empty()) in_flight_[id] = std::move(taken);
     std::vector<std::vector<int64_t>> buffers;  // other bytes inputs: read by init, in start() below
     std::vector<int64_t> inputs = node::inputs_for_instance(desc_, node_options_, n_, id, &buffers);
