@@ -240,7 +240,8 @@ struct Service::Impl {
     if (hex) {
       std::string err;
       auto decoded = parse_bytes_text("hex:" + value, err);
-      if (!decoded) return malformed(c, id, "\"propose_hex\": " + err.substr(err.find(':') + 2));
+      // err reads "'hex:...': why"; keep the why.
+      if (!decoded) return malformed(c, id, "\"propose_hex\": " + err.substr(err.find("': ") + 3));
       value = std::move(*decoded);
     }
     propose(c, id, value);
