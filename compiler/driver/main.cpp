@@ -16,7 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
-#include "abi/values.h"
+#include "abi/typed_values.h"
 #include "codegen/codegen.h"
 #include "check.h"
 #include "launch/launch.h"
@@ -279,7 +279,7 @@ bool parse_consts(const std::vector<std::string>& in, std::vector<std::pair<std:
 }
 
 // --bytes-values a,b,hex:00ff: the domain of bytes<K> inputs (each item as
-// on a node's command line, values.h); prints the error.
+// on a node's command line, typed_values.h); prints the error.
 bool parse_bytes_values(const std::string& text, std::vector<std::string>& out) {
   if (text.empty()) return true;
   size_t start = 0;

@@ -2,7 +2,7 @@
 // fields. Each rule is something the node, the checker or the simulator
 // relies on without testing it again (docs/abi.md, "Validation").
 #include "abi/validate.h"
-#include "abi/values.h"
+#include "abi/typed_values.h"
 
 #include <concepts>
 #include <cinttypes>

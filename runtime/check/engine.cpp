@@ -4,7 +4,7 @@
 #include "engine.h"
 
 #include "abi/validate.h"
-#include "abi/values.h"
+#include "abi/typed_values.h"
 
 #include <sys/resource.h>
 

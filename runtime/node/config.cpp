@@ -2,7 +2,7 @@
 // node, with every error turned into one line that names the culprit.
 #include "node/config.h"
 
-#include "abi/values.h"
+#include "abi/typed_values.h"
 
 #include "util/cmdline_cli11.h"
 

@@ -3,7 +3,7 @@
 // decisions out as JSON lines, counters at exit.
 #include "node/node.h"
 #include "abi/validate.h"
-#include "abi/values.h"
+#include "abi/typed_values.h"
 
 #include "node/json.h"
 
@@ -203,7 +203,7 @@ class Node final : public engine::Host {
 
   double uniform() { return double(splitmix(fault_rng_) >> 11) * 0x1.0p-53; }
 
-  // "value": the output as JSON, whatever its type (abi/values.h: numbers,
+  // "value": the output as JSON, whatever its type (abi/typed_values.h: numbers,
   // booleans, arrays, objects, bytes as strings or {"hex":...}); a protocol
   // without an output gives null and its whole state as a "state" string.
   void append_output_value(JsonObject& line, const void* state, uint64_t instance) {

@@ -7,7 +7,7 @@
 #include "psync/replica.hpp"
 
 #include "abi/validate.h"
-#include "abi/values.h"
+#include "abi/typed_values.h"
 #include "engine/engine.h"
 #include "net/transport.h"
 #include "node/config.h"

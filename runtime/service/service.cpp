@@ -7,7 +7,7 @@
 // (a line, the replies queued for a client, its pending proposals).
 #include "psync/replica.hpp"
 
-#include "abi/values.h"
+#include "abi/typed_values.h"
 
 #include <utility>  // before Asio: g++ 12 in C++20 needs std::exchange declared
 #include <boost/asio.hpp>

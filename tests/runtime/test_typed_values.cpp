@@ -1,10 +1,10 @@
-// test_values.cpp: values described by psync_type (runtime/abi/values.h):
+// test_typed_values.cpp: values described by psync_type (runtime/abi/typed_values.h):
 // sizes, the JSON form the node prints and the service sends (bytes as a
 // string when valid UTF-8, else {"hex": ...}), and bytes as command lines
 // write them (text, hex:, str:).
 #include <doctest/doctest.h>
 
-#include "abi/values.h"
+#include "abi/typed_values.h"
 
 #include <cstring>
 

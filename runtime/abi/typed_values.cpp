@@ -1,6 +1,6 @@
-// values.cpp: sizes, shape checks and the JSON form of values described by
-// psync_type (values.h), and bytes values as command lines write them.
-#include "abi/values.h"
+// typed_values.cpp: sizes, shape checks and the JSON form of values described by
+// psync_type (typed_values.h), and bytes values as command lines write them.
+#include "abi/typed_values.h"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-// values.h: values of any type, as a driver sees them through the type
+// typed_values.h: values of any type, as a driver sees them through the type
 // descriptions of abi.h (psync_type): their size, their shape check, and
 // their JSON form, which the node prints for decisions, the service sends
 // to clients and `psyncc run` compares; plus bytes<K> values as they are
