@@ -216,8 +216,10 @@ TEST_CASE("what may be null: go_when, print_state, empty tables, no output") {
           e.d.specs = nullptr;
         }) == "");
   CHECK(after([](Editable& e) { e.d.output = {nullptr, PSYNC_KIND_NONE, 0}; }) == "");
-  // A composite output is printed through print_state: its offset is not read.
-  CHECK(after([](Editable& e) { e.d.output.kind = PSYNC_KIND_OTHER; e.d.output.offset = 3; }) == "");
+  // Version 2: a composite output is read through its type description, so
+  // its kind must match that description (and its offset is checked).
+  CHECK(after([](Editable& e) { e.d.output.kind = PSYNC_KIND_OTHER; e.d.output.offset = 3; }) ==
+        "bad protocol descriptor: output `decision`: its type does not match its kind");
 }
 
 namespace {
