@@ -328,6 +328,9 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   app.add_option("--drop", o.drop, "drop each received message with this probability")
       ->transform(cmdline::Probability());
   app.add_option("--delay", o.delay_us, "delay each received message by up to this duration")->transform(Duration());
+  app.add_option("--duplicate", o.duplicate,
+                 "UDP: take each received datagram a second time, after the rest of its batch, with this probability")
+      ->transform(cmdline::Probability());
   app.add_option("--seed", o.seed, "seed for random inputs, coin(), random(k) and fault injection")
       ->transform(Unsigned(0));
   auto* after_decide = app.add_option("--after-decide", o.after_decide, "rounds to keep running after deciding")
@@ -379,6 +382,8 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   if (transport == "udp") o.transport = TransportKind::Udp;
   else if (transport == "tcp") o.transport = TransportKind::Tcp;
   else throw ConfigError("--transport '" + transport + "': expected udp or tcp");
+  if (o.duplicate > 0 && o.transport == TransportKind::Tcp)
+    throw ConfigError("--duplicate applies to --transport udp (TCP delivers each byte once)");
   if (after_decide->count() == 0) o.after_decide = -1;
   if (linger_rounds->count() == 0) o.linger_rounds = -1;
 

@@ -61,6 +61,7 @@ struct Options {
   bool stats = false;
   double drop = 0.0;       // fault injection: drop received messages
   int64_t delay_us = 0;    // fault injection: delay received messages by up to this
+  double duplicate = 0.0;  // fault injection (UDP): take received datagrams twice
   uint64_t seed = 1;
   int64_t after_decide = -1;  // -1: the protocol's `after_decide` const, else 2
   int64_t linger_rounds = -1; // -1: 4 phases (4 x the round declarations), at least 8

@@ -262,6 +262,8 @@ class Node final : public engine::Host {
     net_.fingerprint = desc.fingerprint;
     net_.max_payload = uint32_t(layout_.max_msg_size);
     net_.max_datagram = o.max_datagram;
+    net_.duplicate = o.duplicate;
+    net_.fault_seed = o.seed * 0x100000001b3ULL + uint64_t(o.id);
     for (const ClusterMember& m : o.cluster) net_.peers.push_back({m.id, m.host, m.port, resolve_host(io_, m)});
     net_.incarnation = incarnation_;
     // Durable only with history: a new data dir remembers no earlier votes.
