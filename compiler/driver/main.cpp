@@ -20,6 +20,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include "abi/typed_values.h"
 #include "abi/values.h"
 #include "codegen/codegen.h"
 #include "check.h"
@@ -438,6 +439,7 @@ struct CheckCli {
   int n = 3;
   int rounds = -1;
   std::string values = "0..1";
+  std::string bytes_values;  // "" = the decimal texts of --values
   int opt_level = 2;
   std::string trace_json, svg, stats_json;
   std::vector<std::string> consts;
@@ -497,6 +499,26 @@ bool resolve_consts(const psync_protocol_desc& d, const std::vector<std::string>
   return true;
 }
 
+// --bytes-values a,b,hex:00ff: the domain of bytes<K> inputs (each item as
+// on a node's command line, typed_values.h); prints the error.
+bool parse_bytes_values(const std::string& text, std::vector<std::string>& out) {
+  if (text.empty()) return true;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string error;
+    auto v = psync::parse_bytes_text(item, error);
+    if (!v) {
+      fmt::print(stderr, "psyncc: error: bad --bytes-values: {}\n", error);
+      return false;
+    }
+    out.push_back(*v);
+    if (comma == std::string::npos) return true;
+    start = comma + 1;
+  }
+}
+
 // --values, shared by check and simulate; prints the error.
 bool parse_input_values(const CheckCli& cli, int64_t& lo, int64_t& hi) {
   if (!parse_values(cli.values, lo, hi)) {
@@ -537,6 +559,7 @@ int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
   o.liveness_every_round = cli.liveness_every_round;
   o.max_states = cli.max_states;
   if (!parse_input_values(cli, o.values_lo, o.values_hi)) return 2;
+  if (!parse_bytes_values(cli.bytes_values, o.bytes_values)) return 2;
   return with_jit_protocol(cli.file, cli.opt_level, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits& t) {
     if (!resolve_consts(d, cli.consts, cli.n, o.consts)) return 2;
     o.symmetry = t.symmetric && !cli.no_symmetry;
@@ -561,6 +584,7 @@ int run_simulate_verb(const CheckCli& cli, const CommonOptions& common) {
   o.trace_json = cli.trace_json;
   o.svg = cli.svg;
   if (!parse_input_values(cli, o.values_lo, o.values_hi)) return 2;
+  if (!parse_bytes_values(cli.bytes_values, o.bytes_values)) return 2;
   return with_jit_protocol(cli.file, cli.opt_level, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits&) {
     if (!resolve_consts(d, cli.consts, cli.n, o.consts)) return 2;
     return psync::check::run_simulate(d, o, stdout);
@@ -665,6 +689,8 @@ int main(int argc, char** argv) {
   check->add_option("--rounds", check_cli.rounds, "Explore executions of at most R rounds")
       ->transform(Integer(0, kMaxRounds));
   check->add_option("--values", check_cli.values, "Domain of every int input, A..B (default 0..1)");
+  check->add_option("--bytes-values", check_cli.bytes_values,
+                    "Domain of every bytes<K> input: a,b,hex:00ff (default: the numbers of --values as text)");
   check->add_option("--trace-json", check_cli.trace_json, "Write a counterexample as JSON")->type_name("FILE");
   check->add_option("--svg", check_cli.svg, "Write a counterexample as an SVG diagram")->type_name("FILE");
   check->add_option("--stats-json", check_cli.stats_json, "Write the figures as JSON")->type_name("FILE");
@@ -689,6 +715,8 @@ int main(int argc, char** argv) {
       ->transform(Probability());
   simulate->add_option("--rounds", sim_cli.rounds, "Rounds per run")->transform(Integer(0, kMaxRounds));
   simulate->add_option("--values", sim_cli.values, "Inputs drawn from A..B (default 0..1)");
+  simulate->add_option("--bytes-values", sim_cli.bytes_values,
+                       "bytes<K> inputs drawn from a,b,hex:00ff (default: the numbers of --values as text)");
   simulate->add_option("--const", sim_cli.consts, "name=value, overriding a const");
   simulate->add_option("--trace-json", sim_cli.trace_json, "Write the first violating run as JSON")->type_name("FILE");
   simulate->add_option("--svg", sim_cli.svg, "Write the first violating run as SVG")->type_name("FILE");

@@ -10,6 +10,7 @@
 #include "node/node.h"
 #include "abi/values.h"
 #include "abi/validate.h"
+#include "abi/typed_values.h"
 
 #include "node/json.h"
 #include "node/learning.h"
@@ -526,8 +527,6 @@ class Node final : public engine::Host {
 
   double uniform() { return double(splitmix(fault_rng_) >> 11) * 0x1.0p-53; }
 
-  // "value": the output as JSON; a protocol without a scalar output gives
-  // null and its whole state as a "state" string instead.
   // {"id":..,"instance":..,"round":..,"final":{"leader":0,...},"state":"0a00.."}:
   // the `output var`s as an instance ends, and the whole state in hex, for
   // psyncc run (which evaluates the invariants over it) and the e2e tests.
@@ -556,9 +555,9 @@ class Node final : public engine::Host {
     emit_line(line);
   }
 
-  // The output as JSON text; a protocol without a scalar output gives null
-  // and its whole state as text in `state_text` instead. The value text is
-  // what peers learn and what --data-dir keeps.
+  // The output as JSON text, whatever its type; a protocol without an output
+  // gives null and its whole state as text in `state_text` instead. The
+  // value text is what peers learn and what --data-dir keeps.
   std::string output_value(const void* state, uint64_t instance, std::string& state_text) {
     const psync_field& f = desc_.output;
     int64_t v = 0;
@@ -573,6 +572,11 @@ class Node final : public engine::Host {
         return std::string(value, len);  // at most 20 characters: no allocation for most
       case PSYNC_KIND_BOOL: return v ? "true" : "false";
       case PSYNC_KIND_ENUM: return field_value_json(f, v);
+      case PSYNC_KIND_BYTES:
+      case PSYNC_KIND_OTHER:
+        // Any other type, through its description (abi/typed_values.h:
+        // arrays, objects, bytes as a string or {"hex":...}).
+        return value_to_json(*desc_.output_type, static_cast<const char*>(state) + f.offset, n_);
       case PSYNC_KIND_PIDSET: {
         value[len++] = '[';
         for (int32_t i = 0; i < 64; ++i)
@@ -774,7 +778,7 @@ class Node final : public engine::Host {
     status_[id] = Active;
     ++counters_.instances_started;
     frontier_ = std::max(frontier_, id + 1);
-    fill_inputs_for_instance(desc_, options_, n_, id, inputs_);
+    fill_inputs_for_instance(desc_, options_, n_, id, inputs_, input_buffers());
     const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
     const int32_t s = table_.claim(id, [&](std::deque<engine::Instance>& slab) {
       slab.emplace_back(layout_, config_, options_.consts.data(), id, inputs, *this, engine_counters_);
@@ -1058,7 +1062,7 @@ class Node final : public engine::Host {
       status_[i] = Active;
       ++counters_.instances_started;
       ++counters_.instances_resumed;
-      fill_inputs_for_instance(desc_, options_, n_, i, inputs_);
+      fill_inputs_for_instance(desc_, options_, n_, i, inputs_, input_buffers());
       const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
       const int32_t s = table_.claim(i, [&](std::deque<engine::Instance>& slab) {
         slab.emplace_back(layout_, config_, options_.consts.data(), i, inputs, *this, engine_counters_);
@@ -1266,6 +1270,12 @@ class Node final : public engine::Host {
   uint64_t delayed_seq_ = 0;
   uint64_t fault_rng_;
   std::vector<int64_t> inputs_;  // scratch: the inputs of the instance being started
+  // Scratch for bytes inputs: their words point here until init has read them.
+  std::vector<std::vector<int64_t>> input_buffers_;
+  std::vector<std::vector<int64_t>>* input_buffers() {
+    input_buffers_.clear();
+    return &input_buffers_;
+  }
 
   // Trust (docs/reliability.md).
   static constexpr int64_t kLearnSweepUs = 20'000;
@@ -1356,6 +1366,7 @@ int node_main(const psync_protocol_desc& desc, int argc, char** argv) {
     if (!options) return 0;
     if (std::string e = validate_descriptor(desc, int32_t(options->cluster.size())); !e.empty()) throw ConfigError(e);
     if (options->check_only) return 0;
+    if (!options->serve.empty()) return run_service(desc, *options);
     return run_node(desc, *options);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "%s: error: %s\n", prog, e.what());

@@ -49,6 +49,10 @@ struct NodeCounters {
 // 1: some did not; 130/143: interrupted). Throws ConfigError on setup errors.
 int run_node(const psync_protocol_desc& desc, const Options& options);
 
+// --serve: the replica behind the JSON-lines service (serve.cpp), until a
+// signal or --time-limit. Returns the exit status.
+int run_service(const psync_protocol_desc& desc, const Options& options);
+
 // The node's main(): parses argv, runs, maps errors to exit status 2.
 int node_main(const psync_protocol_desc& desc, int argc, char** argv);
 

@@ -16,6 +16,10 @@ psync_e2e(ex_short_last_voting_n5_one_killed ${GUARANTEE} ${EX}/short_last_votin
           -n 5 --input init=int:0..99 --instances 4 --kill 1@0ms --seed 4)
 psync_e2e(ex_uniform_voting_n4 ${GUARANTEE} ${EX}/uniform_voting.psync --guarantee consensus
           -n 4 --input init=int:0..99 --instances 10 --seed 5)
+psync_e2e(ex_paxos_n3 ${GUARANTEE} ${EX}/paxos.psync --guarantee consensus
+          -n 3 --input init=int:0..99 --instances 10 --seed 21)
+psync_e2e(ex_paxos_n5_one_killed ${GUARANTEE} ${EX}/paxos.psync --guarantee consensus
+          -n 5 --input init=int:0..99 --instances 4 --kill 4@0ms --seed 22)
 # Ben-Or: binary inputs; coins are seeded per replica and instance.
 psync_e2e(ex_ben_or_n5 ${GUARANTEE} ${EX}/ben_or.psync --guarantee consensus
           -n 5 --input init=int:0..1 --instances 20 --seed 6)

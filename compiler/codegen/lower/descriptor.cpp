@@ -180,6 +180,9 @@ void FunctionLowering::print_value(const PrintTarget& t, const Type* ty, Value* 
       print_text(t, "]");
       break;
     }
+    case TypeKind::Bytes:
+      B.CreateCall(M.append_bytes_fn(), {t.buf, t.cap, t.pos, p, B.getInt64(ty->capacity)});
+      break;
     default: print_text(t, "()"); break;
   }
 }
@@ -252,6 +255,10 @@ Function* ModuleLowering::lower_init() {
   for (size_t k = 0; k < prog.inputs.size(); ++k) {
     const VarDecl& v = *prog.inputs[k];
     Value* w = B.CreateLoad(i64, B.CreateGEP(i64, fn->getArg(2), B.getInt64(static_cast<int64_t>(k))));
+    if (v.type->is(TypeKind::Bytes)) {  // w is the address of the driver's buffer (abi.h)
+      L.store_bytes_input(v.type, L.gep(L.state, L.byte_offset(v)), w);
+      continue;
+    }
     if (v.type->is(TypeKind::Pid)) w = L.checked_pid(w, site(v.range, "pid input '" + v.name + "'"));
     if (v.type->is(TypeKind::Bool)) w = B.CreateZExt(B.CreateICmpNE(w, B.getInt64(0)), i64);
     if (v.type->is(TypeKind::PidSet)) w = B.CreateAnd(w, L.all_pids());  // only bits below n
@@ -401,6 +408,17 @@ void ModuleLowering::emit_descriptor(const std::vector<llvm::Constant*>& rounds,
   d[ProtocolField::output_vars] = array_global(abi.Field, output_vars, "psync.output_vars");
   d[ProtocolField::max_pid_constant] = llvm::ConstantInt::get(i64, max_pid);
   d[ProtocolField::max_pid_constant_site] = max_pid >= 0 ? cstr(max_pid_site) : null_ptr();
+  std::vector<llvm::Constant*> input_types;
+  for (auto& v : prog.inputs) input_types.push_back(type_description(v->type));
+  if (input_types.empty()) {
+    d[ProtocolField::input_types] = null_ptr();
+  } else {
+    auto* aty = llvm::ArrayType::get(ptr, input_types.size());
+    d[ProtocolField::input_types] = new llvm::GlobalVariable(*module, aty, true, llvm::GlobalValue::InternalLinkage,
+                                                             llvm::ConstantArray::get(aty, input_types),
+                                                             "psync.input_types");
+  }
+  d[ProtocolField::output_type] = prog.outputs.empty() ? null_ptr() : type_description(prog.outputs[0]->type);
   auto* g = new llvm::GlobalVariable(*module, abi.Protocol, true, llvm::GlobalValue::ExternalLinkage, d.get(),
                                      PSYNC_DESCRIPTOR_SYMBOL);
   g->setAlignment(llvm::Align(alignof(psync_protocol_desc)));
