@@ -670,10 +670,13 @@ class Node final : public engine::Host {
     }
     held_.clear();
     held_bytes_.clear();
+    // A batch without frames (Hellos only, or datagrams all dropped) did not
+    // start the clock: batch_now_ is an earlier batch's.
+    const bool timed = in_receive_batch_;
     in_receive_batch_ = false;
     settle_pending();
     schedule_wake();
-    note_turn(now_us() - batch_now_);
+    if (timed) note_turn(now_us() - batch_now_);
   }
 
   void dispatch(const net::WireHeader& h, std::span<const std::byte> payload) {
