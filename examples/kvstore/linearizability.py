@@ -154,7 +154,7 @@ def check_partition(ops, max_steps):
     pos = {op.index: i for i, op in enumerate(ops)}
     cache = set()
     stack = []  # (call node, state before it)
-    best = []
+    best, best_stuck = [], []
     entry = head.next
     steps = 0
     while head.next is not None:
@@ -170,8 +170,6 @@ def check_partition(ops, max_steps):
                     stack.append((entry, state))
                     state, linearized = nxt, bits
                     lift(entry)
-                    if len(stack) > len(best):
-                        best = [c.op for c, _ in stack]
                     entry = head.next
                     continue
             entry = entry.next
@@ -179,8 +177,12 @@ def check_partition(ops, max_steps):
             # A return reached before its operation was placed: undo the
             # last choice and try the next candidate after it.
             if not stack:
-                stuck = [n.op for n in iter_calls(head)]
-                return False, (best, stuck), steps
+                return False, (best, best_stuck), steps
+            # The deepest prefix so far, kept for the report (copied only on
+            # a backtrack that leaves a new maximum, not on every step).
+            if len(stack) > len(best):
+                best = [c.op for c, _ in stack]
+                best_stuck = [n.op for n in iter_calls(head)]
             call, state = stack.pop()
             linearized &= ~(1 << pos[call.op.index])
             unlift(call)

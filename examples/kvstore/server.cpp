@@ -190,7 +190,8 @@ class KvServer {
     if (const std::string* reply = store_.reply_of(r->id_json)) return send_line(c, *reply);
     if (c->pending >= kMaxPendingPerClient) return send_error(c, r->id_json, "too many pending requests");
     using psync::ProposeResult;
-    switch (replica_.propose(r->id_json, kvstore::encode_command(r->command))) {
+    const std::string command = kvstore::encode_command(r->command);
+    switch (replica_.propose(r->id_json, command)) {
       case ProposeResult::Accepted:
       case ProposeResult::AlreadyPending:
         ++c->pending;
@@ -200,9 +201,10 @@ class KvServer {
         if (const std::string* reply = store_.reply_of(r->id_json)) return send_line(c, *reply);
         return send_error(c, r->id_json, "request id already used");
       case ProposeResult::TooLarge:
-        return send_error(c, r->id_json, "command too large: at most " +
+        return send_error(c, r->id_json, "command too large: " + std::to_string(command.size()) +
+                                             " bytes in the log, at most " +
                                              std::to_string(replica_.max_value_size(r->id_json.size())) +
-                                             " bytes of key and value with this id");
+                                             " with this id");
       case ProposeResult::Overloaded: return send_error(c, r->id_json, "the replica is overloaded; retry later");
       case ProposeResult::Stopped: return send_error(c, r->id_json, "the replica is stopping");
     }
