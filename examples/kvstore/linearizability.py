@@ -115,7 +115,8 @@ class Node:
 def check_partition(ops, max_steps):
     """One key's operations. Returns (verdict, detail, steps): verdict True,
     False or None (search limit); on False, detail lists the operations of
-    the longest linearizable prefix found and the ones that could not follow."""
+    the longest linearizable prefix found (its length and last operations)
+    and the first operations that could not follow it."""
     events = []
     for op in ops:
         call, ret = Node(op, True), Node(op, False)
@@ -154,7 +155,7 @@ def check_partition(ops, max_steps):
     pos = {op.index: i for i, op in enumerate(ops)}
     cache = set()
     stack = []  # (call node, state before it)
-    best, best_stuck = [], []
+    best_len, best, best_stuck = 0, [], []
     entry = head.next
     steps = 0
     while head.next is not None:
@@ -177,12 +178,13 @@ def check_partition(ops, max_steps):
             # A return reached before its operation was placed: undo the
             # last choice and try the next candidate after it.
             if not stack:
-                return False, (best, best_stuck), steps
+                return False, (best_len, best, best_stuck), steps
             # The deepest prefix so far, kept for the report (copied only on
             # a backtrack that leaves a new maximum, not on every step).
-            if len(stack) > len(best):
-                best = [c.op for c, _ in stack]
-                best_stuck = [n.op for n in iter_calls(head)]
+            if len(stack) > best_len:
+                best_len = len(stack)
+                best = [c.op for c, _ in stack[-5:]]
+                best_stuck = [n.op for _, n in zip(range(8), iter_calls(head))]
             call, state = stack.pop()
             linearized &= ~(1 << pos[call.op.index])
             unlift(call)
@@ -215,13 +217,13 @@ def check_history(ops, max_steps=5_000_000):
                 verdict = None
         elif ok is False:
             verdict = False
-            best, stuck = detail
+            best_len, best, stuck = detail
             report.append(f"key {key!r}: not linearizable ({len(by_key[key])} ops)")
-            report.append(f"  longest linearizable prefix ({len(best)} ops) ends with:")
-            for op in best[-5:]:
+            report.append(f"  longest linearizable prefix ({best_len} ops) ends with:")
+            for op in best:
                 report.append(f"    {op.describe()}")
-            report.append("  none of these can come next:")
-            for op in sorted(stuck, key=lambda o: o.call)[:8]:
+            report.append("  none of the next operations can follow it:")
+            for op in stuck:
                 report.append(f"    {op.describe()}")
     return verdict, report, stats
 

@@ -158,7 +158,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=8)
     ap.add_argument("--drop", type=float, default=0.1)
     ap.add_argument("--kill-at", type=float, default=3.0, help="faults: seconds into the run")
-    ap.add_argument("--kill", type=int, default=0, help="faults: the replica killed")
+    ap.add_argument("--kill", type=int, default=0, help="faults: the replica killed (-1: none, for figures)")
     ap.add_argument("--lag", default="300ms", help="stale: --delay of the lagging replica")
     ap.add_argument("--min-ops", type=int, default=100, help="operations that must complete")
     ap.add_argument("--min-after-kill", type=int, default=20,
@@ -202,7 +202,7 @@ def main():
         for c in clients:
             c.start()
         killed_at = None
-        if a.mode == "faults":
+        if a.mode == "faults" and a.kill >= 0:
             time.sleep(a.kill_at)
             procs[a.kill].send_signal(signal.SIGKILL)
             killed_at = time.monotonic() - start
@@ -262,14 +262,15 @@ def main():
             failed.append("the history is not linearizable" if verdict is False else "the checker gave up")
         if completed < a.min_ops:
             failed.append(f"only {completed} operations completed (want >= {a.min_ops})")
-        kill_us = killed_at * 1e6 + (start * 1e9 - T0) / 1000
-        after = sum(r["return"] is not None and r["call"] > kill_us for r in history)
-        print(f"after the kill: {after} operations called and completed")
-        if after < a.min_after_kill:
-            failed.append(f"only {after} operations completed after the kill (want >= {a.min_after_kill})")
+        if killed_at is not None:
+            kill_us = killed_at * 1e6 + (start * 1e9 - T0) / 1000
+            after = sum(r["return"] is not None and r["call"] > kill_us for r in history)
+            print(f"after the kill: {after} operations called and completed")
+            if after < a.min_after_kill:
+                failed.append(f"only {after} operations completed after the kill (want >= {a.min_after_kill})")
         if pending > a.clients * 2:
             failed.append(f"{pending} operations never completed")
-        if procs[a.kill].returncode != -signal.SIGKILL:
+        if a.kill >= 0 and procs[a.kill].returncode != -signal.SIGKILL:
             failed.append(f"replica {a.kill} was not killed ({procs[a.kill].returncode})")
         for i, p in enumerate(procs):
             if i != a.kill and p.returncode != 0:
