@@ -53,7 +53,7 @@ class Client(threading.Thread):
         self.rng = random.Random(seed)
         self.history, self.lock = history, lock
         self.read_port = read_port
-        self.at = self.rng.randrange(len(ports))
+        self.at = cid % len(ports)  # spread over the replicas: the killed one has clients
         self.sock, self.buf = None, b""
         self.seen = {}
         self.retries = 0
@@ -270,6 +270,8 @@ def main():
                 failed.append(f"only {after} operations completed after the kill (want >= {a.min_after_kill})")
         if pending > a.clients * 2:
             failed.append(f"{pending} operations never completed")
+        if killed_at is not None and sum(c.retries for c in clients) == 0:
+            failed.append(f"no client was cut off by the kill of replica {a.kill}")
         if a.kill >= 0 and procs[a.kill].returncode != -signal.SIGKILL:
             failed.append(f"replica {a.kill} was not killed ({procs[a.kill].returncode})")
         for i, p in enumerate(procs):
