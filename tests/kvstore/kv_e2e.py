@@ -5,14 +5,16 @@ operation's invocation and completion; the history is then judged by
 examples/kvstore/linearizability.py.
 
   faults: 3 replicas with --drop (message loss on every replica), one killed
-          with SIGKILL mid-run; the history must be linearizable and enough
-          operations must complete.
+          with SIGKILL mid-run (and optionally one paused with SIGSTOP and
+          resumed, and --delay on every replica); the history must be
+          linearizable and enough operations must complete.
   stale:  the deliberately broken build (--stale-reads: gets read the local
           map) with one replica lagging (--delay on its incoming messages);
           the checker must find the history NOT linearizable.
 
-usage: kv_e2e.py KVSTORE CHECKER {faults,stale} [--clients 5] [--seconds 8]
-                 [--drop 0.1] [--kill-at 3] [--min-ops 300] [--seed 1] [--keep DIR]
+usage: kv_e2e.py KVSTORE CHECKER {faults,stale} [--clients 5] [--seconds 8] [--drop 0.1]
+                 [--kill 0 --kill-at 3] [--pause 1 --pause-at 2 --pause-for 1] [--delay 5ms]
+                 [--min-ops 100] [--seed 1] [--keep DIR]   (kv_campaign.py draws these)
 """
 import argparse
 import importlib.util
@@ -159,6 +161,12 @@ def main():
     ap.add_argument("--drop", type=float, default=0.1)
     ap.add_argument("--kill-at", type=float, default=3.0, help="faults: seconds into the run")
     ap.add_argument("--kill", type=int, default=0, help="faults: the replica killed (-1: none, for figures)")
+    ap.add_argument("--pause", type=int, default=-1, help="faults: a replica paused (SIGSTOP) ...")
+    ap.add_argument("--pause-at", type=float, default=2.0, help="... this many seconds into the run ...")
+    ap.add_argument("--pause-for", type=float, default=1.0, help="... and resumed (SIGCONT) this much later")
+    ap.add_argument("--delay", default="0", help="faults: --delay of every replica (e.g. 5ms)")
+    ap.add_argument("--max-pending", type=int, default=-1,
+                    help="faults: operations that may never complete (default: 2 per client)")
     ap.add_argument("--lag", default="300ms", help="stale: --delay of the lagging replica")
     ap.add_argument("--min-ops", type=int, default=100, help="operations that must complete")
     ap.add_argument("--min-after-kill", type=int, default=20,
@@ -182,6 +190,8 @@ def main():
         for i in range(a.n):
             cmd = [a.kvstore, "--id", str(i), "--cluster", cluster, "--listen", f"127.0.0.1:{client_ports[i]}",
                    "--drop", str(a.drop), "--seed", str(a.seed * 100 + i), "--stats"]
+            if a.mode == "faults" and a.delay != "0":
+                cmd += ["--delay", a.delay]
             if a.mode == "stale":
                 cmd.append("--stale-reads")
                 if i == lagging:
@@ -202,10 +212,17 @@ def main():
         for c in clients:
             c.start()
         killed_at = None
+        faults = []  # (seconds into the run, signal, replica)
         if a.mode == "faults" and a.kill >= 0:
-            time.sleep(a.kill_at)
-            procs[a.kill].send_signal(signal.SIGKILL)
-            killed_at = time.monotonic() - start
+            faults.append((a.kill_at, signal.SIGKILL, a.kill))
+        if a.mode == "faults" and a.pause >= 0:
+            faults += [(a.pause_at, signal.SIGSTOP, a.pause), (a.pause_at + a.pause_for, signal.SIGCONT, a.pause)]
+        for at, sig, i in sorted(faults, key=lambda f: f[0]):
+            time.sleep(max(0.0, start + at - time.monotonic()))
+            if procs[i].poll() is None:
+                procs[i].send_signal(sig)
+            if sig == signal.SIGKILL:
+                killed_at = time.monotonic() - start
         for c in clients:
             c.join(a.seconds + GIVE_UP_AFTER + 10)
             if c.is_alive():
@@ -214,6 +231,7 @@ def main():
     finally:
         for p in procs:
             if p.poll() is None:
+                p.send_signal(signal.SIGCONT)  # a paused replica must run to take its SIGTERM
                 p.send_signal(signal.SIGTERM)
         for p in procs:
             try:
@@ -237,8 +255,11 @@ def main():
     check_ms = (time.monotonic() - t0) * 1000
     by_kind = {k: sum(r["op"] == k and r["return"] is not None for r in history) for k in ("put", "get", "cas")}
     cas_ok = sum(r["op"] == "cas" and r.get("ok") is True for r in history)
-    print(f"{a.mode}: n={a.n}, {a.clients} clients, {elapsed:.1f} s, drop {a.drop}"
+    print(f"{a.mode}: n={a.n}, {a.clients} clients, {elapsed:.1f} s, drop {a.drop}, seed {a.seed}"
+          + (f", delay {a.delay}" if a.mode == "faults" and a.delay != "0" else "")
           + (f", replica {a.kill} killed at {killed_at:.1f} s" if killed_at is not None else "")
+          + (f", replica {a.pause} paused at {a.pause_at:.1f} s for {a.pause_for:.1f} s"
+             if a.mode == "faults" and a.pause >= 0 else "")
           + (f", replica {lagging} lagging ({a.lag}), stale reads on" if a.mode == "stale" else ""))
     print(f"history: {len(history)} ops ({completed} completed: {by_kind['put']} put, {by_kind['get']} get, "
           f"{by_kind['cas']} cas of which {cas_ok} succeeded; {pending} never completed), "
@@ -268,7 +289,7 @@ def main():
             print(f"after the kill: {after} operations called and completed")
             if after < a.min_after_kill:
                 failed.append(f"only {after} operations completed after the kill (want >= {a.min_after_kill})")
-        if pending > a.clients * 2:
+        if pending > (a.clients * 2 if a.max_pending < 0 else a.max_pending):
             failed.append(f"{pending} operations never completed")
         if killed_at is not None and sum(c.retries for c in clients) == 0:
             failed.append(f"no client was cut off by the kill of replica {a.kill}")
