@@ -100,6 +100,11 @@ def main():
         check(all("error" in r for r in replies[:-1]), "every bad request gets an error line: " +
               "; ".join(r.get("error", "?") for r in replies[:-1]))
         check(replies[-1].get("value") == "world", f"the connection still works: {replies[-1]}")
+        # A client stalled in the middle of a line holds only its own buffer.
+        stalled = socket.create_connection(("127.0.0.1", base + 1), timeout=5)
+        stalled.sendall(b'{"id":"half", "op": "pu')
+        check(run_kv("get", "x") == (0, "world", ""), "a client stalled mid-line does not hold up the others")
+        stalled.close()
         s.close()
 
         # Replica 0 dies: the client tries it, then the next one, same id.
