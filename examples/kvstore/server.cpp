@@ -151,7 +151,7 @@ class KvServer {
   }
 
   void take_bytes(const ConnPtr& c, std::string_view bytes) {
-    while (!bytes.empty()) {
+    while (!bytes.empty() && c->socket.is_open()) {  // closed meanwhile (too slow a reader): the rest is dropped
       const size_t nl = bytes.find('\n');
       const std::string_view part = bytes.substr(0, nl);
       if (!c->skipping) {
