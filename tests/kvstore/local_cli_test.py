@@ -40,6 +40,25 @@ def free_base_port(n):
     raise SystemExit("FAIL: no free port range")
 
 
+def children_of(parent):
+    """(pid, argv) of the processes whose parent is `parent`, from /proc
+    (no procps needed)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid != parent:
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                found.append((int(entry), [a.decode() for a in f.read().split(b"\0") if a]))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
 def main():
     kvstore, kv = sys.argv[1], sys.argv[2]
     base = free_base_port(3)
@@ -108,9 +127,7 @@ def main():
         s.close()
 
         # Replica 0 dies: the client tries it, then the next one, same id.
-        children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(local.pid)], capture_output=True,
-                                  text=True).stdout.splitlines()
-        victim = [int(l.split()[0]) for l in children if "--id 0 " in l]
+        victim = [pid for pid, args in children_of(local.pid) if args[1:3] == ["--id", "0"]]
         check(len(victim) == 1, "found replica 0's process")
         os.kill(victim[0], signal.SIGKILL)
         rc, out, err = run_kv("--timeout", "1s", "put", "x", "after-kill")
