@@ -26,6 +26,13 @@ std::optional<std::string> string_field(const json& o, const char* name, std::st
   return it->get<std::string>();
 }
 
+// The log keeps a request id as its JSON text; one that is not JSON (put on
+// the log by some other proposer) comes back as a string.
+json id_value(const std::string& id_json) {
+  json id = json::parse(id_json, nullptr, false);
+  return id.is_discarded() ? json(id_json) : id;
+}
+
 }  // namespace
 
 std::optional<Request> parse_request(std::string_view line, std::string& error, std::string& id_json) {
@@ -152,7 +159,7 @@ const std::string& Store::apply(const std::string& id_json, uint64_t seq, std::s
     return it->second;
   }
   json reply = json::object();
-  reply["id"] = json::parse(id_json, nullptr, false);
+  reply["id"] = id_value(id_json);
   reply["seq"] = seq;
   std::optional<Command> c = decode_command(command_bytes);
   if (!c) {
@@ -193,7 +200,7 @@ const std::string* Store::reply_of(const std::string& id_json) const {
 
 std::string Store::read_local(const std::string& id_json, const std::string& key) const {
   json reply = json::object();
-  reply["id"] = json::parse(id_json, nullptr, false);
+  reply["id"] = id_value(id_json);
   reply["op"] = "get";
   auto cur = map_.find(key);
   reply["value"] = cur == map_.end() ? json(nullptr) : json(cur->second);

@@ -91,5 +91,6 @@ TEST_CASE("kvstore: commands apply in log order; a request id applies once") {
   // Something else on the log changes nothing.
   CHECK(s.apply("\"z\"", 7, "not a command") == R"({"error":"not a key-value command","id":"z","seq":7})");
   CHECK(s.malformed_commands() == 1);
+  CHECK(s.apply("r0-1", 8, "[\"get\",\"x\"]") == R"({"id":"r0-1","op":"get","seq":8,"value":"2"})");
   CHECK(s.read_local("8", "x") == R"({"id":8,"op":"get","value":"2"})");
 }
