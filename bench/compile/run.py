@@ -70,7 +70,7 @@ def main():
         lld = configured_lld(args.build)
         link = ["-fuse-ld=lld", "-B" + os.path.dirname(lld)] if lld else []
         cmd = ["g++", "-std=c++20", "-O2", "-I", os.path.join(ROOT, "runtime", "include")] + hand + \
-              [runtime, "-lpthread"] + link + \
+              [runtime, "-lsodium", "-lpthread"] + link + \
               ["-o", os.path.join(tmp, "otr-hand")]
         base, lo, hi = timed(cmd, args.runs)
         print(f"{'g++ -O2 hand-written one_third_rule (baseline)':52} {base * 1e3:8.1f} {lo * 1e3:8.1f} {hi * 1e3:8.1f}")

@@ -55,6 +55,10 @@ std::string type_name(const Type* t) {
       }
       return s + " }";
     }
+    case TypeKind::Enum: return t->name;
+    case TypeKind::Set:
+      if (t->elem && t->elem->kind == TypeKind::Enum) return "set<" + t->elem->name + ">";
+      return "set<" + std::to_string(t->lo) + ".." + std::to_string(t->hi) + ">";
   }
   return "<unknown>";
 }
@@ -128,6 +132,23 @@ const Type* TypeContext::record(std::vector<std::string> names, std::vector<cons
   for (auto* e : types)
     if (e->is_error()) return error_;
   return intern({TypeKind::Record, nullptr, std::move(types), std::move(names)});
+}
+// Enums are nominal: the key is the name (a second enum of the same name is
+// a redefinition, which sema reports before it gets here).
+const Type* TypeContext::enum_(const std::string& name, std::vector<std::string> variants) {
+  Type t{TypeKind::Enum, nullptr, {}, std::move(variants)};
+  t.name = name;
+  return intern(std::move(t));
+}
+const Type* TypeContext::enum_set(const Type* e) {
+  if (e->is_error()) return error_;
+  return intern({TypeKind::Set, e, {}, {}});
+}
+const Type* TypeContext::range_set(int64_t lo, int64_t hi) {
+  Type t{TypeKind::Set, int_t_, {}, {}};
+  t.lo = lo;
+  t.hi = hi;
+  return intern(std::move(t));
 }
 
 }  // namespace psync

@@ -289,7 +289,7 @@ bool link_executable(const std::string& object, const LinkPlan& plan, const std:
     argv.push_back("-fuse-ld=lld");
     argv.push_back("-B" + lld_dir);
   }
-  argv.insert(argv.end(), {object, plan.runtime_lib, "-lpthread", "-o", output});
+  argv.insert(argv.end(), {object, plan.runtime_lib, "-lsodium", "-lpthread", "-o", output});
   int status = run_program(argv, error);
   if (status != 0) {
     if (error.empty()) error = "linking failed (exit status " + std::to_string(status) + ")";

@@ -33,11 +33,18 @@ uint64_t program_fingerprint(const SourceManager& sources);
 /// The same with explicit versions (tests compare builds that differ in one).
 uint64_t program_fingerprint(const SourceManager& sources, std::string_view compiler, uint32_t abi_version);
 
+/// What a lowering is for. A replica (`psyncc build`, `psyncc run`) leaves
+/// out every `model` var, let and statement; the checker and the simulator
+/// run the model, which includes them (and sets PSYNC_PROTO_MODEL). The two
+/// have different state layouts and different fingerprints.
+enum class LowerMode { Replica, Model };
+
 /// Lowers the program. The module is verified (llvm::verifyModule) before it
 /// is returned; a verification failure is an internal error reported in
 /// `error` with a null result.
 std::unique_ptr<llvm::Module> lower_program(const Program& program, const SourceManager& sources,
-                                            llvm::LLVMContext& context, std::string& error);
+                                            llvm::LLVMContext& context, std::string& error,
+                                            LowerMode mode = LowerMode::Replica);
 
 /// The machine `psyncc build` generates code for (--target, --mcpu, --mattr).
 /// A binary is meant for a cluster of machines, not the one that built it,
@@ -121,7 +128,7 @@ class JitProtocol {
 class LoweredProtocol {
  public:
   static std::unique_ptr<LoweredProtocol> lower(const Program& program, const SourceManager& sources,
-                                                std::string& error);
+                                                std::string& error, LowerMode mode = LowerMode::Replica);
   ~LoweredProtocol();
   bool optimize(int opt_level, const TargetSpec& target, std::string& error);
   bool emit(EmitKind kind, const std::string& path, int opt_level, const TargetSpec& target, std::string& error);
@@ -138,7 +145,9 @@ class LoweredProtocol {
 /// tests. Both the optimiser and the JIT's code generator target the host
 /// CPU with the features it really has (getHostCPUFeatures), never its name
 /// alone.
+/// By default it lowers the model (for the checker and the simulator), see
+/// LowerMode.
 std::unique_ptr<JitProtocol> jit_compile(const Program& program, const SourceManager& sources, int opt_level,
-                                         std::string& error);
+                                         std::string& error, LowerMode mode = LowerMode::Model);
 
 }  // namespace psync

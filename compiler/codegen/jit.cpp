@@ -86,10 +86,10 @@ LoweredProtocol::LoweredProtocol() = default;
 LoweredProtocol::~LoweredProtocol() = default;
 
 std::unique_ptr<LoweredProtocol> LoweredProtocol::lower(const Program& program, const SourceManager& sources,
-                                                        std::string& error) {
+                                                        std::string& error, LowerMode mode) {
   std::unique_ptr<LoweredProtocol> p(new LoweredProtocol());
   p->context_ = std::make_unique<llvm::LLVMContext>();
-  p->module_ = lower_program(program, sources, *p->context_, error);
+  p->module_ = lower_program(program, sources, *p->context_, error, mode);
   if (!p->module_) return nullptr;
   return p;
 }
@@ -108,9 +108,9 @@ std::unique_ptr<JitProtocol> LoweredProtocol::jit(std::string& error) {
 }
 
 std::unique_ptr<JitProtocol> jit_compile(const Program& program, const SourceManager& sources, int opt_level,
-                                         std::string& error) {
+                                         std::string& error, LowerMode mode) {
   auto context = std::make_unique<llvm::LLVMContext>();
-  auto module = lower_program(program, sources, *context, error);
+  auto module = lower_program(program, sources, *context, error, mode);
   if (!module) return nullptr;
   // The optimiser's cost model (vector widths) and the JIT's code generator
   // see the same machine.

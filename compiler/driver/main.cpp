@@ -2,6 +2,7 @@
 // end, codegen, checker, cluster launcher): it parses arguments with CLI11,
 // runs the pipeline and maps the outcome to an exit status (README.md).
 //   0: success   1: the program has errors   2: bad command line or I/O   3: internal error
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cerrno>
@@ -10,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -17,11 +20,15 @@
 #include <fmt/core.h>
 
 #include "abi/typed_values.h"
+#include "abi/values.h"
 #include "codegen/codegen.h"
 #include "check.h"
+#include "launch/keys.h"
 #include "launch/launch.h"
 #include "sema/traits.h"
 #include "sema/frontend.h"
+#include "tools/format/format.h"
+#include "tools/lsp/server.h"
 #include "util/cmdline_cli11.h"
 
 namespace {
@@ -85,12 +92,84 @@ int run_dump_ast(const std::string& file, const CommonOptions& common) {
   return 0;
 }
 
+struct FmtOptions {
+  std::vector<std::string> files;
+  bool in_place = false;
+  bool check = false;
+};
+
+// psyncc fmt: formats each file (docs/tools.md). "-" is standard input.
+// Exit: 0 done; 1 a file has syntax errors, or would change under --check;
+// 2 a file cannot be read or written.
+int run_fmt(const FmtOptions& o) {
+  int status = 0;
+  auto fail = [&](int s) { status = std::max(status, s); };
+  for (const auto& f : o.files) {
+    psync::SourceManager sources;
+    uint32_t id = 0;
+    if (f == "-") {
+      std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+      id = sources.add("<stdin>", std::move(text));
+    } else {
+      if (!readable(f)) {
+        fail(2);
+        continue;
+      }
+      std::string err;
+      id = sources.load(f, err);
+      if (!id) {
+        fmt::print(stderr, "psyncc: error: cannot open '{}': {} [cannot-open]\n", f, err);
+        fail(2);
+        continue;
+      }
+    }
+    psync::StreamConsumer console;
+    std::optional<std::string> out;
+    {
+      psync::DiagnosticEngine diags(sources, console);
+      out = psync::format_file(id, sources, diags);
+    }
+    if (!out) {
+      fmt::print(stderr, "psyncc fmt: {} not formatted: it has errors\n", f);
+      fail(1);
+      continue;
+    }
+    const std::string& before = sources.file(id).text();
+    if (o.check) {
+      if (*out != before) {
+        fmt::print(stderr, "psyncc fmt: {} would be reformatted\n", f);
+        fail(1);
+      }
+    } else if (o.in_place && f != "-") {
+      if (*out == before) continue;
+      std::string tmp = f + ".fmt.tmp";
+      std::error_code ec;
+      {
+        std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
+        os << *out;
+        if (!os.flush()) ec = std::make_error_code(std::errc::io_error);
+      }
+      if (!ec) std::filesystem::permissions(tmp, std::filesystem::status(f).permissions(), ec);
+      if (!ec) std::filesystem::rename(tmp, f, ec);
+      if (ec) {
+        std::remove(tmp.c_str());
+        fmt::print(stderr, "psyncc: error: cannot write '{}': {}\n", f, ec.message());
+        fail(2);
+      }
+    } else {
+      std::fwrite(out->data(), 1, out->size(), stdout);
+    }
+  }
+  return status;
+}
+
 struct BuildOptions {
   std::string file;
   std::string output;
   int opt_level = 2;
   std::string emit = "exe";
   psync::TargetSpec target;  // --target, --mcpu, --mattr
+  bool* has_decision = nullptr;  // set to whether the protocol declares a decision (`output x: T`)
 };
 
 // -O0..-O3, the same wording for every verb that compiles.
@@ -136,6 +215,7 @@ int run_build(const BuildOptions& b, const CommonOptions& common) {
   psync::StreamConsumer console;
   psync::DiagnosticEngine diags(c.sources, console);
   if (!psync::run_frontend(c, b.file, diags, frontend_options(common))) return 1;
+  if (b.has_decision) *b.has_decision = !c.program->outputs.empty();
   std::string out = b.output.empty() ? default_output(b.file, b.emit) : b.output;
   auto lowered = psync::LoweredProtocol::lower(*c.program, c.sources, error);
   if (!lowered || !lowered->optimize(b.opt_level, target, error)) {
@@ -170,9 +250,12 @@ struct RunOptions {
   std::string transport = "udp";
   int64_t timeout_us = -1, delay_us = -1;  // -1: not given, the replicas' default
   int64_t time_limit_us = 60'000'000;
+  int64_t max_rounds = -1;  // --max-rounds for every replica; -1: the node's default
   uint64_t instances = 1, window = 1, seed = 1;
   double drop = 0;
   bool stats = false, logs = false;
+  bool no_keys = false;
+  std::string data_dir;
 };
 
 // `--kill I@T`: replica I (0 <= I < n) after the duration T.
@@ -198,6 +281,8 @@ int run_local_cluster(const RunOptions& ro, const CommonOptions& common) {
   co.transport = ro.transport;
   co.show_logs = ro.logs;
   co.time_limit_us = ro.time_limit_us;
+  co.keys = !ro.no_keys;
+  co.data_dir = ro.data_dir;
   for (auto& k : ro.kills) {
     psync::launch::Kill kill;
     if (!parse_kill(k, ro.n, kill)) return 2;
@@ -210,8 +295,11 @@ int run_local_cluster(const RunOptions& ro, const CommonOptions& common) {
   co.node_args.insert(co.node_args.end(), {"--window", std::to_string(ro.window), "--seed", std::to_string(ro.seed)});
   if (ro.drop > 0) co.node_args.insert(co.node_args.end(), {"--drop", fmt::format("{}", ro.drop)});
   if (ro.stats) co.node_args.push_back("--stats");
+  if (ro.max_rounds >= 0) co.node_args.insert(co.node_args.end(), {"--max-rounds", std::to_string(ro.max_rounds)});
   co.on_start = [&] {
-    fmt::print("psyncc run: {} replicas of {} on 127.0.0.1 over {}\n", ro.n, ro.file, ro.transport);
+    fmt::print("psyncc run: {} replicas of {} on 127.0.0.1 over {}, {}{}\n", ro.n, ro.file, ro.transport,
+               ro.no_keys ? "keyless (not authenticated)" : "authenticated (a fresh key pair each)",
+               ro.data_dir.empty() ? "" : ", durable in " + ro.data_dir);
     std::fflush(stdout);
   };
 
@@ -227,11 +315,64 @@ int run_local_cluster(const RunOptions& ro, const CommonOptions& common) {
   b.output = co.binary;
   b.opt_level = ro.opt_level;
   b.target = ro.target;
+  b.has_decision = &co.decides;
   int status = run_build(b, common);
   if (status == 0) status = psync::launch::print_summary(co, psync::launch::run_cluster(co), stdout);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   return status;
+}
+
+struct KeygenOptions {
+  std::string dir;
+  int n = 0;
+  std::string cluster;
+  int id = -1;
+};
+
+// `psyncc keygen`: a key pair per replica, and the cluster file with every
+// public key (docs/runtime.md, "Keys").
+int run_keygen(const KeygenOptions& k) {
+  std::vector<psync::launch::ClusterEntry> entries;
+  std::string error;
+  if (!k.cluster.empty() && !psync::launch::read_cluster_entries(k.cluster, entries, error)) {
+    fmt::print(stderr, "psyncc: error: {}\n", error);
+    return 2;
+  }
+  std::vector<int> ids;
+  if (k.id >= 0) {
+    ids.push_back(k.id);
+  } else if (!entries.empty()) {
+    for (const auto& e : entries) ids.push_back(e.id);
+  } else {
+    for (int i = 0; i < k.n; ++i) ids.push_back(i);
+  }
+  if (ids.empty()) {
+    fmt::print(stderr, "psyncc: error: keygen needs -n N, --cluster FILE or --id I\n");
+    return 2;
+  }
+  const auto keys = psync::launch::generate_keys(k.dir, ids, error);
+  if (keys.empty()) {
+    fmt::print(stderr, "psyncc: error: {}\n", error);
+    return 2;
+  }
+  for (const auto& key : keys)
+    fmt::print("psyncc keygen: replica {}: {} (secret, give it to that replica only: --key) and {}\n", key.id,
+               key.secret_path, key.public_path);
+  if (!entries.empty() && k.id < 0) {
+    std::vector<std::string> hex;
+    for (const auto& key : keys) hex.push_back(key.public_hex);
+    const std::string out = (std::filesystem::path(k.dir) / "cluster.toml").string();
+    if (!psync::launch::write_keyed_cluster(out, entries, hex, "written by psyncc keygen from " + k.cluster, error)) {
+      fmt::print(stderr, "psyncc: error: {}\n", error);
+      return 2;
+    }
+    fmt::print("psyncc keygen: {}: {} with every replica's public key\n", out, k.cluster);
+  } else {
+    fmt::print("# each [[process]] of the cluster file gets its public_key:\n");
+    for (const auto& key : keys) fmt::print("#   id = {}\npublic_key = \"{}\"\n", key.id, key.public_hex);
+  }
+  return 0;
 }
 
 struct CheckCli {
@@ -265,15 +406,36 @@ bool parse_values(const std::string& text, int64_t& lo, int64_t& hi) {
   return true;
 }
 
-bool parse_consts(const std::vector<std::string>& in, std::vector<std::pair<std::string, int64_t>>& out) {
+// --const name=value for check and simulate, parsed against the protocol's
+// consts exactly as the node parses them (abi/values.h): ints, true/false,
+// pids in 0..n-1, {0+2} sets and enum variants by name. Prints the error.
+bool resolve_consts(const psync_protocol_desc& d, const std::vector<std::string>& in, int32_t n,
+                    std::vector<std::pair<std::string, int64_t>>& out) {
   for (auto& c : in) {
     const size_t eq = c.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      fmt::print(stderr, "psyncc: error: --const '{}': expected name=value\n", c);
+      return false;
+    }
+    const std::string name = c.substr(0, eq);
+    const psync_field* field = nullptr;
+    std::string known;
+    for (uint32_t i = 0; i < d.num_consts; ++i) {
+      if (name == d.consts[i].name) field = &d.consts[i];
+      known += (i ? ", " : "") + std::string(d.consts[i].name);
+    }
+    if (!field) {
+      fmt::print(stderr, "psyncc: error: --const '{}': the protocol has no const named '{}' ({})\n", c, name,
+                 known.empty() ? "it has none" : "it has: " + known);
+      return false;
+    }
+    int64_t value = 0;
     std::string error;
-    auto v = eq == std::string::npos || eq == 0
-                 ? std::nullopt
-                 : psync::cmdline::parse_integer(c.substr(eq + 1), INT64_MIN, INT64_MAX, error);
-    if (!v) return false;
-    out.push_back({c.substr(0, eq), *v});
+    if (!psync::parse_field_value(*field, c.substr(eq + 1), n, value, error)) {
+      fmt::print(stderr, "psyncc: error: --const {}: {}\n", name, error);
+      return false;
+    }
+    out.push_back({name, value});
   }
   return true;
 }
@@ -298,16 +460,11 @@ bool parse_bytes_values(const std::string& text, std::vector<std::string>& out) 
   }
 }
 
-// --values and --const, shared by check and simulate; prints the error.
-bool parse_inputs_and_consts(const CheckCli& cli, int64_t& lo, int64_t& hi,
-                             std::vector<std::pair<std::string, int64_t>>& consts) {
+// --values, shared by check and simulate; prints the error.
+bool parse_input_values(const CheckCli& cli, int64_t& lo, int64_t& hi) {
   if (!parse_values(cli.values, lo, hi)) {
     fmt::print(stderr, "psyncc: error: bad --values '{}' (use A..B with integers A <= B, at most 1000 values, e.g. 0..1)\n",
                cli.values);
-    return false;
-  }
-  if (!parse_consts(cli.consts, consts)) {
-    fmt::print(stderr, "psyncc: error: bad --const (use name=integer, a 64-bit integer)\n");
     return false;
   }
   return true;
@@ -342,9 +499,10 @@ int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
   o.liveness = !cli.no_liveness;
   o.liveness_every_round = cli.liveness_every_round;
   o.max_states = cli.max_states;
-  if (!parse_inputs_and_consts(cli, o.values_lo, o.values_hi, o.consts)) return 2;
+  if (!parse_input_values(cli, o.values_lo, o.values_hi)) return 2;
   if (!parse_bytes_values(cli.bytes_values, o.bytes_values)) return 2;
   return with_jit_protocol(cli.file, cli.opt_level, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits& t) {
+    if (!resolve_consts(d, cli.consts, cli.n, o.consts)) return 2;
     o.symmetry = t.symmetric && !cli.no_symmetry;
     o.cyclic_rounds = !t.reads_round_number;
     fmt::print("psyncc check: {} with n={}, {}; symmetry reduction {}; rounds {}\n", cli.file, cli.n,
@@ -366,9 +524,10 @@ int run_simulate_verb(const CheckCli& cli, const CommonOptions& common) {
   o.crash = cli.crash;
   o.trace_json = cli.trace_json;
   o.svg = cli.svg;
-  if (!parse_inputs_and_consts(cli, o.values_lo, o.values_hi, o.consts)) return 2;
+  if (!parse_input_values(cli, o.values_lo, o.values_hi)) return 2;
   if (!parse_bytes_values(cli.bytes_values, o.bytes_values)) return 2;
   return with_jit_protocol(cli.file, cli.opt_level, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits&) {
+    if (!resolve_consts(d, cli.consts, cli.n, o.consts)) return 2;
     return psync::check::run_simulate(d, o, stdout);
   });
 }
@@ -400,6 +559,19 @@ int main(int argc, char** argv) {
   dump->add_option("file", dump_file, "Protocol file (.psync)")->required()->type_name("FILE");
   add_common(dump, common);
 
+  FmtOptions fmt_opts;
+  auto* fmt_cmd = app.add_subcommand("fmt", "Format protocol files (to stdout, in place with -i, or --check)");
+  fmt_cmd->add_option("files", fmt_opts.files, "Protocol files (.psync); - reads standard input")
+      ->required()->type_name("FILE");
+  auto* in_place = fmt_cmd->add_flag("-i,--in-place", fmt_opts.in_place, "Rewrite the files in place");
+  fmt_cmd->add_flag("--check", fmt_opts.check, "Change nothing; exit 1 naming each file that would change")
+      ->excludes(in_place);
+
+  bool lsp_stdio = false;
+  auto* lsp_cmd = app.add_subcommand("lsp", "Serve the Language Server Protocol on standard input and output");
+  lsp_cmd->add_flag("--stdio", lsp_stdio, "Talk over stdin/stdout (the only transport; editors pass it)");
+  add_common(lsp_cmd, common);
+
   BuildOptions build_opts;
   auto* build = app.add_subcommand("build", "Compile a protocol to a native binary (or IR, assembly, object)");
   build->add_option("file", build_opts.file, "Protocol file (.psync)")->required()->type_name("FILE");
@@ -429,11 +601,27 @@ int main(int argc, char** argv) {
   run->add_option("--seed", run_opts.seed, "Seed for random inputs, coins and fault injection")->transform(Unsigned(0));
   run->add_option("--time-limit", run_opts.time_limit_us, "Stop the whole run after this long (default 60s)")
       ->transform(Duration(1000));
+  run->add_option("--max-rounds", run_opts.max_rounds,
+                  "Rounds after which a replica ends an instance (0 = never; where a protocol without a decision ends)")
+      ->transform(Integer(0, 1'000'000'000'000));
   add_opt_level(run, run_opts.opt_level, "the replicas' code");
   add_target_options(run, run_opts.target);
   run->add_flag("--stats", run_opts.stats, "Replicas print their counters at exit");
   run->add_flag("--logs", run_opts.logs, "Show the replicas' logs");
+  run->add_flag("--no-keys", run_opts.no_keys, "Run a keyless (unauthenticated) cluster");
+  run->add_option("--data-dir", run_opts.data_dir, "Make the replicas durable: replica I keeps its log in DIR/replica-I")
+      ->type_name("DIR");
   add_common(run, common);
+
+  KeygenOptions keygen_opts;
+  auto* keygen = app.add_subcommand("keygen", "Write key pairs for the replicas of a cluster (authenticated channels)");
+  keygen->add_option("--dir", keygen_opts.dir, "Where the key files go (replica-I.key, replica-I.pub)")
+      ->required()->type_name("DIR");
+  keygen->add_option("-n", keygen_opts.n, "Keys for replicas 0..N-1")->transform(Integer(1, 64));
+  keygen->add_option("--cluster", keygen_opts.cluster,
+                     "Keys for the replicas of this cluster file, and DIR/cluster.toml listing their public keys")
+      ->type_name("FILE");
+  keygen->add_option("--id", keygen_opts.id, "Only replica I (each machine makes its own key)")->transform(Integer(0, 63));
 
   CheckCli check_cli;
   auto* check = app.add_subcommand("check", "Explore every heard-of assignment for small n and check the specs");
@@ -517,8 +705,16 @@ int main(int argc, char** argv) {
   try {
     if (*tc) return run_typecheck(tc_files, common);
     if (*dump) return run_dump_ast(dump_file, common);
+    if (*fmt_cmd) return run_fmt(fmt_opts);
+    if (*lsp_cmd) {
+      psync::lsp::ServerOptions o;
+      o.import_dirs = common.import_dirs;
+      std::ios::sync_with_stdio(false);
+      return psync::lsp::run_language_server(std::cin, std::cout, o);
+    }
     if (*build) return run_build(build_opts, common);
     if (*run) return run_local_cluster(run_opts, common);
+    if (*keygen) return run_keygen(keygen_opts);
     if (*check) return run_check_verb(check_cli, common);
     if (*simulate) return run_simulate_verb(sim_cli, common);
   } catch (const std::exception& e) {

@@ -71,9 +71,7 @@ bool prescan_tokens(antlr4::CommonTokenStream& tokens, DiagnosticEngine& diags, 
         diags.error("unexpected-character", range_of(t),
                     "unexpected character " + quote_token_text(t->getText()) + " in program text");
       } else if (type == PSyncLexer::UNTERMINATED_STRING) {
-        SourceRange r = range_of(t);
-        r.end = r.begin + 1;
-        diags.error("unterminated-string", r, "unterminated string: '\"' has no closing '\"' on its line");
+        diags.error("unterminated-string", range_of(t), "unterminated string: '\"' has no closing '\"' on its line");
         // Parsed as the string it starts, so that the error does not cascade.
         if (auto* ct = dynamic_cast<antlr4::CommonToken*>(t)) {
           ct->setType(PSyncLexer::STRING);
@@ -109,15 +107,17 @@ bool prescan_tokens(antlr4::CommonTokenStream& tokens, DiagnosticEngine& diags, 
         return false;
       }
     } else if (type == PSyncLexer::ID || type == PSyncLexer::INT || type == PSyncLexer::DURATION ||
-               type == PSyncLexer::STRING ||
                type == PSyncLexer::TRUE || type == PSyncLexer::FALSE || type == PSyncLexer::NONE ||
-               text == "," || text == ":" ) {
+               type == PSyncLexer::STRING || text == "," || text == ":" ) {
       // operands and separators do not nest
     } else if (type == PSyncLexer::VAR || type == PSyncLexer::LET || type == PSyncLexer::SEND ||
                type == PSyncLexer::IF || type == PSyncLexer::DECIDE || type == PSyncLexer::FOR ||
                type == PSyncLexer::ROUND || type == PSyncLexer::INVARIANT || type == PSyncLexer::PROPERTY ||
                type == PSyncLexer::LIVENESS || type == PSyncLexer::ASSUME || type == PSyncLexer::FN ||
-               type == PSyncLexer::CONST || text == ";" || text == "=") {
+               type == PSyncLexer::CONST || type == PSyncLexer::MATCH || type == PSyncLexer::RETURN ||
+               type == PSyncLexer::LOG || type == PSyncLexer::MODEL || type == PSyncLexer::ENUM ||
+               type == PSyncLexer::OUTPUT || type == PSyncLexer::INPUT || text == ";" || text == "=" ||
+               text == "=>") {
       chain = 0;
     } else if (++chain > limits.max_operator_chain) {
       diags.error("expression-too-complex", range_of(t),

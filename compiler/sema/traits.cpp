@@ -52,6 +52,8 @@ class TraitWalker {
       return;
     }
     for (auto& a : e.args) expr(*a);
+    for (auto& a : e.arms)
+      if (a.value) expr(*a.value);
   }
 
   void stmts(const std::vector<StmtPtr>& body) {
@@ -60,7 +62,7 @@ class TraitWalker {
 
   void stmt(const Stmt& s) {
     if (s.var && s.var->init) expr(*s.var->init);
-    if (s.kind == StmtKind::For && !s.range_end) {
+    if (s.kind == StmtKind::For && !s.range_end && s.cond->type && s.cond->type->is(TypeKind::PidSet)) {
       // for p in S: the loop variable is a pid
       if (t_.symmetric) {
         t_.symmetric = false;
@@ -69,6 +71,8 @@ class TraitWalker {
     }
     for (const ExprPtr* e : {&s.cond, &s.range_end, &s.target, &s.value})
       if (*e) expr(**e);
+    for (auto& a : s.args) expr(*a);
+    for (auto& a : s.arms) stmts(a.body);
     stmts(s.body);
     stmts(s.else_body);
   }
@@ -82,15 +86,32 @@ class TraitWalker {
         t_.symmetric = false;
         t_.asymmetry_reason = "input '" + v->name + "' is a pid";
       }
-    for (auto& f : p.fns) expr(*f->body);
+    for (auto& f : p.fns) {
+      if (f->body) expr(*f->body);
+      stmts(f->block);
+    }
     for (auto& r : p.rounds) {
       for (auto& v : r.vars)
         if (v->init) expr(*v->init);
+      for (auto& lp : r.send_loops) {
+        // for q in S { send ... to q }: q is a process id, but over `pids`
+        // every process gets the same treatment (renaming maps the loop to
+        // itself), while a range or another set names processes.
+        if (!lp.end && lp.coll->builtin == Builtin::Pids) continue;
+        if (t_.symmetric) {
+          t_.symmetric = false;
+          t_.asymmetry_reason = "round '" + r.name + "' sends to the processes of a set or range one by one";
+        }
+        expr(*lp.coll);
+        if (lp.end) expr(*lp.end);
+      }
       for (auto& s : r.sends) {
         expr(*s.value);
-        if (s.dest_expr) expr(*s.dest_expr);
+        if (s.dest_expr && !(s.loop >= 0 && s.dest_expr->kind == ExprKind::Name)) expr(*s.dest_expr);
         if (s.guard) expr(*s.guard);
       }
+      // `timeout e` is not part of the checker's model (time is not), so it
+      // cannot make a checked protocol asymmetric.
       for (auto* h : {&r.update, &r.receive, &r.finish})
         if (*h) stmts((*h)->body);
       if (r.receive && r.receive->params[0]->used && t_.symmetric) {

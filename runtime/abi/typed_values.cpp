@@ -1,6 +1,7 @@
 // typed_values.cpp: sizes, shape checks and the JSON form of values described by
 // psync_type (typed_values.h), and bytes values as command lines write them.
 #include "abi/typed_values.h"
+#include "abi/values.h"
 
 #include <cstring>
 
@@ -38,6 +39,20 @@ std::string check_type(const psync_type* t, int depth) {
         return "a bytes type description has capacity " + std::to_string(t->count) + " (must be 1.." +
                std::to_string(kMaxBytesCapacityAbi) + ")";
       return "";
+    case PSYNC_TYPE_ENUM:
+      if (t->count < 1 || t->count > 64 || t->names == nullptr)
+        return "an enum type description has " + std::to_string(t->count) + " variants (must be 1 to 64, named)";
+      for (uint32_t i = 0; i < t->count; ++i)
+        if (t->names[i] == nullptr) return "an enum type description has a variant without a name";
+      return "";
+    case PSYNC_TYPE_SET:
+      if (t->count < 1 || t->count > 64) return "a set type description has " + std::to_string(t->count) +
+                                                 " members (must be 1 to 64)";
+      if (t->elems == nullptr || t->elems[0] == nullptr) return "a set type description has no element type";
+      if (t->elems[0]->kind == PSYNC_TYPE_INT) return "";
+      if (t->elems[0]->kind != PSYNC_TYPE_ENUM || t->elems[0]->count != t->count)
+        return "a set type description's elements are neither ints nor its enum's variants";
+      return check_type(t->elems[0], depth + 1);
   }
   return "a type description has unknown kind " + std::to_string(t->kind);
 }
@@ -67,21 +82,44 @@ void append_json_text(std::string& out, std::string_view s) {
   out += '"';
 }
 
+// The one-word kinds as values.h's printer sees them (one printer for a word
+// whether it is a field or part of a composite).
+psync_field word_field(const psync_type& t) {
+  psync_field f{};
+  switch (psync_type_kind(t.kind)) {
+    case PSYNC_TYPE_BOOL: f.kind = PSYNC_KIND_BOOL; break;
+    case PSYNC_TYPE_PID: f.kind = PSYNC_KIND_PID; break;
+    case PSYNC_TYPE_PIDSET: f.kind = PSYNC_KIND_PIDSET; break;
+    case PSYNC_TYPE_ENUM:
+      f.kind = PSYNC_KIND_ENUM;
+      f.variants = t.names;
+      f.num_variants = t.count;
+      break;
+    default: f.kind = PSYNC_KIND_INT; break;
+  }
+  return f;
+}
+
 void append_value(std::string& out, const psync_type& t, const char* p, int32_t n) {
   switch (psync_type_kind(t.kind)) {
     case PSYNC_TYPE_UNIT: out += "null"; return;
     case PSYNC_TYPE_INT:
-    case PSYNC_TYPE_PID: out += std::to_string(load_word(p, 0)); return;
-    case PSYNC_TYPE_BOOL: out += load_word(p, 0) ? "true" : "false"; return;
-    case PSYNC_TYPE_PIDSET: {
+    case PSYNC_TYPE_PID:
+    case PSYNC_TYPE_BOOL:
+    case PSYNC_TYPE_PIDSET:
+    case PSYNC_TYPE_ENUM: out += field_value_json(word_field(t), load_word(p, 0)); return;
+    case PSYNC_TYPE_SET: {
+      // Members in bit order: variant names for set<E>, lo + i for set<lo..hi>.
       const uint64_t bits = uint64_t(load_word(p, 0));
+      const psync_type& e = *t.elems[0];
+      const psync_field ef = word_field(e);
       out += '[';
       bool first = true;
-      for (int i = 0; i < 64; ++i)
+      for (uint32_t i = 0; i < t.count && i < 64; ++i)
         if ((bits >> i) & 1) {
           if (!first) out += ',';
           first = false;
-          out += std::to_string(i);
+          out += e.kind == PSYNC_TYPE_ENUM ? field_value_json(ef, int64_t(i)) : std::to_string(t.lo + int64_t(i));
         }
       out += ']';
       return;
@@ -140,7 +178,7 @@ std::string check_type_description(const psync_type* t) { return check_type(t, 0
 
 bool is_word_type(const psync_type& t) {
   return t.kind == PSYNC_TYPE_INT || t.kind == PSYNC_TYPE_BOOL || t.kind == PSYNC_TYPE_PID ||
-         t.kind == PSYNC_TYPE_PIDSET;
+         t.kind == PSYNC_TYPE_PIDSET || t.kind == PSYNC_TYPE_ENUM || t.kind == PSYNC_TYPE_SET;
 }
 
 uint64_t value_words(const psync_type& t, int32_t n) {
@@ -149,7 +187,9 @@ uint64_t value_words(const psync_type& t, int32_t n) {
     case PSYNC_TYPE_INT:
     case PSYNC_TYPE_BOOL:
     case PSYNC_TYPE_PID:
-    case PSYNC_TYPE_PIDSET: return 1;
+    case PSYNC_TYPE_PIDSET:
+    case PSYNC_TYPE_ENUM:
+    case PSYNC_TYPE_SET: return 1;
     case PSYNC_TYPE_OPTION: return 1 + value_words(*t.elems[0], n);
     case PSYNC_TYPE_ARRAY: return uint64_t(n) * value_words(*t.elems[0], n);
     case PSYNC_TYPE_TUPLE:

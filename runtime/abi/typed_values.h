@@ -28,12 +28,14 @@ std::string check_type_description(const psync_type* t);
 // Words of a value of type t for n processes (abi.h's layout rules).
 uint64_t value_words(const psync_type& t, int32_t n);
 
-// Whether a value of type t takes one word (int, bool, pid, set<pid>).
+// Whether a value of type t takes one word (int, bool, pid, set<pid>, an
+// enum, set<E>, set<lo..hi>).
 bool is_word_type(const psync_type& t);
 
 // The JSON form of the value at `value` (value_words(t, n) words):
 //   int, pid         a number                 bool      true / false
 //   set<pid>         [0,2] (members)          T?        null or the payload
+//   an enum          "Leader" (its variant)   set<E>    ["A","C"]; set<lo..hi>: [3,5]
 //   tuple, [T; n]    an array                 record    an object, fields in order
 //   bytes<K>         a string when the bytes are valid UTF-8, else {"hex":"6869"}
 //   ()               null

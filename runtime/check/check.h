@@ -100,6 +100,7 @@ struct TraceProcess {
   bool decided = false;
   bool halted = false;
   bool conflict = false;
+  bool range_error = false;  // a value out of range where a pid or set element was expected
   bool crashed = false;  // simulation only
 };
 
@@ -119,6 +120,9 @@ struct TraceStep {
   std::vector<TraceMessage> messages;   // every message sent this round
   std::vector<std::string> choices;     // coin()/random() outcomes per process
   std::vector<TraceProcess> after;      // states at the end of the round
+  // Per process: its `log` lines and range errors in this round, in order
+  // ("log: ...", "range error: ...").
+  std::vector<std::vector<std::string>> events;
 };
 
 struct Trace {
@@ -128,7 +132,7 @@ struct Trace {
   std::vector<TraceProcess> initial;
   std::vector<TraceStep> steps;
   // The violated spec: its name, and "invariant", "property", "liveness",
-  // "conflict" or "assume".
+  // "conflict", "range" or "assume".
   std::string spec;
   std::string spec_kind;
   std::string detail;          // one line in words

@@ -30,6 +30,16 @@ void hook_conflict(void* self, const psync_env*, const void*) {
   static_cast<Chooser*>(self)->conflict_seen = true;
 }
 
+void hook_log(void* self, const psync_env*, const char* text, uint64_t len) {
+  auto* ch = static_cast<Chooser*>(self);
+  if (ch->capture) ch->events.push_back("log: " + std::string(text, static_cast<size_t>(len)));
+}
+
+void hook_range_error(void* self, const psync_env*, int64_t value, const char* where) {
+  auto* ch = static_cast<Chooser*>(self);
+  if (ch->capture) ch->events.push_back("range error: " + describe_range_error(value, where));
+}
+
 }  // namespace
 
 std::string Proto::set_bytes_domain(const std::vector<std::string>& values, int64_t lo, int64_t hi) {
@@ -96,6 +106,8 @@ std::string Proto::setup(const psync_protocol_desc& desc, int n_,
   hooks.random = hook_random;
   hooks.decided = hook_decided;
   hooks.conflict = hook_conflict;
+  hooks.log = hook_log;
+  hooks.range_error = hook_range_error;
   return "";
 }
 
@@ -118,7 +130,17 @@ TraceProcess Proto::describe(const void* state, int me, int64_t round) const {
   p.decided = is_decided(state);
   p.halted = is_halted(state);
   p.conflict = has_conflict(state);
+  p.range_error = has_range_error(state);
   return p;
+}
+
+std::string describe_range_error(int64_t value, const char* where) {
+  // `where` is "file:line:col: what" (psync_hooks.range_error).
+  std::string w = where ? where : "";
+  size_t split = w.find(": ");
+  std::string what = split == std::string::npos ? w : w.substr(split + 2);
+  std::string pos = split == std::string::npos ? "" : " (" + w.substr(0, split) + ")";
+  return (what.empty() ? std::string("a value") : what) + " is " + std::to_string(value) + ", out of range" + pos;
 }
 
 std::string spec_kind_name(uint32_t kind) {

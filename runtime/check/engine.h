@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace psync::check::detail {
@@ -82,6 +83,10 @@ struct Chooser {
   Rng* rng = nullptr;
   bool too_wide = false;     // random(k) with k beyond kMaxBranch
   bool conflict_seen = false;
+  // While a trace is being recorded: the lines of `log` and the range
+  // errors that generated code reports through its hooks, in order.
+  bool capture = false;
+  std::vector<std::string> events;
   static constexpr int64_t kMaxBranch = 1 << 16;
 
   void begin_exhaustive() { script.clear(); arity.clear(); pos = 0; }
@@ -174,6 +179,18 @@ inline int64_t header_word(const void* state, size_t index) {
 inline bool is_decided(const void* s) { return header_word(s, 0) != 0; }
 inline bool is_halted(const void* s) { return header_word(s, 1) != 0; }
 inline bool has_conflict(const void* s) { return header_word(s, 2) != 0; }
+inline bool has_range_error(const void* s) { return header_word(s, 3) != 0; }
+
+// The values the checker and the simulator give an input: bools 0..1, pids
+// 0..n-1, an enum's variants, ints lo..hi (`--values`).
+inline std::pair<int64_t, int64_t> input_domain(const psync_field& f, int n, int64_t lo, int64_t hi) {
+  switch (f.kind) {
+    case PSYNC_KIND_BOOL: return {0, 1};
+    case PSYNC_KIND_PID: return {0, n - 1};
+    case PSYNC_KIND_ENUM: return {0, static_cast<int64_t>(f.num_variants) - 1};
+    default: return {lo, hi};
+  }
+}
 
 inline int64_t load_word(const void* base, size_t offset) {
   int64_t w;
@@ -182,6 +199,9 @@ inline int64_t load_word(const void* base, size_t offset) {
 }
 
 std::string spec_kind_name(uint32_t kind);
+// "the destination of a send is 7, out of range (f.psync:12:15)", from the
+// arguments of psync_hooks.range_error.
+std::string describe_range_error(int64_t value, const char* where);
 std::string format_set(uint64_t set, int n);
 std::string format_words(const std::vector<int64_t>& words);
 

@@ -4,6 +4,7 @@
 // always reaps every child (Ctrl-C included).
 #include "launch/launch.h"
 
+#include "launch/keys.h"
 #include "util/cmdline.h"
 
 #include <arpa/inet.h>
@@ -115,6 +116,7 @@ int64_t percentile(std::vector<int64_t> v, double p) {
 }
 
 std::vector<std::string> replica_args(const ClusterOptions& o, const fs::path& cluster_file, int id) {
+  const fs::path dir = cluster_file.parent_path();
   std::vector<std::string> args{o.binary,
                                 "--id",
                                 std::to_string(id),
@@ -126,6 +128,9 @@ std::vector<std::string> replica_args(const ClusterOptions& o, const fs::path& c
                                 std::to_string(o.instances),
                                 "--time-limit",
                                 cmdline::format_duration_us(o.time_limit_us)};
+  if (o.keys) args.insert(args.end(), {"--key", (dir / "keys" / ("replica-" + std::to_string(id) + ".key")).string()});
+  if (!o.data_dir.empty())
+    args.insert(args.end(), {"--data-dir", (fs::path(o.data_dir) / ("replica-" + std::to_string(id))).string()});
   args.insert(args.end(), o.node_args.begin(), o.node_args.end());
   return args;
 }
@@ -280,6 +285,25 @@ bool parse_decision_line(const std::string& line, Decision& d) {
   return true;
 }
 
+bool parse_final_line(const std::string& line, FinalState& f) {
+  if (line.empty() || line[0] != '{') return false;
+  const size_t at = line.find("\"final\":{");
+  if (at == std::string::npos) return false;
+  std::string id, inst, round;
+  int64_t v;
+  if (!json_field(line, "id", id) || !json_field(line, "instance", inst) || !json_field(line, "round", round)) return false;
+  if (!to_int(id, v)) return false;
+  f.id = static_cast<int>(v);
+  if (!to_int(inst, v)) return false;
+  f.instance = static_cast<uint64_t>(v);
+  if (!to_int(round, f.round)) return false;
+  // The object runs to its closing brace; node JSON strings never hold braces unescaped.
+  const size_t open = at + 8, close = line.find('}', open);
+  if (close == std::string::npos) return false;
+  f.outputs = line.substr(open, close - open + 1);
+  return true;
+}
+
 ClusterResult run_cluster(const ClusterOptions& o) {
   ClusterResult res;
   res.replicas.assign(size_t(o.n), Replica{});
@@ -293,12 +317,24 @@ ClusterResult run_cluster(const ClusterOptions& o) {
   const fs::path cluster_file = dir / "cluster.toml";
   std::set<int> taken;
   {
-    std::ofstream toml(cluster_file);
-    toml << "# written by psyncc run\n";
+    std::vector<ClusterEntry> entries;
     for (int i = 0; i < o.n && res.error.empty(); ++i) {
       int port = free_port(taken);
       if (port < 0) res.error = "no free loopback port";
-      toml << "[[process]]\nid = " << i << "\naddress = \"127.0.0.1:" << port << "\"\n";
+      entries.push_back({i, "127.0.0.1:" + std::to_string(port)});
+    }
+    std::vector<std::string> public_keys;
+    if (res.error.empty() && o.keys) {
+      std::vector<int> ids;
+      for (const ClusterEntry& e : entries) ids.push_back(e.id);
+      for (const ReplicaKeys& k : generate_keys((dir / "keys").string(), ids, res.error)) public_keys.push_back(k.public_hex);
+    }
+    if (res.error.empty() && o.keys) {
+      write_keyed_cluster(cluster_file.string(), entries, public_keys, "written by psyncc run", res.error);
+    } else if (res.error.empty()) {
+      std::ofstream toml(cluster_file);
+      toml << "# written by psyncc run (keyless)\n";
+      for (const ClusterEntry& e : entries) toml << "[[process]]\nid = " << e.id << "\naddress = \"" << e.address << "\"\n";
     }
   }
   if (res.error.empty()) res.error = check_config(o, cluster_file, res.config_error);
@@ -362,7 +398,9 @@ ClusterResult run_cluster(const ClusterOptions& o) {
       std::string line = b.substr(0, nl);
       b.erase(0, nl + 1);
       Decision d;
+      FinalState f;
       if (parse_decision_line(line, d)) res.decisions.push_back(d);
+      else if (parse_final_line(line, f)) res.finals.push_back(f);
     }
   };
 
@@ -469,7 +507,8 @@ Summary summarize(const ClusterOptions& o, const ClusterResult& r) {
     line.deciders = int(who.size());
     line.values.assign(values.begin(), values.end());
     line.complete = !who.empty() && live_deciders == s.expected_deciders;
-    const bool agree = values.size() <= 1;
+    const bool agree = values.size() <= 1 || !o.decides;
+    if (!o.decides) line.complete = true;  // nothing to decide: not "incomplete"
     if (!agree) ++s.disagreements;
     if (!line.complete) ++s.incomplete;
     if (o.instances <= 20 || !agree) s.shown.push_back(line);
@@ -485,9 +524,9 @@ Summary summarize(const ClusterOptions& o, const ClusterResult& r) {
     }
   } else {
     for (auto& [inst, ds] : by_instance) judge(inst, &ds);
-    s.incomplete += o.instances - s.with_decisions;
+    if (o.decides) s.incomplete += o.instances - s.with_decisions;
     auto decided = by_instance.begin();  // walked alongside: O(decided + named)
-    for (uint64_t i = 0, named = 0; i < o.instances && named < kShownWhenMany; ++i) {
+    for (uint64_t i = 0, named = 0; o.decides && i < o.instances && named < kShownWhenMany; ++i) {
       while (decided != by_instance.end() && decided->first < i) ++decided;
       if (decided != by_instance.end() && decided->first == i) continue;
       incomplete_lines.push_back({i, 0, {}, false});
@@ -528,7 +567,29 @@ int print_summary(const ClusterOptions& o, const ClusterResult& r, std::FILE* ou
     std::fprintf(stderr, "psyncc: error: %s\n", r.error.c_str());
     return s.exit_status;
   }
+  if (!o.decides) {
+    // No decision to agree on: each instance's final output vars, grouped.
+    std::map<uint64_t, std::map<std::string, std::vector<int>>> finals;
+    for (const FinalState& f : r.finals)
+      if (f.instance < o.instances) finals[f.instance][f.outputs].push_back(f.id);
+    uint64_t shown = 0;
+    for (auto& [inst, groups] : finals) {
+      if (++shown > kShownWhenMany) break;
+      std::string text;
+      for (auto& [outputs, ids] : groups) {
+        std::vector<int> sorted = ids;
+        std::sort(sorted.begin(), sorted.end());
+        text += (text.empty() ? "" : "; ") + outputs + " at replica" + (sorted.size() == 1 ? " " : "s ") + join_ids(sorted);
+      }
+      std::fprintf(out, "instance %llu: final outputs %s\n", static_cast<unsigned long long>(inst), text.c_str());
+    }
+    int killed = 0;
+    for (const Replica& rep : r.replicas) killed += rep.killed;
+    std::fprintf(out, "replicas: %d (%d killed), the protocol declares no decision: agreement not checked (its "
+                 "invariants are checked by psyncc check)\n", o.n, killed);
+  }
   for (const InstanceLine& line : s.shown) {
+    if (!o.decides) break;
     std::string vs;
     for (const std::string& v : line.values) vs += (vs.empty() ? "" : ", ") + v;
     const bool agree = line.values.size() <= 1;
@@ -541,6 +602,7 @@ int print_summary(const ClusterOptions& o, const ClusterResult& r, std::FILE* ou
                  static_cast<unsigned long long>(s.incomplete_not_shown));
   int killed = 0;
   for (const Replica& rep : r.replicas) killed += rep.killed;
+  if (o.decides)
   std::fprintf(out,
                "replicas: %d (%d killed), instances with decisions: %llu of %llu, agreement: %s, incomplete: %llu\n",
                o.n, killed, static_cast<unsigned long long>(s.with_decisions),

@@ -3,6 +3,7 @@
 #include "node/config.h"
 
 #include "abi/typed_values.h"
+#include "abi/values.h"
 
 #include "util/cmdline_cli11.h"
 
@@ -109,7 +110,22 @@ int64_t parse_value(const std::string& text, psync_kind kind, int32_t n, const s
   }
 }
 
+int64_t parse_value(const std::string& text, const psync_field& field, int32_t n, const std::string& what) {
+  if (field.kind != PSYNC_KIND_ENUM) return parse_value(text, psync_kind(field.kind), n, what);
+  int64_t value = 0;
+  std::string error;
+  if (!parse_field_value(field, text, n, value, error)) throw ConfigError(what + ": " + error);
+  return value;
+}
+
 InputSpec parse_input_spec(const std::string& text, psync_kind kind, int32_t n, const std::string& name) {
+  const psync_field field{name.c_str(), uint32_t(kind), 0, nullptr, 0, 0};
+  return parse_input_spec(text, field, n);
+}
+
+InputSpec parse_input_spec(const std::string& text, const psync_field& field, int32_t n) {
+  const psync_kind kind = psync_kind(field.kind);
+  const std::string name = field.name;
   InputSpec spec;
   const std::string what = "--input " + name;
   if (text == "random" || text.rfind("random:", 0) == 0) {
@@ -124,10 +140,10 @@ InputSpec parse_input_spec(const std::string& text, psync_kind kind, int32_t n, 
   if (text.empty()) throw ConfigError(what + ": missing value");
   if (kind != PSYNC_KIND_PIDSET && text.find(',') != std::string::npos) {
     spec.mode = InputSpec::Mode::List;
-    for (const std::string& item : split(text, ',')) spec.values.push_back(parse_value(item, kind, n, what));
+    for (const std::string& item : split(text, ',')) spec.values.push_back(parse_value(item, field, n, what));
     return spec;
   }
-  spec.values.push_back(parse_value(text, kind, n, what));
+  spec.values.push_back(parse_value(text, field, n, what));
   return spec;
 }
 
@@ -160,7 +176,13 @@ InputSpec parse_bytes_input_spec(const std::string& text, int64_t capacity, cons
 std::vector<int64_t> inputs_for_instance(const psync_protocol_desc& desc, const Options& o, int32_t n,
                                          uint64_t instance, std::vector<std::vector<int64_t>>* buffers) {
   std::vector<int64_t> out(desc.num_inputs);
-  for (uint32_t i = 0; i < desc.num_inputs; ++i) {
+  fill_inputs_for_instance(desc, o, n, instance, out, buffers);
+  return out;
+}
+
+void fill_inputs_for_instance(const psync_protocol_desc& desc, const Options& o, int32_t n, uint64_t instance,
+                              std::span<int64_t> out, std::vector<std::vector<int64_t>>* buffers) {
+  for (uint32_t i = 0; i < desc.num_inputs && i < out.size(); ++i) {
     const InputSpec& s = o.inputs[i];
     if (desc.inputs[i].kind == PSYNC_KIND_BYTES) {
       if (buffers == nullptr) throw ConfigError("bytes inputs need a buffer for their values");
@@ -190,13 +212,13 @@ std::vector<int64_t> inputs_for_instance(const psync_protocol_desc& desc, const 
           case PSYNC_KIND_BOOL: out[i] = int64_t(r & 1); break;
           case PSYNC_KIND_PID: out[i] = int64_t(r % uint64_t(n)); break;
           case PSYNC_KIND_PIDSET: out[i] = int64_t(n >= 64 ? r : r & ((uint64_t{1} << n) - 1)); break;
+          case PSYNC_KIND_ENUM: out[i] = int64_t(r % std::max<uint64_t>(desc.inputs[i].num_variants, 1)); break;
           default: out[i] = int64_t(r % uint64_t(s.random_bound)); break;
         }
         break;
       }
     }
   }
-  return out;
 }
 
 std::vector<ClusterMember> parse_cluster(const std::string& text, const std::string& source) {
@@ -218,7 +240,8 @@ std::vector<ClusterMember> parse_cluster(const std::string& text, const std::str
     if (t == nullptr) throw ConfigError(where + ": must be a table");
     for (auto&& [key, value] : *t) {
       (void)value;
-      if (key != "id" && key != "address") throw ConfigError(where + ": unknown key '" + std::string(key.str()) + "'");
+      if (key != "id" && key != "address" && key != "public_key")
+        throw ConfigError(where + ": unknown key '" + std::string(key.str()) + "'");
     }
     auto id = (*t)["id"].value<int64_t>();
     if (!id) throw ConfigError(where + ": missing integer 'id'");
@@ -232,7 +255,14 @@ std::vector<ClusterMember> parse_cluster(const std::string& text, const std::str
     auto port = parse_int(addr->substr(colon + 1));
     if (!port || *port <= 0 || *port > 65535)
       throw ConfigError(where + ": port in '" + *addr + "' must be 1..65535");
-    members.push_back({int32_t(std::clamp<int64_t>(*id, -1, INT32_MAX)), host, uint16_t(*port)});
+    std::optional<net::Key> public_key;
+    if (t->contains("public_key")) {
+      auto text = (*t)["public_key"].value<std::string>();
+      if (!text) throw ConfigError(where + ": public_key must be a string of 64 hex digits");
+      public_key = net::key_from_hex(*text);
+      if (!public_key) throw ConfigError(where + ": public_key '" + *text + "' is not 64 hex digits");
+    }
+    members.push_back({int32_t(std::clamp<int64_t>(*id, -1, INT32_MAX)), host, uint16_t(*port), public_key});
     if (*id < 0 || *id >= int64_t(procs->size()))
       throw ConfigError(where + ": id " + std::to_string(*id) + " is outside 0.." + std::to_string(procs->size() - 1) +
                         " (ids must be 0..n-1)");
@@ -240,6 +270,14 @@ std::vector<ClusterMember> parse_cluster(const std::string& text, const std::str
   if (members.size() > PSYNC_MAX_N)
     throw ConfigError(source + ": " + std::to_string(members.size()) + " processes; at most " +
                       std::to_string(PSYNC_MAX_N) + " are supported");
+  // Keys on every process or on none: a half-keyed cluster would leave some
+  // channels unauthenticated without anyone noticing.
+  for (const ClusterMember& m : members)
+    if (m.public_key.has_value() != members.front().public_key.has_value())
+      throw ConfigError(source + ": process " + std::to_string(m.id) + (m.public_key ? " has" : " has no") +
+                        " public_key but process " + std::to_string(members.front().id) +
+                        (members.front().public_key ? " has one" : " has none") +
+                        ": list a key for every process, or for none");
   std::vector<ClusterMember> by_id(members.size());
   std::vector<bool> seen(members.size(), false);
   for (const ClusterMember& m : members) {
@@ -253,6 +291,10 @@ std::vector<ClusterMember> parse_cluster(const std::string& text, const std::str
         throw ConfigError(source + ": processes " + std::to_string(i) + " and " + std::to_string(j) +
                           " share the address " + by_id[i].host + ":" + std::to_string(by_id[i].port));
   return by_id;
+}
+
+bool cluster_is_keyed(const std::vector<ClusterMember>& cluster) {
+  return !cluster.empty() && cluster.front().public_key.has_value();
 }
 
 std::vector<ClusterMember> load_cluster(const std::string& path) {
@@ -276,6 +318,9 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   app.add_option("--input", inputs, "name=value | name=random[:K] | name=v1,v2,... (per instance)");
   app.add_option("--const", consts, "name=value, overriding the protocol's default");
   app.add_option("--timeout", o.timeout_us, "default round timeout (e.g. 20ms)")->transform(Duration(1));
+  app.add_option("--timeout-ceiling", o.timeout_ceiling_us,
+                 "the adaptive timeout grows with round latency and the window up to this (0 = no adaptation)")
+      ->transform(Duration());
   app.add_option("--transport", transport, "udp or tcp");
   app.add_option("--instances", o.instances, "consensus instances to run")->transform(Unsigned(1, cmdline::kMaxInstances));
   app.add_option("--window", o.window, "instances in flight at once")->transform(Unsigned(1, cmdline::kMaxInstances));
@@ -283,6 +328,9 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   app.add_option("--drop", o.drop, "drop each received message with this probability")
       ->transform(cmdline::Probability());
   app.add_option("--delay", o.delay_us, "delay each received message by up to this duration")->transform(Duration());
+  app.add_option("--duplicate", o.duplicate,
+                 "UDP: take each received datagram a second time, after the rest of its batch, with this probability")
+      ->transform(cmdline::Probability());
   app.add_option("--seed", o.seed, "seed for random inputs, coin(), random(k) and fault injection")
       ->transform(Unsigned(0));
   auto* after_decide = app.add_option("--after-decide", o.after_decide, "rounds to keep running after deciding")
@@ -297,7 +345,7 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   app.add_option("--catch-up-grace", o.catch_up_grace_us,
                  "wait this long before catching up, for messages in flight (0 = none)")
       ->transform(Duration());
-  app.add_option("--start-wait", o.start_wait_us, "TCP: wait up to this long for connections to every peer before round 0")
+  app.add_option("--start-wait", o.start_wait_us, "wait up to this long for the handshake with every peer before round 0")
       ->transform(Duration());
   app.add_option("--max-rounds", o.max_rounds, "give up on an instance after this many rounds (0 = never)")
       ->transform(Integer(0, kMaxRoundsOption));
@@ -309,7 +357,12 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
       ->transform(Integer(0, kMaxFutureBound));
   app.add_option("--max-datagram", o.max_datagram, "UDP: bytes per datagram when batching frames")
       ->transform(Unsigned(128, 65000));
-  app.add_flag("--quiet", o.quiet, "no log lines on stderr");
+  app.add_flag("--quiet", o.quiet, "no log lines on stderr (the warning of a keyless cluster excepted)");
+  app.add_option("--key", o.key_path, "this replica's secret key file (psyncc keygen); required when the cluster file lists public keys");
+  app.add_option("--data-dir", o.data_dir, "keep a durable log here: a restart recovers the replica's state (docs/reliability.md)");
+  app.add_option("--stay", o.stay_us,
+                 "after finishing every instance, keep answering peers that are behind, until they are done or silent for this long (0 = exit at once)")
+      ->transform(Duration());
   app.add_option("--serve", o.serve,
                  "HOST:PORT: serve a replicated log to clients, line-delimited JSON over TCP (docs/service.md)");
   app.add_flag("--check-config", o.check_only,
@@ -329,6 +382,8 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   if (transport == "udp") o.transport = TransportKind::Udp;
   else if (transport == "tcp") o.transport = TransportKind::Tcp;
   else throw ConfigError("--transport '" + transport + "': expected udp or tcp");
+  if (o.duplicate > 0 && o.transport == TransportKind::Tcp)
+    throw ConfigError("--duplicate applies to --transport udp (TCP delivers each byte once)");
   if (after_decide->count() == 0) o.after_decide = -1;
   if (linger_rounds->count() == 0) o.linger_rounds = -1;
 
@@ -336,6 +391,21 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   const int32_t n = int32_t(o.cluster.size());
   if (o.id < 0 || o.id >= n)
     throw ConfigError("--id " + std::to_string(o.id) + " is not in the cluster (ids 0.." + std::to_string(n - 1) + ")");
+  if (cluster_is_keyed(o.cluster)) {
+    if (o.key_path.empty())
+      throw ConfigError(o.cluster_path + " lists public keys: give this replica's secret key with --key FILE");
+    try {
+      o.key_pair = net::read_secret_key_file(o.key_path);
+    } catch (const std::runtime_error& e) {
+      throw ConfigError(std::string("--key: ") + e.what());
+    }
+    if (o.key_pair->public_key != *o.cluster[size_t(o.id)].public_key)
+      throw ConfigError("--key " + o.key_path + ": its public key is not the one " + o.cluster_path +
+                        " lists for process " + std::to_string(o.id));
+  } else if (!o.key_path.empty()) {
+    throw ConfigError("--key " + o.key_path + ": " + o.cluster_path +
+                      " lists no public keys (psyncc keygen --cluster adds them)");
+  }
   // Bracha's f+1 rule assumes n > 3f (Inf. Comput. 75(2), 1987); a larger
   // budget describes no system the rule was made for.
   if (3 * o.byzantine_f >= n)
@@ -349,7 +419,7 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
     auto [index, value] = find_field(c, desc.consts, desc.num_consts, "--const", "const");
     o.const_texts.emplace_back(desc.consts[index].name, value);
     o.consts[size_t(desc.consts[index].offset)] =
-        parse_value(value, psync_kind(desc.consts[index].kind), n, "--const " + std::string(desc.consts[index].name));
+        parse_value(value, desc.consts[index], n, "--const " + std::string(desc.consts[index].name));
   }
   o.inputs.assign(desc.num_inputs, InputSpec{});
   std::vector<bool> given(desc.num_inputs, false);
@@ -360,7 +430,7 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
     o.input_texts.emplace_back(desc.inputs[index].name, value);
     o.inputs[index] = desc.inputs[index].kind == PSYNC_KIND_BYTES
                           ? parse_bytes_input_spec(value, desc.input_types[index]->count, desc.inputs[index].name)
-                          : parse_input_spec(value, psync_kind(desc.inputs[index].kind), n, desc.inputs[index].name);
+                          : parse_input_spec(value, desc.inputs[index], n);
   }
   if (!o.serve.empty()) {
     // The service proposes clients' values through the first bytes input.

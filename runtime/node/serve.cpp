@@ -13,11 +13,14 @@
 namespace psync::node {
 
 int run_service(const psync_protocol_desc& desc, const Options& o) {
+  // The replica keeps no durable log (docs/service.md): refuse rather than
+  // let --data-dir look honoured.
+  if (!o.data_dir.empty())
+    throw ConfigError("--serve does not keep a --data-dir log (docs/service.md): drop one of the two");
   ReplicaOptions ro;
   ro.id = o.id;
-  for (const ClusterMember& m : o.cluster)
-    ro.cluster.push_back((m.host.find(':') != std::string::npos ? "[" + m.host + "]" : m.host) + ":" +
-                         std::to_string(m.port));
+  ro.cluster_file = o.cluster_path;
+  ro.key_file = o.key_path;
   ro.transport = o.transport == TransportKind::Udp ? "udp" : "tcp";
   ro.round_timeout_us = o.timeout_us;
   ro.window = o.window;

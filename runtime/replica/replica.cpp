@@ -9,6 +9,7 @@
 #include "abi/validate.h"
 #include "abi/typed_values.h"
 #include "engine/engine.h"
+#include "net/auth.h"
 #include "net/transport.h"
 #include "node/config.h"
 #include "replica/batch.h"
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <optional>
 #include <queue>
 #include <random>
 #include <stdexcept>
@@ -131,6 +133,19 @@ struct Replica::Impl final : engine::Host {
     if (options_.id < 0 || options_.id >= n_)
       throw std::runtime_error("replica id " + std::to_string(options_.id) + " is not in the cluster (ids 0.." +
                                std::to_string(n_ - 1) + ")");
+    // Keys, as a node's --key (docs/reliability.md): a cluster that lists
+    // public keys authenticates every packet, with this replica's secret key.
+    if (node::cluster_is_keyed(cluster_)) {
+      if (options_.key_file.empty())
+        throw std::runtime_error("the cluster lists public keys: give this replica's secret key file (key_file)");
+      key_pair_ = net::read_secret_key_file(options_.key_file);
+      if (key_pair_->public_key != *cluster_[size_t(options_.id)].public_key)
+        throw std::runtime_error("key file " + options_.key_file +
+                                 ": its public key is not the one the cluster lists for replica " +
+                                 std::to_string(options_.id));
+    } else if (!options_.key_file.empty()) {
+      throw std::runtime_error("key file " + options_.key_file + " given, but the cluster lists no public keys");
+    }
     if (std::string e = validate_descriptor(desc_, n_); !e.empty()) throw std::runtime_error(e);
     if (options_.transport != "udp" && options_.transport != "tcp")
       throw std::runtime_error("transport '" + options_.transport + "': expected udp or tcp");
@@ -143,8 +158,7 @@ struct Replica::Impl final : engine::Host {
       uint32_t k = 0;
       while (k < desc_.num_consts && name != desc_.consts[k].name) ++k;
       if (k == desc_.num_consts) throw std::runtime_error("the protocol has no const named '" + name + "'");
-      consts_[desc_.consts[k].offset] =
-          node::parse_value(value, psync_kind(desc_.consts[k].kind), n_, "const " + name);
+      consts_[desc_.consts[k].offset] = node::parse_value(value, desc_.consts[k], n_, "const " + name);
     }
     // The other inputs: given like a node's --input, the same in every instance.
     node_options_.id = options_.id;
@@ -162,7 +176,7 @@ struct Replica::Impl final : engine::Host {
       given[k] = true;
       node_options_.inputs[k] = desc_.inputs[k].kind == PSYNC_KIND_BYTES
                                     ? node::parse_bytes_input_spec(value, desc_.input_types[k]->count, name)
-                                    : node::parse_input_spec(value, psync_kind(desc_.inputs[k].kind), n_, name);
+                                    : node::parse_input_spec(value, desc_.inputs[k], n_);
     }
     for (uint32_t k = 0; k < desc_.num_inputs; ++k)
       if (!given[k]) throw std::runtime_error(std::string("input '") + desc_.inputs[k].name + "' needs a value");
@@ -193,6 +207,16 @@ struct Replica::Impl final : engine::Host {
     net_.fingerprint = desc_.fingerprint;
     net_.max_payload = uint32_t(layout_.max_msg_size);
     for (const node::ClusterMember& m : cluster_) net_.peers.push_back({m.id, m.host, m.port, resolve_host(io_, m)});
+    // A new incarnation per start (the wall clock, as the node's without
+    // --data-dir): peers then tell a restarted replica's packets from old ones.
+    net_.incarnation = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
+    if (key_pair_) {
+      std::vector<net::Key> keys;
+      for (const node::ClusterMember& m : cluster_) keys.push_back(*m.public_key);
+      net_.keys = net::SessionKeys::from_key_pairs(options_.id, *key_pair_, keys);
+    }
     auto on_frame = [this](const net::WireHeader& h, std::span<const std::byte> p) { receive_frame(h, p); };
     transport_ = options_.transport == "udp" ? net::make_udp_transport(io_, net_, on_frame, net_counters_)
                                              : net::make_tcp_transport(io_, net_, on_frame, net_counters_);
@@ -619,6 +643,7 @@ struct Replica::Impl final : engine::Host {
   engine::Config config_;
   net::NetConfig net_;
   std::unique_ptr<net::Transport> transport_;
+  std::optional<net::KeyPair> key_pair_;
   asio::steady_timer wake_;
   std::shared_ptr<bool> alive_;  // false once stopped: queued handlers do nothing
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();

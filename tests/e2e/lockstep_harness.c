@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: %s INPUT... (1..64 processes; a protocol with one input)\n", argv[0]);
     return 2;
   }
-  psync_hooks hooks = {NULL, coin, random_below, decided, conflict};
+  /* log and range_error are optional (abi.h): a lock-step harness has no use for them. */
+  psync_hooks hooks = {NULL, coin, random_below, decided, conflict, NULL, NULL};
   int64_t consts[64] = {0};
   if (d->num_consts > 64) return 2;
   if (d->const_defaults) d->const_defaults(n, consts);

@@ -12,17 +12,17 @@ using namespace psync;
 
 namespace {
 
-const psync_type kInt = {PSYNC_TYPE_INT, 0, nullptr, nullptr};
-const psync_type kBool = {PSYNC_TYPE_BOOL, 0, nullptr, nullptr};
-const psync_type kSet = {PSYNC_TYPE_PIDSET, 0, nullptr, nullptr};
-const psync_type kBytes4 = {PSYNC_TYPE_BYTES, 4, nullptr, nullptr};
+const psync_type kInt = {PSYNC_TYPE_INT, 0, nullptr, nullptr, 0};
+const psync_type kBool = {PSYNC_TYPE_BOOL, 0, nullptr, nullptr, 0};
+const psync_type kSet = {PSYNC_TYPE_PIDSET, 0, nullptr, nullptr, 0};
+const psync_type kBytes4 = {PSYNC_TYPE_BYTES, 4, nullptr, nullptr, 0};
 const psync_type* const kIntElem[] = {&kInt};
-const psync_type kOptInt = {PSYNC_TYPE_OPTION, 0, kIntElem, nullptr};
-const psync_type kArrInt = {PSYNC_TYPE_ARRAY, 0, kIntElem, nullptr};
+const psync_type kOptInt = {PSYNC_TYPE_OPTION, 0, kIntElem, nullptr, 0};
+const psync_type kArrInt = {PSYNC_TYPE_ARRAY, 0, kIntElem, nullptr, 0};
 const psync_type* const kPairElems[] = {&kBytes4, &kBool};
-const psync_type kTuple = {PSYNC_TYPE_TUPLE, 2, kPairElems, nullptr};
+const psync_type kTuple = {PSYNC_TYPE_TUPLE, 2, kPairElems, nullptr, 0};
 const char* const kNames[] = {"k", "ok"};
-const psync_type kRecord = {PSYNC_TYPE_RECORD, 2, kPairElems, kNames};
+const psync_type kRecord = {PSYNC_TYPE_RECORD, 2, kPairElems, kNames, 0};
 
 // A bytes<4> value: the length word, then one data word.
 std::vector<int64_t> bytes4(const std::string& s, int64_t len) {
@@ -60,6 +60,26 @@ TEST_CASE("values: the JSON form of every kind") {
   CHECK(value_to_json(kRecord, tuple.data(), 3) == "{\"k\":\"ab\",\"ok\":true}");
 }
 
+TEST_CASE("values: enums print their variant, set<E> and set<lo..hi> their members") {
+  static const char* const names[] = {"Follower", "Leader", "Gone"};
+  const psync_type colour = {PSYNC_TYPE_ENUM, 3, nullptr, names, 0};
+  const psync_type* const colour_elem[] = {&colour};
+  const psync_type colours = {PSYNC_TYPE_SET, 3, colour_elem, nullptr, 0};
+  const psync_type ints = {PSYNC_TYPE_SET, 4, kIntElem, nullptr, -2};  // set<-2..2>
+  const int64_t leader = 1, unknown = 9, bits = 0b101;
+  CHECK(value_to_json(colour, &leader, 3) == "\"Leader\"");
+  CHECK(value_to_json(colour, &unknown, 3) == "9");
+  CHECK(value_to_json(colours, &bits, 3) == "[\"Follower\",\"Gone\"]");
+  CHECK(value_to_json(ints, &bits, 3) == "[-2,0]");
+  CHECK(is_word_type(colour));
+  CHECK(is_word_type(colours));
+  CHECK(value_words(colours, 7) == 1);
+  CHECK(check_type_description(&colours) == "");
+  CHECK(check_type_description(&ints) == "");
+  const psync_type nameless = {PSYNC_TYPE_ENUM, 3, nullptr, nullptr, 0};
+  CHECK(check_type_description(&nameless) == "an enum type description has 3 variants (must be 1 to 64, named)");
+}
+
 TEST_CASE("values: bytes are a JSON string when valid UTF-8, else hex; lying lengths are clamped") {
   CHECK(value_to_json(kBytes4, bytes4("h\"i\n", 4).data(), 1) == "\"h\\\"i\\u000a\"");
   CHECK(value_to_json(kBytes4, bytes4("\xc3\xa9", 2).data(), 1) == "\"\xc3\xa9\"");
@@ -88,8 +108,8 @@ TEST_CASE("values: bytes on a command line: text, hex:, str:, and clear errors")
 TEST_CASE("values: malformed type descriptions are named") {
   CHECK(check_type_description(&kRecord) == "");
   CHECK(check_type_description(nullptr) == "a type description is missing");
-  const psync_type bad = {42, 0, nullptr, nullptr};
+  const psync_type bad = {42, 0, nullptr, nullptr, 0};
   CHECK(check_type_description(&bad) == "a type description has unknown kind 42");
-  const psync_type nameless = {PSYNC_TYPE_RECORD, 2, kPairElems, nullptr};
+  const psync_type nameless = {PSYNC_TYPE_RECORD, 2, kPairElems, nullptr, 0};
   CHECK(check_type_description(&nameless) == "a record type description has no field names");
 }

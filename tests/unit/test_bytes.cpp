@@ -126,8 +126,9 @@ TEST_CASE("bytes inputs: init copies the driver's buffer, zero-padded and clampe
   CHECK(d.output.kind == PSYNC_KIND_BYTES);
   REQUIRE(d.output_type != nullptr);
   CHECK(d.output_type->count == 10);
-  // 2 words of data after the length word, for each of input and output.
-  CHECK(d.state_size(3) == 8 * (3 + 3 + 3));
+  // The 4-word header, then 2 words of data after the length word, for
+  // each of input and output.
+  CHECK(d.state_size(3) == 8 * (4 + 3 + 3));
   BytesArg long_value("0123456789abcdef");  // longer than K: init keeps 10 bytes
   BytesArg short_value("xy");
   Lockstep ls(d, 3, {{long_value.word()}, {short_value.word()}, {0}});  // 0: empty

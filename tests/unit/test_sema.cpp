@@ -475,9 +475,10 @@ TEST_CASE("builtins.def: lookups by form and spelling, and the spellings that me
   CHECK(find_builtin(BuiltinForm::Fn, "min") == Builtin::Min);
   CHECK(find_builtin(BuiltinForm::Mailbox, "min") == Builtin::MboxMin);
   CHECK(find_builtin(BuiltinForm::Mailbox, "count") == Builtin::MboxCount);  // the first row; the check picks count_if
-  CHECK(find_builtin(BuiltinForm::Set, "min") == Builtin::None);
+  CHECK(find_builtin(BuiltinForm::Set, "min") == Builtin::SetMin);
+  CHECK(find_builtin(BuiltinForm::Set, "count") == Builtin::None);
   CHECK(std::string(builtin_name(Builtin::MboxCountIf)) == "mbox.count_if");
-  CHECK(builtin_spellings(BuiltinForm::Set) == "has, size, with, without, union, inter, is_empty");
+  CHECK(builtin_spellings(BuiltinForm::Set) == "has, size, with, without, union, inter, is_empty, minus, min, max");
   CHECK(builtin_spellings(BuiltinForm::Mailbox) ==
         "size, has, senders, count, exists, all, filter, min, max, min_by, max_by, sum, most_frequent, "
         "min_most_frequent, fold");

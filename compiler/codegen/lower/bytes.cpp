@@ -145,6 +145,12 @@ llvm::Constant* ModuleLowering::type_description(const Type* t) {
       count = uint32_t(elems.size());
       break;
     case TypeKind::Bytes: kind = PSYNC_TYPE_BYTES; count = uint32_t(t->capacity); break;
+    case TypeKind::Enum: kind = PSYNC_TYPE_ENUM; count = uint32_t(t->field_names.size()); break;
+    case TypeKind::Set:  // elem: the enum, or int for set<lo..hi>
+      kind = PSYNC_TYPE_SET;
+      elems = {t->elem};
+      count = uint32_t(t->set_capacity());
+      break;
     default: kind = PSYNC_TYPE_UNIT; break;
   }
   std::vector<llvm::Constant*> elem_descs;
@@ -161,7 +167,10 @@ llvm::Constant* ModuleLowering::type_description(const Type* t) {
   d[TypeDescField::kind] = llvm::ConstantInt::get(i32, kind);
   d[TypeDescField::count] = llvm::ConstantInt::get(i32, count);
   d[TypeDescField::elems] = pointer_array(elem_descs, "psync.type.elems");
-  d[TypeDescField::names] = pointer_array(name_strs, "psync.type.names");
+  // An enum's names are the table its psync_field entries use.
+  d[TypeDescField::names] =
+      t->is(TypeKind::Enum) ? variant_names(t) : pointer_array(name_strs, "psync.type.names");
+  d[TypeDescField::lo] = llvm::ConstantInt::get(i64, t->is(TypeKind::Set) ? t->lo : 0);
   auto* g = new llvm::GlobalVariable(*module, abi.TypeDesc, true, llvm::GlobalValue::InternalLinkage, d.get(),
                                      "psync.type");
   g->setAlignment(llvm::Align(alignof(psync_type)));

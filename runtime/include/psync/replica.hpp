@@ -30,6 +30,8 @@ struct ReplicaOptions {
   int32_t id = 0;                    // this replica, 0 .. n-1
   std::vector<std::string> cluster;  // "host:port" of every replica, by id ("[::1]:7000" for IPv6)
   std::string cluster_file;          // or a cluster TOML file (docs/runtime.md), read when `cluster` is empty
+  std::string key_file;              // this replica's secret key file (psyncc keygen): required exactly
+                                     // when the cluster file lists public keys (docs/reliability.md)
   std::string transport = "udp";     // "udp" or "tcp"
   int64_t round_timeout_us = 20'000; // rounds without their own `timeout`
   uint64_t window = 32;              // instances this replica runs at once (its own and its peers')
