@@ -13,6 +13,7 @@
 #include <functional>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -273,6 +274,59 @@ bool parse_kill(const std::string& text, int n, psync::launch::Kill& kill) {
   return true;
 }
 
+bool resolve_consts(const psync_protocol_desc& d, const std::vector<std::string>& in, int32_t n,
+                    std::vector<std::pair<std::string, int64_t>>& out);
+
+// A protocol without a decision: its replica build, JIT-compiled here, so
+// that the launcher can evaluate its invariants over the replicas' final
+// states (same layout as theirs). Specs it cannot evaluate are named.
+struct FinalInvariants {
+  psync::Compilation compilation;
+  std::unique_ptr<psync::JitProtocol> jit;
+  psync::launch::InvariantPlan plan;
+};
+
+// Returns 0, or the exit status of a failure (already printed).
+int plan_final_invariants(const RunOptions& ro, const CommonOptions& common, FinalInvariants& fi) {
+  psync::CollectingConsumer quiet;  // run_build has shown the diagnostics already
+  psync::DiagnosticEngine diags(fi.compilation.sources, quiet);
+  if (!psync::run_frontend(fi.compilation, ro.file, diags, frontend_options(common))) return 1;
+  std::string error;
+  fi.jit = psync::jit_compile(*fi.compilation.program, fi.compilation.sources, ro.opt_level, error,
+                              psync::LowerMode::Replica);
+  if (!fi.jit) {
+    fmt::print(stderr, "psyncc: error: {}\n", error);
+    return 3;
+  }
+  const psync_protocol_desc& d = *fi.jit->descriptor();
+  fi.plan.desc = &d;
+  fi.plan.consts.assign(d.num_consts, 0);
+  if (d.num_consts) d.const_defaults(ro.n, fi.plan.consts.data());
+  std::vector<std::pair<std::string, int64_t>> overrides;
+  if (!resolve_consts(d, ro.consts, ro.n, overrides)) return 2;
+  for (auto& [name, value] : overrides)
+    for (uint32_t i = 0; i < d.num_consts; ++i)
+      if (name == d.consts[i].name) fi.plan.consts[i] = value;
+  for (const psync::Spec& spec : fi.compilation.program->specs) {
+    bool compiled = false;
+    for (uint32_t k = 0; k < d.num_specs; ++k) compiled = compiled || spec.name == d.specs[k].name;
+    switch (spec.kind) {
+      case psync::SpecKind::Invariant:
+        if (!compiled) fi.plan.not_evaluated.push_back("invariant " + spec.name + " (reads model state)");
+        break;
+      case psync::SpecKind::Property:
+        fi.plan.not_evaluated.push_back("property " + spec.name + " (relates two states)");
+        break;
+      case psync::SpecKind::Liveness:
+        fi.plan.not_evaluated.push_back("liveness " + spec.name + " (speaks of heard-of sets)");
+        break;
+      case psync::SpecKind::Assume:
+        break;  // an assumption about the network, not a guarantee
+    }
+  }
+  return 0;
+}
+
 int run_local_cluster(const RunOptions& ro, const CommonOptions& common) {
   using psync::cmdline::format_duration_us;
   psync::launch::ClusterOptions co;
@@ -317,6 +371,11 @@ int run_local_cluster(const RunOptions& ro, const CommonOptions& common) {
   b.target = ro.target;
   b.has_decision = &co.decides;
   int status = run_build(b, common);
+  auto final_invariants = std::make_unique<FinalInvariants>();
+  if (status == 0 && !co.decides) {
+    status = plan_final_invariants(ro, common, *final_invariants);
+    co.invariants = &final_invariants->plan;
+  }
   if (status == 0) status = psync::launch::print_summary(co, psync::launch::run_cluster(co), stdout);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);

@@ -527,10 +527,12 @@ class Node final : public engine::Host {
 
   double uniform() { return double(splitmix(fault_rng_) >> 11) * 0x1.0p-53; }
 
-  // {"id":..,"instance":..,"round":..,"final":{"leader":0,...}}: the
-  // `output var`s as an instance ends, for psyncc run and the e2e tests.
+  // {"id":..,"instance":..,"round":..,"final":{"leader":0,...},"state":"0a00.."}:
+  // the `output var`s as an instance ends, and the whole state in hex, for
+  // psyncc run (which evaluates the invariants over it) and the e2e tests.
+  // Printed by a protocol with output vars or without a decision.
   void report_final_outputs(uint64_t instance, const engine::Instance& inst) {
-    if (desc_.num_output_vars == 0) return;
+    if (desc_.num_output_vars == 0 && desc_.output.kind != PSYNC_KIND_NONE) return;
     std::string obj = "{";
     for (uint32_t k = 0; k < desc_.num_output_vars; ++k) {
       const psync_field& f = desc_.output_vars[k];
@@ -540,8 +542,16 @@ class Node final : public engine::Host {
       obj += "\"" + std::string(f.name) + "\":" + field_value_json(f, v);
     }
     obj += '}';
+    static constexpr char kHex[] = "0123456789abcdef";
+    const auto* bytes = static_cast<const unsigned char*>(inst.state());
+    const uint64_t size = desc_.state_size(n_);
+    std::string hex = "\"";
+    hex.reserve(size * 2 + 2);
+    for (uint64_t b = 0; b < size; ++b) hex += {kHex[bytes[b] >> 4], kHex[bytes[b] & 15]};
+    hex += '"';
     JsonObject line;
     line.add("id", options_.id).add("instance", instance).add("round", inst.round()).add_raw("final", obj);
+    line.add_raw("state", hex);
     emit_line(line);
   }
 

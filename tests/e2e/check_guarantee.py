@@ -7,7 +7,8 @@ print, and assert the protocol's own guarantee on them.
 usage: check_guarantee.py PSYNCC FILE --guarantee G [options]
 
 Guarantees (per instance, over the decisions actually made):
-  consensus   all decisions equal, each one some replica's input
+  consensus   all decisions equal, each one some replica's input (or the
+              --default value when the inputs differ)
   kset        at most --k distinct decisions, each one some replica's input
   broadcast   every delivery equals the input of replica --root
   commit      all decisions equal; commit (true) only if every replica voted yes
@@ -16,12 +17,19 @@ Guarantees (per instance, over the decisions actually made):
   leader      no decision: from each replica's final `output var`s (leader,
               elected) as the instance ends (--max-rounds), replicas elected
               in the same round name the same leader, a replica
+  election    no decision: from each replica's final `output var`s (role,
+              term, leader), at most one Leader per term, a leader follows
+              itself, every leader named is a replica (Raft's Election Safety)
 
 Options:
   -n N                    replicas (default 3)
-  --input NAME=GEN        GEN: int:A..B | bool | vote (all yes in about half
-                          the instances) | set (random subsets of 0..n-1);
+  --input NAME=GEN        GEN: int:A..B | agree:A..B (one value for every
+                          replica in about half the instances, else like
+                          int) | bool | vote (all yes in about half the
+                          instances) | set (random subsets of 0..n-1);
                           repeatable
+  --default V             consensus: a decision may also be V when the
+                          inputs are not all equal (FloodSet's default)
   --instances K --window W   (default 10 and 4)
   --transport udp|tcp     (default udp)
   --kill I@MS             kill replica I after MS milliseconds
@@ -78,7 +86,7 @@ def parse_args(argv):
     o = {"psyncc": argv[0], "file": argv[1], "n": 3, "inputs": [], "instances": 10, "window": 4,
          "transport": "udp", "kill": [], "consts": [], "k": None, "root": 0, "guarantee": None,
          "allow_undecided": False, "seed": 1, "time_limit": 30.0, "max_rounds": None,
-         "late": None, "expect_learned": None}
+         "late": None, "expect_learned": None, "default": None}
     i = 2
     while i < len(argv):
         a = argv[i]
@@ -110,6 +118,8 @@ def parse_args(argv):
             o["expect_learned"] = int(val)
         elif a == "--const":
             o["consts"].append(val)
+        elif a == "--default":
+            o["default"] = int(val)
         elif a == "--k":
             o["k"] = int(val)
         elif a == "--root":
@@ -125,8 +135,8 @@ def parse_args(argv):
         else:
             sys.exit(f"unknown option {a}\n{__doc__}")
         i += 2
-    if o["guarantee"] not in ("consensus", "kset", "broadcast", "commit", "lattice", "leader"):
-        sys.exit(f"--guarantee is required and must be one of the six kinds\n{__doc__}")
+    if o["guarantee"] not in ("consensus", "kset", "broadcast", "commit", "lattice", "leader", "election"):
+        sys.exit(f"--guarantee is required and must be one of the seven kinds\n{__doc__}")
     if o["guarantee"] == "kset" and o["k"] is None:
         for c in o["consts"]:
             if c.startswith("k="):
@@ -146,6 +156,12 @@ def draw_inputs(o, rng):
             if gen.startswith("int:"):
                 lo, hi = (int(x) for x in gen[4:].split(".."))
                 row = [rng.randint(lo, hi) for _ in range(n)]
+            elif gen.startswith("agree:"):
+                lo, hi = (int(x) for x in gen[6:].split(".."))
+                if rng.random() < 0.5:
+                    row = [rng.randint(lo, hi)] * n
+                else:
+                    row = [rng.randint(lo, hi) for _ in range(n)]
             elif gen == "bool":
                 row = [rng.random() < 0.5 for _ in range(n)]
             elif gen == "vote":
@@ -264,14 +280,17 @@ def judge(o, values, decisions, killed):
         where = f"instance {j}: decisions {dict(sorted(got.items()))} inputs {inputs}"
         if not o["allow_undecided"]:
             missing = [i for i in range(n) if i not in killed and i not in got]
-            if missing and g != "leader":
+            if missing and g not in ("leader", "election"):
                 problems.append(f"{where}: replicas {missing} did not decide")
         if g in ("consensus", "kset"):
             distinct = set(vals)
             bound = 1 if g == "consensus" else o["k"]
             if len(distinct) > bound:
                 problems.append(f"{where}: {len(distinct)} distinct values, at most {bound} allowed")
-            if any(v not in inputs for v in vals):
+            allowed = set(inputs)
+            if o["default"] is not None and len(set(inputs)) > 1:
+                allowed.add(o["default"])
+            if any(v not in allowed for v in vals):
                 problems.append(f"{where}: a decision is nobody's input (validity)")
         elif g == "broadcast":
             want = inputs[o["root"]]
@@ -310,6 +329,28 @@ def judge(o, values, decisions, killed):
             for rnd, leaders in by_round.items():
                 if len(leaders) > 1:
                     problems.append(f"instance {j}: leaders {sorted(leaders)} elected in the same round {rnd}")
+        elif g == "election":
+            # Raft's Election Safety: at most one leader per term, judged on
+            # the final states (the leader legitimately changes over time).
+            fin = o.get("finals", {}).get(j, {})
+            decided_count += len(fin)
+            if not o["allow_undecided"]:
+                missing = [i for i in range(n) if i not in killed and i not in fin]
+                if missing:
+                    problems.append(f"instance {j}: replicas {missing} reported no final state")
+            leaders = {}
+            for i, (rnd, outs) in fin.items():
+                if not (0 <= outs["leader"] < n):
+                    problems.append(f"instance {j}: replica {i}'s leader {outs['leader']} is not a replica")
+                if outs["role"] == "Leader":
+                    leaders.setdefault(outs["term"], set()).add(i)
+                    if outs["leader"] != i:
+                        problems.append(f"instance {j}: leader {i} follows {outs['leader']}")
+            for term, who in leaders.items():
+                if len(who) > 1:
+                    problems.append(f"instance {j}: replicas {sorted(who)} are all leaders of term {term}")
+            if leaders:
+                o["with_leader"] = o.get("with_leader", 0) + 1
     return problems, decided_count
 
 
@@ -349,10 +390,13 @@ def main():
     if o["guarantee"] == "commit":
         commits = sum(1 for j in decisions if True in decisions[j].values())
         summary = {"commit": commits, "abort": len(decisions) - commits}
+    elif o["guarantee"] == "election":
+        summary = {"instances_ending_with_a_leader": o.get("with_leader", 0)}
     elif o["guarantee"] == "kset":
         summary = {"max_distinct": max(len(set(d.values())) for d in decisions.values())}
-    what = "final states" if o["guarantee"] == "leader" else "decisions"
-    over = len(o.get("finals", {})) if o["guarantee"] == "leader" else len(decisions)
+    no_decision = o["guarantee"] in ("leader", "election")
+    what = "final states" if no_decision else "decisions"
+    over = len(o.get("finals", {})) if no_decision else len(decisions)
     print(f"PASS: {os.path.basename(o['file'])} n={o['n']} {o['guarantee']}: {count} {what} over "
           f"{over} instance(s){'' if not summary else ' ' + json.dumps(summary)}")
 
