@@ -13,10 +13,6 @@
 namespace psync::node {
 
 int run_service(const psync_protocol_desc& desc, const Options& o) {
-  // The replica keeps no durable log (docs/service.md): refuse rather than
-  // let --data-dir look honoured.
-  if (!o.data_dir.empty())
-    throw ConfigError("--serve does not keep a --data-dir log (docs/service.md): drop one of the two");
   ReplicaOptions ro;
   ro.id = o.id;
   ro.cluster_file = o.cluster_path;
