@@ -673,7 +673,7 @@ class Node final : public engine::Host {
     in_receive_batch_ = false;
     settle_pending();
     schedule_wake();
-    busy_us_ += now_us() - batch_now_;
+    note_turn(now_us() - batch_now_);
   }
 
   void dispatch(const net::WireHeader& h, std::span<const std::byte> payload) {
@@ -889,19 +889,25 @@ class Node final : public engine::Host {
       after_event(s);
     });
     schedule_wake();
-    busy_us_ += now_us() - now;
+    note_turn(now_us() - now);
   }
+  // One turn of the event loop (a receive batch or a timer handler) took
+  // `us`: a message that arrived meanwhile waited that long.
+  void note_turn(int64_t us) { turn_max_us_ = std::max(turn_max_us_, us); }
 
   // The adaptive timeout (docs/runtime.md, "Adaptive timeout"): every 50 ms,
   // the default and written round timeouts are raised to
   //   max(4 x the 99th percentile of the round latency measured since,
-  //       2 x the in-flight instances / the instances finished per busy second),
+  //       4 x the longest turn of the event loop since),
   // between --timeout and --timeout-ceiling. A round that ends on its
   // timeout while its messages are only queued behind thousands of others
-  // (a turn of the event loop takes window / throughput) costs a phase.
-  // Throughput counts busy time only (receive batches and timer handlers):
-  // counted against wall time it would feed back on itself when rounds end
-  // on their timeout (a longer timeout, fewer instances/s, a longer one...).
+  // (a turn of the event loop takes about window / throughput) costs a
+  // phase. Neither signal may depend on the timeout itself: latency samples
+  // leave out rounds that ended in the second half of their timeout (the
+  // engine), and the turn is measured directly. The earlier signal, 2 x
+  // in-flight / instances finished per busy second, fed on itself (a longer
+  // timeout, fewer instances finished per turn, a longer timeout): LastVoting
+  // n=5 --window 1000 took 18-60 s instead of 2 s in 2 runs of 3.
   void schedule_adaptation() {
     adapt_timer_.expires_after(std::chrono::milliseconds(kAdaptEveryMs));
     adapt_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -912,21 +918,15 @@ class Node final : public engine::Host {
   }
 
   void adapt_timeout() {
-    const uint64_t finished = counters_.instances_finished;
-    const double seconds = double(busy_us_ - adapted_busy_us_) / 1e6;
     int64_t want = 0;
     if (latency_.samples >= 16) want = 4 * latency_.quantile_upper_us(0.99);
-    if (seconds > 0 && finished > adapted_finished_) {
-      const double per_second = double(finished - adapted_finished_) / seconds;
-      want = std::max(want, int64_t(2e6 * double(table_.live()) / per_second));
-    }
+    want = std::max(want, 4 * turn_max_us_);
+    turn_max_us_ = 0;
     const int64_t timeout = std::clamp(want, options_.timeout_us, std::max(options_.timeout_us, options_.timeout_ceiling_us));
     config_.adaptive_timeout_us = timeout > options_.timeout_us ? timeout : 0;
     round_latency_p99_us_ = latency_.quantile_upper_us(0.99);
     adaptive_timeout_max_us_ = std::max(adaptive_timeout_max_us_, timeout);
     latency_.clear();
-    adapted_busy_us_ = busy_us_;
-    adapted_finished_ = finished;
   }
 
 
@@ -1298,10 +1298,9 @@ class Node final : public engine::Host {
   net::NetCounters net_counters_;
   NodeCounters counters_;
   engine::LatencyHistogram latency_;
-  uint64_t adapted_finished_ = 0;
   int64_t round_latency_p99_us_ = 0;
   int64_t adaptive_timeout_max_us_ = 0;
-  int64_t busy_us_ = 0, adapted_busy_us_ = 0;  // time in receive batches and timer handlers
+  int64_t turn_max_us_ = 0;  // the longest turn since the last adaptation
   DecisionWriter out_;
   bool flush_scheduled_ = false;
   std::vector<int32_t> to_settle_, settling_;
