@@ -107,6 +107,7 @@ int main(int argc, char** argv) {
   CLI::App app{"psync-kv: put, get and cas against psync-kvstore replicas"};
   app.add_option("--replicas", replicas, "HOST:PORT of the replicas to try, in order (comma-separated)")
       ->delimiter(',')
+      ->allow_extra_args(false)  // one comma-separated word: the operation follows
       ->envname("PSYNC_KV_REPLICAS");
   app.add_option("--id", id, "request id (default: a random one); a retry with the same id is applied at most once");
   app.add_option("--timeout", timeout_text, "how long to wait for one replica's answer (e.g. 2s, 500ms)");

@@ -103,6 +103,10 @@ def main():
         rc2, out2, _ = run_kv("--json", "--id", "retry-1", "put", "z", "2")
         check(rc1 == 0 and out1 == out2, f"a retried id gets its first reply ({out1} / {out2})")
         check(run_kv("get", "z")[1] == "1", "... and is applied once: z is still 1")
+        # --replicas on the command line, as the README writes it (a comma
+        # list before the operation; it once swallowed the operation).
+        listed = ",".join(f"127.0.0.1:{base + i}" for i in (2, 0))
+        check(run_kv("--replicas", listed, "get", "z")[:2] == (0, "1"), f"--replicas {listed} get z")
 
         # Bad input on a raw connection: one error line each, and the same
         # connection keeps working.
