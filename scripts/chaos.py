@@ -353,7 +353,10 @@ def main():
     ap.add_argument("--window", type=int, default=10)
     ap.add_argument("--transport", choices=["udp", "tcp"], default="udp")
     ap.add_argument("--time-limit", type=int, default=30, help="seconds, passed to each replica")
-    ap.add_argument("--keep", action="store_true", help="keep the work directory of a failing run")
+    ap.add_argument("--keep", dest="keep", action="store_true",
+                    help="keep the work directory (logs, --stats, data dirs) of a failing run (the default)")
+    ap.add_argument("--no-keep", dest="keep", action="store_false", help="remove it too")
+    ap.set_defaults(keep=True)
     ap.add_argument("--json", help="write the per-run results here")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -400,6 +403,8 @@ def main():
                 totals["failed"] += 1
                 for f in failures:
                     print(f"  FAIL: {f}")
+                if args.keep:
+                    print(f"  kept: {run.workdir}")
                 print(f"  rerun: {sys.argv[0]} --node {args.node} --psyncc {args.psyncc} --forge {args.forge} "
                       f"-n {args.n} --instances {args.instances} --window {args.window} --transport {args.transport} "
                       f"--seed {seed} --runs 1 --keep")
