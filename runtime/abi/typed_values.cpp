@@ -2,6 +2,7 @@
 // psync_type (typed_values.h), and bytes values as command lines write them.
 #include "abi/typed_values.h"
 #include "abi/values.h"
+#include "node/json.h"  // the one JSON string escaper (header-only)
 
 #include <cstring>
 
@@ -63,25 +64,6 @@ int64_t load_word(const void* p, uint64_t word) {
   return v;
 }
 
-void append_json_text(std::string& out, std::string_view s) {
-  static const char* const kHex = "0123456789abcdef";
-  out += '"';
-  for (const char ch : s) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\u00";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += ch;
-    }
-  }
-  out += '"';
-}
-
 // The one-word kinds as values.h's printer sees them (one printer for a word
 // whether it is a field or part of a composite).
 psync_field word_field(const psync_type& t) {
@@ -136,7 +118,7 @@ void append_value(std::string& out, const psync_type& t, const char* p, int32_t 
       for (uint32_t i = 0; i < t.count; ++i) {
         if (i) out += ',';
         if (rec) {
-          append_json_text(out, t.names[i]);
+          node::append_json_string(out, t.names[i]);
           out += ':';
         }
         append_value(out, *t.elems[i], p + 8 * off, n);
@@ -242,7 +224,7 @@ bool is_valid_utf8(std::string_view s) {
 std::string bytes_to_json(std::string_view bytes) {
   std::string out;
   if (is_valid_utf8(bytes)) {
-    append_json_text(out, bytes);
+    node::append_json_string(out, bytes);
     return out;
   }
   static const char* const kHex = "0123456789abcdef";

@@ -25,32 +25,13 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-
-def free_ports(count):
-    """Distinct ports free for both UDP and TCP, held until all are chosen."""
-    held, ports = [], []
-    while len(ports) < count:
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        u.bind(("127.0.0.1", 0))
-        port = u.getsockname()[1]
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            t.bind(("127.0.0.1", port))
-        except OSError:
-            u.close()
-            t.close()
-            continue
-        held += [u, t]
-        ports.append(port)
-    for s in held:
-        s.close()
-    return ports
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "runtime"))
+from cluster import free_ports  # noqa: E402  (ports free for both UDP and TCP)
 
 
 class Cluster:
