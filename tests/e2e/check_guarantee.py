@@ -268,6 +268,17 @@ def run_cluster(o, binary, values, workdir):
             err.close()
 
 
+def final_states(o, j, killed, problems):
+    """Instance j's final `output var`s by replica; every live replica must
+    have reported them (unless --allow-undecided)."""
+    fin = o.get("finals", {}).get(j, {})
+    if not o["allow_undecided"]:
+        missing = [i for i in range(o["n"]) if i not in killed and i not in fin]
+        if missing:
+            problems.append(f"instance {j}: replicas {missing} reported no final state")
+    return fin
+
+
 def judge(o, values, decisions, killed):
     n, g = o["n"], o["guarantee"]
     first_input = next(iter(values.values())) if values else None
@@ -314,12 +325,8 @@ def judge(o, values, decisions, killed):
             # different leaders. What the protocol guarantees (its invariant
             # one_leader, from majority nominations) is that replicas elected
             # in the same round name the same leader, and that it is a replica.
-            fin = o.get("finals", {}).get(j, {})
+            fin = final_states(o, j, killed, problems)
             decided_count += len(fin)
-            if not o["allow_undecided"]:
-                missing = [i for i in range(n) if i not in killed and i not in fin]
-                if missing:
-                    problems.append(f"instance {j}: replicas {missing} reported no final state")
             by_round = {}
             for i, (rnd, outs) in fin.items():
                 if outs.get("elected"):
@@ -332,12 +339,8 @@ def judge(o, values, decisions, killed):
         elif g == "election":
             # Raft's Election Safety: at most one leader per term, judged on
             # the final states (the leader legitimately changes over time).
-            fin = o.get("finals", {}).get(j, {})
+            fin = final_states(o, j, killed, problems)
             decided_count += len(fin)
-            if not o["allow_undecided"]:
-                missing = [i for i in range(n) if i not in killed and i not in fin]
-                if missing:
-                    problems.append(f"instance {j}: replicas {missing} reported no final state")
             leaders = {}
             for i, (rnd, outs) in fin.items():
                 if not (0 <= outs["leader"] < n):
