@@ -24,6 +24,7 @@
 #include "abi/values.h"
 #include "codegen/codegen.h"
 #include "check.h"
+#include "explore.h"
 #include "launch/keys.h"
 #include "launch/launch.h"
 #include "sema/traits.h"
@@ -591,6 +592,20 @@ int run_simulate_verb(const CheckCli& cli, const CommonOptions& common) {
   });
 }
 
+// `psyncc explore`: the same in-memory compilation, served as a web page
+// (runtime/explore/README.md).
+int run_explore_verb(const CheckCli& cli, int port, const CommonOptions& common) {
+  psync::explore::ExploreOptions o;
+  o.n = cli.n;
+  o.port = static_cast<uint16_t>(port);
+  if (!parse_input_values(cli, o.values_lo, o.values_hi)) return 2;
+  if (!parse_bytes_values(cli.bytes_values, o.bytes_values)) return 2;
+  return with_jit_protocol(cli.file, cli.opt_level, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits&) {
+    if (!resolve_consts(d, cli.consts, cli.n, o.consts)) return 2;
+    return psync::explore::run_explore(d, o, stdout);
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -723,6 +738,20 @@ int main(int argc, char** argv) {
   add_opt_level(simulate, sim_cli.opt_level, "the JIT-compiled protocol");
   add_common(simulate, common);
 
+  CheckCli explore_cli;
+  int explore_port = 0;
+  auto* explore = app.add_subcommand("explore", "Step a protocol round by round in a local web page (127.0.0.1)");
+  explore->add_option("file", explore_cli.file, "Protocol file (.psync)")->required()->type_name("FILE");
+  explore->add_option("-n", explore_cli.n, "Number of processes")->required()->transform(Integer(1, 64));
+  explore->add_option("--port", explore_port, "TCP port on 127.0.0.1 (default 0: any free port; the URL is printed)")
+      ->transform(Integer(0, 65535));
+  explore->add_option("--values", explore_cli.values, "Domain of every int input, A..B (default 0..1)");
+  explore->add_option("--bytes-values", explore_cli.bytes_values,
+                      "Domain of every bytes<K> input: a,b,hex:00ff (default: the numbers of --values as text)");
+  explore->add_option("--const", explore_cli.consts, "name=value, overriding a const");
+  add_opt_level(explore, explore_cli.opt_level, "the JIT-compiled protocol");
+  add_common(explore, common);
+
   // An unknown verb gets its own one-line error (CLI11 would only say that
   // a subcommand is required).
   if (argc > 1 && argv[1][0] == '-') {
@@ -776,6 +805,7 @@ int main(int argc, char** argv) {
     if (*keygen) return run_keygen(keygen_opts);
     if (*check) return run_check_verb(check_cli, common);
     if (*simulate) return run_simulate_verb(sim_cli, common);
+    if (*explore) return run_explore_verb(explore_cli, explore_port, common);
   } catch (const std::exception& e) {
     fmt::print(stderr, "psyncc: internal error: {}\n", e.what());
     return 3;
