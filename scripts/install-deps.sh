@@ -14,6 +14,8 @@ PACKAGES=(
   qemu-user crossbuild-essential-arm64
   # `cpack -G DEB` (dpkg-shlibdeps finds the .deb's shared-library dependencies).
   dpkg-dev
+  # The browser test of `psyncc explore` (tests/explore): headless Chromium.
+  chromium
 )
 # npm (with Node.js) installs the pinned TextMate grammar test tools of
 # editors/vscode. A machine whose Node.js already ships npm keeps it.

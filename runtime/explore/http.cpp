@@ -153,10 +153,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
     out_ += "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n";
     out_ += res.body;
     auto self = shared_from_this();
-    asio::async_write(sock_, asio::buffer(out_), [self](const boost::system::error_code&, size_t) {
+    asio::async_write(sock_, asio::buffer(out_), [self](const boost::system::error_code& ec, size_t) {
+      if (ec) return self->close();
       boost::system::error_code ignore;
       self->sock_.shutdown(tcp::socket::shutdown_send, ignore);
-      self->close();
+      // Closing with unread request bytes (a refused oversized request)
+      // would reset the connection and could destroy the answer in flight:
+      // read and drop what the client still sends, for a short while.
+      self->timer_.expires_after(std::chrono::seconds(2));
+      self->timer_.async_wait([self](const boost::system::error_code& e) {
+        if (!e) self->close();
+      });
+      self->drain();
+    });
+  }
+
+  void drain() {
+    auto self = shared_from_this();
+    sock_.async_read_some(asio::buffer(sink_), [self](const boost::system::error_code& ec, size_t) {
+      if (ec) return self->close();  // EOF: the client has closed its side
+      self->drain();
     });
   }
 
@@ -173,6 +189,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const HttpHandler& handler_;
   HttpRequest req_;
   std::string out_;
+  char sink_[4096];
 };
 
 void accept_next(tcp::acceptor& acceptor, const HttpLimits& limits, const HttpHandler& handler) {

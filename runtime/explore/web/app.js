@@ -171,21 +171,32 @@ function renderReplay() {
 }
 
 // The space-time diagram: one lane per process, one column per state; an
-// arrow per delivered message (dashed grey: lost), the state under each node.
+// arrow per delivered message (dashed grey: lost; hover for the payload).
+// Under each node, the variables that changed in that round (all of them
+// in the first column); hover a node for its whole state.
 function renderDiagram() {
   const NS = "http://www.w3.org/2000/svg";
   const n = view.n, T = view.rounds.length;
-  const left = 60, top = 30, col = 170, lane = 70;
-  const width = left + Math.max(T, 1) * col + 180, height = top + (n - 1) * lane + 60;
+  const states = [view.initial, ...view.rounds.map((r) => r.after)];
+  const maxLines = 5;
+  const labels = states.map((ps, k) => ps.map((p, i) => {
+    const before = k ? new Map(splitVars(states[k - 1][i].vars)) : null;
+    const lines = splitVars(p.vars).filter(([name, v]) => !before || before.get(name) !== v).map(([name, v]) => `${name}=${v}`);
+    const cut = lines.length > maxLines ? [...lines.slice(0, maxLines - 1), `… ${lines.length - maxLines + 1} more`] : lines;
+    return cut.map((l) => (l.length > 24 ? l.slice(0, 23) + "…" : l));
+  }));
+  const lines = Math.max(1, ...labels.flat().map((l) => l.length));
+  const left = 60, top = 34, col = 180, lane = Math.max(60, 28 + 13 * lines);
+  const width = left + Math.max(T, 1) * col + 190, height = top + (n - 1) * lane + 26 + 13 * lines;
   const svg = document.createElementNS(NS, "svg");
   svg.setAttribute("width", width);
   svg.setAttribute("height", height);
   svg.setAttribute("id", "diagram-svg");
-  const add = (tag, attrs, text) => {
+  const add = (tag, attrs, text, parent) => {
     const e = document.createElementNS(NS, tag);
     for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
     if (text !== undefined) e.textContent = text;
-    svg.append(e);
+    (parent || svg).append(e);
     return e;
   };
   const defs = add("defs", {});
@@ -199,18 +210,16 @@ function renderDiagram() {
     add("text", { x: (X(k) + X(k + 1)) / 2, y: 14, class: "round-label", "text-anchor": "middle" }, `r${r.round} ${r.name}`);
     for (const m of r.messages) {
       if (m.from === m.to) continue;
-      const a = add("line", { x1: X(k), y1: Y(m.from), x2: X(k + 1) - 8, y2: Y(m.to), class: m.delivered ? "msg" : "msg lost", "marker-end": m.delivered ? "url(#arrow)" : "" });
-      add("title", {}, `${m.from}→${m.to}: ${m.payload}${m.delivered ? "" : " (lost)"}`);
-      a.append(svg.lastChild);
+      const a = add("line", { x1: X(k), y1: Y(m.from), x2: X(k + 1) - 8, y2: Y(m.to), class: m.delivered ? "msg" : "msg lost" });
+      if (m.delivered) a.setAttribute("marker-end", "url(#arrow)");
+      add("title", {}, `${m.from}→${m.to}: ${m.payload}${m.delivered ? "" : " (lost)"}`, a);
     }
   });
-  const states = [view.initial, ...view.rounds.map((r) => r.after)];
   states.forEach((ps, k) => ps.forEach((p, i) => {
     const c = add("circle", { cx: X(k), cy: Y(i), r: 6, class: p.conflict ? "node conflict" : p.decided ? "node decided" : "node" });
-    c.append(document.createElementNS(NS, "title"));
-    c.lastChild.textContent = `p${i} after ${k} round(s): ${p.vars}`;
-    const label = p.vars.length > 26 ? p.vars.slice(0, 25) + "…" : p.vars;
-    add("text", { x: X(k) + 4, y: Y(i) + 20, class: "state-label" }, label);
+    add("title", {}, `p${i} after ${k} round(s): ${p.vars}`, c);
+    const t = add("text", { x: X(k) + 5, y: Y(i) + 19, class: "state-label" });
+    labels[k][i].forEach((l, li) => add("tspan", { x: X(k) + 5, dy: li ? 13 : 0 }, l, t));
   }));
   $("diagram").replaceChildren(svg);
 }

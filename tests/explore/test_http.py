@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""test_http.py: `psyncc explore` over its HTTP API, as a real process on
+loopback: the page and its assets, three rounds of OneThirdRule, undo, a
+chosen heard-of set, the replay of a counterexample from `psyncc check
+--trace-json`, bad requests (4xx with a message, the server keeps serving)
+and a clean exit on SIGTERM.
+
+usage: test_http.py PSYNCC SOURCE_DIR WORK_DIR"""
+import json
+import os
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from explorer import Explorer, write_trace  # noqa: E402
+
+
+def states(view):
+    return [p["vars"] for p in (view["rounds"][-1]["after"] if view["rounds"] else view["initial"])]
+
+
+def spec(view, name):
+    return next(s for s in view["specs"] if s["name"] == name)
+
+
+def raw(port, data, read_all=True):
+    """Sends raw bytes; returns the status line of the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        s.sendall(data)
+        answer = b""
+        while read_all:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        return answer.split(b"\r\n", 1)[0].decode(), answer
+
+
+def test_one_third_rule(psyncc, src):
+    ex = Explorer(psyncc, os.path.join(src, "examples/one_third_rule.psync"), 3)
+    try:
+        status, ctype, body = ex.request("GET", "/")
+        assert status == 200 and ctype.startswith("text/html") and b"<title>psync explorer</title>" in body, (status, ctype)
+        for path, kind in (("/app.js", "text/javascript"), ("/style.css", "text/css"), ("/index.html", "text/html")):
+            status, ctype, body = ex.request("GET", path)
+            assert status == 200 and ctype.startswith(kind) and len(body) > 100, (path, status, ctype)
+
+        v = ex.get_json("/api/state")
+        assert v["protocol"] == "OneThirdRule" and v["n"] == 3 and v["round"] == 0, v
+        assert v["inputs"] == [[0], [1], [0]], v["inputs"]
+        assert states(v) == ["init=0 decided=false decision=0 x=0", "init=1 decided=false decision=0 x=1",
+                             "init=0 decided=false decision=0 x=0"], states(v)
+        assert v["feasible"][0][0] == [0, 1, 2], v["feasible"]
+
+        # Three rounds, all hear all: round 0 adopts 0 (two of three), round 1 decides it.
+        v = ex.post_ok("/api/step", {})
+        assert v["round"] == 1 and all("x=0" in s and "decided=false" in s for s in states(v)), states(v)
+        assert v["rounds"][0]["ho"] == [[0, 1, 2]] * 3
+        assert len(v["rounds"][0]["messages"]) == 9 and all(m["delivered"] for m in v["rounds"][0]["messages"])
+        v = ex.post_ok("/api/step", {"ho": None})
+        assert v["round"] == 2 and all("decided=true decision=0" in s for s in states(v)), states(v)
+        v = ex.post_ok("/api/step", {"ho": [None, None, None]})
+        assert v["round"] == 3, v["round"]
+        assert all(p["decided"] and not p["conflict"] for p in v["rounds"][-1]["after"])
+        assert all("decided=true decision=0 x=0" in s for s in states(v)), states(v)
+        for name in ("agreement", "validity", "irrevocability"):
+            assert spec(v, name)["status"] == "holds", v["specs"]
+        assert spec(v, "termination")["status"] == "not judged"
+
+        # Undo twice, then a round where p1 hears only p0: it keeps x=1.
+        v = ex.post_ok("/api/undo")
+        assert v["round"] == 2 and len(v["rounds"]) == 2
+        v = ex.post_ok("/api/undo")
+        v = ex.post_ok("/api/undo")
+        assert v["round"] == 0 and not v["can_undo"]
+        status, err = ex.post("/api/undo")
+        assert status == 400 and "nothing to undo" in err["error"], err
+        v = ex.post_ok("/api/step", {"ho": [[0, 1, 2], [0], [0, 1, 2]]})
+        assert v["rounds"][0]["ho"] == [[0, 1, 2], [0], [0, 1, 2]]
+        assert states(v)[1] == "init=1 decided=false decision=0 x=1", states(v)
+        assert [m["delivered"] for m in v["rounds"][0]["messages"] if m["to"] == 1] == [True, False, False]
+
+        # Other inputs: all 1, all hear all: they decide 1 in one round.
+        v = ex.post_ok("/api/reset", {"inputs": [[1], [1], [1]]})
+        assert v["round"] == 0 and v["inputs"] == [[1], [1], [1]]
+        v = ex.post_ok("/api/step")
+        assert all("decided=true decision=1" in s for s in states(v)), states(v)
+
+        # Bad requests: a 4xx with a reason, the session unchanged.
+        bad = [
+            ("/api/step", b"not json", 400, "not JSON"),
+            ("/api/step", b'{"ho": 5}', 400, "ho: expected an array of 3"),
+            ("/api/step", b'{"ho": [[0], [7], null]}', 400, "out of range"),
+            ("/api/step", b'{"ho": [["a"], null, null]}', 400, "list of process ids"),
+            ("/api/step", b'{"pick": [0, 5, 0]}', 400, "has 1 outcome"),
+            ("/api/step", b'{"pick": [-1, 0, 0]}', 400, "non-negative"),
+            ("/api/step", b"[1,2]", 400, "expected a JSON object"),
+            ("/api/reset", b'{"inputs": [[0], [9], [0]]}', 400, "outside 0..1"),
+            ("/api/reset", b'{"inputs": [[0]]}', 400, "3 arrays"),
+            ("/api/replay", b"{}", 400, "no trace loaded"),
+            ("/api/trace", b'{"protocol": "Other", "n": 3}', 400, "of protocol Other"),
+            ("/api/trace", b'{"protocol": "OneThirdRule", "n": 4}', 400, "n = 4"),
+            ("/api/trace", b'{"protocol": "OneThirdRule", "n": 3}', 400, "not a trace"),
+            ("/api/trace", b"17", 400, "a trace is a JSON object"),
+            ("/api/nothing", b"{}", 404, "no endpoint"),
+        ]
+        for path, data, want, words in bad:
+            status, ctype, body = ex.request("POST", path, raw_body=data)
+            assert status == want and words in json.loads(body)["error"], (path, data, status, body)
+        status, _, body = ex.request("GET", "/api/step")
+        assert status == 405, (status, body)
+        status, _, body = ex.request("POST", "/api/state", raw_body=b"{}")
+        assert status == 405, (status, body)
+        status, _, body = ex.request("GET", "/../../etc/passwd")
+        assert status == 404, (status, body)
+        # Size limits and malformed HTTP, on raw sockets.
+        line, _ = raw(ex.port, b"POST /api/step HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n")
+        assert line.startswith("HTTP/1.1 413"), line
+        line, _ = raw(ex.port, b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n")
+        assert line.startswith("HTTP/1.1 431"), line
+        line, _ = raw(ex.port, b"garbage\r\n\r\n")
+        assert line.startswith("HTTP/1.1 400"), line
+        line, _ = raw(ex.port, b"POST /api/step HTTP/1.1\r\nContent-Length: 12x\r\n\r\n")
+        assert line.startswith("HTTP/1.1 400"), line
+        line, _ = raw(ex.port, b"POST /api/step HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+        assert line.startswith("HTTP/1.1 501"), line
+        line, _ = raw(ex.port, b"POST /api/step HTTP/1.1\r\n\r\n")
+        assert line.startswith("HTTP/1.1 411"), line
+        # A client that connects and goes away, and one that sends half a request.
+        socket.create_connection(("127.0.0.1", ex.port), timeout=5).close()
+        s = socket.create_connection(("127.0.0.1", ex.port), timeout=5)
+        s.sendall(b"POST /api/step HTTP/1.1\r\nContent-Length: 50\r\n\r\n{")
+        s.close()
+        v = ex.get_json("/api/state")
+        assert v["round"] == 1 and all("decision=1" in s for s in states(v)), "a bad request changed the session"
+
+        assert ex.terminate() == 0, "SIGTERM must end psyncc explore with status 0"
+    finally:
+        ex.stop()
+
+
+def test_replay(psyncc, src, work):
+    """A counterexample of a broken protocol, replayed round by round."""
+    source = os.path.join(src, "tests/check/psync/otr_half_threshold.psync")
+    path = os.path.join(work, "otr_half_threshold.trace.json")
+    trace = write_trace(psyncc, source, 3, path)
+    ex = Explorer(psyncc, source, 3)
+    try:
+        with open(path, "rb") as f:
+            status, _, body = ex.request("POST", "/api/trace", raw_body=f.read())
+        assert status == 200, body
+        v = json.loads(body)
+        assert v["round"] == 0 and v["replay"]["total"] == len(trace["rounds"]) and v["replay"]["next"] == 0, v["replay"]
+        assert v["replay"]["spec"] == "agreement" and not v["replay"]["initial_mismatches"], v["replay"]
+        assert v["inputs"] == trace["inputs"]
+        for k, tr in enumerate(trace["rounds"]):
+            v = ex.post_ok("/api/replay")
+            r = v["rounds"][k]
+            assert r["from_replay"] and not r["mismatches"], r
+            assert r["ho"] == tr["ho"] and [p["vars"] for p in r["after"]] == [p["vars"] for p in tr["after"]], (r, tr)
+        assert spec(v, "agreement")["status"] == "violated" and spec(v, "agreement")["at_round"] == len(trace["rounds"])
+        status, err = ex.post("/api/replay")
+        assert status == 400 and "complete" in err["error"], err
+        # Undo, step by hand, and the replay refuses to go on until undone.
+        ex.post_ok("/api/undo")
+        ex.post_ok("/api/step")
+        status, err = ex.post("/api/replay")
+        assert status == 400 and "by hand" in err["error"], err
+        v = ex.post_ok("/api/undo")
+        assert v["replay"]["on_track"]
+        v = ex.post_ok("/api/replay")
+        assert spec(v, "agreement")["status"] == "violated"
+        assert ex.terminate() == 0
+    finally:
+        ex.stop()
+
+
+def main():
+    psyncc, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
+    os.makedirs(work, exist_ok=True)
+    test_one_third_rule(psyncc, src)
+    test_replay(psyncc, src, work)
+    print("explore http: ok")
+
+
+if __name__ == "__main__":
+    main()
