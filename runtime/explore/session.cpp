@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <tuple>
 
 namespace psync::explore {
 
@@ -210,8 +211,9 @@ struct SessionImpl {
   // i (and is empty for a halted process). With `guide`, the coin outcomes
   // and arrival orders are those of a trace's round, found by the checker's
   // own labels for them; `pick`/`send_pick` choose otherwise.
-  std::string take_round(const std::vector<uint64_t>& ho, const std::vector<size_t>& send_pick,
-                         const std::vector<size_t>& pick, const TraceRound* guide) {
+  std::string take_round(const std::vector<uint64_t>& ho, const std::vector<bool>& automatic,
+                         const std::vector<size_t>& send_pick, const std::vector<size_t>& pick,
+                         const TraceRound* guide) {
     if (steps.size() >= kMaxRounds) return "the explorer keeps at most " + std::to_string(kMaxRounds) + " rounds";
     const int64_t r = now().round;
     const size_t msz = P.msg_size(r);
@@ -246,7 +248,8 @@ struct SessionImpl {
       const uint8_t* msg[PSYNC_MAX_N] = {};
       const uint64_t senders = senders_to(i, r, sent, msg);
       const bool halted = cd::is_halted(sent[size_t(i)]->unit.data());
-      const uint64_t want = halted ? 0 : ho[size_t(i)] & senders;
+      uint64_t want = halted ? 0 : ho[size_t(i)] & senders;
+      if (!halted && automatic[size_t(i)]) want = largest_feasible(i, r, sent);
       std::vector<uint64_t> feasible;
       std::vector<Outcome> outs = outcomes_of(i, r, sent, want, &feasible);
       if (outs.empty()) {
@@ -312,6 +315,18 @@ struct SessionImpl {
     steps.push_back(std::move(st));
     info.push_back(std::move(si));
     return "";
+  }
+
+  // "Hear all who sent", or where the round closes first (`go when`), the
+  // largest set it can end with: its own message first, then lower pids.
+  uint64_t largest_feasible(int i, int64_t r, const std::vector<const SendAlt*>& sent) {
+    std::vector<uint64_t> feasible;
+    outcomes_of(i, r, sent, ~uint64_t{0}, &feasible);
+    uint64_t best = 0;
+    auto rank = [&](uint64_t m) { return std::make_tuple(std::popcount(m), m >> i & 1, ~m); };
+    for (uint64_t m : feasible)
+      if (rank(m) > rank(best)) best = m;
+    return best;
   }
 
   std::vector<const void*> ptrs(const Frame& f) const {
@@ -454,14 +469,16 @@ std::string read_set(const json& a, int n, uint64_t& set) {
 std::string Session::step(const json& req) {
   SessionImpl& s = *impl_;
   if (!req.is_object()) return "expected a JSON object";
-  const uint64_t all = round::all_of(s.n());
-  std::vector<uint64_t> ho(size_t(s.n()), all);
+  // null (the whole vector or one entry): all who sent, as far as the round can take them.
+  std::vector<uint64_t> ho(size_t(s.n()), 0);
+  std::vector<bool> automatic(size_t(s.n()), true);
   if (req.contains("ho") && !req["ho"].is_null()) {
     const json& h = req["ho"];
     if (!h.is_array() || h.size() != size_t(s.n()))
       return "ho: expected an array of " + std::to_string(s.n()) + " entries (a list of pids, or null for all)";
     for (int i = 0; i < s.n(); ++i) {
       if (h[size_t(i)].is_null()) continue;
+      automatic[size_t(i)] = false;
       if (std::string e = read_set(h[size_t(i)], s.n(), ho[size_t(i)]); !e.empty())
         return "ho[" + std::to_string(i) + "]: " + e;
     }
@@ -469,7 +486,7 @@ std::string Session::step(const json& req) {
   std::vector<size_t> pick, send_pick;
   if (std::string e = read_picks(req, "pick", s.n(), pick); !e.empty()) return e;
   if (std::string e = read_picks(req, "send_pick", s.n(), send_pick); !e.empty()) return e;
-  return s.take_round(ho, send_pick, pick, nullptr);
+  return s.take_round(ho, automatic, send_pick, pick, nullptr);
 }
 
 std::string Session::undo() {
@@ -556,7 +573,8 @@ std::string Session::replay_next() {
   const size_t k = s.steps.size();
   if (k >= s.trace.rounds.size()) return "the replay is complete (" + std::to_string(k) + " rounds)";
   const TraceRound& g = s.trace.rounds[k];
-  return s.take_round(g.ho, std::vector<size_t>(size_t(s.n()), 0), std::vector<size_t>(size_t(s.n()), 0), &g);
+  const std::vector<size_t> first(size_t(s.n()), 0);
+  return s.take_round(g.ho, std::vector<bool>(size_t(s.n()), false), first, first, &g);
 }
 
 json Session::view() const {

@@ -37,7 +37,8 @@ class Session {
   // the input's domain; empty: the defaults). Drops a loaded trace.
   std::string reset(const nlohmann::json& inputs);
   // One round. `ho[i]`: the senders process i hears, a list of pids, or
-  // null for all who sent to it. `pick[i]` (optional): which of process i's
+  // null for all who sent to it (where the round closes first, `go when`,
+  // the largest set it can end with). `pick[i]` (optional): which of process i's
   // outcomes to take when coin(), random() or arrival order give several.
   std::string step(const nlohmann::json& request);
   // Undoes the last round.

@@ -9,6 +9,7 @@ usage: test_http.py PSYNCC SOURCE_DIR WORK_DIR"""
 import json
 import os
 import socket
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -175,11 +176,55 @@ def test_replay(psyncc, src, work):
         ex.stop()
 
 
+def test_go_when(psyncc, src):
+    """A round that closes on two messages: not every heard set is possible."""
+    ex = Explorer(psyncc, os.path.join(src, "tests/check/psync/go_when_closes.psync"), 3, "-w")
+    try:
+        v = ex.get_json("/api/state")
+        assert [0, 1, 2] not in v["feasible"][0] and [0, 1] in v["feasible"][0], v["feasible"]
+        status, err = ex.post("/api/step", {"ho": [[0, 1, 2], None, None]})
+        assert status == 400 and "p0 cannot end round 0 having heard exactly {0,1,2}" in err["error"], err
+        assert "{0,1}" in err["error"], err
+        # null: the largest set each can end with, its own message first.
+        v = ex.post_ok("/api/step", {"ho": None})
+        assert v["rounds"][0]["ho"] == [[0, 1], [0, 1], [0, 2]], v["rounds"][0]["ho"]
+        assert "heard={0,1}" in states(v)[0], states(v)
+        v = ex.post_ok("/api/step", {"ho": [[1, 2], [], None]})
+        assert v["rounds"][1]["ho"] == [[1, 2], [], [0, 2]], v["rounds"][1]["ho"]
+        assert ex.terminate() == 0
+    finally:
+        ex.stop()
+
+
+def test_command_line(psyncc, src):
+    """Usage errors: one line on stderr, exit 2, no URL."""
+    otr = os.path.join(src, "examples/one_third_rule.psync")
+    cases = [
+        ([otr, "-n", "3", "--port", "70000"], "--port"),
+        ([os.path.join(src, "no/such.psync"), "-n", "3"], "cannot open"),
+        ([otr, "-n", "3", "--const", "nope=1"], "no const named"),
+        ([otr, "-n", "3", "--values", "5..1"], "bad --values"),
+        ([otr], "-n"),
+    ]
+    for args, words in cases:
+        r = subprocess.run([psyncc, "explore", *args], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 2 and words in r.stderr and r.stdout == "", (args, r.returncode, r.stdout, r.stderr)
+    # A port already taken.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        r = subprocess.run([psyncc, "explore", otr, "-n", "3", "--port", str(s.getsockname()[1])],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 2 and "cannot listen on 127.0.0.1:" in r.stderr, (r.returncode, r.stderr)
+
+
 def main():
     psyncc, src, work = sys.argv[1], sys.argv[2], sys.argv[3]
     os.makedirs(work, exist_ok=True)
     test_one_third_rule(psyncc, src)
     test_replay(psyncc, src, work)
+    test_go_when(psyncc, src)
+    test_command_line(psyncc, src)
     print("explore http: ok")
 
 
