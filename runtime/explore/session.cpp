@@ -445,8 +445,9 @@ std::string read_picks(const json& req, const char* key, int n, std::vector<size
   if (!a.is_array() || a.size() != size_t(n))
     return std::string(key) + ": expected an array of " + std::to_string(n) + " indices";
   for (int i = 0; i < n; ++i) {
-    if (!a[size_t(i)].is_number_unsigned()) return std::string(key) + ": expected non-negative integers";
-    out[size_t(i)] = a[size_t(i)].get<size_t>();
+    const json& k = a[size_t(i)];
+    if (!k.is_number_integer() || k.get<int64_t>() < 0) return std::string(key) + ": expected non-negative integers";
+    out[size_t(i)] = size_t(k.get<int64_t>());
   }
   return "";
 }
