@@ -34,12 +34,18 @@ const Asset* find_asset(const std::string& path) {
 }
 
 // The JSON endpoints: each POST changes the session (or is refused with a
-// 400 and the reason) and answers with the whole view.
-HttpResponse route(Session& s, const HttpRequest& req) {
+// 400 and the reason) and answers with the whole view. Only this machine
+// may drive it: the Host must name the loopback address (a page elsewhere
+// cannot reach it by DNS rebinding), and a POST must carry JSON, which a
+// cross-site form cannot send without a preflight this server never grants.
+HttpResponse route(Session& s, uint16_t port, const HttpRequest& req) {
+  const std::string p = ":" + std::to_string(port);
+  if (req.host != "127.0.0.1" + p && req.host != "localhost" + p)
+    return refused(403, "Host must be 127.0.0.1" + p + " or localhost" + p);
   if (req.path.rfind("/api/", 0) != 0) {
     const Asset* a = find_asset(req.path);
     if (!a) return refused(404, "no page " + req.path);
-    if (req.method != "GET" && req.method != "HEAD") return refused(405, req.path + " takes GET");
+    if (req.method != "GET") return refused(405, req.path + " takes GET");
     HttpResponse r;
     r.content_type = a->type;
     r.body.assign(reinterpret_cast<const char*>(a->data), a->size);
@@ -53,6 +59,8 @@ HttpResponse route(Session& s, const HttpRequest& req) {
   if (verb != "step" && verb != "undo" && verb != "reset" && verb != "trace" && verb != "replay")
     return refused(404, "no endpoint " + req.path);
   if (req.method != "POST") return refused(405, req.path + " takes POST");
+  if (req.content_type.rfind("application/json", 0) != 0)
+    return refused(415, "a POST to the API carries Content-Type: application/json");
   json body;
   if (!req.body.empty()) {
     body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
@@ -78,9 +86,11 @@ int run_explore(const psync_protocol_desc& desc, const ExploreOptions& opts, std
   }
   HttpLimits limits;
   limits.max_body_bytes = opts.max_body_bytes;
+  uint16_t bound = 0;
   const std::string error = serve_http(
-      opts.port, limits, [&](const HttpRequest& req) { return route(session, req); },
+      opts.port, limits, [&](const HttpRequest& req) { return route(session, bound, req); },
       [&](uint16_t port) {
+        bound = port;
         std::fprintf(out, "psyncc explore: http://127.0.0.1:%u/\n", unsigned(port));
         std::fprintf(out, "psyncc explore: %s with n=%d; stop with Ctrl-C\n", desc.name ? desc.name : "?", opts.n);
         std::fflush(out);

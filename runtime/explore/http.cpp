@@ -28,7 +28,9 @@ const char* reason_phrase(int status) {
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
+    case 403: return "Forbidden";
     case 411: return "Length Required";
+    case 415: return "Unsupported Media Type";
     case 413: return "Content Too Large";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
@@ -108,6 +110,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (colon == std::string_view::npos) return reply(error_response(400, "malformed header line"));
       const std::string name = lower(trim(h.substr(0, colon)));
       const std::string_view value = trim(h.substr(colon + 1));
+      if (name == "host") req_.host = std::string(value);
+      if (name == "content-type") req_.content_type = lower(value);
       if (name == "transfer-encoding")
         return reply(error_response(501, "chunked request bodies are not supported; send Content-Length"));
       if (name == "content-length") {

@@ -15,6 +15,8 @@ namespace psync::explore {
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string path;    // the target without its query string
+  std::string host;          // the Host header
+  std::string content_type;  // the Content-Type header
   std::string body;
 };
 

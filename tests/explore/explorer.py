@@ -44,7 +44,9 @@ class Explorer:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
             data = raw_body if raw_body is not None else (None if body is None else json.dumps(body).encode())
-            conn.request(method, path, body=data, headers=headers or {})
+            if headers is None:
+                headers = {"Content-Type": "application/json"} if method == "POST" else {}
+            conn.request(method, path, body=data, headers=headers)
             res = conn.getresponse()
             return res.status, res.getheader("Content-Type"), res.read()
         finally:

@@ -114,8 +114,18 @@ def test_one_third_rule(psyncc, src):
         assert status == 405, (status, body)
         status, _, body = ex.request("GET", "/../../etc/passwd")
         assert status == 404, (status, body)
+        # Only this machine, only JSON: another Host (DNS rebinding) or a form POST is refused.
+        status, _, body = ex.request("GET", "/api/state", headers={"Host": "evil.example:80"})
+        assert status == 403 and b"Host must be" in body, (status, body)
+        status, _, body = ex.request("GET", "/", headers={"Host": f"localhost:{ex.port}"})
+        assert status == 200, status
+        status, _, body = ex.request("POST", "/api/step", raw_body=b"ho=1",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 415, (status, body)
+        status, _, body = ex.request("POST", "/api/step", raw_body=b"{}", headers={"Content-Type": "text/plain"})
+        assert status == 415, (status, body)
         # Size limits and malformed HTTP, on raw sockets.
-        line, _ = raw(ex.port, b"POST /api/step HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n")
+        line, _ = raw(ex.port, b"POST /api/step HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n")
         assert line.startswith("HTTP/1.1 413"), line
         line, _ = raw(ex.port, b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n")
         assert line.startswith("HTTP/1.1 431"), line
