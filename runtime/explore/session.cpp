@@ -42,6 +42,7 @@ struct Outcome {
 // The rounds of a loaded counterexample, what replay needs of them.
 struct TraceRound {
   std::vector<uint64_t> ho;
+  std::vector<bool> crashed;         // simulate: crashed by the end of the round
   std::vector<std::string> choices;  // "send W, update W" per process, as capture_step writes it
   std::vector<std::string> vars;     // the states after, as printed by the checker
 };
@@ -65,7 +66,8 @@ json proc_to_json(const check::TraceProcess& p, int i) {
           {"decided", p.decided},
           {"halted", p.halted},
           {"conflict", p.conflict},
-          {"range_error", p.range_error}};
+          {"range_error", p.range_error},
+          {"crashed", p.crashed}};
 }
 
 // "send W, update W" -> ("W", "W"), the halves capture_step joins.
@@ -89,6 +91,9 @@ struct SessionImpl {
   struct Frame {
     int64_t round = 0;
     std::vector<std::vector<uint8_t>> states;
+    // Crashed processes (as `simulate --crash` crashes them): they neither
+    // send nor update any more; their state stays as it was.
+    std::vector<bool> crashed;
   };
   // What the page shows of one round besides the trace step.
   struct StepInfo {
@@ -147,12 +152,20 @@ struct SessionImpl {
       d.init(s.data(), &env, words.data());
       frames[0].states.push_back(std::move(s));
     }
+    frames[0].crashed.assign(size_t(n()), false);
   }
 
   std::vector<SendAlt> send_alternatives(int j, int64_t r) {
     std::vector<SendAlt> alts;
     const size_t unit = P.ss + 8 + size_t(n()) * P.msg_size(r);
     const psync_env env = P.env(j, r);
+    if (now().crashed[size_t(j)]) {  // sends nothing, stays as it is
+      SendAlt a;
+      a.unit.assign(unit, 0);
+      std::memcpy(a.unit.data(), now().states[size_t(j)].data(), P.ss);
+      alts.push_back(std::move(a));
+      return alts;
+    }
     cd::Chooser& ch = P.chooser;
     ch.begin_exhaustive();
     do {
@@ -211,9 +224,11 @@ struct SessionImpl {
   // i (and is empty for a halted process). With `guide`, the coin outcomes
   // and arrival orders are those of a trace's round, found by the checker's
   // own labels for them; `pick`/`send_pick` choose otherwise.
+  // `crashing[i]`: process i crashes in this round, as `simulate` crashes
+  // it: it sends, then takes no update (its messages reach whom `ho` says).
   std::string take_round(const std::vector<uint64_t>& ho, const std::vector<bool>& automatic,
-                         const std::vector<size_t>& send_pick, const std::vector<size_t>& pick,
-                         const TraceRound* guide) {
+                         const std::vector<bool>& crashing, const std::vector<size_t>& send_pick,
+                         const std::vector<size_t>& pick, const TraceRound* guide) {
     if (steps.size() >= kMaxRounds) return "the explorer keeps at most " + std::to_string(kMaxRounds) + " rounds";
     const int64_t r = now().round;
     const size_t msz = P.msg_size(r);
@@ -244,7 +259,23 @@ struct SessionImpl {
     st.round_name = P.round_of(r).name ? P.round_of(r).name : "";
     Frame next;
     next.round = r + 1;
+    for (int i = 0; i < n(); ++i) next.crashed.push_back(now().crashed[size_t(i)] || crashing[size_t(i)]);
     for (int i = 0; i < n(); ++i) {
+      const std::string send_label = words_or_empty(sent[size_t(i)]->choices);
+      if (next.crashed[size_t(i)]) {  // no update: the state after its send (if any)
+        st.choices.push_back(send_label.empty() ? "" : "send " + send_label);
+        st.ho.push_back(0);
+        st.events.push_back(sent[size_t(i)]->events);
+        st.after.push_back(P.describe(sent[size_t(i)]->unit.data(), i, r + 1));
+        st.after.back().crashed = true;
+        si.outcomes.push_back(1);
+        si.picked.push_back(0);
+        if (guide && st.after.back().vars != guide->vars[size_t(i)])
+          si.mismatches.push_back("p" + std::to_string(i) + " ends in " + st.after.back().vars + ", the trace shows " +
+                                  guide->vars[size_t(i)]);
+        next.states.emplace_back(sent[size_t(i)]->unit.begin(), sent[size_t(i)]->unit.begin() + long(P.ss));
+        continue;
+      }
       const uint8_t* msg[PSYNC_MAX_N] = {};
       const uint64_t senders = senders_to(i, r, sent, msg);
       const bool halted = cd::is_halted(sent[size_t(i)]->unit.data());
@@ -261,7 +292,6 @@ struct SessionImpl {
                cd::format_set(want, n()) + " (its round closes before); it can end having heard " + can;
       }
       size_t k = pick[size_t(i)];
-      const std::string send_label = words_or_empty(sent[size_t(i)]->choices);
       if (guide) {
         const TraceRound& g = *guide;
         const std::string want_label = split_choices(g.choices[size_t(i)]).second;
@@ -384,6 +414,10 @@ struct SessionImpl {
     for (int j = 0; j < n(); ++j) sent.push_back(&sends[size_t(j)][0]);
     for (int i = 0; i < n(); ++i) {
       std::vector<uint64_t> feasible;
+      if (now().crashed[size_t(i)]) {
+        out.push_back(json::array());
+        continue;
+      }
       outcomes_of(i, r, sent, ~uint64_t{0}, &feasible);
       std::sort(feasible.begin(), feasible.end(), [](uint64_t a, uint64_t b) {
         return std::popcount(a) != std::popcount(b) ? std::popcount(a) > std::popcount(b) : a < b;
@@ -487,7 +521,13 @@ std::string Session::step(const json& req) {
   std::vector<size_t> pick, send_pick;
   if (std::string e = read_picks(req, "pick", s.n(), pick); !e.empty()) return e;
   if (std::string e = read_picks(req, "send_pick", s.n(), send_pick); !e.empty()) return e;
-  return s.take_round(ho, automatic, send_pick, pick, nullptr);
+  std::vector<bool> crashing(size_t(s.n()), false);
+  if (req.contains("crash") && !req["crash"].is_null()) {
+    uint64_t set = 0;
+    if (std::string e = read_set(req["crash"], s.n(), set); !e.empty()) return "crash: " + e;
+    for (int i = 0; i < s.n(); ++i) crashing[size_t(i)] = (set >> i & 1) != 0;
+  }
+  return s.take_round(ho, automatic, crashing, send_pick, pick, nullptr);
 }
 
 std::string Session::undo() {
@@ -547,6 +587,7 @@ std::string Session::load_trace(const json& t) {
         tr.ho.push_back(set);
         tr.choices.push_back(ch[size_t(i)].get<std::string>());
         tr.vars.push_back(after[size_t(i)].at("vars").get<std::string>());
+        tr.crashed.push_back(after[size_t(i)].value("crashed", false));
       }
       lt.rounds.push_back(std::move(tr));
     }
@@ -575,7 +616,9 @@ std::string Session::replay_next() {
   if (k >= s.trace.rounds.size()) return "the replay is complete (" + std::to_string(k) + " rounds)";
   const TraceRound& g = s.trace.rounds[k];
   const std::vector<size_t> first(size_t(s.n()), 0);
-  return s.take_round(g.ho, std::vector<bool>(size_t(s.n()), false), first, first, &g);
+  std::vector<bool> crashing(size_t(s.n()), false);
+  for (int i = 0; i < s.n(); ++i) crashing[size_t(i)] = g.crashed[size_t(i)] && !s.now().crashed[size_t(i)];
+  return s.take_round(g.ho, std::vector<bool>(size_t(s.n()), false), crashing, first, first, &g);
 }
 
 json Session::view() const {

@@ -40,6 +40,8 @@ class Session {
   // null for all who sent to it (where the round closes first, `go when`,
   // the largest set it can end with). `pick[i]` (optional): which of process i's
   // outcomes to take when coin(), random() or arrival order give several.
+  // `crash` (optional): pids that crash in this round as `simulate --crash`
+  // crashes them (they send, then never update nor send again).
   std::string step(const nlohmann::json& request);
   // Undoes the last round.
   std::string undo();

@@ -33,7 +33,7 @@ def step_three_rounds(b, psyncc, src, work):
         b.navigate(ex.url)
         wait_round(b, 0)
         assert text(b, "protocol") == "OneThirdRule" and text(b, "n") == "3", text(b, "protocol")
-        assert b.evaluate("document.querySelectorAll('#ho input[type=checkbox]').length") == 9
+        assert b.evaluate("document.querySelectorAll('#ho input[id^=ho-]').length") == 9
         assert "x=1" in text(b, "state-1"), text(b, "state-1")
         for k in (1, 2, 3):
             b.click("step")
@@ -70,8 +70,14 @@ def step_three_rounds(b, psyncc, src, work):
         b.wait_for("document.getElementById('status').className === 'error'", "the refusal")
         assert "has 1 outcome" in text(b, "status") and text(b, "round") == "1", text(b, "status")
         b.evaluate("document.getElementById('pick-0').value = 0")
+        # p2 crashes in the next round: flagged, greyed in the diagram, its box locked.
+        b.click("crash-2")
         b.click("step-all")
         wait_round(b, 2)
+        assert "crashed" in text(b, "flags-2") and "crashed" not in text(b, "flags-1"), text(b, "flags-2")
+        assert b.evaluate("document.getElementById('crash-2').disabled")
+        assert not b.evaluate("document.getElementById('crash-1').checked")
+        assert b.evaluate("document.querySelectorAll('#diagram-svg circle.crashed').length") == 1
         assert ex.terminate() == 0
     finally:
         ex.stop()

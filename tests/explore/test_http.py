@@ -186,6 +186,42 @@ def test_replay(psyncc, src, work):
         ex.stop()
 
 
+def test_simulate_trace(psyncc, src, work):
+    """A run of `simulate --crash` (seeded), replayed: crashed processes
+    neither update nor send any more, as in the simulator."""
+    source = os.path.join(src, "tests/check/psync/otr_half_threshold.psync")
+    path = os.path.join(work, "otr_half_threshold.simulate.json")
+    r = subprocess.run([psyncc, "simulate", source, "-n", "3", "--runs", "2000", "--seed", "1", "--crash", "0.1",
+                        "--trace-json", path], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    with open(path) as f:
+        trace = json.load(f)
+    assert any(p["crashed"] for rd in trace["rounds"] for p in rd["after"]), "seed 1 no longer crashes a process"
+    ex = Explorer(psyncc, source, 3)
+    try:
+        ex.post_ok("/api/trace", trace)
+        for _ in trace["rounds"]:
+            v = ex.post_ok("/api/replay")
+        for mine, theirs in zip(v["rounds"], trace["rounds"]):
+            assert not mine["mismatches"], mine["mismatches"]
+            assert [(p["vars"], p["crashed"]) for p in mine["after"]] == [(p["vars"], p["crashed"]) for p in theirs["after"]]
+        assert spec(v, "agreement")["status"] == "violated"
+        # By hand: p1 crashes in round 0; it sends that round, never after.
+        ex.post_ok("/api/reset")
+        v = ex.post_ok("/api/step", {"crash": [1]})
+        assert v["rounds"][0]["after"][1]["crashed"] and v["rounds"][0]["ho"][1] == []
+        assert states(v)[1] == "init=1 decided=false decision=0 x=1", states(v)
+        assert len(v["rounds"][0]["messages"]) == 9 and v["feasible"][1] == []
+        v = ex.post_ok("/api/step")
+        assert len(v["rounds"][1]["messages"]) == 6 and all(m["from"] != 1 for m in v["rounds"][1]["messages"])
+        assert v["rounds"][1]["ho"] == [[0, 2], [], [0, 2]], v["rounds"][1]["ho"]
+        status, err = ex.post("/api/step", {"crash": [5]})
+        assert status == 400 and "crash:" in err["error"], err
+        assert ex.terminate() == 0
+    finally:
+        ex.stop()
+
+
 def test_go_when(psyncc, src):
     """A round that closes on two messages: not every heard set is possible."""
     ex = Explorer(psyncc, os.path.join(src, "tests/check/psync/go_when_closes.psync"), 3, "-w")
@@ -233,6 +269,7 @@ def main():
     os.makedirs(work, exist_ok=True)
     test_one_third_rule(psyncc, src)
     test_replay(psyncc, src, work)
+    test_simulate_trace(psyncc, src, work)
     test_go_when(psyncc, src)
     test_command_line(psyncc, src)
     print("explore http: ok")

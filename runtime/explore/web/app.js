@@ -6,6 +6,7 @@
 let view = null;      // the last /api/state answer
 let busy = false;     // one request at a time
 let hoTicks = null;   // hoTicks[i][j]: process i will hear j (kept across steps)
+let crashTicks = [];  // crashTicks[i]: process i crashes in the next round (cleared by a step)
 
 const $ = (id) => document.getElementById(id);
 
@@ -63,6 +64,7 @@ function flagsOf(p) {
   const f = [];
   if (p.conflict) f.push("conflict");
   if (p.range_error) f.push("range error");
+  if (p.crashed) f.push("crashed");
   if (p.halted) f.push("halted");
   if (p.decided) f.push("decided");
   return f;
@@ -101,7 +103,9 @@ function renderHo() {
   const n = view.n;
   if (!hoTicks || hoTicks.length !== n) hoTicks = Array.from({ length: n }, () => Array(n).fill(true));
   const head = $("ho").tHead;
-  head.replaceChildren(el("tr", {}, el("th", {}, "hears →"), ...Array.from({ length: n }, (_, j) => el("th", {}, `p${j}`)), el("th", {}, "can end with")));
+  if (crashTicks.length !== n) crashTicks = Array(n).fill(false);
+  head.replaceChildren(el("tr", {}, el("th", {}, "hears →"), ...Array.from({ length: n }, (_, j) => el("th", {}, `p${j}`)),
+    el("th", { title: "crashes in the next round: sends, then never updates nor sends again" }, "crash"), el("th", {}, "can end with")));
   const body = $("ho").tBodies[0];
   body.replaceChildren();
   for (let i = 0; i < n; i++) {
@@ -112,6 +116,12 @@ function renderHo() {
       box.addEventListener("change", () => { hoTicks[i][j] = box.checked; });
       row.append(el("td", {}, box));
     }
+    const dead = current()[i].crashed;
+    const crash = el("input", { type: "checkbox", id: `crash-${i}` });
+    crash.checked = dead || crashTicks[i];
+    crash.disabled = dead;
+    crash.addEventListener("change", () => { crashTicks[i] = crash.checked; });
+    row.append(el("td", { class: "crash" }, crash));
     const chips = el("td", { class: "chips" });
     for (const set of (view.feasible[i] || []).slice(0, 12)) {
       chips.append(el("button", {
@@ -216,7 +226,8 @@ function renderDiagram() {
     }
   });
   states.forEach((ps, k) => ps.forEach((p, i) => {
-    const c = add("circle", { cx: X(k), cy: Y(i), r: 6, class: p.conflict ? "node conflict" : p.decided ? "node decided" : "node" });
+    const kind = p.conflict ? "conflict" : p.crashed ? "crashed" : p.decided ? "decided" : "";
+    const c = add("circle", { cx: X(k), cy: Y(i), r: 6, class: `node ${kind}` });
     add("title", {}, `p${i} after ${k} round(s): ${p.vars}`, c);
     const t = add("text", { x: X(k) + 5, y: Y(i) + 19, class: "state-label" });
     labels[k][i].forEach((l, li) => add("tspan", { x: X(k) + 5, dy: li ? 13 : 0 }, l, t));
@@ -245,7 +256,13 @@ function picks() {
 
 async function step(allHearAll) {
   const ho = allHearAll ? null : hoTicks.map((row) => row.flatMap((t, j) => (t ? [j] : [])));
-  if (await call("/api/step", { ho, pick: picks() })) setStatus(`took round ${view.round - 1}`);
+  const crash = crashTicks.flatMap((t, i) => (t ? [i] : []));
+  const before = view;
+  if (await call("/api/step", { ho, pick: picks(), crash })) {
+    crashTicks = crashTicks.map(() => false);
+    renderHo();
+    setStatus(`took round ${before.round}`);
+  }
 }
 
 function randomHo() {
