@@ -138,12 +138,20 @@ def final_reads(addrs, history, lock):
         reader = Client(1000 + i, [addr], 0, 0, history, lock)
         for key in KEYS:
             rid = f"final-{i}-{key}"
-            rec = {"client": 1000 + i, "op": "get", "key": key, "call": (time.monotonic_ns() - T0) // 1000}
+            call = time.monotonic_ns()
+            rec = {"client": 1000 + i, "op": "get", "key": key, "call": (call - T0) // 1000}
+            line = (json.dumps({"id": rid, "op": "get", "key": key}) + "\n").encode()
             reply = None
-            try:
-                reply = reader.ask(addr, (json.dumps({"id": rid, "op": "get", "key": key}) + "\n").encode())
-            except (OSError, ConnectionError, ValueError):
-                pass
+            # As the clients do: the same request (same id) again after each
+            # silence, on a fresh connection (a late reply on the old one
+            # would be taken for the next request's), until GIVE_UP_AFTER.
+            while reply is None and time.monotonic_ns() - call < GIVE_UP_AFTER * 1e9:
+                try:
+                    reply = reader.ask(addr, line)
+                except (OSError, ConnectionError, ValueError):
+                    reader.close()
+                    reader.retries += 1
+                    time.sleep(0.01)
             if reply is None or "error" in reply or reply.get("id") != rid:
                 rec["return"] = None
             else:

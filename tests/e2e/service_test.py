@@ -195,6 +195,7 @@ async def run_log(cluster, args):
         "latency_median_ms": round(1000 * percentile(latencies, 0.5), 2),
         "latency_p99_ms": round(1000 * percentile(latencies, 0.99), 2),
         "instances": logs[0][-1]["instance"] + 1 if logs[0] else 0,
+        "durable": args.durable,
     }
     if args.json:
         print(json.dumps(figures))
@@ -362,9 +363,10 @@ def main():
     ap.add_argument("--drop", type=float, default=0.0)
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds without progress before failing")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--durable", action="store_true", help="log: every replica on a --data-dir")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as workdir:
-        cluster = Cluster(args.psyncc, args.file, args.n, args.drop, workdir, durable=args.mode == "restart")
+        cluster = Cluster(args.psyncc, args.file, args.n, args.drop, workdir, durable=args.mode == "restart" or args.durable)
         try:
             run = {"log": lambda: run_log(cluster, args), "abuse": lambda: run_abuse(cluster),
                    "restart": lambda: run_restart(cluster, args)}[args.mode]

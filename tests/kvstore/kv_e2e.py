@@ -81,6 +81,8 @@ def main():
     ap.add_argument("--min-ops", type=int, default=100, help="operations that must complete")
     ap.add_argument("--min-after-kill", type=int, default=20,
                     help="faults: operations called after the kill that must complete")
+    ap.add_argument("--drop-only", type=int, default=-1,
+                    help="faults: --drop applies to this replica's incoming messages only (a lagging replica)")
     ap.add_argument("--expect-learned", action="store_true",
                     help="faults: some replica must have learned a decision from a peer (decisions_learned)")
     ap.add_argument("--seed", type=int, default=int(os.environ.get("KV_SEED", "1")))
@@ -102,7 +104,8 @@ def main():
     try:
         for i in range(a.n):
             cmd = [a.kvstore, "--id", str(i), "--cluster", cluster, "--listen", f"127.0.0.1:{client_ports[i]}",
-                   "--drop", str(a.drop), "--seed", str(a.seed * 100 + i), "--stats"]
+                   "--drop", str(a.drop if a.drop_only in (-1, i) else 0), "--seed", str(a.seed * 100 + i),
+                   "--stats"]
             if a.mode == "faults" and a.delay != "0":
                 cmd += ["--delay", a.delay]
             if a.mode == "stale":
