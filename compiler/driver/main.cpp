@@ -19,6 +19,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include "abi/values.h"
 #include "codegen/codegen.h"
 #include "check.h"
 #include "launch/keys.h"
@@ -167,6 +168,7 @@ struct BuildOptions {
   int opt_level = 2;
   std::string emit = "exe";
   psync::TargetSpec target;  // --target, --mcpu, --mattr
+  bool* has_decision = nullptr;  // set to whether the protocol declares a decision (`output x: T`)
 };
 
 // -O0..-O3, the same wording for every verb that compiles.
@@ -212,6 +214,7 @@ int run_build(const BuildOptions& b, const CommonOptions& common) {
   psync::StreamConsumer console;
   psync::DiagnosticEngine diags(c.sources, console);
   if (!psync::run_frontend(c, b.file, diags, frontend_options(common))) return 1;
+  if (b.has_decision) *b.has_decision = !c.program->outputs.empty();
   std::string out = b.output.empty() ? default_output(b.file, b.emit) : b.output;
   auto lowered = psync::LoweredProtocol::lower(*c.program, c.sources, error);
   if (!lowered || !lowered->optimize(b.opt_level, target, error)) {
@@ -246,6 +249,7 @@ struct RunOptions {
   std::string transport = "udp";
   int64_t timeout_us = -1, delay_us = -1;  // -1: not given, the replicas' default
   int64_t time_limit_us = 60'000'000;
+  int64_t max_rounds = -1;  // --max-rounds for every replica; -1: the node's default
   uint64_t instances = 1, window = 1, seed = 1;
   double drop = 0;
   bool stats = false, logs = false;
@@ -290,6 +294,7 @@ int run_local_cluster(const RunOptions& ro, const CommonOptions& common) {
   co.node_args.insert(co.node_args.end(), {"--window", std::to_string(ro.window), "--seed", std::to_string(ro.seed)});
   if (ro.drop > 0) co.node_args.insert(co.node_args.end(), {"--drop", fmt::format("{}", ro.drop)});
   if (ro.stats) co.node_args.push_back("--stats");
+  if (ro.max_rounds >= 0) co.node_args.insert(co.node_args.end(), {"--max-rounds", std::to_string(ro.max_rounds)});
   co.on_start = [&] {
     fmt::print("psyncc run: {} replicas of {} on 127.0.0.1 over {}, {}{}\n", ro.n, ro.file, ro.transport,
                ro.no_keys ? "keyless (not authenticated)" : "authenticated (a fresh key pair each)",
@@ -309,6 +314,7 @@ int run_local_cluster(const RunOptions& ro, const CommonOptions& common) {
   b.output = co.binary;
   b.opt_level = ro.opt_level;
   b.target = ro.target;
+  b.has_decision = &co.decides;
   int status = run_build(b, common);
   if (status == 0) status = psync::launch::print_summary(co, psync::launch::run_cluster(co), stdout);
   std::error_code ec;
@@ -398,29 +404,45 @@ bool parse_values(const std::string& text, int64_t& lo, int64_t& hi) {
   return true;
 }
 
-bool parse_consts(const std::vector<std::string>& in, std::vector<std::pair<std::string, int64_t>>& out) {
+// --const name=value for check and simulate, parsed against the protocol's
+// consts exactly as the node parses them (abi/values.h): ints, true/false,
+// pids in 0..n-1, {0+2} sets and enum variants by name. Prints the error.
+bool resolve_consts(const psync_protocol_desc& d, const std::vector<std::string>& in, int32_t n,
+                    std::vector<std::pair<std::string, int64_t>>& out) {
   for (auto& c : in) {
     const size_t eq = c.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      fmt::print(stderr, "psyncc: error: --const '{}': expected name=value\n", c);
+      return false;
+    }
+    const std::string name = c.substr(0, eq);
+    const psync_field* field = nullptr;
+    std::string known;
+    for (uint32_t i = 0; i < d.num_consts; ++i) {
+      if (name == d.consts[i].name) field = &d.consts[i];
+      known += (i ? ", " : "") + std::string(d.consts[i].name);
+    }
+    if (!field) {
+      fmt::print(stderr, "psyncc: error: --const '{}': the protocol has no const named '{}' ({})\n", c, name,
+                 known.empty() ? "it has none" : "it has: " + known);
+      return false;
+    }
+    int64_t value = 0;
     std::string error;
-    auto v = eq == std::string::npos || eq == 0
-                 ? std::nullopt
-                 : psync::cmdline::parse_integer(c.substr(eq + 1), INT64_MIN, INT64_MAX, error);
-    if (!v) return false;
-    out.push_back({c.substr(0, eq), *v});
+    if (!psync::parse_field_value(*field, c.substr(eq + 1), n, value, error)) {
+      fmt::print(stderr, "psyncc: error: --const {}: {}\n", name, error);
+      return false;
+    }
+    out.push_back({name, value});
   }
   return true;
 }
 
-// --values and --const, shared by check and simulate; prints the error.
-bool parse_inputs_and_consts(const CheckCli& cli, int64_t& lo, int64_t& hi,
-                             std::vector<std::pair<std::string, int64_t>>& consts) {
+// --values, shared by check and simulate; prints the error.
+bool parse_input_values(const CheckCli& cli, int64_t& lo, int64_t& hi) {
   if (!parse_values(cli.values, lo, hi)) {
     fmt::print(stderr, "psyncc: error: bad --values '{}' (use A..B with integers A <= B, at most 1000 values, e.g. 0..1)\n",
                cli.values);
-    return false;
-  }
-  if (!parse_consts(cli.consts, consts)) {
-    fmt::print(stderr, "psyncc: error: bad --const (use name=integer, a 64-bit integer)\n");
     return false;
   }
   return true;
@@ -455,8 +477,9 @@ int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
   o.liveness = !cli.no_liveness;
   o.liveness_every_round = cli.liveness_every_round;
   o.max_states = cli.max_states;
-  if (!parse_inputs_and_consts(cli, o.values_lo, o.values_hi, o.consts)) return 2;
+  if (!parse_input_values(cli, o.values_lo, o.values_hi)) return 2;
   return with_jit_protocol(cli.file, cli.opt_level, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits& t) {
+    if (!resolve_consts(d, cli.consts, cli.n, o.consts)) return 2;
     o.symmetry = t.symmetric && !cli.no_symmetry;
     o.cyclic_rounds = !t.reads_round_number;
     fmt::print("psyncc check: {} with n={}, {}; symmetry reduction {}; rounds {}\n", cli.file, cli.n,
@@ -478,8 +501,9 @@ int run_simulate_verb(const CheckCli& cli, const CommonOptions& common) {
   o.crash = cli.crash;
   o.trace_json = cli.trace_json;
   o.svg = cli.svg;
-  if (!parse_inputs_and_consts(cli, o.values_lo, o.values_hi, o.consts)) return 2;
+  if (!parse_input_values(cli, o.values_lo, o.values_hi)) return 2;
   return with_jit_protocol(cli.file, cli.opt_level, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits&) {
+    if (!resolve_consts(d, cli.consts, cli.n, o.consts)) return 2;
     return psync::check::run_simulate(d, o, stdout);
   });
 }
@@ -553,6 +577,9 @@ int main(int argc, char** argv) {
   run->add_option("--seed", run_opts.seed, "Seed for random inputs, coins and fault injection")->transform(Unsigned(0));
   run->add_option("--time-limit", run_opts.time_limit_us, "Stop the whole run after this long (default 60s)")
       ->transform(Duration(1000));
+  run->add_option("--max-rounds", run_opts.max_rounds,
+                  "Rounds after which a replica ends an instance (0 = never; where a protocol without a decision ends)")
+      ->transform(Integer(0, 1'000'000'000'000));
   add_opt_level(run, run_opts.opt_level, "the replicas' code");
   add_target_options(run, run_opts.target);
   run->add_flag("--stats", run_opts.stats, "Replicas print their counters at exit");

@@ -285,6 +285,25 @@ bool parse_decision_line(const std::string& line, Decision& d) {
   return true;
 }
 
+bool parse_final_line(const std::string& line, FinalState& f) {
+  if (line.empty() || line[0] != '{') return false;
+  const size_t at = line.find("\"final\":{");
+  if (at == std::string::npos) return false;
+  std::string id, inst, round;
+  int64_t v;
+  if (!json_field(line, "id", id) || !json_field(line, "instance", inst) || !json_field(line, "round", round)) return false;
+  if (!to_int(id, v)) return false;
+  f.id = static_cast<int>(v);
+  if (!to_int(inst, v)) return false;
+  f.instance = static_cast<uint64_t>(v);
+  if (!to_int(round, f.round)) return false;
+  // The object runs to its closing brace; node JSON strings never hold braces unescaped.
+  const size_t open = at + 8, close = line.find('}', open);
+  if (close == std::string::npos) return false;
+  f.outputs = line.substr(open, close - open + 1);
+  return true;
+}
+
 ClusterResult run_cluster(const ClusterOptions& o) {
   ClusterResult res;
   res.replicas.assign(size_t(o.n), Replica{});
@@ -379,7 +398,9 @@ ClusterResult run_cluster(const ClusterOptions& o) {
       std::string line = b.substr(0, nl);
       b.erase(0, nl + 1);
       Decision d;
+      FinalState f;
       if (parse_decision_line(line, d)) res.decisions.push_back(d);
+      else if (parse_final_line(line, f)) res.finals.push_back(f);
     }
   };
 
@@ -486,7 +507,8 @@ Summary summarize(const ClusterOptions& o, const ClusterResult& r) {
     line.deciders = int(who.size());
     line.values.assign(values.begin(), values.end());
     line.complete = !who.empty() && live_deciders == s.expected_deciders;
-    const bool agree = values.size() <= 1;
+    const bool agree = values.size() <= 1 || !o.decides;
+    if (!o.decides) line.complete = true;  // nothing to decide: not "incomplete"
     if (!agree) ++s.disagreements;
     if (!line.complete) ++s.incomplete;
     if (o.instances <= 20 || !agree) s.shown.push_back(line);
@@ -502,9 +524,9 @@ Summary summarize(const ClusterOptions& o, const ClusterResult& r) {
     }
   } else {
     for (auto& [inst, ds] : by_instance) judge(inst, &ds);
-    s.incomplete += o.instances - s.with_decisions;
+    if (o.decides) s.incomplete += o.instances - s.with_decisions;
     auto decided = by_instance.begin();  // walked alongside: O(decided + named)
-    for (uint64_t i = 0, named = 0; i < o.instances && named < kShownWhenMany; ++i) {
+    for (uint64_t i = 0, named = 0; o.decides && i < o.instances && named < kShownWhenMany; ++i) {
       while (decided != by_instance.end() && decided->first < i) ++decided;
       if (decided != by_instance.end() && decided->first == i) continue;
       incomplete_lines.push_back({i, 0, {}, false});
@@ -545,7 +567,29 @@ int print_summary(const ClusterOptions& o, const ClusterResult& r, std::FILE* ou
     std::fprintf(stderr, "psyncc: error: %s\n", r.error.c_str());
     return s.exit_status;
   }
+  if (!o.decides) {
+    // No decision to agree on: each instance's final output vars, grouped.
+    std::map<uint64_t, std::map<std::string, std::vector<int>>> finals;
+    for (const FinalState& f : r.finals)
+      if (f.instance < o.instances) finals[f.instance][f.outputs].push_back(f.id);
+    uint64_t shown = 0;
+    for (auto& [inst, groups] : finals) {
+      if (++shown > kShownWhenMany) break;
+      std::string text;
+      for (auto& [outputs, ids] : groups) {
+        std::vector<int> sorted = ids;
+        std::sort(sorted.begin(), sorted.end());
+        text += (text.empty() ? "" : "; ") + outputs + " at replica" + (sorted.size() == 1 ? " " : "s ") + join_ids(sorted);
+      }
+      std::fprintf(out, "instance %llu: final outputs %s\n", static_cast<unsigned long long>(inst), text.c_str());
+    }
+    int killed = 0;
+    for (const Replica& rep : r.replicas) killed += rep.killed;
+    std::fprintf(out, "replicas: %d (%d killed), the protocol declares no decision: agreement not checked (its "
+                 "invariants are checked by psyncc check)\n", o.n, killed);
+  }
   for (const InstanceLine& line : s.shown) {
+    if (!o.decides) break;
     std::string vs;
     for (const std::string& v : line.values) vs += (vs.empty() ? "" : ", ") + v;
     const bool agree = line.values.size() <= 1;
@@ -558,6 +602,7 @@ int print_summary(const ClusterOptions& o, const ClusterResult& r, std::FILE* ou
                  static_cast<unsigned long long>(s.incomplete_not_shown));
   int killed = 0;
   for (const Replica& rep : r.replicas) killed += rep.killed;
+  if (o.decides)
   std::fprintf(out,
                "replicas: %d (%d killed), instances with decisions: %llu of %llu, agreement: %s, incomplete: %llu\n",
                o.n, killed, static_cast<unsigned long long>(s.with_decisions),

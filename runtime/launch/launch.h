@@ -30,6 +30,11 @@ struct ClusterOptions {
   int64_t time_limit_us = 60'000'000;
   int64_t stop_grace_us = 2'000'000;
   bool show_logs = false;  // forward the replicas' stderr
+  // The protocol declares a decision (`output x: T`, written by decide):
+  // consensus, so every instance must be decided, in agreement. Without one
+  // (only `output var`s, or nothing) no agreement is assumed: the replicas'
+  // exit statuses decide, and their final output vars are reported.
+  bool decides = true;
   // Every replica gets its own key pair (made under the run's temporary
   // directory) and the cluster file lists the public keys; false runs a
   // keyless cluster (each replica warns).
@@ -58,8 +63,17 @@ struct Replica {
   std::string stderr_tail;     // the last 8 KiB of its stderr
 };
 
+// A replica's `output var`s as one of its instances ended (node "final" line).
+struct FinalState {
+  int id = 0;
+  uint64_t instance = 0;
+  int64_t round = 0;
+  std::string outputs;  // the JSON object, as printed
+};
+
 struct ClusterResult {
   std::vector<Decision> decisions;
+  std::vector<FinalState> finals;
   std::vector<Replica> replicas;
   bool interrupted = false;    // SIGINT or SIGTERM reached the launcher
   // Set when the cluster did not run. config_error: the replicas rejected
@@ -73,6 +87,8 @@ struct ClusterResult {
 ClusterResult run_cluster(const ClusterOptions& options);
 
 // Parses one decision line printed by a node; false if it is not one.
+// Parses one final-state line ({"id":..,"instance":..,"round":..,"final":{...}}).
+bool parse_final_line(const std::string& line, FinalState& f);
 bool parse_decision_line(const std::string& line, Decision& out);
 
 // One instance as the summary shows it.

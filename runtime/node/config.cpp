@@ -2,6 +2,8 @@
 // node, with every error turned into one line that names the culprit.
 #include "node/config.h"
 
+#include "abi/values.h"
+
 #include "util/cmdline_cli11.h"
 
 #include <CLI/CLI.hpp>
@@ -106,7 +108,22 @@ int64_t parse_value(const std::string& text, psync_kind kind, int32_t n, const s
   }
 }
 
+int64_t parse_value(const std::string& text, const psync_field& field, int32_t n, const std::string& what) {
+  if (field.kind != PSYNC_KIND_ENUM) return parse_value(text, psync_kind(field.kind), n, what);
+  int64_t value = 0;
+  std::string error;
+  if (!parse_field_value(field, text, n, value, error)) throw ConfigError(what + ": " + error);
+  return value;
+}
+
 InputSpec parse_input_spec(const std::string& text, psync_kind kind, int32_t n, const std::string& name) {
+  const psync_field field{name.c_str(), uint32_t(kind), 0, nullptr, 0, 0};
+  return parse_input_spec(text, field, n);
+}
+
+InputSpec parse_input_spec(const std::string& text, const psync_field& field, int32_t n) {
+  const psync_kind kind = psync_kind(field.kind);
+  const std::string name = field.name;
   InputSpec spec;
   const std::string what = "--input " + name;
   if (text == "random" || text.rfind("random:", 0) == 0) {
@@ -121,10 +138,10 @@ InputSpec parse_input_spec(const std::string& text, psync_kind kind, int32_t n, 
   if (text.empty()) throw ConfigError(what + ": missing value");
   if (kind != PSYNC_KIND_PIDSET && text.find(',') != std::string::npos) {
     spec.mode = InputSpec::Mode::List;
-    for (const std::string& item : split(text, ',')) spec.values.push_back(parse_value(item, kind, n, what));
+    for (const std::string& item : split(text, ',')) spec.values.push_back(parse_value(item, field, n, what));
     return spec;
   }
-  spec.values.push_back(parse_value(text, kind, n, what));
+  spec.values.push_back(parse_value(text, field, n, what));
   return spec;
 }
 
@@ -149,6 +166,7 @@ void fill_inputs_for_instance(const psync_protocol_desc& desc, const Options& o,
           case PSYNC_KIND_BOOL: out[i] = int64_t(r & 1); break;
           case PSYNC_KIND_PID: out[i] = int64_t(r % uint64_t(n)); break;
           case PSYNC_KIND_PIDSET: out[i] = int64_t(n >= 64 ? r : r & ((uint64_t{1} << n) - 1)); break;
+          case PSYNC_KIND_ENUM: out[i] = int64_t(r % std::max<uint64_t>(desc.inputs[i].num_variants, 1)); break;
           default: out[i] = int64_t(r % uint64_t(s.random_bound)); break;
         }
         break;
@@ -347,7 +365,7 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   for (const std::string& c : consts) {
     auto [index, value] = find_field(c, desc.consts, desc.num_consts, "--const", "const");
     o.consts[size_t(desc.consts[index].offset)] =
-        parse_value(value, psync_kind(desc.consts[index].kind), n, "--const " + std::string(desc.consts[index].name));
+        parse_value(value, desc.consts[index], n, "--const " + std::string(desc.consts[index].name));
   }
   o.inputs.assign(desc.num_inputs, InputSpec{});
   std::vector<bool> given(desc.num_inputs, false);
@@ -355,7 +373,7 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
     auto [index, value] = find_field(in, desc.inputs, desc.num_inputs, "--input", "input");
     if (given[index]) throw ConfigError("--input " + std::string(desc.inputs[index].name) + " is given twice");
     given[index] = true;
-    o.inputs[index] = parse_input_spec(value, psync_kind(desc.inputs[index].kind), n, desc.inputs[index].name);
+    o.inputs[index] = parse_input_spec(value, desc.inputs[index], n);
   }
   for (uint32_t i = 0; i < desc.num_inputs; ++i)
     if (!given[i])

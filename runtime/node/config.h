@@ -98,8 +98,13 @@ bool cluster_is_keyed(const std::vector<ClusterMember>& cluster);
 // One value of `kind` as written on the command line ("3", "true", "{0+2}").
 int64_t parse_value(const std::string& text, psync_kind kind, int32_t n, const std::string& what);
 
+// One value of a descriptor field: as above, and an enum's variant by name
+// (or number) through abi/values.h, the parser check and simulate share.
+int64_t parse_value(const std::string& text, const psync_field& field, int32_t n, const std::string& what);
+
 // `--input name=value`: value, `random`, `random:K`, or a list a,b,c.
 InputSpec parse_input_spec(const std::string& text, psync_kind kind, int32_t n, const std::string& name);
+InputSpec parse_input_spec(const std::string& text, const psync_field& field, int32_t n);
 
 // The input words of instance `instance` at process `me`.
 std::vector<int64_t> inputs_for_instance(const psync_protocol_desc& desc, const Options& o, int32_t n,

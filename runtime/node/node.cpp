@@ -8,6 +8,7 @@
 // fences for restarted peers and the rejoin point of a restarted replica,
 // and learning decided values from peers.
 #include "node/node.h"
+#include "abi/values.h"
 #include "abi/validate.h"
 
 #include "node/json.h"
@@ -468,6 +469,26 @@ class Node final : public engine::Host {
 
   double uniform() { return double(splitmix(fault_rng_) >> 11) * 0x1.0p-53; }
 
+  // "value": the output as JSON; a protocol without a scalar output gives
+  // null and its whole state as a "state" string instead.
+  // {"id":..,"instance":..,"round":..,"final":{"leader":0,...}}: the
+  // `output var`s as an instance ends, for psyncc run and the e2e tests.
+  void report_final_outputs(uint64_t instance, const engine::Instance& inst) {
+    if (desc_.num_output_vars == 0) return;
+    std::string obj = "{";
+    for (uint32_t k = 0; k < desc_.num_output_vars; ++k) {
+      const psync_field& f = desc_.output_vars[k];
+      int64_t v = 0;
+      std::memcpy(&v, static_cast<const char*>(inst.state()) + f.offset, 8);
+      if (k) obj += ',';
+      obj += "\"" + std::string(f.name) + "\":" + field_value_json(f, v);
+    }
+    obj += '}';
+    JsonObject line;
+    line.add("id", options_.id).add("instance", instance).add("round", inst.round()).add_raw("final", obj);
+    emit_line(line);
+  }
+
   // The output as JSON text; a protocol without a scalar output gives null
   // and its whole state as text in `state_text` instead. The value text is
   // what peers learn and what --data-dir keeps.
@@ -484,6 +505,7 @@ class Node final : public engine::Host {
         len = size_t(std::to_chars(value, value + sizeof value, v).ptr - value);
         return std::string(value, len);  // at most 20 characters: no allocation for most
       case PSYNC_KIND_BOOL: return v ? "true" : "false";
+      case PSYNC_KIND_ENUM: return field_value_json(f, v);
       case PSYNC_KIND_PIDSET: {
         value[len++] = '[';
         for (int32_t i = 0; i < 64; ++i)
@@ -693,8 +715,9 @@ class Node final : public engine::Host {
   bool after_event(int32_t s) {
     engine::Instance& inst = table_.instance(s);
     if (inst.finished()) {
-      if (table_.released(s)) --released_;
       const uint64_t id = inst.id();
+      report_final_outputs(id, inst);
+      if (table_.released(s)) --released_;
       const bool decided = inst.decided() || status_[id] == ActiveDecided;
       status_[id] = decided ? DoneDecided : Done;
       if (log_) log_->append_finished(id, decided);
@@ -1082,7 +1105,9 @@ class Node final : public engine::Host {
       if (now - heard < options_.stay_us && learner_.peer_decided_below(p) != decided_below()) needed = true;
     }
     if (!needed) {
-      begin_shutdown(counters_.instances_decided == options_.instances ? 0 : 1);
+      // A protocol without a decision (`output x: T`) has nothing to decide:
+      // its instances end by halt or the round limit, which is success.
+      begin_shutdown(counters_.instances_decided == options_.instances || desc_.output.kind == PSYNC_KIND_NONE ? 0 : 1);
       return;
     }
     stay_timer_.expires_after(std::chrono::milliseconds(20));

@@ -13,7 +13,9 @@ Guarantees (per instance, over the decisions actually made):
   commit      all decisions equal; commit (true) only if every replica voted yes
   lattice     decisions pairwise comparable under inclusion; each contains
               its decider's input and only elements of some input
-  leader      all decisions name one replica that is not killed at start
+  leader      no decision: from each replica's final `output var`s (leader,
+              elected) as the instance ends (--max-rounds), replicas elected
+              in the same round name the same leader, a replica
 
 Options:
   -n N                    replicas (default 3)
@@ -26,6 +28,8 @@ Options:
   --const NAME=V          passed to every replica (and read for --k)
   --k K                   bound for kset (default: the --const k value)
   --root R                the broadcaster (default 0)
+  --max-rounds R          passed to every replica: where a protocol without a
+                          decision ends its instances
   --allow-undecided       do not require every live replica to decide every
                           instance (faulty runs)
   --seed S                inputs, coins (default 1)
@@ -70,7 +74,7 @@ def parse_args(argv):
         sys.exit(__doc__)
     o = {"psyncc": argv[0], "file": argv[1], "n": 3, "inputs": [], "instances": 10, "window": 4,
          "transport": "udp", "kill": [], "consts": [], "k": None, "root": 0, "guarantee": None,
-         "allow_undecided": False, "seed": 1, "time_limit": 30.0}
+         "allow_undecided": False, "seed": 1, "time_limit": 30.0, "max_rounds": None}
     i = 2
     while i < len(argv):
         a = argv[i]
@@ -105,6 +109,8 @@ def parse_args(argv):
             o["guarantee"] = val
         elif a == "--seed":
             o["seed"] = int(val)
+        elif a == "--max-rounds":
+            o["max_rounds"] = int(val)
         elif a == "--time-limit":
             o["time_limit"] = float(val.rstrip("s"))
         else:
@@ -175,6 +181,8 @@ def run_cluster(o, binary, values, workdir):
                 cmd += ["--input", f"{name}=" + ",".join(render(table[j][i]) for j in range(o["instances"]))]
             for c in o["consts"]:
                 cmd += ["--const", c]
+            if o["max_rounds"] is not None:
+                cmd += ["--max-rounds", str(o["max_rounds"])]
             out = open(os.path.join(workdir, f"out{i}"), "w+")
             err = open(os.path.join(workdir, f"err{i}"), "w+")
             procs.append((subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL), out, err))
@@ -192,6 +200,7 @@ def run_cluster(o, binary, values, workdir):
                 break
             time.sleep(0.005)
         decisions, errors = {}, []
+        finals = o.setdefault("finals", {})  # instance -> replica -> (round, outputs): `output var`s at the end
         for i, (p, out, err) in enumerate(procs):
             if p.poll() is None:
                 p.kill()
@@ -203,6 +212,9 @@ def run_cluster(o, binary, values, workdir):
                 if not line.startswith("{"):
                     continue
                 d = json.loads(line)
+                if "final" in d:
+                    finals.setdefault(d["instance"], {})[d["id"]] = (d["round"], d["final"])
+                    continue
                 decisions.setdefault(d["instance"], {})[d["id"]] = decode(d["value"])
             err.seek(0)
             text = err.read()
@@ -232,7 +244,7 @@ def judge(o, values, decisions, killed):
         where = f"instance {j}: decisions {dict(sorted(got.items()))} inputs {inputs}"
         if not o["allow_undecided"]:
             missing = [i for i in range(n) if i not in killed and i not in got]
-            if missing:
+            if missing and g != "leader":
                 problems.append(f"{where}: replicas {missing} did not decide")
         if g in ("consensus", "kset"):
             distinct = set(vals)
@@ -259,10 +271,25 @@ def judge(o, values, decisions, killed):
                     if not (got[a] <= got[b] or got[b] <= got[a]):
                         problems.append(f"{where}: decisions of {a} and {b} are incomparable")
         elif g == "leader":
-            if len(set(vals)) > 1:
-                problems.append(f"{where}: more than one leader")
-            if any(not (0 <= v < n) for v in vals):
-                problems.append(f"{where}: the leader is not a replica")
+            # An eventual leader is not consensus: replicas may end on
+            # different leaders. What the protocol guarantees (its invariant
+            # one_leader, from majority nominations) is that replicas elected
+            # in the same round name the same leader, and that it is a replica.
+            fin = o.get("finals", {}).get(j, {})
+            decided_count += len(fin)
+            if not o["allow_undecided"]:
+                missing = [i for i in range(n) if i not in killed and i not in fin]
+                if missing:
+                    problems.append(f"instance {j}: replicas {missing} reported no final state")
+            by_round = {}
+            for i, (rnd, outs) in fin.items():
+                if outs.get("elected"):
+                    by_round.setdefault(rnd, set()).add(outs["leader"])
+                if not (0 <= outs["leader"] < n):
+                    problems.append(f"instance {j}: replica {i}'s leader {outs['leader']} is not a replica")
+            for rnd, leaders in by_round.items():
+                if len(leaders) > 1:
+                    problems.append(f"instance {j}: leaders {sorted(leaders)} elected in the same round {rnd}")
     return problems, decided_count
 
 
@@ -302,8 +329,10 @@ def main():
         summary = {"commit": commits, "abort": len(decisions) - commits}
     elif o["guarantee"] == "kset":
         summary = {"max_distinct": max(len(set(d.values())) for d in decisions.values())}
-    print(f"PASS: {os.path.basename(o['file'])} n={o['n']} {o['guarantee']}: {count} decisions over "
-          f"{len(decisions)} instance(s){'' if not summary else ' ' + json.dumps(summary)}")
+    what = "final states" if o["guarantee"] == "leader" else "decisions"
+    over = len(o.get("finals", {})) if o["guarantee"] == "leader" else len(decisions)
+    print(f"PASS: {os.path.basename(o['file'])} n={o['n']} {o['guarantee']}: {count} {what} over "
+          f"{over} instance(s){'' if not summary else ' ' + json.dumps(summary)}")
 
 
 if __name__ == "__main__":

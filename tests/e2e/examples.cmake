@@ -42,11 +42,12 @@ psync_e2e(ex_two_phase_commit_n3_participant_killed ${GUARANTEE} ${EX}/two_phase
 # Lattice agreement: decisions form a chain under inclusion.
 psync_e2e(ex_lattice_agreement_n4 ${GUARANTEE} ${EX}/lattice_agreement.psync --guarantee lattice
           -n 4 --input init=set --instances 6 --seed 15)
-# Leader election: everybody names the same leader.
+# Leader election (no decision: `output var leader`): replicas elected in the
+# same round name the same leader, checked on their final states.
 psync_e2e(ex_leader_election_n5 ${GUARANTEE} ${EX}/leader_election.psync --guarantee leader
-          -n 5 --instances 10 --seed 16)
+          -n 5 --instances 10 --max-rounds 24 --seed 16)
 psync_e2e(ex_leader_election_n3_tcp ${GUARANTEE} ${EX}/leader_election.psync --guarantee leader
-          -n 3 --instances 10 --transport tcp --seed 17)
+          -n 3 --instances 10 --max-rounds 24 --transport tcp --seed 17)
 
 # docs/examples.md's table is generated from the examples and the checks of
 # tests/lit/examples (which this runs again); fail when the page is stale.
