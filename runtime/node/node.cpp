@@ -715,9 +715,9 @@ class Node final : public engine::Host {
   bool after_event(int32_t s) {
     engine::Instance& inst = table_.instance(s);
     if (inst.finished()) {
+      if (table_.released(s)) --released_;
       const uint64_t id = inst.id();
       report_final_outputs(id, inst);
-      if (table_.released(s)) --released_;
       const bool decided = inst.decided() || status_[id] == ActiveDecided;
       status_[id] = decided ? DoneDecided : Done;
       if (log_) log_->append_finished(id, decided);
