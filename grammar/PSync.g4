@@ -157,6 +157,7 @@ primary
     | '(' ')'                                   # unitLit
     | '(' expr (',' expr)* ')'                  # parenExpr
     | '[' expr ';' ID ']'                       # arrayLit
+    | STRING                                    # stringLit
     | MATCH expr '{' matchExprArm (',' matchExprArm)* ','? '}'   # matchExpr
     ;
 
@@ -178,6 +179,7 @@ type
     | '(' type ',' type (',' type)* ')'          # tupleType
     | '(' ')'                                    # unitType
     | '[' type ';' ID ']'                        # arrayType
+    | ID '<' INT '>'                             # sizedType
     | '{' fieldType (',' fieldType)* ','? '}'    # recordType
     | ID                                         # namedType
     ;
@@ -257,7 +259,8 @@ DURATION  : [0-9]+ ('ms' | 'us' | 's');
 INT       : [0-9]+;
 ID        : [a-zA-Z_] [a-zA-Z_0-9]*;
 DOTDOT    : '..';
-// A string: only the format of `log`. Escapes \" \\ \n \t; no newline inside.
+// A string: a bytes<K> literal, or the format of `log`. Escapes \" \\ \n \t \r \0 \xHH;
+// no newline inside.
 STRING    : '"' ( ~["\\\r\n] | '\\' ~[\r\n] )* '"';
 // A string cut short by the end of its line: its own token, so that the
 // diagnostic can say so.

@@ -50,18 +50,46 @@ set_target_properties(psync_store PROPERTIES POSITION_INDEPENDENT_CODE ON)
 # only in the archive. toml++ is used header-only (its pkg-config asks for a
 # shared library that Debian does not ship), so that the archive needs
 # nothing beyond libstdc++ and libsodium.
-add_library(psync_node OBJECT ${PSYNC_RT}/node/config.cpp ${PSYNC_RT}/node/node.cpp ${PSYNC_RT}/node/learning.cpp)
+add_library(psync_node OBJECT ${PSYNC_RT}/node/config.cpp ${PSYNC_RT}/node/node.cpp ${PSYNC_RT}/node/learning.cpp
+            ${PSYNC_RT}/node/serve.cpp)
 target_include_directories(psync_node PUBLIC ${PSYNC_RT})
 target_link_libraries(psync_node PUBLIC psync_abi psync_validate psync_util psync_auth psync_store Boost::headers CLI11::CLI11
                       PRIVATE psync_warnings)
 
+# replica/ and service/: a replicated log over a compiled protocol inside an
+# application's io_context (include/psync/replica.hpp), and its JSON-lines
+# service (docs/service.md), which every node offers with --serve.
+find_package(nlohmann_json 3 REQUIRED)
+add_library(psync_replica_objs OBJECT ${PSYNC_RT}/replica/batch.cpp ${PSYNC_RT}/replica/replica.cpp
+            ${PSYNC_RT}/service/service.cpp)
+target_include_directories(psync_replica_objs PUBLIC ${PSYNC_RT})
+target_link_libraries(psync_replica_objs PUBLIC psync_abi Boost::headers CLI11::CLI11
+                      PRIVATE nlohmann_json::nlohmann_json psync_warnings)
+set_target_properties(psync_replica_objs PROPERTIES POSITION_INDEPENDENT_CODE ON)
+
 find_package(Threads REQUIRED)
 
-# libpsync_runtime.a: main() + node + store + net + engine + validate. A compiled
-# protocol links as:  c++ proto.o libpsync_runtime.a -lsodium -lpthread -o proto   (runtime/README.md)
-add_library(psync_runtime STATIC
-  ${PSYNC_RT}/node/main.cpp
+# libpsync_runtime.a: main() + node + store + net + engine + validate + the
+# replica and its service. A compiled protocol links as:
+#   c++ proto.o libpsync_runtime.a -lsodium -lpthread -o proto   (runtime/README.md)
+set(PSYNC_RUNTIME_OBJECTS
   $<TARGET_OBJECTS:psync_round> $<TARGET_OBJECTS:psync_engine> $<TARGET_OBJECTS:psync_auth> $<TARGET_OBJECTS:psync_net>
-  $<TARGET_OBJECTS:psync_store> $<TARGET_OBJECTS:psync_node> $<TARGET_OBJECTS:psync_validate> $<TARGET_OBJECTS:psync_util>)
-target_include_directories(psync_runtime PUBLIC ${PSYNC_RT})
-target_link_libraries(psync_runtime PUBLIC psync_abi Threads::Threads PkgConfig::SODIUM PRIVATE Boost::headers CLI11::CLI11 psync_warnings)
+  $<TARGET_OBJECTS:psync_store> $<TARGET_OBJECTS:psync_node> $<TARGET_OBJECTS:psync_validate>
+  $<TARGET_OBJECTS:psync_util> $<TARGET_OBJECTS:psync_replica_objs>)
+# Both archives are installed and exported (cmake/package.cmake): what only
+# their own compilation needs is wrapped in BUILD_INTERFACE.
+add_library(psync_runtime STATIC ${PSYNC_RT}/node/main.cpp ${PSYNC_RUNTIME_OBJECTS})
+target_include_directories(psync_runtime PUBLIC $<BUILD_INTERFACE:${PSYNC_RT}>)
+target_link_libraries(psync_runtime PUBLIC psync_abi Threads::Threads PkgConfig::SODIUM
+                      PRIVATE $<BUILD_INTERFACE:Boost::headers> $<BUILD_INTERFACE:CLI11::CLI11>
+                              $<BUILD_INTERFACE:psync_warnings>)
+set_target_properties(psync_runtime PROPERTIES EXPORT_NAME node)
+
+# libpsync_replica.a: the same without main(), for applications that embed a
+# replica (psync/replica.hpp) in their own program: link it with the
+# protocol object (psync_add_protocol, cmake/psyncConfig.cmake).
+add_library(psync_replica STATIC ${PSYNC_RUNTIME_OBJECTS})
+target_include_directories(psync_replica PUBLIC $<BUILD_INTERFACE:${PSYNC_RT}>)
+target_link_libraries(psync_replica PUBLIC psync_abi Threads::Threads PkgConfig::SODIUM Boost::headers
+                      PRIVATE $<BUILD_INTERFACE:psync_warnings>)
+set_target_properties(psync_replica PROPERTIES EXPORT_NAME replica)

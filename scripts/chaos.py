@@ -9,8 +9,10 @@ injects faults drawn from the run's seed:
 
   loss, delay, duplication, reordering   tc netem on each replica's link
                                          (without sch_netem in the kernel:
-                                         loss and delay by the replicas'
-                                         --drop/--delay, said once at start)
+                                         by the replicas: --drop, --delay
+                                         (each message delayed on its own,
+                                         so they are reordered) and, over
+                                         UDP, --duplicate; said at start)
   partition and heal                     a minority's links down, then up
   kill -9 and restart                    the replica restarts on its --data-dir
   SIGSTOP / SIGCONT                      a replica paused, then resumed
@@ -177,11 +179,18 @@ class Run:
         self.node_faults = []
         net = self.faults.get("net")
         if net and not netem:
-            # No sch_netem: the replicas drop and delay what they receive.
+            # No sch_netem: the replicas drop, delay (and so reorder) and,
+            # over UDP, duplicate what they receive. The duplication rate
+            # comes from its own generator so that a seed draws the same
+            # other faults as before it existed.
             if net["loss"]:
                 self.node_faults += ["--drop", str(net["loss"])]
             if net["delay_ms"]:
                 self.node_faults += ["--delay", f"{net['delay_ms']}ms"]
+            if args.transport == "udp":
+                net["duplicate"] = round(random.Random(f"duplicate-{seed}").uniform(0, 0.05), 3)
+                if net["duplicate"]:
+                    self.node_faults += ["--duplicate", str(net["duplicate"])]
 
     def execute(self):
         a = self.args
@@ -344,7 +353,10 @@ def main():
     ap.add_argument("--window", type=int, default=10)
     ap.add_argument("--transport", choices=["udp", "tcp"], default="udp")
     ap.add_argument("--time-limit", type=int, default=30, help="seconds, passed to each replica")
-    ap.add_argument("--keep", action="store_true", help="keep the work directory of a failing run")
+    ap.add_argument("--keep", dest="keep", action="store_true",
+                    help="keep the work directory (logs, --stats, data dirs) of a failing run (the default)")
+    ap.add_argument("--no-keep", dest="keep", action="store_false", help="remove it too")
+    ap.set_defaults(keep=True)
     ap.add_argument("--json", help="write the per-run results here")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -364,8 +376,9 @@ def main():
     netem = netem_available()
     print(f"chaos.py: {args.runs} run(s) from seed {args.seed}, n={args.n}, {args.instances} instances, "
           f"window {args.window}, {args.transport}; " + ("tc netem on every link" if netem else
-                                      "tc netem unavailable (no sch_netem in this kernel): loss and delay are "
-                                      "injected by the replicas (--drop/--delay); no duplication or reordering"))
+                                      "tc netem unavailable (no sch_netem in this kernel): loss, delay and "
+                                      "reordering are injected by the replicas (--drop/--delay), and "
+                                      "duplication over UDP (--duplicate)"))
     totals = {"runs": 0, "failed": 0, "violations": 0, "undecided": 0}
     kinds = {}
     results = []
@@ -390,6 +403,8 @@ def main():
                 totals["failed"] += 1
                 for f in failures:
                     print(f"  FAIL: {f}")
+                if args.keep:
+                    print(f"  kept: {run.workdir}")
                 print(f"  rerun: {sys.argv[0]} --node {args.node} --psyncc {args.psyncc} --forge {args.forge} "
                       f"-n {args.n} --instances {args.instances} --window {args.window} --transport {args.transport} "
                       f"--seed {seed} --runs 1 --keep")

@@ -12,6 +12,8 @@ PACKAGES=(
   libsodium-dev iproute2
   # Tests of portable and cross-compiled code: an old CPU model, aarch64.
   qemu-user crossbuild-essential-arm64
+  # `cpack -G DEB` (dpkg-shlibdeps finds the .deb's shared-library dependencies).
+  dpkg-dev
 )
 # npm (with Node.js) installs the pinned TextMate grammar test tools of
 # editors/vscode. A machine whose Node.js already ships npm keeps it.

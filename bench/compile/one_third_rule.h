@@ -53,6 +53,10 @@ constexpr uint64_t fnv1a(const char* s) {
   return h;
 }
 
+// Version 2 of the ABI describes the types of inputs and the output.
+inline constexpr psync_type kOtrInt = {PSYNC_TYPE_INT, 0, nullptr, nullptr, 0};
+inline constexpr const psync_type* kOtrInputTypes[] = {&kOtrInt};
+
 inline constexpr psync_protocol_desc kOneThirdRule = {
     PSYNC_ABI_VERSION,
     1,
@@ -76,6 +80,8 @@ inline constexpr psync_protocol_desc kOneThirdRule = {
     nullptr,
     -1,
     nullptr,
+    kOtrInputTypes,
+    &kOtrInt,
 };
 
 }  // namespace psync::bench

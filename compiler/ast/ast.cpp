@@ -342,6 +342,7 @@ class Dumper {
       case ExprKind::Old: head = "Old"; break;
       case ExprKind::Match: head = "Match"; break;
       case ExprKind::Error: head = "Error"; break;
+      case ExprKind::StringLit: head = "String " + bytes_literal_text(e.str_value); break;
     }
     if (e.kind != ExprKind::Lambda) head += typed(e.type);
     line(depth, head, e.range);

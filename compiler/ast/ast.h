@@ -25,7 +25,7 @@ using StmtPtr = std::unique_ptr<Stmt>;
 
 // ---------------------------------------------------------------- type syntax
 
-enum class TypeExprKind { Int, Bool, Pid, PidSet, Option, Tuple, Unit, Array, Record, Named, EnumSet, RangeSet };
+enum class TypeExprKind { Int, Bool, Pid, PidSet, Option, Tuple, Unit, Array, Record, Named, EnumSet, RangeSet, Bytes };
 
 /// A type as written; sema resolves it to a `const Type*`.
 struct TypeExpr {
@@ -35,6 +35,7 @@ struct TypeExpr {
   std::vector<std::unique_ptr<TypeExpr>> elems;  ///< Option/Array: [elem]; Tuple; Record
   std::vector<std::string> field_names;      ///< Record
   int64_t lo = 0, hi = 0;                    ///< RangeSet: set<lo..hi> holds lo .. hi-1
+  int64_t size = 0;                          ///< Bytes: the capacity K of bytes<K>
 };
 using TypeExprPtr = std::unique_ptr<TypeExpr>;
 
@@ -85,6 +86,7 @@ using VarDeclPtr = std::unique_ptr<VarDecl>;
 enum class ExprKind {
   IntLit, BoolLit, UnitLit, NoneLit, Some, Name, Call, Member, TupleIndex, Index,
   Unary, Binary, Cond, Quant, Lambda, Tuple, ArrayFill, Record, Old, Match, Error,
+  StringLit,  ///< "text": a bytes<K> value (str_value holds the decoded bytes)
 };
 
 enum class UnaryOp { Not, Neg, BitNot };
@@ -105,7 +107,7 @@ enum class Builtin {
 };
 
 /// How a program reaches a built-in (the Form column of builtins.def).
-enum class BuiltinForm { Name, Fn, Mailbox, Set, Option, Index, Field, Implicit };
+enum class BuiltinForm { Name, Fn, Mailbox, Set, Option, Index, Field, Implicit, Bytes };
 
 /// What renaming processes does to a built-in (builtins.def explains each).
 enum class BuiltinSymmetry { Neutral, Equivariant, RoundNumber, Breaks };
@@ -150,6 +152,7 @@ struct Expr {
   UnaryOp unary_op = UnaryOp::Not;
   BinaryOp binary_op = BinaryOp::Add;
   bool has_call_parens = false;  ///< Member: written `x.f(...)` rather than `x.f`
+  std::string str_value;       ///< StringLit: the bytes, escapes decoded
 
   /// Children, by kind:
   ///   Some/Old: [e]; Call: args; Member: [receiver, args...]; TupleIndex: [e]

@@ -36,6 +36,7 @@ std::string type_name(const Type* t) {
     case TypeKind::Array: return enclose("[", type_name(t->elem), "; n]");
     case TypeKind::Mailbox: return enclose("mailbox<", type_name(t->elem), ">");
     case TypeKind::Lambda: return "lambda";
+    case TypeKind::Bytes: return "bytes<" + std::to_string(t->capacity) + ">";
     case TypeKind::Tuple: {
       std::string s = "(";
       for (size_t i = 0; i < t->elems.size(); ++i) {
@@ -60,6 +61,29 @@ std::string type_name(const Type* t) {
       return "set<" + std::to_string(t->lo) + ".." + std::to_string(t->hi) + ">";
   }
   return "<unknown>";
+}
+
+std::string bytes_literal_text(std::string_view bytes) {
+  static const char* const kHex = "0123456789abcdef";
+  std::string out = "\"";
+  for (char ch : bytes) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c >= 0x7f) {
+          out += "\\x";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  return out + "\"";
 }
 
 TypeContext::TypeContext() {
@@ -98,6 +122,12 @@ const Type* TypeContext::tuple(std::vector<const Type*> elems) {
     if (e->is_error()) return error_;
   return intern({TypeKind::Tuple, nullptr, std::move(elems), {}});
 }
+const Type* TypeContext::bytes(int64_t capacity) {
+  Type t{TypeKind::Bytes, nullptr, {}, {}};
+  t.capacity = capacity;
+  return intern(std::move(t));
+}
+
 const Type* TypeContext::record(std::vector<std::string> names, std::vector<const Type*> types) {
   for (auto* e : types)
     if (e->is_error()) return error_;

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace psync {
@@ -26,7 +27,12 @@ enum class TypeKind {
   Lambda,   ///< only as the type of an argument to a mailbox operation
   Enum,     ///< `enum NAME { ... }` (nominal): one word, the variant's number
   Set,      ///< set<E> (E an enum) or set<lo..hi> (ints lo..hi-1): a bitset, one word
+  Bytes,    ///< bytes<K>: at most K bytes, a length word then ceil(K/8) words of data
 };
+
+/// The largest K of bytes<K> (docs/language.md, "bytes<K>"): a message of
+/// one such value still fits a UDP datagram with room to spare.
+inline constexpr int64_t kMaxBytesCapacity = 4096;
 
 /// Only a TypeContext makes Types (the constructors are private): a Type made
 /// anywhere else would break "equal exactly when the pointers are".
@@ -37,6 +43,7 @@ struct Type {
   std::vector<std::string> field_names;    ///< Record; Enum: the variants, in order
   std::string name;                        ///< Enum
   int64_t lo = 0, hi = 0;                  ///< Set of ints: the members range over lo .. hi-1
+  int64_t capacity = 0;                    ///< Bytes: K
 
   bool is(TypeKind k) const { return kind == k; }
   bool is_error() const { return kind == TypeKind::Error; }
@@ -59,8 +66,11 @@ struct Type {
   Type(Type&&) = default;
 };
 
-/// "int", "(int, bool)", "{ v: int, ts: int }", "int?", "[pid; n]".
+/// "int", "(int, bool)", "{ v: int, ts: int }", "int?", "[pid; n]", "bytes<16>".
 std::string type_name(const Type* t);
+
+/// Bytes as a psync string literal: quoted, with \" \\ \n \t and \xHH escapes.
+std::string bytes_literal_text(std::string_view bytes);
 
 /// Owns and interns every Type of a compilation.
 class TypeContext {
@@ -83,6 +93,8 @@ class TypeContext {
   const Type* enum_set(const Type* e);
   /// set<lo..hi>: ints lo .. hi-1 (sema keeps hi - lo within 1..64).
   const Type* range_set(int64_t lo, int64_t hi);
+  /// bytes<capacity>; sema keeps capacity within 1..kMaxBytesCapacity.
+  const Type* bytes(int64_t capacity);
 
  private:
   const Type* intern(Type t);

@@ -13,12 +13,14 @@
 #include <functional>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include "abi/typed_values.h"
 #include "abi/values.h"
 #include "codegen/codegen.h"
 #include "check.h"
@@ -272,6 +274,59 @@ bool parse_kill(const std::string& text, int n, psync::launch::Kill& kill) {
   return true;
 }
 
+bool resolve_consts(const psync_protocol_desc& d, const std::vector<std::string>& in, int32_t n,
+                    std::vector<std::pair<std::string, int64_t>>& out);
+
+// A protocol without a decision: its replica build, JIT-compiled here, so
+// that the launcher can evaluate its invariants over the replicas' final
+// states (same layout as theirs). Specs it cannot evaluate are named.
+struct FinalInvariants {
+  psync::Compilation compilation;
+  std::unique_ptr<psync::JitProtocol> jit;
+  psync::launch::InvariantPlan plan;
+};
+
+// Returns 0, or the exit status of a failure (already printed).
+int plan_final_invariants(const RunOptions& ro, const CommonOptions& common, FinalInvariants& fi) {
+  psync::CollectingConsumer quiet;  // run_build has shown the diagnostics already
+  psync::DiagnosticEngine diags(fi.compilation.sources, quiet);
+  if (!psync::run_frontend(fi.compilation, ro.file, diags, frontend_options(common))) return 1;
+  std::string error;
+  fi.jit = psync::jit_compile(*fi.compilation.program, fi.compilation.sources, ro.opt_level, error,
+                              psync::LowerMode::Replica);
+  if (!fi.jit) {
+    fmt::print(stderr, "psyncc: error: {}\n", error);
+    return 3;
+  }
+  const psync_protocol_desc& d = *fi.jit->descriptor();
+  fi.plan.desc = &d;
+  fi.plan.consts.assign(d.num_consts, 0);
+  if (d.num_consts) d.const_defaults(ro.n, fi.plan.consts.data());
+  std::vector<std::pair<std::string, int64_t>> overrides;
+  if (!resolve_consts(d, ro.consts, ro.n, overrides)) return 2;
+  for (auto& [name, value] : overrides)
+    for (uint32_t i = 0; i < d.num_consts; ++i)
+      if (name == d.consts[i].name) fi.plan.consts[i] = value;
+  for (const psync::Spec& spec : fi.compilation.program->specs) {
+    bool compiled = false;
+    for (uint32_t k = 0; k < d.num_specs; ++k) compiled = compiled || spec.name == d.specs[k].name;
+    switch (spec.kind) {
+      case psync::SpecKind::Invariant:
+        if (!compiled) fi.plan.not_evaluated.push_back("invariant " + spec.name + " (reads model state)");
+        break;
+      case psync::SpecKind::Property:
+        fi.plan.not_evaluated.push_back("property " + spec.name + " (relates two states)");
+        break;
+      case psync::SpecKind::Liveness:
+        fi.plan.not_evaluated.push_back("liveness " + spec.name + " (speaks of heard-of sets)");
+        break;
+      case psync::SpecKind::Assume:
+        break;  // an assumption about the network, not a guarantee
+    }
+  }
+  return 0;
+}
+
 int run_local_cluster(const RunOptions& ro, const CommonOptions& common) {
   using psync::cmdline::format_duration_us;
   psync::launch::ClusterOptions co;
@@ -316,6 +371,11 @@ int run_local_cluster(const RunOptions& ro, const CommonOptions& common) {
   b.target = ro.target;
   b.has_decision = &co.decides;
   int status = run_build(b, common);
+  auto final_invariants = std::make_unique<FinalInvariants>();
+  if (status == 0 && !co.decides) {
+    status = plan_final_invariants(ro, common, *final_invariants);
+    co.invariants = &final_invariants->plan;
+  }
   if (status == 0) status = psync::launch::print_summary(co, psync::launch::run_cluster(co), stdout);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
@@ -379,6 +439,7 @@ struct CheckCli {
   int n = 3;
   int rounds = -1;
   std::string values = "0..1";
+  std::string bytes_values;  // "" = the decimal texts of --values
   int opt_level = 2;
   std::string trace_json, svg, stats_json;
   std::vector<std::string> consts;
@@ -438,6 +499,26 @@ bool resolve_consts(const psync_protocol_desc& d, const std::vector<std::string>
   return true;
 }
 
+// --bytes-values a,b,hex:00ff: the domain of bytes<K> inputs (each item as
+// on a node's command line, typed_values.h); prints the error.
+bool parse_bytes_values(const std::string& text, std::vector<std::string>& out) {
+  if (text.empty()) return true;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string error;
+    auto v = psync::parse_bytes_text(item, error);
+    if (!v) {
+      fmt::print(stderr, "psyncc: error: bad --bytes-values: {}\n", error);
+      return false;
+    }
+    out.push_back(*v);
+    if (comma == std::string::npos) return true;
+    start = comma + 1;
+  }
+}
+
 // --values, shared by check and simulate; prints the error.
 bool parse_input_values(const CheckCli& cli, int64_t& lo, int64_t& hi) {
   if (!parse_values(cli.values, lo, hi)) {
@@ -478,6 +559,7 @@ int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
   o.liveness_every_round = cli.liveness_every_round;
   o.max_states = cli.max_states;
   if (!parse_input_values(cli, o.values_lo, o.values_hi)) return 2;
+  if (!parse_bytes_values(cli.bytes_values, o.bytes_values)) return 2;
   return with_jit_protocol(cli.file, cli.opt_level, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits& t) {
     if (!resolve_consts(d, cli.consts, cli.n, o.consts)) return 2;
     o.symmetry = t.symmetric && !cli.no_symmetry;
@@ -502,6 +584,7 @@ int run_simulate_verb(const CheckCli& cli, const CommonOptions& common) {
   o.trace_json = cli.trace_json;
   o.svg = cli.svg;
   if (!parse_input_values(cli, o.values_lo, o.values_hi)) return 2;
+  if (!parse_bytes_values(cli.bytes_values, o.bytes_values)) return 2;
   return with_jit_protocol(cli.file, cli.opt_level, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits&) {
     if (!resolve_consts(d, cli.consts, cli.n, o.consts)) return 2;
     return psync::check::run_simulate(d, o, stdout);
@@ -606,6 +689,8 @@ int main(int argc, char** argv) {
   check->add_option("--rounds", check_cli.rounds, "Explore executions of at most R rounds")
       ->transform(Integer(0, kMaxRounds));
   check->add_option("--values", check_cli.values, "Domain of every int input, A..B (default 0..1)");
+  check->add_option("--bytes-values", check_cli.bytes_values,
+                    "Domain of every bytes<K> input: a,b,hex:00ff (default: the numbers of --values as text)");
   check->add_option("--trace-json", check_cli.trace_json, "Write a counterexample as JSON")->type_name("FILE");
   check->add_option("--svg", check_cli.svg, "Write a counterexample as an SVG diagram")->type_name("FILE");
   check->add_option("--stats-json", check_cli.stats_json, "Write the figures as JSON")->type_name("FILE");
@@ -630,6 +715,8 @@ int main(int argc, char** argv) {
       ->transform(Probability());
   simulate->add_option("--rounds", sim_cli.rounds, "Rounds per run")->transform(Integer(0, kMaxRounds));
   simulate->add_option("--values", sim_cli.values, "Inputs drawn from A..B (default 0..1)");
+  simulate->add_option("--bytes-values", sim_cli.bytes_values,
+                       "bytes<K> inputs drawn from a,b,hex:00ff (default: the numbers of --values as text)");
   simulate->add_option("--const", sim_cli.consts, "name=value, overriding a const");
   simulate->add_option("--trace-json", sim_cli.trace_json, "Write the first violating run as JSON")->type_name("FILE");
   simulate->add_option("--svg", sim_cli.svg, "Write the first violating run as SVG")->type_name("FILE");

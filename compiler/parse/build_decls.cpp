@@ -94,6 +94,54 @@ std::optional<int64_t> AstBuilder::parse_duration_us(antlr4::tree::TerminalNode*
   return v * scale;
 }
 
+// A string literal's bytes: the quotes dropped, escapes decoded (\" \\ \n
+// \t \r \0 \xHH); any other escape is `bad-escape`.
+std::optional<std::string> AstBuilder::decode_string(antlr4::tree::TerminalNode* node) {
+  if (!present(node)) return std::nullopt;
+  const std::string text = node->getText();
+  std::string out;
+  bool ok = true;
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 1; i + 1 < text.size(); ++i) {
+    if (text[i] != '\\') {
+      out += text[i];
+      continue;
+    }
+    const char c = text[++i];
+    switch (c) {
+      case '"': out += '"'; break;
+      case '\\': out += '\\'; break;
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'r': out += '\r'; break;
+      case '0': out += '\0'; break;
+      case 'x':
+        if (i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+          out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+          i += 2;
+          break;
+        }
+        [[fallthrough]];
+      default: {
+        SourceRange r = range(node);
+        r.begin += static_cast<uint32_t>(i - 1);
+        r.end = r.begin + 2;
+        diags_.error("bad-escape", r,
+                     "unknown escape " + quote_token_text(text.substr(i - 1, 2)) +
+                         " in a string (use \\\" \\\\ \\n \\t \\r \\0 or \\xHH)");
+        ok = false;
+      }
+    }
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
 // ---------------------------------------------------------- types
 
 TypeExprPtr AstBuilder::build_type(P::TypeContext* ctx, int depth) {
@@ -149,6 +197,11 @@ TypeExprPtr AstBuilder::build_type(P::TypeContext* ctx, int depth) {
     if (t->name != "n" && present(c->ID()))
       diags_.error("array-size-not-n", range(c->ID()),
                    "array size must be 'n' (arrays are indexed by process id), found '" + t->name + "'");
+  } else if (auto* c = as<P::SizedTypeContext>(ctx)) {
+    // NAME<K>: bytes<K> is the only sized type; sema reports any other name.
+    t->kind = TypeExprKind::Bytes;
+    t->name = id_text(c->ID());
+    t->size = parse_int(c->INT()).value_or(-1);
   } else if (auto* c = as<P::RecordTypeContext>(ctx)) {
     t->kind = TypeExprKind::Record;
     for (auto* f : c->fieldType()) {

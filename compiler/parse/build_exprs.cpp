@@ -181,6 +181,13 @@ ExprPtr AstBuilder::build_primary(P::PrimaryContext* ctx, int d) {
     e->name = id_text(c->ID());
     return e;
   }
+  if (auto* c = as<P::StringLitContext>(ctx)) {
+    auto v = decode_string(c->STRING());
+    if (!v) return error_expr(r);
+    auto e = make(ExprKind::StringLit, r);
+    e->str_value = std::move(*v);
+    return e;
+  }
   if (as<P::UnitLitContext>(ctx)) return make(ExprKind::UnitLit, r);
   if (auto* c = as<P::ParenExprContext>(ctx)) {
     // One alternative for (e) and (a, b, ...): ANTLR then needs no
@@ -209,24 +216,6 @@ ExprPtr AstBuilder::build_primary(P::PrimaryContext* ctx, int d) {
     return e;
   }
   return error_expr(r);
-}
-
-// The text of a string literal: quotes removed, \" \\ \n \t resolved (any
-// other escaped character stands for itself).
-std::string AstBuilder::unescape_string(antlr4::tree::TerminalNode* node) {
-  if (!present(node)) return "";
-  std::string t = node->getText();
-  std::string out;
-  for (size_t i = 1; i + 1 < t.size(); ++i) {
-    char c = t[i];
-    if (c == '\\' && i + 2 < t.size()) {
-      char x = t[++i];
-      out += x == 'n' ? '\n' : x == 't' ? '\t' : x;
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 ExprPtr AstBuilder::build_condition(P::ExprContext* cond, antlr4::Token* eq, P::ExprContext* rhs, int depth) {
@@ -336,7 +325,7 @@ StmtPtr AstBuilder::build_stmt(P::StmtContext* ctx, int depth) {
   }
   if (auto* c = as<P::LogStmtContext>(ctx)) {
     auto s = make_stmt(StmtKind::Log, r);
-    s->text = unescape_string(c->STRING());
+    if (auto text = decode_string(c->STRING())) s->text = std::move(*text);
     for (auto* a : c->expr()) s->args.push_back(build_expr(a, depth));
     return s;
   }

@@ -75,6 +75,7 @@ class AstBuilder {
   static std::string id_text(antlr4::tree::TerminalNode* node);
   std::optional<int64_t> parse_int(antlr4::tree::TerminalNode* node);
   std::optional<int64_t> parse_duration_us(antlr4::tree::TerminalNode* node);
+  std::optional<std::string> decode_string(antlr4::tree::TerminalNode* node);
   TypeExprPtr build_type(P::TypeContext* ctx, int depth = 0);
   VarDeclPtr make_var(VarKind kind, antlr4::tree::TerminalNode* id);
   VarDeclPtr top_var(VarKind kind, antlr4::tree::TerminalNode* id, P::TypeContext* type, P::ExprContext* init);
@@ -98,7 +99,6 @@ class AstBuilder {
   /// A condition; `a = b` (eq set) is reported as assignment-in-condition
   /// and built as `a == b`, so that the rest of the round is still checked.
   ExprPtr build_condition(P::ExprContext* cond, antlr4::Token* eq, P::ExprContext* rhs, int depth);
-  std::string unescape_string(antlr4::tree::TerminalNode* node);
   MatchArm build_arm(P::MatchPatternContext* pat, antlr4::ParserRuleContext* arm);
   std::optional<int64_t> duration_literal(antlr4::tree::TerminalNode* node) { return parse_duration_us(node); }
   std::vector<StmtPtr> build_block(P::BlockContext* ctx, int depth);

@@ -72,6 +72,11 @@ bool prescan_tokens(antlr4::CommonTokenStream& tokens, DiagnosticEngine& diags, 
                     "unexpected character " + quote_token_text(t->getText()) + " in program text");
       } else if (type == PSyncLexer::UNTERMINATED_STRING) {
         diags.error("unterminated-string", range_of(t), "unterminated string: '\"' has no closing '\"' on its line");
+        // Parsed as the string it starts, so that the error does not cascade.
+        if (auto* ct = dynamic_cast<antlr4::CommonToken*>(t)) {
+          ct->setType(PSyncLexer::STRING);
+          continue;
+        }
       } else {
         SourceRange r = range_of(t);
         r.end = r.begin + 2;

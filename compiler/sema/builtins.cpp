@@ -165,9 +165,9 @@ const Type* check_MboxFilter(Ck& c, Expr& e) { return mailbox_predicate(c, e, c.
 const Type* mailbox_ordered(Ck& c, Expr& e) {
   if (!c.check_arity(e, 0, 0, mailbox_op(e))) return e.type;
   const Type* msg = message_type(e);
-  if (!msg->is(TypeKind::Int) && !msg->is(TypeKind::Pid) && !msg->is_error())
-    return c.fail(e, "unordered-message", "'" + e.name + "' needs messages of type int or pid, not '" + type_name(msg) +
-                                              "'; use min_by/max_by with a key");
+  if (!msg->is(TypeKind::Int) && !msg->is(TypeKind::Pid) && !msg->is(TypeKind::Bytes) && !msg->is_error())
+    return c.fail(e, "unordered-message", "'" + e.name + "' needs messages of type int, pid or bytes<K>, not '" +
+                                              type_name(msg) + "'; use min_by/max_by with a key");
   return c.set_type(e, msg);
 }
 const Type* check_MboxMin(Ck& c, Expr& e) { return mailbox_ordered(c, e); }
@@ -325,6 +325,9 @@ const Type* Checker::unknown_member(Expr& e, BuiltinForm form) {
     case BuiltinForm::Option:
       return fail(e, "unknown-member",
                   "an option has no operation '" + m + "' (it has " + builtin_spellings(BuiltinForm::Option) + ")");
+    case BuiltinForm::Bytes:
+      return fail(e, "unknown-member",
+                  "a bytes value has no operation '" + m + "' (it has " + builtin_spellings(BuiltinForm::Bytes) + ")");
     default: return fail(e, "unknown-member", "'" + m + "' is not a member");
   }
 }

@@ -36,6 +36,13 @@ const char* kind_noun(VarKind k);
 /// The value of an integer literal, possibly negated (`-3`), or nothing.
 std::optional<int64_t> constant_int(const Expr& e);
 
+class Checker;
+// The checks of the bytes<K> built-ins (bytes.cpp), reached from the
+// dispatch of builtins.def in builtins.cpp.
+const Type* check_BytesLen(Checker& c, Expr& e);
+const Type* check_BytesSize(Checker& c, Expr& e);
+const Type* check_ToBytes(Checker& c, Expr& e);
+
 class Checker {
  public:
   Checker(Program& p, TypeContext& t, DiagnosticEngine& d, const SemaOptions& o) : prog(p), T(t), D(d), opts(o) {}
@@ -87,8 +94,19 @@ class Checker {
   bool coerce(ExprPtr& e, const Type* want, const std::string& what);
   bool require(ExprPtr& e, TypeKind kind, const std::string& what);
   /// Reports a mismatch of an already checked `e` with `want`, and makes an
-  /// int -> pid conversion explicit (Builtin::ToPid).
+  /// int -> pid conversion explicit (Builtin::ToPid), as well as the widening
+  /// of a bytes<K1> to a bytes<K2> (Builtin::ToBytes).
   bool coerce_checked(ExprPtr& e, const Type* want, const std::string& what);
+
+  // ------------------------------------------------ bytes<K> (bytes.cpp)
+  const Type* resolve_bytes_type(const TypeExpr* t);
+  const Type* check_string_literal(Expr& e, const Type* expected);
+  /// bytes<K1> where bytes<K2> is expected, K1 <= K2.
+  static bool bytes_widens(const Type* from, const Type* to);
+  /// `<`, `<=`, `>`, `>=` with a bytes left operand (already checked).
+  const Type* check_bytes_order(Expr& e, const std::string& op);
+  /// Whether an input or output may have type t (consts: one word only).
+  static bool exportable(VarKind kind, const Type* t);
 
   // ------------------------------------------------ expressions (expressions.cpp)
   const Type* check(Expr& e, const Type* expected);

@@ -140,6 +140,7 @@ const Type* Checker::check(Expr& e, const Type* expected) {
       return set_type(e, T.array(check(*e.args[0], nullptr)));
     }
     case ExprKind::Record: return check_record(e, expected);
+    case ExprKind::StringLit: return check_string_literal(e, expected);
     case ExprKind::Old: {
       if (!in_spec() || cx.spec != SpecKind::Property)
         return fail(e, "old-outside-property",
@@ -249,7 +250,7 @@ const Type* Checker::check_name(Expr& e) {
 }
 
 const Type* Checker::check_call(Expr& e) {
-  if (e.builtin == Builtin::ToPid) return check_builtin(e);  // inserted by coerce_checked
+  if (e.builtin == Builtin::ToPid || e.builtin == Builtin::ToBytes) return check_builtin(e);  // inserted by coerce_checked
   FnDecl* fn = fn_named(e.name);
   if (fn && !lookup(e.name)) {
     fn->used = true;
@@ -360,6 +361,7 @@ const Type* Checker::check_member(Expr& e) {
     case TypeKind::PidSet:
     case TypeKind::Set: form = BuiltinForm::Set; break;
     case TypeKind::Option: form = BuiltinForm::Option; break;
+    case TypeKind::Bytes: form = BuiltinForm::Bytes; break;
     case TypeKind::Record: {
       int idx = rt->field_index(m);
       if (idx < 0) return fail(e, "unknown-field", "record type '" + type_name(rt) + "' has no field '" + m + "'");
@@ -404,7 +406,8 @@ const Type* Checker::check_binary(Expr& e) {
     case BinaryOp::Le:
     case BinaryOp::Gt:
     case BinaryOp::Ge:
-      require(e.args[0], TypeKind::Int, "the left operand of " + sp);
+      if (check(*e.args[0], nullptr)->is(TypeKind::Bytes)) return check_bytes_order(e, sp);
+      coerce_checked(e.args[0], T.int_(), "the left operand of " + sp);
       require(e.args[1], TypeKind::Int, "the right operand of " + sp);
       return set_type(e, T.bool_());
     case BinaryOp::Eq:
@@ -415,6 +418,7 @@ const Type* Checker::check_binary(Expr& e) {
         return set_type(e, T.bool_());
       }
       if (!has_equality(l)) return fail(e, "no-equality", "values of type '" + type_name(l) + "' cannot be compared");
+      if (l->is(TypeKind::Bytes)) return check_bytes_order(e, sp);
       const Type* rt = check(*e.args[1], l);
       if (!assignable(rt, l))
         return fail(e, "type-mismatch", "cannot compare '" + type_name(l) + "' with '" + type_name(rt) + "' using " + sp);

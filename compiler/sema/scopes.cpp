@@ -215,11 +215,16 @@ const Type* Checker::resolve_type(const TypeExpr* t) {
       }
       return T.record(t->field_names, es);
     }
+    case TypeExprKind::Bytes: return resolve_bytes_type(t);
     case TypeExprKind::Named: {
       if (t->name == "<error>") return T.error();
+      if (t->name == "bytes") {
+        D.error("unknown-type", t->range, "'bytes' needs its capacity: write bytes<K>, e.g. bytes<64>");
+        return T.error();
+      }
       if (const Type* a = alias(t->name)) return a;
       std::string hint = t->name == "string" || t->name == "float" || t->name == "double"
-                             ? " (psync values are int, bool, pid, enums, sets, options, tuples, records and arrays)"
+                             ? " (psync values are int, bool, pid, enums, sets, options, tuples, records, arrays and bytes<K>)"
                              : "";
       D.error("unknown-type", t->range, "unknown type '" + t->name + "'" + hint);
       return T.error();
@@ -232,7 +237,7 @@ bool Checker::assignable(const Type* from, const Type* to) {
   if (from == to || from->is_error() || to->is_error()) return true;
   bool num_from = from->is(TypeKind::Int) || from->is(TypeKind::Pid);
   bool num_to = to->is(TypeKind::Int) || to->is(TypeKind::Pid);
-  return num_from && num_to;
+  return (num_from && num_to) || bytes_widens(from, to);
 }
 
 bool Checker::has_equality(const Type* t) { return !(t->is(TypeKind::Mailbox) || t->is(TypeKind::Lambda)); }
@@ -267,6 +272,16 @@ bool Checker::coerce_checked(ExprPtr& e, const Type* want, const std::string& wh
     conv->builtin = Builtin::ToPid;
     conv->type = T.pid();
     conv->what = what;
+    conv->args.push_back(std::move(e));
+    e = std::move(conv);
+  }
+  if (got->is(TypeKind::Bytes) && want->is(TypeKind::Bytes) && got != want) {
+    auto conv = std::make_unique<Expr>();
+    conv->kind = ExprKind::Call;
+    conv->range = e->range;
+    conv->name = builtin_info(Builtin::ToBytes).spelling;
+    conv->builtin = Builtin::ToBytes;
+    conv->type = want;
     conv->args.push_back(std::move(e));
     e = std::move(conv);
   }

@@ -109,13 +109,19 @@ void Checker::declare_global_typed(VarDecl& v) {
   }
   // Consts, inputs and outputs cross the command line and the ABI as one
   // word each (runtime/include/psync/abi.h).
+  // An input may also be bytes<K> and the output any storable value
+  // (exportable, bytes.cpp): the descriptor describes their types.
   bool word = v.type->is_scalar() || v.type->is(TypeKind::PidSet) || v.type->is_error();
   bool exported = v.kind == VarKind::Const || v.kind == VarKind::Input || v.kind == VarKind::Output || v.output;
-  if (!word && exported) {
+  if (!word && exported && (v.output || !exportable(v.kind, v.type))) {
     const char* noun = v.kind == VarKind::Const ? "const" : v.kind == VarKind::Input ? "input" : "output";
+    // An `output var` is one word, like a const; the decision may be any value.
+    const char* allowed = v.kind == VarKind::Const || v.output ? " must be int, bool, pid, an enum or set<pid>"
+                          : v.kind == VarKind::Input       ? " must be int, bool, pid, an enum, set<pid> or bytes<K>"
+                                                           : " must carry a value";
     D.error(std::string("non-scalar-") + noun, v.type_expr ? v.type_expr->range : v.range,
-            std::string(v.kind == VarKind::Const ? "a " : "an ") + noun +
-                " must be int, bool, pid, an enum or set<pid>, not '" + type_name(v.type) + "'");
+            std::string(v.kind == VarKind::Const ? "a " : "an ") + noun + allowed + ", not '" + type_name(v.type) +
+                "'");
   }
   if (v.model && v.output) v.model = false;  // the grammar has no `model output var`
   if (!declare_global(v)) v.used = true;  // rejected: no "never read" warning on top

@@ -2,6 +2,7 @@
 // fields. Each rule is something the node, the checker or the simulator
 // relies on without testing it again (docs/abi.md, "Validation").
 #include "abi/validate.h"
+#include "abi/typed_values.h"
 
 #include <concepts>
 #include <cinttypes>
@@ -97,19 +98,45 @@ std::string check_rounds(const psync_protocol_desc& d) {
   return "";
 }
 
+// The psync_type of a field must agree with its kind: a one-word kind with
+// the same type kind (an enum with as many variants), BYTES with a bytes
+// type, OTHER with any type no other kind names (composites, set<E>).
+bool type_matches_field(const psync_type& t, const psync_field& f) {
+  switch (f.kind) {
+    case PSYNC_KIND_INT: return t.kind == PSYNC_TYPE_INT;
+    case PSYNC_KIND_BOOL: return t.kind == PSYNC_TYPE_BOOL;
+    case PSYNC_KIND_PID: return t.kind == PSYNC_TYPE_PID;
+    case PSYNC_KIND_PIDSET: return t.kind == PSYNC_TYPE_PIDSET;
+    case PSYNC_KIND_ENUM: return t.kind == PSYNC_TYPE_ENUM && t.count == f.num_variants;
+    case PSYNC_KIND_BYTES: return t.kind == PSYNC_TYPE_BYTES;
+    case PSYNC_KIND_OTHER:
+      return t.kind != PSYNC_TYPE_INT && t.kind != PSYNC_TYPE_BOOL && t.kind != PSYNC_TYPE_PID &&
+             t.kind != PSYNC_TYPE_PIDSET && t.kind != PSYNC_TYPE_ENUM && t.kind != PSYNC_TYPE_BYTES &&
+             t.kind != PSYNC_TYPE_UNIT;
+  }
+  return false;
+}
+
 std::string check_inputs_and_output(const psync_protocol_desc& d) {
   if (d.num_inputs > 0 && d.inputs == nullptr) return fail(d.num_inputs, " inputs but no input table");
+  if (d.num_inputs > 0 && d.input_types == nullptr) return fail(d.num_inputs, " inputs but no input_types");
   for (uint32_t i = 0; i < d.num_inputs; ++i) {
     const psync_field& f = d.inputs[i];
     if (f.name == nullptr) return fail("input ", i, " has no name");
     const std::string what = join("input ", quoted(f.name));
-    if (!is_scalar_kind(f.kind))
-      return fail(what, " has kind ", f.kind, " (must be int, bool, pid, set<pid> or an enum)");
+    if (!is_scalar_kind(f.kind) && f.kind != PSYNC_KIND_BYTES)
+      return fail(what, " has kind ", f.kind, " (must be int, bool, pid, set<pid>, an enum or bytes)");
     if (std::string e = check_variants(f, what); !e.empty()) return e;
+    if (std::string e = check_type_description(d.input_types[i]); !e.empty()) return fail(what, ": ", e);
+    if (!type_matches_field(*d.input_types[i], f)) return fail(what, ": its type does not match its kind");
     if (std::string e = check_field_offset(f, what); !e.empty()) return e;
-    for (uint32_t j = 0; j < i; ++j)
-      if (d.inputs[j].offset == f.offset)
-        return fail("inputs ", quoted(d.inputs[j].name), " and ", quoted(f.name), " share offset ", f.offset);
+    // Inputs are one word or bytes<K>: their sizes do not depend on n.
+    const uint64_t end = f.offset + 8 * value_words(*d.input_types[i], 1);
+    for (uint32_t j = 0; j < i; ++j) {
+      const uint64_t jend = d.inputs[j].offset + 8 * value_words(*d.input_types[j], 1);
+      if (d.inputs[j].offset < end && f.offset < jend)
+        return fail("inputs ", quoted(d.inputs[j].name), " and ", quoted(f.name), " overlap at offset ", f.offset);
+    }
   }
   if (d.num_output_vars > 0 && d.output_vars == nullptr) return fail(d.num_output_vars, " output vars but no table");
   for (uint32_t i = 0; i < d.num_output_vars; ++i) {
@@ -124,15 +151,19 @@ std::string check_inputs_and_output(const psync_protocol_desc& d) {
   if (d.max_pid_constant >= 0 && d.max_pid_constant_site == nullptr)
     return fail("max_pid_constant ", d.max_pid_constant, " has no site");
   const psync_field& o = d.output;
-  if (o.kind > PSYNC_KIND_ENUM) return fail("the output has unknown kind ", o.kind);
+  if (o.kind > PSYNC_KIND_BYTES) return fail("the output has unknown kind ", o.kind);
   if (o.kind == PSYNC_KIND_NONE) return "";
   if (o.name == nullptr) return fail("the output has a kind but no name");
-  if (std::string e = check_variants(o, join("output ", quoted(o.name))); !e.empty()) return e;
-  if (o.kind == PSYNC_KIND_OTHER) return "";  // composite: drivers print the state, not the word
-  if (std::string e = check_field_offset(o, join("output ", quoted(o.name))); !e.empty()) return e;
-  for (uint32_t j = 0; j < d.num_inputs; ++j)
-    if (d.inputs[j].offset == o.offset)
-      return fail("output ", quoted(o.name), " shares offset ", o.offset, " with input ", quoted(d.inputs[j].name));
+  const std::string what = join("output ", quoted(o.name));
+  if (std::string e = check_variants(o, what); !e.empty()) return e;
+  if (std::string e = check_type_description(d.output_type); !e.empty()) return fail(what, ": ", e);
+  if (!type_matches_field(*d.output_type, o)) return fail(what, ": its type does not match its kind");
+  if (std::string e = check_field_offset(o, what); !e.empty()) return e;
+  for (uint32_t j = 0; j < d.num_inputs; ++j) {
+    const uint64_t jend = d.inputs[j].offset + 8 * value_words(*d.input_types[j], 1);
+    if (d.inputs[j].offset <= o.offset && o.offset < jend)
+      return fail(what, " overlaps input ", quoted(d.inputs[j].name), " at offset ", o.offset);
+  }
   return "";
 }
 
@@ -206,18 +237,18 @@ std::string validate_descriptor(const psync_protocol_desc& d, int32_t n) {
   if (ss % 8 != 0 || ss < sizeof(psync_proc_header) || ss > kMaxStateBytes)
     return fail("state_size(", n, ") = ", ss, " (must be a multiple of 8 from ", sizeof(psync_proc_header), " to ",
                 kMaxStateBytes, ")");
-  auto inside = [&](const psync_field& f, const char* what) -> std::string {
-    if (uint64_t(f.offset) + 8 > ss)
+  auto inside = [&](const psync_field& f, uint64_t words, const char* what) -> std::string {
+    if (uint64_t(f.offset) + 8 * words > ss)
       return fail(what, " ", quoted(f.name), " at offset ", f.offset, " lies outside the state (state_size(", n,
                   ") = ", ss, ")");
     return "";
   };
   for (uint32_t i = 0; i < d.num_inputs; ++i)
-    if (std::string e = inside(d.inputs[i], "input"); !e.empty()) return e;
+    if (std::string e = inside(d.inputs[i], value_words(*d.input_types[i], n), "input"); !e.empty()) return e;
   for (uint32_t i = 0; i < d.num_output_vars; ++i)
-    if (std::string e = inside(d.output_vars[i], "output var"); !e.empty()) return e;
-  if (is_scalar_kind(d.output.kind))
-    if (std::string e = inside(d.output, "output"); !e.empty()) return e;
+    if (std::string e = inside(d.output_vars[i], 1, "output var"); !e.empty()) return e;
+  if (d.output.kind != PSYNC_KIND_NONE)
+    if (std::string e = inside(d.output, value_words(*d.output_type, n), "output"); !e.empty()) return e;
   for (uint32_t i = 0; i < d.num_rounds; ++i) {
     const psync_round_desc& r = d.rounds[i];
     const uint64_t ms = r.msg_size(n);

@@ -37,6 +37,9 @@ struct CheckOptions {
   // range over 0..1 and pid inputs over 0..n-1 whatever this says.
   int64_t values_lo = 0;
   int64_t values_hi = 1;
+  // Domain of every bytes<K> input (`--bytes-values a,b`); empty means the
+  // decimal texts of values_lo..values_hi ("0", "1").
+  std::vector<std::string> bytes_values;
   // Accepted for the command line; exploration currently uses one thread.
   int threads = 1;
   // Canonicalise global states by sorting process states. Sound only if the
@@ -82,6 +85,7 @@ struct SimulateOptions {
   double crash = 0.0;       // per process and round, probability of crashing
   int64_t values_lo = 0;    // inputs drawn uniformly from values_lo..values_hi
   int64_t values_hi = 1;
+  std::vector<std::string> bytes_values;  // bytes<K> inputs: as CheckOptions::bytes_values
   std::vector<std::pair<std::string, int64_t>> consts;
   std::string trace_json;   // the first violating run, if any
   std::string svg;

@@ -4,6 +4,7 @@
 #include "engine.h"
 
 #include "abi/validate.h"
+#include "abi/typed_values.h"
 
 #include <sys/resource.h>
 
@@ -40,6 +41,36 @@ void hook_range_error(void* self, const psync_env*, int64_t value, const char* w
 }
 
 }  // namespace
+
+std::string Proto::set_bytes_domain(const std::vector<std::string>& values, int64_t lo, int64_t hi) {
+  std::vector<std::string> texts = values;
+  if (texts.empty())
+    for (int64_t v = lo; v <= hi; ++v) texts.push_back(std::to_string(v));
+  bytes_domain.clear();
+  for (const std::string& t : texts) {
+    for (uint32_t k = 0; k < d->num_inputs; ++k)
+      if (d->inputs[k].kind == PSYNC_KIND_BYTES && t.size() > d->input_types[k]->count)
+        return "bytes value \"" + t + "\" is longer than input `" + d->inputs[k].name + "` can hold (" +
+               std::to_string(d->input_types[k]->count) + " bytes)";
+    bytes_domain.push_back(bytes_input_buffer(t));
+  }
+  if (bytes_domain.empty()) return "empty bytes domain";
+  return "";
+}
+
+bool Proto::has_bytes_inputs() const {
+  for (uint32_t k = 0; k < d->num_inputs; ++k)
+    if (d->inputs[k].kind == PSYNC_KIND_BYTES) return true;
+  return false;
+}
+
+std::vector<int64_t> Proto::input_words(const int64_t* in) const {
+  std::vector<int64_t> words(in, in + d->num_inputs);
+  for (uint32_t k = 0; k < d->num_inputs; ++k)
+    if (d->inputs[k].kind == PSYNC_KIND_BYTES)
+      words[k] = int64_t(reinterpret_cast<uintptr_t>(bytes_domain[size_t(in[k])].data()));
+  return words;
+}
 
 std::string Proto::setup(const psync_protocol_desc& desc, int n_,
                          const std::vector<std::pair<std::string, int64_t>>& overrides) {

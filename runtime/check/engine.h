@@ -158,6 +158,17 @@ struct Proto {
 
   std::string print_state(const void* state, int me, int64_t round) const;
   TraceProcess describe(const void* state, int me, int64_t round) const;
+
+  // bytes<K> inputs range over these values (--bytes-values), as buffers
+  // init reads (abi.h): a bytes input's domain is 0 .. size-1, an index.
+  std::vector<std::vector<int64_t>> bytes_domain;
+  // Sets the domain: `values`, or the decimal texts of lo..hi when empty.
+  // An error names a value too long for a bytes input.
+  std::string set_bytes_domain(const std::vector<std::string>& values, int64_t lo, int64_t hi);
+  bool has_bytes_inputs() const;
+  // The words init takes for one process's input values `in` (one per
+  // input; a bytes input's value is an index into bytes_domain).
+  std::vector<int64_t> input_words(const int64_t* in) const;
 };
 
 inline int64_t header_word(const void* state, size_t index) {

@@ -118,6 +118,7 @@ CheckResult Explorer::run() {
   n_ = o_.n;
   if (n_ > 20) return fail("exhaustive checking supports n <= 20 (2^n mailboxes per process)");
   if (o_.values_lo > o_.values_hi) return fail("empty value range");
+  if (std::string e = P_.set_bytes_domain(o_.bytes_values, o_.values_lo, o_.values_hi); !e.empty()) return fail(e);
   ss_ = P_.ss;
   gs_ = 4 + 4 * static_cast<size_t>(n_);
   bool need_live = o_.liveness && !P_.liveness.empty();
@@ -167,7 +168,10 @@ CheckResult Explorer::run() {
     std::vector<std::pair<int64_t, int64_t>> dom;
     for (int i = 0; i < n_; ++i)
       for (uint32_t k = 0; k < desc_.num_inputs; ++k)
-        dom.push_back(input_domain(desc_.inputs[k], n_, o_.values_lo, o_.values_hi));
+        if (desc_.inputs[k].kind == PSYNC_KIND_BYTES)  // an index into the bytes domain
+          dom.emplace_back(0, int64_t(P_.bytes_domain.size()) - 1);
+        else
+          dom.push_back(input_domain(desc_.inputs[k], n_, o_.values_lo, o_.values_hi));
     std::vector<int64_t> val(dom.size());
     for (size_t k = 0; k < dom.size(); ++k) val[k] = dom[k].first;
     std::vector<std::vector<uint32_t>> alts(static_cast<size_t>(n_));  // interned ids
@@ -178,7 +182,8 @@ CheckResult Explorer::run() {
         auto& a = alts[static_cast<size_t>(i)];
         a.clear();
         psync_env env = P_.env(i, 0);
-        const int64_t* in = val.data() + static_cast<size_t>(i) * desc_.num_inputs;
+        const std::vector<int64_t> words = P_.input_words(val.data() + static_cast<size_t>(i) * desc_.num_inputs);
+        const int64_t* in = words.data();
         P_.chooser.begin_exhaustive();
         do {
           std::memset(scratch_.data(), 0, ss_);

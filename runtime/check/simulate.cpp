@@ -84,12 +84,14 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
   for (int i = 0; i < n_; ++i) {
     std::vector<int64_t> in;
     for (uint32_t k = 0; k < d_.num_inputs; ++k) {
-      auto [lo, hi] = input_domain(d_.inputs[k], n_, o_.values_lo, o_.values_hi);
+      auto [lo, hi] = d_.inputs[k].kind == PSYNC_KIND_BYTES  // an index into the bytes domain
+                          ? std::pair<int64_t, int64_t>(0, int64_t(P_.bytes_domain.size()) - 1)
+                          : input_domain(d_.inputs[k], n_, o_.values_lo, o_.values_hi);
       in.push_back(lo + static_cast<int64_t>(rng.below(static_cast<uint64_t>(hi - lo) + 1)));
     }
     psync_env env = P_.env(i, 0);
     take_choices("");
-    d_.init(proc(cur, i), &env, in.data());
+    d_.init(proc(cur, i), &env, P_.input_words(in.data()).data());
     take_choices("");
     if (trace) {
       trace->inputs.push_back(in);
@@ -303,6 +305,7 @@ SimulateResult Simulator::run() {
   auto start = std::chrono::steady_clock::now();
   std::string err = P_.setup(d_, o_.n, o_.consts);
   if (err.empty() && o_.values_lo > o_.values_hi) err = "empty value range";
+  if (err.empty()) err = P_.set_bytes_domain(o_.bytes_values, o_.values_lo, o_.values_hi);
   if (err.empty() && !(o_.loss >= 0 && o_.loss <= 1 && o_.crash >= 0 && o_.crash <= 1))
     err = "loss and crash must be probabilities in [0, 1]";
   if (!err.empty()) {

@@ -371,7 +371,13 @@ void Instance::run_until_blocked(int64_t now_us) {
     if (!sync_open_ || cursor_.open()) break;
     if (cursor_.closed == round::Closed::Full) ++counters_.rounds_ended_full;
     else ++counters_.rounds_ended_by_go;
-    if (config_.round_latency != nullptr) config_.round_latency->add(now_us - round_began_us_);
+    // A latency sample for the adaptive timeout (node.cpp), unless the round
+    // ended in the second half of its timeout: then it was paced by peers
+    // waiting on their own timeouts, and the sample would let the timeout
+    // feed on itself (Karn's rule for TCP's RTO drops ambiguous samples so).
+    if (config_.round_latency != nullptr &&
+        (deadline_ == kNoDeadline || 2 * (now_us - round_began_us_) < deadline_ - round_began_us_))
+      config_.round_latency->add(now_us - round_began_us_);
     complete_round(now_us);
     if (status_ == Status::Running && !halted()) begin_round(round_ + 1, now_us, /*skipped=*/false);
   }

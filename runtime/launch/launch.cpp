@@ -7,6 +7,8 @@
 #include "launch/keys.h"
 #include "util/cmdline.h"
 
+#include <psync/abi.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -301,6 +303,11 @@ bool parse_final_line(const std::string& line, FinalState& f) {
   const size_t open = at + 8, close = line.find('}', open);
   if (close == std::string::npos) return false;
   f.outputs = line.substr(open, close - open + 1);
+  std::string state;
+  f.state.clear();
+  if (json_field(line.substr(close + 1), "state", state) && state.size() >= 2 && state.front() == '"' &&
+      state.back() == '"')
+    f.state = state.substr(1, state.size() - 2);
   return true;
 }
 
@@ -554,11 +561,47 @@ Summary summarize(const ClusterOptions& o, const ClusterResult& r) {
       cluster_failure = cluster_failure || (!rep.stopped && rep.status == 2);
     }
   }
+  if (o.invariants) {
+    s.invariants = evaluate_final_invariants(*o.invariants, o.n, o.instances, r.finals);
+    for (const InstanceInvariants& v : s.invariants) s.invariant_violations += !v.violated.empty();
+  }
   if (r.interrupted) s.exit_status = 130;
   else if (cluster_failure) s.exit_status = 2;
   else
-    s.exit_status = s.disagreements == 0 && s.incomplete == 0 && s.failed.empty() && s.at_time_limit.empty() ? 0 : 1;
+    s.exit_status = s.disagreements == 0 && s.incomplete == 0 && s.failed.empty() && s.at_time_limit.empty() &&
+                            s.invariant_violations == 0
+                        ? 0
+                        : 1;
   return s;
+}
+
+// The invariants over the final states: each violation and each instance
+// that could not be judged (up to kShownWhenMany of those), then one line.
+static void print_final_invariants(const ClusterOptions& o, const Summary& s, std::FILE* out) {
+  if (!o.invariants) {
+    std::fprintf(out, "invariants: not evaluated on the final states (psyncc check checks them)\n");
+    return;
+  }
+  uint64_t evaluated = 0, unjudged = 0;
+  for (const InstanceInvariants& v : s.invariants) {
+    const auto inst = static_cast<unsigned long long>(v.instance);
+    if (v.evaluated) ++evaluated;
+    for (const std::string& name : v.violated)
+      std::fprintf(out, "instance %llu: invariant `%s` VIOLATED on the final states (round %lld)\n", inst, name.c_str(),
+                   static_cast<long long>(v.round));
+    if (!v.evaluated && ++unjudged <= kShownWhenMany)
+      std::fprintf(out, "instance %llu: invariants not evaluated: %s\n", inst, v.why_not.c_str());
+  }
+  const psync_protocol_desc& d = *o.invariants->desc;
+  std::string names;
+  for (uint32_t k = 0; k < d.num_specs; ++k)
+    if (d.specs[k].kind == PSYNC_SPEC_INVARIANT) names += (names.empty() ? "" : ", ") + std::string(d.specs[k].name);
+  std::string skipped;
+  for (const std::string& x : o.invariants->not_evaluated) skipped += (skipped.empty() ? "" : ", ") + x;
+  std::fprintf(out, "invariants on the final states: %s; %llu of %llu instance(s) evaluated, %llu violated%s%s\n",
+               names.empty() ? "(none)" : names.c_str(), static_cast<unsigned long long>(evaluated),
+               static_cast<unsigned long long>(o.instances), static_cast<unsigned long long>(s.invariant_violations),
+               skipped.empty() ? "" : "; not evaluated here: ", skipped.c_str());
 }
 
 int print_summary(const ClusterOptions& o, const ClusterResult& r, std::FILE* out) {
@@ -581,12 +624,14 @@ int print_summary(const ClusterOptions& o, const ClusterResult& r, std::FILE* ou
         std::sort(sorted.begin(), sorted.end());
         text += (text.empty() ? "" : "; ") + outputs + " at replica" + (sorted.size() == 1 ? " " : "s ") + join_ids(sorted);
       }
-      std::fprintf(out, "instance %llu: final outputs %s\n", static_cast<unsigned long long>(inst), text.c_str());
+      if (groups.size() != 1 || groups.begin()->first != "{}")
+        std::fprintf(out, "instance %llu: final outputs %s\n", static_cast<unsigned long long>(inst), text.c_str());
     }
+    print_final_invariants(o, s, out);
     int killed = 0;
     for (const Replica& rep : r.replicas) killed += rep.killed;
-    std::fprintf(out, "replicas: %d (%d killed), the protocol declares no decision: agreement not checked (its "
-                 "invariants are checked by psyncc check)\n", o.n, killed);
+    std::fprintf(out, "replicas: %d (%d killed), the protocol declares no decision: agreement not checked\n", o.n,
+                 killed);
   }
   for (const InstanceLine& line : s.shown) {
     if (!o.decides) break;

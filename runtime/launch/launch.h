@@ -1,7 +1,8 @@
 // launch.h: the local cluster behind `psyncc run`. It starts n replicas of a
 // linked protocol binary as separate processes on loopback, gathers their
 // JSON decision lines, and judges the outcome (agreement and completeness per
-// instance, how each replica ended). In: a protocol binary and its options.
+// instance, how each replica ended; without a decision, the invariants over
+// the replicas' final states). In: a protocol binary and its options.
 // Out: a ClusterResult, then a Summary; every child has been reaped.
 #pragma once
 
@@ -11,7 +12,20 @@
 #include <string>
 #include <vector>
 
+struct psync_protocol_desc;
+
 namespace psync::launch {
+
+// The invariants `psyncc run` evaluates over the replicas' final states, for
+// a protocol without a decision (final_check.cpp). `desc` is the replica
+// build, compiled in the launcher's own process: its state layout is the
+// replicas' (a model build's is not), and its INVARIANT specs are the ones
+// that can be evaluated.
+struct InvariantPlan {
+  const psync_protocol_desc* desc = nullptr;
+  std::vector<int64_t> consts;            // the consts' values as the replicas run them
+  std::vector<std::string> not_evaluated;  // "invariant x (reads model state)", "liveness y", ...: named on the output
+};
 
 struct Kill {
   int replica = 0;
@@ -41,6 +55,9 @@ struct ClusterOptions {
   bool keys = true;
   // Non-empty: replica I keeps its state in data_dir/replica-I (--data-dir).
   std::string data_dir;
+  // Not null (a protocol without a decision): its invariants are evaluated
+  // over each instance's final states, and a violation fails the run.
+  const InvariantPlan* invariants = nullptr;
   // Called once the replicas' command line has passed --check-config, just
   // before they start (psyncc run prints its banner here).
   std::function<void()> on_start;
@@ -69,6 +86,16 @@ struct FinalState {
   uint64_t instance = 0;
   int64_t round = 0;
   std::string outputs;  // the JSON object, as printed
+  std::string state;    // the whole process state, hex ("state"), empty if absent
+};
+
+// The invariants over one instance's final states.
+struct InstanceInvariants {
+  uint64_t instance = 0;
+  bool evaluated = false;
+  std::string why_not;               // when not evaluated
+  int64_t round = 0;                 // the round the replicas ended in
+  std::vector<std::string> violated;  // invariant names
 };
 
 struct ClusterResult {
@@ -91,6 +118,11 @@ ClusterResult run_cluster(const ClusterOptions& options);
 bool parse_final_line(const std::string& line, FinalState& f);
 bool parse_decision_line(const std::string& line, Decision& out);
 
+// Evaluates plan's invariants over each instance's final states (every
+// replica's, all at one round), for instances 0..instances-1 that have any.
+std::vector<InstanceInvariants> evaluate_final_invariants(const InvariantPlan& plan, int n, uint64_t instances,
+                                                          const std::vector<FinalState>& finals);
+
 // One instance as the summary shows it.
 struct InstanceLine {
   uint64_t instance = 0;
@@ -108,6 +140,8 @@ struct Summary {
   uint64_t incomplete_not_shown = 0;
   std::vector<int> at_time_limit;   // replicas that stopped themselves at the time limit with instances undecided
   std::vector<int> failed;          // replicas that ended otherwise badly (status, signal, stopped by the launcher)
+  std::vector<InstanceInvariants> invariants;  // with ClusterOptions::invariants, one per instance with final states
+  uint64_t invariant_violations = 0;           // instances where some invariant is false on the final states
   int exit_status = 0;  // what psyncc run returns: 0 ok, 1 not ok, 2 cluster failure, 130 interrupted
 };
 

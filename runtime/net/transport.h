@@ -54,7 +54,8 @@ namespace psync::net {
   X(tcp_pending_evicted)        /* unauthenticated connections closed to make room */ \
   X(tcp_idle_closed)            /* connections closed for silence */            \
   X(tcp_replaced)               /* a peer's older incoming connection, closed for its newer one */ \
-  X(tcp_accept_errors)          /* accept failed (e.g. out of file descriptors); retried after a pause */
+  X(tcp_accept_errors)          /* accept failed (e.g. out of file descriptors); retried after a pause */ \
+  X(injected_duplicates)        /* --duplicate: received datagrams taken a second time, later */
 
 struct NetCounters {
 #define PSYNC_X(name) uint64_t name = 0;
@@ -96,6 +97,10 @@ struct NetConfig {
   int64_t handshake_timeout_us = 2'000'000;  // to authenticate a new connection
   int64_t idle_timeout_us = 10'000'000;      // a peer's connection that carries nothing (heartbeats: 100 ms)
   int64_t accept_pause_us = 50'000;          // after accept fails (out of descriptors)
+  // Fault injection (UDP): each received datagram is taken a second time,
+  // after the rest of its batch, with this probability (--duplicate).
+  double duplicate = 0.0;
+  uint64_t fault_seed = 0;
 };
 
 // Where well-formed, authenticated frames (messages and decided notices) go.

@@ -120,7 +120,31 @@ class UdpTransport final : public Transport {
       in_batch_ = false;
       flush();
       send_due_hellos();  // replies owed to this batch's Hellos
+      if (!echoes_.empty()) take_echoes_later();
       wait_for_datagrams();
+    });
+  }
+
+  // --duplicate: a copy of a received datagram, kept for a later batch (the
+  // network duplicated it, and the copy arrives after what followed it).
+  static constexpr size_t kMaxEchoes = 1024;
+  void maybe_echo(const udp::endpoint& from, std::span<const std::byte> bytes) {
+    if (config_.duplicate <= 0 || echoes_.size() >= kMaxEchoes) return;
+    echo_rng_ = echo_rng_ * 6364136223846793005ULL + 1442695040888963407ULL;  // LCG (Knuth, MMIX)
+    if (double(echo_rng_ >> 11) * 0x1.0p-53 >= config_.duplicate) return;
+    ++counters_.injected_duplicates;
+    echoes_.emplace_back(from, std::vector<std::byte>(bytes.begin(), bytes.end()));
+  }
+  void take_echoes_later() {
+    asio::post(io_, [this, alive = alive_] {
+      if (!*alive || stopped_) return;
+      std::vector<std::pair<udp::endpoint, std::vector<std::byte>>> batch;
+      batch.swap(echoes_);
+      in_batch_ = true;
+      for (const auto& [from, bytes] : batch) accept_datagram(from, bytes);
+      if (batch_end_) batch_end_();
+      in_batch_ = false;
+      flush();
     });
   }
 
@@ -135,6 +159,7 @@ class UdpTransport final : public Transport {
       ++counters_.datagrams_received;
       counters_.bytes_received += len;
       accept_datagram(from, std::span<const std::byte>(buffer_.data(), len));
+      maybe_echo(from, std::span<const std::byte>(buffer_.data(), len));
     }
   }
 
@@ -168,6 +193,8 @@ class UdpTransport final : public Transport {
   std::vector<std::pair<int32_t, std::vector<std::byte>>> ready_;  // closed datagrams, unsealed
   std::vector<std::byte> buffer_;
   bool flush_posted_ = false;
+  std::vector<std::pair<udp::endpoint, std::vector<std::byte>>> echoes_;  // --duplicate
+  uint64_t echo_rng_ = config_.fault_seed ^ 0x9e3779b97f4a7c15ULL;
 };
 
 }  // namespace

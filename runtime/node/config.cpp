@@ -2,6 +2,7 @@
 // node, with every error turned into one line that names the culprit.
 #include "node/config.h"
 
+#include "abi/typed_values.h"
 #include "abi/values.h"
 
 #include "util/cmdline_cli11.h"
@@ -49,6 +50,7 @@ const char* kind_name(psync_kind k) {
     case PSYNC_KIND_BOOL: return "bool";
     case PSYNC_KIND_PID: return "pid";
     case PSYNC_KIND_PIDSET: return "set<pid>";
+    case PSYNC_KIND_BYTES: return "bytes value";
     default: return "composite";
   }
 }
@@ -145,17 +147,61 @@ InputSpec parse_input_spec(const std::string& text, const psync_field& field, in
   return spec;
 }
 
+InputSpec parse_bytes_input_spec(const std::string& text, int64_t capacity, const std::string& name) {
+  InputSpec spec;
+  spec.capacity = capacity;
+  const std::string what = "--input " + name;
+  if (text == "random") {
+    spec.mode = InputSpec::Mode::Random;
+    return spec;
+  }
+  auto one = [&](const std::string& item) {
+    std::string error;
+    auto v = parse_bytes_text(item, error);
+    if (!v) throw ConfigError(what + ": " + error);
+    if (int64_t(v->size()) > capacity)
+      throw ConfigError(what + ": the value has " + std::to_string(v->size()) + " bytes; bytes<" +
+                        std::to_string(capacity) + "> holds at most " + std::to_string(capacity));
+    spec.bytes.push_back(std::move(*v));
+  };
+  if (text.rfind("str:", 0) != 0 && text.find(',') != std::string::npos) {
+    spec.mode = InputSpec::Mode::List;
+    for (const std::string& item : split(text, ',')) one(item);
+    return spec;
+  }
+  one(text);
+  return spec;
+}
+
 std::vector<int64_t> inputs_for_instance(const psync_protocol_desc& desc, const Options& o, int32_t n,
-                                         uint64_t instance) {
+                                         uint64_t instance, std::vector<std::vector<int64_t>>* buffers) {
   std::vector<int64_t> out(desc.num_inputs);
-  fill_inputs_for_instance(desc, o, n, instance, out);
+  fill_inputs_for_instance(desc, o, n, instance, out, buffers);
   return out;
 }
 
 void fill_inputs_for_instance(const psync_protocol_desc& desc, const Options& o, int32_t n, uint64_t instance,
-                              std::span<int64_t> out) {
+                              std::span<int64_t> out, std::vector<std::vector<int64_t>>* buffers) {
   for (uint32_t i = 0; i < desc.num_inputs && i < out.size(); ++i) {
     const InputSpec& s = o.inputs[i];
+    if (desc.inputs[i].kind == PSYNC_KIND_BYTES) {
+      if (buffers == nullptr) throw ConfigError("bytes inputs need a buffer for their values");
+      std::string value;
+      if (s.mode == InputSpec::Mode::Random) {
+        uint64_t r = splitmix(splitmix(splitmix(o.seed) ^ uint64_t(o.id) * 0x100000001b3ull) ^
+                              instance * 0x9E3779B97F4A7C15ull ^ i);
+        const uint64_t len = 1 + r % uint64_t(std::min<int64_t>(s.capacity, 8));
+        for (uint64_t k = 0; k < len; ++k) {
+          r = splitmix(r);
+          value += char('a' + r % 26);
+        }
+      } else {
+        value = s.mode == InputSpec::Mode::List ? s.bytes[instance % s.bytes.size()] : s.bytes[0];
+      }
+      buffers->push_back(bytes_input_buffer(value));
+      out[i] = int64_t(reinterpret_cast<uintptr_t>(buffers->back().data()));
+      continue;
+    }
     switch (s.mode) {
       case InputSpec::Mode::Constant: out[i] = s.values[0]; break;
       case InputSpec::Mode::List: out[i] = s.values[instance % s.values.size()]; break;
@@ -282,6 +328,9 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   app.add_option("--drop", o.drop, "drop each received message with this probability")
       ->transform(cmdline::Probability());
   app.add_option("--delay", o.delay_us, "delay each received message by up to this duration")->transform(Duration());
+  app.add_option("--duplicate", o.duplicate,
+                 "UDP: take each received datagram a second time, after the rest of its batch, with this probability")
+      ->transform(cmdline::Probability());
   app.add_option("--seed", o.seed, "seed for random inputs, coin(), random(k) and fault injection")
       ->transform(Unsigned(0));
   auto* after_decide = app.add_option("--after-decide", o.after_decide, "rounds to keep running after deciding")
@@ -314,6 +363,8 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   app.add_option("--stay", o.stay_us,
                  "after finishing every instance, keep answering peers that are behind, until they are done or silent for this long (0 = exit at once)")
       ->transform(Duration());
+  app.add_option("--serve", o.serve,
+                 "HOST:PORT: serve a replicated log to clients, line-delimited JSON over TCP (docs/service.md)");
   app.add_flag("--check-config", o.check_only,
                "check the command line and the cluster file, then exit (0, or 2 with the error)");
   try {
@@ -331,6 +382,8 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   if (transport == "udp") o.transport = TransportKind::Udp;
   else if (transport == "tcp") o.transport = TransportKind::Tcp;
   else throw ConfigError("--transport '" + transport + "': expected udp or tcp");
+  if (o.duplicate > 0 && o.transport == TransportKind::Tcp)
+    throw ConfigError("--duplicate applies to --transport udp (TCP delivers each byte once)");
   if (after_decide->count() == 0) o.after_decide = -1;
   if (linger_rounds->count() == 0) o.linger_rounds = -1;
 
@@ -364,6 +417,7 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   if (desc.num_consts > 0) desc.const_defaults(n, o.consts.data());
   for (const std::string& c : consts) {
     auto [index, value] = find_field(c, desc.consts, desc.num_consts, "--const", "const");
+    o.const_texts.emplace_back(desc.consts[index].name, value);
     o.consts[size_t(desc.consts[index].offset)] =
         parse_value(value, desc.consts[index], n, "--const " + std::string(desc.consts[index].name));
   }
@@ -373,7 +427,24 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
     auto [index, value] = find_field(in, desc.inputs, desc.num_inputs, "--input", "input");
     if (given[index]) throw ConfigError("--input " + std::string(desc.inputs[index].name) + " is given twice");
     given[index] = true;
-    o.inputs[index] = parse_input_spec(value, desc.inputs[index], n);
+    o.input_texts.emplace_back(desc.inputs[index].name, value);
+    o.inputs[index] = desc.inputs[index].kind == PSYNC_KIND_BYTES
+                          ? parse_bytes_input_spec(value, desc.input_types[index]->count, desc.inputs[index].name)
+                          : parse_input_spec(value, desc.inputs[index], n);
+  }
+  if (!o.serve.empty()) {
+    // The service proposes clients' values through the first bytes input.
+    uint32_t k = 0;
+    while (k < desc.num_inputs && desc.inputs[k].kind != PSYNC_KIND_BYTES) ++k;
+    if (k == desc.num_inputs || desc.output.kind != PSYNC_KIND_BYTES)
+      throw ConfigError(std::string("--serve: protocol ") + desc.name +
+                        " cannot back a replicated log: it needs a bytes<K> input for proposals and a bytes<K> "
+                        "output (docs/service.md)");
+    if (given[k])
+      throw ConfigError(std::string("--serve: input ") + desc.inputs[k].name + " carries client proposals; do not give it");
+    given[k] = true;
+    if (!o.data_dir.empty())
+      throw ConfigError("--serve keeps its log in memory and cannot use --data-dir (docs/service.md)");
   }
   for (uint32_t i = 0; i < desc.num_inputs; ++i)
     if (!given[i])

@@ -34,6 +34,8 @@ struct InputSpec {
   enum class Mode { Constant, Random, List } mode = Mode::Constant;
   std::vector<int64_t> values;  // Constant: one; List: per instance, cycled
   int64_t random_bound = 100;   // Random: [0, bound) for int inputs
+  std::vector<std::string> bytes;  // a bytes<K> input: its values, as values are for the others
+  int64_t capacity = 0;            // a bytes<K> input: K
 };
 
 enum class TransportKind { Udp, Tcp };
@@ -59,6 +61,7 @@ struct Options {
   bool stats = false;
   double drop = 0.0;       // fault injection: drop received messages
   int64_t delay_us = 0;    // fault injection: delay received messages by up to this
+  double duplicate = 0.0;  // fault injection (UDP): take received datagrams twice
   uint64_t seed = 1;
   int64_t after_decide = -1;  // -1: the protocol's `after_decide` const, else 2
   int64_t linger_rounds = -1; // -1: 4 phases (4 x the round declarations), at least 8
@@ -73,6 +76,11 @@ struct Options {
   size_t max_datagram = 1400;
   bool quiet = false;
   bool check_only = false;  // --check-config: parse, check, exit
+  // --serve HOST:PORT: run as a replicated log behind the JSON-lines service
+  // (docs/service.md); the first bytes input carries the proposals.
+  std::string serve;
+  // --input and --const as written (name, value), for the service's replica.
+  std::vector<std::pair<std::string, std::string>> input_texts, const_texts;
   // Trust (docs/reliability.md).
   std::string key_path;                  // --key: this replica's secret key file
   std::optional<net::KeyPair> key_pair;  // read from it; set exactly when the cluster lists keys
@@ -106,11 +114,20 @@ int64_t parse_value(const std::string& text, const psync_field& field, int32_t n
 InputSpec parse_input_spec(const std::string& text, psync_kind kind, int32_t n, const std::string& name);
 InputSpec parse_input_spec(const std::string& text, const psync_field& field, int32_t n);
 
-// The input words of instance `instance` at process `me`.
+// `--input name=value` for a bytes<K> input: text or hex:..., `random`
+// (1 to min(K, 8) random letters), or a list a,b,c; a value longer than K
+// is refused.
+InputSpec parse_bytes_input_spec(const std::string& text, int64_t capacity, const std::string& name);
+
+// The input words of instance `instance` at process `me`. A bytes input's
+// word points into `buffers` (abi.h, init), which must outlive the call of
+// init; without `buffers` a protocol with bytes inputs is refused.
 std::vector<int64_t> inputs_for_instance(const psync_protocol_desc& desc, const Options& o, int32_t n,
-                                         uint64_t instance);
-// The same into `out` (desc.num_inputs words), without allocating.
+                                         uint64_t instance,
+                                         std::vector<std::vector<int64_t>>* buffers = nullptr);
+// The same into `out` (desc.num_inputs words), without allocating unless
+// the protocol has bytes inputs.
 void fill_inputs_for_instance(const psync_protocol_desc& desc, const Options& o, int32_t n, uint64_t instance,
-                              std::span<int64_t> out);
+                              std::span<int64_t> out, std::vector<std::vector<int64_t>>* buffers = nullptr);
 
 }  // namespace psync::node

@@ -10,6 +10,7 @@
 #include "node/node.h"
 #include "abi/values.h"
 #include "abi/validate.h"
+#include "abi/typed_values.h"
 
 #include "node/json.h"
 #include "node/learning.h"
@@ -261,6 +262,8 @@ class Node final : public engine::Host {
     net_.fingerprint = desc.fingerprint;
     net_.max_payload = uint32_t(layout_.max_msg_size);
     net_.max_datagram = o.max_datagram;
+    net_.duplicate = o.duplicate;
+    net_.fault_seed = o.seed * 0x100000001b3ULL + uint64_t(o.id);
     for (const ClusterMember& m : o.cluster) net_.peers.push_back({m.id, m.host, m.port, resolve_host(io_, m)});
     net_.incarnation = incarnation_;
     // Durable only with history: a new data dir remembers no earlier votes.
@@ -427,7 +430,9 @@ class Node final : public engine::Host {
   }
 
  private:
-  enum InstanceStatus : uint8_t { Pending, Active, ActiveDecided, Done, DoneDecided };
+  // Learning: a peer had decided it before this replica's round 0 began;
+  // it is learned from peers (sweep_learning), never run here.
+  enum InstanceStatus : uint8_t { Pending, Active, ActiveDecided, Done, DoneDecided, Learning };
   static bool finished(uint8_t st) { return st == Done || st == DoneDecided; }
   static bool decided_status(uint8_t st) { return st == ActiveDecided || st == DoneDecided; }
 
@@ -450,8 +455,61 @@ class Node final : public engine::Host {
     // there in an earlier incarnation it does not remember).
     next_ = std::max(next_, rejoin_);
     resume_recovered();
+    learn_what_peers_decided();
     fill_window();
+    replay_early();
     schedule_wake();
+  }
+
+  // Frames that arrived before round 0 could begin (dispatch): at most
+  // kEarlyFramesPerPeer * window frames and kEarlyBytes bytes in all.
+  static constexpr size_t kEarlyFramesPerPeer = 16;
+  static constexpr size_t kEarlyBytes = size_t(16) << 20;
+  void hold_early(const net::WireHeader& h, std::span<const std::byte> payload) {
+    const size_t max_frames = kEarlyFramesPerPeer * size_t(n_) * size_t(std::max<uint64_t>(options_.window, 1));
+    if (early_.size() >= max_frames || early_bytes_.size() + payload.size() > kEarlyBytes) {
+      ++counters_.learning_messages_dropped;
+      if (h.decided) learner_.hint(h.instance, h.sender);
+      return;
+    }
+    ++counters_.early_frames_held;
+    early_.push_back({h, early_bytes_.size()});
+    early_bytes_.insert(early_bytes_.end(), payload.begin(), payload.end());
+  }
+  // A replica whose round 0 begins after a peer decided an instance (its
+  // --start-wait waited for a peer that crashed, say) learns that decision
+  // rather than run the instance: its peers went through those rounds
+  // without it, as if it had crashed, and a protocol whose assumption
+  // bounds the crashes (FloodMin) promises nothing to a process that
+  // resumes after one. Adopting a peer's decision is safe by agreement.
+  // The evidence: a held frame's decided bit, or a Hello's decided_below.
+  void learn_what_peers_decided() {
+    auto learn = [&](uint64_t i) {
+      if (i < next_ || i >= options_.instances || status_[i] != Pending) return;
+      status_[i] = Learning;
+      ++counters_.instances_learned_at_start;
+    };
+    for (const HeldFrame& f : early_)
+      if (f.header.decided) {
+        learn(f.header.instance);
+        learner_.hint(f.header.instance, f.header.sender);
+      }
+    for (uint64_t i = next_; i < options_.instances && learner_.peers_with_decided(i) != 0; ++i) learn(i);
+  }
+  void replay_early() {
+    std::vector<HeldFrame> frames;
+    std::vector<std::byte> bytes;
+    frames.swap(early_);
+    bytes.swap(early_bytes_);
+    // Lower rounds first, so that a round closes with its messages before a
+    // later round's message makes the instance catch up.
+    std::stable_sort(frames.begin(), frames.end(),
+                     [](const HeldFrame& a, const HeldFrame& b) { return a.header.round < b.header.round; });
+    for (const HeldFrame& f : frames) {
+      if (shutting_down_) return;
+      dispatch(f.header, {bytes.data() + f.offset, f.header.length});
+    }
+    settle_pending();
   }
   struct Delayed {
     int64_t at;
@@ -469,12 +527,12 @@ class Node final : public engine::Host {
 
   double uniform() { return double(splitmix(fault_rng_) >> 11) * 0x1.0p-53; }
 
-  // "value": the output as JSON; a protocol without a scalar output gives
-  // null and its whole state as a "state" string instead.
-  // {"id":..,"instance":..,"round":..,"final":{"leader":0,...}}: the
-  // `output var`s as an instance ends, for psyncc run and the e2e tests.
+  // {"id":..,"instance":..,"round":..,"final":{"leader":0,...},"state":"0a00.."}:
+  // the `output var`s as an instance ends, and the whole state in hex, for
+  // psyncc run (which evaluates the invariants over it) and the e2e tests.
+  // Printed by a protocol with output vars or without a decision.
   void report_final_outputs(uint64_t instance, const engine::Instance& inst) {
-    if (desc_.num_output_vars == 0) return;
+    if (desc_.num_output_vars == 0 && desc_.output.kind != PSYNC_KIND_NONE) return;
     std::string obj = "{";
     for (uint32_t k = 0; k < desc_.num_output_vars; ++k) {
       const psync_field& f = desc_.output_vars[k];
@@ -484,14 +542,22 @@ class Node final : public engine::Host {
       obj += "\"" + std::string(f.name) + "\":" + field_value_json(f, v);
     }
     obj += '}';
+    static constexpr char kHex[] = "0123456789abcdef";
+    const auto* bytes = static_cast<const unsigned char*>(inst.state());
+    const uint64_t size = desc_.state_size(n_);
+    std::string hex = "\"";
+    hex.reserve(size * 2 + 2);
+    for (uint64_t b = 0; b < size; ++b) hex += {kHex[bytes[b] >> 4], kHex[bytes[b] & 15]};
+    hex += '"';
     JsonObject line;
     line.add("id", options_.id).add("instance", instance).add("round", inst.round()).add_raw("final", obj);
+    line.add_raw("state", hex);
     emit_line(line);
   }
 
-  // The output as JSON text; a protocol without a scalar output gives null
-  // and its whole state as text in `state_text` instead. The value text is
-  // what peers learn and what --data-dir keeps.
+  // The output as JSON text, whatever its type; a protocol without an output
+  // gives null and its whole state as text in `state_text` instead. The
+  // value text is what peers learn and what --data-dir keeps.
   std::string output_value(const void* state, uint64_t instance, std::string& state_text) {
     const psync_field& f = desc_.output;
     int64_t v = 0;
@@ -506,6 +572,11 @@ class Node final : public engine::Host {
         return std::string(value, len);  // at most 20 characters: no allocation for most
       case PSYNC_KIND_BOOL: return v ? "true" : "false";
       case PSYNC_KIND_ENUM: return field_value_json(f, v);
+      case PSYNC_KIND_BYTES:
+      case PSYNC_KIND_OTHER:
+        // Any other type, through its description (abi/typed_values.h:
+        // arrays, objects, bytes as a string or {"hex":...}).
+        return value_to_json(*desc_.output_type, static_cast<const char*>(state) + f.offset, n_);
       case PSYNC_KIND_PIDSET: {
         value[len++] = '[';
         for (int32_t i = 0; i < 64; ++i)
@@ -599,10 +670,13 @@ class Node final : public engine::Host {
     }
     held_.clear();
     held_bytes_.clear();
+    // A batch without frames (Hellos only, or datagrams all dropped) did not
+    // start the clock: batch_now_ is an earlier batch's.
+    const bool timed = in_receive_batch_;
     in_receive_batch_ = false;
     settle_pending();
     schedule_wake();
-    busy_us_ += now_us() - batch_now_;
+    if (timed) note_turn(now_us() - batch_now_);
   }
 
   void dispatch(const net::WireHeader& h, std::span<const std::byte> payload) {
@@ -630,6 +704,11 @@ class Node final : public engine::Host {
       return;
     }
     const uint8_t st = status_[h.instance];
+    if (st == Learning) {
+      if (!notice) ++counters_.learning_messages_dropped;
+      if (h.decided) learner_.hint(h.instance, h.sender);
+      return;
+    }
     if (finished(st)) {
       // A peer that has decided may be lingering for want of our decided
       // bit (the frames that carried it were lost): tell it again. Only a
@@ -649,10 +728,15 @@ class Node final : public engine::Host {
         // Before round 0 may begin, no peer's message starts an instance:
         // a recovered one must resume from its log (begin_rounds), not start
         // afresh with its old votes forgotten, and a replica restarted
-        // without a data dir does not know its rejoin point yet. Rounds
-        // tolerate the loss; an instance decided meanwhile is learned.
-        ++counters_.learning_messages_dropped;
-        if (h.decided) learner_.hint(h.instance, h.sender);
+        // without a data dir does not know its rejoin point yet. The frame
+        // is held (boundedly) and dispatched again once round 0 begins, past
+        // those checks: dropping it would make a replica that starts late
+        // (its --start-wait waiting for a crashed peer) skip the rounds its
+        // peers ran meanwhile with empty mailboxes, which the protocol's
+        // assumptions may exclude (FloodMin then decides a value nobody
+        // proposed). Beyond the bound it is dropped; a decided instance is
+        // then learned.
+        hold_early(h, payload);
         return;
       }
       if (h.instance < rejoin_) {
@@ -697,7 +781,7 @@ class Node final : public engine::Host {
     status_[id] = Active;
     ++counters_.instances_started;
     frontier_ = std::max(frontier_, id + 1);
-    fill_inputs_for_instance(desc_, options_, n_, id, inputs_);
+    fill_inputs_for_instance(desc_, options_, n_, id, inputs_, input_buffers());
     const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
     const int32_t s = table_.claim(id, [&](std::deque<engine::Instance>& slab) {
       slab.emplace_back(layout_, config_, options_.consts.data(), id, inputs, *this, engine_counters_);
@@ -808,19 +892,25 @@ class Node final : public engine::Host {
       after_event(s);
     });
     schedule_wake();
-    busy_us_ += now_us() - now;
+    note_turn(now_us() - now);
   }
+  // One turn of the event loop (a receive batch or a timer handler) took
+  // `us`: a message that arrived meanwhile waited that long.
+  void note_turn(int64_t us) { turn_max_us_ = std::max(turn_max_us_, us); }
 
   // The adaptive timeout (docs/runtime.md, "Adaptive timeout"): every 50 ms,
   // the default and written round timeouts are raised to
   //   max(4 x the 99th percentile of the round latency measured since,
-  //       2 x the in-flight instances / the instances finished per busy second),
+  //       4 x the longest turn of the event loop since),
   // between --timeout and --timeout-ceiling. A round that ends on its
   // timeout while its messages are only queued behind thousands of others
-  // (a turn of the event loop takes window / throughput) costs a phase.
-  // Throughput counts busy time only (receive batches and timer handlers):
-  // counted against wall time it would feed back on itself when rounds end
-  // on their timeout (a longer timeout, fewer instances/s, a longer one...).
+  // (a turn of the event loop takes about window / throughput) costs a
+  // phase. Neither signal may depend on the timeout itself: latency samples
+  // leave out rounds that ended in the second half of their timeout (the
+  // engine), and the turn is measured directly. The earlier signal, 2 x
+  // in-flight / instances finished per busy second, fed on itself (a longer
+  // timeout, fewer instances finished per turn, a longer timeout): LastVoting
+  // n=5 --window 1000 took 18-60 s instead of 2 s in 2 runs of 3.
   void schedule_adaptation() {
     adapt_timer_.expires_after(std::chrono::milliseconds(kAdaptEveryMs));
     adapt_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -831,21 +921,15 @@ class Node final : public engine::Host {
   }
 
   void adapt_timeout() {
-    const uint64_t finished = counters_.instances_finished;
-    const double seconds = double(busy_us_ - adapted_busy_us_) / 1e6;
     int64_t want = 0;
     if (latency_.samples >= 16) want = 4 * latency_.quantile_upper_us(0.99);
-    if (seconds > 0 && finished > adapted_finished_) {
-      const double per_second = double(finished - adapted_finished_) / seconds;
-      want = std::max(want, int64_t(2e6 * double(table_.live()) / per_second));
-    }
+    want = std::max(want, 4 * turn_max_us_);
+    turn_max_us_ = 0;
     const int64_t timeout = std::clamp(want, options_.timeout_us, std::max(options_.timeout_us, options_.timeout_ceiling_us));
     config_.adaptive_timeout_us = timeout > options_.timeout_us ? timeout : 0;
     round_latency_p99_us_ = latency_.quantile_upper_us(0.99);
     adaptive_timeout_max_us_ = std::max(adaptive_timeout_max_us_, timeout);
     latency_.clear();
-    adapted_busy_us_ = busy_us_;
-    adapted_finished_ = finished;
   }
 
 
@@ -981,7 +1065,7 @@ class Node final : public engine::Host {
       status_[i] = Active;
       ++counters_.instances_started;
       ++counters_.instances_resumed;
-      fill_inputs_for_instance(desc_, options_, n_, i, inputs_);
+      fill_inputs_for_instance(desc_, options_, n_, i, inputs_, input_buffers());
       const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
       const int32_t s = table_.claim(i, [&](std::deque<engine::Instance>& slab) {
         slab.emplace_back(layout_, config_, options_.consts.data(), i, inputs, *this, engine_counters_);
@@ -1189,6 +1273,12 @@ class Node final : public engine::Host {
   uint64_t delayed_seq_ = 0;
   uint64_t fault_rng_;
   std::vector<int64_t> inputs_;  // scratch: the inputs of the instance being started
+  // Scratch for bytes inputs: their words point here until init has read them.
+  std::vector<std::vector<int64_t>> input_buffers_;
+  std::vector<std::vector<int64_t>>* input_buffers() {
+    input_buffers_.clear();
+    return &input_buffers_;
+  }
 
   // Trust (docs/reliability.md).
   static constexpr int64_t kLearnSweepUs = 20'000;
@@ -1211,16 +1301,17 @@ class Node final : public engine::Host {
   net::NetCounters net_counters_;
   NodeCounters counters_;
   engine::LatencyHistogram latency_;
-  uint64_t adapted_finished_ = 0;
   int64_t round_latency_p99_us_ = 0;
   int64_t adaptive_timeout_max_us_ = 0;
-  int64_t busy_us_ = 0, adapted_busy_us_ = 0;  // time in receive batches and timer handlers
+  int64_t turn_max_us_ = 0;  // the longest turn since the last adaptation
   DecisionWriter out_;
   bool flush_scheduled_ = false;
   std::vector<int32_t> to_settle_, settling_;
   bool settle_posted_ = false;
   std::vector<HeldFrame> held_;
   std::vector<std::byte> held_bytes_;
+  std::vector<HeldFrame> early_;  // before round 0 (hold_early)
+  std::vector<std::byte> early_bytes_;
   bool in_receive_batch_ = false;
   int64_t batch_now_ = 0;
   bool shutting_down_ = false;
@@ -1277,6 +1368,7 @@ int node_main(const psync_protocol_desc& desc, int argc, char** argv) {
     if (!options) return 0;
     if (std::string e = validate_descriptor(desc, int32_t(options->cluster.size())); !e.empty()) throw ConfigError(e);
     if (options->check_only) return 0;
+    if (!options->serve.empty()) return run_service(desc, *options);
     return run_node(desc, *options);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "%s: error: %s\n", prog, e.what());

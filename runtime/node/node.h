@@ -18,7 +18,9 @@ namespace psync::node {
   X(unknown_instance_dropped)       /* instance id beyond --instances */       \
   X(beyond_window_dropped)          /* a peer's message would start an instance too far ahead */ \
   X(fenced_messages_dropped)        /* a restarted peer's message for an instance it may have voted in before */ \
-  X(learning_messages_dropped)      /* for an instance this replica may only learn (below its rejoin point, or before round 0 may begin) */ \
+  X(learning_messages_dropped)      /* for an instance this replica may only learn (below its rejoin point, or before round 0 beyond the hold bound) */ \
+  X(early_frames_held)              /* arrived before round 0 could begin; dispatched once it does */ \
+  X(instances_learned_at_start)     /* a peer had decided them before round 0 began: learned, not run */ \
   X(decisions_learned)              /* decided values adopted from peers */    \
   X(decisions_recovered)            /* decided values read back from --data-dir */ \
   X(instances_resumed)              /* undecided instances resumed from --data-dir */ \
@@ -46,6 +48,10 @@ struct NodeCounters {
 // signal. Returns the process exit status (0: every instance decided;
 // 1: some did not; 130/143: interrupted). Throws ConfigError on setup errors.
 int run_node(const psync_protocol_desc& desc, const Options& options);
+
+// --serve: the replica behind the JSON-lines service (serve.cpp), until a
+// signal or --time-limit. Returns the exit status.
+int run_service(const psync_protocol_desc& desc, const Options& options);
 
 // The node's main(): parses argv, runs, maps errors to exit status 2.
 int node_main(const psync_protocol_desc& desc, int argc, char** argv);

@@ -22,6 +22,7 @@
 
 #include "check.h"
 #include "codegen/codegen.h"
+#include "abi/typed_values.h"
 #include "engine/engine.h"
 #include "sema/frontend.h"
 
@@ -141,6 +142,9 @@ std::string run_one(const psync_protocol_desc& desc, int n, uint64_t seed, Total
   std::vector<psync::engine::Config> configs(static_cast<size_t>(n), config);
   std::vector<psync::engine::Counters> counters(static_cast<size_t>(n));
   std::vector<Process> procs(static_cast<size_t>(n));
+  // bytes<K> inputs: init reads a [length][bytes] buffer (abi.h) that must
+  // outlive the instances' start; the values are the texts "0" .. "2".
+  std::vector<std::vector<int64_t>> bytes_buffers;
   for (int i = 0; i < n; ++i) {
     Process& p = procs[size_t(i)];
     p.me = i;
@@ -154,6 +158,10 @@ std::string run_one(const psync_protocol_desc& desc, int n, uint64_t seed, Total
         case PSYNC_KIND_BOOL: inputs.push_back(int64_t(net.rng() % 2)); break;
         case PSYNC_KIND_PID: inputs.push_back(int64_t(net.rng() % uint64_t(n))); break;
         case PSYNC_KIND_PIDSET: inputs.push_back(int64_t(net.rng() & psync::round::all_of(n))); break;
+        case PSYNC_KIND_BYTES:
+          bytes_buffers.push_back(psync::bytes_input_buffer(std::to_string(net.rng() % 3)));
+          inputs.push_back(int64_t(reinterpret_cast<uintptr_t>(bytes_buffers.back().data())));
+          break;
         default: inputs.push_back(int64_t(net.rng() % 3)); break;
       }
     }

@@ -9,6 +9,16 @@
       and keep deciding in agreement. Then an outsider with a wrong key does
       the same: every packet fails its MAC.
 
+  attack_test.py impersonate NODE PSYNCC FORGE
+      A keyed n=3 TCP cluster runs 20,000 instances. Two unprivileged local
+      processes (uid nobody when the test runs as root) connect to replica
+      0's TCP port and claim to be replicas 1 and 2 (psync-forge --tcp
+      --wrong-key), then send forged message packets for every instance the
+      cluster runs. Before issue 12 only the source IP was compared, and the
+      target decided the forged value in 7,500 instances. Replica 0 must
+      count their Hellos as bad MACs, close both connections, never decide
+      the forged value, and the cluster decides every instance in agreement.
+
   attack_test.py idle NODE PSYNCC
       Replica 0 of a keyed n=3 TCP cluster takes 10,000 idle TCP connections
       (every 50th sends an unfinished 1 MiB packet); its peers start while
@@ -158,6 +168,73 @@ def attack_window(node, psyncc, forge):
     return failures
 
 
+FORGED_WORD = int.from_bytes(b"\x5a" * 8, "little", signed=True)  # psync-forge's payload
+
+
+def as_nobody():
+    # An unprivileged process: drop root if the test runs as root (CI does).
+    if os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+
+
+def attack_impersonate(node, psyncc, forge):
+    info = describe(node)
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="psync-attack-") as workdir:
+        cluster, keydir, _ = keyed_cluster(psyncc, workdir, 3)
+        # The forgers run as nobody: they get a readable copy of the public
+        # cluster file (addresses and public keys), nothing else.
+        public = tempfile.mkdtemp(prefix="psync-attack-public-")
+        os.chmod(public, 0o755)
+        public_cluster = os.path.join(public, "cluster.toml")
+        with open(cluster) as src, open(public_cluster, "w") as dst:
+            dst.write(src.read())
+        os.chmod(public_cluster, 0o644)
+        instances = 20000
+        args = ["--transport", "tcp", "--instances", str(instances), "--window", "10", "--time-limit", "20s"]
+        reps = [Replica(node, cluster, keydir, i, workdir, args) for i in range(3)]
+        forgers = []
+        for claimed in (1, 2):
+            cmd = [forge, "--tcp", "--cluster", public_cluster, "--as", str(claimed), "--wrong-key",
+                   "--fingerprint", str(info["fingerprint"]), "--max-payload", str(info.get("max_payload", 8)),
+                   "--target", "0", "--first", "0", "--count", str(instances)]
+            forgers.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                            preexec_fn=as_nobody))
+        for claimed, f in zip((1, 2), forgers):
+            out, err = f.communicate(timeout=30)
+            if f.returncode != 0:
+                failures.append(f"psync-forge --as {claimed} failed: {err.strip()}")
+                continue
+            sent = json.loads(out)
+            print(f"forger claiming replica {claimed} (uid {'nobody' if os.getuid() == 0 else os.getuid()}): "
+                  f"{sent['packets']} packets written before replica 0 closed the connection: "
+                  f"{'yes' if sent['closed_by_target'] else 'no'}")
+            if sent["closed_by_target"] != 1:
+                failures.append(f"replica 0 kept the connection of the forger claiming replica {claimed} open")
+        for r in reps:
+            if not r.wait(40):
+                failures.append(f"replica {r.i} did not finish")
+        by = agree(reps, failures)
+        for r in reps:
+            decisions, s, errors = r.results()
+            forged = [i for i, v in decisions.items() if v == FORGED_WORD]
+            print(f"replica {r.i}: decided {len(decisions)}/{instances}, bad_mac_dropped={s.get('bad_mac_dropped')}, "
+                  f"tcp_accepts={s.get('tcp_accepts')}, forged decisions {len(forged)}, exit {r.code}")
+            if forged:
+                failures.append(f"replica {r.i} decided the forged value in {len(forged)} instance(s)")
+            if len(decisions) != instances or r.code != 0:
+                failures.append(f"replica {r.i} decided {len(decisions)} of {instances} (exit {r.code}): {errors[:3]}")
+        s0 = reps[0].results()[1]
+        if s0.get("bad_mac_dropped", 0) < 2:
+            failures.append(f"replica 0 counted {s0.get('bad_mac_dropped')} bad MACs, expected the two forged Hellos")
+        if len(by) != instances:
+            failures.append(f"{len(by)} of {instances} instances decided somewhere")
+        subprocess.run(["rm", "-rf", public])
+    return failures
+
+
 def proc_status(pid, field):
     """A field of /proc/PID/status in bytes (VmRSS, VmHWM), 0 once the process is gone."""
     try:
@@ -301,6 +378,8 @@ def main():
     what = sys.argv[1]
     if what == "window" and len(sys.argv) == 5:
         failures = attack_window(*sys.argv[2:5])
+    elif what == "impersonate" and len(sys.argv) == 5:
+        failures = attack_impersonate(*sys.argv[2:5])
     elif what == "idle":
         failures = attack_idle(*sys.argv[2:4])
     elif what == "fds":

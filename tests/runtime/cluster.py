@@ -344,9 +344,16 @@ def run_once(args, seed, info):
                 failures.append(f"no process decided instance(s) {undecided[:10]}")
         if args.expect_gated is not None:
             s = stats.get(args.expect_gated, {})
-            if s.get("learning_messages_dropped", 0) < 1:
+            gated = s.get("early_frames_held", 0) + s.get("learning_messages_dropped", 0)
+            if gated < 1:
                 failures.append(f"process {args.expect_gated} started instances from peers' messages before its "
-                                f"round 0 (learning_messages_dropped={s.get('learning_messages_dropped')})")
+                                f"round 0 (early_frames_held={s.get('early_frames_held')}, "
+                                f"learning_messages_dropped={s.get('learning_messages_dropped')})")
+        for spec in args.expect_stat or []:
+            name, _, rest = spec.partition(">=")
+            total = sum(s.get(name, 0) for s in stats.values())
+            if total < int(rest or 1):
+                failures.append(f"--stats {name} summed over the replicas is {total}, expected >= {rest or 1}")
         if args.expect_learned is not None:
             s = stats.get(args.expect_learned, {})
             if s.get("decisions_learned", 0) < 1:
@@ -418,8 +425,10 @@ def main():
     ap.add_argument("--pause", help="I@SECONDS[:D]: SIGSTOP replica I after that long, SIGCONT it D seconds later "
                     "(default 1); before --kill/--restart, which may fall inside the pause")
     ap.add_argument("--expect-gated", type=int, default=None, metavar="I",
-                    help="the last incarnation of replica I must have dropped peers' messages before its round 0 "
-                         "(--stats learning_messages_dropped > 0)")
+                    help="the last incarnation of replica I must have held back (or dropped) peers' messages "
+                         "until its round 0 (--stats early_frames_held + learning_messages_dropped > 0)")
+    ap.add_argument("--expect-stat", action="append", metavar="NAME>=V",
+                    help="the --stats counter NAME summed over the replicas must be at least V (default 1); repeatable")
     ap.add_argument("--data-dir", action="store_true", help="give each replica --data-dir (durable)")
     ap.add_argument("--late", help="I@SECONDS: start replica I that long after the others (a straggler)")
     ap.add_argument("--exit-within", type=float, default=None,

@@ -4,9 +4,13 @@
 // outsider forging: every packet fails the MAC) — completes the handshake
 // with the target replicas when it can, then floods them with message
 // frames for instance ids it chooses (e.g. far beyond their window).
+// With --tcp it connects to each target's TCP port from wherever it runs (an
+// unprivileged local process, say), sends a Hello claiming to be the member,
+// then its message packets, each behind the 4-byte length of the TCP
+// framing, until the target closes the connection.
 //
 // usage: psync-forge --cluster FILE --as ID [--key FILE | --wrong-key] --fingerprint FP --max-payload B
-//                    --target ID[,ID...] --first I --count C [--handshake-seconds S]
+//                    --target ID[,ID...] --first I --count C [--handshake-seconds S] [--tcp]
 #include "net/session.h"
 #include "node/config.h"
 
@@ -45,7 +49,7 @@ sockaddr_in address_of(const node::ClusterMember& m) {
 [[noreturn]] void usage() {
   std::fprintf(stderr,
                "usage: psync-forge --cluster FILE --as ID [--key FILE | --wrong-key] --fingerprint FP --max-payload B "
-               "--target ID[,ID...] --first I --count C [--handshake-seconds S]\n");
+               "--target ID[,ID...] --first I --count C [--handshake-seconds S] [--tcp]\n");
   std::exit(2);
 }
 
@@ -53,7 +57,7 @@ sockaddr_in address_of(const node::ClusterMember& m) {
 
 int main(int argc, char** argv) {
   std::string cluster_path, key_path;
-  bool wrong_key = false;
+  bool wrong_key = false, tcp = false;
   int32_t as = -1;
   uint64_t fingerprint = 0, first = 0, count = 0;
   uint32_t max_payload = 0;
@@ -69,6 +73,7 @@ int main(int argc, char** argv) {
     else if (a == "--as") as = std::stoi(next());
     else if (a == "--key") key_path = next();
     else if (a == "--wrong-key") wrong_key = true;
+    else if (a == "--tcp") tcp = true;
     else if (a == "--fingerprint") fingerprint = std::stoull(next());
     else if (a == "--max-payload") max_payload = uint32_t(std::stoul(next()));
     else if (a == "--first") first = std::stoull(next());
@@ -100,6 +105,86 @@ int main(int argc, char** argv) {
                                             std::chrono::system_clock::now().time_since_epoch())
                                             .count());
   net::Session session(net::DecodeLimits{fingerprint, n, max_payload}, as, incarnation, false, keys);
+  const std::vector<std::byte> payload(max_payload, std::byte{0x5A});
+  // One packet of frames for instances from `instance` on (about 1,400
+  // bytes), sealed when the session can, else with a made-up MAC so that it
+  // reaches the target's MAC check.
+  uint64_t sent_frames = 0, blind_counter = 0;
+  auto next_packet = [&](int32_t t, uint64_t& instance) {
+    std::vector<std::byte> packet;
+    net::encode_packet_header({net::PacketKind::Messages, fingerprint, as, 0, 0, 0}, packet);
+    uint64_t prev = 0;
+    while (instance < first + count && packet.size() + payload.size() + net::kMaxFrameOverhead + net::kMacSize < 1400) {
+      net::WireHeader h;
+      h.instance = instance++;
+      h.round = 0;
+      net::encode_frame(h, payload, prev, packet);
+      ++sent_frames;
+    }
+    packet.resize(packet.size() + net::kMacSize);
+    if (session.can_send(t)) {
+      session.seal(t, packet);
+    } else {
+      const uint64_t fields[3] = {incarnation, 0, ++blind_counter};
+      std::memcpy(packet.data() + net::kIncarnationOffset, fields, sizeof fields);
+      for (size_t k = packet.size() - net::kMacSize; k < packet.size(); ++k) packet[k] = std::byte(blind_counter * 31 + k);
+    }
+    return packet;
+  };
+
+  if (tcp) {
+    // Each packet behind its length; the connection from an ephemeral port.
+    uint64_t sent_packets = 0;
+    int closed = 0;
+    for (int32_t t : targets) {
+      const sockaddr_in to = address_of(cluster[size_t(t)]);
+      int fd = -1;
+      for (int attempt = 0;; ++attempt) {  // the target may still be starting: 2 s
+        fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0) break;
+        const int err = errno;
+        ::close(fd);
+        if (attempt == 100) {
+          std::fprintf(stderr, "psync-forge: cannot connect to replica %d: %s\n", t, std::strerror(err));
+          return 2;
+        }
+        ::usleep(20'000);
+      }
+      auto write_record = [&](const std::vector<std::byte>& packet) {
+        std::vector<std::byte> rec(4 + packet.size());
+        const uint32_t len = uint32_t(packet.size());
+        std::memcpy(rec.data(), &len, 4);
+        std::memcpy(rec.data() + 4, packet.data(), packet.size());
+        for (size_t at = 0; at < rec.size();) {
+          const ssize_t k = ::send(fd, rec.data() + at, rec.size() - at, MSG_NOSIGNAL);
+          if (k <= 0) return false;  // the target closed the connection
+          at += size_t(k);
+        }
+        return true;
+      };
+      std::vector<std::byte> hello;
+      session.append_hello(t, {}, hello, now_us());
+      bool open = write_record(hello);
+      uint64_t instance = first;
+      while (open && instance < first + count) {
+        open = write_record(next_packet(t, instance));
+        if (open) ++sent_packets;
+      }
+      // Wait (up to 2 s) for the target to close what it cannot authenticate.
+      timeval tv{0, 100'000};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      std::byte sink[4096];
+      for (int k = 0; open && k < 20; ++k) {
+        const ssize_t got = ::recv(fd, sink, sizeof sink, 0);
+        if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) open = false;
+      }
+      closed += open ? 0 : 1;
+      ::close(fd);
+    }
+    std::printf("{\"handshakes\":0,\"frames\":%llu,\"packets\":%llu,\"closed_by_target\":%d}\n",
+                (unsigned long long)sent_frames, (unsigned long long)sent_packets, closed);
+    return 0;
+  }
 
   // The member's own address: keyless replicas check the source, and every
   // replica answers a Hello at the address the cluster file lists.
@@ -156,32 +241,11 @@ int main(int argc, char** argv) {
 
   // The flood: frames for instances first .. first+count-1, round 0,
   // packed into datagrams of about 1,400 bytes.
-  uint64_t sent_frames = 0, sent_packets = 0, blind_counter = 0;
-  const std::vector<std::byte> payload(max_payload, std::byte{0x5A});
+  uint64_t sent_packets = 0;
   for (int32_t t : targets) {
     uint64_t instance = first;
     while (instance < first + count) {
-      std::vector<std::byte> packet;
-      net::encode_packet_header({net::PacketKind::Messages, fingerprint, as, 0, 0, 0}, packet);
-      uint64_t prev = 0;
-      while (instance < first + count && packet.size() + payload.size() + net::kMaxFrameOverhead + net::kMacSize < 1400) {
-        net::WireHeader h;
-        h.instance = instance++;
-        h.round = 0;
-        net::encode_frame(h, payload, prev, packet);
-        ++sent_frames;
-      }
-      packet.resize(packet.size() + net::kMacSize);
-      if (session.can_send(t)) {
-        session.seal(t, packet);
-      } else {
-        // No handshake (an outsider): a plausible header with a made-up
-        // MAC, so that the packet reaches the MAC check.
-        const uint64_t fields[3] = {incarnation, 0, ++blind_counter};
-        std::memcpy(packet.data() + net::kIncarnationOffset, fields, sizeof fields);
-        for (size_t k = packet.size() - net::kMacSize; k < packet.size(); ++k) packet[k] = std::byte(blind_counter * 31 + k);
-      }
-      send_to(t, packet);
+      send_to(t, next_packet(t, instance));
       ++sent_packets;
       if (sent_packets % 64 == 0) {
         ::usleep(1000);  // let the target's socket buffer drain: the test is of the node, not of the kernel

@@ -4,8 +4,11 @@
 // OneThirdRule node (otr-node) and fake_node.sh, which misbehaves on demand.
 #include "launch/launch.h"
 
+#include <psync/abi.h>
+
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -336,4 +339,96 @@ TEST_CASE("launch: misbehaving replicas") {
     CHECK(summarize(o, r).exit_status == 2);
   }
   unsetenv("FAKE_NODE_MODE");
+}
+
+namespace {
+
+// A made-up protocol for the final-state invariants: one word of state per
+// process, and the invariant "no two processes hold 1".
+uint64_t one_word(int32_t) { return 8; }
+int32_t at_most_one_holder(const void* const* states, const psync_env* env) {
+  int holders = 0;
+  for (int32_t i = 0; i < env->n; ++i) holders += *static_cast<const int64_t*>(states[i]) == 1;
+  return holders <= 1;
+}
+
+// The state as the node prints it: its bytes in order (little-endian here).
+FinalState final_state(int id, uint64_t instance, int64_t round, int64_t word) {
+  FinalState f;
+  f.id = id;
+  f.instance = instance;
+  f.round = round;
+  f.outputs = "{}";
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&word);
+  char hex[3];
+  for (size_t b = 0; b < sizeof word; ++b) {
+    std::snprintf(hex, sizeof hex, "%02x", bytes[b]);
+    f.state += hex;
+  }
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("launch: a final-state line carries the state in hex") {
+  FinalState f;
+  REQUIRE(parse_final_line("{\"id\":1,\"instance\":4,\"round\":11,\"final\":{\"leader\":0},\"state\":\"0a0b\"}", f));
+  CHECK(f.id == 1);
+  CHECK(f.instance == 4);
+  CHECK(f.round == 11);
+  CHECK(f.outputs == "{\"leader\":0}");
+  CHECK(f.state == "0a0b");
+  REQUIRE(parse_final_line("{\"id\":1,\"instance\":4,\"round\":11,\"final\":{}}", f));
+  CHECK(f.state.empty());
+}
+
+TEST_CASE("launch: invariants over the final states: held, violated, or said why not evaluated") {
+  psync_spec_desc spec{};
+  spec.name = "one_holder";
+  spec.kind = PSYNC_SPEC_INVARIANT;
+  spec.eval = at_most_one_holder;
+  psync_protocol_desc desc{};
+  desc.num_rounds = 1;
+  desc.num_specs = 1;
+  desc.specs = &spec;
+  desc.state_size = one_word;
+  InvariantPlan plan;
+  plan.desc = &desc;
+  plan.not_evaluated = {"liveness later (speaks of heard-of sets)"};
+  ClusterOptions o = options(3, 5);
+  o.decides = false;
+  o.invariants = &plan;
+  ClusterResult r = finished(3);
+  for (int id = 0; id < 3; ++id) {
+    r.finals.push_back(final_state(id, 0, 7, id == 1));          // one holder: holds
+    r.finals.push_back(final_state(id, 1, 7, id != 1));          // two holders: violated
+    if (id != 2) r.finals.push_back(final_state(id, 2, 7, 0));   // replica 2 missing
+    r.finals.push_back(final_state(id, 3, id == 0 ? 6 : 7, 0));  // rounds differ
+  }
+  FinalState bad = final_state(0, 4, 7, 0);
+  bad.state = "0a";  // not one word
+  r.finals.push_back(bad);
+  r.finals.push_back(final_state(1, 4, 7, 0));
+  r.finals.push_back(final_state(2, 4, 7, 0));
+  Summary s = summarize(o, r);
+  REQUIRE(s.invariants.size() == 5);
+  CHECK(s.invariants[0].evaluated);
+  CHECK(s.invariants[0].violated.empty());
+  CHECK(s.invariants[1].violated == std::vector<std::string>{"one_holder"});
+  CHECK_FALSE(s.invariants[2].evaluated);
+  CHECK_FALSE(s.invariants[3].evaluated);
+  CHECK_FALSE(s.invariants[4].evaluated);
+  CHECK(s.invariant_violations == 1);
+  CHECK(s.exit_status == 1);
+  const std::string text = printed(o, r);
+  CHECK(contains(text, "instance 1: invariant `one_holder` VIOLATED on the final states (round 7)\n"));
+  CHECK(contains(text, "instance 2: invariants not evaluated: no final state from replica 2\n"));
+  CHECK(contains(text, "instance 3: invariants not evaluated: the replicas ended in different rounds (6 and 7)\n"));
+  CHECK(contains(text, "instance 4: invariants not evaluated: replica 0's final state is missing or not 8 bytes"));
+  CHECK(contains(text, "invariants on the final states: one_holder; 2 of 5 instance(s) evaluated, 1 violated; "
+                       "not evaluated here: liveness later (speaks of heard-of sets)\n"));
+  // Without a violation the run succeeds, unjudged instances included.
+  r.finals.erase(std::remove_if(r.finals.begin(), r.finals.end(), [](const FinalState& f) { return f.instance == 1; }),
+                 r.finals.end());
+  CHECK(summarize(o, r).exit_status == 0);
 }

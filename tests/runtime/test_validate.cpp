@@ -110,23 +110,59 @@ TEST_CASE("inputs and the output: tables, names, kinds, offsets") {
   CHECK(after([](Editable& e) { e.d.inputs = nullptr; }) == kBad + "2 inputs but no input table");
   CHECK(after([](Editable& e) { e.inputs[1].name = nullptr; }) == kBad + "input 1 has no name");
   CHECK(after([](Editable& e) { e.inputs[0].kind = PSYNC_KIND_OTHER; }) ==
-        kBad + "input `a` has kind 5 (must be int, bool, pid, set<pid> or an enum)");
+        kBad + "input `a` has kind 5 (must be int, bool, pid, set<pid>, an enum or bytes)");
   CHECK(after([](Editable& e) { e.inputs[0].kind = PSYNC_KIND_NONE; }) ==
-        kBad + "input `a` has kind 0 (must be int, bool, pid, set<pid> or an enum)");
+        kBad + "input `a` has kind 0 (must be int, bool, pid, set<pid>, an enum or bytes)");
   CHECK(after([](Editable& e) { e.inputs[1].offset = 36; }) ==
         kBad + "input `b` has offset 36 (must be a multiple of 8 past the 32-byte process header)");
   CHECK(after([](Editable& e) { e.inputs[0].offset = 8; }) ==
         kBad + "input `a` has offset 8 (must be a multiple of 8 past the 32-byte process header)");
   CHECK(after([](Editable& e) { e.inputs[1].offset = e.inputs[0].offset; }) ==
-        kBad + "inputs `a` and `b` share offset 32");
-  CHECK(after([](Editable& e) { e.d.output.kind = 7; }) == kBad + "the output has unknown kind 7");
+        kBad + "inputs `a` and `b` overlap at offset 32");
+  CHECK(after([](Editable& e) { e.d.output.kind = 8; }) == kBad + "the output has unknown kind 8");
   CHECK(after([](Editable& e) { e.d.output.kind = PSYNC_KIND_ENUM; }) ==
         kBad + "output `decision` is an enum with 0 variants (must be 1 to 64, with their names)");
+  // Version 3: the type descriptions of inputs and the output.
+  CHECK(after([](Editable& e) { e.d.input_types = nullptr; }) == kBad + "2 inputs but no input_types");
+  CHECK(after([](Editable& e) { e.inputs[0].kind = PSYNC_KIND_BOOL; }) ==
+        kBad + "input `a`: its type does not match its kind");
+  CHECK(after([](Editable& e) { e.d.output.kind = PSYNC_KIND_BYTES; }) ==
+        kBad + "output `decision`: its type does not match its kind");
+  CHECK(after([](Editable& e) { e.d.output_type = nullptr; }) ==
+        kBad + "output `decision`: a type description is missing");
+  static const psync_type bad_bytes = {PSYNC_TYPE_BYTES, 0, nullptr, nullptr, 0};
+  static const psync_type* const bad_input_types[] = {&bad_bytes, &bad_bytes};
+  CHECK(after([](Editable& e) {
+          e.inputs[0].kind = PSYNC_KIND_BYTES;
+          e.d.input_types = bad_input_types;
+        }) == kBad + "input `a`: a bytes type description has capacity 0 (must be 1..65456)");
+  static const psync_type tuple_without_elems = {PSYNC_TYPE_TUPLE, 2, nullptr, nullptr, 0};
+  CHECK(after([](Editable& e) {
+          e.d.output.kind = PSYNC_KIND_OTHER;
+          e.d.output_type = &tuple_without_elems;
+        }) == kBad + "output `decision`: a composite type description has no element types");
+  // An enum's description names as many variants as its field.
+  static const char* const two_names[] = {"A", "B"};
+  static const psync_type two_variants = {PSYNC_TYPE_ENUM, 2, nullptr, two_names, 0};
+  static const char* const one_name[] = {"A"};
+  CHECK(after([](Editable& e) {
+          e.d.output.kind = PSYNC_KIND_ENUM;
+          e.d.output.variants = one_name;
+          e.d.output.num_variants = 1;
+          e.d.output_type = &two_variants;
+        }) == kBad + "output `decision`: its type does not match its kind");
+  // set<E>: its elements are its enum's variants, as many as it has members.
+  static const psync_type* const enum_elem[] = {&two_variants};
+  static const psync_type set_of_three = {PSYNC_TYPE_SET, 3, enum_elem, nullptr, 0};
+  CHECK(after([](Editable& e) {
+          e.d.output.kind = PSYNC_KIND_OTHER;
+          e.d.output_type = &set_of_three;
+        }) == kBad + "output `decision`: a set type description's elements are neither ints nor its enum's variants");
   CHECK(after([](Editable& e) { e.d.output.name = nullptr; }) == kBad + "the output has a kind but no name");
   CHECK(after([](Editable& e) { e.d.output.offset = 4; }) ==
         kBad + "output `decision` has offset 4 (must be a multiple of 8 past the 32-byte process header)");
   CHECK(after([](Editable& e) { e.d.output.offset = e.inputs[1].offset; }) ==
-        kBad + "output `decision` shares offset 40 with input `b`");
+        kBad + "output `decision` overlaps input `b` at offset 40");
 }
 
 TEST_CASE("consts: table, defaults, names, kinds, indices") {
@@ -199,8 +235,10 @@ TEST_CASE("what may be null: go_when, print_state, empty tables, no output") {
           e.d.specs = nullptr;
         }) == "");
   CHECK(after([](Editable& e) { e.d.output = {nullptr, PSYNC_KIND_NONE, 0, nullptr, 0, 0}; }) == "");
-  // A composite output is printed through print_state: its offset is not read.
-  CHECK(after([](Editable& e) { e.d.output.kind = PSYNC_KIND_OTHER; e.d.output.offset = 3; }) == "");
+  // Version 3: a composite output is read through its type description, so
+  // its kind must match that description (and its offset is checked).
+  CHECK(after([](Editable& e) { e.d.output.kind = PSYNC_KIND_OTHER; e.d.output.offset = 3; }) ==
+        "bad protocol descriptor: output `decision`: its type does not match its kind");
 }
 
 namespace {

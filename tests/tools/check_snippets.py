@@ -2,7 +2,10 @@
 """check_snippets.py: every snippet of editors/vscode, expanded with its
 default placeholders, type-checks and is already in `psyncc fmt` style (an
 empty tab stop, where the user writes the body, counts as a comment line
-there). The protocol snippet stands alone; each other snippet is added to it.
+there). The protocol snippet stands alone; each other snippet is added to it,
+except statement snippets (STATEMENTS), which go into the update of a round
+added to it, indented as VS Code indents them, after the enum snippet and a
+variable of that enum (`role`) for `match` to take apart.
 
 usage: check_snippets.py PSYNCC SNIPPETS_JSON SCRATCH_DIR
 """
@@ -44,12 +47,29 @@ def check(name, text):
     return not problems
 
 
+STATEMENTS = {"match"}
+
+
+def in_round(statement):
+    """The statement snippet inside an update, after an enum and a var of it."""
+    enum = expand(snippets["enum"]["body"])
+    first = re.search(r"\{\s*(\w+)", enum).group(1)
+    body = "\n".join("    " + line for line in statement.split("\n"))
+    return (f"{enum}\n\nvar role: Role = {first}\n\nround step {{\n  send role to all\n"
+            f"  update(mbox) {{\n{body}\n  }}\n}}\n")
+
+
 protocol = expand(snippets["protocol"]["body"]) + "\n"
 ok = check("protocol", protocol)
 for name, s in snippets.items():
     if name == "protocol":
         continue
-    ok = check(name, protocol + "\n" + expand(s["body"]) + "\n") and ok
+    text = expand(s["body"])
+    ok = check(name, protocol + "\n" + (in_round(text) if name in STATEMENTS else text + "\n")) and ok
+for name in STATEMENTS | {"enum"}:
+    if name not in snippets:
+        print("missing snippet", repr(name))
+        ok = False
 if len(snippets) < 3:
     print("too few snippets in", snippets_path)
     ok = False

@@ -179,6 +179,32 @@ TEST_CASE("query: enums, match arms, send loops and fn blocks are found and list
   CHECK(symbols[0].children[1].kind == query::SymbolKind::EnumMember);
 }
 
+TEST_CASE("query: bytes<K> types and string literals are found and described") {
+  Typed t(
+      "protocol B\n"
+      "input cmd: bytes<16>\n"
+      "output decision: bytes<16>\n"
+      "var x: bytes<16> = cmd\n"
+      "round a {\n"
+      "  send x to all\n"
+      "  update(mbox) { if x == \"stop\" { decide(mbox.min) } }\n"
+      "}\n");
+  REQUIRE(t.ok);
+  auto n = t.node("x == ");
+  REQUIRE(n.kind == query::NodeKind::Expr);
+  CHECK(query::describe(*t.c.program, n, t.c.sources).find("var x: bytes<16>") != std::string::npos);
+  n = t.node("\"stop\"");
+  REQUIRE(n.kind == query::NodeKind::Expr);
+  CHECK(n.expr->kind == ExprKind::StringLit);
+  CHECK(t.text_of(n.range) == "\"stop\"");
+  n = t.node("bytes<16>\noutput");
+  REQUIRE(n.kind == query::NodeKind::TypeName);
+  CHECK(query::describe(*t.c.program, n, t.c.sources).find("bytes<16>") != std::string::npos);
+  auto symbols = query::document_symbols(*t.c.program, t.c.main_file);
+  REQUIRE(symbols.size() >= 3);
+  CHECK(symbols[0].name == "cmd");
+}
+
 TEST_CASE("lsp positions: UTF-16 and UTF-8 columns, clamping, URIs") {
   std::string text = "a\xC3\xA9" "b\n\xF0\x9F\x99\x82x\nlast";  // aéb / 🙂x / last
   lsp::LineIndex u16(text, lsp::Encoding::Utf16), u8(text, lsp::Encoding::Utf8);

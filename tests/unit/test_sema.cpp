@@ -241,16 +241,19 @@ TEST_CASE("progress clauses are validated") {
   CHECK(ok->ok);
 }
 
-TEST_CASE("const, input and output must be one-word types") {
+TEST_CASE("consts are one word, inputs one word or bytes<K>, outputs any value") {
   CHECK(check_text("protocol T\nconst c: (int, int) = (1, 2)\ninput init: int\noutput decision: int\nvar x: int = init\n"
                    "round a {\n  send x to all\n  update(mbox) { x = 1 }\n}\n")
             ->has_error("non-scalar-const"));
   CHECK(check_text("protocol T\ninput init: int?\noutput decision: int\nvar x: int = 0\n"
                    "round a {\n  send x to all\n  update(mbox) { x = 1 }\n}\n")
             ->has_error("non-scalar-input"));
-  CHECK(check_text("protocol T\ninput init: int\noutput decision: [int; n]\nvar x: int = init\n"
+  CHECK(check_text("protocol T\ninput init: int\noutput decision: ()\nvar x: int = init\n"
                    "round a {\n  send x to all\n  update(mbox) { x = 1 }\n}\n")
             ->has_error("non-scalar-output"));
+  CHECK(check_text("protocol T\ninput init: bytes<8>\noutput decision: [int; n]\nvar x: int = 0\n"
+                   "round a {\n  send x to all\n  update(mbox) { x = 1 }\n}\n")
+            ->ok);
   CHECK(check_text("protocol T\ninput init: set<pid>\noutput decision: pid\nvar x: int = 0\n"
                    "round a {\n  send x to all\n  update(mbox) { x = 1 }\n}\n")
             ->ok);

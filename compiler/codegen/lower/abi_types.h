@@ -48,7 +48,10 @@ namespace psync::lower {
   F(psync_protocol_desc, reserved) F(psync_protocol_desc, specs) F(psync_protocol_desc, state_size)          \
   F(psync_protocol_desc, const_defaults) F(psync_protocol_desc, init) F(psync_protocol_desc, print_state)    \
   F(psync_protocol_desc, num_output_vars) F(psync_protocol_desc, flags) F(psync_protocol_desc, output_vars)  \
-  F(psync_protocol_desc, max_pid_constant) F(psync_protocol_desc, max_pid_constant_site)
+  F(psync_protocol_desc, max_pid_constant) F(psync_protocol_desc, max_pid_constant_site)                     \
+  F(psync_protocol_desc, input_types) F(psync_protocol_desc, output_type)
+#define PSYNC_ABI_TYPE(F)                                                                              \
+  F(psync_type, kind) F(psync_type, count) F(psync_type, elems) F(psync_type, names) F(psync_type, lo)
 
 // The whole list: (enum prefix, C struct, field table).
 #define PSYNC_ABI_STRUCTS(S)                          \
@@ -56,6 +59,7 @@ namespace psync::lower {
   S(Env, psync_env, PSYNC_ABI_ENV)                    \
   S(Hooks, psync_hooks, PSYNC_ABI_HOOKS)              \
   S(Field, psync_field, PSYNC_ABI_FIELD)              \
+  S(TypeDesc, psync_type, PSYNC_ABI_TYPE)             \
   S(Round, psync_round_desc, PSYNC_ABI_ROUND)         \
   S(Spec, psync_spec_desc, PSYNC_ABI_SPEC)            \
   S(Protocol, psync_protocol_desc, PSYNC_ABI_PROTOCOL)

@@ -183,10 +183,28 @@ CValue lower_MboxFilter(F& f, const Expr& e) {
   return CValue{e.type, f.get(keep, f.i64), mbox.ptr};
 }
 
+// min and max of bytes messages: the order of bytes.cpp; ties (equal
+// values) go to the lowest sender.
+CValue mailbox_extreme_bytes(F& f, const Expr& e, bool is_min) {
+  auto& B = f.B;
+  CValue mbox = f.emit(*e.args[0]);
+  Value* best_i = f.cell(B.getInt64(-1), "best_i");
+  f.for_each_bit(mbox.v, [&](Value* i) {
+    CValue m = f.message(mbox, i);
+    Value* cur = f.get(best_i, f.i64);
+    Value* first = B.CreateICmpSLT(cur, B.getInt64(0));
+    CValue best = f.message(mbox, B.CreateSelect(first, i, cur));
+    Value* better = is_min ? f.less(m, best) : f.less(best, m);
+    f.emit_if(B.CreateOr(first, better), [&] { B.CreateStore(i, best_i); });
+  });
+  return f.pick_slot(mbox, f.get(best_i, f.i64));
+}
+
 // min, max (of the messages) and min_by, max_by (of a key). Ties go to the
 // lowest sender: only a strictly better key replaces.
 CValue mailbox_extreme(F& f, const Expr& e, bool is_min, bool by_key) {
   auto& B = f.B;
+  if (!by_key && e.type->is(TypeKind::Bytes)) return mailbox_extreme_bytes(f, e, is_min);
   CValue mbox = f.emit(*e.args[0]);
   Value* best_i = f.cell(B.getInt64(-1), "best_i");
   Value* best_k = f.cell(B.getInt64(0), "best_k");
@@ -241,7 +259,7 @@ CValue mailbox_most_frequent(F& f, const Expr& e, bool ties_to_smallest) {
     if (ties_to_smallest) {
       Value* tie = B.CreateICmpEQ(c, f.get(best_c, f.i64));
       Value* current = B.CreateSelect(B.CreateICmpSLT(f.get(best_i, f.i64), B.getInt64(0)), i, f.get(best_i, f.i64));
-      Value* smaller = B.CreateICmpSLT(f.as_i64(mi), f.as_i64(f.message(mbox, current)));
+      Value* smaller = f.less(mi, f.message(mbox, current));
       better = B.CreateOr(better, B.CreateAnd(tie, smaller));
     }
     f.emit_if(better, [&] {

@@ -84,6 +84,7 @@ Poly words_of(const Type* t) {
     case TypeKind::Lambda:
     case TypeKind::Mailbox: return Poly::constant(0);
     case TypeKind::Option: return Poly::constant(1) + words_of(t->elem);
+    case TypeKind::Bytes: return Poly::constant(1 + bytes_data_words(t));
     case TypeKind::Array: return words_of(t->elem).times_n();
     case TypeKind::Tuple:
     case TypeKind::Record: {
@@ -98,7 +99,8 @@ Poly words_of(const Type* t) {
 bool is_word(const Type* t) { return t->is_scalar() || t->is_set(); }
 
 bool is_composite(const Type* t) {
-  return t->is(TypeKind::Option) || t->is(TypeKind::Tuple) || t->is(TypeKind::Record) || t->is(TypeKind::Array);
+  return t->is(TypeKind::Option) || t->is(TypeKind::Tuple) || t->is(TypeKind::Record) || t->is(TypeKind::Array) ||
+         t->is(TypeKind::Bytes);
 }
 
 psync_kind kind_of(const Type* t) {
@@ -107,6 +109,7 @@ psync_kind kind_of(const Type* t) {
     case TypeKind::Bool: return PSYNC_KIND_BOOL;
     case TypeKind::Pid: return PSYNC_KIND_PID;
     case TypeKind::PidSet: return PSYNC_KIND_PIDSET;
+    case TypeKind::Bytes: return PSYNC_KIND_BYTES;
     case TypeKind::Enum: return PSYNC_KIND_ENUM;
     default: return PSYNC_KIND_OTHER;
   }

@@ -123,29 +123,19 @@ void FunctionLowering::print_value(const PrintTarget& t, const Type* ty, Value* 
     case TypeKind::Pid: B.CreateCall(M.append_int, {t.buf, t.cap, t.pos, B.CreateLoad(i64, p)}); break;
     case TypeKind::Bool: print_bool(t, B.CreateLoad(i64, p)); break;
     case TypeKind::Enum: print_enum(t, ty, B.CreateLoad(i64, p)); break;
-    case TypeKind::Set: {
-      Value* set = B.CreateLoad(i64, p);
-      Value* first = cell(B.getTrue(), "first");
-      print_text(t, "{");
-      for_each_bit(set, [&](Value* i) {
-        emit_if(B.CreateNot(get(first, i1)), [&] { print_text(t, ","); });
-        B.CreateStore(B.getFalse(), first);
-        Value* element = set_element(ty, i);
-        if (ty->elem->is(TypeKind::Enum)) print_enum(t, ty->elem, element);
-        else B.CreateCall(M.append_int, {t.buf, t.cap, t.pos, element});
-      }, "bit", set_capacity(ty));
-      print_text(t, "}");
-      break;
-    }
+    case TypeKind::Set:
     case TypeKind::PidSet: {
-      Value* set = B.CreateLoad(i64, p);
+      // {a,b,...}: the members in bit order; a set<E> prints variant names.
+      const bool pids = ty->is(TypeKind::PidSet);
       Value* first = cell(B.getTrue(), "first");
       print_text(t, "{");
-      for_each_bit(set, [&](Value* i) {
+      for_each_bit(B.CreateLoad(i64, p), [&](Value* i) {
         emit_if(B.CreateNot(get(first, i1)), [&] { print_text(t, ","); });
         B.CreateStore(B.getFalse(), first);
-        B.CreateCall(M.append_int, {t.buf, t.cap, t.pos, i});
-      });
+        Value* element = pids ? i : set_element(ty, i);
+        if (!pids && ty->elem->is(TypeKind::Enum)) print_enum(t, ty->elem, element);
+        else B.CreateCall(M.append_int, {t.buf, t.cap, t.pos, element});
+      }, "bit", pids ? nullptr : set_capacity(ty));
       print_text(t, "}");
       break;
     }
@@ -190,6 +180,9 @@ void FunctionLowering::print_value(const PrintTarget& t, const Type* ty, Value* 
       print_text(t, "]");
       break;
     }
+    case TypeKind::Bytes:
+      B.CreateCall(M.append_bytes_fn(), {t.buf, t.cap, t.pos, p, B.getInt64(ty->capacity)});
+      break;
     default: print_text(t, "()"); break;
   }
 }
@@ -262,6 +255,10 @@ Function* ModuleLowering::lower_init() {
   for (size_t k = 0; k < prog.inputs.size(); ++k) {
     const VarDecl& v = *prog.inputs[k];
     Value* w = B.CreateLoad(i64, B.CreateGEP(i64, fn->getArg(2), B.getInt64(static_cast<int64_t>(k))));
+    if (v.type->is(TypeKind::Bytes)) {  // w is the address of the driver's buffer (abi.h)
+      L.store_bytes_input(v.type, L.gep(L.state, L.byte_offset(v)), w);
+      continue;
+    }
     if (v.type->is(TypeKind::Pid)) w = L.checked_pid(w, site(v.range, "pid input '" + v.name + "'"));
     if (v.type->is(TypeKind::Bool)) w = B.CreateZExt(B.CreateICmpNE(w, B.getInt64(0)), i64);
     if (v.type->is(TypeKind::PidSet)) w = B.CreateAnd(w, L.all_pids());  // only bits below n
@@ -411,6 +408,17 @@ void ModuleLowering::emit_descriptor(const std::vector<llvm::Constant*>& rounds,
   d[ProtocolField::output_vars] = array_global(abi.Field, output_vars, "psync.output_vars");
   d[ProtocolField::max_pid_constant] = llvm::ConstantInt::get(i64, max_pid);
   d[ProtocolField::max_pid_constant_site] = max_pid >= 0 ? cstr(max_pid_site) : null_ptr();
+  std::vector<llvm::Constant*> input_types;
+  for (auto& v : prog.inputs) input_types.push_back(type_description(v->type));
+  if (input_types.empty()) {
+    d[ProtocolField::input_types] = null_ptr();
+  } else {
+    auto* aty = llvm::ArrayType::get(ptr, input_types.size());
+    d[ProtocolField::input_types] = new llvm::GlobalVariable(*module, aty, true, llvm::GlobalValue::InternalLinkage,
+                                                             llvm::ConstantArray::get(aty, input_types),
+                                                             "psync.input_types");
+  }
+  d[ProtocolField::output_type] = prog.outputs.empty() ? null_ptr() : type_description(prog.outputs[0]->type);
   auto* g = new llvm::GlobalVariable(*module, abi.Protocol, true, llvm::GlobalValue::ExternalLinkage, d.get(),
                                      PSYNC_DESCRIPTOR_SYMBOL);
   g->setAlignment(llvm::Align(alignof(psync_protocol_desc)));

@@ -134,6 +134,7 @@ CValue FunctionLowering::emit(const Expr& e) {
       states = saved;
       return v;
     }
+    case ExprKind::StringLit: return emit_string_literal(e);
     case ExprKind::Lambda:  // only through apply()
     case ExprKind::Error:   // sema rejected the program
       break;
@@ -268,6 +269,14 @@ CValue FunctionLowering::emit_binary(const Expr& e) {
     b.type = a.type;
     Value* eq = (a.type->is(TypeKind::Unit)) ? (Value*)B.getTrue() : equal(a, b);
     return scalar(e.type, op == BinaryOp::Eq ? eq : B.CreateNot(eq));
+  }
+  if (e.args[0]->type->is(TypeKind::Bytes)) {
+    // Ordered bytes (sema made both operands one bytes<K>): a > b is b < a.
+    CValue a = own(emit(*e.args[0]));
+    CValue b = emit(*e.args[1]);
+    bool swap = op == BinaryOp::Gt || op == BinaryOp::Le;
+    Value* lt = swap ? less(b, a) : less(a, b);
+    return scalar(e.type, op == BinaryOp::Lt || op == BinaryOp::Gt ? lt : B.CreateNot(lt));
   }
   Value* a = as_i64(emit(*e.args[0]));
   Value* b = as_i64(emit(*e.args[1]));

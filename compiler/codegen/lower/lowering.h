@@ -51,9 +51,11 @@ struct Poly {
 };
 
 Poly words_of(const Type* t);
+/// bytes<K>: the words after the length word, ceil(K / 8).
+inline int64_t bytes_data_words(const Type* t) { return (t->capacity + 7) / 8; }
 /// Int, bool, pid, enums and sets: one word, an SSA value.
 bool is_word(const Type* t);
-/// Options, tuples, records and arrays: handled by address.
+/// Options, tuples, records, arrays and bytes: handled by address.
 bool is_composite(const Type* t);
 psync_kind kind_of(const Type* t);
 /// Emits the value of p at n.
@@ -101,6 +103,8 @@ class ModuleLowering {
   std::map<const FnDecl*, Function*> fns;
   Function* append_char = nullptr;  ///< print_state helpers (descriptor.cpp)
   Function* append_int = nullptr;
+  Function* bytes_cmp = nullptr;    ///< bytes.cpp, made on first use
+  Function* append_bytes = nullptr;
 
   /// An internal function: drivers reach every function through the descriptor.
   Function* make_fn(const std::string& name, llvm::FunctionType* type);
@@ -139,6 +143,15 @@ class ModuleLowering {
   void emit_descriptor(const std::vector<llvm::Constant*>& rounds, const std::vector<llvm::Constant*>& specs);
   void find_max_pid_constant(int64_t& best, std::string& site_text) const;
   bool reads_model_state(const Spec& s) const;
+ public:
+  // bytes.cpp: module helpers for bytes<K> and the type descriptions of abi.h
+  /// i64 psync.bytes_cmp(ptr a, ptr b, i64 data_words): -1, 0 or 1.
+  Function* bytes_compare_fn();
+  /// void psync.append_bytes(buf, cap, pos_ptr, value_ptr, capacity): a quoted literal.
+  Function* append_bytes_fn();
+  /// A psync_type constant describing t (interned per type).
+  llvm::Constant* type_description(const Type* t);
+  std::map<const Type*, llvm::Constant*> type_descs;
 };
 
 // ---------------------------------------------------------------- one function
@@ -241,6 +254,18 @@ class FunctionLowering {
   Value* shift(Value* a, Value* k, bool left);
   Function* ctpop();
 
+  // ------------------------------------------------ ordering and bytes (bytes.cpp)
+  /// a < b for the ordered types: int and pid (signed), bytes<K> (lexicographic).
+  Value* less(const CValue& a, const CValue& b);
+  /// The length word of a bytes value, clamped to 0..K (a peer's message may lie).
+  Value* bytes_length(const CValue& v);
+  /// A string literal in fresh memory.
+  CValue emit_string_literal(const Expr& e);
+  /// A bytes input: copies min(len, K) bytes from the driver's buffer at `word`.
+  void store_bytes_input(const Type* t, Value* dst, Value* word);
+  /// Stores a bytes<K1> value into a bytes<K2> place (K1 <= K2), zero-extended.
+  CValue widen_bytes(const CValue& v, const Type* to);
+
   // ------------------------------------------------ mailboxes (function.cpp)
   /// Slot i of a mailbox or outbox at `base` whose messages have type msg.
   Value* slot(const Type* msg, Value* base, Value* i);
@@ -318,6 +343,12 @@ class FunctionLowering {
 
   llvm::Instruction* alloca_point_ = nullptr;
 };
+
+// The lowerings of the bytes<K> built-ins (bytes.cpp), reached from the
+// dispatch of builtins.def in builtins.cpp.
+CValue lower_BytesLen(FunctionLowering& f, const Expr& e);
+CValue lower_BytesSize(FunctionLowering& f, const Expr& e);
+CValue lower_ToBytes(FunctionLowering& f, const Expr& e);
 
 // ---------------------------------------------------------------- control helpers
 

@@ -174,7 +174,7 @@ void FunctionLowering::emit_decide(const Stmt& s) {
   call_notification(HooksField::decided);
   B.CreateBr(done);
   B.SetInsertPoint(again);
-  Value* same = B.CreateICmpEQ(B.CreateLoad(i64, out_ptr), as_i64(v));
+  Value* same = equal(load(out.type, out_ptr), v);  // outputs may be composite
   emit_if(B.CreateNot(same), [&] {
     B.CreateStore(B.getInt64(1), field_ptr(M.abi.ProcHeader, state, ProcHeaderField::conflict));
     call_notification(HooksField::conflict);

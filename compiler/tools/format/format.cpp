@@ -740,6 +740,11 @@ void Printer::expr_body(const Expr& e) {
       break;
     case ExprKind::NoneLit: tok("none"); break;
     case ExprKind::Name: tok(e.name); break;
+    case ExprKind::StringLit: {  // a bytes<K> literal: as written (its escapes kept)
+      int k = t_.next_from(w_.last_end());
+      if (k >= 0) tok(t_[k].text);
+      break;
+    }
     case ExprKind::Some:
     case ExprKind::Old:
       tok(e.kind == ExprKind::Some ? "some" : "old");
@@ -900,6 +905,14 @@ void Printer::type(const TypeExpr& t) {
       tok(")");
       break;
     case TypeExprKind::Named: tok(t.name); break;
+    case TypeExprKind::Bytes: {  // NAME<K> as written (sema refuses names other than bytes)
+      tok(t.name);
+      tok("<");
+      int k = t_.next_from(w_.last_end());
+      if (k >= 0) tok(t_[k].text);
+      tok(">");
+      break;
+    }
     case TypeExprKind::EnumSet:
     case TypeExprKind::RangeSet: {
       // set<E>, set<lo..hi>: the element as written (bounds may be negative).
