@@ -39,6 +39,8 @@ constexpr size_t kMaxPendingPerClient = 1000; // requests of one connection awai
 struct Options {
   int id = 0;
   std::vector<std::string> cluster;
+  std::string cluster_file;  // a cluster TOML file, with public keys (psyncc keygen)
+  std::string key_file;      // this replica's secret key
   std::string listen;
   std::string transport = "udp";
   double drop = 0;
@@ -48,6 +50,8 @@ struct Options {
   bool stale_reads = false;
   bool stats = false;
   bool quiet = false;
+  bool describe = false;
+  double duplicate = 0;
   int local = 0;
   int port = 7000;
 };
@@ -287,9 +291,12 @@ int run_replica(const Options& o) {
   psync::ReplicaOptions ro;
   ro.id = o.id;
   ro.cluster = o.cluster;
+  ro.cluster_file = o.cluster_file;
+  ro.key_file = o.key_file;
   ro.transport = o.transport;
   ro.window = o.window;
   ro.drop = o.drop;
+  ro.duplicate = o.duplicate;
   ro.delay_us = parse_duration_us(o.delay);
   ro.seed = o.seed;
   asio::io_context io(1);
@@ -389,6 +396,12 @@ int main(int argc, char** argv) {
   app.add_option("--id", o.id, "this replica, 0 .. n-1");
   app.add_option("--cluster", o.cluster, "HOST:PORT of every replica's log traffic, by id (comma-separated)")
       ->delimiter(',');
+  app.add_option("--cluster-file", o.cluster_file,
+                 "a cluster TOML file instead of --cluster; with public keys (psyncc keygen), packets are "
+                 "authenticated")
+      ->check(CLI::ExistingFile);
+  app.add_option("--key", o.key_file, "this replica's secret key file (psyncc keygen), for a keyed --cluster-file")
+      ->check(CLI::ExistingFile);
   app.add_option("--listen", o.listen, "HOST:PORT for clients");
   app.add_option("--local", o.local, "start N replicas on 127.0.0.1 as child processes")->check(CLI::Range(1, 15));
   app.add_option("--port", o.port, "with --local: clients on PORT .. PORT+N-1, replicas on the next N")
@@ -396,6 +409,10 @@ int main(int argc, char** argv) {
   app.add_option("--transport", o.transport, "udp or tcp between replicas")->check(CLI::IsMember({"udp", "tcp"}));
   app.add_option("--drop", o.drop, "drop this fraction of incoming replica messages (fault injection)")
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--duplicate", o.duplicate,
+                 "UDP: take this fraction of received datagrams a second time (fault injection)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_flag("--describe", o.describe, "print the log protocol's name and fingerprint as one JSON line and exit");
   app.add_option("--delay", o.delay, "delay incoming replica messages by up to this long (e.g. 200ms)");
   app.add_option("--seed", o.seed, "seed of the injected faults");
   app.add_option("--window", o.window, "log instances run at once")->check(CLI::Range(1, 1024));
@@ -406,17 +423,24 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
     parse_duration_us(o.delay);
+    if (o.describe) {
+      std::printf("{\"protocol\":\"%s\",\"fingerprint\":%llu}\n", psync_protocol.name,
+                  (unsigned long long)psync_protocol.fingerprint);
+      return 0;
+    }
     if (o.local > 0) {
-      if (!o.cluster.empty() || !o.listen.empty()) throw std::runtime_error("--local takes no --cluster or --listen");
+      if (!o.cluster.empty() || !o.cluster_file.empty() || !o.key_file.empty() || !o.listen.empty())
+        throw std::runtime_error("--local takes no --cluster, --cluster-file, --key or --listen");
       char self[4096];
       const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
       if (len <= 0) throw std::runtime_error("cannot find this program's path in /proc/self/exe");
       self[len] = '\0';
       return run_local(o, self);
     }
-    if (o.cluster.empty() || o.listen.empty())
-      throw std::runtime_error("give --cluster and --listen (or --local N)");
-    if (o.id < 0 || size_t(o.id) >= o.cluster.size())
+    if (!o.cluster.empty() && !o.cluster_file.empty()) throw std::runtime_error("give --cluster or --cluster-file, not both");
+    if ((o.cluster.empty() && o.cluster_file.empty()) || o.listen.empty())
+      throw std::runtime_error("give --cluster (or --cluster-file) and --listen (or --local N)");
+    if (!o.cluster.empty() && (o.id < 0 || size_t(o.id) >= o.cluster.size()))
       throw std::runtime_error("--id must be 0 .. " + std::to_string(o.cluster.size() - 1));
     return run_replica(o);
   } catch (const CLI::ParseError& e) {

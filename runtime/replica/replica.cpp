@@ -12,6 +12,7 @@
 #include "net/auth.h"
 #include "net/transport.h"
 #include "node/config.h"
+#include "node/learning.h"
 #include "replica/batch.h"
 
 #include <algorithm>
@@ -49,6 +50,10 @@ using engine::kNoDeadline;
   X(finished_instance_messages_dropped)                                                 \
   X(decided_notices_sent)                                                               \
   X(decided_notices_received)                                                           \
+  X(answers_sent)                 /* a decided value sent to a peer still running it */ \
+  X(answers_received)                                                                   \
+  X(decisions_learned)            /* decided values adopted from a peer's answer */     \
+  X(malformed_answers)            /* an answer longer than the protocol's output */     \
   X(injected_drops)                                                                     \
   X(injected_delays)
 
@@ -64,6 +69,9 @@ namespace {
 // cannot be further ahead than its window, and a garbage id must not grow
 // the status table without bound.
 constexpr uint64_t kMaxAhead = 1 << 16;
+// Decided values kept to answer peers that are behind: the most recent this
+// many instances (node::DecidedValues drops older ones in chunks).
+constexpr uint64_t kAnswersRetained = 2 * node::DecidedValues::kChunk;
 
 uint64_t splitmix(uint64_t& s) {
   uint64_t z = (s += 0x9E3779B97F4A7C15ull);
@@ -97,7 +105,8 @@ std::vector<node::ClusterMember> cluster_of(const ReplicaOptions& o) {
 
 struct Replica::Impl final : engine::Host {
   Impl(asio::io_context& io, const psync_protocol_desc& desc, ReplicaOptions o)
-      : io_(io), desc_(desc), options_(std::move(o)), wake_(io), alive_(std::make_shared<bool>(true)) {
+      : io_(io), desc_(desc), options_(std::move(o)), wake_(io), alive_(std::make_shared<bool>(true)),
+        answers_(kAnswersRetained) {
     std::random_device rd;
     nonce_ = (uint64_t(rd()) << 32) ^ rd() ^ uint64_t(std::chrono::system_clock::now().time_since_epoch().count());
     fault_rng_ = options_.seed * 0x2545F4914F6CDD1Dull ^ uint64_t(options_.id);
@@ -151,6 +160,9 @@ struct Replica::Impl final : engine::Host {
       throw std::runtime_error("transport '" + options_.transport + "': expected udp or tcp");
     if (options_.window < 1) throw std::runtime_error("window must be at least 1");
     if (options_.round_timeout_us < 1) throw std::runtime_error("round timeout must be at least 1 us");
+    if (options_.duplicate < 0 || options_.duplicate > 1) throw std::runtime_error("duplicate must be in 0..1");
+    if (options_.duplicate > 0 && options_.transport != "udp")
+      throw std::runtime_error("duplicate injects UDP datagram duplication; the transport is " + options_.transport);
 
     consts_.assign(desc_.num_consts, 0);
     if (desc_.num_consts > 0) desc_.const_defaults(n_, consts_.data());
@@ -181,6 +193,7 @@ struct Replica::Impl final : engine::Host {
     for (uint32_t k = 0; k < desc_.num_inputs; ++k)
       if (!given[k]) throw std::runtime_error(std::string("input '") + desc_.inputs[k].name + "' needs a value");
 
+    learner_ = node::Learner(n_, options_.id, 0);  // the crash model: one peer's word
     layout_ = engine::Layout::compute(desc_, n_);
     config_.n = n_;
     config_.me = options_.id;
@@ -206,6 +219,8 @@ struct Replica::Impl final : engine::Host {
     net_.me = options_.id;
     net_.fingerprint = desc_.fingerprint;
     net_.max_payload = uint32_t(layout_.max_msg_size);
+    net_.duplicate = options_.duplicate;
+    net_.fault_seed = options_.seed * 0x100000001b3ULL + uint64_t(options_.id);
     for (const node::ClusterMember& m : cluster_) net_.peers.push_back({m.id, m.host, m.port, resolve_host(io_, m)});
     // A new incarnation per start (the wall clock, as the node's without
     // --data-dir): peers then tell a restarted replica's packets from old ones.
@@ -297,13 +312,21 @@ struct Replica::Impl final : engine::Host {
       if (p != options_.id && ((to >> p) & 1)) send_notice(instance, round, p);
   }
 
-  void report_decision(uint64_t instance, int64_t, const void* state) override {
+  void report_decision(uint64_t instance, int64_t round, const void* state) override {
     ++counters_.instances_decided;
     const char* out = static_cast<const char*>(state) + desc_.output.offset;
     int64_t len;
     std::memcpy(&len, out, 8);
     len = std::clamp<int64_t>(len, 0, int64_t(output_capacity_));
-    std::string value(out + 8, size_t(len));
+    take_decision(instance, round, std::string(out + 8, size_t(len)));
+  }
+
+  // A decided value, through the protocol or learned: kept to answer peers
+  // that are behind, my batch's displaced requests queued again, and the
+  // value applied once every instance below it is.
+  void take_decision(uint64_t instance, int64_t round, std::string value) {
+    answers_.set(instance, value, round);
+    learner_.forget(instance);
     // My batch for this instance: whatever of it another value displaced
     // goes back to the front of the queue, to be proposed again.
     auto mine = in_flight_.find(instance);
@@ -510,6 +533,46 @@ struct Replica::Impl final : engine::Host {
     ++counters_.decided_notices_sent;
   }
 
+  // Learning (docs/service.md, "Stragglers"): a replica that is behind
+  // learns a decided value from a peer that has finished the instance, by
+  // the node's rule (node/learning.h: one peer's word in the crash model).
+  void send_answer(int32_t to, uint64_t instance) {
+    const auto v = answers_.get(instance);
+    if (!v || v->value.size() > net::kMaxAnswerValue) return;
+    net::WireHeader h;
+    h.kind = net::FrameKind::Answer;
+    h.decided = true;
+    h.instance = instance;
+    h.round = v->round;
+    h.sender = options_.id;
+    transport_->send(to, h, std::as_bytes(std::span<const char>(v->value.data(), v->value.size())));
+    ++counters_.answers_sent;
+  }
+
+  void take_answer(const net::WireHeader& h, std::span<const std::byte> payload) {
+    ++counters_.answers_received;
+    if (payload.size() > output_capacity_) {
+      ++counters_.malformed_answers;
+      return;
+    }
+    auto it = active_.find(h.instance);
+    if (it != active_.end() ? it->second.inst->decided() : status_of(h.instance) == DoneDecided) return;
+    if (decided_.count(h.instance)) return;
+    const std::string_view value(reinterpret_cast<const char*>(payload.data()), payload.size());
+    auto adopted = learner_.answer(h.instance, h.sender, value);
+    if (!adopted) return;
+    ++counters_.decisions_learned;
+    ++counters_.instances_decided;
+    if (it != active_.end()) {
+      if (it->second.released) --released_;
+      active_.erase(it);  // its timer entries and pending settles find nothing now
+      ++counters_.instances_finished;
+    }
+    known_end_ = std::max(known_end_, h.instance + 1);
+    set_status(h.instance, DoneDecided);
+    take_decision(h.instance, h.round, std::move(*adopted));
+  }
+
   struct Delayed {
     int64_t at;
     uint64_t seq;
@@ -542,13 +605,26 @@ struct Replica::Impl final : engine::Host {
       ++counters_.instance_too_far_dropped;
       return;
     }
+    if (h.kind == net::FrameKind::Query) {
+      send_answer(h.sender, h.instance);
+      return;
+    }
+    if (h.kind == net::FrameKind::Answer) {
+      take_answer(h, payload);
+      return;
+    }
     const bool notice = h.kind == net::FrameKind::Notice;
     if (notice) ++counters_.decided_notices_received;
     const Status st = active_.count(h.instance) ? Active : status_of(h.instance);
     if (st == Done || st == DoneDecided) {
-      // As the node does: tell a decided peer again that we have decided,
-      // in case the frames carrying our bit were lost (never for a notice).
-      if (st == DoneDecided && h.decided && !notice) send_notice(h.instance, h.round, h.sender);
+      if (st == DoneDecided && !notice) {
+        // The sender still runs an instance that is over here. Decided too:
+        // tell it again that we have (the frames carrying our bit may have
+        // been lost), as the node does. Not decided: it is behind, and the
+        // rounds it waits for will never come; tell it the decision.
+        if (h.decided) send_notice(h.instance, h.round, h.sender);
+        else send_answer(h.sender, h.instance);
+      }
       if (!notice) ++counters_.finished_instance_messages_dropped;
       return;
     }
@@ -678,6 +754,8 @@ struct Replica::Impl final : engine::Host {
   std::vector<std::function<void(const Decision&)>> listeners_;
   uint64_t nonce_ = 0;
   uint64_t next_request_ = 0;
+  node::DecidedValues answers_;  // recent decided values, to answer stragglers
+  node::Learner learner_{1, 0, 0};
 
   engine::Counters engine_counters_;
   net::NetCounters net_counters_;

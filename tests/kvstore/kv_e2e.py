@@ -20,7 +20,6 @@ import argparse
 import importlib.util
 import json
 import os
-import random
 import shutil
 import signal
 import socket
@@ -30,10 +29,11 @@ import tempfile
 import threading
 import time
 
-REQUEST_TIMEOUT = 1.0   # s without an answer before the client tries the next replica
-GIVE_UP_AFTER = 6.0     # s after its call an operation is abandoned (recorded as never completed)
-KEYS = ["k0", "k1", "k2"]
-T0 = time.monotonic_ns()
+def load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def free_port(kind):
@@ -42,99 +42,6 @@ def free_port(kind):
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-class Client(threading.Thread):
-    """One client: operations one after another, each under its own request
-    id; on a timeout or a broken connection the same request (same id) goes
-    to the next replica, so it is applied at most once."""
-
-    def __init__(self, cid, ports, deadline, seed, history, lock, read_port=None):
-        super().__init__(daemon=True)
-        self.cid, self.ports, self.deadline = cid, ports, deadline
-        self.rng = random.Random(seed)
-        self.history, self.lock = history, lock
-        self.read_port = read_port
-        self.at = cid % len(ports)  # spread over the replicas: the killed one has clients
-        self.sock, self.buf = None, b""
-        self.seen = {}
-        self.retries = 0
-        self.errors = []
-
-    def connect(self, port):
-        self.close()
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=REQUEST_TIMEOUT)
-        self.sock.settimeout(REQUEST_TIMEOUT)
-        self.sock_port = port
-        self.buf = b""
-
-    def close(self):
-        if self.sock:
-            try:
-                self.sock.close()
-            except OSError:
-                pass
-        self.sock = None
-
-    def ask(self, port, line):
-        if self.sock is None or self.sock_port != port:
-            self.connect(port)
-        self.sock.sendall(line)
-        while b"\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed")
-            self.buf += chunk
-        reply, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(reply)
-
-    def run(self):
-        n = 0
-        while time.monotonic() < self.deadline:
-            n += 1
-            rid = f"c{self.cid}-{n}"
-            key = self.rng.choice(KEYS)
-            kind = self.rng.choice(["put", "get", "get", "cas"])
-            req = {"id": rid, "op": kind, "key": key}
-            rec = {"client": self.cid, "op": kind, "key": key}
-            if kind == "put":
-                req["value"] = rec["value"] = f"{self.cid}.{n}"
-            elif kind == "cas":
-                old = self.seen.get(key) if self.rng.random() < 0.8 else None
-                req["old"] = rec["old"] = old
-                req["new"] = rec["new"] = f"{self.cid}.{n}"
-            line = (json.dumps(req) + "\n").encode()
-            # Gets go to the lagging replica in the stale test, to make the
-            # broken variant's stale answers likely.
-            port_for = (lambda: self.read_port) if (kind == "get" and self.read_port) else \
-                (lambda: self.ports[self.at])
-            call = time.monotonic_ns()
-            rec["call"] = (call - T0) // 1000  # microseconds since the run began, one clock for all
-            reply = None
-            while reply is None and time.monotonic_ns() - call < GIVE_UP_AFTER * 1e9:
-                try:
-                    reply = self.ask(port_for(), line)
-                except (OSError, ConnectionError, ValueError):
-                    self.close()
-                    self.retries += 1
-                    self.at = (self.at + 1) % len(self.ports)
-                    time.sleep(0.01)
-            if reply is None:
-                rec["return"] = None
-            else:
-                rec["return"] = (time.monotonic_ns() - T0) // 1000
-                if "error" in reply or reply.get("id") != rid:
-                    self.errors.append(reply)
-                    rec["return"] = None
-                elif kind == "get":
-                    rec["result"] = reply["value"]
-                    self.seen[key] = reply["value"]
-                elif kind == "cas":
-                    rec["ok"], rec["result"] = reply["ok"], reply["value"]
-                    self.seen[key] = rec["new"] if reply["ok"] else reply["value"]
-            with self.lock:
-                self.history.append(rec)
-        self.close()
 
 
 def wait_listening(port, proc, timeout=10):
@@ -171,13 +78,15 @@ def main():
     ap.add_argument("--min-ops", type=int, default=100, help="operations that must complete")
     ap.add_argument("--min-after-kill", type=int, default=20,
                     help="faults: operations called after the kill that must complete")
+    ap.add_argument("--expect-learned", action="store_true",
+                    help="faults: some replica must have learned a decision from a peer (decisions_learned)")
     ap.add_argument("--seed", type=int, default=int(os.environ.get("KV_SEED", "1")))
     ap.add_argument("--keep", help="write the history and replica logs here")
     a = ap.parse_args()
 
-    spec = importlib.util.spec_from_file_location("linearizability", a.checker)
-    lin = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(lin)
+    lin = load(a.checker, "linearizability")
+    # The recording clients, shared with scripts/chaos.py --kvstore.
+    kvc = load(os.path.join(os.path.dirname(os.path.abspath(a.checker)), "kv_clients.py"), "kv_clients")
 
     work = a.keep or tempfile.mkdtemp(prefix="kv-e2e-")
     os.makedirs(work, exist_ok=True)
@@ -205,9 +114,10 @@ def main():
         history, lock = [], threading.Lock()
         start = time.monotonic()
         deadline = start + a.seconds
-        read_port = client_ports[lagging] if a.mode == "stale" else None
-        write_ports = client_ports[:lagging] if a.mode == "stale" else client_ports
-        clients = [Client(c, write_ports, deadline, a.seed * 1000 + c, history, lock, read_port)
+        addrs = [("127.0.0.1", p) for p in client_ports]
+        read_addr = addrs[lagging] if a.mode == "stale" else None
+        write_addrs = addrs[:lagging] if a.mode == "stale" else addrs
+        clients = [kvc.Client(c, write_addrs, deadline, a.seed * 1000 + c, history, lock, read_addr)
                    for c in range(a.clients)]
         for c in clients:
             c.start()
@@ -224,7 +134,7 @@ def main():
             if sig == signal.SIGKILL:
                 killed_at = time.monotonic() - start
         for c in clients:
-            c.join(a.seconds + GIVE_UP_AFTER + 10)
+            c.join(a.seconds + kvc.GIVE_UP_AFTER + 10)
             if c.is_alive():
                 raise SystemExit(f"FAIL: client {c.cid} hung")
         elapsed = time.monotonic() - start
@@ -269,12 +179,15 @@ def main():
           f"in {check_ms:.0f} ms, {stats['steps']} search steps")
     for line in report[:20]:
         print("  " + line)
+    learned = 0
     for i in range(a.n):
         for line in open(os.path.join(work, f"replica{i}.log")):
             if line.startswith('{"stats"'):
                 s = json.loads(line)["stats"]
+                learned += s.get("decisions_learned", 0)
                 print(f"replica {i}: {s.get('log_entries')} log entries, {s.get('kv_commands_applied')} applied, "
-                      f"{s.get('injected_drops')} messages dropped, {s.get('kv_stale_reads')} stale reads")
+                      f"{s.get('injected_drops')} messages dropped, {s.get('kv_stale_reads')} stale reads, "
+                      f"{s.get('decisions_learned')} decisions learned from peers")
     failed = []
     if errors:
         failed.append(f"error replies: {errors[:3]}")
@@ -284,13 +197,15 @@ def main():
         if completed < a.min_ops:
             failed.append(f"only {completed} operations completed (want >= {a.min_ops})")
         if killed_at is not None:
-            kill_us = killed_at * 1e6 + (start * 1e9 - T0) / 1000
+            kill_us = killed_at * 1e6 + (start * 1e9 - kvc.T0) / 1000
             after = sum(r["return"] is not None and r["call"] > kill_us for r in history)
             print(f"after the kill: {after} operations called and completed")
             if after < a.min_after_kill:
                 failed.append(f"only {after} operations completed after the kill (want >= {a.min_after_kill})")
         if pending > (a.clients * 2 if a.max_pending < 0 else a.max_pending):
             failed.append(f"{pending} operations never completed")
+        if a.expect_learned and learned == 0:
+            failed.append("no replica learned a decision from a peer (decisions_learned is 0)")
         if killed_at is not None and sum(c.retries for c in clients) == 0:
             failed.append(f"no client was cut off by the kill of replica {a.kill}")
         if a.kill >= 0 and procs[a.kill].returncode != -signal.SIGKILL:

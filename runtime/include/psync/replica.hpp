@@ -41,8 +41,9 @@ struct ReplicaOptions {
   std::vector<std::pair<std::string, std::string>> consts;
   int64_t linger_us = 500'000;       // after deciding, wait this long at most for peers (docs/runtime.md)
   uint64_t max_pending = 100'000;    // proposals waiting for an instance; more are refused (Overloaded)
-  // Fault injection, as the node's --drop, --delay and --seed.
+  // Fault injection, as the node's --drop, --delay, --duplicate and --seed.
   double drop = 0.0;
+  double duplicate = 0.0;            // UDP only: a received datagram is taken a second time
   int64_t delay_us = 0;
   uint64_t seed = 1;
 };
