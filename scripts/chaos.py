@@ -26,11 +26,11 @@ reports every instance decided after the heal.
 With --kvstore instead of --node, the replicas are psync-kvstore
 (examples/kvstore, a replicated key-value store on LogLastVoting), and
 concurrent clients (examples/kvstore/kv_clients.py) in the hub namespace
-run put/get/cas against them for --seconds while the same faults play,
-except that a killed replica stays dead (the store keeps its log in memory:
-it has no --data-dir to restart from). The run checks that the history is
-linearizable (examples/kvstore/linearizability.py), that no request got an
-error reply, and that every operation called after the heal completed.
+run put/get/cas against them for --seconds while the same faults play (a
+killed replica restarts on its --data-dir). The run checks that the history
+is linearizable (examples/kvstore/linearizability.py), with every key read
+at every replica after the clients are done, that no request got an error
+reply, and that every operation called after the heal completed.
 
 A failing run prints its seed and the command that reruns it. Namespaces
 are named psyncchaos-<pid>-*, removed after each run and on any exit;
@@ -285,8 +285,7 @@ class Run:
                 r.proc.wait()
 
             events.append((k["at"], kill))
-            if k["restart_after"] is not None:
-                events.append((k["at"] + k["restart_after"], r.start))
+            events.append((k["at"] + k["restart_after"], r.start))
         if "pause" in f:
             s = f["pause"]
             r2 = reps[s["who"]]
@@ -379,21 +378,17 @@ def load_module(path, name):
 
 
 class KvRun(Run):
-    """A run against psync-kvstore: the same network, keys and faults (a
-    killed replica stays dead), clients in the hub namespace, and the
+    """A run against psync-kvstore: the same network, keys and faults,
+    every replica on a --data-dir, clients in the hub namespace, and the
     history judged for linearizability and for progress after the heal."""
-
-    def __init__(self, args, seed, netem, fingerprint):
-        super().__init__(args, seed, netem, fingerprint)
-        if "kill" in self.faults:
-            self.faults["kill"]["restart_after"] = None  # no --data-dir: it must not rejoin (docs/service.md)
 
     def replica_command(self, i):
         a = self.args
         return [a.kvstore, "--id", str(i), "--cluster-file", self.cluster,
                 "--key", os.path.join(self.keydir, f"replica-{i}.key"),
                 "--listen", f"{SUBNET}{i + 1}:{KV_CLIENT_PORT}", "--transport", a.transport,
-                "--window", "8", "--seed", str(self.seed * 10 + i + 1), "--stats", "--quiet"]
+                "--window", "8", "--seed", str(self.seed * 10 + i + 1),
+                "--data-dir", os.path.join(self.workdir, f"data{i}"), "--stats", "--quiet"]
 
     def heal_time(self):
         """Seconds into the run when the last fault is over."""
@@ -403,7 +398,7 @@ class KvRun(Run):
         if "pause" in f:
             ends.append(f["pause"]["at"] + f["pause"]["for"])
         if "kill" in f:
-            ends.append(f["kill"]["at"])
+            ends.append(f["kill"]["at"] + f["kill"]["restart_after"])
         if "forger" in f:
             ends.append(f["forger"]["at"])
         return max(ends)
@@ -425,7 +420,7 @@ class KvRun(Run):
                 ["ip", "netns", "exec", self.net.hub, sys.executable, os.path.join(KVSTORE_DIR, "kv_clients.py"),
                  "--replicas", ",".join(f"{SUBNET}{i + 1}:{KV_CLIENT_PORT}" for i in range(n)),
                  "--seconds", str(a.seconds), "--clients", str(a.clients), "--seed", str(self.seed),
-                 "--history", history, "--epoch-ns", str(self.t0_ns)],
+                 "--history", history, "--epoch-ns", str(self.t0_ns), "--final-reads"],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             failures += self.inject(reps)
             try:
@@ -483,6 +478,9 @@ class KvRun(Run):
             failures.append("the linearizability checker gave up (search limit)")
         if summary.get("errors"):
             failures.append(f"error replies: {summary['errors'][:3]}")
+        if summary.get("final_reads_failed"):
+            failures.append(f"{summary['final_reads_failed']} of the final reads (every key at every replica, "
+                            f"after the clients) got no answer")
         heal_us = self.heal_time() * 1e6
         recs = [json.loads(line) for line in open(history) if line.strip()]
         after = [r for r in recs if r["call"] >= heal_us]
@@ -495,20 +493,20 @@ class KvRun(Run):
                             f"completed, e.g. {json.dumps(stuck[0])}")
         if not any(r["return"] is not None for r in after):
             failures.append(f"no operation completed after the heal ({heal_us / 1e6:.2f} s)")
-        killed = self.faults["kill"]["who"] if "kill" in self.faults else None
         for r in reps:
-            rc = r.proc.returncode
-            if r.i == killed:
-                if rc != -signal.SIGKILL:
-                    failures.append(f"replica {r.i} was to be killed but exited with {rc}")
-            elif rc != 0:
-                failures.append(f"replica {r.i} exited with status {rc}")
+            for k, (p, _, _) in enumerate(r.incarnations):
+                if k + 1 < len(r.incarnations):
+                    if p.returncode != -signal.SIGKILL:
+                        failures.append(f"replica {r.i} was to be killed but exited with {p.returncode}")
+                elif p.returncode != 0:
+                    failures.append(f"replica {r.i} (incarnation {k}) exited with status {p.returncode}")
         self.stats = {}
         for r in reps:
-            with open(r.incarnations[-1][2]) as f:
-                for line in f:
-                    if line.startswith('{"stats"'):
-                        self.stats[str(r.i)] = json.loads(line)["stats"]
+            for k, (_, _, err) in enumerate(r.incarnations):
+                with open(err) as f:
+                    for line in f:
+                        if line.startswith('{"stats"'):
+                            self.stats[f"{r.i}.{k}"] = json.loads(line)["stats"]
         return failures
 
 

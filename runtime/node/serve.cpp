@@ -26,6 +26,8 @@ int run_service(const psync_protocol_desc& desc, const Options& o) {
   ro.drop = o.drop;
   ro.delay_us = o.delay_us;
   ro.seed = o.seed;
+  ro.duplicate = o.duplicate;
+  ro.data_dir = o.data_dir;
 
   boost::asio::io_context io(1);
   Replica replica(io, desc, ro);
