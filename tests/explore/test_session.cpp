@@ -37,7 +37,7 @@ std::string var(const std::string& vars, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("OneThirdRule: three rounds all hear all decide; undo restores the view") {
+TEST_CASE("OneThirdRule: three rounds all hear all decide, and undo restores the view") {
   Session s(psync::test::compiled("examples/one_third_rule.psync"), options(3));
   REQUIRE(s.error().empty());
   const json v0 = s.view();
