@@ -229,6 +229,8 @@ struct CheckCli {
   bool no_liveness = false;
   bool liveness_every_round = false;
   uint64_t max_states = 0;
+  int max_ho_bits = 16;
+  std::string time_limit;
   // simulate
   uint64_t runs = 1000, seed = 1;
   double loss = 0.1, crash = 0.0;
@@ -256,9 +258,15 @@ bool parse_consts(const std::vector<std::string>& in, std::vector<std::pair<std:
   return true;
 }
 
-// --values and --const, shared by check and simulate; prints the error.
+// --values, --const and --time-limit, shared by check and simulate; prints the error.
 bool parse_inputs_and_consts(const CheckCli& cli, int64_t& lo, int64_t& hi,
-                             std::vector<std::pair<std::string, int64_t>>& consts) {
+                             std::vector<std::pair<std::string, int64_t>>& consts, double& time_limit_s) {
+  int64_t us = 0;
+  if (!cli.time_limit.empty() && !parse_duration(cli.time_limit, us)) {
+    fmt::print(stderr, "psyncc: error: bad --time-limit '{}' (use e.g. 30s or 5m)\n", cli.time_limit);
+    return false;
+  }
+  time_limit_s = static_cast<double>(us) / 1e6;
   if (!parse_values(cli.values, lo, hi)) {
     fmt::print(stderr, "psyncc: error: bad --values '{}' (use A..B, e.g. 0..1)\n", cli.values);
     return false;
@@ -300,7 +308,8 @@ int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
   o.liveness = !cli.no_liveness;
   o.liveness_every_round = cli.liveness_every_round;
   o.max_states = cli.max_states;
-  if (!parse_inputs_and_consts(cli, o.values_lo, o.values_hi, o.consts)) return 2;
+  o.liveness_max_ho_bits = cli.max_ho_bits;
+  if (!parse_inputs_and_consts(cli, o.values_lo, o.values_hi, o.consts, o.time_limit_s)) return 2;
   return with_jit_protocol(cli.file, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits& t) {
     o.symmetry = t.symmetric && !cli.no_symmetry;
     o.cyclic_rounds = !t.reads_round_number;
@@ -323,8 +332,11 @@ int run_simulate_verb(const CheckCli& cli, const CommonOptions& common) {
   o.crash = cli.crash;
   o.trace_json = cli.trace_json;
   o.svg = cli.svg;
-  if (!parse_inputs_and_consts(cli, o.values_lo, o.values_hi, o.consts)) return 2;
+  if (!parse_inputs_and_consts(cli, o.values_lo, o.values_hi, o.consts, o.time_limit_s)) return 2;
   return with_jit_protocol(cli.file, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits&) {
+    fmt::print("psyncc simulate: {} with n={}, {} runs from seed {}, inputs {}\n", cli.file, cli.n, cli.runs, cli.seed,
+               cli.values);
+    std::fflush(stdout);
     return psync::check::run_simulate(d, o, stdout);
   });
 }
@@ -392,6 +404,9 @@ int main(int argc, char** argv) {
   check->add_option("--stats-json", check_cli.stats_json, "Write the figures as JSON")->type_name("FILE");
   check->add_option("--const", check_cli.consts, "name=value, overriding a const");
   check->add_option("--max-states", check_cli.max_states, "Give up (exit 3) past this many states");
+  check->add_option("--time-limit", check_cli.time_limit, "Stop (exit 3) after this long, e.g. 10m, printing the figures so far");
+  check->add_option("--max-ho-bits", check_cli.max_ho_bits,
+                    "Check liveness only while n*n is at most this (2^(n*n) heard-of vectors per state; default 16)");
   check->add_flag("--no-symmetry", check_cli.no_symmetry, "Do not sort process states even when it is sound");
   check->add_flag("--no-liveness", check_cli.no_liveness, "Check only invariants and properties");
   check->add_flag("--liveness-every-round", check_cli.liveness_every_round,
@@ -410,6 +425,7 @@ int main(int argc, char** argv) {
   simulate->add_option("--rounds", sim_cli.rounds, "Rounds per run");
   simulate->add_option("--values", sim_cli.values, "Inputs drawn from A..B (default 0..1)");
   simulate->add_option("--const", sim_cli.consts, "name=value, overriding a const");
+  simulate->add_option("--time-limit", sim_cli.time_limit, "Stop (exit 3) after this long, printing the figures so far");
   simulate->add_option("--trace-json", sim_cli.trace_json, "Write the first violating run as JSON")->type_name("FILE");
   simulate->add_option("--svg", sim_cli.svg, "Write the first violating run as SVG")->type_name("FILE");
   add_common(simulate, common);

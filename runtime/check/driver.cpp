@@ -4,6 +4,7 @@
 // files, and turn the verdict into an exit code.
 #include "engine.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -51,25 +52,57 @@ bool write_traces(const Trace& t, const std::string& json, const std::string& sv
   return ok;
 }
 
-std::string specs_summary(const psync_protocol_desc& d, bool liveness_checked) {
+// The specs that were checked: every spec but those named in `unchecked`.
+std::string specs_summary(const psync_protocol_desc& d, const std::vector<std::string>& unchecked) {
   std::string s;
   for (uint32_t i = 0; i < d.num_specs; ++i) {
     const psync_spec_desc& sp = d.specs[i];
-    if (sp.kind == PSYNC_SPEC_LIVENESS && !liveness_checked) continue;
+    std::string label = detail::spec_kind_name(sp.kind) + " " + (sp.name ? sp.name : "?");
+    bool skipped = false;
+    for (const std::string& u : unchecked) skipped = skipped || u.rfind(label + ":", 0) == 0;
+    if (skipped) continue;
     if (!s.empty()) s += ", ";
-    s += detail::spec_kind_name(sp.kind) + " " + (sp.name ? sp.name : "?");
+    s += label;
     if (sp.kind == PSYNC_SPEC_LIVENESS) s += " (after " + std::to_string(sp.after_rounds) + ")";
   }
   return s.empty() ? "none (only decide conflicts)" : s;
 }
 
+// SIGINT and SIGTERM during a check or a simulation: the engines poll the
+// flag, stop, and the figures reached so far are printed. The previous
+// handlers come back when the run ends.
+volatile int g_stop_signal = 0;
+
+extern "C" void record_stop_signal(int sig) { g_stop_signal = sig == SIGTERM ? 2 : 1; }
+
+class StopOnSignals {
+ public:
+  StopOnSignals() {
+    g_stop_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = record_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopOnSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopOnSignals(const StopOnSignals&) = delete;
+  StopOnSignals& operator=(const StopOnSignals&) = delete;
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
 }  // namespace
 
-int run_check(const psync_protocol_desc& desc, const CheckOptions& opts, std::FILE* out) {
-  bool tty = opts.progress && is_terminal(out);
-  bool has_live = false;
-  for (uint32_t i = 0; i < desc.num_specs; ++i) has_live = has_live || desc.specs[i].kind == PSYNC_SPEC_LIVENESS;
-  bool live_checked = has_live && opts.liveness && opts.n * opts.n <= std::min(opts.liveness_max_ho_bits, 30);
+int run_check(const psync_protocol_desc& desc, const CheckOptions& opts_in, std::FILE* out) {
+  bool tty = opts_in.progress && is_terminal(out);
+  StopOnSignals signals;
+  CheckOptions opts = opts_in;
+  if (opts.stop == nullptr) opts.stop = &g_stop_signal;
   CheckResult r = explore(desc, opts, tty ? print_progress : nullptr, out);
   if (tty) std::fprintf(out, "\r\033[K");
   if (r.verdict == Verdict::kError) {
@@ -77,18 +110,21 @@ int run_check(const psync_protocol_desc& desc, const CheckOptions& opts, std::FI
     return kExitUsage;
   }
   const CheckStats& s = r.stats;
+  bool partial = r.verdict == Verdict::kOk && !s.unchecked.empty();
   if (!opts.stats_json.empty()) {
-    char buf[512];
+    char buf[640];
     std::snprintf(buf, sizeof buf,
                   "{\"protocol\": \"%s\", \"n\": %d, \"verdict\": \"%s\", \"states\": %llu, \"transitions\": %llu, "
                   "\"initial_states\": %llu, \"depth\": %d, \"bound\": %d, \"exhausted\": %s, \"seconds\": %.6f, "
-                  "\"store_bytes\": %llu, \"peak_rss_bytes\": %llu}\n",
+                  "\"store_bytes\": %llu, \"peak_rss_bytes\": %llu, \"unchecked\": %zu, "
+                  "\"stopped\": \"%s\"}\n",
                   desc.name ? desc.name : "", opts.n,
-                  r.verdict == Verdict::kOk ? "ok" : r.verdict == Verdict::kViolation ? "violation" : "incomplete",
+                  r.verdict == Verdict::kOk ? (partial ? "partial" : "ok")
+                  : r.verdict == Verdict::kViolation ? "violation" : "incomplete",
                   static_cast<unsigned long long>(s.states), static_cast<unsigned long long>(s.transitions),
                   static_cast<unsigned long long>(s.initial_states), s.depth, s.bound, s.exhausted ? "true" : "false",
                   s.seconds, static_cast<unsigned long long>(s.store_bytes),
-                  static_cast<unsigned long long>(s.peak_rss_bytes));
+                  static_cast<unsigned long long>(s.peak_rss_bytes), s.unchecked.size(), s.stopped.c_str());
     std::string e = write_file(opts.stats_json, buf);
     if (!e.empty()) std::fprintf(out, "error: %s\n", e.c_str());
   }
@@ -103,22 +139,36 @@ int run_check(const psync_protocol_desc& desc, const CheckOptions& opts, std::FI
                s.bound < 0 ? "no round bound" : ("rounds <= " + std::to_string(s.bound)).c_str(),
                opts.symmetry ? ", symmetry reduction" : "");
   if (r.verdict == Verdict::kIncomplete) {
-    std::fprintf(out, "incomplete: state limit reached after %s (%s)\n", figures.c_str(), tbuf);
+    std::string why = s.stopped == "state limit"  ? "the state limit (--max-states) was reached"
+                      : s.stopped == "time limit" ? "the time limit (--time-limit) was reached"
+                                                  : "interrupted by " + s.stopped;
+    std::fprintf(out, "incomplete: %s after %s (%s)\n", why.c_str(), figures.c_str(), tbuf);
+    std::fprintf(out, "  no violation in executions of up to %d rounds; the run is incomplete, so nothing is claimed beyond\n",
+                 s.depth);
     return kExitIncomplete;
   }
   if (r.verdict == Verdict::kOk) {
-    std::fprintf(out, "ok: %s (%s)\n", figures.c_str(), tbuf);
-    std::fprintf(out, "  checked: %s\n", specs_summary(desc, live_checked).c_str());
+    if (partial) {
+      std::string reasons;
+      for (const std::string& u : s.unchecked) reasons += (reasons.empty() ? "" : "; ") + u;
+      bool liveness_only = true;
+      for (const std::string& u : s.unchecked) liveness_only = liveness_only && u.rfind("liveness ", 0) == 0;
+      std::fprintf(out, "ok (%s; not checked: %s): %s (%s)\n", liveness_only ? "safety only" : "partial",
+                   reasons.c_str(), figures.c_str(), tbuf);
+    } else {
+      std::fprintf(out, "ok: %s (%s)\n", figures.c_str(), tbuf);
+    }
+    std::fprintf(out, "  checked: %s\n", specs_summary(desc, s.unchecked).c_str());
     if (s.exhausted)
       std::fprintf(out, "  every reachable state was visited: the verdict holds for executions of any length\n");
     else
       std::fprintf(out, "  the verdict covers executions of up to %d rounds\n", s.depth);
-    if (has_live && !live_checked)
-      std::fprintf(out, "  note: liveness not checked (%s)\n",
-                   opts.liveness ? "2^(n*n) heard-of vectors per state is over the limit; raise liveness_max_ho_bits"
-                                 : "disabled");
     if (opts.threads > 1) std::fprintf(out, "  note: exploration runs on one thread\n");
-    return kExitOk;
+    // Switched off by the user: they asked for safety only. Over a limit:
+    // a distinct status, so that a script cannot mistake it for a full ok.
+    bool user_choice = true;
+    for (const std::string& u : s.unchecked) user_choice = user_choice && u.find("(--no-liveness)") != std::string::npos;
+    return partial && !user_choice ? kExitPartial : kExitOk;
   }
   write_trace_table(r.trace, out);
   std::fprintf(out, "(%s, %s)\n", figures.c_str(), tbuf);
@@ -126,7 +176,10 @@ int run_check(const psync_protocol_desc& desc, const CheckOptions& opts, std::FI
   return kExitViolation;
 }
 
-int run_simulate(const psync_protocol_desc& desc, const SimulateOptions& opts, std::FILE* out) {
+int run_simulate(const psync_protocol_desc& desc, const SimulateOptions& opts_in, std::FILE* out) {
+  StopOnSignals signals;
+  SimulateOptions opts = opts_in;
+  if (opts.stop == nullptr) opts.stop = &g_stop_signal;
   SimulateResult r = simulate(desc, opts);
   if (r.verdict == Verdict::kError) {
     std::fprintf(out, "error: %s\n", r.error.c_str());
@@ -143,14 +196,35 @@ int run_simulate(const psync_protocol_desc& desc, const SimulateOptions& opts, s
     write_traces(r.trace, opts.trace_json, opts.svg, out);
     return kExitViolation;
   }
-  uint64_t undecided = r.runs - r.runs_decided - r.runs_assume_unsat;
+  std::string liveness;  // the protocol's liveness specs, by name
+  for (uint32_t i = 0; i < desc.num_specs; ++i)
+    if (desc.specs[i].kind == PSYNC_SPEC_LIVENESS)
+      liveness += std::string(liveness.empty() ? "" : ", ") + "`" + (desc.specs[i].name ? desc.specs[i].name : "?") + "`";
+  if (!r.stopped.empty())
+    std::fprintf(out, "incomplete: %s after %llu of %llu runs; the figures below cover those runs only\n",
+                 r.stopped == "time limit" ? "the time limit (--time-limit) was reached" : ("interrupted by " + r.stopped).c_str(),
+                 static_cast<unsigned long long>(r.runs), static_cast<unsigned long long>(opts.runs));
   std::fprintf(out, "ok: no violation; %llu run%s decided, %llu did not decide within the round limit",
                static_cast<unsigned long long>(r.runs_decided), r.runs_decided == 1 ? "" : "s",
-               static_cast<unsigned long long>(undecided));
+               static_cast<unsigned long long>(r.runs_undecided));
   if (r.runs_assume_unsat)
     std::fprintf(out, ", %llu stopped (no heard-of draw satisfied the assumptions)",
                  static_cast<unsigned long long>(r.runs_assume_unsat));
   std::fprintf(out, "\n");
+  // Runs that never decided are reported, and flagged when the protocol
+  // promises termination: they are not violations (no window of its
+  // predicate ended undecided), but they are not evidence of liveness either.
+  bool flag_undecided = !liveness.empty() && r.runs_undecided > 0;
+  if (flag_undecided) {
+    std::fprintf(out, "undecided: %llu of %llu runs never decided within %d rounds, although the protocol states liveness %s",
+                 static_cast<unsigned long long>(r.runs_undecided), static_cast<unsigned long long>(r.runs),
+                 opts.rounds >= 0 ? opts.rounds : std::max(30, 10 * static_cast<int>(desc.num_rounds)), liveness.c_str());
+    if (r.runs_undecided_good_window == 0)
+      std::fprintf(out, "; in none of them did its predicate hold for a whole window (try fewer losses or more rounds)\n");
+    else
+      std::fprintf(out, "; %llu of them had a window where the predicate held throughout\n",
+                   static_cast<unsigned long long>(r.runs_undecided_good_window));
+  }
   uint64_t peak = 0;
   for (uint64_t c : r.decide_histogram) peak = std::max(peak, c);
   if (peak) {
@@ -165,7 +239,8 @@ int run_simulate(const psync_protocol_desc& desc, const SimulateOptions& opts, s
                    static_cast<unsigned long long>(c));
     }
   }
-  return kExitOk;
+  if (!r.stopped.empty()) return kExitIncomplete;
+  return flag_undecided ? kExitPartial : kExitOk;
 }
 
 }  // namespace psync::check
