@@ -19,10 +19,12 @@ decl
     | CONST ID ':' type '=' expr                             # constDecl
     | INPUT ID ':' type                                      # inputDecl
     | OUTPUT ID ':' type                                     # outputDecl
-    | VAR ID ':' type '=' expr                               # varDecl
-    | LET ID ':' type '=' expr                               # letDecl
+    | OUTPUT VAR ID ':' type '=' expr                        # outputVarDecl
+    | MODEL? VAR ID ':' type '=' expr                        # varDecl
+    | MODEL? LET ID ':' type '=' expr                        # letDecl
     | TYPE ID '=' type                                       # typeDecl
-    | FN ID '(' params? ')' ':' type '=' expr                # fnDecl
+    | ENUM ID '{' ID (',' ID)* ','? '}'                      # enumDecl
+    | FN ID '(' params? ')' ':' type ('=' expr | block)      # fnDecl
     | ROUND ID '{' roundItem* '}'                            # roundDecl
     | INVARIANT ID ':' expr                                  # invariantDecl
     | PROPERTY ID ':' expr                                   # propertyDecl
@@ -41,11 +43,18 @@ param
 // ---------------------------------------------------------------- rounds
 roundItem
     : VAR ID ':' type '=' expr                        # roundVar
-    | SEND expr TO dest (IF expr)?                    # sendItem
+    | send                                            # sendItem
+    | FOR ID IN expr (DOTDOT expr)? '{' send* '}'     # sendLoopItem
     | UPDATE '(' ID ')' block                         # updateItem
     | RECEIVE '(' ID ',' ID ')' block                 # receiveItem
     | FINISH '(' ID ')' block                         # finishItem
     | PROGRESS progressClause (',' progressClause)*   # progressItem
+    ;
+
+// `if a = b` parses (eq) so that the builder can say "did you mean '=='?"
+// without poisoning the round.
+send
+    : SEND expr TO dest (IF cond=expr (eq='=' rhs=expr)?)?
     ;
 
 dest
@@ -54,8 +63,8 @@ dest
     ;
 
 progressClause
-    : TIMEOUT DURATION      # timeoutClause
-    | GO WHEN expr          # goWhenClause
+    : TIMEOUT expr                            # timeoutClause
+    | GO WHEN cond=expr (eq='=' rhs=expr)?    # goWhenClause
     | WAIT                  # waitClause
     | STRICT INT?           # strictClause
     | SYNC INT              # syncClause
@@ -71,16 +80,33 @@ stmt
     | LET ID (':' type)? '=' expr                        # localLetStmt
     | ifChain                                            # ifStmt
     | FOR ID IN expr (DOTDOT expr)? block                # forStmt
+    | MATCH expr '{' matchStmtArm* '}'                   # matchStmt
     | DECIDE '(' expr ')'                                # decideStmt
     | HALT                                               # haltStmt
     | GO                                                 # goStmt
-    | expr op=('=' | '+=' | '-=' | '*=') expr            # assignStmt
+    | RETURN expr                                        # returnStmt
+    | LOG STRING (',' expr)*                             # logStmt
+    | MODEL block                                        # modelStmt
+    | expr op=('=' | '+=' | '-=' | '*=' | '&=' | '|=' | '^=' | '<<=' | '>>=') expr   # assignStmt
     | expr                                               # exprStmt
     | ';'                                                # emptyStmt
     ;
 
 ifChain
-    : IF expr block (ELSE (ifChain | block))?
+    : IF cond=expr (eq='=' rhs=expr)? block (ELSE (ifChain | block))?
+    ;
+
+// A pattern is a list of enum variants, or `_` (an ID) for the rest.
+matchPattern
+    : ID ('|' ID)*
+    ;
+
+matchStmtArm
+    : matchPattern '=>' block
+    ;
+
+matchExprArm
+    : matchPattern '=>' expr
     ;
 
 // ---------------------------------------------------------------- expressions
@@ -91,9 +117,13 @@ expr
     | expr '.' memberName (call='(' args? ')')?                   # memberExpr
     | expr '.' INT                                                # tupleIndexExpr
     | expr '[' expr ']'                                           # indexExpr
-    | op=('!' | '-') expr                                         # unaryExpr
+    | op=('!' | '-' | '~') expr                                   # unaryExpr
     | expr op=('*' | '/' | '%') expr                              # mulExpr
     | expr op=('+' | '-') expr                                    # addExpr
+    | expr op=('<<' | '>>') expr                                  # shiftExpr
+    | expr '&' expr                                               # bitAndExpr
+    | expr '^' expr                                               # bitXorExpr
+    | expr '|' expr                                               # bitOrExpr
     | expr op=('<' | '<=' | '>' | '>=') expr                      # relExpr
     | expr op=('==' | '!=') expr                                  # eqExpr
     | expr '&&' expr                                              # andExpr
@@ -116,6 +146,7 @@ lambdaParams
 
 primary
     : INT                                       # intLit
+    | DURATION                                  # durationLit
     | (TRUE | FALSE)                            # boolLit
     | NONE                                      # noneLit
     | SOME '(' expr ')'                         # someLit
@@ -126,6 +157,8 @@ primary
     | '(' ')'                                   # unitLit
     | '(' expr (',' expr)* ')'                  # parenExpr
     | '[' expr ';' ID ']'                       # arrayLit
+    | STRING                                    # stringLit
+    | MATCH expr '{' matchExprArm (',' matchExprArm)* ','? '}'   # matchExpr
     ;
 
 fieldInit
@@ -142,16 +175,29 @@ type
     | INT_T                                      # intType
     | BOOL_T                                     # boolType
     | PID_T                                      # pidType
-    | SET_T '<' PID_T '>'                        # setType
+    | SET_T '<' setElem '>'                      # setType
     | '(' type ',' type (',' type)* ')'          # tupleType
     | '(' ')'                                    # unitType
     | '[' type ';' ID ']'                        # arrayType
+    | ID '<' INT '>'                             # sizedType
     | '{' fieldType (',' fieldType)* ','? '}'    # recordType
     | ID                                         # namedType
     ;
 
 fieldType
     : ID ':' type
+    ;
+
+// set<pid>, set<E> of an enum E, set<lo..hi> of ints lo .. hi-1: one rule,
+// so that a wrong element type gets one clear "expected" list.
+setElem
+    : PID_T                                      # pidSetElem
+    | ID                                         # enumSetElem
+    | lo=rangeBound DOTDOT hi=rangeBound         # rangeSetElem
+    ;
+
+rangeBound
+    : '-'? INT
     ;
 
 // ---------------------------------------------------------------- lexer
@@ -203,11 +249,22 @@ INT_T     : 'int';
 BOOL_T    : 'bool';
 PID_T     : 'pid';
 SET_T     : 'set';
+ENUM      : 'enum';
+MATCH     : 'match';
+RETURN    : 'return';
+LOG       : 'log';
+MODEL     : 'model';
 
 DURATION  : [0-9]+ ('ms' | 'us' | 's');
 INT       : [0-9]+;
 ID        : [a-zA-Z_] [a-zA-Z_0-9]*;
 DOTDOT    : '..';
+// A string: a bytes<K> literal, or the format of `log`. Escapes \" \\ \n \t \r \0 \xHH;
+// no newline inside.
+STRING    : '"' ( ~["\\\r\n] | '\\' ~[\r\n] )* '"';
+// A string cut short by the end of its line: its own token, so that the
+// diagnostic can say so.
+UNTERMINATED_STRING : '"' ( ~["\\\r\n] | '\\' ~[\r\n] )* '\\'?;
 
 DOC_COMMENT   : '///' ~[\r\n]* -> channel(HIDDEN);
 LINE_COMMENT  : '//' ~[\r\n]* -> channel(HIDDEN);

@@ -113,6 +113,8 @@ def describe_check(psyncc, file, args):
     with open(os.path.join(EXAMPLES, file)) as f:
         has_inputs = re.search(r"^\s*(input\s|import consensus)", f.read(), re.M)
     inputs = f", inputs {values}" if has_inputs else ""
+    if "--bytes-values" in args:  # bytes<K> inputs: the domain as written
+        inputs = ", inputs " + ", ".join(f'"{v}"' for v in flag(args, "--bytes-values").split(","))
     return f"n={n}{consts}{inputs}: {specs} ({bound})"
 
 

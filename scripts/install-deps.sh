@@ -6,9 +6,18 @@ set -euo pipefail
 PACKAGES=(
   antlr4 libantlr4-runtime-dev uuid-dev
   llvm-19-dev llvm-19-tools clang-19 lld-19 libclang-rt-19-dev libzstd-dev
-  libboost-dev doctest-dev libfmt-dev libcli11-dev libtomlplusplus-dev
+  libboost-dev doctest-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   cmake ninja-build g++ python3 libxml2-utils
+  # Authenticated channels; the fault campaign (ip netns, tc netem).
+  libsodium-dev iproute2
+  # Tests of portable and cross-compiled code: an old CPU model, aarch64.
+  qemu-user crossbuild-essential-arm64
+  # `cpack -G DEB` (dpkg-shlibdeps finds the .deb's shared-library dependencies).
+  dpkg-dev
 )
+# npm (with Node.js) installs the pinned TextMate grammar test tools of
+# editors/vscode. A machine whose Node.js already ships npm keeps it.
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -26,7 +26,7 @@ int32_t psync_otr_validity(const void* const* states, const psync_env* env);
 
 namespace psync::bench {
 
-// State layout: header (decided, halted, conflict), init, decision, x.
+// State layout: header (decided, halted, conflict, range_error), init, decision, x.
 struct OtrState {
   psync_proc_header header;
   int64_t init;
@@ -36,10 +36,10 @@ struct OtrState {
 
 inline constexpr psync_round_desc kOtrRounds[] = {{
     "exchange", 0u, 0u, 0, 0, 0,
-    &psync_otr_msg_size, &psync_otr_send, &psync_otr_update, nullptr, nullptr, nullptr,
+    &psync_otr_msg_size, &psync_otr_send, &psync_otr_update, nullptr, nullptr, nullptr, nullptr,
 }};
 
-inline constexpr psync_field kOtrInputs[] = {{"init", PSYNC_KIND_INT, offsetof(OtrState, init)}};
+inline constexpr psync_field kOtrInputs[] = {{"init", PSYNC_KIND_INT, offsetof(OtrState, init), nullptr, 0, 0}};
 
 inline constexpr psync_spec_desc kOtrSpecs[] = {
     {"agreement", PSYNC_SPEC_INVARIANT, 0, &psync_otr_agreement, nullptr, nullptr},
@@ -53,6 +53,10 @@ constexpr uint64_t fnv1a(const char* s) {
   return h;
 }
 
+// Version 2 of the ABI describes the types of inputs and the output.
+inline constexpr psync_type kOtrInt = {PSYNC_TYPE_INT, 0, nullptr, nullptr, 0};
+inline constexpr const psync_type* kOtrInputTypes[] = {&kOtrInt};
+
 inline constexpr psync_protocol_desc kOneThirdRule = {
     PSYNC_ABI_VERSION,
     1,
@@ -63,7 +67,7 @@ inline constexpr psync_protocol_desc kOneThirdRule = {
     0,
     kOtrInputs,
     nullptr,
-    {"decision", PSYNC_KIND_INT, offsetof(OtrState, decision)},
+    {"decision", PSYNC_KIND_INT, offsetof(OtrState, decision), nullptr, 0, 0},
     2,
     0,
     kOtrSpecs,
@@ -71,6 +75,13 @@ inline constexpr psync_protocol_desc kOneThirdRule = {
     &psync_otr_const_defaults,
     &psync_otr_init,
     &psync_otr_print_state,
+    0,
+    0,
+    nullptr,
+    -1,
+    nullptr,
+    kOtrInputTypes,
+    &kOtrInt,
 };
 
 }  // namespace psync::bench

@@ -26,6 +26,19 @@ def timed(cmd, runs):
     return statistics.median(times), min(times), max(times)
 
 
+def configured_lld(build):
+    """The ld.lld that CMake found next to LLVM (PSYNC_LLD), which psyncc links with."""
+    try:
+        with open(os.path.join(build, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith("PSYNC_LLD:"):
+                    path = line.split("=", 1)[1].strip()
+                    return path if os.path.exists(path) else None
+    except OSError:
+        pass
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -51,12 +64,13 @@ def main():
                 results[(example, opt)] = med
                 print(f"{'psyncc build ' + example + ' ' + opt:52} {med * 1e3:8.1f} {lo * 1e3:8.1f} {hi * 1e3:8.1f}")
         # Baseline: the hand-written C++ OneThirdRule, g++ -O2, linked with
-        # the same runtime library the way psyncc links (lld 19 if present).
+        # the same runtime library the way psyncc links (with the lld CMake found).
         here = os.path.dirname(os.path.abspath(__file__))
         hand = [os.path.join(here, "one_third_rule.cpp"), os.path.join(here, "otr_protocol.cpp")]
-        link = ["-fuse-ld=lld", "-B/usr/lib/llvm-19/bin"] if os.path.exists("/usr/lib/llvm-19/bin/ld.lld") else []
+        lld = configured_lld(args.build)
+        link = ["-fuse-ld=lld", "-B" + os.path.dirname(lld)] if lld else []
         cmd = ["g++", "-std=c++20", "-O2", "-I", os.path.join(ROOT, "runtime", "include")] + hand + \
-              [runtime, "-lpthread"] + link + \
+              [runtime, "-lsodium", "-lpthread"] + link + \
               ["-o", os.path.join(tmp, "otr-hand")]
         base, lo, hi = timed(cmd, args.runs)
         print(f"{'g++ -O2 hand-written one_third_rule (baseline)':52} {base * 1e3:8.1f} {lo * 1e3:8.1f} {hi * 1e3:8.1f}")

@@ -17,7 +17,11 @@ For each program and n in {3, 5} it runs two workloads, each --runs times
                 round rate of one replica (the instance count is cut so a run
                 takes about --latency-seconds, for timeout-bound protocols);
   - throughput: --window 1000: decided instances/s with many in flight.
-Then LastVoting n=3 decided/s at further windows (--lv-windows), peak RSS
+Then LastVoting: with --lv-baseline (bench/rounds/lv_baseline.cpp, a
+hand-written LastVoting replica that coalesces messages per peer and
+event-loop turn), lv-baseline and every lv* program at each n and each of
+--lv-windows (default 1, 100, 1000, 4000), runs interleaved (baseline, then
+program, --runs times), with the ratio program/lv-baseline; peak RSS
 (VmHWM of each replica, the largest) with 10,000 instances in flight at n=3,
 and the ratios generated/hand-written: each program against the baseline,
 and otr-psyncc against otr-hand (the same protocol written by hand in C++
@@ -59,8 +63,9 @@ def peak_rss_kb(pid):
     return 0
 
 
-def run_cluster(kind, binary, n, instances, window, timeout_s, extra=()):
-    """Starts n replicas; returns a list of per-replica stats dicts (+ peak_kb)."""
+def run_cluster(kind, binary, n, instances, window, timeout_s, extra=(), preload=None):
+    """Starts n replicas; returns a list of per-replica stats dicts (+ peak_kb,
+    and with `preload` (the counting allocator) alloc_count)."""
     ports = free_ports(n)
     with tempfile.TemporaryDirectory(prefix="psync-bench-") as d:
         cluster = os.path.join(d, "cluster.toml")
@@ -69,7 +74,7 @@ def run_cluster(kind, binary, n, instances, window, timeout_s, extra=()):
                 f.write(f'[[process]]\nid = {i}\naddress = "127.0.0.1:{p}"\n')
         procs = []
         for i in range(n):
-            if kind == "baseline":
+            if kind != "node":
                 cmd = [binary, "--id", str(i), "--ports", ",".join(map(str, ports)),
                        "--instances", str(instances), "--window", str(window), "--seed", "1"]
             else:
@@ -77,7 +82,8 @@ def run_cluster(kind, binary, n, instances, window, timeout_s, extra=()):
                        "--instances", str(instances), "--window", str(window), "--stats", "--quiet",
                        "--seed", "1", "--time-limit", f"{timeout_s}s", *extra]
             err = open(os.path.join(d, f"err{i}"), "w+")
-            procs.append((subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err), err))
+            env = dict(os.environ, LD_PRELOAD=preload) if preload else None
+            procs.append((subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env), err))
         peaks = [0] * n
         deadline = time.monotonic() + timeout_s + 5
         while any(p.poll() is None for p, _ in procs) and time.monotonic() < deadline:
@@ -91,14 +97,18 @@ def run_cluster(kind, binary, n, instances, window, timeout_s, extra=()):
                 p.kill()
                 p.wait()
             err.seek(0)
-            s = None
+            s, allocs = None, None
             for line in err:
                 if line.startswith('{"stats"'):
                     s = json.loads(line)["stats"]
+                elif line.startswith('{"alloc_count"'):
+                    allocs = json.loads(line)["alloc_count"]
             err.close()
             if s is None:
                 raise RuntimeError(f"{binary} replica {i} printed no stats (exit {p.returncode})")
             s["peak_kb"] = peaks[i]
+            if allocs is not None:
+                s["alloc_count"] = allocs
             stats.append(s)
         return stats
 
@@ -119,6 +129,63 @@ def latency_instances(kind, binary, n, cap, seconds):
     """Instances for a --window 1 run of about `seconds` (at most `cap`)."""
     _, d1 = rates(run_cluster(kind, binary, n, 20, 1, 60))
     return max(20, min(cap, int(d1 * seconds)))
+
+
+def compare_last_voting(args, lv, sizes, figures):
+    """LastVoting decided instances/s per replica: lv-baseline against each lv*
+    program, same n, same window, runs interleaved; prints the ratios."""
+    windows = [int(x) for x in args.lv_windows.split(",")]
+    print()
+    print(f"LastVoting, decided instances/s per replica (runs interleaved with lv-baseline; "
+          f"load average {os.getloadavg()[0]:.1f}):")
+    for label, path in lv:
+        for n in sizes:
+            for w in windows:
+                progs = [("node", path)]
+                if args.lv_baseline:
+                    progs.insert(0, ("lv-baseline", args.lv_baseline))
+                counts = {}
+                for kind, binary in progs:
+                    if w == 1:
+                        counts[kind] = latency_instances(kind, binary, n, args.latency_instances, args.latency_seconds)
+                    else:
+                        counts[kind] = max(20000, args.lv_instances * w // 1000)
+                per = {kind: [] for kind, _ in progs}
+                for _ in range(args.runs):
+                    for kind, binary in progs:
+                        per[kind].append(rates(run_cluster(kind, binary, n, counts[kind], w, 60))[1])
+                got = {kind: statistics.median(v) for kind, v in per.items()}
+                figures[(label, n, f"W={w}")] = got["node"]
+                line = f"  n={n} --window {w:<5} {label} {got['node']:>10.0f}"
+                if args.lv_baseline:
+                    base = got["lv-baseline"]
+                    figures[("lv-baseline", n, f"W={w}")] = base
+                    line += f"   lv-baseline {base:>10.0f}   ratio {got['node'] / base:.2f}"
+                print(line, flush=True)
+
+
+def count_allocations(args, rows):
+    """Heap allocations in the steady state: each node program at n=3,
+    --window 1000, with the counting allocator preloaded, run with two
+    instance counts; (allocations(K2) - allocations(K1)) / (K2 - K1) is what
+    one more instance costs, and 0 means none per instance or per round."""
+    k1, k2 = args.alloc_instances
+    print()
+    print(f"heap allocations (counting allocator), n=3, --window {args.throughput_window}, "
+          f"{k1} and {k2} instances; load average {os.getloadavg()[0]:.1f}:")
+    for label, kind, path in rows:
+        if kind != "node":
+            continue
+        got = {}
+        for k in (k1, k2):
+            stats = run_cluster(kind, path, 3, k, args.throughput_window, 60, preload=args.alloc_count)
+            got[k] = [s.get("alloc_count", {}).get("allocations") for s in stats]
+            if None in got[k]:
+                raise RuntimeError(f"{path}: the counting allocator printed nothing (is {args.alloc_count} a "
+                                   f"psync-alloc-count.so?)")
+        per = [(b - a) / (k2 - k1) for a, b in zip(got[k1], got[k2])]
+        print(f"  {label}: allocations per replica {got[k1]} at {k1}, {got[k2]} at {k2}; "
+              f"per extra instance {max(per):.4f} (largest over replicas)", flush=True)
 
 
 def compile_examples(psyncc, examples, outdir):
@@ -142,12 +209,19 @@ def main():
                                                        "examples"))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--latency-seconds", type=float, default=1.5)
-    ap.add_argument("--lv-windows", default="1000,4000", help="LastVoting n=3 decided/s at these windows")
+    ap.add_argument("--lv-baseline", help="the lv-baseline binary (hand-written LastVoting), run next to lv-psyncc")
+    ap.add_argument("--lv-windows", default="1,100,1000,4000", help="LastVoting decided/s at these windows")
+    ap.add_argument("--lv-instances", type=int, default=300000,
+                    help="LastVoting instances at --window 1000 (scaled with the window, at least 20,000)")
     ap.add_argument("--latency-instances", type=int, default=1000)
     ap.add_argument("--throughput-instances", type=int, default=20000)
     ap.add_argument("--throughput-window", type=int, default=1000)
     ap.add_argument("--memory-instances", type=int, default=10000)
     ap.add_argument("--sizes", default="3,5")
+    ap.add_argument("--alloc-count", help="psync-alloc-count.so: count heap allocations of the node programs")
+    ap.add_argument("--alloc-instances", default="20000,200000",
+                    type=lambda v: tuple(int(x) for x in v.split(",")), help="K1,K2 for --alloc-count")
+    ap.add_argument("--only", choices=["lv", "alloc", "memory"], help="run one section only (for iterating)")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
     protocols = []
@@ -167,7 +241,7 @@ def main():
     print(f"{'program':<22}{'n':>3}{'rounds/s (W=1)':>17}{'decided/s (W=1)':>17}"
           f"{'decided/s (W=' + str(args.throughput_window) + ')':>21}")
     rows = [("baseline", "baseline", args.baseline)] + [(label, "node", path) for label, path in protocols]
-    for label, kind, path in rows:
+    for label, kind, path in rows if not args.only else []:
         for n in sizes:
             k = latency_instances(kind, path, n, args.latency_instances, args.latency_seconds)
             r1, d1 = measure(kind, path, n, k, 1, args.runs, 60)
@@ -176,9 +250,9 @@ def main():
             print(f"{label:<22}{n:>3}{r1:>17.0f}{d1:>17.0f}{dw:>21.0f}", flush=True)
     print()
     print("ratios generated/hand-written (>= 0.9 is the target):")
-    pairs = [(label, "baseline") for label, _, _ in rows[1:]]
+    pairs = [(label, "baseline") for label, _, _ in rows[1:]] if not args.only else []
     labels = [label for label, _, _ in rows]
-    if "otr-psyncc" in labels and "otr-hand" in labels:
+    if "otr-psyncc" in labels and "otr-hand" in labels and not args.only:
         pairs.append(("otr-psyncc", "otr-hand"))
     for a, b in pairs:
         for n in sizes:
@@ -187,15 +261,15 @@ def main():
             print(f"  {a}/{b} n={n}: rounds/s {fa[0] / fb[0]:.2f}, decided/s W=1 {fa[1] / fb[1]:.2f}, "
                   f"decided/s W={args.throughput_window} {fa[2] / fb[2]:.2f}{note}")
     lv = [(label, path) for label, kind, path in rows if label.startswith("lv")]
-    for label, path in lv:
-        print()
-        for w in [int(x) for x in args.lv_windows.split(",")]:
-            _, dw = measure("node", path, 3, max(args.throughput_instances, 20 * w), w, args.runs, 60)
-            figures[(label, 3, f"W={w}")] = dw
-            print(f"{label} n=3: {dw:.0f} decided instances/s at --window {w} (target 20,000)", flush=True)
+    if lv and args.only in (None, "lv"):
+        compare_last_voting(args, lv, sizes, figures)
+    if args.alloc_count and args.only in (None, "alloc"):
+        count_allocations(args, rows)
     print()
     mem = {}
-    for label, kind, path in rows:
+    if args.lv_baseline:
+        rows.append(("lv-baseline", "lv-baseline", args.lv_baseline))
+    for label, kind, path in rows if args.only in (None, "memory") else []:
         extra = ("--timeout", "500ms")
         stats = run_cluster(kind, path, 3, args.memory_instances, args.memory_instances, 60, extra)
         mem[label] = max(s["peak_kb"] for s in stats)

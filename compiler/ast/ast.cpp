@@ -23,11 +23,19 @@ const char* var_kind_name(VarKind k) {
     case VarKind::Sender: return "Sender";
     case VarKind::Message: return "Message";
     case VarKind::TimedOut: return "TimedOut";
+    case VarKind::Variant: return "Variant";
   }
   return "?";
 }
 
-const char* unary_op_spelling(UnaryOp op) { return op == UnaryOp::Not ? "!" : "-"; }
+const char* unary_op_spelling(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Not: return "!";
+    case UnaryOp::Neg: return "-";
+    case UnaryOp::BitNot: return "~";
+  }
+  return "?";
+}
 
 const char* binary_op_spelling(BinaryOp op) {
   switch (op) {
@@ -45,6 +53,11 @@ const char* binary_op_spelling(BinaryOp op) {
     case BinaryOp::And: return "&&";
     case BinaryOp::Or: return "||";
     case BinaryOp::Implies: return "==>";
+    case BinaryOp::BitAnd: return "&";
+    case BinaryOp::BitOr: return "|";
+    case BinaryOp::BitXor: return "^";
+    case BinaryOp::Shl: return "<<";
+    case BinaryOp::Shr: return ">>";
   }
   return "?";
 }
@@ -100,6 +113,11 @@ class Dumper {
   void program(const Program& p) {
     line(0, std::string(p.is_module ? "Module " : "Protocol ") + p.name, p.name_range);
     for (auto& t : p.types) line(1, "Type " + t.name + " = " + type_name(t.type), t.range);
+    for (auto& en : p.enums) {
+      std::string vs;
+      for (auto& v : en.variants) vs += " " + v->name;
+      line(1, "Enum " + en.name + vs, en.range);
+    }
     for (auto* list : {&p.consts, &p.inputs, &p.outputs, &p.vars, &p.lets})
       for (auto& v : *list) var(1, *v);
     for (auto& f : p.fns) {
@@ -108,6 +126,7 @@ class Dumper {
         sig += (i ? ", " : "") + f->params[i]->name + ": " + type_name(f->params[i]->type);
       line(1, sig + "): " + type_name(f->result_type), f->name_range);
       if (f->body) expr(2, *f->body);
+      block(2, f->block);
     }
     for (auto& r : p.rounds) round(1, r);
     for (auto& s : p.specs) spec(1, s);
@@ -126,7 +145,8 @@ class Dumper {
   static std::string typed(const Type* t) { return t ? " : " + type_name(t) : ""; }
 
   void var(int depth, const VarDecl& v) {
-    line(depth, std::string(var_kind_name(v.kind)) + " " + v.name + typed(v.type), v.range);
+    std::string marks = std::string(v.model ? "model " : "") + (v.output ? "output " : "");
+    line(depth, marks + var_kind_name(v.kind) + " " + v.name + typed(v.type), v.range);
     if (v.init) expr(depth + 1, *v.init);
   }
 
@@ -135,16 +155,28 @@ class Dumper {
                     " message" + typed(r.message_type),
          r.name_range);
     for (auto& v : r.vars) var(depth + 1, *v);
+    int open_loop = -1;
     for (auto& s : r.sends) {
-      line(depth + 1, s.dest == DestKind::All ? "Send to all" : "Send to", s.range);
-      expr(depth + 2, *s.value);
+      int d = depth + 1;
+      if (s.loop >= 0) {
+        const SendLoop& lp = r.send_loops[static_cast<size_t>(s.loop)];
+        if (s.loop != open_loop) {
+          line(d, "SendFor " + lp.var->name + typed(lp.var->type) + (lp.end ? " in range" : " in set"), lp.range);
+          expr(d + 1, *lp.coll);
+          if (lp.end) expr(d + 1, *lp.end);
+          open_loop = s.loop;
+        }
+        ++d;
+      }
+      line(d, s.dest == DestKind::All ? "Send to all" : "Send to", s.range);
+      expr(d + 1, *s.value);
       if (s.dest_expr) {
-        line(depth + 2, "Dest", s.dest_expr->range);
-        expr(depth + 3, *s.dest_expr);
+        line(d + 1, "Dest", s.dest_expr->range);
+        expr(d + 2, *s.dest_expr);
       }
       if (s.guard) {
-        line(depth + 2, "Guard", s.guard->range);
-        expr(depth + 3, *s.guard);
+        line(d + 1, "Guard", s.guard->range);
+        expr(d + 2, *s.guard);
       }
     }
     auto handler = [&](const char* name, const std::optional<Handler>& h) {
@@ -161,14 +193,30 @@ class Dumper {
     if (pr.range.valid()) {
       std::string s = "Progress";
       if (pr.timeout_us) s += " timeout=" + std::to_string(*pr.timeout_us) + "us";
+      if (pr.timeout) s += " timeout=expr";
       if (pr.wait) s += " wait";
       if (pr.strict) s += " strict" + (pr.strict_bound ? "=" + std::to_string(*pr.strict_bound) : std::string());
       if (pr.sync) s += " sync=" + std::to_string(*pr.sync);
       line(depth + 1, s, pr.range);
+      if (pr.timeout) {
+        line(depth + 2, "Timeout", pr.timeout->range);
+        expr(depth + 3, *pr.timeout);
+      }
       if (pr.go_when) {
         line(depth + 2, "GoWhen", pr.go_when->range);
         expr(depth + 3, *pr.go_when);
       }
+    }
+  }
+
+  void arms(int depth, const std::vector<MatchArm>& as) {
+    for (auto& a : as) {
+      std::string head = "Arm";
+      for (auto& v : a.variants) head += " " + v;
+      if (a.wildcard) head += " _";
+      line(depth, head, a.range);
+      if (a.value) expr(depth + 1, *a.value);
+      block(depth + 1, a.body);
     }
   }
 
@@ -208,14 +256,32 @@ class Dumper {
         line(depth + 1, "Do", {});
         block(depth + 2, s.body);
         break;
+      case StmtKind::Match:
+        line(depth, "Match", s.range);
+        expr(depth + 1, *s.cond);
+        arms(depth + 1, s.arms);
+        break;
       case StmtKind::Decide:
         line(depth, "Decide", s.range);
         expr(depth + 1, *s.value);
         break;
       case StmtKind::Halt: line(depth, "Halt", s.range); break;
       case StmtKind::Go: line(depth, "Go", s.range); break;
+      case StmtKind::Return:
+        line(depth, "Return", s.range);
+        expr(depth + 1, *s.value);
+        break;
+      case StmtKind::Log:
+        line(depth, "Log \"" + s.text + "\"", s.range);
+        for (auto& a : s.args) expr(depth + 1, *a);
+        break;
+      case StmtKind::Model:
+        line(depth, "Model", s.range);
+        block(depth + 1, s.body);
+        break;
       case StmtKind::Assign: {
-        static const char* ops[] = {"=", "+=", "-=", "*="};
+        static const char* ops[] = {"=", "+=", "-=", "*=", "&=", "|=", "^=", "<<=", ">>="};
+        static_assert(std::size(ops) == static_cast<size_t>(AssignOp::Shr) + 1, "one spelling per AssignOp");
         line(depth, std::string("Assign ") + ops[static_cast<int>(s.assign_op)], s.range);
         expr(depth + 1, *s.target);
         expr(depth + 1, *s.value);
@@ -235,7 +301,7 @@ class Dumper {
   void expr(int depth, const Expr& e) {
     std::string head;
     switch (e.kind) {
-      case ExprKind::IntLit: head = "Int " + std::to_string(e.int_value); break;
+      case ExprKind::IntLit: head = (e.duration ? "Duration " : "Int ") + std::to_string(e.int_value); break;
       case ExprKind::BoolLit: head = std::string("Bool ") + (e.bool_value ? "true" : "false"); break;
       case ExprKind::UnitLit: head = "Unit"; break;
       case ExprKind::NoneLit: head = "None"; break;
@@ -274,11 +340,14 @@ class Dumper {
         break;
       }
       case ExprKind::Old: head = "Old"; break;
+      case ExprKind::Match: head = "Match"; break;
       case ExprKind::Error: head = "Error"; break;
+      case ExprKind::StringLit: head = "String " + bytes_literal_text(e.str_value); break;
     }
     if (e.kind != ExprKind::Lambda) head += typed(e.type);
     line(depth, head, e.range);
     for (auto& a : e.args) expr(depth + 1, *a);
+    arms(depth + 1, e.arms);
   }
 
   const SourceManager& sources_;

@@ -25,15 +25,17 @@ using StmtPtr = std::unique_ptr<Stmt>;
 
 // ---------------------------------------------------------------- type syntax
 
-enum class TypeExprKind { Int, Bool, Pid, PidSet, Option, Tuple, Unit, Array, Record, Named };
+enum class TypeExprKind { Int, Bool, Pid, PidSet, Option, Tuple, Unit, Array, Record, Named, EnumSet, RangeSet, Bytes };
 
 /// A type as written; sema resolves it to a `const Type*`.
 struct TypeExpr {
   TypeExprKind kind = TypeExprKind::Int;
   SourceRange range;
-  std::string name;                          ///< Named; Array: the size name ("n")
+  std::string name;                          ///< Named; EnumSet: the enum; Array: the size name ("n")
   std::vector<std::unique_ptr<TypeExpr>> elems;  ///< Option/Array: [elem]; Tuple; Record
   std::vector<std::string> field_names;      ///< Record
+  int64_t lo = 0, hi = 0;                    ///< RangeSet: set<lo..hi> holds lo .. hi-1
+  int64_t size = 0;                          ///< Bytes: the capacity K of bytes<K>
 };
 using TypeExprPtr = std::unique_ptr<TypeExpr>;
 
@@ -57,6 +59,7 @@ enum class VarKind {
   Sender,       ///< first parameter of `receive(sender, m)`
   Message,      ///< second parameter of `receive(sender, m)`
   TimedOut,     ///< parameter of `finish(timed_out)`
+  Variant,      ///< a variant of an `enum` (index: its number)
 };
 
 const char* var_kind_name(VarKind k);
@@ -73,6 +76,8 @@ struct VarDecl {
   bool used = false;          ///< set by sema, for the unused-variable warning
   bool from_import = false;   ///< declared in an imported module
   bool poisoned = false;      ///< its declaration has a syntax error: sema only declares it
+  bool model = false;         ///< `model var` / `model let`: exists only under the checker
+  bool output = false;        ///< `output var`: a var that is reported as an output
 };
 using VarDeclPtr = std::unique_ptr<VarDecl>;
 
@@ -80,11 +85,15 @@ using VarDeclPtr = std::unique_ptr<VarDecl>;
 
 enum class ExprKind {
   IntLit, BoolLit, UnitLit, NoneLit, Some, Name, Call, Member, TupleIndex, Index,
-  Unary, Binary, Cond, Quant, Lambda, Tuple, ArrayFill, Record, Old, Error,
+  Unary, Binary, Cond, Quant, Lambda, Tuple, ArrayFill, Record, Old, Match, Error,
+  StringLit,  ///< "text": a bytes<K> value (str_value holds the decoded bytes)
 };
 
-enum class UnaryOp { Not, Neg };
-enum class BinaryOp { Mul, Div, Mod, Add, Sub, Lt, Le, Gt, Ge, Eq, Ne, And, Or, Implies };
+enum class UnaryOp { Not, Neg, BitNot };
+enum class BinaryOp {
+  Mul, Div, Mod, Add, Sub, Lt, Le, Gt, Ge, Eq, Ne, And, Or, Implies,
+  BitAnd, BitOr, BitXor, Shl, Shr,
+};
 
 const char* unary_op_spelling(UnaryOp op);
 const char* binary_op_spelling(BinaryOp op);
@@ -98,7 +107,7 @@ enum class Builtin {
 };
 
 /// How a program reaches a built-in (the Form column of builtins.def).
-enum class BuiltinForm { Name, Fn, Mailbox, Set, Option, Index, Field, Implicit };
+enum class BuiltinForm { Name, Fn, Mailbox, Set, Option, Index, Field, Implicit, Bytes };
 
 /// What renaming processes does to a built-in (builtins.def explains each).
 enum class BuiltinSymmetry { Neutral, Equivariant, RoundNumber, Breaks };
@@ -119,27 +128,44 @@ Builtin find_builtin(BuiltinForm form, std::string_view spelling);
 std::string builtin_spellings(BuiltinForm form);
 const char* builtin_name(Builtin b);
 
+/// One arm of a `match` (statement or expression): the variants it covers,
+/// or `_` for every variant no earlier arm names.
+struct MatchArm {
+  SourceRange range;
+  std::vector<std::string> variants;        ///< as written; empty with `_`
+  std::vector<SourceRange> variant_ranges;
+  bool wildcard = false;
+  std::vector<int64_t> indices;             ///< set by sema: the variants' numbers (with `_`: those left)
+  std::vector<StmtPtr> body;                ///< statement arm
+  ExprPtr value;                            ///< expression arm
+};
+
 struct Expr {
   ExprKind kind = ExprKind::Error;
   SourceRange range;
   const Type* type = nullptr;  ///< set by sema
 
-  int64_t int_value = 0;       ///< IntLit
+  int64_t int_value = 0;       ///< IntLit (a duration literal: microseconds)
   bool bool_value = false;     ///< BoolLit; Quant: true for forall
+  bool duration = false;       ///< IntLit written as a duration (`10ms`)
   std::string name;            ///< Name, Call (callee), Member (member name)
   UnaryOp unary_op = UnaryOp::Not;
   BinaryOp binary_op = BinaryOp::Add;
   bool has_call_parens = false;  ///< Member: written `x.f(...)` rather than `x.f`
+  std::string str_value;       ///< StringLit: the bytes, escapes decoded
 
   /// Children, by kind:
   ///   Some/Old: [e]; Call: args; Member: [receiver, args...]; TupleIndex: [e]
   ///   (index in int_value); Index: [base, index]; Unary: [e]; Binary: [l, r];
   ///   Cond: [c, a, b]; Quant/Lambda: [body]; Tuple: elems; ArrayFill: [value];
-  ///   Record: field values (names in field_names).
+  ///   Record: field values (names in field_names); Match: [scrutinee].
   std::vector<ExprPtr> args;
+  std::vector<MatchArm> arms;             ///< Match
   std::vector<std::string> field_names;   ///< Record
   std::vector<SourceRange> field_ranges;  ///< Record: where each field name is written
   std::vector<VarDeclPtr> params;         ///< Lambda params, Quant bound vars
+
+  std::string what;            ///< ToPid: what the pid is for, named in range-error reports
 
   // Resolution, set by sema.
   VarDecl* decl = nullptr;     ///< Name: the variable; Member with ProcField: the field
@@ -149,21 +175,24 @@ struct Expr {
 
 // ---------------------------------------------------------------- statements
 
-enum class StmtKind { LocalVar, If, For, Decide, Halt, Go, Assign, ExprStmt, Block };
-enum class AssignOp { Set, Add, Sub, Mul };
+enum class StmtKind { LocalVar, If, For, Match, Decide, Halt, Go, Return, Log, Model, Assign, ExprStmt, Block };
+enum class AssignOp { Set, Add, Sub, Mul, BitAnd, BitOr, BitXor, Shl, Shr };
 
 struct Stmt {
   StmtKind kind = StmtKind::ExprStmt;
   SourceRange range;
   VarDeclPtr var;                  ///< LocalVar (with init); For: the loop variable
-  ExprPtr cond;                    ///< If: condition; For: collection or range start
+  ExprPtr cond;                    ///< If: condition; For: collection or range start; Match: scrutinee
   ExprPtr range_end;               ///< For over `a..b`: b (null for a set)
   ExprPtr target;                  ///< Assign: left side
-  ExprPtr value;                   ///< Assign: right side; Decide; ExprStmt
+  ExprPtr value;                   ///< Assign: right side; Decide; Return; ExprStmt
   AssignOp assign_op = AssignOp::Set;
-  std::vector<StmtPtr> body;       ///< If: then; For; Block
+  std::vector<StmtPtr> body;       ///< If: then; For; Model; Block
   std::vector<StmtPtr> else_body;  ///< If
   bool has_else = false;
+  std::vector<MatchArm> arms;      ///< Match
+  std::string text;                ///< Log: the format, escapes resolved
+  std::vector<ExprPtr> args;       ///< Log: the values for its `{}`s
 };
 
 // ---------------------------------------------------------------- rounds
@@ -176,6 +205,16 @@ struct Send {
   DestKind dest = DestKind::All;
   ExprPtr dest_expr;   ///< a pid or a set<pid>
   ExprPtr guard;       ///< `if cond`, may be null
+  int loop = -1;       ///< index in Round::send_loops, when inside `for q in S { ... }`
+};
+
+/// `for q in S { send ... to q }`: per-peer sends. Its sends are the
+/// contiguous run of Round::sends whose `loop` is this one's index.
+struct SendLoop {
+  SourceRange range;
+  VarDeclPtr var;      ///< the loop variable (VarKind::LoopVar)
+  ExprPtr coll;        ///< a set<pid>, or the start of a range
+  ExprPtr end;         ///< the end of a range `a..b`, or null
 };
 
 struct Handler {
@@ -186,7 +225,8 @@ struct Handler {
 
 struct Progress {
   SourceRange range;
-  std::optional<int64_t> timeout_us;  ///< `timeout D`
+  std::optional<int64_t> timeout_us;  ///< `timeout D` with a duration literal
+  ExprPtr timeout;                    ///< `timeout e` with any other expression (microseconds)
   ExprPtr go_when;                    ///< `go when cond`
   bool wait = false;                  ///< `wait`: no timeout
   bool strict = false;                ///< `strict [K]`: never catch up
@@ -201,6 +241,7 @@ struct Round {
   int index = 0;                        ///< position in the cycle of rounds
   std::vector<VarDeclPtr> vars;         ///< round-local variables
   std::vector<Send> sends;
+  std::vector<SendLoop> send_loops;     ///< `for q in S { sends }`
   std::optional<Handler> update;        ///< closed round
   std::optional<Handler> receive;       ///< event round
   std::optional<Handler> finish;        ///< event round
@@ -219,7 +260,9 @@ struct FnDecl {
   std::vector<VarDeclPtr> params;
   TypeExprPtr result_type_expr;
   const Type* result_type = nullptr;
-  ExprPtr body;
+  ExprPtr body;                          ///< `= expr`; null with a block body
+  std::vector<StmtPtr> block;            ///< `{ statements }`, which end in `return`
+  bool has_block = false;
   bool used = false;
   bool from_import = false;
   bool poisoned = false;
@@ -231,6 +274,16 @@ struct TypeAlias {
   SourceRange range;
   TypeExprPtr type_expr;
   const Type* type = nullptr;
+};
+
+/// `enum NAME { A, B, ... }`: a type whose values are its variants,
+/// numbered from 0 in the order written.
+struct EnumDecl {
+  std::string name;
+  SourceRange range;
+  std::vector<VarDeclPtr> variants;  ///< VarKind::Variant, index = number
+  const Type* type = nullptr;        ///< set by sema
+  bool from_import = false;
 };
 
 enum class SpecKind { Invariant, Property, Liveness, Assume };
@@ -259,9 +312,10 @@ struct Program {
   bool is_module = false;
   std::vector<Import> imports;
   std::vector<TypeAlias> types;
+  std::vector<EnumDecl> enums;
   std::vector<VarDeclPtr> consts;
   std::vector<VarDeclPtr> inputs;
-  std::vector<VarDeclPtr> outputs;
+  std::vector<VarDeclPtr> outputs;   ///< the decision (`output x: T`, written by decide); `output var`s are in vars
   std::vector<VarDeclPtr> vars;
   std::vector<VarDeclPtr> lets;
   std::vector<std::unique_ptr<FnDecl>> fns;

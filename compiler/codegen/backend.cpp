@@ -1,17 +1,21 @@
-// backend.cpp: the LLVM pipeline after lowering: optimisation with the new
-// pass manager, object/assembly emission for the host, and linking with the
+// backend.cpp: the LLVM pipeline after lowering: the target machine (a
+// portable CPU by default, or --target / --mcpu / --mattr), optimisation with
+// the new pass manager, object/assembly emission, and linking with the
 // runtime library.
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
 #include "codegen/codegen.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
@@ -20,6 +24,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
 
 namespace psync {
 
@@ -27,14 +32,38 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void init_native_target() {
+// Registers the targets this psyncc was configured with (PSYNC_LLVM_TARGETS
+// in compiler/CMakeLists.txt, written to llvm_targets.def): the host's, and
+// the cross targets. Each is linked statically, so each is listed.
+void init_targets() {
   static bool done = [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-    llvm::InitializeNativeTargetAsmParser();
+#define PSYNC_LLVM_TARGET(T)         \
+  LLVMInitialize##T##TargetInfo();   \
+  LLVMInitialize##T##Target();       \
+  LLVMInitialize##T##TargetMC();     \
+  LLVMInitialize##T##AsmPrinter();   \
+  LLVMInitialize##T##AsmParser();
+#include "llvm_targets.def"
+#undef PSYNC_LLVM_TARGET
     return true;
   }();
   (void)done;
+}
+
+// "x86-64, aarch64" for error messages.
+std::string registered_targets() {
+  std::string names;
+  for (const auto& t : llvm::TargetRegistry::targets()) names += (names.empty() ? "" : ", ") + std::string(t.getName());
+  return names;
+}
+
+llvm::CodeGenOptLevel codegen_level_of(int opt) {
+  switch (opt) {
+    case 0: return llvm::CodeGenOptLevel::None;
+    case 1: return llvm::CodeGenOptLevel::Less;
+    case 3: return llvm::CodeGenOptLevel::Aggressive;
+    default: return llvm::CodeGenOptLevel::Default;
+  }
 }
 
 llvm::OptimizationLevel level_of(int opt) {
@@ -46,16 +75,14 @@ llvm::OptimizationLevel level_of(int opt) {
   }
 }
 
-std::unique_ptr<llvm::TargetMachine> host_machine(int opt, std::string& error) {
-  init_native_target();
-  std::string triple = llvm::sys::getDefaultTargetTriple();
-  const llvm::Target* target = llvm::TargetRegistry::lookupTarget(triple, error);
-  if (!target) return nullptr;
+// A TargetMachine for a TargetSpec that resolve_target accepted.
+std::unique_ptr<llvm::TargetMachine> target_machine(const TargetSpec& target, int opt, std::string& error) {
+  init_targets();
+  const llvm::Target* t = llvm::TargetRegistry::lookupTarget(target.triple, error);
+  if (!t) return nullptr;
   llvm::TargetOptions options;
-  auto level = opt == 0 ? llvm::CodeGenOptLevel::None : opt == 1 ? llvm::CodeGenOptLevel::Less
-                                                                   : llvm::CodeGenOptLevel::Default;
-  return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), "", options, llvm::Reloc::PIC_, std::nullopt, level));
+  return std::unique_ptr<llvm::TargetMachine>(t->createTargetMachine(
+      target.triple, target.cpu, target.features, options, llvm::Reloc::PIC_, std::nullopt, codegen_level_of(opt)));
 }
 
 // Runs a program without a shell; returns its exit status (or -1).
@@ -83,8 +110,82 @@ int run_program(const std::vector<std::string>& argv, std::string& error) {
 
 }  // namespace
 
-bool optimize_module(llvm::Module& module, int opt_level, std::string& error) {
-  auto tm = host_machine(opt_level, error);
+std::string host_cpu_features() {
+  // Sorted: the map's order is not stable from one run to the next.
+  std::vector<std::string> flags;
+  for (const auto& f : llvm::sys::getHostCPUFeatures()) {
+    std::string flag = f.second ? "+" : "-";
+    flag += f.first();
+    flags.push_back(flag);
+  }
+  std::sort(flags.begin(), flags.end());
+  return llvm::join(flags, ",");
+}
+
+bool is_host_triple(const std::string& triple) {
+  // The vendor does not matter: x86_64-linux-gnu is x86_64-pc-linux-gnu.
+  llvm::Triple t(llvm::Triple::normalize(triple)), host(llvm::sys::getDefaultTargetTriple());
+  return t.getArch() == host.getArch() && t.getSubArch() == host.getSubArch() && t.getOS() == host.getOS() &&
+         t.getEnvironment() == host.getEnvironment();
+}
+
+bool resolve_target(const TargetSpec& requested, TargetSpec& out, std::string& error) {
+  init_targets();
+  const std::string host = llvm::sys::getDefaultTargetTriple();
+  out = TargetSpec{};
+  out.triple = requested.triple.empty() ? host : llvm::Triple::normalize(requested.triple);
+  llvm::Triple triple(out.triple);
+  std::string lookup_error;
+  const llvm::Target* t = llvm::TargetRegistry::lookupTarget(out.triple, lookup_error);
+  if (!t || triple.getArch() == llvm::Triple::UnknownArch) {
+    error = "unknown or unsupported target '" + requested.triple + "' (this psyncc generates code for: " +
+            registered_targets() + "; e.g. --target aarch64-linux-gnu)";
+    return false;
+  }
+  // The CPU and feature tables of the target, to check names against.
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(t->createMCSubtargetInfo(out.triple, "", ""));
+  if (requested.cpu == "native") {
+    if (!is_host_triple(out.triple)) {
+      error = "--mcpu native names this machine's CPU; it cannot be combined with --target " + requested.triple;
+      return false;
+    }
+    out.cpu = llvm::sys::getHostCPUName().str();
+    out.features = host_cpu_features();
+  } else if (requested.cpu.empty()) {
+    // Portable defaults: x86-64-v2 (SSE4.2, POPCNT, CMPXCHG16B; every x86-64
+    // server since about 2009) and LLVM's `generic` elsewhere (aarch64:
+    // Armv8-A).
+    out.cpu = triple.getArch() == llvm::Triple::x86_64 ? "x86-64-v2" : "generic";
+    if (!sti->isCPUStringValid(out.cpu)) out.cpu.clear();
+  } else if (sti->isCPUStringValid(requested.cpu)) {
+    out.cpu = requested.cpu;
+  } else {
+    error = "unknown CPU '" + requested.cpu + "' for " + out.triple +
+            " (use native, or a name from: llc -mtriple=" + out.triple + " -mcpu=help)";
+    return false;
+  }
+  if (!requested.features.empty()) {
+    llvm::SmallVector<llvm::StringRef, 16> items;
+    llvm::StringRef(requested.features).split(items, ',');
+    for (llvm::StringRef item : items) {
+      llvm::StringRef name = item.trim();
+      bool signed_name = name.consume_front("+") || name.consume_front("-");
+      bool known = false;
+      for (const auto& kv : sti->getAllProcessorFeatures()) known = known || name == kv.Key;
+      if (!signed_name || !known) {
+        error = "bad --mattr item '" + item.str() + "' for " + out.triple +
+                " (a comma-separated list of +feature or -feature; names from: llc -mtriple=" + out.triple +
+                " -mattr=help)";
+        return false;
+      }
+    }
+    out.features += (out.features.empty() ? "" : ",") + requested.features;
+  }
+  return true;
+}
+
+bool optimize_module(llvm::Module& module, int opt_level, const TargetSpec& target, std::string& error) {
+  auto tm = target_machine(target, opt_level, error);
   if (!tm) return false;
   module.setTargetTriple(tm->getTargetTriple().str());
   module.setDataLayout(tm->createDataLayout());
@@ -111,7 +212,8 @@ bool optimize_module(llvm::Module& module, int opt_level, std::string& error) {
   return true;
 }
 
-bool emit_file(llvm::Module& module, EmitKind kind, const std::string& path, int opt_level, std::string& error) {
+bool emit_file(llvm::Module& module, EmitKind kind, const std::string& path, int opt_level,
+               const TargetSpec& target, std::string& error) {
   std::error_code ec;
   llvm::raw_fd_ostream out(path, ec, kind == EmitKind::Object ? llvm::sys::fs::OF_None : llvm::sys::fs::OF_Text);
   if (ec) {
@@ -122,13 +224,14 @@ bool emit_file(llvm::Module& module, EmitKind kind, const std::string& path, int
     module.print(out, nullptr);
     return true;
   }
-  auto tm = host_machine(opt_level, error);
+  auto tm = target_machine(target, opt_level, error);
   if (!tm) return false;
+  module.setTargetTriple(tm->getTargetTriple().str());
   module.setDataLayout(tm->createDataLayout());
   llvm::legacy::PassManager pm;
   auto file_type = kind == EmitKind::Asm ? llvm::CodeGenFileType::AssemblyFile : llvm::CodeGenFileType::ObjectFile;
   if (tm->addPassesToEmitFile(pm, out, nullptr, file_type)) {
-    error = "the host target cannot emit this file type";
+    error = "the target " + target.triple + " cannot emit this file type";
     return false;
   }
   pm.run(module);
@@ -151,16 +254,42 @@ std::string find_runtime_library() {
   return "";
 }
 
-bool link_executable(const std::string& object, const std::string& runtime_lib, const std::string& output,
-                     std::string& error) {
-  std::vector<std::string> argv{"c++"};
-  // lld 19 links in about half the time of GNU ld (TOOLCHAIN.md); a plain
-  // -fuse-ld=lld would pick lld 14 from /usr/bin.
-  if (fs::exists("/usr/lib/llvm-19/bin/ld.lld")) {
-    argv.push_back("-fuse-ld=lld");
-    argv.push_back("-B/usr/lib/llvm-19/bin");
+bool plan_link(const TargetSpec& target, LinkPlan& plan, std::string& error) {
+  if (is_host_triple(target.triple)) {
+    plan.runtime_lib = find_runtime_library();
+    plan.linker = "c++";
+    if (plan.runtime_lib.empty()) error = "cannot find libpsync_runtime.a (build the runtime, or set PSYNC_RUNTIME_LIB)";
+    return !plan.runtime_lib.empty();
   }
-  argv.insert(argv.end(), {object, runtime_lib, "-lpthread", "-o", output});
+  llvm::Triple t(target.triple);
+  std::string short_triple = (t.getArchName() + "-" + t.getOSName() + "-" + t.getEnvironmentName()).str();
+  const char* runtime = std::getenv("PSYNC_RUNTIME_LIB");
+  const char* cxx = std::getenv("PSYNC_CROSS_CXX");
+  plan.runtime_lib = runtime ? runtime : "";
+  plan.linker = cxx && *cxx ? cxx : short_triple + "-g++";
+  if (plan.runtime_lib.empty()) {
+    error = "--emit exe for " + short_triple + " needs libpsync_runtime.a built for that target: set " +
+            "PSYNC_RUNTIME_LIB to it (and PSYNC_CROSS_CXX to its C++ driver, default " + plan.linker +
+            "), or use --emit obj and link the object yourself (runtime/README.md)";
+    return false;
+  }
+  return true;
+}
+
+bool link_executable(const std::string& object, const LinkPlan& plan, const std::string& output,
+                     std::string& error) {
+  const std::string& linker = plan.linker;
+  std::vector<std::string> argv{linker};
+  // The lld that came with LLVM links in about half the time of GNU ld
+  // (TOOLCHAIN.md); a plain -fuse-ld=lld could pick an older lld on PATH.
+  // Its directory was found at configure time (compiler/CMakeLists.txt); an
+  // installed psyncc on a machine without it falls back to the default.
+  const std::string lld_dir = PSYNC_LLD_DIR;
+  if (linker == "c++" && !lld_dir.empty() && fs::exists(fs::path(lld_dir) / "ld.lld")) {
+    argv.push_back("-fuse-ld=lld");
+    argv.push_back("-B" + lld_dir);
+  }
+  argv.insert(argv.end(), {object, plan.runtime_lib, "-lsodium", "-lpthread", "-o", output});
   int status = run_program(argv, error);
   if (status != 0) {
     if (error.empty()) error = "linking failed (exit status " + std::to_string(status) + ")";

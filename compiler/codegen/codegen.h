@@ -33,23 +33,72 @@ uint64_t program_fingerprint(const SourceManager& sources);
 /// The same with explicit versions (tests compare builds that differ in one).
 uint64_t program_fingerprint(const SourceManager& sources, std::string_view compiler, uint32_t abi_version);
 
+/// What a lowering is for. A replica (`psyncc build`, `psyncc run`) leaves
+/// out every `model` var, let and statement; the checker and the simulator
+/// run the model, which includes them (and sets PSYNC_PROTO_MODEL). The two
+/// have different state layouts and different fingerprints.
+enum class LowerMode { Replica, Model };
+
 /// Lowers the program. The module is verified (llvm::verifyModule) before it
 /// is returned; a verification failure is an internal error reported in
 /// `error` with a null result.
 std::unique_ptr<llvm::Module> lower_program(const Program& program, const SourceManager& sources,
-                                            llvm::LLVMContext& context, std::string& error);
+                                            llvm::LLVMContext& context, std::string& error,
+                                            LowerMode mode = LowerMode::Replica);
 
-/// Runs the new-pass-manager pipeline at -O0..-O3 and verifies again.
-bool optimize_module(llvm::Module& module, int opt_level, std::string& error);
+/// The machine `psyncc build` generates code for (--target, --mcpu, --mattr).
+/// A binary is meant for a cluster of machines, not the one that built it,
+/// so the default CPU is portable: x86-64-v2 on x86-64, `generic` on other
+/// architectures (aarch64: Armv8-A). The JIT does not use this: it always
+/// compiles for the host it runs on, with the host's real features.
+struct TargetSpec {
+  std::string triple;    // empty: the host's (llvm::sys::getDefaultTargetTriple)
+  std::string cpu;       // empty: the portable default; "native": the host CPU and its real features
+  std::string features;  // LLVM syntax, "+avx2,-avx512f"; applied after the CPU's (and native's) own
+};
+
+/// Checks a TargetSpec and fills in its defaults: the triple normalised, the
+/// CPU named, and for "native" the host's name with the feature list from
+/// llvm::sys::getHostCPUFeatures (a VM may report a CPU model but mask some
+/// of its features). False with a one-line message for an unknown triple,
+/// CPU or feature.
+bool resolve_target(const TargetSpec& requested, TargetSpec& resolved, std::string& error);
+
+/// The host CPU's real features in LLVM syntax ("+avx2,-avx512f,..."),
+/// from llvm::sys::getHostCPUFeatures, sorted.
+std::string host_cpu_features();
+
+/// True when the triple is the one this psyncc runs on (so the runtime
+/// library next to it can be linked in).
+bool is_host_triple(const std::string& triple);
+
+/// Runs the new-pass-manager pipeline at -O0..-O3 for a resolved target (its
+/// cost model decides vector widths) and verifies again.
+bool optimize_module(llvm::Module& module, int opt_level, const TargetSpec& target, std::string& error);
 
 enum class EmitKind { LLVM, Asm, Object };
 
-/// Writes IR text, assembly or an object file for the host.
-bool emit_file(llvm::Module& module, EmitKind kind, const std::string& path, int opt_level, std::string& error);
+/// Writes IR text, assembly or an object file for a resolved target.
+bool emit_file(llvm::Module& module, EmitKind kind, const std::string& path, int opt_level,
+               const TargetSpec& target, std::string& error);
 
-/// Links an object with the runtime library into an executable. Uses lld 19
-/// when present, otherwise the system C++ driver.
-bool link_executable(const std::string& object, const std::string& runtime_lib, const std::string& output,
+/// What links an executable for a target: the runtime library and a C++
+/// driver to link it with.
+struct LinkPlan {
+  std::string runtime_lib;
+  std::string linker;
+};
+
+/// For the host: find_runtime_library() and `c++`. For another triple: the
+/// runtime built for it in $PSYNC_RUNTIME_LIB (required: false with a
+/// message saying what to do) and $PSYNC_CROSS_CXX, default `ARCH-OS-ENV-g++`
+/// (aarch64-linux-gnu-g++).
+bool plan_link(const TargetSpec& target, LinkPlan& plan, std::string& error);
+
+/// Links an object with the runtime library into an executable. With the
+/// host's `c++` it uses the lld found next to LLVM at configure time when it
+/// is still there (about twice as fast as GNU ld).
+bool link_executable(const std::string& object, const LinkPlan& plan, const std::string& output,
                      std::string& error);
 
 /// Finds libpsync_runtime.a: $PSYNC_RUNTIME_LIB, then the build tree, then
@@ -59,8 +108,11 @@ std::string find_runtime_library();
 /// A protocol compiled in memory with ORC LLJIT (checker, simulator, tests).
 class JitProtocol {
  public:
+  /// Compiles `module` (already optimised, or not) for the host at the
+  /// code-generation level of -O`opt_level`.
   static std::unique_ptr<JitProtocol> create(std::unique_ptr<llvm::LLVMContext> context,
-                                             std::unique_ptr<llvm::Module> module, std::string& error);
+                                             std::unique_ptr<llvm::Module> module, std::string& error,
+                                             int opt_level = 2);
   ~JitProtocol();
   const psync_protocol_desc* descriptor() const { return desc_; }
 
@@ -76,10 +128,10 @@ class JitProtocol {
 class LoweredProtocol {
  public:
   static std::unique_ptr<LoweredProtocol> lower(const Program& program, const SourceManager& sources,
-                                                std::string& error);
+                                                std::string& error, LowerMode mode = LowerMode::Replica);
   ~LoweredProtocol();
-  bool optimize(int opt_level, std::string& error);
-  bool emit(EmitKind kind, const std::string& path, int opt_level, std::string& error);
+  bool optimize(int opt_level, const TargetSpec& target, std::string& error);
+  bool emit(EmitKind kind, const std::string& path, int opt_level, const TargetSpec& target, std::string& error);
   /// Hands the module to the JIT; this object is empty afterwards.
   std::unique_ptr<JitProtocol> jit(std::string& error);
 
@@ -89,8 +141,13 @@ class LoweredProtocol {
   std::unique_ptr<llvm::Module> module_;
 };
 
-/// Front end + lowering + -O level + JIT in one call, for tools and tests.
+/// Lowering + optimisation at -O0..-O3 + JIT in one call, for tools and
+/// tests. Both the optimiser and the JIT's code generator target the host
+/// CPU with the features it really has (getHostCPUFeatures), never its name
+/// alone.
+/// By default it lowers the model (for the checker and the simulator), see
+/// LowerMode.
 std::unique_ptr<JitProtocol> jit_compile(const Program& program, const SourceManager& sources, int opt_level,
-                                         std::string& error);
+                                         std::string& error, LowerMode mode = LowerMode::Model);
 
 }  // namespace psync

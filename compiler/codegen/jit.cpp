@@ -1,15 +1,16 @@
 // jit.cpp: loading a lowered protocol in memory with ORC LLJIT, so that the
 // checker, the simulator and tests run the generated code without linking a
-// binary. The descriptor is looked up by its exported symbol name.
+// binary. The descriptor is looked up by its exported symbol name. Code is
+// generated for the host CPU with the features it really has.
 #include "codegen/codegen.h"
 
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/ExecutionEngine/Orc/ThreadSafeModule.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/Error.h"
-#include "llvm/Support/TargetSelect.h"
 
 #include "psync/abi.h"
 
@@ -21,16 +22,37 @@ struct JitProtocol::Impl {
 
 JitProtocol::~JitProtocol() = default;
 
+namespace {
+
+// The host as `--mcpu native` resolves it: getHostCPUName() together with
+// getHostCPUFeatures(). The name alone would be wrong on a VM that reports
+// a CPU model but masks some of its features (TOOLCHAIN.md: znver4 without
+// AVX-512 gave SIGILL).
+bool host_target(TargetSpec& host, std::string& error) {
+  TargetSpec native;
+  native.cpu = "native";
+  return resolve_target(native, host, error);
+}
+
+llvm::CodeGenOptLevel jit_codegen_level(int opt) {
+  return opt <= 0 ? llvm::CodeGenOptLevel::None
+         : opt == 1 ? llvm::CodeGenOptLevel::Less
+         : opt == 2 ? llvm::CodeGenOptLevel::Default
+                    : llvm::CodeGenOptLevel::Aggressive;
+}
+
+}  // namespace
+
 std::unique_ptr<JitProtocol> JitProtocol::create(std::unique_ptr<llvm::LLVMContext> context,
-                                                 std::unique_ptr<llvm::Module> module, std::string& error) {
-  static bool init = [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-    llvm::InitializeNativeTargetAsmParser();
-    return true;
-  }();
-  (void)init;
-  auto jit = llvm::orc::LLJITBuilder().create();
+                                                 std::unique_ptr<llvm::Module> module, std::string& error,
+                                                 int opt_level) {
+  TargetSpec host;
+  if (!host_target(host, error)) return nullptr;
+  llvm::orc::JITTargetMachineBuilder machine{llvm::Triple(host.triple)};
+  machine.setCPU(host.cpu);
+  machine.setFeatures(host.features);
+  machine.setCodeGenOptLevel(jit_codegen_level(opt_level));
+  auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(machine)).create();
   if (!jit) {
     error = llvm::toString(jit.takeError());
     return nullptr;
@@ -64,20 +86,21 @@ LoweredProtocol::LoweredProtocol() = default;
 LoweredProtocol::~LoweredProtocol() = default;
 
 std::unique_ptr<LoweredProtocol> LoweredProtocol::lower(const Program& program, const SourceManager& sources,
-                                                        std::string& error) {
+                                                        std::string& error, LowerMode mode) {
   std::unique_ptr<LoweredProtocol> p(new LoweredProtocol());
   p->context_ = std::make_unique<llvm::LLVMContext>();
-  p->module_ = lower_program(program, sources, *p->context_, error);
+  p->module_ = lower_program(program, sources, *p->context_, error, mode);
   if (!p->module_) return nullptr;
   return p;
 }
 
-bool LoweredProtocol::optimize(int opt_level, std::string& error) {
-  return optimize_module(*module_, opt_level, error);
+bool LoweredProtocol::optimize(int opt_level, const TargetSpec& target, std::string& error) {
+  return optimize_module(*module_, opt_level, target, error);
 }
 
-bool LoweredProtocol::emit(EmitKind kind, const std::string& path, int opt_level, std::string& error) {
-  return emit_file(*module_, kind, path, opt_level, error);
+bool LoweredProtocol::emit(EmitKind kind, const std::string& path, int opt_level, const TargetSpec& target,
+                           std::string& error) {
+  return emit_file(*module_, kind, path, opt_level, target, error);
 }
 
 std::unique_ptr<JitProtocol> LoweredProtocol::jit(std::string& error) {
@@ -85,12 +108,15 @@ std::unique_ptr<JitProtocol> LoweredProtocol::jit(std::string& error) {
 }
 
 std::unique_ptr<JitProtocol> jit_compile(const Program& program, const SourceManager& sources, int opt_level,
-                                         std::string& error) {
+                                         std::string& error, LowerMode mode) {
   auto context = std::make_unique<llvm::LLVMContext>();
-  auto module = lower_program(program, sources, *context, error);
+  auto module = lower_program(program, sources, *context, error, mode);
   if (!module) return nullptr;
-  if (!optimize_module(*module, opt_level, error)) return nullptr;
-  return JitProtocol::create(std::move(context), std::move(module), error);
+  // The optimiser's cost model (vector widths) and the JIT's code generator
+  // see the same machine.
+  TargetSpec host;
+  if (!host_target(host, error) || !optimize_module(*module, opt_level, host, error)) return nullptr;
+  return JitProtocol::create(std::move(context), std::move(module), error, opt_level);
 }
 
 }  // namespace psync

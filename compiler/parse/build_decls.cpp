@@ -94,6 +94,54 @@ std::optional<int64_t> AstBuilder::parse_duration_us(antlr4::tree::TerminalNode*
   return v * scale;
 }
 
+// A string literal's bytes: the quotes dropped, escapes decoded (\" \\ \n
+// \t \r \0 \xHH); any other escape is `bad-escape`.
+std::optional<std::string> AstBuilder::decode_string(antlr4::tree::TerminalNode* node) {
+  if (!present(node)) return std::nullopt;
+  const std::string text = node->getText();
+  std::string out;
+  bool ok = true;
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 1; i + 1 < text.size(); ++i) {
+    if (text[i] != '\\') {
+      out += text[i];
+      continue;
+    }
+    const char c = text[++i];
+    switch (c) {
+      case '"': out += '"'; break;
+      case '\\': out += '\\'; break;
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'r': out += '\r'; break;
+      case '0': out += '\0'; break;
+      case 'x':
+        if (i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+          out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+          i += 2;
+          break;
+        }
+        [[fallthrough]];
+      default: {
+        SourceRange r = range(node);
+        r.begin += static_cast<uint32_t>(i - 1);
+        r.end = r.begin + 2;
+        diags_.error("bad-escape", r,
+                     "unknown escape " + quote_token_text(text.substr(i - 1, 2)) +
+                         " in a string (use \\\" \\\\ \\n \\t \\r \\0 or \\xHH)");
+        ok = false;
+      }
+    }
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
 // ---------------------------------------------------------- types
 
 TypeExprPtr AstBuilder::build_type(P::TypeContext* ctx, int depth) {
@@ -113,8 +161,30 @@ TypeExprPtr AstBuilder::build_type(P::TypeContext* ctx, int depth) {
     t->kind = TypeExprKind::Bool;
   } else if (as<P::PidTypeContext>(ctx)) {
     t->kind = TypeExprKind::Pid;
-  } else if (as<P::SetTypeContext>(ctx)) {
-    t->kind = TypeExprKind::PidSet;
+  } else if (auto* st = as<P::SetTypeContext>(ctx)) {
+    P::SetElemContext* el = st->setElem();
+    if (auto* c = as<P::EnumSetElemContext>(el)) {
+      t->kind = TypeExprKind::EnumSet;
+      t->name = id_text(c->ID());
+    } else if (auto* c = as<P::RangeSetElemContext>(el)) {
+      t->kind = TypeExprKind::RangeSet;
+      auto bound = [&](P::RangeBoundContext* b) -> std::optional<int64_t> {
+        if (!b) return std::nullopt;
+        auto v = parse_int(b->INT());
+        if (!v) return std::nullopt;
+        return b->children.size() > 1 ? -*v : *v;
+      };
+      auto lo = bound(c->lo), hi = bound(c->hi);
+      if (!lo || !hi) {
+        t->kind = TypeExprKind::Named;
+        t->name = "<error>";
+      } else {
+        t->lo = *lo;
+        t->hi = *hi;
+      }
+    } else {
+      t->kind = TypeExprKind::PidSet;
+    }
   } else if (auto* c = as<P::TupleTypeContext>(ctx)) {
     t->kind = TypeExprKind::Tuple;
     for (auto* e : c->type()) t->elems.push_back(build_type(e, depth + 1));
@@ -127,6 +197,11 @@ TypeExprPtr AstBuilder::build_type(P::TypeContext* ctx, int depth) {
     if (t->name != "n" && present(c->ID()))
       diags_.error("array-size-not-n", range(c->ID()),
                    "array size must be 'n' (arrays are indexed by process id), found '" + t->name + "'");
+  } else if (auto* c = as<P::SizedTypeContext>(ctx)) {
+    // NAME<K>: bytes<K> is the only sized type; sema reports any other name.
+    t->kind = TypeExprKind::Bytes;
+    t->name = id_text(c->ID());
+    t->size = parse_int(c->INT()).value_or(-1);
   } else if (auto* c = as<P::RecordTypeContext>(ctx)) {
     t->kind = TypeExprKind::Record;
     for (auto* f : c->fieldType()) {
@@ -185,12 +260,28 @@ void AstBuilder::build_decl_inner(P::DeclContext* ctx, Program& prog) {
     prog.inputs.push_back(top_var(VarKind::Input, c->ID(), c->type(), nullptr));
   } else if (auto* c = as<P::OutputDeclContext>(ctx)) {
     prog.outputs.push_back(top_var(VarKind::Output, c->ID(), c->type(), nullptr));
+  } else if (auto* c = as<P::OutputVarDeclContext>(ctx)) {
+    prog.vars.push_back(top_var(VarKind::Var, c->ID(), c->type(), c->expr()));
+    prog.vars.back()->output = true;
   } else if (auto* c = as<P::VarDeclContext>(ctx)) {
     prog.vars.push_back(top_var(VarKind::Var, c->ID(), c->type(), c->expr()));
+    prog.vars.back()->model = c->MODEL() != nullptr;
   } else if (auto* c = as<P::LetDeclContext>(ctx)) {
     prog.lets.push_back(top_var(VarKind::Let, c->ID(), c->type(), c->expr()));
+    prog.lets.back()->model = c->MODEL() != nullptr;
   } else if (auto* c = as<P::TypeDeclContext>(ctx)) {
     prog.types.push_back({id_text(c->ID()), range(c->ID()), build_type(c->type()), nullptr});
+  } else if (auto* c = as<P::EnumDeclContext>(ctx)) {
+    EnumDecl en;
+    auto ids = c->ID();
+    en.name = id_text(ids.empty() ? nullptr : ids[0]);
+    en.range = range(ids.empty() ? nullptr : ids[0]);
+    for (size_t i = 1; i < ids.size(); ++i) {
+      auto v = make_var(VarKind::Variant, ids[i]);
+      v->index = static_cast<int>(i - 1);
+      en.variants.push_back(std::move(v));
+    }
+    prog.enums.push_back(std::move(en));
   } else if (auto* c = as<P::FnDeclContext>(ctx)) {
     auto fn = std::make_unique<FnDecl>();
     fn->name = id_text(c->ID());
@@ -203,7 +294,12 @@ void AstBuilder::build_decl_inner(P::DeclContext* ctx, Program& prog) {
         fn->params.push_back(std::move(v));
       }
     fn->result_type_expr = build_type(c->type());
-    fn->body = build_expr(c->expr());
+    if (c->block()) {
+      fn->has_block = true;
+      fn->block = build_block(c->block(), 0);
+    } else {
+      fn->body = build_expr(c->expr());
+    }
     prog.fns.push_back(std::move(fn));
   } else if (auto* c = as<P::RoundDeclContext>(ctx)) {
     prog.rounds.push_back(build_round(c, static_cast<int>(prog.rounds.size())));
@@ -247,15 +343,16 @@ Round AstBuilder::build_round(P::RoundDeclContext* c, int index) {
     if (auto* v = as<P::RoundVarContext>(item)) {
       rd.vars.push_back(top_var(VarKind::RoundVar, v->ID(), v->type(), v->expr()));
     } else if (auto* s = as<P::SendItemContext>(item)) {
-      Send send;
-      send.range = r;
-      send.value = build_expr(s->expr(0));
-      if (auto* de = as<P::DestExprContext>(s->dest())) {
-        send.dest = DestKind::Expr;
-        send.dest_expr = build_expr(de->expr());
-      }
-      if (s->IF()) send.guard = build_expr(s->expr(1));
-      rd.sends.push_back(std::move(send));
+      rd.sends.push_back(build_send(s->send(), -1));
+    } else if (auto* l = as<P::SendLoopItemContext>(item)) {
+      SendLoop loop;
+      loop.range = r;
+      loop.var = make_var(VarKind::LoopVar, l->ID());
+      loop.coll = build_expr(l->expr(0));
+      if (l->DOTDOT()) loop.end = build_expr(l->expr(1));
+      int index = static_cast<int>(rd.send_loops.size());
+      rd.send_loops.push_back(std::move(loop));
+      for (auto* s : l->send()) rd.sends.push_back(build_send(s, index));
     } else if (auto* u = as<P::UpdateItemContext>(item)) {
       if (rd.update) duplicate_item("update", r);
       Handler h{r, {}, build_block(u->block(), 0)};
@@ -281,15 +378,38 @@ Round AstBuilder::build_round(P::RoundDeclContext* c, int index) {
   return rd;
 }
 
+Send AstBuilder::build_send(P::SendContext* s, int loop) {
+  Send send;
+  send.range = range(s);
+  send.loop = loop;
+  if (!s) return send;
+  send.value = build_expr(s->expr(0));
+  if (auto* de = as<P::DestExprContext>(s->dest())) {
+    send.dest = DestKind::Expr;
+    send.dest_expr = build_expr(de->expr());
+  }
+  if (s->IF()) send.guard = build_condition(s->cond, s->eq, s->rhs, 0);
+  return send;
+}
+
 void AstBuilder::duplicate_item(const char* what, SourceRange r) {
   diags_.error("duplicate-round-item", r, std::string("a round has at most one '") + what + "'");
 }
 
 void AstBuilder::build_progress(P::ProgressClauseContext* ctx, Progress& pr) {
   if (auto* c = as<P::TimeoutClauseContext>(ctx)) {
-    pr.timeout_us = parse_duration_us(c->DURATION());
+    // A duration literal is the static timeout of abi.h; anything else is
+    // computed when the round starts (psync_round_desc.timeout).
+    pr.timeout = build_expr(c->expr());
+    pr.timeout_us.reset();  // a clause given twice keeps the last value
+    if (pr.timeout->kind == ExprKind::IntLit && pr.timeout->duration) {
+      pr.timeout_us = pr.timeout->int_value;
+      pr.timeout.reset();
+    } else if (pr.timeout->kind == ExprKind::Error) {
+      pr.timeout.reset();
+    }
   } else if (auto* c = as<P::GoWhenClauseContext>(ctx)) {
-    pr.go_when = build_expr(c->expr());
+    pr.go_when = build_condition(c->cond, c->eq, c->rhs, 0);
   } else if (as<P::WaitClauseContext>(ctx)) {
     pr.wait = true;
   } else if (auto* c = as<P::StrictClauseContext>(ctx)) {

@@ -62,12 +62,17 @@ ExprPtr AstBuilder::build_expr(P::ExprContext* ctx, int depth) {
       }
     }
     auto e = make(ExprKind::Unary, r);
-    e->unary_op = c->op && c->op->getText() == "!" ? UnaryOp::Not : UnaryOp::Neg;
+    std::string op = c->op ? c->op->getText() : "-";
+    e->unary_op = op == "!" ? UnaryOp::Not : op == "~" ? UnaryOp::BitNot : UnaryOp::Neg;
     e->args.push_back(build_expr(c->expr(), d));
     return e;
   }
   if (auto* c = as<P::MulExprContext>(ctx)) return binary(c->expr(0), c->op, c->expr(1), r, d);
   if (auto* c = as<P::AddExprContext>(ctx)) return binary(c->expr(0), c->op, c->expr(1), r, d);
+  if (auto* c = as<P::ShiftExprContext>(ctx)) return binary(c->expr(0), c->op, c->expr(1), r, d);
+  if (auto* c = as<P::BitAndExprContext>(ctx)) return binary_op(BinaryOp::BitAnd, c->expr(0), c->expr(1), r, d);
+  if (auto* c = as<P::BitXorExprContext>(ctx)) return binary_op(BinaryOp::BitXor, c->expr(0), c->expr(1), r, d);
+  if (auto* c = as<P::BitOrExprContext>(ctx)) return binary_op(BinaryOp::BitOr, c->expr(0), c->expr(1), r, d);
   if (auto* c = as<P::RelExprContext>(ctx)) return binary(c->expr(0), c->op, c->expr(1), r, d);
   if (auto* c = as<P::EqExprContext>(ctx)) return binary(c->expr(0), c->op, c->expr(1), r, d);
   if (auto* c = as<P::AndExprContext>(ctx)) return binary_op(BinaryOp::And, c->expr(0), c->expr(1), r, d);
@@ -103,7 +108,8 @@ ExprPtr AstBuilder::binary(P::ExprContext* l, antlr4::Token* op, P::ExprContext*
   static const std::pair<const char*, BinaryOp> ops[] = {
       {"*", BinaryOp::Mul}, {"/", BinaryOp::Div}, {"%", BinaryOp::Mod}, {"+", BinaryOp::Add},
       {"-", BinaryOp::Sub}, {"<", BinaryOp::Lt},  {"<=", BinaryOp::Le}, {">", BinaryOp::Gt},
-      {">=", BinaryOp::Ge}, {"==", BinaryOp::Eq}, {"!=", BinaryOp::Ne}};
+      {">=", BinaryOp::Ge}, {"==", BinaryOp::Eq}, {"!=", BinaryOp::Ne}, {"<<", BinaryOp::Shl},
+      {">>", BinaryOp::Shr}};
   BinaryOp bop = BinaryOp::Add;
   std::string text = op ? op->getText() : "+";
   for (auto& [s, o] : ops)
@@ -127,6 +133,24 @@ ExprPtr AstBuilder::build_primary(P::PrimaryContext* ctx, int d) {
     if (!v) return error_expr(r);
     auto e = make(ExprKind::IntLit, r);
     e->int_value = *v;
+    return e;
+  }
+  if (auto* c = as<P::DurationLitContext>(ctx)) {
+    auto v = parse_duration_us(c->DURATION());
+    if (!v) return error_expr(r);
+    auto e = make(ExprKind::IntLit, r);
+    e->int_value = *v;
+    e->duration = true;
+    return e;
+  }
+  if (auto* c = as<P::MatchExprContext>(ctx)) {
+    auto e = make(ExprKind::Match, r);
+    e->args.push_back(build_expr(c->expr(), d));
+    for (auto* arm : c->matchExprArm()) {
+      MatchArm a = build_arm(arm->matchPattern(), arm);
+      a.value = build_expr(arm->expr(), d);
+      e->arms.push_back(std::move(a));
+    }
     return e;
   }
   if (auto* c = as<P::BoolLitContext>(ctx)) {
@@ -155,6 +179,13 @@ ExprPtr AstBuilder::build_primary(P::PrimaryContext* ctx, int d) {
   if (auto* c = as<P::NameExprContext>(ctx)) {
     auto e = make(ExprKind::Name, r);
     e->name = id_text(c->ID());
+    return e;
+  }
+  if (auto* c = as<P::StringLitContext>(ctx)) {
+    auto v = decode_string(c->STRING());
+    if (!v) return error_expr(r);
+    auto e = make(ExprKind::StringLit, r);
+    e->str_value = std::move(*v);
     return e;
   }
   if (as<P::UnitLitContext>(ctx)) return make(ExprKind::UnitLit, r);
@@ -187,6 +218,29 @@ ExprPtr AstBuilder::build_primary(P::PrimaryContext* ctx, int d) {
   return error_expr(r);
 }
 
+ExprPtr AstBuilder::build_condition(P::ExprContext* cond, antlr4::Token* eq, P::ExprContext* rhs, int depth) {
+  if (!eq) return build_expr(cond, depth);
+  SourceRange r = range(cond ? cond->getStart() : eq, rhs ? rhs->getStop() : eq);
+  diags_.error("assignment-in-condition", range(eq, eq),
+               "'=' assigns and cannot be a condition; did you mean '==' (comparison)?");
+  return binary_op(BinaryOp::Eq, cond, rhs, r, depth + 1);
+}
+
+MatchArm AstBuilder::build_arm(P::MatchPatternContext* pat, antlr4::ParserRuleContext* arm) {
+  MatchArm a;
+  a.range = range(arm);
+  if (!pat) return a;
+  for (auto* id : pat->ID()) {
+    if (present(id) && id->getText() == "_") {
+      a.wildcard = true;
+      continue;
+    }
+    a.variants.push_back(id_text(id));
+    a.variant_ranges.push_back(range(id));
+  }
+  return a;
+}
+
 // ---------------------------------------------------------- statements
 
 std::vector<StmtPtr> AstBuilder::build_block(P::BlockContext* ctx, int depth) {
@@ -206,7 +260,7 @@ StmtPtr AstBuilder::make_stmt(StmtKind kind, SourceRange r) {
 
 StmtPtr AstBuilder::build_if(P::IfChainContext* c, int depth) {
   auto s = make_stmt(StmtKind::If, range(c));
-  s->cond = build_expr(c->expr(), depth);
+  s->cond = build_condition(c->cond, c->eq, c->rhs, depth);
   s->body = build_block(c->block(0), depth);
   if (c->ELSE()) {
     s->has_else = true;
@@ -254,10 +308,42 @@ StmtPtr AstBuilder::build_stmt(P::StmtContext* ctx, int depth) {
   }
   if (as<P::HaltStmtContext>(ctx)) return make_stmt(StmtKind::Halt, r);
   if (as<P::GoStmtContext>(ctx)) return make_stmt(StmtKind::Go, r);
+  if (auto* c = as<P::MatchStmtContext>(ctx)) {
+    auto s = make_stmt(StmtKind::Match, r);
+    s->cond = build_expr(c->expr(), depth);
+    for (auto* arm : c->matchStmtArm()) {
+      MatchArm a = build_arm(arm->matchPattern(), arm);
+      a.body = build_block(arm->block(), depth);
+      s->arms.push_back(std::move(a));
+    }
+    return s;
+  }
+  if (auto* c = as<P::ReturnStmtContext>(ctx)) {
+    auto s = make_stmt(StmtKind::Return, r);
+    s->value = build_expr(c->expr(), depth);
+    return s;
+  }
+  if (auto* c = as<P::LogStmtContext>(ctx)) {
+    auto s = make_stmt(StmtKind::Log, r);
+    if (auto text = decode_string(c->STRING())) s->text = std::move(*text);
+    for (auto* a : c->expr()) s->args.push_back(build_expr(a, depth));
+    return s;
+  }
+  if (auto* c = as<P::ModelStmtContext>(ctx)) {
+    auto s = make_stmt(StmtKind::Model, r);
+    s->body = build_block(c->block(), depth);
+    return s;
+  }
   if (auto* c = as<P::AssignStmtContext>(ctx)) {
     auto s = make_stmt(StmtKind::Assign, r);
+    static const std::pair<const char*, AssignOp> ops[] = {
+        {"=", AssignOp::Set},     {"+=", AssignOp::Add},    {"-=", AssignOp::Sub},
+        {"*=", AssignOp::Mul},    {"&=", AssignOp::BitAnd}, {"|=", AssignOp::BitOr},
+        {"^=", AssignOp::BitXor}, {"<<=", AssignOp::Shl},   {">>=", AssignOp::Shr}};
     std::string op = c->op ? c->op->getText() : "=";
-    s->assign_op = op == "+=" ? AssignOp::Add : op == "-=" ? AssignOp::Sub : op == "*=" ? AssignOp::Mul : AssignOp::Set;
+    s->assign_op = AssignOp::Set;
+    for (auto& [text, o] : ops)
+      if (op == text) s->assign_op = o;
     s->target = build_expr(c->expr(0), depth);
     s->value = build_expr(c->expr(1), depth);
     return s;

@@ -75,6 +75,7 @@ class AstBuilder {
   static std::string id_text(antlr4::tree::TerminalNode* node);
   std::optional<int64_t> parse_int(antlr4::tree::TerminalNode* node);
   std::optional<int64_t> parse_duration_us(antlr4::tree::TerminalNode* node);
+  std::optional<std::string> decode_string(antlr4::tree::TerminalNode* node);
   TypeExprPtr build_type(P::TypeContext* ctx, int depth = 0);
   VarDeclPtr make_var(VarKind kind, antlr4::tree::TerminalNode* id);
   VarDeclPtr top_var(VarKind kind, antlr4::tree::TerminalNode* id, P::TypeContext* type, P::ExprContext* init);
@@ -83,6 +84,7 @@ class AstBuilder {
   Spec spec(SpecKind kind, antlr4::tree::TerminalNode* id, antlr4::ParserRuleContext* ctx, P::ExprContext* pred,
             P::ExprContext* body);
   Round build_round(P::RoundDeclContext* c, int index);
+  Send build_send(P::SendContext* s, int loop);
   void duplicate_item(const char* what, SourceRange r);
   void build_progress(P::ProgressClauseContext* ctx, Progress& pr);
   bool poisoned(antlr4::ParserRuleContext* ctx) const;
@@ -94,6 +96,11 @@ class AstBuilder {
   ExprPtr binary(P::ExprContext* l, antlr4::Token* op, P::ExprContext* rhs, SourceRange r, int d);
   ExprPtr binary_op(BinaryOp op, P::ExprContext* l, P::ExprContext* rhs, SourceRange r, int d);
   ExprPtr build_primary(P::PrimaryContext* ctx, int d);
+  /// A condition; `a = b` (eq set) is reported as assignment-in-condition
+  /// and built as `a == b`, so that the rest of the round is still checked.
+  ExprPtr build_condition(P::ExprContext* cond, antlr4::Token* eq, P::ExprContext* rhs, int depth);
+  MatchArm build_arm(P::MatchPatternContext* pat, antlr4::ParserRuleContext* arm);
+  std::optional<int64_t> duration_literal(antlr4::tree::TerminalNode* node) { return parse_duration_us(node); }
   std::vector<StmtPtr> build_block(P::BlockContext* ctx, int depth);
   StmtPtr make_stmt(StmtKind kind, SourceRange r);
   StmtPtr build_if(P::IfChainContext* c, int depth);

@@ -26,13 +26,17 @@ std::string describe_expected(const antlr4::misc::IntervalSet& set, const antlr4
   auto has = [&](size_t t) { return set.contains(t); };
   if (has(PSyncLexer::ID) && has(PSyncLexer::INT) && has(PSyncLexer::TRUE)) {
     if (has(PSyncLexer::IF) && has(PSyncLexer::DECIDE)) return "a statement or '}'";
+    if (has(PSyncLexer::IF) && has(PSyncLexer::RETURN)) return "a statement or '}'";
     return "an expression";
   }
   if (has(PSyncLexer::INT_T) && has(PSyncLexer::BOOL_T)) return "a type";
+  if (has(PSyncLexer::PID_T) && has(PSyncLexer::ID) && has(PSyncLexer::INT))
+    return "a set's element type: 'pid', an enum, or an int range such as 0..16";
   if (has(PSyncLexer::ROUND) && has(PSyncLexer::VAR) && has(PSyncLexer::INVARIANT))
-    return "a declaration (var, let, const, input, output, fn, type, import, round, invariant, property, liveness, assume)";
+    return "a declaration (var, let, const, input, output, fn, type, enum, import, round, invariant, property, "
+           "liveness, assume)";
   if (has(PSyncLexer::SEND) && has(PSyncLexer::UPDATE))
-    return "a round item (var, send, update, receive, finish, progress) or '}'";
+    return "a round item (var, send, for, update, receive, finish, progress) or '}'";
   if (has(PSyncLexer::TIMEOUT) && has(PSyncLexer::WAIT))
     return "a progress clause (timeout D, go when C, wait, strict, sync K)";
   std::vector<std::string> names;
@@ -41,6 +45,7 @@ std::string describe_expected(const antlr4::misc::IntervalSet& set, const antlr4
     if (t == PSyncLexer::ID) { names.push_back("an identifier"); continue; }
     if (t == PSyncLexer::INT) { names.push_back("a number"); continue; }
     if (t == PSyncLexer::DURATION) { names.push_back("a duration such as 10ms"); continue; }
+    if (t == PSyncLexer::STRING) { names.push_back("a string"); continue; }
     std::string lit = vocab.getLiteralName(t);
     if (lit.empty()) lit = vocab.getDisplayName(t);
     if (lit.empty() || lit[0] != '\'') continue;
@@ -120,7 +125,7 @@ class PSyncErrorStrategy : public antlr4::DefaultErrorStrategy {
       case PSyncLexer::INPUT: case PSyncLexer::OUTPUT: case PSyncLexer::FN: case PSyncLexer::TYPE:
       case PSyncLexer::IMPORT: case PSyncLexer::INVARIANT: case PSyncLexer::PROPERTY:
       case PSyncLexer::LIVENESS: case PSyncLexer::ASSUME: case PSyncLexer::SEND: case PSyncLexer::UPDATE:
-      case PSyncLexer::RECEIVE: case PSyncLexer::FINISH: case PSyncLexer::PROGRESS:
+      case PSyncLexer::RECEIVE: case PSyncLexer::FINISH: case PSyncLexer::PROGRESS: case PSyncLexer::ENUM:
         return true;
       default:
         return false;

@@ -64,11 +64,19 @@ bool prescan_tokens(antlr4::CommonTokenStream& tokens, DiagnosticEngine& diags, 
                       " tokens; a psync program is limited to that size");
       return false;
     }
-    if (type == PSyncLexer::ERROR_CHAR || type == PSyncLexer::UNTERMINATED_COMMENT) {
+    if (type == PSyncLexer::ERROR_CHAR || type == PSyncLexer::UNTERMINATED_COMMENT ||
+        type == PSyncLexer::UNTERMINATED_STRING) {
       error_offsets.push_back(range_of(t).begin);
       if (type == PSyncLexer::ERROR_CHAR) {
         diags.error("unexpected-character", range_of(t),
                     "unexpected character " + quote_token_text(t->getText()) + " in program text");
+      } else if (type == PSyncLexer::UNTERMINATED_STRING) {
+        diags.error("unterminated-string", range_of(t), "unterminated string: '\"' has no closing '\"' on its line");
+        // Parsed as the string it starts, so that the error does not cascade.
+        if (auto* ct = dynamic_cast<antlr4::CommonToken*>(t)) {
+          ct->setType(PSyncLexer::STRING);
+          continue;
+        }
       } else {
         SourceRange r = range_of(t);
         r.end = r.begin + 2;
@@ -100,13 +108,16 @@ bool prescan_tokens(antlr4::CommonTokenStream& tokens, DiagnosticEngine& diags, 
       }
     } else if (type == PSyncLexer::ID || type == PSyncLexer::INT || type == PSyncLexer::DURATION ||
                type == PSyncLexer::TRUE || type == PSyncLexer::FALSE || type == PSyncLexer::NONE ||
-               text == "," || text == ":" ) {
+               type == PSyncLexer::STRING || text == "," || text == ":" ) {
       // operands and separators do not nest
     } else if (type == PSyncLexer::VAR || type == PSyncLexer::LET || type == PSyncLexer::SEND ||
                type == PSyncLexer::IF || type == PSyncLexer::DECIDE || type == PSyncLexer::FOR ||
                type == PSyncLexer::ROUND || type == PSyncLexer::INVARIANT || type == PSyncLexer::PROPERTY ||
                type == PSyncLexer::LIVENESS || type == PSyncLexer::ASSUME || type == PSyncLexer::FN ||
-               type == PSyncLexer::CONST || text == ";" || text == "=") {
+               type == PSyncLexer::CONST || type == PSyncLexer::MATCH || type == PSyncLexer::RETURN ||
+               type == PSyncLexer::LOG || type == PSyncLexer::MODEL || type == PSyncLexer::ENUM ||
+               type == PSyncLexer::OUTPUT || type == PSyncLexer::INPUT || text == ";" || text == "=" ||
+               text == "=>") {
       chain = 0;
     } else if (++chain > limits.max_operator_chain) {
       diags.error("expression-too-complex", range_of(t),

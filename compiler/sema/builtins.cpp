@@ -75,9 +75,22 @@ const Type* check_Random(Ck& c, Expr& e) {
   return c.set_type(e, c.T.int_());
 }
 
+void check_element(Ck& c, ExprPtr& arg, const Type* set, const std::string& what, bool checked = false);
+
+// set(a, b, ...): a set of the expected type; without one, a set<E> when the
+// first element is a variant of E, else a set<pid>.
 const Type* check_Set(Ck& c, Expr& e) {
-  for (auto& a : e.args) c.require(a, TypeKind::Pid, "an element of set(...)");
-  return c.set_type(e, c.T.pid_set());
+  const Type* want = c.call_expected && c.call_expected->is_set() ? c.call_expected : nullptr;
+  bool first_checked = false;
+  if (!want && !e.args.empty()) {
+    const Type* first = c.check(*e.args[0], nullptr);
+    first_checked = true;
+    want = first->is(TypeKind::Enum) ? c.T.enum_set(first) : c.T.pid_set();
+  }
+  if (!want) want = c.T.pid_set();
+  for (size_t k = 0; k < e.args.size(); ++k)
+    check_element(c, e.args[k], want, "an element of set(...)", k == 0 && first_checked);
+  return c.set_type(e, want);
 }
 
 const Type* check_Ho(Ck& c, Expr& e) {
@@ -152,9 +165,9 @@ const Type* check_MboxFilter(Ck& c, Expr& e) { return mailbox_predicate(c, e, c.
 const Type* mailbox_ordered(Ck& c, Expr& e) {
   if (!c.check_arity(e, 0, 0, mailbox_op(e))) return e.type;
   const Type* msg = message_type(e);
-  if (!msg->is(TypeKind::Int) && !msg->is(TypeKind::Pid) && !msg->is_error())
-    return c.fail(e, "unordered-message", "'" + e.name + "' needs messages of type int or pid, not '" + type_name(msg) +
-                                              "'; use min_by/max_by with a key");
+  if (!msg->is(TypeKind::Int) && !msg->is(TypeKind::Pid) && !msg->is(TypeKind::Bytes) && !msg->is_error())
+    return c.fail(e, "unordered-message", "'" + e.name + "' needs messages of type int, pid or bytes<K>, not '" +
+                                              type_name(msg) + "'; use min_by/max_by with a key");
   return c.set_type(e, msg);
 }
 const Type* check_MboxMin(Ck& c, Expr& e) { return mailbox_ordered(c, e); }
@@ -206,29 +219,53 @@ const Type* check_MboxGet(Ck& c, Expr& e) {
   return c.set_type(e, message_type(e));
 }
 
-// ---------------------------------------------------------------- set<pid>
+// ---------------------------------------------------------------- sets
+
+// set<pid> holds pids (ints are converted), set<E> variants of E, and
+// set<lo..hi> ints; a constant outside a range set is an error here, a
+// computed one a counted range event at run time (docs/language.md §9.1).
+const Type* element_of(Ck& c, const Type* set) {
+  if (set->is(TypeKind::PidSet)) return c.T.pid();
+  return set->elem->is(TypeKind::Enum) ? set->elem : c.T.int_();
+}
+
+void check_element(Ck& c, ExprPtr& arg, const Type* set, const std::string& what, bool checked) {
+  if (checked) c.coerce_checked(arg, element_of(c, set), what);
+  else c.coerce(arg, element_of(c, set), what);
+  if (!set->is(TypeKind::Set) || !set->elem->is(TypeKind::Int)) return;
+  if (auto k = constant_int(*arg); k && (*k < set->lo || *k >= set->hi))
+    c.D.error("element-out-of-range", arg->range,
+              std::to_string(*k) + " is not in " + type_name(set) + ", which holds " + std::to_string(set->lo) + " to " +
+                  std::to_string(set->hi - 1));
+}
 
 bool set_arity(Ck& c, Expr& e, size_t k) { return c.check_arity(e, k, k, "set operation '" + e.name + "'"); }
 
-const Type* set_with_pid(Ck& c, Expr& e, const Type* result) {
+const Type* set_with_element(Ck& c, Expr& e, const Type* result) {
   if (!set_arity(c, e, 1)) return e.type;
-  c.require(e.args[1], TypeKind::Pid, "the argument of " + e.name);
+  check_element(c, e.args[1], e.args[0]->type, "the argument of " + e.name);
   return c.set_type(e, result);
 }
-const Type* check_SetHas(Ck& c, Expr& e) { return set_with_pid(c, e, c.T.bool_()); }
-const Type* check_SetWith(Ck& c, Expr& e) { return set_with_pid(c, e, c.T.pid_set()); }
-const Type* check_SetWithout(Ck& c, Expr& e) { return set_with_pid(c, e, c.T.pid_set()); }
+const Type* check_SetHas(Ck& c, Expr& e) { return set_with_element(c, e, c.T.bool_()); }
+const Type* check_SetWith(Ck& c, Expr& e) { return set_with_element(c, e, e.args[0]->type); }
+const Type* check_SetWithout(Ck& c, Expr& e) { return set_with_element(c, e, e.args[0]->type); }
 
 const Type* check_SetSize(Ck& c, Expr& e) { return set_arity(c, e, 0) ? c.set_type(e, c.T.int_()) : e.type; }
 const Type* check_SetIsEmpty(Ck& c, Expr& e) { return set_arity(c, e, 0) ? c.set_type(e, c.T.bool_()) : e.type; }
 
 const Type* set_with_set(Ck& c, Expr& e) {
   if (!set_arity(c, e, 1)) return e.type;
-  c.coerce(e.args[1], c.T.pid_set(), "the argument of " + e.name);
-  return c.set_type(e, c.T.pid_set());
+  c.coerce(e.args[1], e.args[0]->type, "the argument of " + e.name);
+  return c.set_type(e, e.args[0]->type);
 }
 const Type* check_SetUnion(Ck& c, Expr& e) { return set_with_set(c, e); }
 const Type* check_SetInter(Ck& c, Expr& e) { return set_with_set(c, e); }
+const Type* check_SetMinus(Ck& c, Expr& e) { return set_with_set(c, e); }
+
+// min and max of an empty set are the element type's zero value (process 0,
+// the first variant, 0), like a mailbox's: test is_empty first.
+const Type* check_SetMin(Ck& c, Expr& e) { return set_arity(c, e, 0) ? c.set_type(e, element_of(c, e.args[0]->type)) : e.type; }
+const Type* check_SetMax(Ck& c, Expr& e) { return set_arity(c, e, 0) ? c.set_type(e, element_of(c, e.args[0]->type)) : e.type; }
 
 // ---------------------------------------------------------------- options
 
@@ -283,10 +320,14 @@ const Type* Checker::unknown_member(Expr& e, BuiltinForm form) {
                       " and " + builtin_spellings(BuiltinForm::Index) + ")" + suggestion(m));
     case BuiltinForm::Set:
       return fail(e, "unknown-member",
-                  "set<pid> has no operation '" + m + "' (it has " + builtin_spellings(BuiltinForm::Set) + ")");
+                  type_name(e.args[0]->type) + " has no operation '" + m + "' (it has " +
+                      builtin_spellings(BuiltinForm::Set) + ")");
     case BuiltinForm::Option:
       return fail(e, "unknown-member",
                   "an option has no operation '" + m + "' (it has " + builtin_spellings(BuiltinForm::Option) + ")");
+    case BuiltinForm::Bytes:
+      return fail(e, "unknown-member",
+                  "a bytes value has no operation '" + m + "' (it has " + builtin_spellings(BuiltinForm::Bytes) + ")");
     default: return fail(e, "unknown-member", "'" + m + "' is not a member");
   }
 }

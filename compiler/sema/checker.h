@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,10 +25,23 @@ struct Context {
   bool in_old = false;
   bool allow_ho = false;          ///< assume and liveness predicates
   int fn_index = -1;              ///< Where::Fn: the fn being checked; ConstInit: the const's index
+  bool in_model = false;          ///< model code (a `model` block, a model var's initialiser, a model let)
+  bool in_timeout = false;        ///< a `timeout e` expression: run by the node only, never by the checker
+  int model_scope = -1;           ///< in a `model` block: the scope depth where it began
 };
 
 /// "variable", "let binding", ...: how diagnostics name a VarKind.
 const char* kind_noun(VarKind k);
+
+/// The value of an integer literal, possibly negated (`-3`), or nothing.
+std::optional<int64_t> constant_int(const Expr& e);
+
+class Checker;
+// The checks of the bytes<K> built-ins (bytes.cpp), reached from the
+// dispatch of builtins.def in builtins.cpp.
+const Type* check_BytesLen(Checker& c, Expr& e);
+const Type* check_BytesSize(Checker& c, Expr& e);
+const Type* check_ToBytes(Checker& c, Expr& e);
 
 class Checker {
  public:
@@ -70,7 +84,9 @@ class Checker {
 
   // ------------------------------------------------ types (scopes.cpp)
   const Type* resolve_type(const TypeExpr* t);
+  /// A type alias or an enum.
   const Type* alias(const std::string& name);
+  const EnumDecl* enum_named(const std::string& name) const;
   /// Whether a value of type `from` may stand where `to` is expected.
   static bool assignable(const Type* from, const Type* to);
   static bool has_equality(const Type* t);
@@ -78,8 +94,19 @@ class Checker {
   bool coerce(ExprPtr& e, const Type* want, const std::string& what);
   bool require(ExprPtr& e, TypeKind kind, const std::string& what);
   /// Reports a mismatch of an already checked `e` with `want`, and makes an
-  /// int -> pid conversion explicit (Builtin::ToPid).
+  /// int -> pid conversion explicit (Builtin::ToPid), as well as the widening
+  /// of a bytes<K1> to a bytes<K2> (Builtin::ToBytes).
   bool coerce_checked(ExprPtr& e, const Type* want, const std::string& what);
+
+  // ------------------------------------------------ bytes<K> (bytes.cpp)
+  const Type* resolve_bytes_type(const TypeExpr* t);
+  const Type* check_string_literal(Expr& e, const Type* expected);
+  /// bytes<K1> where bytes<K2> is expected, K1 <= K2.
+  static bool bytes_widens(const Type* from, const Type* to);
+  /// `<`, `<=`, `>`, `>=` with a bytes left operand (already checked).
+  const Type* check_bytes_order(Expr& e, const std::string& op);
+  /// Whether an input or output may have type t (consts: one word only).
+  static bool exportable(VarKind kind, const Type* t);
 
   // ------------------------------------------------ expressions (expressions.cpp)
   const Type* check(Expr& e, const Type* expected);
@@ -105,10 +132,13 @@ class Checker {
 
   /// For check_assign: whether the root variable was read before this check.
   bool root_was_used = false;
+  /// The type a call is checked against (set(...) takes its element type from it).
+  const Type* call_expected = nullptr;
 
  private:
   // sema.cpp: declarations.
   void declare_types();
+  void declare_enum(EnumDecl& en);
   void declare_global_typed(VarDecl& v);
   void check_init(VarDecl& v, Where where);
   void check_let_cycles();
@@ -118,6 +148,10 @@ class Checker {
   // rounds.cpp
   void check_round(Round& rd);
   void check_sends(Round& rd);
+  void check_send_overlaps(Round& rd);
+  void check_fn_block(FnDecl& fn);
+  void check_match_arms(std::vector<MatchArm>& arms, const Type* t, SourceRange where);
+  void check_log(Stmt& s);
   void check_progress(Round& rd, VarDecl* mbox);
   void check_handler(Handler& h, bool event);
   void check_block(std::vector<StmtPtr>& body);
@@ -131,12 +165,16 @@ class Checker {
   const Type* check_process_field(Expr& e, VarDecl& p);
   const Type* check_member(Expr& e);
   const Type* check_binary(Expr& e);
+  const Type* check_match_expr(Expr& e, const Type* expected);
+  /// `E.V`: a variant named through its enum, or null when `recv` names no enum.
+  const Type* check_qualified_variant(Expr& e);
 
   std::vector<std::map<std::string, VarDecl*>> scopes_;
   std::map<std::string, VarDecl*> globals_;
   std::map<std::string, FnDecl*> fns_;
   std::map<const FnDecl*, int> fn_order_;
   std::map<std::string, TypeAlias*> aliases_;
+  std::map<std::string, EnumDecl*> enums_;
   std::vector<VarDecl*> locals_;  ///< for the unused-variable warnings
   std::map<int, int> index_counter_;
   VarDecl* current_let_ = nullptr;

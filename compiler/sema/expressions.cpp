@@ -52,7 +52,9 @@ const Type* Checker::check(Expr& e, const Type* expected) {
       return set_type(e, T.option(t));
     }
     case ExprKind::Name: return check_name(e);
-    case ExprKind::Call: return check_call(e);
+    case ExprKind::Call:
+      call_expected = expected;
+      return check_call(e);
     case ExprKind::Member: return check_member(e);
     case ExprKind::TupleIndex: {
       const Type* t = check(*e.args[0], nullptr);
@@ -87,8 +89,9 @@ const Type* Checker::check(Expr& e, const Type* expected) {
         require(e.args[0], TypeKind::Bool, "the operand of '!'");
         return set_type(e, T.bool_());
       }
-      require(e.args[0], TypeKind::Int, "the operand of '-'");
+      require(e.args[0], TypeKind::Int, std::string("the operand of '") + unary_op_spelling(e.unary_op) + "'");
       return set_type(e, T.int_());
+    case ExprKind::Match: return check_match_expr(e, expected);
     case ExprKind::Binary: return check_binary(e);
     case ExprKind::Cond: {
       require(e.args[0], TypeKind::Bool, "the condition of '?:'");
@@ -137,6 +140,7 @@ const Type* Checker::check(Expr& e, const Type* expected) {
       return set_type(e, T.array(check(*e.args[0], nullptr)));
     }
     case ExprKind::Record: return check_record(e, expected);
+    case ExprKind::StringLit: return check_string_literal(e, expected);
     case ExprKind::Old: {
       if (!in_spec() || cx.spec != SpecKind::Property)
         return fail(e, "old-outside-property",
@@ -207,6 +211,10 @@ const Type* Checker::check_name(Expr& e) {
   root_was_used = v->used;
   v->used = true;
   e.decl = v;
+  if (v->model && !cx.in_model && !in_spec())
+    return fail(e, "model-state-in-replica-code",
+                "'" + e.name + "' is model state: it exists only under the checker and the simulator; read it in a "
+                "'model' block, a model var or let, or a specification");
   const bool process_level =
       v->kind == VarKind::Input || v->kind == VarKind::Output || v->kind == VarKind::Var || v->kind == VarKind::Let;
   switch (cx.where) {
@@ -218,12 +226,14 @@ const Type* Checker::check_name(Expr& e) {
       break;
     case Where::Fn:
       if (v->kind == VarKind::Const) prog.fns[cx.fn_index]->reads_consts = true;
-      if (v->kind != VarKind::Param && v->kind != VarKind::Const)
+      if (v->kind != VarKind::Param && v->kind != VarKind::Const && v->kind != VarKind::Variant &&
+          v->kind != VarKind::Local && v->kind != VarKind::LoopVar)
         return fail(e, "impure-fn",
                     "fn bodies are pure: they read only their parameters and consts, not " +
                         std::string(kind_noun(v->kind)) + " '" + e.name + "'");
       break;
     case Where::ConstInit:
+      if (v->kind == VarKind::Variant) break;
       if (v->kind != VarKind::Const)
         return fail(e, "non-constant-initialiser",
                     "a const initialiser can only use other consts and 'n', not '" + e.name + "'");
@@ -240,7 +250,7 @@ const Type* Checker::check_name(Expr& e) {
 }
 
 const Type* Checker::check_call(Expr& e) {
-  if (e.builtin == Builtin::ToPid) return check_builtin(e);  // inserted by coerce_checked
+  if (e.builtin == Builtin::ToPid || e.builtin == Builtin::ToBytes) return check_builtin(e);  // inserted by coerce_checked
   FnDecl* fn = fn_named(e.name);
   if (fn && !lookup(e.name)) {
     fn->used = true;
@@ -311,6 +321,26 @@ const Type* Checker::check_lambda(Expr& lam, std::vector<const Type*> param_type
   return check(*lam.args[0], nullptr);
 }
 
+// `Role.Leader`: the receiver names an enum rather than a value.
+const Type* Checker::check_qualified_variant(Expr& e) {
+  Expr& recv = *e.args[0];
+  if (recv.kind != ExprKind::Name || lookup(recv.name)) return nullptr;
+  const EnumDecl* en = enum_named(recv.name);
+  if (!en) return nullptr;
+  if (!en->type || en->type->is_error()) return set_type(e, T.error());
+  for (auto& v : en->variants)
+    if (v->name == e.name) {
+      if (e.has_call_parens) return fail(e, "not-callable", "variant '" + e.name + "' is not a function");
+      e.kind = ExprKind::Name;  // the variant itself: lowering reads its number
+      e.decl = v.get();
+      e.args.clear();
+      return set_type(e, en->type);
+    }
+  std::string list;
+  for (auto& v : en->variants) list += (list.empty() ? "" : ", ") + v->name;
+  return fail(e, "unknown-variant", "enum '" + en->name + "' has no variant '" + e.name + "' (it has " + list + ")");
+}
+
 const Type* Checker::check_member(Expr& e) {
   Expr& recv = *e.args[0];
   // p.x in a specification, where p is a quantified process.
@@ -318,6 +348,7 @@ const Type* Checker::check_member(Expr& e) {
     VarDecl* v = lookup(recv.name);
     if (v && v->kind == VarKind::QuantVar) return check_process_field(e, *v);
   }
+  if (const Type* t = check_qualified_variant(e)) return t;
   const Type* rt = check(recv, nullptr);
   if (rt->is_error()) {
     check_args_quietly(e, 1);
@@ -327,8 +358,10 @@ const Type* Checker::check_member(Expr& e) {
   BuiltinForm form;
   switch (rt->kind) {
     case TypeKind::Mailbox: form = BuiltinForm::Mailbox; break;
-    case TypeKind::PidSet: form = BuiltinForm::Set; break;
+    case TypeKind::PidSet:
+    case TypeKind::Set: form = BuiltinForm::Set; break;
     case TypeKind::Option: form = BuiltinForm::Option; break;
+    case TypeKind::Bytes: form = BuiltinForm::Bytes; break;
     case TypeKind::Record: {
       int idx = rt->field_index(m);
       if (idx < 0) return fail(e, "unknown-field", "record type '" + type_name(rt) + "' has no field '" + m + "'");
@@ -361,11 +394,20 @@ const Type* Checker::check_binary(Expr& e) {
       require(e.args[0], TypeKind::Int, "the left operand of " + sp);
       require(e.args[1], TypeKind::Int, "the right operand of " + sp);
       return set_type(e, T.int_());
+    case BinaryOp::BitAnd:
+    case BinaryOp::BitOr:
+    case BinaryOp::BitXor:
+    case BinaryOp::Shl:
+    case BinaryOp::Shr:
+      require(e.args[0], TypeKind::Int, "the left operand of " + sp);
+      require(e.args[1], TypeKind::Int, "the right operand of " + sp);
+      return set_type(e, T.int_());
     case BinaryOp::Lt:
     case BinaryOp::Le:
     case BinaryOp::Gt:
     case BinaryOp::Ge:
-      require(e.args[0], TypeKind::Int, "the left operand of " + sp);
+      if (check(*e.args[0], nullptr)->is(TypeKind::Bytes)) return check_bytes_order(e, sp);
+      coerce_checked(e.args[0], T.int_(), "the left operand of " + sp);
       require(e.args[1], TypeKind::Int, "the right operand of " + sp);
       return set_type(e, T.bool_());
     case BinaryOp::Eq:
@@ -376,6 +418,7 @@ const Type* Checker::check_binary(Expr& e) {
         return set_type(e, T.bool_());
       }
       if (!has_equality(l)) return fail(e, "no-equality", "values of type '" + type_name(l) + "' cannot be compared");
+      if (l->is(TypeKind::Bytes)) return check_bytes_order(e, sp);
       const Type* rt = check(*e.args[1], l);
       if (!assignable(rt, l))
         return fail(e, "type-mismatch", "cannot compare '" + type_name(l) + "' with '" + type_name(rt) + "' using " + sp);
@@ -383,6 +426,25 @@ const Type* Checker::check_binary(Expr& e) {
     }
   }
   return set_type(e, T.error());
+}
+
+// `match e { A => x, B | C => y, _ => z }`: the arms' values share the
+// first arm's type.
+const Type* Checker::check_match_expr(Expr& e, const Type* expected) {
+  const Type* t = check(*e.args[0], nullptr);
+  check_match_arms(e.arms, t, e.args[0]->range);
+  const Type* result = nullptr;
+  for (auto& a : e.arms) {
+    if (!a.value) continue;
+    if (!result) {
+      result = check(*a.value, expected);
+    } else if (!result->is_error()) {
+      coerce(a.value, result, "this arm of 'match'");
+    } else {
+      check(*a.value, nullptr);
+    }
+  }
+  return set_type(e, result ? result : T.error());
 }
 
 }  // namespace psync::sema

@@ -25,8 +25,17 @@ const char* kind_noun(VarKind k) {
     case VarKind::Sender: return "sender";
     case VarKind::Message: return "message";
     case VarKind::TimedOut: return "parameter";
+    case VarKind::Variant: return "enum variant";
   }
   return "name";
+}
+
+std::optional<int64_t> constant_int(const Expr& e) {
+  if (e.kind == ExprKind::IntLit) return e.int_value;
+  if (e.kind == ExprKind::Unary && e.unary_op == UnaryOp::Neg && e.args.size() == 1 && e.args[0]->kind == ExprKind::IntLit &&
+      e.args[0]->int_value != INT64_MIN)
+    return -e.args[0]->int_value;
+  return std::nullopt;
 }
 
 namespace {
@@ -126,15 +135,22 @@ std::string Checker::suggestion(const std::string& name) {
   for (auto& [k, _] : globals_) consider(k);
   for (auto& [k, _] : fns_) consider(k);
   for (const char* b : {"n", "me", "r", "phase", "pids"}) consider(b);
+  for (auto& [k, _] : enums_) consider(k);
   return best.empty() ? "" : "; did you mean '" + best + "'?";
 }
 
 // ---------------------------------------------------------------- types
 
 const Type* Checker::alias(const std::string& name) {
+  if (auto e = enums_.find(name); e != enums_.end()) return e->second->type ? e->second->type : T.error();
   auto it = aliases_.find(name);
   if (it == aliases_.end()) return nullptr;
   return it->second->type ? it->second->type : T.error();
+}
+
+const EnumDecl* Checker::enum_named(const std::string& name) const {
+  auto e = enums_.find(name);
+  return e == enums_.end() ? nullptr : e->second;
 }
 
 const Type* Checker::resolve_type(const TypeExpr* t) {
@@ -144,6 +160,34 @@ const Type* Checker::resolve_type(const TypeExpr* t) {
     case TypeExprKind::Bool: return T.bool_();
     case TypeExprKind::Pid: return T.pid();
     case TypeExprKind::PidSet: return T.pid_set();
+    case TypeExprKind::EnumSet: {
+      const Type* e = alias(t->name);
+      if (!e) {
+        D.error("unknown-type", t->range, "unknown type '" + t->name + "'");
+        return T.error();
+      }
+      if (e->is_error()) return e;
+      if (!e->is(TypeKind::Enum)) {
+        D.error("bad-set-element", t->range,
+                "a set holds pids, the variants of an enum, or ints of a range such as set<0..16>; not '" +
+                    type_name(e) + "'");
+        return T.error();
+      }
+      if (e->field_names.size() > 64) {
+        D.error("bad-set-element", t->range, "enum '" + e->name + "' has more than 64 variants, too many for a set");
+        return T.error();
+      }
+      return T.enum_set(e);
+    }
+    case TypeExprKind::RangeSet:
+      // One word of bits (abi.h): at most 64 members, and at least one.
+      if (t->hi <= t->lo || t->hi - t->lo > 64) {
+        D.error("bad-set-range", t->range,
+                "set<" + std::to_string(t->lo) + ".." + std::to_string(t->hi) +
+                    "> must hold between 1 and 64 ints (lo..hi holds lo to hi-1)");
+        return T.error();
+      }
+      return T.range_set(t->lo, t->hi);
     case TypeExprKind::Unit: return T.unit();
     case TypeExprKind::Option: {
       const Type* e = resolve_type(t->elems[0].get());
@@ -171,11 +215,16 @@ const Type* Checker::resolve_type(const TypeExpr* t) {
       }
       return T.record(t->field_names, es);
     }
+    case TypeExprKind::Bytes: return resolve_bytes_type(t);
     case TypeExprKind::Named: {
       if (t->name == "<error>") return T.error();
+      if (t->name == "bytes") {
+        D.error("unknown-type", t->range, "'bytes' needs its capacity: write bytes<K>, e.g. bytes<64>");
+        return T.error();
+      }
       if (const Type* a = alias(t->name)) return a;
       std::string hint = t->name == "string" || t->name == "float" || t->name == "double"
-                             ? " (psync values are int, bool, pid, sets, options, tuples, records and arrays)"
+                             ? " (psync values are int, bool, pid, enums, sets, options, tuples, records, arrays and bytes<K>)"
                              : "";
       D.error("unknown-type", t->range, "unknown type '" + t->name + "'" + hint);
       return T.error();
@@ -188,7 +237,7 @@ bool Checker::assignable(const Type* from, const Type* to) {
   if (from == to || from->is_error() || to->is_error()) return true;
   bool num_from = from->is(TypeKind::Int) || from->is(TypeKind::Pid);
   bool num_to = to->is(TypeKind::Int) || to->is(TypeKind::Pid);
-  return num_from && num_to;
+  return (num_from && num_to) || bytes_widens(from, to);
 }
 
 bool Checker::has_equality(const Type* t) { return !(t->is(TypeKind::Mailbox) || t->is(TypeKind::Lambda)); }
@@ -211,12 +260,28 @@ bool Checker::coerce_checked(ExprPtr& e, const Type* want, const std::string& wh
     return false;
   }
   if (got->is(TypeKind::Int) && want->is(TypeKind::Pid)) {
+    // A negative constant names no process whatever n is; a large one is
+    // checked against n when n is known (the descriptor's max_pid_constant).
+    if (auto k = constant_int(*e); k && *k < 0)
+      D.error("pid-out-of-range", e->range,
+              what + " is " + std::to_string(*k) + ", which is not a process id (ids run from 0 to n-1)");
     auto conv = std::make_unique<Expr>();
     conv->kind = ExprKind::Call;
     conv->range = e->range;
     conv->name = builtin_info(Builtin::ToPid).spelling;
     conv->builtin = Builtin::ToPid;
     conv->type = T.pid();
+    conv->what = what;
+    conv->args.push_back(std::move(e));
+    e = std::move(conv);
+  }
+  if (got->is(TypeKind::Bytes) && want->is(TypeKind::Bytes) && got != want) {
+    auto conv = std::make_unique<Expr>();
+    conv->kind = ExprKind::Call;
+    conv->range = e->range;
+    conv->name = builtin_info(Builtin::ToBytes).spelling;
+    conv->builtin = Builtin::ToBytes;
+    conv->type = want;
     conv->args.push_back(std::move(e));
     e = std::move(conv);
   }

@@ -23,7 +23,8 @@ bool Checker::run() {
     for (auto& v : *list) declare_global_typed(*v);
   if (prog.outputs.size() > 1)
     D.error("multiple-outputs", prog.outputs[1]->range,
-            "a protocol has at most one output (the value passed to decide)");
+            "a protocol has at most one decision ('output NAME: T', the value passed to decide); "
+            "values that may change are 'output var's");
   for (size_t i = 0; i < prog.fns.size(); ++i) declare_fn(static_cast<int>(i));
   // Phase 2: initialisers and bodies.
   // Fn bodies first: a const initialiser may call a fn only if the fn
@@ -54,14 +55,46 @@ bool Checker::run() {
 
 // ---------------------------------------------------------------- phase 1
 
+// Enums first, so that aliases may name them; then aliases, in order.
 void Checker::declare_types() {
+  for (auto& en : prog.enums) declare_enum(en);
   for (auto& a : prog.types) {
     if (aliases_.count(a.name)) {
       redefinition(a.name, a.range, aliases_[a.name]->range);
       continue;
     }
+    if (auto* en = enum_named(a.name)) {
+      redefinition(a.name, a.range, en->range);
+      continue;
+    }
     a.type = resolve_type(a.type_expr.get());
     aliases_[a.name] = &a;
+  }
+}
+
+// An enum is a type, and each variant a global name of that type (so that a
+// variant may be written bare, `Leader`, or through its enum, `Role.Leader`).
+void Checker::declare_enum(EnumDecl& en) {
+  std::vector<std::string> names;
+  std::map<std::string, SourceRange> seen;
+  for (auto& v : en.variants) {
+    auto [it, fresh] = seen.emplace(v->name, v->range);
+    if (!fresh) redefinition(v->name, v->range, it->second);
+    names.push_back(v->name);
+  }
+  if (enums_.count(en.name)) {
+    redefinition(en.name, en.range, enums_[en.name]->range);
+    en.type = T.error();
+  } else if (en.variants.empty()) {
+    en.type = T.error();
+  } else {
+    en.type = T.enum_(en.name, names);
+    enums_[en.name] = &en;
+  }
+  for (auto& v : en.variants) {
+    v->type = en.type;
+    v->used = true;
+    declare_global(*v);
   }
 }
 
@@ -74,15 +107,23 @@ void Checker::declare_global_typed(VarDecl& v) {
     D.error("mailbox-variable", v.range, "a mailbox cannot be stored in a variable");
     v.type = T.error();
   }
-  // Consts, inputs and the output cross the command line and the ABI as one
+  // Consts, inputs and outputs cross the command line and the ABI as one
   // word each (runtime/include/psync/abi.h).
+  // An input may also be bytes<K> and the output any storable value
+  // (exportable, bytes.cpp): the descriptor describes their types.
   bool word = v.type->is_scalar() || v.type->is(TypeKind::PidSet) || v.type->is_error();
-  if (!word && (v.kind == VarKind::Const || v.kind == VarKind::Input || v.kind == VarKind::Output)) {
+  bool exported = v.kind == VarKind::Const || v.kind == VarKind::Input || v.kind == VarKind::Output || v.output;
+  if (!word && exported && (v.output || !exportable(v.kind, v.type))) {
     const char* noun = v.kind == VarKind::Const ? "const" : v.kind == VarKind::Input ? "input" : "output";
+    // An `output var` is one word, like a const; the decision may be any value.
+    const char* allowed = v.kind == VarKind::Const || v.output ? " must be int, bool, pid, an enum or set<pid>"
+                          : v.kind == VarKind::Input       ? " must be int, bool, pid, an enum, set<pid> or bytes<K>"
+                                                           : " must carry a value";
     D.error(std::string("non-scalar-") + noun, v.type_expr ? v.type_expr->range : v.range,
-            std::string(v.kind == VarKind::Const ? "a " : "an ") + noun +
-                " must be int, bool, pid or set<pid>, not '" + type_name(v.type) + "'");
+            std::string(v.kind == VarKind::Const ? "a " : "an ") + noun + allowed + ", not '" + type_name(v.type) +
+                "'");
   }
+  if (v.model && v.output) v.model = false;  // the grammar has no `model output var`
   if (!declare_global(v)) v.used = true;  // rejected: no "never read" warning on top
   v.index = static_cast<int>(index_counter_[static_cast<int>(v.kind)]++);
 }
@@ -109,6 +150,7 @@ void Checker::check_init(VarDecl& v, Where where) {
   if (!v.init || v.poisoned) return;
   Context c{where};
   c.fn_index = v.index;  // ConstInit: only earlier consts are available
+  c.in_model = v.model;  // a model var's initialiser may read model state
   ContextGuard g(*this, c);
   current_let_ = v.kind == VarKind::Let ? &v : nullptr;
   coerce(v.init, v.type, "the initialiser of '" + v.name + "'");
@@ -148,13 +190,14 @@ void Checker::check_fn_body(int index) {
   ContextGuard g(*this, c);
   for (auto& p : fn.params) declare_local(*p);
   if (fn.body) coerce(fn.body, fn.result_type, "the body of fn '" + fn.name + "'");
+  if (fn.has_block) check_fn_block(fn);
 }
 
 // ---------------------------------------------------------------- warnings
 
 void Checker::warn_unused() {
   auto warn = [&](VarDecl& v) {
-    if (!v.used && !v.from_import && v.name != "<error>" && v.name[0] != '_')
+    if (!v.used && !v.output && !v.from_import && v.name != "<error>" && v.name[0] != '_')
       D.warning("unused-variable", v.range, std::string(kind_noun(v.kind)) + " '" + v.name + "' is never read");
   };
   for (auto& v : prog.vars) warn(*v);

@@ -145,13 +145,21 @@ class TraitWalker {
   Sym call_fn(const Expr& e) {
     std::vector<Sym> args;
     for (auto& a : e.args) args.push_back(expr(*a));
-    if (!e.fn || !e.fn->body) return Sym::Inv;
+    if (!e.fn || (!e.fn->body && !e.fn->has_block)) return Sym::Inv;
     auto key = std::make_pair(e.fn, args);
     auto it = fns_done_.find(key);
     if (it != fns_done_.end()) return it->second;
     fns_done_[key] = Sym::Inv;
     for (size_t i = 0; i < e.fn->params.size() && i < args.size(); ++i) bind(*e.fn->params[i], args[i]);
-    Sym s = expr(*e.fn->body);
+    Sym s = Sym::Inv;
+    if (e.fn->body) {
+      s = expr(*e.fn->body);
+    } else {  // a block body: its class is that of the values it returns
+      Sym* outer = returns_;
+      returns_ = &s;
+      stmts(e.fn->block);
+      returns_ = outer;
+    }
     fns_done_[key] = s;
     return s;
   }
@@ -251,6 +259,13 @@ class TraitWalker {
         // Mailbox lambdas see messages, which never hold an equivariant
         // value (sending one breaks the symmetry first).
         return expr(*e.args[0]);
+      case ExprKind::Match: {  // on an enum: the arms' values decide the class
+        expr(*e.args[0]);
+        Sym s = Sym::Inv;
+        for (auto& a : e.arms)
+          if (a.value) s = join(s, expr(*a.value));
+        return s;
+      }
       default: {
         Sym s = Sym::Inv;
         for (auto& a : e.args) s = join(s, expr(*a));
@@ -295,12 +310,24 @@ class TraitWalker {
         if (s.range_end) {
           expr(*s.cond);
           expr(*s.range_end);
-        } else {
+        } else if (s.cond->type && s.cond->type->is(TypeKind::PidSet)) {
           // The body runs in the order of process ids; renaming processes
           // reorders it, which only commutes for an order-blind body.
           expr(*s.cond);
           breaks(s.range, "iterates over process ids in their order (for ... in a set<pid>)");
+        } else {
+          expr(*s.cond);
         }
+        break;
+      case StmtKind::Return:
+        if (s.value) {
+          Sym v = expr(*s.value);
+          if (returns_) *returns_ = join(*returns_, v);
+        }
+        break;
+      case StmtKind::Match:
+        expr(*s.cond);
+        for (auto& a : s.arms) stmts(a.body);
         break;
       case StmtKind::Decide:
         if (s.value && expr(*s.value) == Sym::Eqv) breaks(s.range, "decides a process id");
@@ -313,6 +340,7 @@ class TraitWalker {
       default:
         for (const ExprPtr* e : {&s.cond, &s.value})
           if (*e) expr(**e);
+        for (auto& a : s.args) expr(*a);  // log's values
         break;
     }
     stmts(s.body);
@@ -327,13 +355,27 @@ class TraitWalker {
     for (auto& r : p.rounds) {
       for (auto& v : r.vars)
         if (v->init) store(v.get(), expr(*v->init), v->range);
+      for (auto& lp : r.send_loops) {
+        // for q in pids { send ... to q }: every process gets the same
+        // treatment, and q is renamed with the processes; a range or
+        // another set names processes.
+        if (!lp.end && lp.coll->builtin == Builtin::Pids) {
+          bind(*lp.var, Sym::Eqv);
+          continue;
+        }
+        breaks(lp.range, "round '" + r.name + "' sends to the processes of a set or range one by one");
+        expr(*lp.coll);
+        if (lp.end) expr(*lp.end);
+      }
       for (auto& s : r.sends) {
         if (expr(*s.value) == Sym::Eqv) breaks(s.range, "sends a process id");
-        if (s.dest_expr) expr(*s.dest_expr);  // `to me`, `to S`: renamed with the sender
+        if (s.dest_expr) expr(*s.dest_expr);  // `to me`, `to S`, `to q`: renamed with the sender
         if (s.guard) expr(*s.guard);
       }
       for (auto* h : {&r.update, &r.receive, &r.finish})
         if (*h) stmts((*h)->body);
+      // `timeout e` is not part of the checker's model (time is not), so it
+      // cannot make a checked protocol asymmetric.
       if (r.progress.go_when) expr(*r.progress.go_when);
     }
     for (auto& s : p.specs) {
@@ -348,6 +390,7 @@ class TraitWalker {
   std::map<const VarDecl*, Sym> lets_done_;
   std::map<std::pair<const FnDecl*, std::vector<Sym>>, Sym> fns_done_;
   bool changed_ = false;
+  Sym* returns_ = nullptr;  // the block fn being walked: the join of its returns
 };
 
 }  // namespace

@@ -24,6 +24,7 @@ inline constexpr int kExitOk = 0;          // every spec holds (in the explored 
 inline constexpr int kExitViolation = 1;   // a counterexample was found
 inline constexpr int kExitUsage = 2;       // bad options or an unusable descriptor
 inline constexpr int kExitIncomplete = 3;  // stopped early: state or time limit, SIGINT or SIGTERM
+inline constexpr int kExitInternal = 3;    // a bug in the checker (Verdict::kInternalError)
 // check: every spec that was checked holds, but some spec could not be
 // checked (the reason is printed). simulate: no violation, but some runs
 // never decided although the protocol states liveness.
@@ -40,6 +41,9 @@ struct CheckOptions {
   // range over 0..1 and pid inputs over 0..n-1 whatever this says.
   int64_t values_lo = 0;
   int64_t values_hi = 1;
+  // Domain of every bytes<K> input (`--bytes-values a,b`); empty means the
+  // decimal texts of values_lo..values_hi ("0", "1").
+  std::vector<std::string> bytes_values;
   // Accepted for the command line; exploration currently uses one thread.
   int threads = 1;
   // Canonicalise global states by sorting process states. Sound only if the
@@ -90,6 +94,7 @@ struct SimulateOptions {
   double crash = 0.0;       // per process and round, probability of crashing
   int64_t values_lo = 0;    // inputs drawn uniformly from values_lo..values_hi
   int64_t values_hi = 1;
+  std::vector<std::string> bytes_values;  // bytes<K> inputs: as CheckOptions::bytes_values
   std::vector<std::pair<std::string, int64_t>> consts;
   std::string trace_json;   // the first violating run, if any
   std::string svg;
@@ -106,6 +111,7 @@ struct TraceProcess {
   bool decided = false;
   bool halted = false;
   bool conflict = false;
+  bool range_error = false;  // a value out of range where a pid or set element was expected
   bool crashed = false;  // simulation only
 };
 
@@ -125,6 +131,9 @@ struct TraceStep {
   std::vector<TraceMessage> messages;   // every message sent this round
   std::vector<std::string> choices;     // coin()/random() outcomes per process
   std::vector<TraceProcess> after;      // states at the end of the round
+  // Per process: its `log` lines and range errors in this round, in order
+  // ("log: ...", "range error: ...").
+  std::vector<std::vector<std::string>> events;
 };
 
 struct Trace {
@@ -134,7 +143,7 @@ struct Trace {
   std::vector<TraceProcess> initial;
   std::vector<TraceStep> steps;
   // The violated spec: its name, and "invariant", "property", "liveness",
-  // "conflict" or "assume".
+  // "conflict", "range" or "assume".
   std::string spec;
   std::string spec_kind;
   std::string detail;          // one line in words
@@ -161,13 +170,19 @@ struct CheckStats {
   std::vector<std::string> unchecked;
 };
 
-enum class Verdict { kOk, kViolation, kIncomplete, kError };
+// kError: the options or the descriptor cannot be checked (a usage error,
+// exit 2). kInternalError: the checker contradicted itself, e.g. a
+// counterexample that does not replay (a bug, exit 3); `error` says what.
+enum class Verdict { kOk, kViolation, kIncomplete, kError, kInternalError };
+
+// The exit status of run_check / run_simulate for a verdict.
+int exit_status(Verdict verdict);
 
 struct CheckResult {
   Verdict verdict = Verdict::kOk;
   CheckStats stats;
   Trace trace;          // with kViolation: a shortest counterexample
-  std::string error;    // with kError
+  std::string error;    // with kError and kInternalError
 };
 
 // Called about twice a second during exploration.

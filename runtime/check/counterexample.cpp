@@ -33,6 +33,12 @@ TraceStep Explorer::capture_step(const uint8_t* X, const uint8_t* Y, int64_t r, 
     }
     st.choices.push_back(c);
     st.after.push_back(P_.describe(proc(Y, i), i, r + 1));
+    // Logs and range errors: those of the send, then those of the round's
+    // end (recorded while capturing, see Explorer::run).
+    std::vector<std::string> ev;
+    if (alt_[i] < sends_[i].events.size()) ev = sends_[i].events[alt_[i]];
+    if (ids[i] < L.events.size()) ev.insert(ev.end(), L.events[ids[i]].begin(), L.events[ids[i]].end());
+    st.events.push_back(std::move(ev));
   }
   for (int j = 0; j < n_; ++j) {
     uint64_t to = static_cast<uint64_t>(load_word(outbox_[j], 0));

@@ -4,6 +4,7 @@
 // files, and turn the verdict into an exit code.
 #include "engine.h"
 
+#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <unistd.h>
 
@@ -68,6 +69,30 @@ std::string specs_summary(const psync_protocol_desc& d, const std::vector<std::s
   return s.empty() ? "none (only decide conflicts)" : s;
 }
 
+// `--stats-json`: the figures bench/check reads, one JSON object.
+std::string stats_json(const psync_protocol_desc& desc, const CheckOptions& opts, const CheckResult& r) {
+  const CheckStats& s = r.stats;
+  const nlohmann::ordered_json j = {
+      {"protocol", desc.name ? desc.name : ""},
+      {"n", opts.n},
+      {"verdict", r.verdict == Verdict::kOk ? (r.stats.unchecked.empty() ? "ok" : "partial")
+                  : r.verdict == Verdict::kViolation ? "violation"
+                                                     : "incomplete"},
+      {"states", s.states},
+      {"transitions", s.transitions},
+      {"initial_states", s.initial_states},
+      {"depth", s.depth},
+      {"bound", s.bound},
+      {"exhausted", s.exhausted},
+      {"seconds", s.seconds},
+      {"store_bytes", s.store_bytes},
+      {"peak_rss_bytes", s.peak_rss_bytes},
+      {"unchecked", s.unchecked},
+      {"stopped", s.stopped},
+  };
+  return j.dump() + "\n";
+}
+
 // SIGINT and SIGTERM during a check or a simulation: the engines poll the
 // flag, stop, and the figures reached so far are printed. The previous
 // handlers come back when the run ends.
@@ -98,6 +123,17 @@ class StopOnSignals {
 
 }  // namespace
 
+int exit_status(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kOk: return kExitOk;
+    case Verdict::kViolation: return kExitViolation;
+    case Verdict::kIncomplete: return kExitIncomplete;
+    case Verdict::kError: return kExitUsage;
+    case Verdict::kInternalError: return kExitInternal;
+  }
+  return kExitInternal;
+}
+
 int run_check(const psync_protocol_desc& desc, const CheckOptions& opts_in, std::FILE* out) {
   bool tty = opts_in.progress && is_terminal(out);
   StopOnSignals signals;
@@ -105,27 +141,14 @@ int run_check(const psync_protocol_desc& desc, const CheckOptions& opts_in, std:
   if (opts.stop == nullptr) opts.stop = &g_stop_signal;
   CheckResult r = explore(desc, opts, tty ? print_progress : nullptr, out);
   if (tty) std::fprintf(out, "\r\033[K");
-  if (r.verdict == Verdict::kError) {
-    std::fprintf(out, "error: %s\n", r.error.c_str());
-    return kExitUsage;
+  if (r.verdict == Verdict::kError || r.verdict == Verdict::kInternalError) {
+    std::fprintf(out, "%s: %s\n", r.verdict == Verdict::kError ? "error" : "internal error", r.error.c_str());
+    return exit_status(r.verdict);
   }
   const CheckStats& s = r.stats;
   bool partial = r.verdict == Verdict::kOk && !s.unchecked.empty();
   if (!opts.stats_json.empty()) {
-    char buf[640];
-    std::snprintf(buf, sizeof buf,
-                  "{\"protocol\": \"%s\", \"n\": %d, \"verdict\": \"%s\", \"states\": %llu, \"transitions\": %llu, "
-                  "\"initial_states\": %llu, \"depth\": %d, \"bound\": %d, \"exhausted\": %s, \"seconds\": %.6f, "
-                  "\"store_bytes\": %llu, \"peak_rss_bytes\": %llu, \"unchecked\": %zu, "
-                  "\"stopped\": \"%s\"}\n",
-                  desc.name ? desc.name : "", opts.n,
-                  r.verdict == Verdict::kOk ? (partial ? "partial" : "ok")
-                  : r.verdict == Verdict::kViolation ? "violation" : "incomplete",
-                  static_cast<unsigned long long>(s.states), static_cast<unsigned long long>(s.transitions),
-                  static_cast<unsigned long long>(s.initial_states), s.depth, s.bound, s.exhausted ? "true" : "false",
-                  s.seconds, static_cast<unsigned long long>(s.store_bytes),
-                  static_cast<unsigned long long>(s.peak_rss_bytes), s.unchecked.size(), s.stopped.c_str());
-    std::string e = write_file(opts.stats_json, buf);
+    std::string e = write_file(opts.stats_json, stats_json(desc, opts, r));
     if (!e.empty()) std::fprintf(out, "error: %s\n", e.c_str());
   }
   double secs = s.seconds > 0 ? s.seconds : 1e-9;
@@ -181,9 +204,9 @@ int run_simulate(const psync_protocol_desc& desc, const SimulateOptions& opts_in
   SimulateOptions opts = opts_in;
   if (opts.stop == nullptr) opts.stop = &g_stop_signal;
   SimulateResult r = simulate(desc, opts);
-  if (r.verdict == Verdict::kError) {
-    std::fprintf(out, "error: %s\n", r.error.c_str());
-    return kExitUsage;
+  if (r.verdict == Verdict::kError || r.verdict == Verdict::kInternalError) {
+    std::fprintf(out, "%s: %s\n", r.verdict == Verdict::kError ? "error" : "internal error", r.error.c_str());
+    return exit_status(r.verdict);
   }
   std::fprintf(out, "%s: n = %d, %llu run%s from seed %llu, loss %.3g, crash %.3g, inputs %lld..%lld (%.3f s)\n",
                desc.name ? desc.name : "protocol", opts.n, static_cast<unsigned long long>(r.runs),

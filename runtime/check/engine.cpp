@@ -4,6 +4,7 @@
 #include "engine.h"
 
 #include "abi/validate.h"
+#include "abi/typed_values.h"
 
 #include <sys/resource.h>
 
@@ -29,7 +30,47 @@ void hook_conflict(void* self, const psync_env*, const void*) {
   static_cast<Chooser*>(self)->conflict_seen = true;
 }
 
+void hook_log(void* self, const psync_env*, const char* text, uint64_t len) {
+  auto* ch = static_cast<Chooser*>(self);
+  if (ch->capture) ch->events.push_back("log: " + std::string(text, static_cast<size_t>(len)));
+}
+
+void hook_range_error(void* self, const psync_env*, int64_t value, const char* where) {
+  auto* ch = static_cast<Chooser*>(self);
+  if (ch->capture) ch->events.push_back("range error: " + describe_range_error(value, where));
+}
+
 }  // namespace
+
+std::string Proto::set_bytes_domain(const std::vector<std::string>& values, int64_t lo, int64_t hi) {
+  std::vector<std::string> texts = values;
+  if (texts.empty())
+    for (int64_t v = lo; v <= hi; ++v) texts.push_back(std::to_string(v));
+  bytes_domain.clear();
+  for (const std::string& t : texts) {
+    for (uint32_t k = 0; k < d->num_inputs; ++k)
+      if (d->inputs[k].kind == PSYNC_KIND_BYTES && t.size() > d->input_types[k]->count)
+        return "bytes value \"" + t + "\" is longer than input `" + d->inputs[k].name + "` can hold (" +
+               std::to_string(d->input_types[k]->count) + " bytes)";
+    bytes_domain.push_back(bytes_input_buffer(t));
+  }
+  if (bytes_domain.empty()) return "empty bytes domain";
+  return "";
+}
+
+bool Proto::has_bytes_inputs() const {
+  for (uint32_t k = 0; k < d->num_inputs; ++k)
+    if (d->inputs[k].kind == PSYNC_KIND_BYTES) return true;
+  return false;
+}
+
+std::vector<int64_t> Proto::input_words(const int64_t* in) const {
+  std::vector<int64_t> words(in, in + d->num_inputs);
+  for (uint32_t k = 0; k < d->num_inputs; ++k)
+    if (d->inputs[k].kind == PSYNC_KIND_BYTES)
+      words[k] = int64_t(reinterpret_cast<uintptr_t>(bytes_domain[size_t(in[k])].data()));
+  return words;
+}
 
 std::string Proto::setup(const psync_protocol_desc& desc, int n_,
                          const std::vector<std::pair<std::string, int64_t>>& overrides) {
@@ -65,6 +106,8 @@ std::string Proto::setup(const psync_protocol_desc& desc, int n_,
   hooks.random = hook_random;
   hooks.decided = hook_decided;
   hooks.conflict = hook_conflict;
+  hooks.log = hook_log;
+  hooks.range_error = hook_range_error;
   return "";
 }
 
@@ -87,7 +130,17 @@ TraceProcess Proto::describe(const void* state, int me, int64_t round) const {
   p.decided = is_decided(state);
   p.halted = is_halted(state);
   p.conflict = has_conflict(state);
+  p.range_error = has_range_error(state);
   return p;
+}
+
+std::string describe_range_error(int64_t value, const char* where) {
+  // `where` is "file:line:col: what" (psync_hooks.range_error).
+  std::string w = where ? where : "";
+  size_t split = w.find(": ");
+  std::string what = split == std::string::npos ? w : w.substr(split + 2);
+  std::string pos = split == std::string::npos ? "" : " (" + w.substr(0, split) + ")";
+  return (what.empty() ? std::string("a value") : what) + " is " + std::to_string(value) + ", out of range" + pos;
 }
 
 std::string spec_kind_name(uint32_t kind) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace psync::check::detail {
@@ -82,6 +83,10 @@ struct Chooser {
   Rng* rng = nullptr;
   bool too_wide = false;     // random(k) with k beyond kMaxBranch
   bool conflict_seen = false;
+  // While a trace is being recorded: the lines of `log` and the range
+  // errors that generated code reports through its hooks, in order.
+  bool capture = false;
+  std::vector<std::string> events;
   static constexpr int64_t kMaxBranch = 1 << 16;
 
   void begin_exhaustive() { script.clear(); arity.clear(); pos = 0; }
@@ -153,6 +158,17 @@ struct Proto {
 
   std::string print_state(const void* state, int me, int64_t round) const;
   TraceProcess describe(const void* state, int me, int64_t round) const;
+
+  // bytes<K> inputs range over these values (--bytes-values), as buffers
+  // init reads (abi.h): a bytes input's domain is 0 .. size-1, an index.
+  std::vector<std::vector<int64_t>> bytes_domain;
+  // Sets the domain: `values`, or the decimal texts of lo..hi when empty.
+  // An error names a value too long for a bytes input.
+  std::string set_bytes_domain(const std::vector<std::string>& values, int64_t lo, int64_t hi);
+  bool has_bytes_inputs() const;
+  // The words init takes for one process's input values `in` (one per
+  // input; a bytes input's value is an index into bytes_domain).
+  std::vector<int64_t> input_words(const int64_t* in) const;
 };
 
 inline int64_t header_word(const void* state, size_t index) {
@@ -163,6 +179,18 @@ inline int64_t header_word(const void* state, size_t index) {
 inline bool is_decided(const void* s) { return header_word(s, 0) != 0; }
 inline bool is_halted(const void* s) { return header_word(s, 1) != 0; }
 inline bool has_conflict(const void* s) { return header_word(s, 2) != 0; }
+inline bool has_range_error(const void* s) { return header_word(s, 3) != 0; }
+
+// The values the checker and the simulator give an input: bools 0..1, pids
+// 0..n-1, an enum's variants, ints lo..hi (`--values`).
+inline std::pair<int64_t, int64_t> input_domain(const psync_field& f, int n, int64_t lo, int64_t hi) {
+  switch (f.kind) {
+    case PSYNC_KIND_BOOL: return {0, 1};
+    case PSYNC_KIND_PID: return {0, n - 1};
+    case PSYNC_KIND_ENUM: return {0, static_cast<int64_t>(f.num_variants) - 1};
+    default: return {lo, hi};
+  }
+}
 
 inline int64_t load_word(const void* base, size_t offset) {
   int64_t w;
@@ -171,6 +199,9 @@ inline int64_t load_word(const void* base, size_t offset) {
 }
 
 std::string spec_kind_name(uint32_t kind);
+// "the destination of a send is 7, out of range (f.psync:12:15)", from the
+// arguments of psync_hooks.range_error.
+std::string describe_range_error(int64_t value, const char* where);
 std::string format_set(uint64_t set, int n);
 std::string format_words(const std::vector<int64_t>& words);
 

@@ -23,6 +23,7 @@ void Explorer::compute_sends(const uint8_t* X, int64_t r) {
     SendAlts& sa = sends_[i];
     sa.count = 0;
     sa.choices.clear();
+    sa.events.clear();
     const uint8_t* Xi = proc(X, i);
     psync_env env = P_.env(i, r);
     ch.begin_exhaustive();
@@ -31,12 +32,14 @@ void Explorer::compute_sends(const uint8_t* X, int64_t r) {
       uint8_t* st = sa.buf.data() + sa.count * unit;
       std::memcpy(st, Xi, ss_);
       std::memset(st + ss_, 0, obx_);
+      ch.events.clear();
       round::run_send(rd, env, st, st + ss_);  // a halted process sends nothing
       bool dup = false;
       for (uint32_t a = 0; a < sa.count && !dup; ++a)
         dup = std::memcmp(sa.buf.data() + a * unit, st, unit) == 0;
       if (!dup) {
         sa.choices.emplace_back(ch.script.begin(), ch.script.begin() + static_cast<long>(ch.pos));
+        sa.events.push_back(ch.events);
         ++sa.count;
       }
     } while (ch.advance());
@@ -45,7 +48,8 @@ void Explorer::compute_sends(const uint8_t* X, int64_t r) {
 
 // ---- Local successors ----------------------------------------------------------
 
-uint32_t Explorer::add_local(const uint8_t* st, uint64_t mask, const int64_t* choices, size_t count) {
+uint32_t Explorer::add_local(const uint8_t* st, uint64_t mask, const int64_t* choices, size_t count,
+                             OutcomeEvents events) {
   Local& L = *building_;
   uint32_t id = procs_->insert(st).first;
   for (uint32_t k = 0; k < L.count; ++k)
@@ -53,6 +57,7 @@ uint32_t Explorer::add_local(const uint8_t* st, uint64_t mask, const int64_t* ch
   L.ids.push_back(id);
   L.masks.push_back(mask);
   L.conflict.push_back(has_conflict(st) ? 1 : 0);
+  if (P_.chooser.capture) L.events.emplace_back(events.lines, events.lines + events.count);
   L.choice_pool.insert(L.choice_pool.end(), choices, choices + count);
   L.choice_off.push_back(static_cast<uint32_t>(L.choice_pool.size()));
   return L.count++;
@@ -71,7 +76,7 @@ void Explorer::compute_local(int i, const uint8_t* post, int64_t r, bool table) 
     L.tab_len.assign(full, 0);
   }
   if (is_halted(post)) {  // whatever it hears, it stays put
-    add_local(post, 0, nullptr, 0);
+    add_local(post, 0, nullptr, 0, {});
     if (table) {
       L.tab_ids.push_back(0);
       std::fill(L.tab_len.begin(), L.tab_len.end(), 1);
@@ -86,8 +91,8 @@ void Explorer::compute_local(int i, const uint8_t* post, int64_t r, bool table) 
   }
   tab_pairs_.clear();
   steps_.run(P_, i, r, post, senders_to_[i], msg,
-             [&](const uint8_t* st, uint64_t heard, const int64_t* choices, size_t count) {
-               uint32_t k = add_local(st, heard, choices, count);
+             [&](const uint8_t* st, uint64_t heard, const int64_t* choices, size_t count, OutcomeEvents events) {
+               uint32_t k = add_local(st, heard, choices, count, events);
                if (table) tab_pairs_.emplace_back(heard, k);
              });
   if (!table) return;
@@ -106,9 +111,12 @@ void Explorer::local_for(int i, int64_t r, bool table) {
   uint64_t S = senders_to_[i];
   int64_t rk = stored_round(r);
   key_.clear();
+  // Grown then copied into: key_.insert() of a few constant-size bytes gets
+  // false -Warray-bounds / -Wstringop-overflow from g++ 12 at -O3.
   auto put = [&](const void* p, size_t len) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    key_.insert(key_.end(), b, b + len);
+    const size_t at = key_.size();
+    key_.resize(at + len);
+    std::memcpy(key_.data() + at, p, len);
   };
   int32_t who = i;
   uint8_t tab = table ? 1 : 0;

@@ -36,7 +36,7 @@ class Explorer {
   void expand(const uint8_t* X, int64_t r, const std::vector<int>& preds, Emit emit);
   void compute_sends(const uint8_t* X, int64_t r);
   void compute_local(int i, const uint8_t* post, int64_t r, bool table);
-  uint32_t add_local(const uint8_t* st, uint64_t mask, const int64_t* choices, size_t count);
+  uint32_t add_local(const uint8_t* st, uint64_t mask, const int64_t* choices, size_t count, OutcomeEvents events);
   void local_for(int i, int64_t r, bool table);
   void canonicalise(const uint8_t* Y, uint8_t* C) const;
   bool symmetric_at(const uint8_t* X, int64_t r);
@@ -45,7 +45,8 @@ class Explorer {
   // ---- Specs ----
   int failing_invariant(const uint8_t* Y, int64_t r);
   int failing_property(const uint8_t* X, const uint8_t* Y, int64_t r);
-  bool conflict_in(const uint8_t* Y) const;
+  // A decide conflict (1) or a range error (2) in some process of Y, or 0.
+  int fault_in(const uint8_t* Y) const;
   bool liveness_holds(const uint8_t* X, int64_t r, int k, int spec, std::vector<std::vector<uint8_t>>* path);
 
   // ---- Counterexamples ----

@@ -11,7 +11,7 @@ namespace psync::check::detail {
 void LocalSteps::run(Proto& P, int me, int64_t r, const uint8_t* post, uint64_t senders, const uint8_t* const* msg,
                      OutcomeSink sink) {
   if (is_halted(post)) {  // a halted process stays put
-    sink(post, 0, nullptr, 0);
+    sink(post, 0, nullptr, 0, {});
     return;
   }
   psync_env env = P.env(me, r);
@@ -49,8 +49,9 @@ void LocalSteps::every_subset(Proto& P, const psync_env& env, const uint8_t* pos
     ch.begin_exhaustive();
     do {
       std::memcpy(scratch_.data(), post, P.ss);
+      ch.events.clear();
       step.complete(c, scratch_.data(), mbox_.data());
-      sink(scratch_.data(), c.heard, ch.script.data(), ch.pos);
+      sink(scratch_.data(), c.heard, ch.script.data(), ch.pos, {ch.events.data(), ch.events.size()});
     } while (ch.advance());
     if (k + 1 == (uint64_t{1} << cnt)) break;
   }
@@ -71,7 +72,8 @@ void LocalSteps::every_order(Proto& P, const psync_env& env, const uint8_t* post
   std::vector<Node> stack;
   seen_.clear();
   std::string key;
-  auto push = [&](const round::Cursor& c, const uint8_t* blob, const std::vector<int64_t>& before) {
+  auto push = [&](const round::Cursor& c, const uint8_t* blob, const std::vector<int64_t>& before,
+                  const std::vector<std::string>& events_before) {
     key.assign(reinterpret_cast<const char*>(&c.heard), 8);
     key.push_back(static_cast<char>(c.closed));
     key.append(reinterpret_cast<const char*>(blob), P.ss);
@@ -82,8 +84,13 @@ void LocalSteps::every_order(Proto& P, const psync_env& env, const uint8_t* post
     blobs_.insert(blobs_.end(), blob, blob + unit);
     nd.choices = before;
     nd.choices.insert(nd.choices.end(), ch.script.begin(), ch.script.begin() + static_cast<long>(ch.pos));
+    if (ch.capture) {
+      nd.events = events_before;
+      nd.events.insert(nd.events.end(), ch.events.begin(), ch.events.end());
+    }
     stack.push_back(std::move(nd));
   };
+  const std::vector<std::string> no_events;
   blobs_.clear();
   std::vector<uint8_t> work(unit);
   const std::vector<int64_t> none;
@@ -94,8 +101,9 @@ void LocalSteps::every_order(Proto& P, const psync_env& env, const uint8_t* post
     do {
       std::memcpy(work.data(), post, P.ss);
       round::Cursor c;
+      ch.events.clear();
       step.open(c, work.data(), work.data() + P.ss, own ? msg[me] : nullptr);
-      push(c, work.data(), none);
+      push(c, work.data(), none, no_events);
     } while (ch.advance());
   }
   while (!stack.empty()) {
@@ -107,10 +115,16 @@ void LocalSteps::every_order(Proto& P, const psync_env& env, const uint8_t* post
     ch.begin_exhaustive();
     do {
       std::memcpy(scratch_.data(), here.data(), P.ss);
+      ch.events.clear();
       step.complete(nd.cursor, scratch_.data(), here.data() + P.ss);
       choices_ = nd.choices;
       choices_.insert(choices_.end(), ch.script.begin(), ch.script.begin() + static_cast<long>(ch.pos));
-      sink(scratch_.data(), nd.cursor.heard, choices_.data(), choices_.size());
+      events_.clear();
+      if (ch.capture) {
+        events_ = nd.events;
+        events_.insert(events_.end(), ch.events.begin(), ch.events.end());
+      }
+      sink(scratch_.data(), nd.cursor.heard, choices_.data(), choices_.size(), {events_.data(), events_.size()});
     } while (ch.advance());
     if (!nd.cursor.open()) continue;
     for (uint64_t rest = senders & ~nd.cursor.heard & ~(uint64_t{1} << me); rest; rest &= rest - 1) {
@@ -119,8 +133,9 @@ void LocalSteps::every_order(Proto& P, const psync_env& env, const uint8_t* post
       do {
         std::memcpy(work.data(), here.data(), unit);
         round::Cursor c = nd.cursor;
+        ch.events.clear();
         step.offer(c, work.data(), work.data() + P.ss, j, msg[j]);
-        push(c, work.data(), nd.choices);
+        push(c, work.data(), nd.choices, nd.events);
       } while (ch.advance());
     }
   }
@@ -169,7 +184,8 @@ LocalStep local_step(const psync_protocol_desc& desc, int n,
       senders |= uint64_t{1} << me;
       msg[me] = post.data() + P.ss + 8 + static_cast<size_t>(me) * msz;
     }
-    steps.run(P, me, round, post.data(), senders, msg, [&](const uint8_t* st, uint64_t, const int64_t*, size_t) {
+    steps.run(P, me, round, post.data(), senders, msg,
+              [&](const uint8_t* st, uint64_t, const int64_t*, size_t, detail::OutcomeEvents) {
       std::vector<uint8_t> v(st, st + P.ss);
       if (std::find(out.states.begin(), out.states.end(), v) == out.states.end()) out.states.push_back(std::move(v));
     });

@@ -35,10 +35,16 @@ class FunctionRef<R(A...)> {
   R (*call_)(void*, A...);
 };
 
-// One outcome: the state at the end of the round, who was heard, and the
+// One outcome: the state at the end of the round, who was heard, the
 // coin()/random() results that led there (those of the collection, then
-// those of update or finish).
-using OutcomeSink = FunctionRef<void(const uint8_t* state, uint64_t heard, const int64_t* choices, size_t count)>;
+// those of update or finish), and, while the chooser captures them, the
+// log lines and range errors on the way (Chooser::events).
+struct OutcomeEvents {
+  const std::string* lines = nullptr;
+  size_t count = 0;
+};
+using OutcomeSink =
+    FunctionRef<void(const uint8_t* state, uint64_t heard, const int64_t* choices, size_t count, OutcomeEvents events)>;
 
 class LocalSteps {
  public:
@@ -60,9 +66,11 @@ class LocalSteps {
     round::Cursor cursor;
     size_t blob = 0;
     std::vector<int64_t> choices;
+    std::vector<std::string> events;
   };
   std::vector<uint8_t> blobs_, scratch_, mbox_;
   std::vector<int64_t> choices_;
+  std::vector<std::string> events_;
   std::unordered_set<std::string> seen_;
 };
 

@@ -39,10 +39,13 @@ int Explorer::failing_property(const uint8_t* X, const uint8_t* Y, int64_t r) {
   return -1;
 }
 
-bool Explorer::conflict_in(const uint8_t* Y) const {
-  for (int i = 0; i < n_; ++i)
-    if (has_conflict(proc(Y, i))) return true;
-  return false;
+int Explorer::fault_in(const uint8_t* Y) const {
+  int fault = 0;
+  for (int i = 0; i < n_; ++i) {
+    if (has_conflict(proc(Y, i))) return 1;
+    if (has_range_error(proc(Y, i))) fault = 2;
+  }
+  return fault;
 }
 
 // Does every window of k rounds from X (at round r) whose HO vectors satisfy
@@ -117,10 +120,17 @@ CheckResult Explorer::run() {
     res_.error = std::move(msg);
     return res_;
   };
+  // The checker contradicting itself: a bug, exit 3 (not a usage error).
+  auto internal = [&](std::string msg) {
+    res_.verdict = Verdict::kInternalError;
+    res_.error = std::move(msg);
+    return res_;
+  };
   if (!err.empty()) return fail(err);
   n_ = o_.n;
   if (n_ > 20) return fail("exhaustive checking supports n <= 20 (2^n mailboxes per process)");
   if (o_.values_lo > o_.values_hi) return fail("empty value range");
+  if (std::string e = P_.set_bytes_domain(o_.bytes_values, o_.values_lo, o_.values_hi); !e.empty()) return fail(e);
   ss_ = P_.ss;
   gs_ = 4 + 4 * static_cast<size_t>(n_);
   bool need_live = o_.liveness && !P_.liveness.empty();
@@ -169,7 +179,7 @@ CheckResult Explorer::run() {
   // is kept while a shorter safety violation may still turn up.
   struct Found {
     bool any = false;
-    int spec = -1;             // -1: decide conflict
+    int spec = -1;             // -1: decide conflict, -2: range error
     uint32_t parent = kNoParent;
     std::vector<uint8_t> state;  // the violating successor (or initial state)
     int64_t length = 0;
@@ -179,12 +189,11 @@ CheckResult Explorer::run() {
   {
     std::vector<std::pair<int64_t, int64_t>> dom;
     for (int i = 0; i < n_; ++i)
-      for (uint32_t k = 0; k < desc_.num_inputs; ++k) {
-        uint32_t kind = desc_.inputs[k].kind;
-        if (kind == PSYNC_KIND_BOOL) dom.emplace_back(0, 1);
-        else if (kind == PSYNC_KIND_PID) dom.emplace_back(0, n_ - 1);
-        else dom.emplace_back(o_.values_lo, o_.values_hi);
-      }
+      for (uint32_t k = 0; k < desc_.num_inputs; ++k)
+        if (desc_.inputs[k].kind == PSYNC_KIND_BYTES)  // an index into the bytes domain
+          dom.emplace_back(0, int64_t(P_.bytes_domain.size()) - 1);
+        else
+          dom.push_back(input_domain(desc_.inputs[k], n_, o_.values_lo, o_.values_hi));
     std::vector<int64_t> val(dom.size());
     for (size_t k = 0; k < dom.size(); ++k) val[k] = dom[k].first;
     std::vector<std::vector<uint32_t>> alts(static_cast<size_t>(n_));  // interned ids
@@ -195,7 +204,8 @@ CheckResult Explorer::run() {
         auto& a = alts[static_cast<size_t>(i)];
         a.clear();
         psync_env env = P_.env(i, 0);
-        const int64_t* in = val.data() + static_cast<size_t>(i) * desc_.num_inputs;
+        const std::vector<int64_t> words = P_.input_words(val.data() + static_cast<size_t>(i) * desc_.num_inputs);
+        const int64_t* in = words.data();
         P_.chooser.begin_exhaustive();
         do {
           std::memset(scratch_.data(), 0, ss_);
@@ -216,8 +226,9 @@ CheckResult Explorer::run() {
         if (fresh) {
           parent_.push_back(kNoParent);
           int bad = failing_invariant(C_.data(), 0);
-          if (bad >= 0 || conflict_in(C_.data())) {
-            safety = {true, bad, kNoParent, std::vector<uint8_t>(C_.begin(), C_.end()), 0};
+          int fault = fault_in(C_.data());
+          if (bad >= 0 || fault) {
+            safety = {true, bad >= 0 ? bad : -fault, kNoParent, std::vector<uint8_t>(C_.begin(), C_.end()), 0};
             break;
           }
         }
@@ -278,16 +289,17 @@ CheckResult Explorer::run() {
       expand(X, depth, P_.assumes, [&](const uint8_t* Y, const uint32_t*, const uint64_t*) {
         ++stats.transitions;
         int bad = failing_property(X, Y, depth);
-        if (bad < 0 && conflict_in(Y)) bad = failing_invariant(Y, depth + 1);
+        int fault = fault_in(Y);
+        if (bad < 0 && fault) bad = failing_invariant(Y, depth + 1);
         if (bad >= 0) {
           safety = {true, bad, expanding, std::vector<uint8_t>(Y, Y + gs_), depth + 1};
           return false;
         }
-        if (conflict_in(Y)) {
-          // A decide conflict is a violation too, but at equal length a
-          // violated spec of the user's is the better report: keep looking
-          // in this layer, and do not explore past the conflict.
-          if (!conflict.any) conflict = {true, -1, expanding, std::vector<uint8_t>(Y, Y + gs_), depth + 1};
+        if (fault) {
+          // A decide conflict or a range error is a violation too, but at
+          // equal length a violated spec of the user's is the better report:
+          // keep looking in this layer, and do not explore past the fault.
+          if (!conflict.any) conflict = {true, -fault, expanding, std::vector<uint8_t>(Y, Y + gs_), depth + 1};
           return true;
         }
         canonicalise(Y, C_.data());
@@ -340,14 +352,18 @@ CheckResult Explorer::run() {
   }
   if (!safety.any && !live.any) return res_;
 
-  // ---- Rebuild a concrete shortest counterexample.
+  // ---- Rebuild a concrete shortest counterexample. The replay recomputes
+  // the steps with the hooks capturing log lines and range errors.
   res_.verdict = Verdict::kViolation;
+  P_.chooser.capture = true;
+  cache_.clear();
   bool use_safety = safety.any && (!live.any || safety.length <= live.length);
   if (use_safety) {
     const Found& f = safety;
-    std::string name = f.spec >= 0 && desc_.specs[f.spec].name ? desc_.specs[f.spec].name : "conflict";
-    trace_.spec = f.spec >= 0 ? name : "conflict";
-    trace_.spec_kind = f.spec >= 0 ? spec_kind_name(desc_.specs[f.spec].kind) : "conflict";
+    const char* fault_name = f.spec == -2 ? "range" : "conflict";
+    std::string name = f.spec >= 0 && desc_.specs[f.spec].name ? desc_.specs[f.spec].name : fault_name;
+    trace_.spec = f.spec >= 0 ? name : fault_name;
+    trace_.spec_kind = f.spec >= 0 ? spec_kind_name(desc_.specs[f.spec].kind) : fault_name;
     if (f.parent == kNoParent) {  // an initial state
       start_trace(f.state.data());
     } else {
@@ -357,14 +373,30 @@ CheckResult Explorer::run() {
       path.push_back(target);
       int spec = f.spec;
       bool ok = replay(path, 0, P_.assumes, [&](const uint8_t* X, const uint8_t* Y, int64_t r) {
-        if (spec < 0) return conflict_in(Y);
+        if (spec < 0) return fault_in(Y) == -spec;
         if (desc_.specs[spec].kind == PSYNC_SPEC_PROPERTY) return failing_property(X, Y, r) == spec;
         return failing_invariant(Y, r + 1) == spec;
       }, nullptr);
-      if (!ok) return fail("internal error: could not replay the counterexample (is --symmetry sound here?)");
+      if (!ok) return internal("could not replay the counterexample (is --symmetry sound here?)");
     }
     int64_t len = static_cast<int64_t>(trace_.steps.size());
-    if (f.spec < 0)
+    if (f.spec == -2) {
+      trace_.detail = "a value out of range where a process id or a set element was expected";
+      if (len == 0) trace_.detail += ", in an initial state (an input or a var's initialiser)";
+      if (len > 0) {
+        const TraceStep& last = trace_.steps.back();
+        bool found = false;
+        for (size_t i = 0; i < last.events.size() && !found; ++i) {
+          if (i >= last.after.size() || !last.after[i].range_error) continue;
+          for (const std::string& e : last.events[i])
+            if (e.rfind("range error: ", 0) == 0) {
+              trace_.detail = "p" + std::to_string(i) + " in round " + std::to_string(len - 1) + ": " + e.substr(13);
+              found = true;
+              break;
+            }
+        }
+      }
+    } else if (f.spec < 0)
       trace_.detail = "a process decided two different values in round " + std::to_string(len - 1);
     else if (trace_.spec_kind == "property")
       trace_.detail = "property " + name + " is false across round " + std::to_string(len - 1);
@@ -380,13 +412,13 @@ CheckResult Explorer::run() {
     auto path = bfs_path(f.parent);
     std::vector<uint8_t> X;
     bool ok = replay(path, 0, P_.assumes, [](const uint8_t*, const uint8_t*, int64_t) { return true; }, &X);
-    if (!ok) return fail("internal error: could not replay the counterexample prefix");
+    if (!ok) return internal("could not replay the counterexample prefix");
     int64_t r0 = static_cast<int64_t>(path.size()) - 1;
     trace_.liveness_from = static_cast<int>(trace_.steps.size());
     for (auto& m : memo_) m = std::make_unique<StateStore>(gs_);
     std::vector<std::vector<uint8_t>> window;
     if (liveness_holds(X.data(), r0, static_cast<int>(sp.after_rounds), f.spec, &window))
-      return fail("internal error: liveness violation did not reproduce (is --symmetry sound here?)");
+      return internal("liveness violation did not reproduce (is --symmetry sound here?)");
     // The window is concrete already: replay it exactly.
     std::vector<std::vector<uint8_t>> exact{X};
     exact.insert(exact.end(), window.begin(), window.end());
@@ -398,7 +430,7 @@ CheckResult Explorer::run() {
     // the trace at the same initial state.
     ok = replay(exact, r0, preds, [](const uint8_t*, const uint8_t*, int64_t) { return true; }, nullptr);
     o_.symmetry = sym;
-    if (!ok) return fail("internal error: could not replay the liveness window");
+    if (!ok) return internal("could not replay the liveness window");
     trace_.detail = "liveness " + name + ": " + std::to_string(sp.after_rounds) + " round" +
                     (sp.after_rounds == 1 ? "" : "s") + " satisfying its predicate, from round " +
                     std::to_string(r0) + ", end with its goal false";

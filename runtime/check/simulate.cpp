@@ -51,6 +51,9 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
   Rng rng(seed);
   Chooser& ch = P_.chooser;
   ch.rng = &rng;
+  ch.capture = trace != nullptr;  // the replay of a violating run records logs and range errors
+  ch.events.clear();
+  std::vector<std::vector<std::string>> events(static_cast<size_t>(n_));
   size_t max_msz = *std::max_element(P_.msz.begin(), P_.msz.end());
   size_t obx_max = 8 + static_cast<size_t>(n_) * max_msz;
   std::vector<uint8_t> cur(static_cast<size_t>(n_) * ss_, 0), nxt(cur.size()), post(cur.size());
@@ -82,14 +85,14 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
   for (int i = 0; i < n_; ++i) {
     std::vector<int64_t> in;
     for (uint32_t k = 0; k < d_.num_inputs; ++k) {
-      uint32_t kind = d_.inputs[k].kind;
-      if (kind == PSYNC_KIND_BOOL) in.push_back(static_cast<int64_t>(rng.below(2)));
-      else if (kind == PSYNC_KIND_PID) in.push_back(static_cast<int64_t>(rng.below(static_cast<uint64_t>(n_))));
-      else in.push_back(o_.values_lo + static_cast<int64_t>(rng.below(static_cast<uint64_t>(o_.values_hi - o_.values_lo) + 1)));
+      auto [lo, hi] = d_.inputs[k].kind == PSYNC_KIND_BYTES  // an index into the bytes domain
+                          ? std::pair<int64_t, int64_t>(0, int64_t(P_.bytes_domain.size()) - 1)
+                          : input_domain(d_.inputs[k], n_, o_.values_lo, o_.values_hi);
+      in.push_back(lo + static_cast<int64_t>(rng.below(static_cast<uint64_t>(hi - lo) + 1)));
     }
     psync_env env = P_.env(i, 0);
     take_choices("");
-    d_.init(proc(cur, i), &env, in.data());
+    d_.init(proc(cur, i), &env, P_.input_words(in.data()).data());
     take_choices("");
     if (trace) {
       trace->inputs.push_back(in);
@@ -102,6 +105,13 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
       if (!d_.specs[s].eval(cp, &env)) {
         out.violation = true;
         violate(trace, s, "invariant", std::string("invariant ") + d_.specs[s].name + " is false in an initial state");
+        return out;
+      }
+    for (int i = 0; i < n_; ++i)
+      if (has_range_error(proc(cur, i))) {
+        out.violation = true;
+        violate(trace, -2, "range", "p" + std::to_string(i) + ": a value out of range in its initial state (an input or a "
+                                    "var's initialiser)");
         return out;
       }
   }
@@ -120,6 +130,7 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
     for (int i = 0; i < n_; ++i) {
       crashing[static_cast<size_t>(i)] = !crashed[static_cast<size_t>(i)] && o_.crash > 0 && rng.unit() < o_.crash;
       choices[static_cast<size_t>(i)].clear();
+      events[static_cast<size_t>(i)].clear();
     }
     std::memcpy(post.data(), cur.data(), cur.size());
     for (int i = 0; i < n_; ++i) {
@@ -127,7 +138,9 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
       std::memset(ob, 0, obx);
       if (crashed[static_cast<size_t>(i)]) continue;
       psync_env env = P_.env(i, r);
+      ch.events.clear();
       round::run_send(rd, env, proc(post, i), ob);  // a halted process sends nothing
+      events[static_cast<size_t>(i)] = ch.events;
       choices[static_cast<size_t>(i)] = take_choices("send");
     }
     auto sent = [&](int j, int i) { return (load_word(outbox.data() + static_cast<size_t>(j) * obx_max, 0) >> i & 1) != 0; };
@@ -150,10 +163,12 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
     // own message first, then the drawn messages in a random arrival order,
     // stopping where the round closes. Its heard-of set is then who it
     // heard; bits of processes that sent it nothing stay as drawn.
+    std::vector<std::vector<std::string>> update_events(static_cast<size_t>(n_));
     auto run_round = [&]() {
       std::memcpy(nxt.data(), post.data(), post.size());
       for (int i = 0; i < n_; ++i) {
         update_choices[static_cast<size_t>(i)].clear();
+        update_events[static_cast<size_t>(i)].clear();
         if (crashed[static_cast<size_t>(i)] || crashing[static_cast<size_t>(i)] || is_halted(proc(nxt, i))) continue;
         uint64_t senders = 0;
         for (int j = 0; j < n_; ++j)
@@ -161,6 +176,7 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
         psync_env env = P_.env(i, r);
         const round::Step rstep(rd, env, msz);
         round::Cursor c;
+        ch.events.clear();
         const bool own = (ho[i] >> i & 1) && (senders >> i & 1);
         rstep.open(c, proc(nxt, i), mbox.data(), own ? payload(i, i) : nullptr);
         int order[PSYNC_MAX_N];
@@ -170,6 +186,7 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
         for (int a = k - 1; a > 0; --a) std::swap(order[a], order[rng.below(static_cast<uint64_t>(a) + 1)]);
         for (int a = 0; a < k && c.open(); ++a) rstep.offer(c, proc(nxt, i), mbox.data(), order[a], payload(order[a], i));
         rstep.complete(c, proc(nxt, i), mbox.data());
+        update_events[static_cast<size_t>(i)] = ch.events;
         ho[i] = (ho[i] & ~senders) | c.heard;
         update_choices[static_cast<size_t>(i)] = take_choices("update");
       }
@@ -195,6 +212,8 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
       auto& c = choices[static_cast<size_t>(i)];
       const auto& u = update_choices[static_cast<size_t>(i)];
       if (!u.empty()) c += (c.empty() ? "" : ", ") + u;
+      auto& ev = events[static_cast<size_t>(i)];
+      ev.insert(ev.end(), update_events[static_cast<size_t>(i)].begin(), update_events[static_cast<size_t>(i)].end());
     }
     for (int i = 0; i < n_; ++i)
       if (crashing[static_cast<size_t>(i)]) crashed[static_cast<size_t>(i)] = 1;
@@ -203,6 +222,7 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
       for (int i = 0; i < n_; ++i) {
         step.ho.push_back(ho[i]);
         step.choices.push_back(choices[static_cast<size_t>(i)]);
+        step.events.push_back(events[static_cast<size_t>(i)]);
         TraceProcess p = P_.describe(proc(nxt, i), i, r + 1);
         p.crashed = crashed[static_cast<size_t>(i)] != 0;
         step.after.push_back(p);
@@ -242,6 +262,15 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
         violate(trace, -1, "conflict", "p" + std::to_string(i) + " decided two different values in round " + std::to_string(r));
         return out;
       }
+    for (int i = 0; i < n_; ++i)
+      if (has_range_error(proc(nxt, i))) {
+        out.violation = true;
+        std::string what = "a value out of range where a process id or a set element was expected";
+        for (const std::string& e : events[static_cast<size_t>(i)])
+          if (e.rfind("range error: ", 0) == 0) what = e.substr(13);
+        violate(trace, -2, "range", "p" + std::to_string(i) + " in round " + std::to_string(r) + ": " + what);
+        return out;
+      }
     for (int s : P_.liveness) {
       int k = static_cast<int>(d_.specs[s].after_rounds);
       if (k == 0 || k > 63 || r + 1 < k || (r + 1 - k) % static_cast<int>(d_.num_rounds) != 0) continue;
@@ -278,6 +307,7 @@ SimulateResult Simulator::run() {
   auto start = std::chrono::steady_clock::now();
   std::string err = P_.setup(d_, o_.n, o_.consts);
   if (err.empty() && o_.values_lo > o_.values_hi) err = "empty value range";
+  if (err.empty()) err = P_.set_bytes_domain(o_.bytes_values, o_.values_lo, o_.values_hi);
   if (err.empty() && !(o_.loss >= 0 && o_.loss <= 1 && o_.crash >= 0 && o_.crash <= 1))
     err = "loss and crash must be probabilities in [0, 1]";
   if (!err.empty()) {

@@ -94,13 +94,14 @@ struct Local {
   std::vector<uint8_t> conflict;
   std::vector<uint32_t> choice_off;  // size count + 1, into choice_pool
   std::vector<int64_t> choice_pool;
+  std::vector<std::vector<std::string>> events;  // per outcome, only while capturing
   // Restricted mode: for each mailbox mask, the ids it leads to.
   std::vector<uint32_t> tab_begin, tab_len, tab_ids;
   uint32_t count = 0;
 
   void clear() {
     ids.clear(); masks.clear(); conflict.clear();
-    choice_off.assign(1, 0); choice_pool.clear(); tab_ids.clear();
+    choice_off.assign(1, 0); choice_pool.clear(); tab_ids.clear(); events.clear();
     count = 0;
   }
 };
@@ -109,6 +110,7 @@ struct Local {
 struct SendAlts {
   std::vector<uint8_t> buf;  // count * (state + outbox)
   std::vector<std::vector<int64_t>> choices;
+  std::vector<std::vector<std::string>> events;  // while capturing: range errors of each send
   uint32_t count = 0;
 };
 

@@ -16,6 +16,7 @@ namespace {
 std::string flags_of(const TraceProcess& p) {
   std::string f;
   if (p.conflict) f += "CONFLICT ";
+  if (p.range_error) f += "RANGE ";
   if (p.crashed) f += "crashed ";
   if (p.halted) f += "halted ";
   if (p.decided) f += "decided ";
@@ -50,6 +51,7 @@ std::string lost_list(const TraceStep& st) {
 
 std::string headline(const Trace& t) {
   if (t.spec_kind == "conflict") return "decide conflict: a process decided two different values";
+  if (t.spec_kind == "range") return "range error: a value out of range where a process id or set element was expected";
   return t.spec_kind + " `" + t.spec + "` violated";
 }
 
@@ -90,6 +92,9 @@ void write_trace_table(const Trace& t, std::FILE* out) {
                    any_choice ? (pad(st.choices[static_cast<size_t>(i)], wc) + "  ").c_str() : "",
                    flags_of(p).c_str(), p.vars.c_str());
     }
+    // log lines and range errors, process by process.
+    for (size_t i = 0; i < st.events.size(); ++i)
+      for (const std::string& e : st.events[i]) std::fprintf(out, "  p%-3zu %s\n", i, e.c_str());
     // Lost messages: listed when few, counted when many (the HO column
     // already says who was heard).
     size_t nlost = 0;
@@ -149,7 +154,8 @@ std::string json_words(const std::vector<int64_t>& w) {
 std::string json_proc(const TraceProcess& p, int i) {
   return "{\"p\":" + std::to_string(i) + ",\"vars\":" + json_string(p.vars) +
          ",\"decided\":" + (p.decided ? "true" : "false") + ",\"halted\":" + (p.halted ? "true" : "false") +
-         ",\"conflict\":" + (p.conflict ? "true" : "false") + ",\"crashed\":" + (p.crashed ? "true" : "false") + "}";
+         ",\"conflict\":" + (p.conflict ? "true" : "false") + ",\"range_error\":" + (p.range_error ? "true" : "false") +
+         ",\"crashed\":" + (p.crashed ? "true" : "false") + "}";
 }
 
 }  // namespace
@@ -182,6 +188,13 @@ std::string trace_to_json(const Trace& t) {
     for (int i = 0; i < t.n; ++i) o += (i ? "," : "") + json_string(st.choices[static_cast<size_t>(i)]);
     o += "],\n     \"after\": [";
     for (int i = 0; i < t.n; ++i) o += (i ? "," : "") + json_proc(st.after[static_cast<size_t>(i)], i);
+    o += "],\n     \"events\": [";
+    for (int i = 0; i < t.n; ++i) {
+      o += i ? ",[" : "[";
+      const auto* ev = static_cast<size_t>(i) < st.events.size() ? &st.events[static_cast<size_t>(i)] : nullptr;
+      for (size_t k = 0; ev && k < ev->size(); ++k) o += (k ? "," : "") + json_string((*ev)[k]);
+      o += "]";
+    }
     o += "]}";
   }
   o += t.steps.empty() ? "]\n}\n" : "\n  ]\n}\n";

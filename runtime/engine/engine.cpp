@@ -25,18 +25,65 @@ uint64_t splitmix64(uint64_t& s) {
 
 Instance::Instance(const Layout& layout, const Config& config, const int64_t* consts,
                    uint64_t id, std::span<const int64_t> inputs, Host& host, Counters& counters)
-    : layout_(layout), config_(config), host_(host), counters_(counters), id_(id),
-      ahead_(size_t(config.n), -1), inputs_(inputs.begin(), inputs.end()) {
+    : layout_(layout), config_(config), host_(host), counters_(counters), id_(id) {
   hooks_.self = this;
   hooks_.coin = &Instance::hook_coin;
   hooks_.random = &Instance::hook_random;
   hooks_.decided = &Instance::hook_decided;
   hooks_.conflict = &Instance::hook_conflict;
+  hooks_.log = &Instance::hook_log;
+  hooks_.range_error = &Instance::hook_range_error;
   env_.n = config.n;
   env_.me = config.me;
   env_.consts = consts;
   env_.hooks = &hooks_;
-  rng_ = config.seed ^ (id * 0xD1B54A32D192ED03ull) ^ (uint64_t(config.me) << 48);
+  // Every buffer once, in 8-byte words, for the largest round.
+  const auto words = [](uint64_t bytes) { return (bytes + 7) / 8; };
+  const uint64_t box = words(8 + uint64_t(config.n) * layout.max_msg_size);
+  const uint64_t state = words(layout.state_size);
+  const uint64_t before = config.record_rounds ? state : 0;
+  const uint64_t n_inputs = std::max<uint64_t>(layout.desc->num_inputs, 1);
+  block_ = std::make_unique<uint64_t[]>(state + 2 * box + before + uint64_t(config.n) + n_inputs);
+  uint64_t* at = block_.get();
+  state_ = reinterpret_cast<std::byte*>(at);
+  mailbox_ = reinterpret_cast<std::byte*>(at += state);
+  outbox_ = reinterpret_cast<std::byte*>(at += box);
+  before_ = reinterpret_cast<std::byte*>(at += box);
+  ahead_ = reinterpret_cast<int64_t*>(at += before);
+  inputs_ = reinterpret_cast<int64_t*>(at + config.n);
+  // One message per peer for a later round, kept across reset: buffering
+  // future messages then does not allocate in the steady state.
+  future_.reserve(size_t(config.n) * future_record_size(layout.max_msg_size));
+  reset(id, inputs);
+}
+
+void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
+  id_ = id;
+  std::fill(ahead_, ahead_ + config_.n, int64_t{-1});
+  std::fill(inputs_, inputs_ + std::max<uint32_t>(layout_.desc->num_inputs, 1), int64_t{0});
+  std::copy_n(inputs.begin(), std::min<size_t>(inputs.size(), layout_.desc->num_inputs), inputs_);
+  future_.clear();
+  future_count_ = 0;
+  cursor_ = {};
+  rng_ = config_.seed ^ (id * 0xD1B54A32D192ED03ull) ^ (uint64_t(config_.me) << 48);
+  round_ = -1;
+  decl_index_ = 0;
+  deadline_ = kNoDeadline;
+  catch_up_due_ = kNoDeadline;
+  decided_round_ = -1;
+  max_ahead_ = -1;
+  sync_open_ = true;
+  catch_up_pending_ = false;
+  settling_ = false;
+  lingering_ = false;
+  peers_decided_ = 0;
+  told_ = 0;
+  linger_round_ = 0;
+  linger_us_ = 0;
+  round_began_us_ = 0;
+  announced_ = false;
+  status_ = Status::Idle;
+  end_reason_ = EndReason::None;
 }
 
 void Instance::set_env_round(int64_t r) {
@@ -46,11 +93,22 @@ void Instance::set_env_round(int64_t r) {
 
 void Instance::start(int64_t now_us) {
   if (status_ != Status::Idle) return;
-  state_.assign(layout_.state_size, std::byte{0});
+  std::memset(state_, 0, layout_.state_size);
   set_env_round(0);
-  layout_.desc->init(state_.data(), &env_, inputs_.data());
+  layout_.desc->init(state_, &env_, inputs_);
   status_ = Status::Running;
   begin_round(0, now_us, /*skipped=*/false);
+  run_until_blocked(now_us);
+}
+
+void Instance::resume(int64_t round, std::span<const std::byte> state, uint64_t rng, int64_t decided_round,
+                      int64_t now_us) {
+  if (status_ != Status::Idle || state.size() != layout_.state_size || round < 0) return;
+  std::memcpy(state_, state.data(), layout_.state_size);
+  rng_ = rng;
+  decided_round_ = decided_round;
+  status_ = Status::Running;
+  begin_round(round, now_us, /*skipped=*/false);
   run_until_blocked(now_us);
 }
 
@@ -63,24 +121,25 @@ void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
   decl_index_ = layout_.decl_of(r);
   set_env_round(r);
   const uint64_t msize = layout_.msg_size[decl_index_];
-  const uint64_t box = layout_.mailbox_size(decl_index_);
-  mailbox_.resize(box);
-  outbox_.resize(box);
   deadline_ = kNoDeadline;
-  if (config_.record_rounds) before_.assign(state_.begin(), state_.end());
+  round_began_us_ = now_us;
+  if (config_.record_rounds) std::memcpy(before_, state_, layout_.state_size);
+  if (config_.report_round_starts && (!skipped || !config_.suppress_catch_up_sends))
+    host_.round_starting(id_, r, {state_, layout_.state_size}, rng_, decided_round_);
 
-  const uint64_t out = round::run_send(decl(), env_, state_.data(), outbox_.data());
+  const uint64_t out = round::run_send(decl(), env_, state_, outbox_);
   const bool transmit = !skipped || !config_.suppress_catch_up_sends;
   if (transmit) {
     for (uint64_t bits = out & ~(uint64_t{1} << config_.me); bits != 0; bits &= bits - 1) {
       const int32_t to = std::countr_zero(bits);
-      host_.send_message(id_, r, to, {outbox_.data() + 8 + uint64_t(to) * msize, msize}, decided());
+      host_.send_message(id_, r, to, {outbox_ + 8 + uint64_t(to) * msize, msize}, decided());
       ++counters_.messages_sent;
     }
     if (decided()) told_ |= out;
   } else {
     counters_.sends_suppressed += uint64_t(std::popcount(out));
   }
+  if (decided() && !announced_) announce_decision_early();
 
   const int64_t k = decl().sync_k;
   sync_open_ = true;
@@ -93,27 +152,31 @@ void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
   if (sync_open_ && !skipped) arm_deadline(now_us);
 
   const bool own = transmit && ((out >> config_.me) & 1);
-  step().open(cursor_, state_.data(), mailbox_.data(),
-              own ? outbox_.data() + 8 + uint64_t(config_.me) * msize : nullptr);
+  step().open(cursor_, state_, mailbox_, own ? outbox_ + 8 + uint64_t(config_.me) * msize : nullptr);
   if (own) ++counters_.messages_delivered;
   deliver_buffered_for_current_round(now_us);
 }
 
+// The round's timeout: `timeout D`, or `timeout e` computed now over the
+// state after send (growing failure-detector timeouts), or the default. A
+// computed value below 1 us counts as 1 us; a huge one never overflows.
 void Instance::arm_deadline(int64_t now_us) {
   const psync_round_desc& d = decl();
   if (d.flags & PSYNC_ROUND_WAIT) {
     deadline_ = kNoDeadline;
     return;
   }
-  const int64_t t = (d.flags & PSYNC_ROUND_HAS_TIMEOUT) ? d.timeout_us : config_.default_timeout_us;
-  deadline_ = now_us + std::max<int64_t>(t, 0);
+  int64_t t = config_.default_timeout_us;
+  if (d.flags & PSYNC_ROUND_HAS_TIMEOUT) t = d.timeout != nullptr ? std::max<int64_t>(d.timeout(state_, &env_), 1) : d.timeout_us;
+  t = std::max<int64_t>({t, config_.adaptive_timeout_us, 0});
+  deadline_ = t >= kNoDeadline - now_us ? kNoDeadline - 1 : now_us + t;
 }
 
 // Offers one message of the current round to its mailbox (round/round.h,
 // rule 3) and notes that its sender has reached this round (`sync k`).
 void Instance::deliver(int32_t sender, std::span<const std::byte> payload, int64_t now_us) {
   if (ahead_[size_t(sender)] < round_) ahead_[size_t(sender)] = round_;
-  switch (step().offer(cursor_, state_.data(), mailbox_.data(), sender, payload.data())) {
+  switch (step().offer(cursor_, state_, mailbox_, sender, payload.data())) {
     case round::Offer::Taken: ++counters_.messages_delivered; break;
     case round::Offer::Duplicate: ++counters_.duplicates_dropped; break;
     case round::Offer::Closed: ++counters_.messages_after_close_dropped; break;
@@ -133,37 +196,57 @@ void Instance::check_sync_gate(int64_t now_us) {
   arm_deadline(now_us);
 }
 
+// Delivers the buffered messages of the current round in the order they
+// came, drops those of rounds already over, and keeps the rest in place.
 void Instance::deliver_buffered_for_current_round(int64_t now_us) {
-  if (future_.empty()) return;
-  std::vector<Future> keep;
-  std::vector<Future> now;
-  for (Future& f : future_) {
-    if (f.round < round_) ++counters_.late_messages_dropped;
-    else if (f.round == round_) now.push_back(std::move(f));
-    else keep.push_back(std::move(f));
+  if (future_count_ == 0) return;
+  size_t keep = 0;  // bytes of records kept, compacted to the front
+  size_t at = 0;
+  size_t kept = 0;
+  const size_t end = future_.size();
+  while (at < end) {
+    FutureHeader f;
+    std::memcpy(&f, future_.data() + at, sizeof f);
+    const size_t size = future_record_size(f.length);
+    if (f.round < round_) {
+      ++counters_.late_messages_dropped;
+    } else if (f.round == round_) {
+      if (status_ == Status::Running && !halted())
+        deliver(f.sender, {future_.data() + at + sizeof f, f.length}, now_us);
+    } else {
+      if (keep != at) std::memmove(future_.data() + keep, future_.data() + at, size);
+      keep += size;
+      ++kept;
+    }
+    at += size;
   }
-  future_ = std::move(keep);
-  for (Future& f : now) {
-    if (status_ != Status::Running || halted()) break;
-    deliver(f.sender, f.payload, now_us);
-  }
+  future_.resize(keep);
+  future_count_ = kept;
 }
 
 void Instance::buffer_future(int32_t sender, int64_t round, std::span<const std::byte> payload) {
-  for (const Future& f : future_) {
+  for (size_t at = 0; at < future_.size();) {
+    FutureHeader f;
+    std::memcpy(&f, future_.data() + at, sizeof f);
     if (f.round == round && f.sender == sender) {
       ++counters_.duplicates_dropped;
       return;
     }
+    at += future_record_size(f.length);
   }
   const psync_round_desc& d = decl();
   const int64_t bound = (d.flags & PSYNC_ROUND_STRICT) && d.strict_bound > 0 ? d.strict_bound
                                                                              : config_.default_future_bound;
-  if (int64_t(future_.size()) >= bound) {
+  if (int64_t(future_count_) >= bound) {
     ++counters_.future_messages_dropped;
     return;
   }
-  future_.push_back({round, sender, {payload.begin(), payload.end()}});
+  const FutureHeader f{round, sender, uint32_t(payload.size())};
+  const size_t at = future_.size();
+  future_.resize(at + future_record_size(payload.size()));
+  std::memcpy(future_.data() + at, &f, sizeof f);
+  if (!payload.empty()) std::memcpy(future_.data() + at + sizeof f, payload.data(), payload.size());
+  ++future_count_;
   ++counters_.future_messages_buffered;
 }
 
@@ -288,6 +371,13 @@ void Instance::run_until_blocked(int64_t now_us) {
     if (!sync_open_ || cursor_.open()) break;
     if (cursor_.closed == round::Closed::Full) ++counters_.rounds_ended_full;
     else ++counters_.rounds_ended_by_go;
+    // A latency sample for the adaptive timeout (node.cpp), unless the round
+    // ended in the second half of its timeout: then it was paced by peers
+    // waiting on their own timeouts, and the sample would let the timeout
+    // feed on itself (Karn's rule for TCP's RTO drops ambiguous samples so).
+    if (config_.round_latency != nullptr &&
+        (deadline_ == kNoDeadline || 2 * (now_us - round_began_us_) < deadline_ - round_began_us_))
+      config_.round_latency->add(now_us - round_began_us_);
     complete_round(now_us);
     if (status_ == Status::Running && !halted()) begin_round(round_ + 1, now_us, /*skipped=*/false);
   }
@@ -299,14 +389,19 @@ void Instance::run_until_blocked(int64_t now_us) {
 // lingered up to the bound (docs/runtime.md, "Lingering").
 void Instance::complete_round(int64_t now_us) {
   set_env_round(round_);
-  step().complete(cursor_, state_.data(), mailbox_.data());
+  step().complete(cursor_, state_, mailbox_);
   if (config_.record_rounds)
-    host_.round_completed(id_, round_, before_, {state_.data(), state_.size()}, cursor_.heard);
+    host_.round_completed(id_, round_, {before_, layout_.state_size}, {state_, layout_.state_size}, cursor_.heard);
   ++counters_.rounds_completed;
   deadline_ = kNoDeadline;
   if (halted()) {
     ++counters_.halts;
     finish(EndReason::Halted);
+  } else if (decided_round_ >= 0 && lingering_enabled() && everyone_decided()) {
+    // Every peer has decided too: the rounds after deciding, which are run
+    // so that others can still decide, have nobody left to serve.
+    announce_decision_early();
+    finish(EndReason::AfterDecide);
   } else if (decided_round_ >= 0 && round_ >= decided_round_ + config_.after_decide_rounds) {
     if (!lingering_enabled()) {
       finish(EndReason::AfterDecide);
@@ -346,9 +441,27 @@ void Instance::peer_decided(int32_t sender) {
   if (peers_decided_ & bit) return;
   peers_decided_ |= bit;
   ++counters_.peer_decisions_seen;
-  if (lingering_ && status_ == Status::Running &&
-      (decided_set() & all_of(config_.n)) == all_of(config_.n))
+  // Lingering, or still in its after-decide rounds: once everyone has
+  // decided, the instance is over (mid-round).
+  if (status_ == Status::Running && decided() && lingering_enabled() && everyone_decided()) {
+    announce_decision_early();
     finish(EndReason::AfterDecide);
+  }
+}
+
+// Right after the round that follows the decision has sent its messages
+// (which carry the decided bit): a notice to each peer that did not get one
+// of them, so that every process learns at once that this one has decided
+// and nobody runs after-decide rounds for a peer that needs nothing. A
+// protocol that sends to everyone every round (OneThirdRule) sends none.
+void Instance::announce_decision_early() {
+  announced_ = true;  // told_ keeps later calls from repeating a notice
+  if (!lingering_enabled()) return;
+  const uint64_t others = all_of(config_.n) & ~(uint64_t{1} << config_.me);
+  if (const uint64_t untold = others & ~told_) {
+    host_.announce_decided(id_, round_, untold);
+    told_ |= untold;
+  }
 }
 
 void Instance::finish(EndReason why) {
@@ -356,10 +469,8 @@ void Instance::finish(EndReason why) {
   catch_up_due_ = kNoDeadline;
   end_reason_ = why;
   deadline_ = kNoDeadline;
-  future_.clear();
-  future_.shrink_to_fit();
-  outbox_.clear();
-  outbox_.shrink_to_fit();
+  future_.clear();  // keeps its capacity for the next reset()
+  future_count_ = 0;
 }
 
 uint64_t Instance::next_random() { return splitmix64(rng_); }
@@ -385,6 +496,18 @@ void Instance::hook_conflict(void* self, const psync_env* env, const void* state
   auto* inst = static_cast<Instance*>(self);
   ++inst->counters_.conflicting_decisions;
   inst->host_.report_conflict(inst->id_, env->round, state);
+}
+
+void Instance::hook_log(void* self, const psync_env* env, const char* text, uint64_t len) {
+  auto* inst = static_cast<Instance*>(self);
+  ++inst->counters_.log_lines;
+  inst->host_.log_line(inst->id_, env->round, std::string_view(text, size_t(len)));
+}
+
+void Instance::hook_range_error(void* self, const psync_env* env, int64_t value, const char* where) {
+  auto* inst = static_cast<Instance*>(self);
+  ++inst->counters_.range_errors;
+  inst->host_.report_range_error(inst->id_, env->round, value, where);
 }
 
 std::vector<std::pair<const char*, uint64_t>> counter_list(const Counters& c) {

@@ -13,11 +13,14 @@
 #include "round/round.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace psync::engine {
@@ -48,6 +51,8 @@ inline constexpr int64_t kNoDeadline = INT64_MAX;
   X(decisions)                 /* first decide() of an instance */           \
   X(conflicting_decisions)     /* decide() with a second, different value */ \
   X(halts)                     /* instances that executed halt */            \
+  X(log_lines)                 /* `log` statements run */                    \
+  X(range_errors)              /* values out of range for a pid or a set */ \
   X(instances_gave_up)         /* hit the max-rounds limit undecided */    \
   X(instances_lingered)        /* kept running after after-decide rounds */ \
   X(lingered_rounds)           /* rounds run while lingering */             \
@@ -58,6 +63,33 @@ struct Counters {
 #define PSYNC_X(name) uint64_t name = 0;
   PSYNC_ENGINE_COUNTERS(PSYNC_X)
 #undef PSYNC_X
+};
+
+// How long rounds take to close by progress (go, go when, a full mailbox),
+// from the moment they began, in power-of-two buckets of microseconds. The
+// node's adaptive timeout reads it; filling it costs one increment a round.
+struct LatencyHistogram {
+  static constexpr int kBuckets = 40;
+  std::array<uint64_t, kBuckets> buckets{};  // [i]: latencies below 2^i us (and at least 2^(i-1))
+  uint64_t samples = 0;
+
+  void add(int64_t us) {
+    const int b = us <= 0 ? 0 : std::min(kBuckets - 1, int(std::bit_width(uint64_t(us))));
+    ++buckets[size_t(b)];
+    ++samples;
+  }
+  // An upper bound of the q-quantile (0 < q <= 1), or 0 without samples.
+  int64_t quantile_upper_us(double q) const {
+    if (samples == 0) return 0;
+    const uint64_t want = std::max<uint64_t>(1, uint64_t(double(samples) * q));
+    uint64_t seen = 0;
+    for (int b = 0; b < kBuckets; ++b) {
+      seen += buckets[size_t(b)];
+      if (seen >= want) return int64_t(1) << b;
+    }
+    return int64_t(1) << (kBuckets - 1);
+  }
+  void clear() { *this = LatencyHistogram{}; }
 };
 
 // Per-process settings shared by all instances.
@@ -94,6 +126,15 @@ struct Config {
   // Report every round's transition to Host::round_completed (tests only:
   // it copies the state at each round start).
   bool record_rounds = false;
+  // The adaptive timeout (docs/runtime.md, "Adaptive timeout"): a round's
+  // timeout, written (`timeout D`) or default, is at least this. The node
+  // raises it with the measured round latency and the window; 0 = off.
+  int64_t adaptive_timeout_us = 0;
+  // Where rounds that close by progress record their latency (may be null).
+  LatencyHistogram* round_latency = nullptr;
+  // Report the state at the start of every round that may send
+  // (Host::round_starting): the node's --data-dir log.
+  bool report_round_starts = false;
 };
 
 // What an instance needs from its driver: a way out for messages and a place
@@ -109,12 +150,26 @@ class Host {
   virtual void announce_decided(uint64_t instance, int64_t round, uint64_t to) { (void)instance; (void)round; (void)to; }
   virtual void report_decision(uint64_t instance, int64_t round, const void* state) = 0;
   virtual void report_conflict(uint64_t instance, int64_t round, const void* state) { (void)instance; (void)round; (void)state; }
+  // A `log` line of the protocol (not NUL-terminated data is copied into `text`).
+  virtual void log_line(uint64_t instance, int64_t round, std::string_view text) { (void)instance; (void)round; (void)text; }
+  // A computed value out of range where a process id or a set element was
+  // expected (abi.h, psync_hooks.range_error); the operation did nothing.
+  virtual void report_range_error(uint64_t instance, int64_t round, int64_t value, const char* where) {
+    (void)instance; (void)round; (void)value; (void)where;
+  }
   // Only with Config::record_rounds (the differential test): the state as
   // round `round` began (before its send) and as it completed, and who was
   // heard. Every local transition the instance takes is reported once.
   virtual void round_completed(uint64_t instance, int64_t round, std::span<const std::byte> before,
                                std::span<const std::byte> after, uint64_t heard) {
     (void)instance; (void)round; (void)before; (void)after; (void)heard;
+  }
+  // Only with Config::report_round_starts: round `round` is about to run its
+  // send on `state`. Everything needed to resume the instance there
+  // (Instance::resume) is in the arguments.
+  virtual void round_starting(uint64_t instance, int64_t round, std::span<const std::byte> state, uint64_t rng,
+                              int64_t decided_round) {
+    (void)instance; (void)round; (void)state; (void)rng; (void)decided_round;
   }
 };
 
@@ -131,8 +186,17 @@ class Instance {
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
 
+  // Makes this object a new, idle instance `id` with these inputs, reusing
+  // its buffers: the node recycles instances so that the steady state
+  // allocates nothing (every buffer is sized once, for the largest round).
+  void reset(uint64_t id, std::span<const int64_t> inputs);
+
   // Runs init, then enters round 0 (sends its messages).
   void start(int64_t now_us);
+  // Instead of start: continues from a state recorded by
+  // Host::round_starting (a replica recovering its --data-dir), entering
+  // `round` again as if for the first time.
+  void resume(int64_t round, std::span<const std::byte> state, uint64_t rng, int64_t decided_round, int64_t now_us);
   // A message for this instance from the network, already authenticated by
   // the transport (sender id matches its address).
   void receive(int32_t sender, int64_t round, std::span<const std::byte> payload, int64_t now_us);
@@ -157,21 +221,24 @@ class Instance {
   // Processes known to have decided (this one included once it has).
   uint64_t decided_set() const { return peers_decided_ | (decided() ? uint64_t{1} << config_.me : 0); }
   int64_t decided_round() const { return decided_round_; }
-  const void* state() const { return state_.data(); }
-  const psync_proc_header& header() const { return *reinterpret_cast<const psync_proc_header*>(state_.data()); }
+  const void* state() const { return state_; }
+  const psync_proc_header& header() const { return *reinterpret_cast<const psync_proc_header*>(state_); }
   const psync_env& env() const { return env_; }
   // The mailbox of the current round (presence word + n slots).
-  std::span<const std::byte> mailbox() const { return {mailbox_.data(), mailbox_.size()}; }
+  std::span<const std::byte> mailbox() const { return {mailbox_, layout_.mailbox_size(decl_index_)}; }
   // Where the current round's collection stands (round/round.h).
   const round::Cursor& cursor() const { return cursor_; }
-  size_t buffered_messages() const { return future_.size(); }
+  size_t buffered_messages() const { return future_count_; }
 
  private:
-  struct Future {
+  // A buffered future message in future_: this header, then the payload
+  // padded to 8 bytes.
+  struct FutureHeader {
     int64_t round;
     int32_t sender;
-    std::vector<std::byte> payload;
+    uint32_t length;
   };
+  static size_t future_record_size(size_t length) { return sizeof(FutureHeader) + ((length + 7) & ~size_t{7}); }
 
   const psync_round_desc& decl() const { return layout_.desc->rounds[decl_index_]; }
   round::Step step() const { return {decl(), env_, layout_.msg_size[decl_index_]}; }
@@ -194,7 +261,11 @@ class Instance {
   static int64_t hook_random(void* self, const psync_env* env, int64_t k);
   static void hook_decided(void* self, const psync_env* env, const void* state);
   static void hook_conflict(void* self, const psync_env* env, const void* state);
+  static void hook_log(void* self, const psync_env* env, const char* text, uint64_t len);
+  static void hook_range_error(void* self, const psync_env* env, int64_t value, const char* where);
   uint64_t next_random();
+  bool everyone_decided() const { return (decided_set() & round::all_of(config_.n)) == round::all_of(config_.n); }
+  void announce_decision_early();
 
   const Layout& layout_;
   const Config& config_;
@@ -203,14 +274,19 @@ class Instance {
   uint64_t id_;
   psync_hooks hooks_{};
   psync_env env_{};
-  std::vector<std::byte> state_;    // 8-byte aligned through the allocator
-  std::vector<std::byte> mailbox_;
-  std::vector<std::byte> outbox_;
-  std::vector<std::byte> before_;   // with record_rounds: the state as the round began
+  // One block, sized once for the largest round, holds the state, the
+  // mailbox, the outbox, the state as the round began (record_rounds only),
+  // the highest round seen from each sender and the inputs.
+  std::unique_ptr<uint64_t[]> block_;
+  std::byte* state_ = nullptr;
+  std::byte* mailbox_ = nullptr;
+  std::byte* outbox_ = nullptr;
+  std::byte* before_ = nullptr;
+  int64_t* ahead_ = nullptr;        // highest round seen from each sender; -1 = none
+  int64_t* inputs_ = nullptr;
   round::Cursor cursor_;
-  std::vector<int64_t> ahead_;      // highest round seen from each sender; -1 = none
-  std::vector<Future> future_;
-  std::vector<int64_t> inputs_;
+  std::vector<std::byte> future_;   // FutureHeader + payload records; capacity kept across reset
+  size_t future_count_ = 0;
   uint64_t rng_;
   int64_t round_ = -1;
   uint32_t decl_index_ = 0;
@@ -226,6 +302,8 @@ class Instance {
   uint64_t told_ = 0;           // peers sent a frame with our decided bit
   int64_t linger_round_ = 0;    // round and time lingering began
   int64_t linger_us_ = 0;
+  int64_t round_began_us_ = 0;  // for the round-latency histogram
+  bool announced_ = false;      // decided notices sent at the decision
   Status status_ = Status::Idle;
   EndReason end_reason_ = EndReason::None;
 };

@@ -1,14 +1,25 @@
 // tcp.cpp: the TCP transport. Each process connects out to every peer and
 // writes its packets there (each behind a 4-byte length); it reads packets
-// from the connections its peers opened. The first packet on a connection is
-// a Hello naming the sender,
-// checked against the connection's source address. A broken outgoing
-// connection is re-dialled with exponential backoff; frames queued meanwhile
-// wait (up to max_tcp_queue bytes), since rounds tolerate loss but not a
-// stalled writer.
+// from the connections its peers opened. Every packet is sealed and opened
+// by the Session, exactly as over UDP: the first packet on a connection must
+// be an authenticated Hello, which binds the connection to its sender, and
+// nothing depends on the source address (with keys; keyless clusters still
+// compare it, their only evidence). A broken outgoing connection is
+// re-dialled with exponential backoff; frames queued meanwhile wait (up to
+// max_tcp_queue bytes), since rounds tolerate loss but not a stalled writer.
+//
+// Bounds (docs/runtime.md, "Resource bounds"): unauthenticated connections
+// are at most max_pending_connections (the oldest is evicted), may buffer one
+// Hello and must authenticate within handshake_timeout; each peer has one
+// incoming connection (a newer one replaces it), buffering at most one
+// packet (kMaxTcpPacket); a connection silent for idle_timeout is closed;
+// when accept fails (out of file descriptors) the acceptor pauses instead of
+// spinning.
 #include "net/transport.h"
 
 #include <cstring>
+#include <deque>
+#include <list>
 #include <set>
 #include <stdexcept>
 
@@ -21,12 +32,13 @@ namespace {
 
 constexpr int kFirstBackoffMs = 5;
 constexpr int kMaxBackoffMs = 200;
+constexpr int64_t kSweepUs = 200'000;  // how often deadlines of incoming connections are checked
 
 class TcpTransport final : public Transport {
  public:
   TcpTransport(asio::io_context& io, const NetConfig& config, FrameHandler on_frame, NetCounters& counters)
-      : io_(io), config_(config), on_frame_(std::move(on_frame)), counters_(counters), acceptor_(io) {
-    limits_ = {config_.fingerprint, config_.n, config_.max_payload};
+      : Transport(io, config, std::move(on_frame), counters), acceptor_(io), accept_timer_(io), sweep_timer_(io),
+        bound_(size_t(config.n)) {
     for (int32_t i = 0; i < config_.n; ++i) out_.push_back(std::make_unique<Outgoing>(io, i));
   }
 
@@ -47,26 +59,35 @@ class TcpTransport final : public Transport {
       throw std::runtime_error("cannot listen on TCP " + me.address.to_string() + ":" + std::to_string(me.port) +
                                ": " + ec.message());
     accept_next();
+    sweep_later();
     for (int32_t i = 0; i < config_.n; ++i)
       if (i != config_.me) dial(*out_[size_t(i)]);
   }
 
-  int32_t reachable_peers() const override { return connected_; }
+  int32_t reachable_peers() const override {
+    int32_t c = 0;
+    for (int32_t i = 0; i < config_.n; ++i)
+      if (i != config_.me && out_[size_t(i)]->connected && session_.complete(i)) ++c;
+    return c;
+  }
 
   void send(int32_t to, const WireHeader& h, std::span<const std::byte> payload) override {
+    if (!session_.can_send(to)) {
+      ++counters_.handshake_pending_dropped;
+      return;
+    }
     Outgoing& o = *out_[size_t(to)];
-    if (o.queue.size() + kMaxFrameOverhead + payload.size() > config_.max_tcp_queue) {
+    if (o.queued_bytes + o.open.size() + kMaxFrameOverhead + payload.size() + kPacketOverhead > config_.max_tcp_queue) {
       ++counters_.tcp_queue_dropped;
       return;
     }
-    if (o.open == kNone || o.queue.size() - o.open > kPacketTarget) {
-      close_packet(o);
-      o.open = o.queue.size();
-      o.queue.resize(o.queue.size() + kTcpLengthSize);
-      encode_packet_header({PacketKind::Messages, config_.fingerprint, config_.me}, o.queue);
+    if (!o.open.empty() && o.open.size() > kPacketTarget) close_packet(o);
+    if (o.open.empty()) {
+      o.open.resize(kTcpLengthSize);
+      encode_packet_header({PacketKind::Messages, config_.fingerprint, config_.me, 0, 0, 0}, o.open);
       o.prev_instance = 0;
     }
-    encode_frame(h, payload, o.prev_instance, o.queue);
+    encode_frame(h, payload, o.prev_instance, o.open);
     ++counters_.frames_sent;
     if (!flush_posted_ && !in_batch_) {
       flush_posted_ = true;
@@ -76,15 +97,32 @@ class TcpTransport final : public Transport {
     }
   }
 
+  // Closes every open packet (what the node produced up to now), runs the
+  // group commit, then writes.
   void flush() override {
     flush_posted_ = false;
-    for (auto& o : out_) write_queued(*o);
+    bool any = false;
+    for (auto& o : out_) {
+      if (!o->open.empty()) close_packet(*o);
+      any = any || !o->closed.empty();
+    }
+    if (!any) return;
+    run_before_send();
+    for (auto& o : out_) {
+      for (Packet& p : o->closed) o->queue.push_back(std::move(p));
+      o->closed.clear();
+      write_queued(*o);
+    }
   }
 
   void stop() override {
+    if (stopped_) return;
     stopped_ = true;
+    cancel_hello_timer();
     boost::system::error_code ec;
     acceptor_.close(ec);
+    accept_timer_.cancel();
+    sweep_timer_.cancel();
     for (auto& o : out_) {
       o->socket.close(ec);
       o->retry.cancel();
@@ -94,8 +132,12 @@ class TcpTransport final : public Transport {
   }
 
  private:
-  static constexpr size_t kNone = SIZE_MAX;
   static constexpr size_t kPacketTarget = 64 << 10;  // start a new packet beyond this
+
+  struct Packet {
+    std::vector<std::byte> bytes;  // the 4-byte length, then the packet (MAC included)
+    bool sealed = false;           // Hellos are sealed when made; the rest when written
+  };
 
   struct Outgoing {
     Outgoing(asio::io_context& io, int32_t peer) : peer(peer), socket(io), retry(io) {}
@@ -106,33 +148,53 @@ class TcpTransport final : public Transport {
     bool connecting = false;
     bool writing = false;
     int backoff_ms = kFirstBackoffMs;
-    std::vector<std::byte> queue;     // packets not yet handed to the socket
-    size_t open = kNone;              // offset of the packet still taking frames
+    std::vector<Packet> closed;       // complete packets waiting for the next group commit
+    std::deque<Packet> queue;         // committed packets not yet handed to the socket
+    size_t queued_bytes = 0;          // in closed and queue
+    std::vector<std::byte> open;      // the packet still taking frames (length first)
     uint64_t prev_instance = 0;       // the open packet's last instance
     std::vector<std::byte> inflight;  // the buffer async_write owns
     std::byte probe[1];               // reads only to notice the peer hanging up
   };
 
-  // Writes the open packet's length in front of it.
-  static void close_packet(Outgoing& o) {
-    if (o.open == kNone) return;
-    const uint32_t len = uint32_t(o.queue.size() - o.open - kTcpLengthSize);
-    std::memcpy(o.queue.data() + o.open, &len, sizeof len);
-    o.open = kNone;
-  }
-
   struct Incoming {
-    explicit Incoming(asio::io_context& io) : socket(io), buffer(1 << 16) {}
+    explicit Incoming(asio::io_context& io) : socket(io) {}
     tcp::socket socket;
     std::vector<std::byte> buffer;
     size_t used = 0;
-    int32_t peer = -1;  // known after the Hello
+    int32_t peer = -1;              // bound by its first Hello
+    int64_t accepted_us = 0;
+    int64_t last_activity_us = 0;
+    std::list<std::shared_ptr<Incoming>>::iterator pending_at;  // while unbound
   };
+
+  // The open packet gets room for its MAC and its length; it leaves after
+  // the next group commit (flush).
+  void close_packet(Outgoing& o) {
+    o.open.resize(o.open.size() + kMacSize);
+    const uint32_t len = uint32_t(o.open.size() - kTcpLengthSize);
+    std::memcpy(o.open.data(), &len, sizeof len);
+    o.queued_bytes += o.open.size();
+    o.closed.push_back({std::move(o.open), false});
+    o.open.clear();
+  }
 
   void dial(Outgoing& o) {
     if (stopped_) return;
     const Peer& p = config_.peers[size_t(o.peer)];
+    const Peer& me = config_.peers[size_t(config_.me)];
     o.socket = tcp::socket(io_);
+    boost::system::error_code ec;
+    o.socket.open(p.address.is_v4() ? tcp::v4() : tcp::v6(), ec);
+    if (ec) {  // e.g. out of file descriptors: try again later
+      redial_later(o);
+      return;
+    }
+    // Leave from our own address, so that a cluster on 127.0.0.1, .2 and .3
+    // (or any multi-homed host) shows each replica's connections coming from
+    // its own address: keyless clusters compare it.
+    if (!me.address.is_unspecified() && me.address.is_v4() == p.address.is_v4())
+      o.socket.bind(tcp::endpoint(me.address, 0), ec);
     o.connecting = true;
     o.socket.async_connect(tcp::endpoint(p.address, p.port), [this, &o, alive = alive_](const boost::system::error_code& ec) {
       if (!*alive || stopped_) return;
@@ -146,19 +208,34 @@ class TcpTransport final : public Transport {
       o.connected = true;
       o.backoff_ms = kFirstBackoffMs;
       ++counters_.tcp_connects;
-      // The Hello goes first, before anything queued while connecting.
-      close_packet(o);
-      std::vector<std::byte> stream(kTcpLengthSize);
-      const uint32_t len = uint32_t(kPacketHeaderSize);
-      std::memcpy(stream.data(), &len, sizeof len);
-      encode_packet_header({PacketKind::Hello, config_.fingerprint, config_.me}, stream);
-      stream.insert(stream.end(), o.queue.begin(), o.queue.end());
-      o.queue.swap(stream);
-      ++connected_;
+      // A Hello goes first, before anything queued while connecting.
+      std::vector<std::byte> hello;
+      session_.append_hello(o.peer, hello_body_ ? hello_body_(o.peer) : HelloBody{}, hello, now_us());
+      ++counters_.hellos_sent;
+      o.queue.push_front(framed(std::move(hello)));
+      o.queued_bytes += o.queue.front().bytes.size();
       write_queued(o);
       watch_for_hangup(o);
-      if (on_connect_) on_connect_();
+      notify_reachable();
     });
+  }
+
+  static Packet framed(std::vector<std::byte>&& packet) {
+    Packet p;
+    p.bytes.resize(kTcpLengthSize);
+    const uint32_t len = uint32_t(packet.size());
+    std::memcpy(p.bytes.data(), &len, sizeof len);
+    p.bytes.insert(p.bytes.end(), packet.begin(), packet.end());
+    p.sealed = true;
+    return p;
+  }
+
+  void send_hello_packet(int32_t peer, std::vector<std::byte>&& packet) override {
+    Outgoing& o = *out_[size_t(peer)];
+    if (!o.connected) return;  // the connect sends a fresh one
+    o.queue.push_back(framed(std::move(packet)));
+    o.queued_bytes += o.queue.back().bytes.size();
+    write_queued(o);
   }
 
   void redial_later(Outgoing& o) {
@@ -176,7 +253,6 @@ class TcpTransport final : public Transport {
   void lost_connection(Outgoing& o) {
     if (!o.connected) return;
     ++counters_.tcp_disconnects;
-    --connected_;
     o.inflight.clear();  // what was in flight may be lost: rounds tolerate it
     o.backoff_ms = kFirstBackoffMs;
     redial_later(o);
@@ -190,12 +266,19 @@ class TcpTransport final : public Transport {
     });
   }
 
+  // Seals what is queued (in queue order, so counters grow along the
+  // stream) and hands it to the socket.
   void write_queued(Outgoing& o) {
     if (!o.connected || o.writing || o.queue.empty()) return;
     o.writing = true;
-    close_packet(o);
-    o.inflight.swap(o.queue);
-    o.queue.clear();
+    o.inflight.clear();
+    while (!o.queue.empty()) {
+      Packet& p = o.queue.front();
+      if (!p.sealed) session_.seal(o.peer, std::span<std::byte>(p.bytes.data() + kTcpLengthSize, p.bytes.size() - kTcpLengthSize));
+      o.inflight.insert(o.inflight.end(), p.bytes.begin(), p.bytes.end());
+      o.queued_bytes -= p.bytes.size();
+      o.queue.pop_front();
+    }
     asio::async_write(o.socket, asio::buffer(o.inflight), [this, &o, alive = alive_](const boost::system::error_code& ec, size_t n) {
       if (!*alive || stopped_) return;
       o.writing = false;
@@ -211,147 +294,190 @@ class TcpTransport final : public Transport {
   }
 
   void accept_next() {
+    if (stopped_) return;
     auto conn = std::make_shared<Incoming>(io_);
     acceptor_.async_accept(conn->socket, [this, conn, alive = alive_](const boost::system::error_code& ec) {
       if (!*alive || stopped_) return;
-      if (!ec) {
-        boost::system::error_code e2;
-        const auto remote = conn->socket.remote_endpoint(e2);
-        bool known = false;
-        for (const Peer& p : config_.peers)
-          if (!e2 && p.id != config_.me && p.address == remote.address()) known = true;
-        if (!known) {
-          ++counters_.unknown_peer_dropped;
-          conn->socket.close(e2);
-        } else {
-          conn->socket.set_option(tcp::no_delay(true), e2);
-          incoming_.insert(conn);
-          read_more(conn);
-        }
+      if (ec) {
+        // Out of file descriptors (or another transient failure): free the
+        // oldest unauthenticated connection and pause, rather than retrying
+        // at once — the listening socket stays readable, and an immediate
+        // retry spins at 100% CPU.
+        ++counters_.tcp_accept_errors;
+        if (!pending_.empty()) evict_oldest_pending();
+        accept_timer_.expires_after(std::chrono::microseconds(config_.accept_pause_us));
+        accept_timer_.async_wait([this, alive](const boost::system::error_code& e2) {
+          if (*alive && !e2 && !stopped_) accept_next();
+        });
+        return;
       }
+      if (pending_.size() >= config_.max_pending_connections) evict_oldest_pending();
+      boost::system::error_code ignore;
+      conn->socket.set_option(tcp::no_delay(true), ignore);
+      conn->accepted_us = conn->last_activity_us = now_us();
+      conn->buffer.resize(kTcpLengthSize + kMaxHelloPacket);  // until bound: one Hello at most
+      pending_.push_back(conn);
+      conn->pending_at = std::prev(pending_.end());
+      incoming_.insert(conn);
+      read_more(conn);
       accept_next();
     });
+  }
+
+  void evict_oldest_pending() {
+    ++counters_.tcp_pending_evicted;
+    close_incoming(pending_.front());
   }
 
   void close_incoming(const std::shared_ptr<Incoming>& conn) {
     boost::system::error_code ignore;
     conn->socket.close(ignore);
+    if (conn->peer < 0) {
+      if (incoming_.count(conn)) pending_.erase(conn->pending_at);
+    } else if (bound_[size_t(conn->peer)] == conn) {
+      bound_[size_t(conn->peer)].reset();
+    }
     incoming_.erase(conn);
+    conn->buffer = {};  // the memory goes with the connection
   }
 
   void read_more(std::shared_ptr<Incoming> conn) {
-    if (conn->used == conn->buffer.size()) conn->buffer.resize(conn->buffer.size() * 2);
+    if (conn->used == conn->buffer.size()) {
+      // Only a bound connection grows, and only up to one whole packet.
+      conn->buffer.resize(std::min<size_t>(conn->buffer.size() * 2, kTcpLengthSize + kMaxTcpPacket));
+    }
     conn->socket.async_read_some(
         asio::buffer(conn->buffer.data() + conn->used, conn->buffer.size() - conn->used),
         [this, conn, alive = alive_](const boost::system::error_code& ec, size_t n) {
-          if (!*alive || stopped_) return;
+          if (!*alive || stopped_ || !incoming_.count(conn)) return;
           if (ec) {
             close_incoming(conn);
             return;
           }
           counters_.bytes_received += n;
           conn->used += n;
+          conn->last_activity_us = now_us();
           in_batch_ = true;
-          const bool ok = take_frames(*conn);
+          const bool ok = take_packets(conn);
           if (batch_end_ && !stopped_) batch_end_();
           in_batch_ = false;
+          if (stopped_) return;
           flush();
-          if (ok) read_more(conn);
-          else close_incoming(conn);
+          send_due_hellos();
+          if (ok && incoming_.count(conn)) read_more(conn);
+          else if (incoming_.count(conn)) close_incoming(conn);
         });
   }
 
-  // Hands up every frame of every complete packet in the buffer; false if
-  // the stream is bad (a stream cannot resynchronise after a bad packet, so
-  // the connection goes).
-  bool take_frames(Incoming& c) {
+  // Handles every complete packet in the buffer; false if the connection
+  // must go (bad framing, or a packet that cannot come from its peer).
+  bool take_packets(const std::shared_ptr<Incoming>& c) {
     size_t at = 0;
-    bool ok = true;
-    while (ok && c.used - at >= kTcpLengthSize) {
-      uint32_t len;
-      std::memcpy(&len, c.buffer.data() + at, sizeof len);
-      if (len > kMaxTcpPacket) {
-        counters_.count_rejected(DecodeStatus::Oversized);
-        return false;
-      }
-      if (len < kPacketHeaderSize) {
-        counters_.count_rejected(DecodeStatus::Truncated);
-        return false;
-      }
-      if (c.used - at - kTcpLengthSize < len) break;  // wait for the rest
-      ok = take_packet(c, std::span<const std::byte>(c.buffer.data() + at + kTcpLengthSize, len));
-      at += kTcpLengthSize + len;
-    }
+    DecodeStatus rejected = DecodeStatus::Ok;
+    // Until a Hello binds the connection, one Hello is all it may send.
+    auto limit = [&] { return c->peer < 0 ? uint32_t(kMaxHelloPacket) : kMaxTcpPacket; };
+    const bool ok = split_tcp_records(std::span<const std::byte>(c->buffer.data(), c->used), limit, at, rejected,
+                                      [&](std::span<const std::byte> packet) { return take_packet(c, packet) && !stopped_; });
+    if (rejected != DecodeStatus::Ok) counters_.count_rejected(rejected);
     if (!ok) return false;
     if (at > 0) {
-      std::memmove(c.buffer.data(), c.buffer.data() + at, c.used - at);
-      c.used -= at;
+      std::memmove(c->buffer.data(), c->buffer.data() + at, c->used - at);
+      c->used -= at;
     }
     return true;
   }
 
-  bool take_packet(Incoming& c, std::span<const std::byte> bytes) {
+  bool take_packet(const std::shared_ptr<Incoming>& c, std::span<const std::byte> bytes) {
+    if (c->peer < 0) return bind_connection(c, bytes);
+    // A bound connection carries only its peer's packets.
     PacketHeader ph;
-    DecodeStatus s = decode_packet_header(bytes, limits_, ph);
-    if (s != DecodeStatus::Ok) {
-      counters_.count_rejected(s);
-      return false;
-    }
-    if (c.peer < 0) {
-      const Peer& claimed = config_.peers[size_t(ph.sender)];
-      boost::system::error_code e2;
-      const auto remote = c.socket.remote_endpoint(e2);
-      if (ph.kind != PacketKind::Hello || e2 || ph.sender == config_.me || claimed.address != remote.address()) {
-        ++counters_.sender_mismatch_dropped;
-        return false;
-      }
-      if (bytes.size() != kPacketHeaderSize) {
-        ++counters_.bad_encoding_dropped;
-        return false;
-      }
-      c.peer = ph.sender;
-      ++counters_.tcp_accepts;
-      // The peer is up: if our own connection to it is waiting out a
-      // backoff, dial now instead of letting our messages queue up.
-      Outgoing& back = *out_[size_t(c.peer)];
-      if (!back.connected && !back.connecting) {
-        back.retry.cancel();
-        dial(back);
-      }
-      return true;
-    }
-    if (ph.kind != PacketKind::Messages) {
-      ++counters_.bad_kind_dropped;
-      return false;
-    }
-    if (ph.sender != c.peer) {
+    if (decode_packet_header(bytes, session_.limits(), ph) == DecodeStatus::Ok && ph.sender != c->peer) {
       ++counters_.sender_mismatch_dropped;
       return false;
     }
-    s = decode_packet(bytes, limits_, ph, [&](const WireHeader& h, std::span<const std::byte> payload) {
-      ++counters_.frames_received;
-      on_frame_(h, payload);
-      return !stopped_;
-    });
+    int32_t peer = -1;
+    PacketKind kind = PacketKind::Messages;
+    const DecodeStatus s = accept_packet(bytes, peer, kind);
+    // Packets queued before a restart (of either side) are dropped but do
+    // not end the connection; anything forged, corrupted or malformed does.
+    return s == DecodeStatus::Ok || s == DecodeStatus::StaleIncarnation || s == DecodeStatus::WrongIncarnation ||
+           s == DecodeStatus::Replayed;
+  }
+
+  // The first packet: an authenticated Hello binds the connection to its
+  // sender. Keyless clusters also require the sender's configured address.
+  bool bind_connection(const std::shared_ptr<Incoming>& c, std::span<const std::byte> bytes) {
+    PacketHeader ph;
+    DecodeStatus s = decode_packet_header(bytes, session_.limits(), ph);
     if (s != DecodeStatus::Ok) {
       counters_.count_rejected(s);
       return false;
     }
-    return !stopped_;
+    if (ph.kind != PacketKind::Hello) {
+      ++counters_.bad_kind_dropped;
+      return false;
+    }
+    if (!session_.keyed()) {
+      boost::system::error_code e2;
+      const auto remote = c->socket.remote_endpoint(e2);
+      if (e2 || ph.sender == config_.me || config_.peers[size_t(ph.sender)].address != remote.address()) {
+        ++counters_.sender_mismatch_dropped;
+        return false;
+      }
+    }
+    int32_t peer = -1;
+    PacketKind kind = PacketKind::Hello;
+    s = accept_packet(bytes, peer, kind);
+    if (s != DecodeStatus::Ok) return false;
+    pending_.erase(c->pending_at);
+    c->peer = peer;
+    c->buffer.resize(size_t(64) << 10);
+    ++counters_.tcp_accepts;
+    if (auto& old = bound_[size_t(peer)]; old && old != c) {
+      ++counters_.tcp_replaced;
+      close_incoming(old);
+    }
+    bound_[size_t(peer)] = c;
+    // The peer is up: if our own connection to it is waiting out a backoff,
+    // dial now instead of letting our messages queue up.
+    Outgoing& back = *out_[size_t(peer)];
+    if (!back.connected && !back.connecting) {
+      back.retry.cancel();
+      dial(back);
+    }
+    return true;
   }
 
-  asio::io_context& io_;
-  const NetConfig& config_;
-  FrameHandler on_frame_;
-  NetCounters& counters_;
+  // Closes connections that did not authenticate in time, and peers'
+  // connections that went silent (a live peer sends a Hello every 100 ms).
+  void sweep_later() {
+    sweep_timer_.expires_after(std::chrono::microseconds(kSweepUs));
+    sweep_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+      if (!*alive || ec || stopped_) return;
+      const int64_t now = now_us();
+      while (!pending_.empty() && now - pending_.front()->accepted_us >= config_.handshake_timeout_us) {
+        ++counters_.tcp_idle_closed;
+        close_incoming(pending_.front());
+      }
+      for (int32_t p = 0; p < config_.n; ++p) {
+        auto c = bound_[size_t(p)];
+        if (c && now - c->last_activity_us >= config_.idle_timeout_us) {
+          ++counters_.tcp_idle_closed;
+          close_incoming(c);
+        }
+      }
+      sweep_later();
+    });
+  }
+
   tcp::acceptor acceptor_;
-  DecodeLimits limits_;
+  asio::steady_timer accept_timer_;
+  asio::steady_timer sweep_timer_;
   std::vector<std::unique_ptr<Outgoing>> out_;
   std::set<std::shared_ptr<Incoming>> incoming_;
+  std::list<std::shared_ptr<Incoming>> pending_;          // unbound, oldest first
+  std::vector<std::shared_ptr<Incoming>> bound_;          // per peer
   bool flush_posted_ = false;
-  bool stopped_ = false;
-  int32_t connected_ = 0;  // outgoing connections established
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace

@@ -1,10 +1,12 @@
 // transport.h: moving frames between the processes of a cluster over one
 // Asio io_context. UDP (the default) coalesces the frames for one peer into
 // datagrams; TCP keeps one length-framed connection per direction and
-// reconnects. Both authenticate the sender by its address (or its TCP hello)
-// and hand only well-formed frames up.
+// reconnects. Both seal and open every packet through the same Session
+// (net/session.h: MAC, incarnations, replay window, handshake), hand only
+// authenticated, well-formed frames up, and count the rest.
 #pragma once
 
+#include "net/session.h"
 #include "net/wire.h"
 
 #include <utility>  // before Asio: g++ 12 in C++20 needs std::exchange declared
@@ -25,8 +27,8 @@ namespace psync::net {
   X(frames_received)            /* well-formed message frames handed up */      \
   X(bytes_sent)                                                                 \
   X(bytes_received)                                                             \
-  X(unknown_peer_dropped)       /* datagram or connection from an unknown address */ \
-  X(sender_mismatch_dropped)    /* sender id does not match the source */       \
+  X(unknown_peer_dropped)       /* keyless: from an address not in the cluster */ \
+  X(sender_mismatch_dropped)    /* keyless: sender id not the source's; TCP: not the connection's */ \
   X(truncated_dropped)                                                          \
   X(bad_magic_dropped)                                                          \
   X(bad_version_dropped)                                                        \
@@ -36,21 +38,36 @@ namespace psync::net {
   X(bad_round_dropped)                                                          \
   X(oversized_dropped)                                                          \
   X(bad_encoding_dropped)       /* reserved bits, overlong varints, bad instance */ \
+  X(bad_mac_dropped)            /* forged or corrupted packets */               \
+  X(replayed_dropped)           /* a packet counter seen before, or too old */  \
+  X(stale_incarnation_dropped)  /* from an earlier incarnation of the sender */ \
+  X(wrong_incarnation_dropped)  /* meant for another incarnation of this process */ \
+  X(handshake_pending_dropped)  /* frames for a peer whose incarnation is not known yet */ \
+  X(hellos_sent)                                                                \
+  X(hellos_received)                                                            \
+  X(peer_restarts_seen)         /* a new incarnation of a peer we knew */       \
   X(send_errors)                /* the socket refused a datagram or write */    \
   X(tcp_connects)               /* outgoing connections established */          \
   X(tcp_accepts)                /* incoming connections authenticated */        \
   X(tcp_disconnects)                                                            \
-  X(tcp_queue_dropped)          /* frames dropped: peer unreachable, queue full */
+  X(tcp_queue_dropped)          /* frames dropped: peer unreachable, queue full */ \
+  X(tcp_pending_evicted)        /* unauthenticated connections closed to make room */ \
+  X(tcp_idle_closed)            /* connections closed for silence */            \
+  X(tcp_replaced)               /* a peer's older incoming connection, closed for its newer one */ \
+  X(tcp_accept_errors)          /* accept failed (e.g. out of file descriptors); retried after a pause */ \
+  X(injected_duplicates)        /* --duplicate: received datagrams taken a second time, later */
 
 struct NetCounters {
 #define PSYNC_X(name) uint64_t name = 0;
   PSYNC_NET_COUNTERS(PSYNC_X)
 #undef PSYNC_X
-  // Every frame or datagram rejected by decoding or authentication.
+  // Every packet or frame rejected by decoding or authentication: malformed,
+  // forged, corrupted or replayed. (Packets for another incarnation are
+  // counted apart: they are what a restart leaves in flight.)
   uint64_t malformed_total() const {
     return unknown_peer_dropped + sender_mismatch_dropped + truncated_dropped + bad_magic_dropped +
            bad_version_dropped + bad_kind_dropped + wrong_fingerprint_dropped + unknown_sender_dropped +
-           bad_round_dropped + oversized_dropped + bad_encoding_dropped;
+           bad_round_dropped + oversized_dropped + bad_encoding_dropped + bad_mac_dropped + replayed_dropped;
   }
   void count_rejected(DecodeStatus s);
 };
@@ -72,6 +89,18 @@ struct NetConfig {
   size_t max_datagram = 1400;      // UDP: frames per datagram up to this size
   size_t max_tcp_queue = 16 << 20; // TCP: bytes queued per peer before dropping
   std::vector<Peer> peers;         // index = id
+  uint64_t incarnation = 1;        // this start of the process (session.h)
+  bool durable = false;            // it keeps its state across restarts (--data-dir)
+  SessionKeys keys;                // empty: keyless (SessionKeys::keyless is used)
+  // TCP resource bounds (docs/runtime.md, "Resource bounds").
+  size_t max_pending_connections = 64;       // not yet authenticated, all peers together
+  int64_t handshake_timeout_us = 2'000'000;  // to authenticate a new connection
+  int64_t idle_timeout_us = 10'000'000;      // a peer's connection that carries nothing (heartbeats: 100 ms)
+  int64_t accept_pause_us = 50'000;          // after accept fails (out of descriptors)
+  // Fault injection (UDP): each received datagram is taken a second time,
+  // after the rest of its batch, with this probability (--duplicate).
+  double duplicate = 0.0;
+  uint64_t fault_seed = 0;
 };
 
 // Where well-formed, authenticated frames (messages and decided notices) go.
@@ -79,27 +108,80 @@ using FrameHandler = std::function<void(const WireHeader&, std::span<const std::
 
 class Transport {
  public:
-  virtual ~Transport() = default;
-  // Binds and starts receiving. Throws std::runtime_error naming the address.
+  Transport(boost::asio::io_context& io, const NetConfig& config, FrameHandler on_frame, NetCounters& counters);
+  virtual ~Transport();
+  // Binds and starts receiving, and starts the handshake. Throws
+  // std::runtime_error naming the address.
   virtual void start() = 0;
   // Queues one frame for `to` (h.sender and the fingerprint are filled in);
-  // it leaves by the next flush.
+  // it leaves by the next flush. Frames for a peer whose incarnation is not
+  // known yet are dropped (handshake_pending_dropped): rounds tolerate loss.
   virtual void send(int32_t to, const WireHeader& h, std::span<const std::byte> payload) = 0;
-  // Writes out everything queued. Also posted automatically after a send.
+  // Writes out everything queued (after before_send). Also posted
+  // automatically after a send.
   virtual void flush() = 0;
   virtual void stop() = 0;
   // Called after each batch of received frames (one wake-up of the socket),
   // before the frames it caused are flushed: the node settles catch-ups here.
   void set_batch_end(std::function<void()> f) { batch_end_ = std::move(f); }
-  // Peers this process can currently send to (UDP: all of them; TCP: those
-  // with an established outgoing connection), and a callback when it grows.
+  // Called before any packet leaves (once per flush that sends something):
+  // the node's group commit, so that nothing leaves before what it depends
+  // on is on disk.
+  void set_before_send(std::function<void()> f) { before_send_ = std::move(f); }
+  // The node's side of the handshake: what a Hello to a peer says (its
+  // fence and decided_below), and what to do with a Hello received.
+  void set_hello_hooks(std::function<HelloBody(int32_t peer)> body, std::function<void(const HelloEvent&)> on_hello) {
+    hello_body_ = std::move(body);
+    on_hello_ = std::move(on_hello);
+  }
+  // Peers this process can send to and has completed the handshake with
+  // (TCP: over an established outgoing connection), and a callback when the
+  // number grows.
   virtual int32_t reachable_peers() const = 0;
   void set_on_connect(std::function<void()> f) { on_connect_ = std::move(f); }
+  const Session& session() const { return session_; }
+  // A last Hello to every peer with a session, before this process stops:
+  // its decided_below lets peers that stay for it (--stay) stop at once.
+  void send_farewell();
+  // Microseconds since the transport was made (the session's clock).
+  int64_t now_us() const;
 
  protected:
+  // Sends the due Hellos (replies first) and re-arms the heartbeat timer.
+  void send_due_hellos();
+  // Hands one sealed Hello packet to the socket (UDP: a datagram; TCP: the
+  // front of the peer's queue).
+  virtual void send_hello_packet(int32_t peer, std::vector<std::byte>&& packet) = 0;
+  // Authenticates a packet from the network and hands up its frames, or
+  // processes its Hello. Returns the status (Ok or why it was dropped, which
+  // has been counted). `peer` is the sender on Ok.
+  DecodeStatus accept_packet(std::span<const std::byte> packet, int32_t& peer, PacketKind& kind);
+  void run_before_send() {
+    if (before_send_) before_send_();
+  }
+  void notify_reachable();
+  void cancel_hello_timer();
+
+  boost::asio::io_context& io_;
+  const NetConfig& config_;
+  FrameHandler on_frame_;
+  NetCounters& counters_;
+  Session session_;
   std::function<void()> batch_end_;
+  std::function<void()> before_send_;
   std::function<void()> on_connect_;
+  std::function<HelloBody(int32_t)> hello_body_;
+  std::function<void(const HelloEvent&)> on_hello_;
   bool in_batch_ = false;  // sends inside a batch leave at its end, not by a post
+  bool stopped_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards queued handlers
+
+ private:
+  void arm_hello_timer();
+  boost::asio::steady_timer hello_timer_;
+  int64_t hello_timer_at_ = INT64_MAX;
+  std::chrono::steady_clock::time_point epoch_;
+  int32_t last_reachable_ = 0;
 };
 
 std::unique_ptr<Transport> make_udp_transport(boost::asio::io_context& io, const NetConfig& config,

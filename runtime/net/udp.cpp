@@ -1,7 +1,9 @@
 // udp.cpp: the default transport. One socket per process; frames for the
 // same peer produced while handling one batch of input leave together in as
-// few datagrams as fit under max_datagram, one packet header per datagram
-// (wire.h), which is what keeps many instances in flight cheap.
+// few datagrams as fit under max_datagram, one packet header and MAC per
+// datagram (wire.h), which is what keeps many instances in flight cheap.
+// Datagrams are sealed and sent only in flush(), after the node's group
+// commit (before_send), never from inside send().
 #include "net/transport.h"
 
 #include <stdexcept>
@@ -11,39 +13,17 @@ namespace psync::net {
 namespace asio = boost::asio;
 using asio::ip::udp;
 
-void NetCounters::count_rejected(DecodeStatus s) {
-  switch (s) {
-    case DecodeStatus::Ok: break;
-    case DecodeStatus::Truncated: ++truncated_dropped; break;
-    case DecodeStatus::BadMagic: ++bad_magic_dropped; break;
-    case DecodeStatus::BadVersion: ++bad_version_dropped; break;
-    case DecodeStatus::BadKind: ++bad_kind_dropped; break;
-    case DecodeStatus::WrongFingerprint: ++wrong_fingerprint_dropped; break;
-    case DecodeStatus::UnknownSender: ++unknown_sender_dropped; break;
-    case DecodeStatus::BadRound: ++bad_round_dropped; break;
-    case DecodeStatus::Oversized: ++oversized_dropped; break;
-    case DecodeStatus::BadEncoding: ++bad_encoding_dropped; break;
-  }
-}
-
-std::vector<std::pair<const char*, uint64_t>> counter_list(const NetCounters& c) {
-  std::vector<std::pair<const char*, uint64_t>> out;
-#define PSYNC_X(name) out.emplace_back(#name, c.name);
-  PSYNC_NET_COUNTERS(PSYNC_X)
-#undef PSYNC_X
-  return out;
-}
-
 namespace {
 
 class UdpTransport final : public Transport {
  public:
   UdpTransport(asio::io_context& io, const NetConfig& config, FrameHandler on_frame, NetCounters& counters)
-      : io_(io), config_(config), on_frame_(std::move(on_frame)), counters_(counters), socket_(io),
-        pending_(size_t(config.n)), prev_instance_(size_t(config.n), 0), buffer_(65536) {
+      : Transport(io, config, std::move(on_frame), counters), socket_(io), pending_(size_t(config.n)),
+        prev_instance_(size_t(config.n), 0), buffer_(65536) {
     for (const Peer& p : config_.peers) endpoints_.emplace_back(p.address, p.port);
-    limits_ = {config_.fingerprint, config_.n, config_.max_payload};
   }
+
+  ~UdpTransport() override { *alive_ = false; }
 
   void start() override {
     const udp::endpoint& mine = endpoints_[size_t(config_.me)];
@@ -58,16 +38,22 @@ class UdpTransport final : public Transport {
     socket_.set_option(asio::socket_base::send_buffer_size(4 << 20), ec);
     socket_.non_blocking(true);
     wait_for_datagrams();
+    send_due_hellos();
   }
 
-  int32_t reachable_peers() const override { return config_.n - 1; }
+  int32_t reachable_peers() const override { return session_.complete_count(); }
 
   void send(int32_t to, const WireHeader& h, std::span<const std::byte> payload) override {
+    if (!session_.can_send(to)) {
+      ++counters_.handshake_pending_dropped;
+      return;
+    }
     std::vector<std::byte>& out = pending_[size_t(to)];
     uint64_t& prev = prev_instance_[size_t(to)];
-    if (!out.empty() && out.size() + frame_size(h, payload.size(), prev) > config_.max_datagram) send_pending(to);
+    if (!out.empty() && out.size() + frame_size(h, payload.size(), prev) + kMacSize > config_.max_datagram)
+      close_datagram(to);
     if (out.empty()) {
-      encode_packet_header({PacketKind::Messages, config_.fingerprint, config_.me}, out);
+      encode_packet_header({PacketKind::Messages, config_.fingerprint, config_.me, 0, 0, 0}, out);
       prev = 0;
     }
     encode_frame(h, payload, prev, out);
@@ -83,39 +69,82 @@ class UdpTransport final : public Transport {
   void flush() override {
     flush_posted_ = false;
     for (int32_t to = 0; to < config_.n; ++to)
-      if (!pending_[size_t(to)].empty()) send_pending(to);
+      if (!pending_[size_t(to)].empty()) close_datagram(to);
+    if (ready_.empty()) return;
+    run_before_send();
+    for (auto& [to, packet] : ready_) {
+      session_.seal(to, packet);
+      send_datagram(to, packet);
+    }
+    ready_.clear();
   }
 
   void stop() override {
+    stopped_ = true;
+    cancel_hello_timer();
     boost::system::error_code ec;
     socket_.close(ec);
   }
 
-  ~UdpTransport() override { *alive_ = false; }
-
  private:
-  void send_pending(int32_t to) {
+  // The datagram for `to` is full (or the turn is over): room for its MAC,
+  // then it waits for flush().
+  void close_datagram(int32_t to) {
     std::vector<std::byte>& out = pending_[size_t(to)];
+    out.resize(out.size() + kMacSize);
+    ready_.emplace_back(to, std::move(out));
+    out.clear();
+  }
+
+  void send_datagram(int32_t to, const std::vector<std::byte>& packet) {
     boost::system::error_code ec;
-    socket_.send_to(asio::buffer(out.data(), out.size()), endpoints_[size_t(to)], 0, ec);
+    socket_.send_to(asio::buffer(packet.data(), packet.size()), endpoints_[size_t(to)], 0, ec);
     if (ec) {
       ++counters_.send_errors;  // UDP may lose it anyway; rounds tolerate loss
     } else {
       ++counters_.datagrams_sent;
-      counters_.bytes_sent += out.size();
+      counters_.bytes_sent += packet.size();
     }
-    out.clear();
+  }
+
+  void send_hello_packet(int32_t peer, std::vector<std::byte>&& packet) override {
+    if (!stopped_) send_datagram(peer, packet);
   }
 
   void wait_for_datagrams() {
     socket_.async_wait(udp::socket::wait_read, [this, alive = alive_](const boost::system::error_code& ec) {
-      if (ec || !*alive) return;  // closed
+      if (ec || !*alive || stopped_) return;  // closed
       in_batch_ = true;
       drain_socket();
       if (batch_end_) batch_end_();
       in_batch_ = false;
       flush();
+      send_due_hellos();  // replies owed to this batch's Hellos
+      if (!echoes_.empty()) take_echoes_later();
       wait_for_datagrams();
+    });
+  }
+
+  // --duplicate: a copy of a received datagram, kept for a later batch (the
+  // network duplicated it, and the copy arrives after what followed it).
+  static constexpr size_t kMaxEchoes = 1024;
+  void maybe_echo(const udp::endpoint& from, std::span<const std::byte> bytes) {
+    if (config_.duplicate <= 0 || echoes_.size() >= kMaxEchoes) return;
+    echo_rng_ = echo_rng_ * 6364136223846793005ULL + 1442695040888963407ULL;  // LCG (Knuth, MMIX)
+    if (double(echo_rng_ >> 11) * 0x1.0p-53 >= config_.duplicate) return;
+    ++counters_.injected_duplicates;
+    echoes_.emplace_back(from, std::vector<std::byte>(bytes.begin(), bytes.end()));
+  }
+  void take_echoes_later() {
+    asio::post(io_, [this, alive = alive_] {
+      if (!*alive || stopped_) return;
+      std::vector<std::pair<udp::endpoint, std::vector<std::byte>>> batch;
+      batch.swap(echoes_);
+      in_batch_ = true;
+      for (const auto& [from, bytes] : batch) accept_datagram(from, bytes);
+      if (batch_end_) batch_end_();
+      in_batch_ = false;
+      flush();
     });
   }
 
@@ -130,51 +159,42 @@ class UdpTransport final : public Transport {
       ++counters_.datagrams_received;
       counters_.bytes_received += len;
       accept_datagram(from, std::span<const std::byte>(buffer_.data(), len));
+      maybe_echo(from, std::span<const std::byte>(buffer_.data(), len));
     }
   }
 
   void accept_datagram(const udp::endpoint& from, std::span<const std::byte> bytes) {
+    if (!session_.keyed()) {
+      // Keyless: the source address is the only evidence of the sender, so
+      // it must be a member's and match the packet's sender id. With keys,
+      // the MAC proves the sender wherever the datagram comes from.
+      int32_t peer = -1;
+      for (size_t i = 0; i < endpoints_.size(); ++i)
+        if (endpoints_[i] == from) peer = int32_t(i);
+      if (peer < 0 || peer == config_.me) {
+        ++counters_.unknown_peer_dropped;
+        return;
+      }
+      PacketHeader ph;
+      if (decode_packet_header(bytes, session_.limits(), ph) == DecodeStatus::Ok && ph.sender != peer) {
+        ++counters_.sender_mismatch_dropped;
+        return;
+      }
+    }
     int32_t peer = -1;
-    for (size_t i = 0; i < endpoints_.size(); ++i)
-      if (endpoints_[i] == from) peer = int32_t(i);
-    if (peer < 0 || peer == config_.me) {
-      ++counters_.unknown_peer_dropped;
-      return;
-    }
-    // One packet per datagram: its header names the sender, which must be
-    // the one of the source address. After a bad frame the rest of the
-    // datagram is dropped: its frame boundaries cannot be trusted.
-    PacketHeader ph;
-    DecodeStatus s = decode_packet_header(bytes, limits_, ph);
-    if (s == DecodeStatus::Ok && ph.kind != PacketKind::Messages) s = DecodeStatus::BadKind;  // Hello: TCP only
-    if (s != DecodeStatus::Ok) {
-      counters_.count_rejected(s);
-      return;
-    }
-    if (ph.sender != peer) {
-      ++counters_.sender_mismatch_dropped;
-      return;
-    }
-    s = decode_packet(bytes, limits_, ph, [&](const WireHeader& h, std::span<const std::byte> payload) {
-      ++counters_.frames_received;
-      on_frame_(h, payload);
-      return true;
-    });
-    if (s != DecodeStatus::Ok) counters_.count_rejected(s);
+    PacketKind kind = PacketKind::Messages;
+    accept_packet(bytes, peer, kind);
   }
 
-  asio::io_context& io_;
-  const NetConfig& config_;
-  FrameHandler on_frame_;
-  NetCounters& counters_;
   udp::socket socket_;
   std::vector<udp::endpoint> endpoints_;
-  std::vector<std::vector<std::byte>> pending_;
-  std::vector<uint64_t> prev_instance_;  // per peer: last instance in its pending packet
+  std::vector<std::vector<std::byte>> pending_;  // per peer: the datagram taking frames
+  std::vector<uint64_t> prev_instance_;          // per peer: last instance in its pending datagram
+  std::vector<std::pair<int32_t, std::vector<std::byte>>> ready_;  // closed datagrams, unsealed
   std::vector<std::byte> buffer_;
-  DecodeLimits limits_;
   bool flush_posted_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards queued handlers
+  std::vector<std::pair<udp::endpoint, std::vector<std::byte>>> echoes_;  // --duplicate
+  uint64_t echo_rng_ = config_.fault_seed ^ 0x9e3779b97f4a7c15ULL;
 };
 
 }  // namespace

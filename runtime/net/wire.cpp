@@ -1,4 +1,5 @@
 // wire.cpp: packet and frame encoding, and the strict decoder (see wire.h).
+// Authentication (the MAC, incarnations, replay) is net/session.cpp's.
 #include "net/wire.h"
 
 #include <bit>
@@ -22,15 +23,6 @@ T get(const std::byte* p) {
   return v;
 }
 
-size_t varint_size(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
 std::byte* put_varint(std::byte* p, uint64_t v) {
   while (v >= 0x80) {
     *p++ = std::byte(uint8_t(v) | 0x80);
@@ -40,9 +32,31 @@ std::byte* put_varint(std::byte* p, uint64_t v) {
   return p;
 }
 
+uint64_t zigzag(uint64_t from, uint64_t to) {
+  const int64_t d = int64_t(to - from);  // two's complement difference
+  return (uint64_t(d) << 1) ^ uint64_t(d >> 63);
+}
+
+}  // namespace
+
+size_t varint_size(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+void append_varint(std::vector<std::byte>& out, uint64_t v) {
+  std::byte buf[10];
+  const std::byte* end = put_varint(buf, v);
+  out.insert(out.end(), static_cast<const std::byte*>(buf), end);
+}
+
 // LEB128, canonical only: at most 10 bytes, no trailing zero groups, no bits
 // beyond 64. Returns Truncated when the bytes run out, BadEncoding otherwise.
-DecodeStatus get_varint(const std::byte*& p, const std::byte* end, uint64_t& out) {
+DecodeStatus read_varint(const std::byte*& p, const std::byte* end, uint64_t& out) {
   uint64_t v = 0;
   for (int shift = 0;; shift += 7) {
     if (p == end) return DecodeStatus::Truncated;
@@ -58,13 +72,6 @@ DecodeStatus get_varint(const std::byte*& p, const std::byte* end, uint64_t& out
   }
 }
 
-uint64_t zigzag(uint64_t from, uint64_t to) {
-  const int64_t d = int64_t(to - from);  // two's complement difference
-  return (uint64_t(d) << 1) ^ uint64_t(d >> 63);
-}
-
-}  // namespace
-
 void encode_packet_header(const PacketHeader& h, std::vector<std::byte>& out) {
   const size_t at = out.size();
   out.resize(at + kPacketHeaderSize);
@@ -74,6 +81,9 @@ void encode_packet_header(const PacketHeader& h, std::vector<std::byte>& out) {
   put<uint8_t>(p + 3, uint8_t(h.kind));
   put<uint64_t>(p + 4, h.fingerprint);
   put<uint8_t>(p + 12, uint8_t(h.sender));
+  put<uint64_t>(p + 13, h.sender_incarnation);
+  put<uint64_t>(p + 21, h.receiver_incarnation);
+  put<uint64_t>(p + 29, h.counter);
 }
 
 size_t frame_size(const WireHeader& h, size_t payload_size, uint64_t prev_instance) {
@@ -87,7 +97,12 @@ void encode_frame(const WireHeader& h, std::span<const std::byte> payload, uint6
   out.resize(at + kMaxFrameOverhead + payload.size());
   std::byte* p = out.data() + at;
   uint8_t flags = h.decided ? kFlagDecided : 0;
-  if (h.kind == FrameKind::Notice) flags |= kFlagNotice;
+  switch (h.kind) {
+    case FrameKind::Message: break;
+    case FrameKind::Notice: flags = kFlagDecided | kFlagNotice; break;
+    case FrameKind::Query: flags = kFlagQuery; break;
+    case FrameKind::Answer: flags = kFlagDecided | kFlagAnswer; break;
+  }
   *p++ = std::byte(flags);
   p = put_varint(p, zigzag(prev_instance, h.instance));
   p = put_varint(p, uint64_t(h.round));
@@ -111,6 +126,10 @@ DecodeStatus decode_packet_header(std::span<const std::byte> bytes, const Decode
   const uint8_t sender = get<uint8_t>(p + 12);
   if (int32_t(sender) >= limits.n) return DecodeStatus::UnknownSender;
   h.sender = int32_t(sender);
+  h.sender_incarnation = get<uint64_t>(p + 13);
+  h.receiver_incarnation = get<uint64_t>(p + 21);
+  h.counter = get<uint64_t>(p + 29);
+  if (h.sender_incarnation == 0) return DecodeStatus::BadEncoding;
   return DecodeStatus::Ok;
 }
 
@@ -120,21 +139,26 @@ DecodeStatus decode_frame(std::span<const std::byte> bytes, const DecodeLimits& 
   const std::byte* end = p + bytes.size();
   if (p == end) return DecodeStatus::Truncated;
   const uint8_t flags = uint8_t(*p++);
-  if (flags & ~kKnownFlags) return DecodeStatus::BadEncoding;
-  h.kind = (flags & kFlagNotice) ? FrameKind::Notice : FrameKind::Message;
+  switch (flags) {
+    case 0: h.kind = FrameKind::Message; break;
+    case kFlagDecided: h.kind = FrameKind::Message; break;
+    case kFlagDecided | kFlagNotice: h.kind = FrameKind::Notice; break;
+    case kFlagQuery: h.kind = FrameKind::Query; break;
+    case kFlagDecided | kFlagAnswer: h.kind = FrameKind::Answer; break;
+    default: return DecodeStatus::BadEncoding;  // reserved bits, or a combination with no meaning
+  }
   h.decided = (flags & kFlagDecided) != 0;
-  if (h.kind == FrameKind::Notice && !h.decided) return DecodeStatus::BadEncoding;
   uint64_t delta = 0, round = 0, length = 0;
-  if (DecodeStatus s = get_varint(p, end, delta); s != DecodeStatus::Ok) return s;
-  if (DecodeStatus s = get_varint(p, end, round); s != DecodeStatus::Ok) return s;
-  if (DecodeStatus s = get_varint(p, end, length); s != DecodeStatus::Ok) return s;
+  if (DecodeStatus s = read_varint(p, end, delta); s != DecodeStatus::Ok) return s;
+  if (DecodeStatus s = read_varint(p, end, round); s != DecodeStatus::Ok) return s;
+  if (DecodeStatus s = read_varint(p, end, length); s != DecodeStatus::Ok) return s;
   // Undo the zigzag; the instance must stay in [0, 2^63).
   const int64_t d = int64_t(delta >> 1) ^ -int64_t(delta & 1);
   int64_t instance = 0;
   if (__builtin_add_overflow(int64_t(prev_instance), d, &instance) || instance < 0) return DecodeStatus::BadEncoding;
   if (round > uint64_t(INT64_MAX)) return DecodeStatus::BadRound;
-  if (length > limits.max_payload) return DecodeStatus::Oversized;
-  if (h.kind == FrameKind::Notice && length != 0) return DecodeStatus::BadEncoding;
+  if (length > (h.kind == FrameKind::Answer ? kMaxAnswerValue : limits.max_payload)) return DecodeStatus::Oversized;
+  if ((h.kind == FrameKind::Notice || h.kind == FrameKind::Query) && length != 0) return DecodeStatus::BadEncoding;
   if (uint64_t(end - p) < length) return DecodeStatus::Truncated;
   h.instance = uint64_t(instance);
   h.round = int64_t(round);
@@ -157,6 +181,10 @@ const char* decode_status_name(DecodeStatus s) {
     case DecodeStatus::BadRound: return "bad_round";
     case DecodeStatus::Oversized: return "oversized";
     case DecodeStatus::BadEncoding: return "bad_encoding";
+    case DecodeStatus::BadMac: return "bad_mac";
+    case DecodeStatus::Replayed: return "replayed";
+    case DecodeStatus::StaleIncarnation: return "stale_incarnation";
+    case DecodeStatus::WrongIncarnation: return "wrong_incarnation";
   }
   return "?";
 }

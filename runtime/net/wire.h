@@ -1,9 +1,12 @@
-// wire.h: the bytes on the wire (version 2). Messages travel in packets: one
-// 13-byte packet header (magic, version, kind, protocol fingerprint, sender)
-// followed by compact frames, one per message: a flags byte, the instance as a
+// wire.h: the bytes on the wire (version 3). Messages travel in packets: one
+// 37-byte packet header (magic, version, kind, protocol fingerprint, sender,
+// the sender's incarnation, the receiver's incarnation as the sender knows
+// it, a packet counter), a body, and a 16-byte MAC (net/auth.h). A Messages
+// body is compact frames, one per message: a flags byte, the instance as a
 // zigzag varint delta from the previous frame's instance, the round and the
-// payload length as varints, then the payload. A UDP datagram is one packet;
-// a TCP stream is a sequence of packets, each behind a 4-byte length.
+// payload length as varints, then the payload. A Hello body is the handshake
+// (net/session.h). A UDP datagram is one packet; a TCP stream is a sequence
+// of packets, each behind a 4-byte length.
 // Decoding is strict: anything unexpected is a named reason to drop.
 // docs/runtime.md, "Wire format", has the table.
 #pragma once
@@ -16,31 +19,47 @@
 namespace psync::net {
 
 inline constexpr uint16_t kMagic = 0x5350;       // the bytes 'P' 'S'
-inline constexpr uint8_t kWireVersion = 2;
-inline constexpr size_t kPacketHeaderSize = 13;  // magic 2, version 1, kind 1, fingerprint 8, sender 1
+inline constexpr uint8_t kWireVersion = 3;
+// magic 2, version 1, kind 1, fingerprint 8, sender 1, sender incarnation 8,
+// receiver incarnation 8, counter 8
+inline constexpr size_t kPacketHeaderSize = 37;
+inline constexpr size_t kIncarnationOffset = 13;  // the 24 bytes from here are the MAC's nonce
+inline constexpr size_t kNonceSize = 24;
+inline constexpr size_t kMacSize = 16;            // the tag at the end of every packet
+inline constexpr size_t kPacketOverhead = kPacketHeaderSize + kMacSize;
 inline constexpr size_t kMaxFrameOverhead = 1 + 10 + 10 + 5;  // flags + three varints at their longest
 inline constexpr size_t kTcpLengthSize = 4;      // TCP: each packet behind its length
 inline constexpr uint32_t kMaxTcpPacket = 1 << 20;
+inline constexpr uint32_t kMaxAnswerValue = 4096;  // a decided value carried by an Answer frame
+inline constexpr size_t kMaxHelloBody = 1 + 3 * 10;  // flags + three varints
+inline constexpr size_t kMaxHelloPacket = kPacketOverhead + kMaxHelloBody;
 
 enum class PacketKind : uint8_t {
   Messages = 0,  // one or more frames
-  Hello = 1,     // TCP only, first on a connection, no frames: announces the sender
+  Hello = 1,     // the handshake and heartbeat (net/session.h), no frames
 };
 
 enum class FrameKind : uint8_t {
   Message = 0,  // a round message for (instance, round)
   Notice = 1,   // "I have decided this instance": no payload, decided bit set
+  Query = 2,    // "what did you decide in this instance?": no payload
+  Answer = 3,   // "I decided this value": the value as its JSON text, decided bit set
 };
 
-// Frame flags byte. Every other bit must be zero.
+// Frame flags byte. Allowed: 0 and decided (a message), decided|notice,
+// query, decided|answer. Every other bit and combination is rejected.
 inline constexpr uint8_t kFlagDecided = 0x01;  // the sender has decided the instance
 inline constexpr uint8_t kFlagNotice = 0x02;   // a decided notice, not a message
-inline constexpr uint8_t kKnownFlags = kFlagDecided | kFlagNotice;
+inline constexpr uint8_t kFlagQuery = 0x04;    // a straggler asks for the decided value
+inline constexpr uint8_t kFlagAnswer = 0x08;   // the decided value
 
 struct PacketHeader {
   PacketKind kind = PacketKind::Messages;
   uint64_t fingerprint = 0;
   int32_t sender = 0;
+  uint64_t sender_incarnation = 0;    // never 0 on the wire
+  uint64_t receiver_incarnation = 0;  // 0: the sender does not know it yet
+  uint64_t counter = 0;               // per sender incarnation and receiver, from 1, increasing
 };
 
 // One frame as handed to the node (sender filled in from its packet).
@@ -53,7 +72,8 @@ struct WireHeader {
   uint32_t length = 0;  // payload bytes
 };
 
-// Appends a packet header to `out`.
+// Appends a packet header to `out`. The incarnations, the counter and the
+// MAC are filled in when the packet is sealed (Session::seal).
 void encode_packet_header(const PacketHeader& p, std::vector<std::byte>& out);
 // Appends one frame; `prev_instance` is the previous frame's instance in the
 // same packet (0 for the first) and is updated. Instance ids are below 2^63.
@@ -70,10 +90,14 @@ enum class DecodeStatus : uint8_t {
   BadVersion,
   BadKind,           // unknown packet kind, or a kind not allowed here
   WrongFingerprint,  // another protocol (or another version of this one)
-  UnknownSender,     // sender id outside 0..n-1
+  UnknownSender,     // sender id outside 0..n-1, or this process's own id
   BadRound,          // round beyond 2^63-1
-  Oversized,         // length above the largest message of the protocol
+  Oversized,         // length above the largest message of the protocol (or of an answer)
   BadEncoding,       // reserved flag bits, non-canonical varint, instance outside [0, 2^63), notice with a body
+  BadMac,            // the MAC does not verify: forged or corrupted
+  Replayed,          // a counter already seen, or older than the replay window
+  StaleIncarnation,  // from an earlier incarnation of the sender
+  WrongIncarnation,  // addressed to another incarnation of this process, or sent before the handshake
 };
 const char* decode_status_name(DecodeStatus s);
 
@@ -84,6 +108,7 @@ struct DecodeLimits {
 };
 
 // Decodes the packet header at the start of `bytes` (kPacketHeaderSize bytes).
+// A zero sender incarnation is BadEncoding. The MAC is not checked here.
 DecodeStatus decode_packet_header(std::span<const std::byte> bytes, const DecodeLimits& limits, PacketHeader& p);
 
 // Decodes the frame at the start of `bytes` (a packet's body after the
@@ -93,29 +118,65 @@ DecodeStatus decode_packet_header(std::span<const std::byte> bytes, const Decode
 DecodeStatus decode_frame(std::span<const std::byte> bytes, const DecodeLimits& limits, uint64_t& prev_instance,
                           WireHeader& h, std::span<const std::byte>& payload, size_t& consumed);
 
-// A whole packet: the header, then every frame, each handed to on_frame as it
-// is decoded. Stops at the first bad frame (frames before it were handed up).
-// A Messages packet must hold at least one frame, a Hello none.
+// The frames of a Messages packet's body (between the header and the MAC),
+// each handed to on_frame as it is decoded. Stops at the first bad frame
+// (frames before it were handed up). A body holds at least one frame.
 template <typename OnFrame>
-DecodeStatus decode_packet(std::span<const std::byte> bytes, const DecodeLimits& limits, PacketHeader& p,
+DecodeStatus decode_frames(std::span<const std::byte> body, const DecodeLimits& limits, int32_t sender,
                            OnFrame&& on_frame) {
-  DecodeStatus s = decode_packet_header(bytes, limits, p);
-  if (s != DecodeStatus::Ok) return s;
-  bytes = bytes.subspan(kPacketHeaderSize);
-  if (p.kind == PacketKind::Hello) return bytes.empty() ? DecodeStatus::Ok : DecodeStatus::BadEncoding;
-  if (bytes.empty()) return DecodeStatus::Truncated;
+  if (body.empty()) return DecodeStatus::Truncated;
   uint64_t prev = 0;
-  while (!bytes.empty()) {
+  while (!body.empty()) {
     WireHeader h;
     std::span<const std::byte> payload;
     size_t consumed = 0;
-    s = decode_frame(bytes, limits, prev, h, payload, consumed);
+    const DecodeStatus s = decode_frame(body, limits, prev, h, payload, consumed);
     if (s != DecodeStatus::Ok) return s;
-    h.sender = p.sender;
+    h.sender = sender;
     if (!on_frame(h, payload)) return DecodeStatus::Ok;  // the receiver stopped
-    bytes = bytes.subspan(consumed);
+    body = body.subspan(consumed);
   }
   return DecodeStatus::Ok;
 }
+
+// TCP: the complete records at the start of `stream` (each a 4-byte
+// little-endian length, then that many bytes of packet), handed to on_packet
+// in order. `consumed` is where the first incomplete record starts. False if
+// the connection must close: a length above max_packet() (asked before each
+// record: a Hello may bind the connection and raise it) or below a packet's
+// overhead (`rejected` says which), or on_packet returned false.
+template <typename MaxPacket, typename OnPacket>
+bool split_tcp_records(std::span<const std::byte> stream, MaxPacket&& max_packet, size_t& consumed,
+                       DecodeStatus& rejected, OnPacket&& on_packet) {
+  consumed = 0;
+  rejected = DecodeStatus::Ok;
+  while (stream.size() - consumed >= kTcpLengthSize) {
+    uint32_t len = 0;
+    for (size_t k = 0; k < kTcpLengthSize; ++k) len |= uint32_t(stream[consumed + k]) << (8 * k);
+    if (len > max_packet()) {
+      rejected = DecodeStatus::Oversized;
+      return false;
+    }
+    if (len < kPacketOverhead) {
+      rejected = DecodeStatus::Truncated;
+      return false;
+    }
+    if (stream.size() - consumed - kTcpLengthSize < len) break;  // wait for the rest
+    if (!on_packet(stream.subspan(consumed + kTcpLengthSize, len))) return false;
+    consumed += kTcpLengthSize + len;
+  }
+  return true;
+}
+
+// The body of a packet: between its header and its MAC (empty if too short).
+inline std::span<const std::byte> packet_body(std::span<const std::byte> packet) {
+  if (packet.size() < kPacketOverhead) return {};
+  return packet.subspan(kPacketHeaderSize, packet.size() - kPacketOverhead);
+}
+
+// Varints as frames use them (LEB128, canonical only), for other bodies.
+size_t varint_size(uint64_t v);
+void append_varint(std::vector<std::byte>& out, uint64_t v);
+DecodeStatus read_varint(const std::byte*& p, const std::byte* end, uint64_t& out);
 
 }  // namespace psync::net

@@ -1,15 +1,33 @@
 // node.cpp: the replica process — configuration in, frames routed to
-// instances by id, one timer heap for every instance's round deadline,
-// decisions out as JSON lines, counters at exit.
+// instances by id through a flat instance table, one timing wheel for every
+// instance's round deadline, decisions out as buffered JSON lines, counters
+// at exit. Built for many instances in flight: the steady state allocates
+// nothing per instance or per round (bench/rounds counts it). The trust
+// pieces (docs/reliability.md) hook in here: keys and incarnations for the
+// transport, the --data-dir log (group commit before anything leaves),
+// fences for restarted peers and the rejoin point of a restarted replica,
+// and learning decided values from peers.
 #include "node/node.h"
+#include "abi/values.h"
 #include "abi/validate.h"
+#include "abi/typed_values.h"
 
+#include "node/json.h"
+#include "node/learning.h"
+#include "node/timer_wheel.h"
+#include "store/log.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <queue>
-#include <unordered_map>
 
 namespace psync::node {
 
@@ -39,30 +57,168 @@ asio::ip::address resolve_host(asio::io_context& io, const ClusterMember& m) {
   return results.begin()->endpoint().address();
 }
 
-void append_json_string(std::string& out, const char* s) {
-  out += '"';
-  for (; *s; ++s) {
-    const unsigned char c = static_cast<unsigned char>(*s);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += char(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += char(c);
-    }
+// Running instances by slot. The instance objects live in a slab (a deque
+// never moves them) and are recycled through a free list, so each is built
+// once; an instance id finds its slot through a direct-mapped ring indexed
+// by the id's low bits. Ids in flight are close together (instances start
+// in order), so the ring stays near twice the window and grows only when a
+// straggling instance holds an old id while new ones start.
+class InstanceTable {
+ public:
+  static constexpr int32_t kNone = -1;
+
+  explicit InstanceTable(size_t window) {
+    size_t size = 64;
+    while (size < 2 * window && size < (size_t{1} << 30)) size *= 2;
+    ring_.assign(size, kNone);
   }
-  out += '"';
-}
+
+  int32_t find(uint64_t id) const {
+    const int32_t s = ring_[id & (ring_.size() - 1)];
+    return s != kNone && ids_[size_t(s)] == id ? s : kNone;
+  }
+
+  // A slot for `id` (not in the table): a free one, or a new one built by make().
+  template <typename Make>
+  int32_t claim(uint64_t id, Make&& make) {
+    int32_t s;
+    if (!free_.empty()) {
+      s = free_.back();
+      free_.pop_back();
+    } else {
+      s = int32_t(instances_.size());
+      make(instances_);
+      ids_.push_back(0);
+      started_us_.push_back(0);
+      last_round_.emplace_back();
+      released_.push_back(0);
+      settle_queued_.push_back(0);
+      in_use_.push_back(0);
+    }
+    ids_[size_t(s)] = id;
+    started_us_[size_t(s)] = 0;
+    last_round_[size_t(s)].state.clear();  // keeps its capacity
+    released_[size_t(s)] = 0;
+    settle_queued_[size_t(s)] = 0;
+    while (ring_[id & (ring_.size() - 1)] != kNone) grow();  // another id in flight there
+    ring_[id & (ring_.size() - 1)] = s;
+    in_use_[size_t(s)] = 1;
+    ++live_;
+    return s;
+  }
+
+  void release(int32_t s) {
+    ring_[ids_[size_t(s)] & (ring_.size() - 1)] = kNone;
+    in_use_[size_t(s)] = 0;
+    free_.push_back(s);
+    --live_;
+  }
+
+  engine::Instance& instance(int32_t s) { return instances_[size_t(s)]; }
+  uint64_t id(int32_t s) const { return ids_[size_t(s)]; }
+  bool in_use(int32_t s) const { return in_use_[size_t(s)] != 0; }
+  uint8_t& released(int32_t s) { return released_[size_t(s)]; }
+  int64_t& started_us(int32_t s) { return started_us_[size_t(s)]; }  // learning waits a while for running ones
+  store::RoundState& last_round(int32_t s) { return last_round_[size_t(s)]; }  // --data-dir: for a compaction
+  uint8_t& settle_queued(int32_t s) { return settle_queued_[size_t(s)]; }
+  size_t live() const { return live_; }
+  size_t slots() const { return instances_.size(); }
+
+ private:
+  void grow() {
+    std::vector<int32_t> bigger(ring_.size() * 2, kNone);
+    for (size_t s = 0; s < instances_.size(); ++s) {
+      if (!in_use_[s]) continue;
+      const uint64_t at = ids_[s] & (bigger.size() - 1);
+      if (bigger[at] != kNone) {  // still colliding: double again
+        ring_.assign(bigger.size(), kNone);
+        grow();
+        return;
+      }
+      bigger[at] = int32_t(s);
+    }
+    ring_.swap(bigger);
+  }
+
+  std::deque<engine::Instance> instances_;
+  std::vector<uint64_t> ids_;
+  std::vector<int64_t> started_us_;
+  std::vector<store::RoundState> last_round_;
+  std::vector<uint8_t> released_;       // lingering: no longer holds a window place
+  std::vector<uint8_t> settle_queued_;  // in the list of catch-ups to settle
+  std::vector<uint8_t> in_use_;
+  std::vector<int32_t> free_;
+  std::vector<int32_t> ring_;
+  size_t live_ = 0;
+};
+
+// Decision lines, formatted straight into one buffer and written with one
+// write(2) per flush: no stdio, no allocation per line.
+class DecisionWriter {
+ public:
+  DecisionWriter() { buffer_.reserve(kCapacity + kLineMax); }
+
+  bool wants_flush() const { return buffer_.size() >= kCapacity; }
+  bool empty() const { return buffer_.empty(); }
+  std::string& buffer() { return buffer_; }
+
+  // {"id":0,"instance":3,"round":1,"value":42,"us":1804}
+  void append_int_line(int32_t id, uint64_t instance, int64_t round, std::string_view value, int64_t us) {
+    buffer_ += "{\"id\":";
+    append_number(id);
+    buffer_ += ",\"instance\":";
+    append_number(instance);
+    buffer_ += ",\"round\":";
+    append_number(round);
+    buffer_ += ",\"value\":";
+    buffer_ += value;
+    buffer_ += ",\"us\":";
+    append_number(us);
+    buffer_ += "}\n";
+  }
+
+  void write_out() {
+    if (buffer_.empty()) return;
+    std::fflush(stdout);  // anything stdio still holds goes first
+    const char* at = buffer_.data();
+    size_t left = buffer_.size();
+    while (left > 0) {
+      const ssize_t w = ::write(STDOUT_FILENO, at, left);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) break;  // stdout closed: decisions cannot be reported, the run goes on
+      at += w;
+      left -= size_t(w);
+    }
+    buffer_.clear();
+  }
+
+ private:
+  static constexpr size_t kCapacity = 64 << 10;
+  static constexpr size_t kLineMax = 512;  // a line with a 64-member set<pid> is about 260 bytes
+  template <typename T>
+  void append_number(T v) {
+    char digits[24];
+    buffer_.append(digits, size_t(std::to_chars(digits, digits + sizeof digits, v).ptr - digits));
+  }
+  std::string buffer_;
+};
+
+// A frame of a later round than its instance's, held back until the rest of
+// its batch has been delivered (rounds of a batch are taken in round order).
+struct HeldFrame {
+  net::WireHeader header;
+  size_t offset;  // payload in Node::held_bytes_
+};
 
 class Node final : public engine::Host {
  public:
   Node(const psync_protocol_desc& desc, const Options& o)
       : desc_(desc), options_(o), n_(int32_t(o.cluster.size())), layout_(engine::Layout::compute(desc, n_)),
-        wake_(io_), flush_timer_(io_), limit_timer_(io_), start_timer_(io_), signals_(io_, SIGINT, SIGTERM),
-        status_(o.instances, Pending), fault_rng_(o.seed * 0x2545F4914F6CDD1Dull ^ uint64_t(o.id)) {
+        wake_(io_), flush_timer_(io_), limit_timer_(io_), start_timer_(io_), adapt_timer_(io_), learn_timer_(io_),
+        stay_timer_(io_), signals_(io_, SIGINT, SIGTERM), status_(o.instances, Pending), table_(o.window),
+        fault_rng_(o.seed * 0x2545F4914F6CDD1Dull ^ uint64_t(o.id)), inputs_(std::max<uint32_t>(desc.num_inputs, 1)),
+        decided_(o.retain_decisions), learner_(n_, o.id, o.byzantine_f), fence_for_(size_t(n_), 0),
+        heard_messages_(size_t(n_), false), fence_reported_(size_t(n_), false) {
     config_.n = n_;
     config_.me = o.id;
     config_.default_timeout_us = o.timeout_us;
@@ -78,35 +234,78 @@ class Node final : public engine::Host {
     }
     config_.defer_catch_up = true;  // settled once per event-loop turn, see settle_pending()
     config_.catch_up_grace_us = o.catch_up_grace_us;  // when > 0, instead of the above
+    config_.round_latency = &latency_;
+
+    // --data-dir: recover before anything else, so that the incarnation
+    // grows past every earlier one and nothing is redone.
+    if (!o.data_dir.empty()) {
+      try {
+        log_ = store::Log::open(o.data_dir, {desc.fingerprint, n_, o.id}, recovered_);
+      } catch (const std::runtime_error& e) {
+        throw ConfigError(std::string("--data-dir: ") + e.what());
+      }
+      config_.report_round_starts = true;
+    }
+    // Incarnation: the wall clock in microseconds (so that it grows across
+    // restarts without a data dir), and past the last one recorded.
+    incarnation_ = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
+    incarnation_ = std::max(incarnation_, recovered_.incarnation + 1);
+    if (log_) {
+      log_->append_incarnation(incarnation_);
+      log_->commit();
+    }
 
     net_.n = n_;
     net_.me = o.id;
     net_.fingerprint = desc.fingerprint;
     net_.max_payload = uint32_t(layout_.max_msg_size);
     net_.max_datagram = o.max_datagram;
+    net_.duplicate = o.duplicate;
+    net_.fault_seed = o.seed * 0x100000001b3ULL + uint64_t(o.id);
     for (const ClusterMember& m : o.cluster) net_.peers.push_back({m.id, m.host, m.port, resolve_host(io_, m)});
+    net_.incarnation = incarnation_;
+    // Durable only with history: a new data dir remembers no earlier votes.
+    net_.durable = log_ != nullptr && recovered_.incarnation != 0;
+    if (o.key_pair) {
+      std::vector<net::Key> keys;
+      for (const ClusterMember& m : o.cluster) keys.push_back(*m.public_key);
+      try {
+        net_.keys = net::SessionKeys::from_key_pairs(o.id, *o.key_pair, keys);
+      } catch (const std::runtime_error& e) {
+        throw ConfigError(o.cluster_path + ": " + e.what());
+      }
+    }
     auto on_frame = [this](const net::WireHeader& h, std::span<const std::byte> p) { receive_frame(h, p); };
     transport_ = o.transport == TransportKind::Udp ? net::make_udp_transport(io_, net_, on_frame, net_counters_)
                                                     : net::make_tcp_transport(io_, net_, on_frame, net_counters_);
-    transport_->set_on_connect([this] {
-      if (!started_ && transport_->reachable_peers() >= n_ - 1) begin_rounds();
-    });
-    transport_->set_batch_end([this] {
-      in_receive_batch_ = false;
-      settle_pending();
-      schedule_wake();
-    });
+    transport_->set_on_connect([this] { check_start_gate(); });
+    transport_->set_batch_end([this] { end_receive_batch(); });
+    transport_->set_before_send([this] { commit_log(); });
+    transport_->set_hello_hooks([this](int32_t peer) { return hello_for(peer); },
+                                [this](const net::HelloEvent& ev) { take_hello(ev); });
     start_ = std::chrono::steady_clock::now();
+    recover_from_log();
   }
 
   int run() {
     transport_->start();
+    if (!net_.keys.keyed && n_ > 1)  // even with --quiet: nobody should run this way by accident
+      std::fprintf(stderr, "psync: warning: id=%d: %s lists no public keys, so packets are not authenticated: "
+                           "anyone who can reach this replica can forge messages (psyncc keygen makes keys)\n",
+                   options_.id, options_.cluster_path.c_str());
     if (!options_.quiet) {
       const ClusterMember& me = options_.cluster[size_t(options_.id)];
-      std::fprintf(stderr, "psync: %s id=%d n=%d %s %s:%u, %llu instance(s), window %llu, timeout %lldus\n",
+      std::fprintf(stderr, "psync: %s id=%d n=%d %s %s:%u, %llu instance(s), window %llu, timeout %lldus, incarnation %llu%s\n",
                    desc_.name, options_.id, n_, options_.transport == TransportKind::Udp ? "udp" : "tcp",
                    me.host.c_str(), unsigned(me.port), (unsigned long long)options_.instances,
-                   (unsigned long long)options_.window, (long long)options_.timeout_us);
+                   (unsigned long long)options_.window, (long long)options_.timeout_us,
+                   (unsigned long long)incarnation_, log_ ? ", durable" : "");
+      if (log_ && (recovered_.records > 1 || recovered_.truncated_bytes > 0))
+        std::fprintf(stderr, "psync: id=%d recovered %s: %llu decided, %llu resumable, %llu byte(s) of torn tail cut off\n",
+                     options_.id, options_.data_dir.c_str(), (unsigned long long)counters_.decisions_recovered,
+                     (unsigned long long)recovered_.rounds.size(), (unsigned long long)recovered_.truncated_bytes);
     }
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
       if (ec) return;
@@ -121,12 +320,16 @@ class Node final : public engine::Host {
           std::fprintf(stderr, "psync: id=%d time limit reached, %llu of %llu instance(s) unfinished\n", options_.id,
                        (unsigned long long)(options_.instances - counters_.instances_finished),
                        (unsigned long long)options_.instances);
-        begin_shutdown(1);
+        // Instances that are only lingering have decided: that is success.
+        begin_shutdown(counters_.instances_decided == options_.instances ? 0 : 1);
       });
     }
-    // TCP: round 0 waits (boundedly) for a connection to every peer, so that
-    // the first rounds are not run against peers that cannot hear them yet.
-    if (options_.transport == TransportKind::Tcp && options_.start_wait_us > 0 && n_ > 1) {
+    // Round 0 waits (boundedly) for the handshake with every peer: messages
+    // can only be sealed for a peer whose incarnation is known, and a
+    // restarted replica must hear every peer's fence before it votes
+    // (docs/reliability.md). Over TCP that includes a connection to each.
+    // A replica whose log says every instance is over has nothing to wait for.
+    if (options_.start_wait_us > 0 && n_ > 1 && counters_.instances_finished < options_.instances) {
       start_timer_.expires_after(std::chrono::microseconds(options_.start_wait_us));
       start_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || started_) return;
@@ -136,7 +339,10 @@ class Node final : public engine::Host {
     } else {
       asio::post(io_, [this] { begin_rounds(); });
     }
+    if (options_.timeout_ceiling_us > options_.timeout_us) schedule_adaptation();
+    sweep_learning_later();
     io_.run();
+    commit_log();
     write_out();
     if (!options_.quiet)
       std::fprintf(stderr, "psync: id=%d decided %llu/%llu instance(s) in %.1f ms\n", options_.id,
@@ -164,14 +370,35 @@ class Node final : public engine::Host {
 
   void report_decision(uint64_t instance, int64_t round, const void* state) override {
     ++counters_.instances_decided;
-    char head[160];
-    std::snprintf(head, sizeof head, "{\"id\":%d,\"instance\":%llu,\"round\":%lld,\"value\":", options_.id,
-                  (unsigned long long)instance, (long long)round);
-    out_ += head;
-    append_output_value(state, instance);
-    std::snprintf(head, sizeof head, ",\"us\":%lld}\n", (long long)now_us());
-    out_ += head;
-    schedule_write_out();
+    std::string state_text;  // short values stay in the string's own buffer: no allocation
+    const std::string value = output_value(state, instance, state_text);
+    decided_.set(instance, value, round);
+    learner_.forget(instance);
+    if (status_[instance] == Active) status_[instance] = ActiveDecided;
+    if (log_) log_->append_decision(instance, round, value, false);
+    if (state_text.empty() && value != "null") {
+      out_.append_int_line(options_.id, instance, round, value, now_us());
+      if (out_.wants_flush()) write_out();
+      else schedule_write_out();
+      return;
+    }
+    JsonObject line;
+    line.add("id", options_.id).add("instance", instance).add("round", round).add_raw("value", value);
+    line.add_string("state", state_text).add("us", now_us());
+    emit_line(line);
+  }
+
+  void round_starting(uint64_t instance, int64_t round, std::span<const std::byte> state, uint64_t rng,
+                      int64_t decided_round) override {
+    if (!log_) return;
+    log_->append_round(instance, round, rng, decided_round, state);
+    if (const int32_t s = table_.find(instance); s != InstanceTable::kNone) {  // kept for a compaction of the log
+      store::RoundState& r = table_.last_round(s);
+      r.round = round;
+      r.rng = rng;
+      r.decided_round = decided_round;
+      r.state.assign(state.begin(), state.end());
+    }
   }
 
   void report_conflict(uint64_t instance, int64_t round, const void*) override {
@@ -179,13 +406,35 @@ class Node final : public engine::Host {
                  options_.id, (unsigned long long)instance, (long long)round);
   }
 
+  // `log` lines go to stderr, the first kMaxPrintedLogLines of them: a log in
+  // every round of every instance must not turn a replica into a disk
+  // writer. All are counted (log_lines in --stats).
+  void log_line(uint64_t instance, int64_t round, std::string_view text) override {
+    if (++log_lines_seen_ > kMaxPrintedLogLines) {
+      if (log_lines_seen_ == kMaxPrintedLogLines + 1)
+        std::fprintf(stderr, "psync: id=%d more than %d log lines: the rest are counted (log_lines), not printed\n",
+                     options_.id, kMaxPrintedLogLines);
+      return;
+    }
+    std::fprintf(stderr, "psync: id=%d instance %llu round %lld: %.*s\n", options_.id, (unsigned long long)instance,
+                 (long long)round, int(text.size()), text.data());
+  }
+
+  // A computed pid or set element out of range (abi.h): the operation did
+  // nothing; the engine counts it (range_errors) and the first few are shown.
+  void report_range_error(uint64_t instance, int64_t round, int64_t value, const char* where) override {
+    if (++range_errors_seen_ > kMaxPrintedRangeErrors) return;
+    std::fprintf(stderr, "psync: id=%d instance %llu round %lld: range error: %lld at %s%s\n", options_.id,
+                 (unsigned long long)instance, (long long)round, (long long)value, where ? where : "?",
+                 range_errors_seen_ == kMaxPrintedRangeErrors ? " (further range errors are only counted)" : "");
+  }
+
  private:
-  enum InstanceStatus : uint8_t { Pending, Active, Done, DoneDecided };
-  struct Slot {
-    std::unique_ptr<engine::Instance> inst;
-    int64_t armed = kNoDeadline;  // earliest heap entry for this instance
-    bool released = false;        // lingering: no longer holds a window place
-  };
+  // Learning: a peer had decided it before this replica's round 0 began;
+  // it is learned from peers (sweep_learning), never run here.
+  enum InstanceStatus : uint8_t { Pending, Active, ActiveDecided, Done, DoneDecided, Learning };
+  static bool finished(uint8_t st) { return st == Done || st == DoneDecided; }
+  static bool decided_status(uint8_t st) { return st == ActiveDecided || st == DoneDecided; }
 
   void send_notice(uint64_t instance, int64_t round, int32_t to) {
     net::WireHeader h;
@@ -202,7 +451,65 @@ class Node final : public engine::Host {
     if (started_) return;
     started_ = true;
     start_timer_.cancel();
+    // Below the rejoin point this replica only learns (it may have voted
+    // there in an earlier incarnation it does not remember).
+    next_ = std::max(next_, rejoin_);
+    resume_recovered();
+    learn_what_peers_decided();
     fill_window();
+    replay_early();
+    schedule_wake();
+  }
+
+  // Frames that arrived before round 0 could begin (dispatch): at most
+  // kEarlyFramesPerPeer * window frames and kEarlyBytes bytes in all.
+  static constexpr size_t kEarlyFramesPerPeer = 16;
+  static constexpr size_t kEarlyBytes = size_t(16) << 20;
+  void hold_early(const net::WireHeader& h, std::span<const std::byte> payload) {
+    const size_t max_frames = kEarlyFramesPerPeer * size_t(n_) * size_t(std::max<uint64_t>(options_.window, 1));
+    if (early_.size() >= max_frames || early_bytes_.size() + payload.size() > kEarlyBytes) {
+      ++counters_.learning_messages_dropped;
+      if (h.decided) learner_.hint(h.instance, h.sender);
+      return;
+    }
+    ++counters_.early_frames_held;
+    early_.push_back({h, early_bytes_.size()});
+    early_bytes_.insert(early_bytes_.end(), payload.begin(), payload.end());
+  }
+  // A replica whose round 0 begins after a peer decided an instance (its
+  // --start-wait waited for a peer that crashed, say) learns that decision
+  // rather than run the instance: its peers went through those rounds
+  // without it, as if it had crashed, and a protocol whose assumption
+  // bounds the crashes (FloodMin) promises nothing to a process that
+  // resumes after one. Adopting a peer's decision is safe by agreement.
+  // The evidence: a held frame's decided bit, or a Hello's decided_below.
+  void learn_what_peers_decided() {
+    auto learn = [&](uint64_t i) {
+      if (i < next_ || i >= options_.instances || status_[i] != Pending) return;
+      status_[i] = Learning;
+      ++counters_.instances_learned_at_start;
+    };
+    for (const HeldFrame& f : early_)
+      if (f.header.decided) {
+        learn(f.header.instance);
+        learner_.hint(f.header.instance, f.header.sender);
+      }
+    for (uint64_t i = next_; i < options_.instances && learner_.peers_with_decided(i) != 0; ++i) learn(i);
+  }
+  void replay_early() {
+    std::vector<HeldFrame> frames;
+    std::vector<std::byte> bytes;
+    frames.swap(early_);
+    bytes.swap(early_bytes_);
+    // Lower rounds first, so that a round closes with its messages before a
+    // later round's message makes the instance catch up.
+    std::stable_sort(frames.begin(), frames.end(),
+                     [](const HeldFrame& a, const HeldFrame& b) { return a.header.round < b.header.round; });
+    for (const HeldFrame& f : frames) {
+      if (shutting_down_) return;
+      dispatch(f.header, {bytes.data() + f.offset, f.header.length});
+    }
+    settle_pending();
   }
   struct Delayed {
     int64_t at;
@@ -215,53 +522,95 @@ class Node final : public engine::Host {
   int64_t now_us() const {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_).count();
   }
+  // One clock read per batch of received datagrams.
+  int64_t event_now() const { return in_receive_batch_ ? batch_now_ : now_us(); }
 
   double uniform() { return double(splitmix(fault_rng_) >> 11) * 0x1.0p-53; }
 
-  void append_output_value(const void* state, uint64_t instance) {
+  // {"id":..,"instance":..,"round":..,"final":{"leader":0,...},"state":"0a00.."}:
+  // the `output var`s as an instance ends, and the whole state in hex, for
+  // psyncc run (which evaluates the invariants over it) and the e2e tests.
+  // Printed by a protocol with output vars or without a decision.
+  void report_final_outputs(uint64_t instance, const engine::Instance& inst) {
+    if (desc_.num_output_vars == 0 && desc_.output.kind != PSYNC_KIND_NONE) return;
+    std::string obj = "{";
+    for (uint32_t k = 0; k < desc_.num_output_vars; ++k) {
+      const psync_field& f = desc_.output_vars[k];
+      int64_t v = 0;
+      std::memcpy(&v, static_cast<const char*>(inst.state()) + f.offset, 8);
+      if (k) obj += ',';
+      obj += "\"" + std::string(f.name) + "\":" + field_value_json(f, v);
+    }
+    obj += '}';
+    static constexpr char kHex[] = "0123456789abcdef";
+    const auto* bytes = static_cast<const unsigned char*>(inst.state());
+    const uint64_t size = desc_.state_size(n_);
+    std::string hex = "\"";
+    hex.reserve(size * 2 + 2);
+    for (uint64_t b = 0; b < size; ++b) hex += {kHex[bytes[b] >> 4], kHex[bytes[b] & 15]};
+    hex += '"';
+    JsonObject line;
+    line.add("id", options_.id).add("instance", instance).add("round", inst.round()).add_raw("final", obj);
+    line.add_raw("state", hex);
+    emit_line(line);
+  }
+
+  // The output as JSON text, whatever its type; a protocol without an output
+  // gives null and its whole state as text in `state_text` instead. The
+  // value text is what peers learn and what --data-dir keeps.
+  std::string output_value(const void* state, uint64_t instance, std::string& state_text) {
     const psync_field& f = desc_.output;
     int64_t v = 0;
     if (f.kind != PSYNC_KIND_NONE && f.kind != PSYNC_KIND_OTHER)
       std::memcpy(&v, static_cast<const char*>(state) + f.offset, 8);
-    char buf[32];
+    char value[32 + 64 * 3];
+    size_t len = 0;
     switch (psync_kind(f.kind)) {
       case PSYNC_KIND_INT:
       case PSYNC_KIND_PID:
-        std::snprintf(buf, sizeof buf, "%lld", (long long)v);
-        out_ += buf;
-        break;
-      case PSYNC_KIND_BOOL: out_ += v ? "true" : "false"; break;
+        len = size_t(std::to_chars(value, value + sizeof value, v).ptr - value);
+        return std::string(value, len);  // at most 20 characters: no allocation for most
+      case PSYNC_KIND_BOOL: return v ? "true" : "false";
+      case PSYNC_KIND_ENUM: return field_value_json(f, v);
+      case PSYNC_KIND_BYTES:
+      case PSYNC_KIND_OTHER:
+        // Any other type, through its description (abi/typed_values.h:
+        // arrays, objects, bytes as a string or {"hex":...}).
+        return value_to_json(*desc_.output_type, static_cast<const char*>(state) + f.offset, n_);
       case PSYNC_KIND_PIDSET: {
-        out_ += '[';
-        bool first = true;
+        value[len++] = '[';
         for (int32_t i = 0; i < 64; ++i)
           if ((uint64_t(v) >> i) & 1) {
-            std::snprintf(buf, sizeof buf, "%s%d", first ? "" : ",", i);
-            out_ += buf;
-            first = false;
+            if (len > 1) value[len++] = ',';
+            len = size_t(std::to_chars(value + len, value + sizeof value, i).ptr - value);
           }
-        out_ += ']';
-        break;
+        value[len++] = ']';
+        return std::string(value, len);
       }
       default: {
-        // No scalar output: print the whole state instead.
-        out_ += "null,\"state\":";
         std::string text(256, '\0');
-        const auto it = active_.find(instance);
-        const psync_env* env = it != active_.end() ? &it->second.inst->env() : nullptr;
+        const int32_t s = table_.find(instance);
+        const psync_env* env = s != InstanceTable::kNone ? &table_.instance(s).env() : nullptr;
         if (env != nullptr && desc_.print_state != nullptr) {
           int32_t need = desc_.print_state(state, env, text.data(), text.size());
           if (need >= int32_t(text.size())) {
             text.assign(size_t(need) + 1, '\0');
             need = desc_.print_state(state, env, text.data(), text.size());
           }
-          text.resize(size_t(std::max(need, 0)));
+          text.resize(size_t(std::clamp<int32_t>(need, 0, int32_t(text.size()))));
         } else {
           text.clear();
         }
-        append_json_string(out_, text.c_str());
+        state_text = text;
+        return "null";
       }
     }
+  }
+
+  void emit_line(const JsonObject& line) {
+    out_.buffer() += line.str();
+    out_.buffer() += '\n';
+    schedule_write_out();
   }
 
   void schedule_write_out() {
@@ -276,16 +625,15 @@ class Node final : public engine::Host {
 
   void write_out() {
     if (out_.empty()) return;
-    std::fwrite(out_.data(), 1, out_.size(), stdout);
-    std::fflush(stdout);
-    out_.clear();
+    commit_log();  // a decision line leaves only once its record is on disk
+    out_.write_out();
   }
 
   void receive_frame(const net::WireHeader& h, std::span<const std::byte> payload) {
     if (shutting_down_) return;
     if (!in_receive_batch_) {  // until the transport's batch_end
       in_receive_batch_ = true;
-      batch_now_ = now_us();   // one clock read per batch of datagrams
+      batch_now_ = now_us();
     }
     if (options_.drop > 0 && uniform() < options_.drop) {
       ++counters_.injected_drops;
@@ -298,7 +646,37 @@ class Node final : public engine::Host {
       schedule_wake();
       return;
     }
+    // A message for a later round than its instance is in waits for the end
+    // of the batch: the batch's messages for the current round go first, so
+    // that the round closes with them and the later one needs no buffering.
+    if (h.kind == net::FrameKind::Message && h.instance < options_.instances) {
+      const int32_t s = table_.find(h.instance);
+      if (s != InstanceTable::kNone && h.round > table_.instance(s).round()) {
+        const size_t at = held_bytes_.size();
+        held_bytes_.insert(held_bytes_.end(), payload.begin(), payload.end());
+        held_.push_back({h, at});
+        return;
+      }
+    }
     dispatch(h, payload);
+  }
+
+  // The transport has handed up a whole batch (one drain of the socket):
+  // held frames now, in arrival order, then the catch-ups it made possible.
+  void end_receive_batch() {
+    for (size_t i = 0; i < held_.size(); ++i) {
+      const HeldFrame& f = held_[i];
+      dispatch(f.header, {held_bytes_.data() + f.offset, f.header.length});
+    }
+    held_.clear();
+    held_bytes_.clear();
+    // A batch without frames (Hellos only, or datagrams all dropped) did not
+    // start the clock: batch_now_ is an earlier batch's.
+    const bool timed = in_receive_batch_;
+    in_receive_batch_ = false;
+    settle_pending();
+    schedule_wake();
+    if (timed) note_turn(now_us() - batch_now_);
   }
 
   void dispatch(const net::WireHeader& h, std::span<const std::byte> payload) {
@@ -306,67 +684,142 @@ class Node final : public engine::Host {
       ++counters_.unknown_instance_dropped;
       return;
     }
+    if (h.kind == net::FrameKind::Query) {
+      send_answer(h.sender, h.instance);
+      return;
+    }
+    if (h.kind == net::FrameKind::Answer) {
+      take_answer(h.sender, h.instance, h.round, payload);
+      return;
+    }
     const bool notice = h.kind == net::FrameKind::Notice;
     if (notice) ++counters_.decided_notices_received;
+    if (!notice) heard_messages_[size_t(h.sender)] = true;
+    // A peer that restarted without a data dir may not vote where its
+    // earlier incarnation may have: we drop those messages, and tell it the
+    // decision if we know it.
+    if (!notice && h.instance < fence_for_[size_t(h.sender)]) {
+      ++counters_.fenced_messages_dropped;
+      if (!h.decided) send_answer(h.sender, h.instance);
+      return;
+    }
     const uint8_t st = status_[h.instance];
-    if (st == Done || st == DoneDecided) {
+    if (st == Learning) {
+      if (!notice) ++counters_.learning_messages_dropped;
+      if (h.decided) learner_.hint(h.instance, h.sender);
+      return;
+    }
+    if (finished(st)) {
       // A peer that has decided may be lingering for want of our decided
       // bit (the frames that carried it were lost): tell it again. Only a
       // message triggers this, never a notice, so two finished processes
-      // cannot keep answering each other.
-      if (st == DoneDecided && h.decided && !notice) send_notice(h.instance, h.round, h.sender);
+      // cannot keep answering each other. A peer that has not decided is
+      // behind: it gets the value itself.
+      if (st == DoneDecided && !notice) {
+        if (h.decided) send_notice(h.instance, h.round, h.sender);
+        else send_answer(h.sender, h.instance);
+      }
       if (!notice) ++counters_.finished_instance_messages_dropped;
       return;
     }
+    int32_t s = table_.find(h.instance);
     if (st == Pending) {
+      if (!started_) {
+        // Before round 0 may begin, no peer's message starts an instance:
+        // a recovered one must resume from its log (begin_rounds), not start
+        // afresh with its old votes forgotten, and a replica restarted
+        // without a data dir does not know its rejoin point yet. The frame
+        // is held (boundedly) and dispatched again once round 0 begins, past
+        // those checks: dropping it would make a replica that starts late
+        // (its --start-wait waiting for a crashed peer) skip the rounds its
+        // peers ran meanwhile with empty mailboxes, which the protocol's
+        // assumptions may exclude (FloodMin then decides a value nobody
+        // proposed). Beyond the bound it is dropped; a decided instance is
+        // then learned.
+        hold_early(h, payload);
+        return;
+      }
+      if (h.instance < rejoin_) {
+        // Below our rejoin point: we learn this one, we do not vote in it.
+        ++counters_.learning_messages_dropped;
+        if (h.decided) learner_.hint(h.instance, h.sender);
+        return;
+      }
+      if (h.instance >= start_horizon()) {
+        // Bounded: a peer (or a forger with a key) cannot make us start
+        // instances far beyond our window; if we are really that far
+        // behind, we learn the decisions instead.
+        ++counters_.beyond_window_dropped;
+        return;
+      }
       // A peer is already running it: join now rather than lose its messages.
       ++counters_.instances_started_by_peers;
-      start_instance(h.instance);
+      s = start_instance(h.instance);
     }
-    auto it = active_.find(h.instance);
-    if (it == active_.end()) return;  // finished while starting
-    engine::Instance& inst = *it->second.inst;
-    if (h.decided) inst.peer_decided(h.sender);
-    if (!notice && !inst.finished())
-      inst.receive(h.sender, h.round, payload, in_receive_batch_ ? batch_now_ : now_us());
-    after_event(h.instance);
+    frontier_ = std::max(frontier_, h.instance + 1);
+    if (s == InstanceTable::kNone) return;  // finished while starting
+    engine::Instance& inst = table_.instance(s);
+    if (h.decided) {
+      inst.peer_decided(h.sender);
+      if (!inst.decided()) learner_.hint(h.instance, h.sender);
+    }
+    if (!notice && !inst.finished()) inst.receive(h.sender, h.round, payload, event_now());
+    after_event(s);
   }
 
-  void start_instance(uint64_t id) {
+  // How far beyond the lowest unfinished instance a peer's message may
+  // start one: twice the window, plus a little for peers that finish
+  // instances in another order.
+  uint64_t start_horizon() {
+    while (low_unfinished_ < options_.instances && finished(status_[low_unfinished_])) ++low_unfinished_;
+    return low_unfinished_ + 2 * options_.window + 16;
+  }
+
+  // Starts instance `id` in a recycled slot; returns the slot, or kNone if
+  // it finished at once.
+  int32_t start_instance(uint64_t id) {
     status_[id] = Active;
     ++counters_.instances_started;
-    const std::vector<int64_t> inputs = inputs_for_instance(desc_, options_, n_, id);
-    Slot& slot = active_[id];
-    slot.inst = std::make_unique<engine::Instance>(layout_, config_, options_.consts.data(), id, inputs, *this,
-                                                   engine_counters_);
-    slot.inst->start(in_receive_batch_ ? batch_now_ : now_us());
-    after_event(id);
+    frontier_ = std::max(frontier_, id + 1);
+    fill_inputs_for_instance(desc_, options_, n_, id, inputs_, input_buffers());
+    const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
+    const int32_t s = table_.claim(id, [&](std::deque<engine::Instance>& slab) {
+      slab.emplace_back(layout_, config_, options_.consts.data(), id, inputs, *this, engine_counters_);
+    });
+    wheel_.reserve_slots(table_.slots());
+    table_.started_us(s) = event_now();
+    engine::Instance& inst = table_.instance(s);
+    inst.reset(id, inputs);
+    inst.start(event_now());
+    return after_event(s) ? s : InstanceTable::kNone;
   }
 
   // Re-files the instance's deadline, or retires it when it is over.
-  void after_event(uint64_t id) {
-    auto it = active_.find(id);
-    if (it == active_.end()) return;
-    Slot& slot = it->second;
-    if (slot.inst->finished()) {
-      if (slot.released) --released_;
-      status_[id] = slot.inst->decided() ? DoneDecided : Done;
-      active_.erase(it);
+  // Returns false if the instance is gone.
+  bool after_event(int32_t s) {
+    engine::Instance& inst = table_.instance(s);
+    if (inst.finished()) {
+      if (table_.released(s)) --released_;
+      const uint64_t id = inst.id();
+      report_final_outputs(id, inst);
+      const bool decided = inst.decided() || status_[id] == ActiveDecided;
+      status_[id] = decided ? DoneDecided : Done;
+      if (log_) log_->append_finished(id, decided);
+      wheel_.remove(s);
+      table_.release(s);
       ++counters_.instances_finished;
-      if (counters_.instances_finished == options_.instances)
-        begin_shutdown(counters_.instances_decided == options_.instances ? 0 : 1);
-      else
-        fill_window();
-      return;
+      after_finishing();
+      return false;
     }
-    if (!slot.released && slot.inst->lingering()) {
+    if (!table_.released(s) && (inst.lingering() || inst.decided())) {
       // Its own work is done; it runs on only for peers that may need it.
-      slot.released = true;
+      table_.released(s) = 1;
       ++released_;
       fill_window();
     }
-    if (slot.inst->catch_up_pending()) {
-      to_settle_.push_back(id);
+    if (inst.catch_up_pending() && !table_.settle_queued(s)) {
+      table_.settle_queued(s) = 1;
+      to_settle_.push_back(s);
       if (!settle_posted_ && !in_receive_batch_) {  // a timer, a start, a delayed message
         settle_posted_ = true;
         asio::post(io_, [this] {
@@ -375,62 +828,45 @@ class Node final : public engine::Host {
         });
       }
     }
-    const int64_t d = slot.inst->deadline_us();
-    if (d < slot.armed) {
-      slot.armed = d;
-      timers_.emplace(d, id);
-    }
+    wheel_.set(s, inst.deadline_us());
+    return true;
   }
 
   // Runs after the handler that received a batch of frames: the catch-ups it
   // noted now see every message that had already arrived.
   void settle_pending() {
     if (to_settle_.empty()) return;
-    std::vector<uint64_t> ids;
-    ids.swap(to_settle_);
+    settling_.swap(to_settle_);
     const int64_t now = now_us();
-    for (uint64_t id : ids) {
-      auto it = active_.find(id);
-      if (it == active_.end()) continue;
-      it->second.inst->settle(now);
-      after_event(id);
+    for (const int32_t s : settling_) {
+      table_.settle_queued(s) = 0;
+      if (!table_.in_use(s)) continue;
+      table_.instance(s).settle(now);
+      after_event(s);
     }
+    settling_.clear();
     schedule_wake();
+  }
+
+  // An instance retired, decided or learned: start the next, or, once every
+  // instance is finished, stay for peers that are behind (--stay) and stop.
+  void after_finishing() {
+    if (counters_.instances_finished == options_.instances) stay_or_stop();
+    else fill_window();
   }
 
   void fill_window() {
-    while (!shutting_down_ && started_ && active_.size() - released_ < options_.window && next_ < options_.instances) {
+    if (filling_) return;  // an instance that finishes at once re-enters here
+    filling_ = true;
+    while (!shutting_down_ && started_ && table_.live() - released_ < options_.window && next_ < options_.instances) {
       const uint64_t id = next_++;
       if (status_[id] == Pending) start_instance(id);
     }
-    schedule_wake();
-  }
-
-  // Heap entries go stale when an instance ends or its deadline moves later
-  // (a round that ended before its timeout). Dropping or re-filing stale
-  // entries at the top before arming keeps the event loop from waking up
-  // for nothing — with one instance at a time, that was one wake-up per
-  // instance.
-  void prune_timers() {
-    while (!timers_.empty()) {
-      const auto [t, id] = timers_.top();
-      auto it = active_.find(id);
-      if (it == active_.end() || it->second.armed != t) {
-        timers_.pop();
-        continue;
-      }
-      const int64_t d = it->second.inst->deadline_us();
-      if (d <= t) break;
-      timers_.pop();
-      it->second.armed = d;
-      if (d != kNoDeadline) timers_.emplace(d, id);
-    }
+    filling_ = false;  // the caller's handler ends with schedule_wake()
   }
 
   void schedule_wake() {
-    prune_timers();
-    int64_t earliest = kNoDeadline;
-    if (!timers_.empty()) earliest = timers_.top().first;
+    int64_t earliest = wheel_.next_wake();
     if (!delayed_.empty()) earliest = std::min(earliest, delayed_.top().at);
     if (earliest == kNoDeadline || earliest >= wake_at_) return;
     wake_at_ = earliest;
@@ -450,24 +886,328 @@ class Node final : public engine::Host {
       delayed_.pop();
       dispatch(d.header, d.payload);
     }
-    while (!timers_.empty() && timers_.top().first <= now) {
-      const auto [t, id] = timers_.top();
-      timers_.pop();
-      auto it = active_.find(id);
-      if (it == active_.end() || it->second.armed != t) continue;  // stale entry
-      Slot& slot = it->second;
-      slot.armed = kNoDeadline;
-      if (slot.inst->deadline_us() <= now) slot.inst->on_timer(now);
-      after_event(id);
-    }
+    wheel_.expire(now, [&](int32_t s) {
+      engine::Instance& inst = table_.instance(s);
+      if (inst.deadline_us() <= now) inst.on_timer(now);
+      after_event(s);
+    });
     schedule_wake();
+    note_turn(now_us() - now);
+  }
+  // One turn of the event loop (a receive batch or a timer handler) took
+  // `us`: a message that arrived meanwhile waited that long.
+  void note_turn(int64_t us) { turn_max_us_ = std::max(turn_max_us_, us); }
+
+  // The adaptive timeout (docs/runtime.md, "Adaptive timeout"): every 50 ms,
+  // the default and written round timeouts are raised to
+  //   max(4 x the 99th percentile of the round latency measured since,
+  //       4 x the longest turn of the event loop since),
+  // between --timeout and --timeout-ceiling. A round that ends on its
+  // timeout while its messages are only queued behind thousands of others
+  // (a turn of the event loop takes about window / throughput) costs a
+  // phase. Neither signal may depend on the timeout itself: latency samples
+  // leave out rounds that ended in the second half of their timeout (the
+  // engine), and the turn is measured directly. The earlier signal, 2 x
+  // in-flight / instances finished per busy second, fed on itself (a longer
+  // timeout, fewer instances finished per turn, a longer timeout): LastVoting
+  // n=5 --window 1000 took 18-60 s instead of 2 s in 2 runs of 3.
+  void schedule_adaptation() {
+    adapt_timer_.expires_after(std::chrono::milliseconds(kAdaptEveryMs));
+    adapt_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || shutting_down_) return;
+      adapt_timeout();
+      schedule_adaptation();
+    });
+  }
+
+  void adapt_timeout() {
+    int64_t want = 0;
+    if (latency_.samples >= 16) want = 4 * latency_.quantile_upper_us(0.99);
+    want = std::max(want, 4 * turn_max_us_);
+    turn_max_us_ = 0;
+    const int64_t timeout = std::clamp(want, options_.timeout_us, std::max(options_.timeout_us, options_.timeout_ceiling_us));
+    config_.adaptive_timeout_us = timeout > options_.timeout_us ? timeout : 0;
+    round_latency_p99_us_ = latency_.quantile_upper_us(0.99);
+    adaptive_timeout_max_us_ = std::max(adaptive_timeout_max_us_, timeout);
+    latency_.clear();
+  }
+
+
+  // ---- Trust: handshake, fences, the --data-dir log, learning ------------
+
+  // Round 0 may begin once the handshake with every peer is done (and each
+  // has told us our fence), or --start-wait has passed.
+  void check_start_gate() {
+    if (started_) return;
+    if (transport_->reachable_peers() < n_ - 1) return;
+    for (int32_t p = 0; p < n_; ++p)
+      if (p != options_.id && !fence_reported_[size_t(p)]) return;
+    begin_rounds();
+  }
+
+  net::HelloBody hello_for(int32_t peer) {
+    net::HelloBody b;
+    b.fence = fence_for_[size_t(peer)];
+    b.decided_below = decided_below();
+    return b;
+  }
+
+  // Every instance below this is decided here (our Hellos say so).
+  uint64_t decided_below() {
+    while (low_undecided_ < options_.instances && decided_status(status_[low_undecided_])) ++low_undecided_;
+    return low_undecided_;
+  }
+
+  void take_hello(const net::HelloEvent& ev) {
+    const size_t p = size_t(ev.peer);
+    if (ev.new_incarnation) {
+      // A restart of a peer we had heard messages from, without a data dir
+      // to remember them: it may not vote again where it may have voted
+      // (docs/reliability.md). Fences only grow.
+      const bool durable = (ev.body.flags & net::kHelloDurable) != 0;
+      if (ev.previous_incarnation != 0 && heard_messages_[p] && !durable && frontier_ > fence_for_[p]) {
+        fence_for_[p] = frontier_;
+        ++counters_.peers_fenced;
+        if (!options_.quiet)
+          std::fprintf(stderr, "psync: id=%d peer %d restarted without a data dir: it may vote only from instance %llu on\n",
+                       options_.id, ev.peer, (unsigned long long)fence_for_[p]);
+      }
+      heard_messages_[p] = false;
+    }
+    learner_.set_peer_decided_below(ev.peer, ev.body.decided_below);
+    if (ev.fresh) {
+      // The fence this peer sets for us: we must not vote below it.
+      if (ev.body.fence > rejoin_) {
+        if (started_ && ev.body.fence > next_) {
+          // We already voted above the old rejoin point; this is the case a
+          // peer unreachable through --start-wait leaves open.
+          ++counters_.late_fences;
+          std::fprintf(stderr, "psync: id=%d warning: peer %d reports that an earlier incarnation of this replica "
+                               "voted up to instance %llu, after this one started voting from %llu: run with --data-dir\n",
+                       options_.id, ev.peer, (unsigned long long)ev.body.fence, (unsigned long long)rejoin_);
+        }
+        rejoin_ = ev.body.fence;
+        if (started_) next_ = std::max(next_, rejoin_);
+      }
+      if (!fence_reported_[p]) {
+        fence_reported_[p] = true;
+        check_start_gate();
+      }
+    }
+  }
+
+  void commit_log() {
+    if (!log_ || !log_->has_pending()) return;
+    log_->commit();
+    if (log_->wants_compaction(kCompactLogBytes)) compact_log();
+  }
+
+  // Rewrites the log as what is still needed: every instance below the
+  // watermark decided and retired, the retired ones above it, the decided
+  // values kept for stragglers, and the last round of each running one.
+  void compact_log() {
+    start_horizon();  // brings low_unfinished_ up to date
+    const uint64_t below = std::min(decided_below(), low_unfinished_);
+    store::Log::Snapshot snap;
+    snap.incarnation = incarnation_;
+    snap.finished_below = below;
+    std::vector<store::Decision> values;
+    std::vector<uint64_t> ids;
+    for (uint64_t i = below; i < frontier_; ++i)
+      if (finished(status_[i])) snap.finished.emplace_back(i, status_[i] == DoneDecided);
+    for (uint64_t i = decided_.oldest_kept(); i < frontier_; ++i)
+      if (auto v = decided_.get(i)) {
+        values.push_back({v->round, false, std::string(v->value)});
+        ids.push_back(i);
+      }
+    for (size_t k = 0; k < values.size(); ++k) snap.decisions.emplace_back(ids[k], &values[k]);
+    for (int32_t s = 0; s < int32_t(table_.slots()); ++s)
+      if (table_.in_use(s) && !table_.last_round(s).state.empty())
+        snap.rounds.emplace_back(table_.id(s), &table_.last_round(s));
+    log_->compact(snap);
+  }
+
+  // --data-dir: decided and retired instances are known again; undecided
+  // ones resume (after the handshake, in begin_rounds).
+  void recover_from_log() {
+    if (!log_) return;
+    for (uint64_t i = 0; i < std::min(recovered_.finished_below, options_.instances); ++i) mark_recovered(i, true);
+    for (const auto& [i, decided] : recovered_.finished)
+      if (i < options_.instances) mark_recovered(i, decided);
+    for (const auto& [i, d] : recovered_.decisions) {
+      if (i >= options_.instances) continue;
+      decided_.set(i, d.value, d.round);
+      if (status_[i] != DoneDecided) mark_recovered(i, true);
+      ++counters_.decisions_recovered;
+      // At least once: a decision whose line was lost with the process is
+      // printed now; one printed before is printed again, the same.
+      JsonObject line;
+      line.add("id", options_.id).add("instance", i).add("round", d.round).add_raw("value", d.value);
+      line.add("us", now_us()).add_raw("recovered", "true");
+      if (d.learned) line.add_raw("learned", "true");
+      emit_line(line);
+    }
+    for (const auto& [i, r] : recovered_.rounds) frontier_ = std::max(frontier_, i + 1);
+    if (!recovered_.finished.empty()) frontier_ = std::max(frontier_, recovered_.finished.rbegin()->first + 1);
+    frontier_ = std::max(frontier_, std::min(recovered_.finished_below, options_.instances));
+  }
+
+  void mark_recovered(uint64_t i, bool decided) {
+    if (finished(status_[i])) return;
+    status_[i] = decided ? DoneDecided : Done;
+    ++counters_.instances_finished;
+    if (decided) ++counters_.instances_decided;
+  }
+
+  void resume_recovered() {
+    for (auto& [i, r] : recovered_.rounds) {
+      if (i >= options_.instances || status_[i] != Pending || i < rejoin_) continue;
+      status_[i] = Active;
+      ++counters_.instances_started;
+      ++counters_.instances_resumed;
+      fill_inputs_for_instance(desc_, options_, n_, i, inputs_, input_buffers());
+      const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
+      const int32_t s = table_.claim(i, [&](std::deque<engine::Instance>& slab) {
+        slab.emplace_back(layout_, config_, options_.consts.data(), i, inputs, *this, engine_counters_);
+      });
+      wheel_.reserve_slots(table_.slots());
+      table_.started_us(s) = now_us();
+      engine::Instance& inst = table_.instance(s);
+      inst.reset(i, inputs);
+      inst.resume(r.round, r.state, r.rng, r.decided_round, now_us());
+      after_event(s);
+    }
+    recovered_.rounds.clear();
+    if (counters_.instances_finished == options_.instances) stay_or_stop();
+  }
+
+  void send_answer(int32_t to, uint64_t instance) {
+    const auto v = decided_.get(instance);
+    if (!v) return;
+    net::WireHeader h;
+    h.kind = net::FrameKind::Answer;
+    h.decided = true;
+    h.instance = instance;
+    h.round = v->round;
+    h.sender = options_.id;
+    transport_->send(to, h, std::as_bytes(std::span<const char>(v->value.data(), v->value.size())));
+    ++counters_.answers_sent;
+  }
+
+  void send_query(int32_t to, uint64_t instance) {
+    net::WireHeader h;
+    h.kind = net::FrameKind::Query;
+    h.instance = instance;
+    h.sender = options_.id;
+    transport_->send(to, h, {});
+    ++counters_.queries_sent;
+  }
+
+  void take_answer(int32_t from, uint64_t instance, int64_t round, std::span<const std::byte> payload) {
+    ++counters_.answers_received;
+    if (decided_status(status_[instance])) return;
+    const std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
+    if (auto value = learner_.answer(instance, from, text)) adopt_decision(instance, round, *value);
+  }
+
+  // A decision learned from peers: printed like any other (marked), kept,
+  // logged, and the instance is over here.
+  void adopt_decision(uint64_t instance, int64_t round, const std::string& value) {
+    ++counters_.decisions_learned;
+    ++counters_.instances_decided;
+    decided_.set(instance, value, round);
+    learner_.forget(instance);
+    if (log_) {
+      log_->append_decision(instance, round, value, true);
+      log_->append_finished(instance, true);
+    }
+    JsonObject line;
+    line.add("id", options_.id).add("instance", instance).add("round", round).add_raw("value", value);
+    line.add("us", now_us()).add_raw("learned", "true");
+    emit_line(line);
+    const uint8_t st = status_[instance];
+    status_[instance] = DoneDecided;
+    if (const int32_t s = table_.find(instance); s != InstanceTable::kNone) {
+      if (table_.released(s)) --released_;
+      wheel_.remove(s);
+      table_.release(s);
+    }
+    if (st != Done) {
+      ++counters_.instances_finished;
+      after_finishing();
+    }
+  }
+
+  void sweep_learning_later() {
+    learn_timer_.expires_after(std::chrono::microseconds(kLearnSweepUs));
+    learn_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || shutting_down_) return;
+      sweep_learning();
+      sweep_learning_later();
+    });
+  }
+
+  // Asks peers for the decisions this replica is missing: every undecided
+  // instance that a peer's decided_below covers, and those whose frames
+  // carried a peer's decided bit. A running instance gets a while to decide
+  // through the protocol first (--learn-delay is internal: 200 ms).
+  void sweep_learning() {
+    if (!started_) return;
+    const int64_t now = now_us();
+    int budget = kQueriesPerSweep;
+    auto eligible = [&](uint64_t i) {
+      const uint8_t st = status_[i];
+      if (decided_status(st)) return false;
+      if (st != Active) return true;  // not started (or below the rejoin point), or over undecided
+      const int32_t s = table_.find(i);
+      return s == InstanceTable::kNone || now - table_.started_us(s) >= options_.learn_delay_us;
+    };
+    auto ask = [&](uint64_t i, uint64_t peers) {
+      for (uint64_t bits = learner_.ask(i, peers); bits; bits &= bits - 1) send_query(std::countr_zero(bits), i);
+      --budget;
+    };
+    for (uint64_t i = decided_below(); i < options_.instances && budget > 0; ++i) {
+      const uint64_t peers = learner_.peers_with_decided(i);
+      if (peers == 0) break;  // decided_below is a prefix: nobody is further
+      if (eligible(i)) ask(i, peers);
+    }
+    for (const auto& [i, peers] : learner_.take_hints())
+      if (budget > 0 && eligible(i)) ask(i, peers);
+  }
+
+  // Every instance is finished here. Peers that are behind may still need
+  // our answers (or we theirs): stay while some peer heard from within
+  // --stay (a peer never heard from counts from our start) reports a
+  // different decided_below, then stop.
+  void stay_or_stop() {
+    if (shutting_down_) return;
+    const int64_t now = transport_->now_us();
+    bool needed = false;
+    for (int32_t p = 0; p < n_ && options_.stay_us > 0; ++p) {
+      if (p == options_.id) continue;
+      const int64_t heard = std::max<int64_t>(transport_->session().last_heard_us(p), 0);
+      if (now - heard < options_.stay_us && learner_.peer_decided_below(p) != decided_below()) needed = true;
+    }
+    if (!needed) {
+      // A protocol without a decision (`output x: T`) has nothing to decide:
+      // its instances end by halt or the round limit, which is success.
+      begin_shutdown(counters_.instances_decided == options_.instances || desc_.output.kind == PSYNC_KIND_NONE ? 0 : 1);
+      return;
+    }
+    stay_timer_.expires_after(std::chrono::milliseconds(20));
+    stay_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) stay_or_stop();
+    });
   }
 
   void begin_shutdown(int code) {
     if (shutting_down_) return;
     shutting_down_ = true;
     exit_code_ = code;
+    commit_log();
+    transport_->send_farewell();
     transport_->flush();
+    adapt_timer_.cancel();
     // TCP writes complete asynchronously: give them a moment to drain.
     const auto grace = options_.transport == TransportKind::Tcp ? std::chrono::milliseconds(30)
                                                                 : std::chrono::milliseconds(0);
@@ -480,25 +1220,28 @@ class Node final : public engine::Host {
   }
 
   void print_stats() {
-    std::string s;
-    char buf[96];
-    auto add = [&](const char* name, uint64_t v) {
-      std::snprintf(buf, sizeof buf, ",\"%s\":%llu", name, (unsigned long long)v);
-      s += buf;
-    };
-    std::snprintf(buf, sizeof buf, "{\"stats\":{\"id\":%d,\"elapsed_us\":%lld", options_.id, (long long)now_us());
-    s += buf;
-    add("sent", net_counters_.frames_sent);
-    add("received", net_counters_.frames_received);
-    add("malformed_dropped", net_counters_.malformed_total() + engine_counters_.invalid_messages_dropped);
-    for (auto& [name, v] : engine::counter_list(engine_counters_)) add(name, v);
-    for (auto& [name, v] : net::counter_list(net_counters_)) add(name, v);
-#define PSYNC_X(name) add(#name, counters_.name);
+    JsonObject stats;
+    stats.add("id", options_.id).add("elapsed_us", now_us());
+    stats.add("sent", net_counters_.frames_sent).add("received", net_counters_.frames_received);
+    stats.add("malformed_dropped", net_counters_.malformed_total() + engine_counters_.invalid_messages_dropped);
+    for (auto& [name, v] : engine::counter_list(engine_counters_)) stats.add(name, uint64_t(v));
+    for (auto& [name, v] : net::counter_list(net_counters_)) stats.add(name, uint64_t(v));
+#define PSYNC_X(name) stats.add(#name, counters_.name);
     PSYNC_NODE_COUNTERS(PSYNC_X)
 #undef PSYNC_X
-    s += "}}\n";
-    std::fputs(s.c_str(), stderr);
+    const int64_t timeout = config_.adaptive_timeout_us > 0 ? config_.adaptive_timeout_us : options_.timeout_us;
+    stats.add("round_timeout_us", timeout);
+    stats.add("round_timeout_max_us", std::max(adaptive_timeout_max_us_, options_.timeout_us));
+    stats.add("round_latency_p99_us", round_latency_p99_us_);
+    stats.add("instance_slots", uint64_t(table_.slots()));
+    stats.add("incarnation", incarnation_).add("rejoin_point", rejoin_).add_raw("keyed", net_.keys.keyed ? "true" : "false");
+    if (log_)
+      for (auto& [name, v] : store::counter_list(log_->counters())) stats.add(name, uint64_t(v));
+    const std::string line = JsonObject().add_raw("stats", stats.str()).str() + "\n";
+    std::fputs(line.c_str(), stderr);
   }
+
+  static constexpr int kAdaptEveryMs = 50;
 
   const psync_protocol_desc& desc_;
   const Options& options_;
@@ -512,62 +1255,95 @@ class Node final : public engine::Host {
   asio::steady_timer flush_timer_;
   asio::steady_timer limit_timer_;
   asio::steady_timer start_timer_;
+  asio::steady_timer adapt_timer_;
+  asio::steady_timer learn_timer_;
+  asio::steady_timer stay_timer_;
   asio::signal_set signals_;
   std::chrono::steady_clock::time_point start_;
   int64_t wake_at_ = kNoDeadline;
 
-  std::vector<uint8_t> status_;  // per instance id: Pending, Active, Done, DoneDecided
-  size_t released_ = 0;          // lingering instances (not counted against the window)
+  std::vector<uint8_t> status_;  // per instance id: InstanceStatus
+  InstanceTable table_;
+  TimerWheel wheel_;
+  size_t released_ = 0;          // decided or lingering instances (not counted against the window)
   bool started_ = false;         // round 0 may begin (TCP waits for its connections)
+  bool filling_ = false;
   uint64_t next_ = 0;            // next instance id to start locally
-  std::unordered_map<uint64_t, Slot> active_;
-  std::priority_queue<std::pair<int64_t, uint64_t>, std::vector<std::pair<int64_t, uint64_t>>, std::greater<>> timers_;
   std::priority_queue<Delayed, std::vector<Delayed>, std::greater<>> delayed_;
   uint64_t delayed_seq_ = 0;
   uint64_t fault_rng_;
+  std::vector<int64_t> inputs_;  // scratch: the inputs of the instance being started
+  // Scratch for bytes inputs: their words point here until init has read them.
+  std::vector<std::vector<int64_t>> input_buffers_;
+  std::vector<std::vector<int64_t>>* input_buffers() {
+    input_buffers_.clear();
+    return &input_buffers_;
+  }
+
+  // Trust (docs/reliability.md).
+  static constexpr int64_t kLearnSweepUs = 20'000;
+  static constexpr int kQueriesPerSweep = 4096;
+  static constexpr uint64_t kCompactLogBytes = 64ull << 20;
+  DecidedValues decided_;
+  Learner learner_;
+  std::vector<uint64_t> fence_for_;    // per peer: it may not vote below this (it restarted without a data dir)
+  std::vector<bool> heard_messages_;   // per peer: its current incarnation has sent us messages
+  std::vector<bool> fence_reported_;   // per peer: its Hello naming our incarnation (and our fence) arrived
+  uint64_t rejoin_ = 0;                // we vote only from here on (the highest fence reported)
+  uint64_t frontier_ = 0;              // 1 + the highest instance started or heard of here
+  uint64_t low_undecided_ = 0;         // every instance below is decided here
+  uint64_t low_unfinished_ = 0;        // every instance below is finished here
+  uint64_t incarnation_ = 0;
+  std::unique_ptr<store::Log> log_;
+  store::Recovered recovered_;
 
   engine::Counters engine_counters_;
   net::NetCounters net_counters_;
   NodeCounters counters_;
-  std::string out_;
+  engine::LatencyHistogram latency_;
+  int64_t round_latency_p99_us_ = 0;
+  int64_t adaptive_timeout_max_us_ = 0;
+  int64_t turn_max_us_ = 0;  // the longest turn since the last adaptation
+  DecisionWriter out_;
   bool flush_scheduled_ = false;
-  std::vector<uint64_t> to_settle_;
+  std::vector<int32_t> to_settle_, settling_;
   bool settle_posted_ = false;
+  std::vector<HeldFrame> held_;
+  std::vector<std::byte> held_bytes_;
+  std::vector<HeldFrame> early_;  // before round 0 (hold_early)
+  std::vector<std::byte> early_bytes_;
   bool in_receive_batch_ = false;
   int64_t batch_now_ = 0;
   bool shutting_down_ = false;
+  static constexpr int kMaxPrintedLogLines = 1000;
+  static constexpr int kMaxPrintedRangeErrors = 10;
+  int64_t log_lines_seen_ = 0;
+  int64_t range_errors_seen_ = 0;
   int exit_code_ = 0;
 };
 
 // `--describe`: the descriptor as one JSON line, for drivers and scripts.
 void describe_protocol(const psync_protocol_desc& desc) {
-  std::string s = "{\"name\":";
-  append_json_string(s, desc.name);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, ",\"fingerprint\":%llu,\"abi_version\":%u", (unsigned long long)desc.fingerprint,
-                desc.abi_version);
-  s += buf;
-  auto fields = [&](const char* key, const psync_field* f, uint32_t count) {
-    s += ",\"";
-    s += key;
-    s += "\":[";
+  auto names = [](const psync_field* f, uint32_t count) {
+    std::string list = "[";
     for (uint32_t i = 0; i < count; ++i) {
-      if (i) s += ',';
-      append_json_string(s, f[i].name);
+      if (i) list += ',';
+      append_json_string(list, f[i].name);
     }
-    s += ']';
+    return list + "]";
   };
-  fields("inputs", desc.inputs, desc.num_inputs);
-  fields("consts", desc.consts, desc.num_consts);
-  s += ",\"rounds\":[";
+  std::string rounds = "[";
   for (uint32_t i = 0; i < desc.num_rounds; ++i) {
-    if (i) s += ',';
-    append_json_string(s, desc.rounds[i].name);
+    if (i) rounds += ',';
+    append_json_string(rounds, desc.rounds[i].name);
   }
-  s += "],\"output\":";
-  append_json_string(s, desc.output.kind == PSYNC_KIND_NONE ? "" : desc.output.name);
-  s += "}\n";
-  std::fputs(s.c_str(), stdout);
+  rounds += ']';
+  JsonObject d;
+  d.add_string("name", desc.name).add("fingerprint", uint64_t(desc.fingerprint)).add("abi_version", uint64_t(desc.abi_version));
+  d.add_raw("inputs", names(desc.inputs, desc.num_inputs)).add_raw("consts", names(desc.consts, desc.num_consts));
+  d.add_raw("rounds", rounds).add_string("output", desc.output.kind == PSYNC_KIND_NONE ? "" : desc.output.name);
+  const std::string line = d.str() + "\n";
+  std::fputs(line.c_str(), stdout);
 }
 
 }  // namespace
@@ -591,6 +1367,8 @@ int node_main(const psync_protocol_desc& desc, int argc, char** argv) {
     auto options = parse_command_line(desc, argc, argv);
     if (!options) return 0;
     if (std::string e = validate_descriptor(desc, int32_t(options->cluster.size())); !e.empty()) throw ConfigError(e);
+    if (options->check_only) return 0;
+    if (!options->serve.empty()) return run_service(desc, *options);
     return run_node(desc, *options);
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "%s: error: %s\n", prog, e.what());

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <sstream>
@@ -48,8 +49,7 @@ std::string capture(F&& fn, int* rc) {
 // A fresh path in a private temporary directory.
 std::string temp_path(const std::string& name) {
   static std::string dir = [] {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/psync-check-test-XXXXXX";
+    std::string tmpl = (std::filesystem::temp_directory_path() / "psync-check-test-XXXXXX").string();  // $TMPDIR
     const char* d = mkdtemp(tmpl.data());
     REQUIRE(d != nullptr);
     return std::string(d);
@@ -172,7 +172,7 @@ TEST_CASE("run_check: exit codes, verdict lines, trace files") {
   CHECK(bad.find("round 1 (exchange)") != std::string::npos);
   CHECK(slurp(json).find("\"spec\": \"agreement\"") != std::string::npos);
   CHECK(slurp(svg).find("<svg") != std::string::npos);
-  CHECK(slurp(stats).find("\"verdict\": \"violation\"") != std::string::npos);
+  CHECK(slurp(stats).find("\"verdict\":\"violation\"") != std::string::npos);  // compact JSON (nlohmann)
   std::remove(json.c_str());
   std::remove(svg.c_str());
   std::remove(stats.c_str());

@@ -22,6 +22,7 @@
 
 #include "check.h"
 #include "codegen/codegen.h"
+#include "abi/typed_values.h"
 #include "engine/engine.h"
 #include "sema/frontend.h"
 
@@ -141,6 +142,9 @@ std::string run_one(const psync_protocol_desc& desc, int n, uint64_t seed, Total
   std::vector<psync::engine::Config> configs(static_cast<size_t>(n), config);
   std::vector<psync::engine::Counters> counters(static_cast<size_t>(n));
   std::vector<Process> procs(static_cast<size_t>(n));
+  // bytes<K> inputs: init reads a [length][bytes] buffer (abi.h) that must
+  // outlive the instances' start; the values are the texts "0" .. "2".
+  std::vector<std::vector<int64_t>> bytes_buffers;
   for (int i = 0; i < n; ++i) {
     Process& p = procs[size_t(i)];
     p.me = i;
@@ -154,6 +158,10 @@ std::string run_one(const psync_protocol_desc& desc, int n, uint64_t seed, Total
         case PSYNC_KIND_BOOL: inputs.push_back(int64_t(net.rng() % 2)); break;
         case PSYNC_KIND_PID: inputs.push_back(int64_t(net.rng() % uint64_t(n))); break;
         case PSYNC_KIND_PIDSET: inputs.push_back(int64_t(net.rng() & psync::round::all_of(n))); break;
+        case PSYNC_KIND_BYTES:
+          bytes_buffers.push_back(psync::bytes_input_buffer(std::to_string(net.rng() % 3)));
+          inputs.push_back(int64_t(reinterpret_cast<uintptr_t>(bytes_buffers.back().data())));
+          break;
         default: inputs.push_back(int64_t(net.rng() % 3)); break;
       }
     }
@@ -201,12 +209,17 @@ std::string run_one(const psync_protocol_desc& desc, int n, uint64_t seed, Total
       for (const auto& s : step.states)
         covered = covered || (s.size() == t.after.size() && std::memcmp(s.data(), t.after.data(), s.size()) == 0);
       if (!covered) {
-        std::string why = "p" + std::to_string(p.me) + " round " + std::to_string(t.round) + " heard " +
-                          std::to_string(t.heard) + ": the node went from\n    " +
-                          describe(desc, n, p.me, t.round, t.before.data()) + "\n  to\n    " +
-                          describe(desc, n, p.me, t.round + 1, t.after.data()) +
-                          "\n  which is not among the checker's " + std::to_string(step.states.size()) +
-                          " outcomes:";
+        // Appended piece by piece: `"p" + std::to_string(...)` gets a false
+        // -Wrestrict from g++ 12 at -O3.
+        std::string why = "p";
+        for (const std::string& piece :
+             {std::to_string(p.me), std::string(" round "), std::to_string(t.round), std::string(" heard "),
+              std::to_string(t.heard), std::string(": the node went from\n    "),
+              describe(desc, n, p.me, t.round, t.before.data()), std::string("\n  to\n    "),
+              describe(desc, n, p.me, t.round + 1, t.after.data()),
+              std::string("\n  which is not among the checker's "), std::to_string(step.states.size()),
+              std::string(" outcomes:")})
+          why += piece;
         for (const auto& s : step.states) why += "\n    " + describe(desc, n, p.me, t.round + 1, s.data());
         return why;
       }

@@ -7,25 +7,40 @@ print, and assert the protocol's own guarantee on them.
 usage: check_guarantee.py PSYNCC FILE --guarantee G [options]
 
 Guarantees (per instance, over the decisions actually made):
-  consensus   all decisions equal, each one some replica's input
+  consensus   all decisions equal, each one some replica's input (or the
+              --default value when the inputs differ)
   kset        at most --k distinct decisions, each one some replica's input
   broadcast   every delivery equals the input of replica --root
   commit      all decisions equal; commit (true) only if every replica voted yes
   lattice     decisions pairwise comparable under inclusion; each contains
               its decider's input and only elements of some input
-  leader      all decisions name one replica that is not killed at start
+  leader      no decision: from each replica's final `output var`s (leader,
+              elected) as the instance ends (--max-rounds), replicas elected
+              in the same round name the same leader, a replica
+  election    no decision: from each replica's final `output var`s (role,
+              term, leader), at most one Leader per term, a leader follows
+              itself, every leader named is a replica (Raft's Election Safety)
 
 Options:
   -n N                    replicas (default 3)
-  --input NAME=GEN        GEN: int:A..B | bool | vote (all yes in about half
-                          the instances) | set (random subsets of 0..n-1);
+  --input NAME=GEN        GEN: int:A..B | agree:A..B (one value for every
+                          replica in about half the instances, else like
+                          int) | bool | vote (all yes in about half the
+                          instances) | set (random subsets of 0..n-1);
                           repeatable
+  --default V             consensus: a decision may also be V when the
+                          inputs are not all equal (FloodSet's default)
   --instances K --window W   (default 10 and 4)
   --transport udp|tcp     (default udp)
   --kill I@MS             kill replica I after MS milliseconds
+  --late I@MS             start replica I MS milliseconds after the others
+  --expect-learned I      replica I must have learned (not computed) at least
+                          one decision from its peers
   --const NAME=V          passed to every replica (and read for --k)
   --k K                   bound for kset (default: the --const k value)
   --root R                the broadcaster (default 0)
+  --max-rounds R          passed to every replica: where a protocol without a
+                          decision ends its instances
   --allow-undecided       do not require every live replica to decide every
                           instance (faulty runs)
   --seed S                inputs, coins (default 1)
@@ -70,7 +85,8 @@ def parse_args(argv):
         sys.exit(__doc__)
     o = {"psyncc": argv[0], "file": argv[1], "n": 3, "inputs": [], "instances": 10, "window": 4,
          "transport": "udp", "kill": [], "consts": [], "k": None, "root": 0, "guarantee": None,
-         "allow_undecided": False, "seed": 1, "time_limit": 30.0}
+         "allow_undecided": False, "seed": 1, "time_limit": 30.0, "max_rounds": None,
+         "late": None, "expect_learned": None, "default": None}
     i = 2
     while i < len(argv):
         a = argv[i]
@@ -95,8 +111,15 @@ def parse_args(argv):
         elif a == "--kill":
             who, at = val.split("@")
             o["kill"].append((int(who), float(at.rstrip("ms")) / 1000.0))
+        elif a == "--late":
+            who, at = val.split("@")
+            o["late"] = (int(who), float(at.rstrip("ms")) / 1000.0)
+        elif a == "--expect-learned":
+            o["expect_learned"] = int(val)
         elif a == "--const":
             o["consts"].append(val)
+        elif a == "--default":
+            o["default"] = int(val)
         elif a == "--k":
             o["k"] = int(val)
         elif a == "--root":
@@ -105,13 +128,15 @@ def parse_args(argv):
             o["guarantee"] = val
         elif a == "--seed":
             o["seed"] = int(val)
+        elif a == "--max-rounds":
+            o["max_rounds"] = int(val)
         elif a == "--time-limit":
             o["time_limit"] = float(val.rstrip("s"))
         else:
             sys.exit(f"unknown option {a}\n{__doc__}")
         i += 2
-    if o["guarantee"] not in ("consensus", "kset", "broadcast", "commit", "lattice", "leader"):
-        sys.exit(f"--guarantee is required and must be one of the six kinds\n{__doc__}")
+    if o["guarantee"] not in ("consensus", "kset", "broadcast", "commit", "lattice", "leader", "election"):
+        sys.exit(f"--guarantee is required and must be one of the seven kinds\n{__doc__}")
     if o["guarantee"] == "kset" and o["k"] is None:
         for c in o["consts"]:
             if c.startswith("k="):
@@ -131,6 +156,12 @@ def draw_inputs(o, rng):
             if gen.startswith("int:"):
                 lo, hi = (int(x) for x in gen[4:].split(".."))
                 row = [rng.randint(lo, hi) for _ in range(n)]
+            elif gen.startswith("agree:"):
+                lo, hi = (int(x) for x in gen[6:].split(".."))
+                if rng.random() < 0.5:
+                    row = [rng.randint(lo, hi)] * n
+                else:
+                    row = [rng.randint(lo, hi) for _ in range(n)]
             elif gen == "bool":
                 row = [rng.random() < 0.5 for _ in range(n)]
             elif gen == "vote":
@@ -175,24 +206,36 @@ def run_cluster(o, binary, values, workdir):
                 cmd += ["--input", f"{name}=" + ",".join(render(table[j][i]) for j in range(o["instances"]))]
             for c in o["consts"]:
                 cmd += ["--const", c]
+            if o["max_rounds"] is not None:
+                cmd += ["--max-rounds", str(o["max_rounds"])]
             out = open(os.path.join(workdir, f"out{i}"), "w+")
             err = open(os.path.join(workdir, f"err{i}"), "w+")
-            procs.append((subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL), out, err))
+            procs.append([cmd, out, err])
         start = time.monotonic()
+        for entry in procs:  # the late one, if any, is started in the loop below
+            if not (o["late"] and procs.index(entry) == o["late"][0]):
+                entry[0] = subprocess.Popen(entry[0], stdout=entry[1], stderr=entry[2], stdin=subprocess.DEVNULL)
         killed = set()
         pending = sorted(o["kill"], key=lambda x: x[1])
         deadline = start + o["time_limit"] + 10
         while time.monotonic() < deadline:
             now = time.monotonic() - start
-            while pending and pending[0][1] <= now:
+            if o["late"] and o["late"][1] <= now and isinstance(procs[o["late"][0]][0], list):
+                e = procs[o["late"][0]]
+                e[0] = subprocess.Popen(e[0], stdout=e[1], stderr=e[2], stdin=subprocess.DEVNULL)
+            while pending and pending[0][1] <= now and not isinstance(procs[pending[0][0]][0], list):
                 who, _ = pending.pop(0)
                 procs[who][0].kill()
                 killed.add(who)
-            if not pending and all(p.poll() is not None for p, _, _ in procs):
+            if not pending and all(not isinstance(p, list) and p.poll() is not None for p, _, _ in procs):
                 break
             time.sleep(0.005)
         decisions, errors = {}, []
+        finals = o.setdefault("finals", {})  # instance -> replica -> (round, outputs): `output var`s at the end
         for i, (p, out, err) in enumerate(procs):
+            if isinstance(p, list):
+                errors.append(f"replica {i} was never started")
+                continue
             if p.poll() is None:
                 p.kill()
                 p.wait()
@@ -203,7 +246,12 @@ def run_cluster(o, binary, values, workdir):
                 if not line.startswith("{"):
                     continue
                 d = json.loads(line)
+                if "final" in d:
+                    finals.setdefault(d["instance"], {})[d["id"]] = (d["round"], d["final"])
+                    continue
                 decisions.setdefault(d["instance"], {})[d["id"]] = decode(d["value"])
+                if d.get("learned"):
+                    o.setdefault("learned", set()).add(d["id"])
             err.seek(0)
             text = err.read()
             if i not in killed and p.returncode not in (0, 1):
@@ -213,11 +261,22 @@ def run_cluster(o, binary, values, workdir):
         return decisions, killed, errors
     finally:
         for p, out, err in procs:
-            if p.poll() is None:
+            if not isinstance(p, list) and p.poll() is None:
                 p.kill()
                 p.wait()
             out.close()
             err.close()
+
+
+def final_states(o, j, killed, problems):
+    """Instance j's final `output var`s by replica; every live replica must
+    have reported them (unless --allow-undecided)."""
+    fin = o.get("finals", {}).get(j, {})
+    if not o["allow_undecided"]:
+        missing = [i for i in range(o["n"]) if i not in killed and i not in fin]
+        if missing:
+            problems.append(f"instance {j}: replicas {missing} reported no final state")
+    return fin
 
 
 def judge(o, values, decisions, killed):
@@ -232,14 +291,17 @@ def judge(o, values, decisions, killed):
         where = f"instance {j}: decisions {dict(sorted(got.items()))} inputs {inputs}"
         if not o["allow_undecided"]:
             missing = [i for i in range(n) if i not in killed and i not in got]
-            if missing:
+            if missing and g not in ("leader", "election"):
                 problems.append(f"{where}: replicas {missing} did not decide")
         if g in ("consensus", "kset"):
             distinct = set(vals)
             bound = 1 if g == "consensus" else o["k"]
             if len(distinct) > bound:
                 problems.append(f"{where}: {len(distinct)} distinct values, at most {bound} allowed")
-            if any(v not in inputs for v in vals):
+            allowed = set(inputs)
+            if o["default"] is not None and len(set(inputs)) > 1:
+                allowed.add(o["default"])
+            if any(v not in allowed for v in vals):
                 problems.append(f"{where}: a decision is nobody's input (validity)")
         elif g == "broadcast":
             want = inputs[o["root"]]
@@ -259,10 +321,39 @@ def judge(o, values, decisions, killed):
                     if not (got[a] <= got[b] or got[b] <= got[a]):
                         problems.append(f"{where}: decisions of {a} and {b} are incomparable")
         elif g == "leader":
-            if len(set(vals)) > 1:
-                problems.append(f"{where}: more than one leader")
-            if any(not (0 <= v < n) for v in vals):
-                problems.append(f"{where}: the leader is not a replica")
+            # An eventual leader is not consensus: replicas may end on
+            # different leaders. What the protocol guarantees (its invariant
+            # one_leader, from majority nominations) is that replicas elected
+            # in the same round name the same leader, and that it is a replica.
+            fin = final_states(o, j, killed, problems)
+            decided_count += len(fin)
+            by_round = {}
+            for i, (rnd, outs) in fin.items():
+                if outs.get("elected"):
+                    by_round.setdefault(rnd, set()).add(outs["leader"])
+                if not (0 <= outs["leader"] < n):
+                    problems.append(f"instance {j}: replica {i}'s leader {outs['leader']} is not a replica")
+            for rnd, leaders in by_round.items():
+                if len(leaders) > 1:
+                    problems.append(f"instance {j}: leaders {sorted(leaders)} elected in the same round {rnd}")
+        elif g == "election":
+            # Raft's Election Safety: at most one leader per term, judged on
+            # the final states (the leader legitimately changes over time).
+            fin = final_states(o, j, killed, problems)
+            decided_count += len(fin)
+            leaders = {}
+            for i, (rnd, outs) in fin.items():
+                if not (0 <= outs["leader"] < n):
+                    problems.append(f"instance {j}: replica {i}'s leader {outs['leader']} is not a replica")
+                if outs["role"] == "Leader":
+                    leaders.setdefault(outs["term"], set()).add(i)
+                    if outs["leader"] != i:
+                        problems.append(f"instance {j}: leader {i} follows {outs['leader']}")
+            for term, who in leaders.items():
+                if len(who) > 1:
+                    problems.append(f"instance {j}: replicas {sorted(who)} are all leaders of term {term}")
+            if leaders:
+                o["with_leader"] = o.get("with_leader", 0) + 1
     return problems, decided_count
 
 
@@ -292,6 +383,8 @@ def main():
         else:
             decisions, killed, errors = run_cluster(o, binary, values, workdir)
     problems, count = judge(o, values, decisions, killed)
+    if o["expect_learned"] is not None and o["expect_learned"] not in o.get("learned", set()):
+        problems.append(f"replica {o['expect_learned']} learned no decision from its peers")
     if errors or problems:
         fail("\n".join(errors + problems))
     if count == 0:
@@ -300,10 +393,15 @@ def main():
     if o["guarantee"] == "commit":
         commits = sum(1 for j in decisions if True in decisions[j].values())
         summary = {"commit": commits, "abort": len(decisions) - commits}
+    elif o["guarantee"] == "election":
+        summary = {"instances_ending_with_a_leader": o.get("with_leader", 0)}
     elif o["guarantee"] == "kset":
         summary = {"max_distinct": max(len(set(d.values())) for d in decisions.values())}
-    print(f"PASS: {os.path.basename(o['file'])} n={o['n']} {o['guarantee']}: {count} decisions over "
-          f"{len(decisions)} instance(s){'' if not summary else ' ' + json.dumps(summary)}")
+    no_decision = o["guarantee"] in ("leader", "election")
+    what = "final states" if no_decision else "decisions"
+    over = len(o.get("finals", {})) if no_decision else len(decisions)
+    print(f"PASS: {os.path.basename(o['file'])} n={o['n']} {o['guarantee']}: {count} {what} over "
+          f"{over} instance(s){'' if not summary else ' ' + json.dumps(summary)}")
 
 
 if __name__ == "__main__":

@@ -19,22 +19,27 @@ def run_once(psyncc, file, args, expect, seed):
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           stdin=subprocess.DEVNULL, timeout=120)
     out = proc.stdout
-    summary = re.search(r"replicas: (\d+) \((\d+) killed\), instances with decisions: (\d+), "
+    summary = re.search(r"replicas: (\d+) \((\d+) killed\), instances with decisions: (\d+) of (\d+), "
                         r"agreement: (\w+), incomplete: (\d+)", out)
     where = f"{' '.join(cmd)}\n--- stdout\n{out}\n--- stderr\n{proc.stderr}"
     if not summary:
         sys.exit(f"FAIL: no summary line\n{where}")
-    if summary.group(4) != "yes" or "DISAGREEMENT" in out:
+    if summary.group(5) != "yes" or "DISAGREEMENT" in out:
         sys.exit(f"FAIL: agreement violated\n{where}")
+    if "signal" in out:
+        sys.exit(f"FAIL: a replica reported as killed by a signal it was not sent\n{where}")
     if expect == "all":
-        if proc.returncode != 0 or summary.group(5) != "0":
+        if proc.returncode != 0 or summary.group(6) != "0":
             sys.exit(f"FAIL: expected every instance decided everywhere (exit {proc.returncode})\n{where}")
         instances = re.search(r"--instances\s+(\d+)", " ".join(args))
         want = int(instances.group(1)) if instances else 1
-        if int(summary.group(3)) != want:
-            sys.exit(f"FAIL: {summary.group(3)} instances decided, expected {want}\n{where}")
+        if int(summary.group(3)) != want or int(summary.group(4)) != want:
+            sys.exit(f"FAIL: {summary.group(3)} of {summary.group(4)} instances decided, expected {want}\n{where}")
     elif proc.returncode not in (0, 1):
         sys.exit(f"FAIL: psyncc run exited {proc.returncode}\n{where}")
+    elif int(summary.group(3)) + int(summary.group(6)) < int(summary.group(4)):
+        # An instance nobody decided must be counted as incomplete.
+        sys.exit(f"FAIL: undecided instances not counted as incomplete\n{where}")
     return int(summary.group(3))
 
 

@@ -12,7 +12,10 @@ config.test_source_root = os.path.dirname(__file__)
 psyncc = lit_config.params.get("psyncc")
 if not psyncc:
     lit_config.fatal("run lit with --param psyncc=/path/to/psyncc (ctest does)")
-llvm_bin = lit_config.params.get("llvm_bin", "/usr/lib/llvm-19/bin")
+# FileCheck, llvm-nm and llvm-readelf: the directory CMake found them in.
+llvm_bin = lit_config.params.get("llvm_bin")
+if not llvm_bin or not os.path.exists(os.path.join(llvm_bin, "FileCheck")):
+    lit_config.fatal("run lit with --param llvm_bin=DIR, the directory of FileCheck (ctest does)")
 root = os.path.abspath(os.path.join(config.test_source_root, "..", ".."))
 
 config.substitutions.append(("%psyncc", psyncc))

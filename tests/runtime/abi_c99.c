@@ -18,7 +18,7 @@ static void expect(int ok, const char* what) {
 
 /* A one-round protocol in C: each process sends its input and decides the
  * smallest value it hears. */
-enum { kInit = 3, kDecision = 4, kWords = 5 };
+enum { kInit = 4, kDecision = 5, kWords = 6 };
 
 static uint64_t min_state_size(int32_t n) {
   (void)n;
@@ -67,13 +67,16 @@ static int32_t min_agreement(const void* const* states, const psync_env* env) {
 }
 
 static const psync_round_desc rounds[] = {
-    {"exchange", 0u, 0u, 0, 0, 0, min_msg_size, min_send, min_update, NULL, NULL, NULL}};
-static const psync_field inputs[] = {{"init", PSYNC_KIND_INT, kInit * 8}};
+    {"exchange", 0u, 0u, 0, 0, 0, min_msg_size, min_send, min_update, NULL, NULL, NULL, NULL}};
+static const psync_field inputs[] = {{"init", PSYNC_KIND_INT, kInit * 8, NULL, 0u, 0u}};
 static const psync_spec_desc specs[] = {{"agreement", PSYNC_SPEC_INVARIANT, 0u, min_agreement, NULL, NULL}};
+static const psync_type int_type = {PSYNC_TYPE_INT, 0u, NULL, NULL, 0};
+static const psync_type* const input_types[] = {&int_type};
 
 static const psync_protocol_desc protocol = {
     PSYNC_ABI_VERSION, 1u, "MinC", 0x1234u, rounds, 1u, 0u, inputs, NULL,
-    {"decision", PSYNC_KIND_INT, kDecision * 8}, 1u, 0u, specs, min_state_size, NULL, min_init, NULL};
+    {"decision", PSYNC_KIND_INT, kDecision * 8, NULL, 0u, 0u}, 1u, 0u, specs, min_state_size, NULL, min_init, NULL,
+    0u, 0u, NULL, -1, NULL, input_types, &int_type};
 
 static int decisions = 0;
 static void on_decided(void* self, const psync_env* env, const void* state) {
@@ -86,13 +89,19 @@ static void on_decided(void* self, const psync_env* env, const void* state) {
 int main(void) {
   /* Layouts from docs/abi.md: one 8-byte word per header field, the env's
    * fields at fixed offsets, 16-byte fields. */
-  expect(sizeof(psync_proc_header) == 24, "psync_proc_header is 3 words");
-  expect(offsetof(psync_proc_header, halted) == 8 && offsetof(psync_proc_header, conflict) == 16,
-         "header words: decided, halted, conflict");
+  expect(sizeof(psync_proc_header) == 32, "psync_proc_header is 4 words");
+  expect(offsetof(psync_proc_header, halted) == 8 && offsetof(psync_proc_header, conflict) == 16 &&
+             offsetof(psync_proc_header, range_error) == 24,
+         "header words: decided, halted, conflict, range_error");
   expect(offsetof(psync_env, n) == 0 && offsetof(psync_env, me) == 4 && offsetof(psync_env, round) == 8 &&
              offsetof(psync_env, phase) == 16 && offsetof(psync_env, consts) == 24 && offsetof(psync_env, hooks) == 32,
          "psync_env layout");
-  expect(sizeof(psync_field) == 16, "psync_field is 16 bytes");
+  expect(sizeof(psync_field) == 32, "psync_field is 32 bytes");
+  expect(sizeof(psync_type) == 32 && offsetof(psync_type, elems) == 8 && offsetof(psync_type, names) == 16 &&
+             offsetof(psync_type, lo) == 24,
+         "psync_type layout (version 3)");
+  expect(offsetof(psync_protocol_desc, output_type) + sizeof(void*) == sizeof(psync_protocol_desc),
+         "output_type ends the descriptor (version 3)");
   expect(PSYNC_MAX_N == 64, "PSYNC_MAX_N is 64 (one presence word)");
   expect(strcmp(PSYNC_DESCRIPTOR_SYMBOL, "psync_protocol") == 0, "the descriptor symbol");
 

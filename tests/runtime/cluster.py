@@ -20,7 +20,8 @@ Examples:
   cluster.py ./last_voting -n 5 --kill 4@0 --input init=random
   cluster.py ./otr -n 5 --drop 0.2 --seeds 1-20 --allow-undecided
   cluster.py ./otr -n 5 --late 4@0.3 --instances 20 --window 4   (a straggler)
-  cluster.py ./otr -n 3 -- --byzantine 1    (flags after -- go to every replica)
+  cluster.py ./otr -n 4 -- --byzantine 1    (flags after -- go to every replica)
+  cluster.py ./otr -n 3 --keys build/compiler/psyncc   (an authenticated cluster)
 """
 
 import argparse
@@ -56,11 +57,13 @@ def free_ports(count):
     return ports
 
 
-def write_cluster(path, ports):
+def write_cluster(path, ports, multi_address=False):
+    """127.0.0.1 for everyone, or 127.0.0.I+1 for replica I (multi_address)."""
     with open(path, "w") as f:
         f.write("# written by tests/runtime/cluster.py\n")
         for i, p in enumerate(ports):
-            f.write(f'[[process]]\nid = {i}\naddress = "127.0.0.1:{p}"\n\n')
+            host = f"127.0.0.{i + 1}" if multi_address else "127.0.0.1"
+            f.write(f'[[process]]\nid = {i}\naddress = "{host}:{p}"\n\n')
 
 
 def describe(binary):
@@ -79,9 +82,11 @@ def varint(v):
     return bytes(out)
 
 
-def packet(fingerprint, sender, frames=b"", magic=0x5350, version=2, kind=0):
-    """A wire packet (runtime/net/wire.h, version 2): 13-byte header + frames."""
-    return struct.pack("<HBBQB", magic, version, kind, fingerprint, sender) + frames
+def packet(fingerprint, sender, frames=b"", magic=0x5350, version=3, kind=0, incarnation=1, receiver=0, counter=1,
+           mac=b"\0" * 16):
+    """A wire packet (runtime/net/wire.h, version 3): 37-byte header, frames, 16-byte MAC.
+    Without the sender's key the MAC cannot be right: every such packet is a forgery."""
+    return struct.pack("<HBBQBQQQ", magic, version, kind, fingerprint, sender, incarnation, receiver, counter) + frames + mac
 
 
 def frame(instance, rnd, payload, flags=0, length=None, prev_instance=0):
@@ -101,14 +106,16 @@ def garbage_datagrams(fingerprint, n, me):
         ("bad_magic", packet(fingerprint, me, body, magic=0x1234)),
         ("bad_version", packet(fingerprint, me, body, version=9)),
         ("bad_kind", packet(fingerprint, me, body, kind=7)),
-        ("hello_over_udp", packet(fingerprint, me, kind=1)),
+        ("forged_hello", packet(fingerprint, me, bytes([1, 0, 0]), kind=1)),
+        ("zero_incarnation", packet(fingerprint, me, body, incarnation=0)),
         ("wrong_fingerprint", packet(fingerprint ^ 1, me, body)),
-        ("truncated", good[:9]),
+        ("truncated", good[:30]),
         ("no_frames", packet(fingerprint, me)),
         ("truncated_body", packet(fingerprint, me, frame(0, 0, b"\0" * 8, length=12))),
         ("oversized", packet(fingerprint, me, frame(0, 0, b"\0" * 4000))),
         ("reserved_flag", packet(fingerprint, me, frame(0, 0, b"\0" * 8, flags=0x80))),
         ("overlong_varint", packet(fingerprint, me, bytes([0, 0x80, 0x00, 0, 8]) + b"\0" * 8)),
+        ("forged_mac", packet(fingerprint, me, body, mac=os.urandom(16))),
         ("notice_with_body", packet(fingerprint, me, frame(0, 0, b"\0" * 8, flags=3))),
         ("sender_mismatch", packet(fingerprint, (me + 1) % n, body)),
         ("unknown_sender", packet(fingerprint, 200, body)),
@@ -121,9 +128,19 @@ class Cluster:
     def __init__(self, args, seed, workdir):
         self.args, self.seed, self.workdir = args, seed, workdir
         self.procs, self.outs, self.errs = {}, {}, {}
+        self.earlier = []  # (id, process, out, err) of incarnations killed and restarted
         self.ports = free_ports(args.n)
         self.cluster_path = os.path.join(workdir, "cluster.toml")
-        write_cluster(self.cluster_path, self.ports)
+        write_cluster(self.cluster_path, self.ports, args.multi_address)
+        self.keys = None
+        if args.keys:
+            # psyncc keygen: a key pair per replica and the cluster file with
+            # every public key; each replica gets its secret key with --key.
+            keydir = os.path.join(workdir, "keys")
+            subprocess.run([args.keys, "keygen", "--dir", keydir, "--cluster", self.cluster_path], check=True,
+                           capture_output=True, timeout=30)
+            self.cluster_path = os.path.join(keydir, "cluster.toml")
+            self.keys = keydir
 
     def command(self, i):
         a = self.args
@@ -140,15 +157,22 @@ class Cluster:
             cmd += ["--delay", a.delay]
         if a.after_decide is not None:
             cmd += ["--after-decide", str(a.after_decide)]
+        if self.keys:
+            cmd += ["--key", os.path.join(self.keys, f"replica-{i}.key")]
+        if a.data_dir:
+            cmd += ["--data-dir", os.path.join(self.workdir, f"data{i}")]
         return cmd + a.extra
 
     def start(self, i):
-        self.outs[i] = open(os.path.join(self.workdir, f"out{i}.jsonl"), "w+")
-        self.errs[i] = open(os.path.join(self.workdir, f"err{i}.txt"), "w+")
+        if i in self.procs:  # a restart: the earlier incarnation's output is kept for the checks
+            self.earlier.append((i, self.procs[i], self.outs[i], self.errs[i]))
+        tag = f"{i}.{sum(1 for e in self.earlier if e[0] == i)}"
+        self.outs[i] = open(os.path.join(self.workdir, f"out{tag}.jsonl"), "w+")
+        self.errs[i] = open(os.path.join(self.workdir, f"err{tag}.txt"), "w+")
         self.procs[i] = subprocess.Popen(self.command(i), stdout=self.outs[i], stderr=self.errs[i])
 
     def kill_all(self):
-        for p in self.procs.values():
+        for p in list(self.procs.values()) + [e[1] for e in self.earlier]:
             if p.poll() is None:
                 p.kill()
         for p in self.procs.values():
@@ -169,6 +193,11 @@ def run_once(args, seed, info):
     if args.kill:
         k, _, t = args.kill.partition("@")
         kill_id, kill_at = int(k), float(t or 0)
+    restart_after = None
+    if args.restart:
+        k, _, t = args.restart.partition("@")
+        t, _, d = t.partition(":")
+        kill_id, kill_at, restart_after = int(k), float(t or 0), float(d or 0.3)
     with tempfile.TemporaryDirectory(prefix="psync-cluster-") as workdir:
         c = Cluster(args, seed, workdir)
         garbage_from = n - 1 if args.garbage else None
@@ -205,11 +234,26 @@ def run_once(args, seed, info):
                 impostor.close()
                 stranger.close()
                 c.start(held_back)
+            if args.pause:
+                # SIGSTOP replica I at T; SIGCONT it D later (after the kill
+                # and restart below, when they fall inside the pause).
+                k, _, t = args.pause.partition("@")
+                t, _, d = t.partition(":")
+                pause_id, pause_at, pause_for = int(k), float(t or 0), float(d or 1)
+                time.sleep(max(0.0, pause_at - (time.monotonic() - t0)))
+                c.procs[pause_id].send_signal(signal.SIGSTOP)
             if kill_id is not None:
                 delay = kill_at - (time.monotonic() - t0)
                 if delay > 0:
                     time.sleep(delay)
                 c.procs[kill_id].send_signal(signal.SIGKILL)
+                if restart_after is not None:
+                    c.procs[kill_id].wait(timeout=5)
+                    time.sleep(restart_after)
+                    c.start(kill_id)
+            if args.pause:
+                time.sleep(max(0.0, pause_at + pause_for - (time.monotonic() - t0)))
+                c.procs[pause_id].send_signal(signal.SIGCONT)
             deadline = time.monotonic() + args.wall_limit
             while len(exited) < len(c.procs) and time.monotonic() < deadline:
                 for i, p in c.procs.items():
@@ -223,6 +267,17 @@ def run_once(args, seed, info):
             c.kill_all()
 
         decisions, stats, codes = {}, {}, {}
+        # Every line of every incarnation, for agreement: a restarted replica
+        # must not contradict what it decided before its crash.
+        every_line = {}
+        for i, p, out, err in c.earlier:
+            out.seek(0)
+            for line in out:
+                if line.strip():
+                    d = json.loads(line)
+                    every_line.setdefault(d["instance"], []).append((f"p{i}(before restart)", d))
+            out.close()
+            err.close()
         for i, p in c.procs.items():
             codes[i] = p.returncode
             c.outs[i].seek(0)
@@ -235,7 +290,12 @@ def run_once(args, seed, info):
                 except json.JSONDecodeError:
                     failures.append(f"process {i} printed a non-JSON line: {line!r}")
                     continue
-                decisions.setdefault(d["instance"], {})[i] = d
+                by = decisions.setdefault(d["instance"], {})
+                if i in by and json.dumps(by[i]["value"]) != json.dumps(d["value"]):
+                    failures.append(f"AGREEMENT VIOLATED: process {i} reported instance {d['instance']} twice, "
+                                    f"{by[i]['value']} then {d['value']}")
+                by[i] = d
+                every_line.setdefault(d["instance"], []).append((f"p{i}", d))
             c.errs[i].seek(0)
             for line in c.errs[i]:
                 if line.startswith('{"stats"'):
@@ -243,19 +303,20 @@ def run_once(args, seed, info):
             c.outs[i].close()
             c.errs[i].close()
 
-        alive = [i for i in c.procs if i != kill_id]
+        alive = [i for i in c.procs if i != kill_id or restart_after is not None]
         report = {"seed": seed, "decisions": decisions, "stats": stats, "codes": codes, "exited": exited}
         if args.exit_within is not None:
             for i in alive:
                 if i in exited and exited[i] > args.exit_within:
                     failures.append(f"process {i} exited after {exited[i]:.2f}s, expected within {args.exit_within}s")
 
-        # Agreement: within each instance, one value.
-        for inst, by_proc in sorted(decisions.items()):
-            values = {json.dumps(d["value"], sort_keys=True) for d in by_proc.values()}
+        # Agreement: within each instance, one value (across restarts too).
+        for inst, lines in sorted(every_line.items()):
+            values = {json.dumps(d["value"], sort_keys=True) for _, d in lines}
             if len(values) > 1:
                 failures.append(f"AGREEMENT VIOLATED in instance {inst}: " +
-                                ", ".join(f"p{i}={d['value']}" for i, d in sorted(by_proc.items())))
+                                ", ".join(f"{who}={d['value']}" for who, d in lines))
+        for inst, by_proc in sorted(decisions.items()):
             for i, d in by_proc.items():
                 if d["id"] != i:
                     failures.append(f"process {i} reported id {d['id']}")
@@ -265,6 +326,14 @@ def run_once(args, seed, info):
         if not args.allow_undecided:
             for i in alive:
                 got = sum(1 for inst in range(args.instances) if i in decisions.get(inst, {}))
+                if i == args.expect_undecided:
+                    # The failure mode under test: this replica must be left
+                    # behind, and say so with exit status 1 (time limit).
+                    if got == args.instances:
+                        failures.append(f"process {i} decided every instance; expected it to be left undecided")
+                    if codes[i] != 1:
+                        failures.append(f"process {i} exited with status {codes[i]}, expected 1 (undecided)")
+                    continue
                 if got != args.instances:
                     failures.append(f"process {i} decided {got} of {args.instances} instance(s)")
                 if codes[i] != 0:
@@ -273,6 +342,23 @@ def run_once(args, seed, info):
             undecided = [inst for inst in range(args.instances) if not decisions.get(inst)]
             if undecided and not args.allow_nobody:
                 failures.append(f"no process decided instance(s) {undecided[:10]}")
+        if args.expect_gated is not None:
+            s = stats.get(args.expect_gated, {})
+            gated = s.get("early_frames_held", 0) + s.get("learning_messages_dropped", 0)
+            if gated < 1:
+                failures.append(f"process {args.expect_gated} started instances from peers' messages before its "
+                                f"round 0 (early_frames_held={s.get('early_frames_held')}, "
+                                f"learning_messages_dropped={s.get('learning_messages_dropped')})")
+        for spec in args.expect_stat or []:
+            name, _, rest = spec.partition(">=")
+            total = sum(s.get(name, 0) for s in stats.values())
+            if total < int(rest or 1):
+                failures.append(f"--stats {name} summed over the replicas is {total}, expected >= {rest or 1}")
+        if args.expect_learned is not None:
+            s = stats.get(args.expect_learned, {})
+            if s.get("decisions_learned", 0) < 1:
+                failures.append(f"process {args.expect_learned} learned no decision from its peers "
+                                f"(decisions_learned={s.get('decisions_learned')})")
         if args.garbage:
             for i in range(n - 2):
                 s = stats.get(i)
@@ -332,6 +418,18 @@ def main():
     ap.add_argument("--window", type=int, default=1)
     ap.add_argument("--after-decide", type=int, default=None)
     ap.add_argument("--kill", help="I@SECONDS: SIGKILL replica I after that long (I@0: at once)")
+    ap.add_argument("--restart", help="I@SECONDS[:PAUSE]: SIGKILL replica I after that long, start it again PAUSE "
+                    "seconds later (default 0.3); its decisions before and after must agree with everyone's")
+    ap.add_argument("--multi-address", action="store_true",
+                    help="replica I listens on 127.0.0.I+1 (each replica its own address)")
+    ap.add_argument("--pause", help="I@SECONDS[:D]: SIGSTOP replica I after that long, SIGCONT it D seconds later "
+                    "(default 1); before --kill/--restart, which may fall inside the pause")
+    ap.add_argument("--expect-gated", type=int, default=None, metavar="I",
+                    help="the last incarnation of replica I must have held back (or dropped) peers' messages "
+                         "until its round 0 (--stats early_frames_held + learning_messages_dropped > 0)")
+    ap.add_argument("--expect-stat", action="append", metavar="NAME>=V",
+                    help="the --stats counter NAME summed over the replicas must be at least V (default 1); repeatable")
+    ap.add_argument("--data-dir", action="store_true", help="give each replica --data-dir (durable)")
     ap.add_argument("--late", help="I@SECONDS: start replica I that long after the others (a straggler)")
     ap.add_argument("--exit-within", type=float, default=None,
                     help="every replica still alive must exit within this many seconds of the start")
@@ -342,6 +440,12 @@ def main():
     ap.add_argument("--allow-undecided", action="store_true",
                     help="only require agreement, and that someone decided each instance")
     ap.add_argument("--allow-nobody", action="store_true", help="with --allow-undecided: not even that")
+    ap.add_argument("--expect-undecided", type=int, default=None, metavar="I",
+                    help="replica I must NOT decide every instance and must exit 1; the others are checked as usual "
+                         "(a test of a failure mode that passes only on that exact failure)")
+    ap.add_argument("--expect-learned", type=int, default=None, metavar="I",
+                    help="replica I must have learned at least one decision from its peers (--stats decisions_learned)")
+    ap.add_argument("--keys", metavar="PSYNCC", help="authenticate: make keys with this psyncc (keygen) and pass --key")
     ap.add_argument("--time-limit", default="20s", help="passed to each replica")
     ap.add_argument("--wall-limit", type=float, default=30.0, help="seconds before the driver kills everyone")
     ap.add_argument("--quiet", action="store_true")
@@ -357,12 +461,18 @@ def main():
         args.input = ["init=random"]
     if not os.access(args.binary, os.X_OK):
         ap.error(f"{args.binary} is not an executable")
+    if args.garbage and args.multi_address:
+        ap.error("--garbage sends from 127.0.0.1; it cannot be combined with --multi-address")
     if args.garbage and (args.transport != "udp" or args.n < 4):
         ap.error("--garbage needs --transport udp and n >= 4")
     if args.kill and not (0 <= int(args.kill.partition("@")[0]) < args.n):
         ap.error("--kill names a replica outside 0..n-1")
+    if args.restart and (args.kill or not (0 <= int(args.restart.partition("@")[0]) < args.n)):
+        ap.error("--restart names a replica outside 0..n-1, or is combined with --kill")
     if args.late and not (0 <= int(args.late.partition("@")[0]) < args.n):
         ap.error("--late names a replica outside 0..n-1")
+    if args.expect_undecided is not None and (args.allow_undecided or not 0 <= args.expect_undecided < args.n):
+        ap.error("--expect-undecided needs a replica in 0..n-1 and no --allow-undecided")
     if args.late and args.garbage:
         ap.error("--late and --garbage both hold replicas back; use one")
     info = describe(args.binary)

@@ -9,7 +9,7 @@ mkdir -p "$work"
 cd "$work"
 PSYNC_STDLIB="$src/stdlib" "$psyncc" build "$src/examples/one_third_rule.psync" --emit obj -o proto.o
 # The documented line:
-"$cxx" proto.o "$lib" -lpthread -o proto
+"$cxx" proto.o "$lib" -lsodium -lpthread -o proto
 ./proto --describe | grep -q '"name":"OneThirdRule"'
 # And a one-process cluster decides on its own.
 printf '[[process]]\nid = 0\naddress = "127.0.0.1:0"\n' > c.toml || true

@@ -127,10 +127,10 @@ inline int32_t go_when_state(const void* st, const psync_env*, const void*) {
   return static_cast<const State*>(st)->round_local >= 3 ? 1 : 0;
 }
 
-inline const psync_field kInputs[] = {{"v", PSYNC_KIND_INT, offsetof(State, decision)}};
+inline const psync_field kInputs[] = {{"v", PSYNC_KIND_INT, offsetof(State, decision), nullptr, 0, 0}};
 inline const psync_field kConsts[] = {
-    {"go", PSYNC_KIND_INT, 0}, {"decide_round", PSYNC_KIND_INT, 1},
-    {"halt_round", PSYNC_KIND_INT, 2}, {"k", PSYNC_KIND_INT, 3}};
+    {"go", PSYNC_KIND_INT, 0, nullptr, 0, 0}, {"decide_round", PSYNC_KIND_INT, 1, nullptr, 0, 0},
+    {"halt_round", PSYNC_KIND_INT, 2, nullptr, 0, 0}, {"k", PSYNC_KIND_INT, 3, nullptr, 0, 0}};
 
 // A descriptor whose rounds a test configures.
 struct Protocol {
@@ -147,7 +147,7 @@ struct Protocol {
     desc.num_consts = 4;
     desc.inputs = kInputs;
     desc.consts = kConsts;
-    desc.output = {"decision", PSYNC_KIND_INT, offsetof(State, decision)};
+    desc.output = {"decision", PSYNC_KIND_INT, offsetof(State, decision), nullptr, 0, 0};
     desc.state_size = &state_size;
     desc.const_defaults = &const_defaults;
     desc.init = &init;

@@ -86,13 +86,24 @@ TEST_CASE("cluster file mistakes are named") {
   CHECK(error_of([] { load_cluster("/nonexistent/c.toml"); }).find("cannot read cluster file") != std::string::npos);
 }
 
-TEST_CASE("durations") {
-  CHECK(parse_duration_us("20ms", "t") == 20'000);
-  CHECK(parse_duration_us("500us", "t") == 500);
-  CHECK(parse_duration_us("1.5s", "t") == 1'500'000);
-  CHECK(parse_duration_us("7", "t") == 7'000);
-  CHECK(error_of([] { parse_duration_us("fast", "--timeout"); }).find("--timeout 'fast'") != std::string::npos);
-  CHECK(error_of([] { parse_duration_us("3h", "--timeout"); }).find("unknown unit 'h'") != std::string::npos);
+TEST_CASE("durations on the node's command line go through the shared parser") {
+  auto o = parse({"--id", "0", "--input", "init=1", "--timeout", "1.5ms", "--time-limit", "2min", "--linger", "1h",
+                  "--delay", "7", "--catch-up-grace", "0", "--start-wait", "250us"});
+  REQUIRE(o);
+  CHECK(o->timeout_us == 1'500);
+  CHECK(o->time_limit_us == 120'000'000);
+  CHECK(o->linger_us == 3'600'000'000);
+  CHECK(o->delay_us == 7'000);  // a bare number is milliseconds
+  CHECK(o->catch_up_grace_us == 0);
+  CHECK(o->start_wait_us == 250);
+  CHECK(error_of([] { parse({"--id", "0", "--input", "init=1", "--timeout", "fast"}); }) ==
+        "--timeout: 'fast': expected a duration such as 500us, 20ms, 1.5s, 2m or 1h");
+  CHECK(error_of([] { parse({"--id", "0", "--input", "init=1", "--timeout", "3d"}); })
+            .find("unknown unit 'd'") != std::string::npos);
+  CHECK(error_of([] { parse({"--id", "0", "--input", "init=1", "--time-limit", "-1s"}); })
+            .find("cannot be negative") != std::string::npos);
+  CHECK(error_of([] { parse({"--id", "0", "--input", "init=1", "--timeout", "0"}); })
+            .find("--timeout: '0': must be at least 1us") != std::string::npos);
 }
 
 TEST_CASE("values by kind") {
@@ -155,4 +166,52 @@ TEST_CASE("command line: options land in Options, mistakes are named") {
   CHECK(error_of([] { parse({"--id", "0", "--input", "init=1", "--window", "0"}); }).find("--window") !=
         std::string::npos);
   CHECK(!error_of([] { parse({"--id", "0", "--input", "init=1", "--frobnicate"}); }).empty());
+}
+
+// Each numeric option rejects what used to wrap, overflow or pass silently.
+TEST_CASE("command line: every numeric option is range-checked") {
+  auto err = [](std::vector<std::string> extra) {
+    std::vector<std::string> args{"--id", "0", "--input", "init=1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return error_of([&] { parse(args); });
+  };
+  CHECK(err({"--instances", "1000000000000"}) == "--instances: expected an integer in 1..100000000, got '1000000000000'");
+  CHECK(err({"--instances", "-5"}) == "--instances: expected an integer in 1..100000000, got '-5'");
+  CHECK(err({"--instances", "0"}).find("--instances: expected an integer in 1..") == 0);
+  CHECK(err({"--instances", "0x10"}).find("got '0x10'") != std::string::npos);  // no hex, no octal
+  CHECK(err({"--window", "-1"}).find("--window: expected an integer in 1..") == 0);
+  CHECK(err({"--seed", "-1"}) == "--seed: expected an integer in 0..18446744073709551615, got '-1'");
+  CHECK(err({"--seed", "18446744073709551616"}).find("--seed:") == 0);
+  CHECK(err({"--after-decide", "-9"}).find("--after-decide: expected an integer in 0..") == 0);
+  CHECK(err({"--linger-rounds", "-1"}).find("--linger-rounds: expected an integer in 0..") == 0);
+  CHECK(err({"--max-rounds", "-1"}).find("--max-rounds: expected an integer in 0..") == 0);
+  CHECK(err({"--future-bound", "99999999999"}).find("--future-bound: expected an integer in 0..1000000") == 0);
+  CHECK(err({"--max-datagram", "-1"}).find("--max-datagram: expected an integer in 128..65000") == 0);
+  CHECK(err({"--drop", "nan"}) == "--drop: expected a probability in [0, 1], got 'nan'");
+  CHECK(err({"--drop", "-0.1"}).find("--drop:") == 0);
+  CHECK(err({"--byzantine", "-1"}).find("--byzantine: expected an integer in 0..") == 0);
+  CHECK(err({"--byzantine", "1000"}).find("--byzantine: expected an integer in 0..64") == 0);
+  // The cluster has 3 processes: only f = 0 satisfies n > 3f.
+  CHECK(err({"--byzantine", "1"}).find("--byzantine 1: a Byzantine budget f needs n > 3f") == 0);
+  CHECK(error_of([] { parse({"--id", "-1", "--input", "init=1"}); }).find("--id: expected an integer in 0..63") == 0);
+
+  auto o = parse({"--id", "0", "--input", "init=1", "--after-decide", "0", "--instances", "010", "--seed",
+                  "18446744073709551615", "--max-rounds", "0"});
+  REQUIRE(o);
+  CHECK(o->after_decide == 0);  // given: not replaced by the protocol's default
+  CHECK(o->instances == 10);    // decimal, not octal
+  CHECK(o->seed == UINT64_MAX);
+  CHECK(o->max_rounds == 0);
+  auto d = parse({"--id", "0", "--input", "init=1"});
+  REQUIRE(d);
+  CHECK(d->after_decide == 2);  // OneThirdRule has no after_decide const
+  CHECK(d->linger_rounds == 8);
+}
+
+TEST_CASE("command line: --check-config parses and checks, and says so") {
+  auto o = parse({"--id", "1", "--input", "init=1", "--check-config"});
+  REQUIRE(o);
+  CHECK(o->check_only);
+  CHECK(error_of([] { parse({"--id", "1", "--input", "init=x", "--check-config"}); }) ==
+        "--input init: 'x' is not an int");
 }

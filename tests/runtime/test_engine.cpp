@@ -462,7 +462,7 @@ TEST_CASE("lingering: a decided instance runs on until every peer has reported a
   CHECK(f.counters.linger_expired == 0);
 }
 
-TEST_CASE("lingering: peers that reported early end the instance right after its after-decide rounds") {
+TEST_CASE("lingering: peers that reported early end the instance as soon as it decides") {
   ProbeFixture f({probe::closed_round()});
   f.consts[probe::kDecideRound] = 1;
   f.config.after_decide_rounds = 1;
@@ -471,11 +471,48 @@ TEST_CASE("lingering: peers that reported early end the instance right after its
   f.start(0);
   for (int32_t p = 1; p < 4; ++p) f.inst->peer_decided(p);  // e.g. bits on late frames
   f.inst->on_timer(1000);
+  CHECK(!f.inst->finished());
+  f.inst->on_timer(2000);  // round 1 decides: its after-decide rounds have nobody left to serve
+  CHECK(f.inst->decided());
+  CHECK(f.inst->finished());
+  CHECK(f.inst->end_reason() == EndReason::AfterDecide);
+  CHECK(f.counters.instances_lingered == 0);
+  // Nobody has had a frame with its decided bit: each peer gets a notice.
+  REQUIRE(f.host.notices.size() == 1);
+  CHECK(f.host.notices[0].second == 0b1110);
+}
+
+TEST_CASE("after-decide rounds end once the last peer reports, with notices sent at the decision") {
+  ProbeFixture f({probe::closed_round()});
+  f.consts[probe::kDecideRound] = 0;
+  f.config.after_decide_rounds = 5;
+  f.config.linger_rounds = 100;
+  f.config.linger_us = 1'000'000;
+  f.start(0);
+  f.inst->on_timer(1000);  // round 0 decides; round 1 sends with the decided bit
+  REQUIRE(f.inst->decided());
+  CHECK(!f.inst->finished());
+  CHECK(f.host.notices.empty() == (f.host.sent_in_round(1) == 3));  // notices only to peers round 1 missed
+  f.inst->peer_decided(1);
+  f.inst->peer_decided(2);
+  CHECK(!f.inst->finished());
+  f.inst->peer_decided(3);  // everyone has decided: mid-round, no more after-decide rounds
+  CHECK(f.inst->finished());
+  CHECK(f.inst->round() == 1);
+}
+
+TEST_CASE("without lingering, after-decide rounds run in full whatever peers report") {
+  ProbeFixture f({probe::closed_round()});
+  f.consts[probe::kDecideRound] = 0;
+  f.config.after_decide_rounds = 2;
+  f.start(0);
+  for (int32_t p = 1; p < 4; ++p) f.inst->peer_decided(p);
+  f.inst->on_timer(1000);
   f.inst->on_timer(2000);
-  CHECK(!f.inst->finished());  // after-decide rounds still run
+  CHECK(!f.inst->finished());
   f.inst->on_timer(3000);
   CHECK(f.inst->finished());
-  CHECK(f.counters.instances_lingered == 0);
+  CHECK(f.host.notices.empty());
 }
 
 TEST_CASE("lingering ends at the bound: both the rounds and the time must have passed") {
@@ -634,6 +671,12 @@ struct OtrCluster {
       for (FakeHost& h : hosts) {
         for (Sent& s : h.sent) wire.push_back(std::move(s));
         h.sent.clear();
+        // Decided notices, delivered at once, as the node turns them into peer_decided.
+        for (const auto& [round, to] : h.notices)
+          for (int32_t p = 0; p < int32_t(nodes.size()); ++p)
+            if (((to >> p) & 1) && alive[size_t(p)] && alive[size_t(h.me)] && !((cut[size_t(p)] >> h.me) & 1))
+              nodes[size_t(p)]->peer_decided(h.me);
+        h.notices.clear();
       }
       if (wire.empty()) return;
       Sent s = std::move(wire.front());
@@ -740,5 +783,5 @@ TEST_CASE("counter_list names every counter") {
   for (auto& [name, v] : list)
     if (std::string(name) == "late_messages_dropped") found = v == 3;
   CHECK(found);
-  CHECK(list.size() == 25);  // 21 + the 4 lingering counters
+  CHECK(list.size() == 27);  // 21 + the 4 lingering counters + range_errors and log_lines
 }

@@ -1,12 +1,15 @@
 // test_net.cpp: the UDP and TCP transports on loopback inside one process —
-// valid frames get through; unknown peers, forged senders and garbage are
-// dropped and counted.
+// valid frames get through after the handshake; unknown peers, forged
+// senders, spoofed member ids, replays and garbage are dropped and counted;
+// TCP binds a connection by its authenticated Hello, not its source address,
+// and bounds what unauthenticated connections may hold.
 #include "net/transport.h"
 
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <cstring>
+#include <memory>
 
 using namespace psync::net;
 namespace asio = boost::asio;
@@ -15,136 +18,288 @@ using asio::ip::udp;
 
 namespace {
 
-uint16_t free_udp_port(asio::io_context& io) {
-  udp::socket s(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return s.local_endpoint().port();
-}
+// Distinct loopback ports, each held by a bound socket (TCP: listening) until
+// released. Choosing a port and closing it at once, then choosing the next,
+// can return the same port twice; a TCP transport given its own port as a
+// peer's then dials itself. A peer the test does not run keeps its port
+// held, so the transport's dials reach the test's listener and nobody
+// else's.
+template <class Socket>
+struct HeldPorts {
+  std::vector<std::unique_ptr<Socket>> sockets;
+  std::vector<uint16_t> ports;
+  HeldPorts(asio::io_context& io, size_t count) {
+    for (size_t i = 0; i < count; ++i) {
+      sockets.push_back(std::make_unique<Socket>(io, typename Socket::endpoint_type(asio::ip::make_address("127.0.0.1"), 0)));
+      ports.push_back(sockets.back()->local_endpoint().port());
+    }
+  }
+  void release(size_t i) { sockets[i]->close(); }  // just before a transport binds it
+};
+using TcpPorts = HeldPorts<tcp::acceptor>;
+using UdpPorts = HeldPorts<udp::socket>;
 
-uint16_t free_tcp_port(asio::io_context& io) {
-  tcp::acceptor a(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
-}
+constexpr uint64_t kFp = 77;
 
-NetConfig make_config(const std::vector<uint16_t>& ports, int32_t me) {
+struct Keys {
+  std::vector<KeyPair> pairs;
+  std::vector<Key> publics;
+  explicit Keys(size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      pairs.push_back(generate_key_pair());
+      publics.push_back(pairs.back().public_key);
+    }
+  }
+  SessionKeys for_(int32_t me) const { return SessionKeys::from_key_pairs(me, pairs[size_t(me)], publics); }
+};
+
+NetConfig make_config(const std::vector<uint16_t>& ports, int32_t me, const Keys* keys = nullptr) {
   NetConfig c;
   c.n = int32_t(ports.size());
   c.me = me;
-  c.fingerprint = 77;
+  c.fingerprint = kFp;
   c.max_payload = 8;
+  c.incarnation = 100 + uint64_t(me);
   for (size_t i = 0; i < ports.size(); ++i)
     c.peers.push_back({int32_t(i), "127.0.0.1", ports[i], asio::ip::make_address("127.0.0.1")});
+  if (keys) c.keys = keys->for_(me);
   return c;
 }
 
-// A packet from `sender` with `frames` OneThirdRule-sized message frames
-// (instances 3, 4, ...), or a Hello.
-std::vector<std::byte> frame(int32_t sender, uint64_t fp = 77, PacketKind kind = PacketKind::Messages,
-                             int frames = 1) {
-  std::vector<std::byte> out;
-  encode_packet_header({kind, fp, sender}, out);
-  uint64_t prev = 0;
-  for (int i = 0; kind == PacketKind::Messages && i < frames; ++i) {
-    WireHeader h;
-    h.instance = 3 + uint64_t(i);
-    h.round = 1;
-    std::vector<std::byte> payload(8, std::byte{1});
-    encode_frame(h, payload, prev, out);
-  }
-  return out;
+SessionKeys session_keys(const NetConfig& c) {
+  return c.keys.keyed ? c.keys : SessionKeys::keyless(c.n, c.me, c.fingerprint);
 }
+
+// A hand-driven peer: its own Session, packets built and sealed by the test.
+struct FakePeer {
+  Session session;
+  FakePeer(const NetConfig& c, uint64_t incarnation)
+      : session(DecodeLimits{c.fingerprint, c.n, c.max_payload}, c.me, incarnation, false, session_keys(c)) {}
+  std::vector<std::byte> hello(int32_t to) {
+    std::vector<std::byte> out;
+    session.append_hello(to, {}, out, 0);
+    return out;
+  }
+  // A Messages packet with `frames` OneThirdRule-sized frames (instances 3, 4, ...).
+  std::vector<std::byte> messages(int32_t to, int frames = 1) {
+    std::vector<std::byte> out;
+    encode_packet_header({PacketKind::Messages, kFp, session.me(), 0, 0, 0}, out);
+    uint64_t prev = 0;
+    for (int i = 0; i < frames; ++i) {
+      WireHeader h;
+      h.instance = 3 + uint64_t(i);
+      h.round = 1;
+      std::vector<std::byte> payload(8, std::byte{1});
+      encode_frame(h, payload, prev, out);
+    }
+    out.resize(out.size() + kMacSize);
+    session.seal(to, out);
+    return out;
+  }
+  // Takes a packet the transport sent (its Hellos teach us its incarnation).
+  DecodeStatus take(std::span<const std::byte> packet) {
+    PacketHeader h;
+    HelloEvent ev;
+    return session.open(packet, 0, h, ev);
+  }
+};
 
 // TCP: a packet behind its 4-byte length.
-std::vector<std::byte> record(std::vector<std::byte> packet) {
-  std::vector<std::byte> out(4);
+std::vector<std::byte> record(const std::vector<std::byte>& packet) {
+  // Sized once, then filled: growing a 4-byte vector trips a false
+  // -Warray-bounds in g++ 12 at -O3.
+  std::vector<std::byte> out(4 + packet.size());
   const uint32_t len = uint32_t(packet.size());
   std::memcpy(out.data(), &len, 4);
-  out.insert(out.end(), packet.begin(), packet.end());
+  std::copy(packet.begin(), packet.end(), out.begin() + 4);
   return out;
 }
 
-void run_until(asio::io_context& io, const std::function<bool()>& done) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+std::vector<std::byte> cat(std::vector<std::vector<std::byte>> parts) {
+  std::vector<std::byte> out;
+  for (auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+void run_until(asio::io_context& io, const std::function<bool()>& done, int seconds = 5) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   while (!done() && std::chrono::steady_clock::now() < until) {
     io.restart();
     io.run_for(std::chrono::milliseconds(5));
   }
 }
 
+// Reads the datagrams the transport sent to `s` and feeds them to `peer`.
+void drain_into(udp::socket& s, FakePeer& peer) {
+  s.non_blocking(true);
+  std::vector<std::byte> buf(65536);
+  for (;;) {
+    boost::system::error_code ec;
+    udp::endpoint from;
+    const size_t len = s.receive_from(asio::buffer(buf), from, 0, ec);
+    if (ec) return;
+    peer.take(std::span<const std::byte>(buf.data(), len));
+  }
+}
+
+// The UDP handshake between the transport under test (id 0) and a fake
+// peer bound at `sock`: hello, the transport's reply, a fresh hello.
+void udp_handshake(asio::io_context& io, Transport& t, FakePeer& p, udp::socket& sock, const udp::endpoint& target) {
+  sock.send_to(asio::buffer(p.hello(0)), target);
+  run_until(io, [&] {
+    drain_into(sock, p);
+    return p.session.can_send(0);
+  });
+  REQUIRE(p.session.can_send(0));
+  sock.send_to(asio::buffer(p.hello(0)), target);
+  run_until(io, [&] { return t.session().complete(p.session.me()); });
+  REQUIRE(t.session().complete(p.session.me()));
+}
+
 }  // namespace
 
-TEST_CASE("UDP: frames from peers arrive; strangers, forgers and garbage are counted") {
+TEST_CASE("UDP keyless: frames from peers arrive after the handshake; strangers, forgers and garbage are counted") {
   asio::io_context io;
-  const std::vector<uint16_t> ports = {free_udp_port(io), free_udp_port(io), free_udp_port(io)};
+  UdpPorts held(io, 3);
+  const std::vector<uint16_t> ports = held.ports;
   NetConfig config = make_config(ports, 0);
   NetCounters counters;
   std::vector<WireHeader> got;
   auto t = make_udp_transport(io, config, [&](const WireHeader& h, std::span<const std::byte>) { got.push_back(h); },
                               counters);
+  held.release(0);
   t->start();
   const udp::endpoint target(asio::ip::make_address("127.0.0.1"), ports[0]);
+  held.release(1);
   udp::socket peer1(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), ports[1]));
   udp::socket stranger(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  FakePeer p1(make_config(ports, 1), 500);
+  udp_handshake(io, *t, p1, peer1, target);
+  const uint64_t before = counters.datagrams_received;
 
-  auto good = frame(1);
-  auto two = frame(1, 77, PacketKind::Messages, 2);
-  peer1.send_to(asio::buffer(good), target);                 // ok
-  peer1.send_to(asio::buffer(two), target);                  // two frames under one packet header
-  peer1.send_to(asio::buffer(frame(2)), target);             // claims to be 2 from 1's address
-  peer1.send_to(asio::buffer(frame(1, 99)), target);         // other protocol
-  peer1.send_to(asio::buffer(good.data(), 20), target);      // truncated
+  auto good = p1.messages(0);
+  peer1.send_to(asio::buffer(good), target);                  // ok
+  peer1.send_to(asio::buffer(p1.messages(0, 2)), target);     // two frames under one packet header
+  peer1.send_to(asio::buffer(good), target);                  // a replay
+  auto as2 = p1.messages(0);
+  as2[12] = std::byte{2};
+  peer1.send_to(asio::buffer(as2), target);                   // claims to be 2 from 1's address
+  auto other = p1.messages(0);
+  other[4] = std::byte{99};
+  peer1.send_to(asio::buffer(other), target);                 // other protocol
+  peer1.send_to(asio::buffer(good.data(), 20), target);       // truncated
   auto bad = good;
   bad[0] = std::byte{0};
-  peer1.send_to(asio::buffer(bad), target);                  // bad magic
-  peer1.send_to(asio::buffer(frame(1, 77, PacketKind::Hello)), target);  // a TCP-only packet
-  stranger.send_to(asio::buffer(good), target);              // unknown address
+  peer1.send_to(asio::buffer(bad), target);                   // bad magic
+  auto flipped = p1.messages(0);
+  flipped[40] ^= std::byte{4};
+  peer1.send_to(asio::buffer(flipped), target);               // corrupted in flight
+  stranger.send_to(asio::buffer(p1.messages(0)), target);     // unknown address
   std::vector<std::byte> big(9000, std::byte{0xFF});
-  peer1.send_to(asio::buffer(big), target);                  // garbage
-  run_until(io, [&] { return counters.datagrams_received >= 9; });
+  peer1.send_to(asio::buffer(big), target);                   // garbage
+  run_until(io, [&] { return counters.datagrams_received >= before + 10; });
 
   CHECK(got.size() == 3);
   CHECK(counters.frames_received == 3);
+  CHECK(counters.replayed_dropped == 1);
   CHECK(counters.sender_mismatch_dropped == 1);
   CHECK(counters.wrong_fingerprint_dropped == 1);
   CHECK(counters.truncated_dropped == 1);
   CHECK(counters.bad_magic_dropped == 2);
-  CHECK(counters.bad_kind_dropped == 1);
+  CHECK(counters.bad_mac_dropped == 1);
   CHECK(counters.unknown_peer_dropped == 1);
-  CHECK(counters.malformed_total() == 7);
+  CHECK(counters.malformed_total() == 8);
   t->stop();
 }
 
-TEST_CASE("UDP: sends to one peer are coalesced into datagrams") {
+TEST_CASE("UDP with keys: a spoofed member id from a non-member port fails the MAC; the real member gets through") {
   asio::io_context io;
-  const std::vector<uint16_t> ports = {free_udp_port(io), free_udp_port(io)};
-  NetConfig c0 = make_config(ports, 0), c1 = make_config(ports, 1);
-  c0.max_datagram = 60;  // a 13-byte header and 3 frames of 12 bytes
+  UdpPorts held(io, 3);
+  const std::vector<uint16_t> ports = held.ports;
+  const Keys keys(3);
+  NetConfig config = make_config(ports, 0, &keys);
+  NetCounters counters;
+  std::vector<WireHeader> got;
+  auto t = make_udp_transport(io, config, [&](const WireHeader& h, std::span<const std::byte>) { got.push_back(h); },
+                              counters);
+  held.release(0);
+  t->start();
+  const udp::endpoint target(asio::ip::make_address("127.0.0.1"), ports[0]);
+  held.release(1);
+  udp::socket peer1(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), ports[1]));
+  FakePeer p1(make_config(ports, 1, &keys), 500);
+  udp_handshake(io, *t, p1, peer1, target);
+
+  // An attacker on another port knows the protocol and the member ids, but
+  // not member 1's key: it claims to be 1, with a keyless "MAC", with its own
+  // key pair, and by copying a real packet's MAC onto its own payload.
+  udp::socket attacker(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  FakePeer keyless(make_config(ports, 1), 500);
+  Keys own(3);
+  FakePeer with_own_key(make_config(ports, 1, &own), 500);
+  for (FakePeer* f : {&keyless, &with_own_key}) {
+    auto h = f->hello(0);
+    attacker.send_to(asio::buffer(h), target);
+  }
+  auto real = p1.messages(0);
+  auto copied = real;
+  copied[copied.size() - 17] ^= std::byte{0x5A};  // its own payload, the real MAC
+  attacker.send_to(asio::buffer(copied), target);
+  attacker.send_to(asio::buffer(real), target);   // the real packet, sent from elsewhere first ...
+  peer1.send_to(asio::buffer(real), target);      // ... so the member's own copy is the replay
+  run_until(io, [&] { return counters.bad_mac_dropped >= 3 && counters.replayed_dropped >= 1; });
+  CHECK(counters.bad_mac_dropped == 3);
+  CHECK(counters.replayed_dropped == 1);
+  CHECK(counters.unknown_peer_dropped == 0);  // with keys the source address is not the evidence
+  CHECK(got.size() == 1);
+  CHECK(t->session().peer_incarnation(1) == 500);  // the forged hellos changed nothing
+  t->stop();
+}
+
+TEST_CASE("UDP: sends wait for the handshake, then are coalesced into datagrams") {
+  asio::io_context io;
+  UdpPorts held(io, 2);
+  const std::vector<uint16_t> ports = held.ports;
+  const Keys keys(2);
+  NetConfig c0 = make_config(ports, 0, &keys), c1 = make_config(ports, 1, &keys);
+  c0.max_datagram = kPacketOverhead + 3 * 12;  // three frames of 12 bytes
   NetCounters n0, n1;
   int received = 0;
   auto t0 = make_udp_transport(io, c0, [](const WireHeader&, std::span<const std::byte>) {}, n0);
   auto t1 = make_udp_transport(io, c1, [&](const WireHeader&, std::span<const std::byte>) { ++received; }, n1);
+  held.release(0);
+  held.release(1);
   t0->start();
-  t1->start();
   std::vector<std::byte> payload(8, std::byte{3});
+  WireHeader h;
+  h.sender = 0;
+  t0->send(1, h, payload);  // nobody to send to yet
+  CHECK(n0.handshake_pending_dropped == 1);
+  t1->start();
+  run_until(io, [&] { return t0->reachable_peers() == 1 && t1->reachable_peers() == 1; });
+  REQUIRE(t0->reachable_peers() == 1);
+  const uint64_t datagrams = n0.datagrams_sent - n0.hellos_sent;
   for (int i = 0; i < 10; ++i) {
-    WireHeader h;
     h.instance = uint64_t(i);
-    h.sender = 0;
     t0->send(1, h, payload);
   }
   run_until(io, [&] { return received == 10; });
   CHECK(received == 10);
-  CHECK(n0.datagrams_sent == 4);  // 3 + 3 + 3 + 1
+  CHECK(n0.datagrams_sent - n0.hellos_sent - datagrams == 4);  // 3 + 3 + 3 + 1
   CHECK(n1.malformed_total() == 0);
 }
 
-TEST_CASE("TCP: a connection must say hello from the right address, then keep its sender id") {
+TEST_CASE("TCP: a connection is bound by an authenticated Hello, then keeps its sender id") {
   asio::io_context io;
-  const std::vector<uint16_t> ports = {free_tcp_port(io), free_tcp_port(io), free_tcp_port(io)};
-  NetConfig config = make_config(ports, 0);
+  TcpPorts held(io, 3);  // 1 and 2 stay held: the transport's dials end there
+  const std::vector<uint16_t> ports = held.ports;
+  const Keys keys(3);
+  NetConfig config = make_config(ports, 0, &keys);
   NetCounters counters;
   std::vector<WireHeader> got;
   auto t = make_tcp_transport(io, config, [&](const WireHeader& h, std::span<const std::byte>) { got.push_back(h); },
                               counters);
+  held.release(0);
   t->start();
   const tcp::endpoint target(asio::ip::make_address("127.0.0.1"), ports[0]);
   auto send_stream = [&](std::vector<std::byte> bytes) {
@@ -153,40 +308,49 @@ TEST_CASE("TCP: a connection must say hello from the right address, then keep it
     asio::write(*s, asio::buffer(bytes));
     return s;
   };
-  auto cat = [](std::vector<std::vector<std::byte>> parts) {
-    std::vector<std::byte> out;
-    for (auto& p : parts) out.insert(out.end(), p.begin(), p.end());
-    return out;
-  };
-  auto good = send_stream(cat({record(frame(1, 77, PacketKind::Hello)), record(frame(1)), record(frame(1))}));
-  auto no_hello = send_stream(record(frame(2)));
-  auto forger = send_stream(cat({record(frame(2, 77, PacketKind::Hello)), record(frame(1))}));
+  FakePeer p1(make_config(ports, 1, &keys), 500);
+  // The transport's Hello to 1 went to the held port; without it, p1 cannot
+  // address messages, so p1 learns 0's incarnation from 0's session directly.
+  {
+    std::vector<std::byte> h;
+    Session probe(DecodeLimits{kFp, 3, 8}, 0, config.incarnation, false, keys.for_(0));
+    probe.append_hello(1, {}, h, 0);
+    REQUIRE(p1.take(h) == DecodeStatus::Ok);
+  }
+  auto good = send_stream(cat({record(p1.hello(0)), record(p1.messages(0)), record(p1.messages(0))}));
+  auto no_hello = send_stream(record(p1.messages(0)));
+  FakePeer impostor(make_config(ports, 2), 600);  // keyless: no MAC under member 2's key
+  auto forger = send_stream(cat({record(impostor.hello(0)), record(p1.messages(0))}));
   std::vector<std::byte> junk(100, std::byte{0x42});
   junk[0] = std::byte{50};  // a plausible length, then garbage
   junk[1] = junk[2] = junk[3] = std::byte{0};
   auto garbage = send_stream(junk);
-  auto other_protocol = send_stream(record(frame(1, 5, PacketKind::Hello)));
   auto huge = send_stream(std::vector<std::byte>(8, std::byte{0x7F}));  // a 2 GB packet announced
   run_until(io, [&] {
-    return got.size() >= 2 && counters.sender_mismatch_dropped >= 2 && counters.bad_magic_dropped >= 1 &&
-           counters.wrong_fingerprint_dropped >= 1 && counters.oversized_dropped >= 1;
+    return got.size() >= 2 && counters.bad_kind_dropped >= 1 && counters.bad_mac_dropped >= 1 &&
+           counters.oversized_dropped >= 1 && counters.truncated_dropped >= 1 && counters.tcp_connects >= 2;
   });
   CHECK(got.size() == 2);
-  CHECK(counters.tcp_accepts == 2);  // the good one and the forger's hello
-  CHECK(counters.sender_mismatch_dropped == 2);
-  CHECK(counters.bad_magic_dropped == 1);
-  CHECK(counters.wrong_fingerprint_dropped == 1);
-  CHECK(counters.oversized_dropped == 1);
+  CHECK(counters.tcp_connects == 2);  // out to the two held ports, never to itself
+  CHECK(counters.tcp_accepts == 1);   // only the real member
+  CHECK(counters.bad_kind_dropped == 1);   // messages before any Hello
+  CHECK(counters.bad_mac_dropped == 1);    // the impostor's Hello: same address, no key
+  CHECK(counters.truncated_dropped == 1);  // 50 bytes cannot hold a packet
+  CHECK(counters.oversized_dropped == 1);  // 2 GB announced
   t->stop();
 }
 
 TEST_CASE("TCP: two transports exchange frames and reconnect after the peer restarts") {
   asio::io_context io;
-  const std::vector<uint16_t> ports = {free_tcp_port(io), free_tcp_port(io)};
-  NetConfig c0 = make_config(ports, 0), c1 = make_config(ports, 1);
+  TcpPorts held(io, 2);
+  const std::vector<uint16_t> ports = held.ports;
+  const Keys keys(2);
+  NetConfig c0 = make_config(ports, 0, &keys), c1 = make_config(ports, 1, &keys);
   NetCounters n0, n1, n1b;
   int at1 = 0;
   auto t0 = make_tcp_transport(io, c0, [](const WireHeader&, std::span<const std::byte>) {}, n0);
+  held.release(0);
+  held.release(1);
   t0->start();
   std::vector<std::byte> payload(8, std::byte{3});
   WireHeader h;
@@ -194,6 +358,7 @@ TEST_CASE("TCP: two transports exchange frames and reconnect after the peer rest
   {
     auto t1 = make_tcp_transport(io, c1, [&](const WireHeader&, std::span<const std::byte>) { ++at1; }, n1);
     t1->start();
+    run_until(io, [&] { return t0->reachable_peers() == 1; });
     t0->send(1, h, payload);
     run_until(io, [&] { return at1 == 1; });
     CHECK(at1 == 1);
@@ -201,12 +366,96 @@ TEST_CASE("TCP: two transports exchange frames and reconnect after the peer rest
   }
   run_until(io, [&] { return n0.tcp_disconnects == 1; });
   CHECK(n0.tcp_disconnects == 1);
-  auto t1 = make_tcp_transport(io, c1, [&](const WireHeader&, std::span<const std::byte>) { ++at1; }, n1b);
+  NetConfig c1b = c1;
+  c1b.incarnation = c1.incarnation + 1;  // a restart is a new incarnation
+  auto t1 = make_tcp_transport(io, c1b, [&](const WireHeader&, std::span<const std::byte>) { ++at1; }, n1b);
   t1->start();
-  t0->send(1, h, payload);  // queued until the redial succeeds
+  run_until(io, [&] { return t0->session().peer_incarnation(1) == c1b.incarnation && t0->reachable_peers() == 1; });
+  t0->send(1, h, payload);
   run_until(io, [&] { return at1 == 2; });
   CHECK(at1 == 2);
   CHECK(n0.tcp_connects == 2);
+  CHECK(n0.peer_restarts_seen == 1);
   t1->stop();
   t0->stop();
+}
+
+TEST_CASE("TCP keyless: a multi-address cluster (127.0.0.1, .2, .3) connects from each replica's own address") {
+  asio::io_context io;
+  std::vector<std::string> addrs = {"127.0.0.1", "127.0.0.2", "127.0.0.3"};
+  std::vector<uint16_t> ports;
+  std::vector<std::unique_ptr<tcp::acceptor>> holders;
+  for (const auto& a : addrs) {
+    holders.push_back(std::make_unique<tcp::acceptor>(io, tcp::endpoint(asio::ip::make_address(a), 0)));
+    ports.push_back(holders.back()->local_endpoint().port());
+  }
+  std::vector<NetConfig> configs;
+  for (int32_t me = 0; me < 3; ++me) {
+    NetConfig c = make_config(ports, me);
+    for (size_t i = 0; i < 3; ++i) c.peers[i] = {int32_t(i), addrs[i], ports[i], asio::ip::make_address(addrs[i])};
+    configs.push_back(c);
+  }
+  std::vector<NetCounters> counters(3);
+  std::vector<int> got(3, 0);
+  std::vector<std::unique_ptr<Transport>> ts;
+  for (int32_t me = 0; me < 3; ++me) {
+    ts.push_back(make_tcp_transport(io, configs[size_t(me)], [&, me](const WireHeader&, std::span<const std::byte>) { ++got[size_t(me)]; },
+                                    counters[size_t(me)]));
+    holders[size_t(me)]->close();
+    ts.back()->start();
+  }
+  run_until(io, [&] { return ts[0]->reachable_peers() == 2 && ts[1]->reachable_peers() == 2 && ts[2]->reachable_peers() == 2; });
+  for (auto& t : ts) CHECK(t->reachable_peers() == 2);
+  std::vector<std::byte> payload(8, std::byte{3});
+  for (int32_t from = 0; from < 3; ++from)
+    for (int32_t to = 0; to < 3; ++to)
+      if (from != to) {
+        WireHeader h;
+        h.sender = from;
+        ts[size_t(from)]->send(to, h, payload);
+      }
+  run_until(io, [&] { return got[0] == 2 && got[1] == 2 && got[2] == 2; });
+  CHECK(got == std::vector<int>{2, 2, 2});
+  for (auto& c : counters) {
+    CHECK(c.sender_mismatch_dropped == 0);
+    CHECK(c.tcp_accepts == 2);
+  }
+  for (auto& t : ts) t->stop();
+}
+
+TEST_CASE("TCP: unauthenticated connections are bounded in number, bytes and time") {
+  asio::io_context io;
+  TcpPorts held(io, 2);
+  const std::vector<uint16_t> ports = held.ports;
+  const Keys keys(2);
+  NetConfig config = make_config(ports, 0, &keys);
+  config.max_pending_connections = 8;
+  config.handshake_timeout_us = 300'000;
+  NetCounters counters;
+  auto t = make_tcp_transport(io, config, [](const WireHeader&, std::span<const std::byte>) {}, counters);
+  held.release(0);
+  t->start();
+  const tcp::endpoint target(asio::ip::make_address("127.0.0.1"), ports[0]);
+  std::vector<std::shared_ptr<tcp::socket>> idle;
+  for (int i = 0; i < 40; ++i) {
+    auto s = std::make_shared<tcp::socket>(io);
+    s->connect(target);
+    idle.push_back(s);
+  }
+  run_until(io, [&] { return counters.tcp_pending_evicted >= 32; });
+  CHECK(counters.tcp_pending_evicted == 32);  // 40 arrived, 8 may wait
+  // An unauthenticated connection may announce one Hello, no more.
+  auto big = std::make_shared<tcp::socket>(io);
+  big->connect(target);
+  std::vector<std::byte> announce(4, std::byte{0});
+  const uint32_t len = 1 << 20;
+  std::memcpy(announce.data(), &len, 4);
+  asio::write(*big, asio::buffer(announce));
+  run_until(io, [&] { return counters.oversized_dropped >= 1; });
+  CHECK(counters.oversized_dropped == 1);
+  // And the rest time out.
+  run_until(io, [&] { return counters.tcp_idle_closed >= 7; });
+  CHECK(counters.tcp_idle_closed >= 7);
+  CHECK(counters.tcp_accepts == 0);
+  t->stop();
 }

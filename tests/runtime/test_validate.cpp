@@ -110,21 +110,59 @@ TEST_CASE("inputs and the output: tables, names, kinds, offsets") {
   CHECK(after([](Editable& e) { e.d.inputs = nullptr; }) == kBad + "2 inputs but no input table");
   CHECK(after([](Editable& e) { e.inputs[1].name = nullptr; }) == kBad + "input 1 has no name");
   CHECK(after([](Editable& e) { e.inputs[0].kind = PSYNC_KIND_OTHER; }) ==
-        kBad + "input `a` has kind 5 (must be int, bool, pid or set<pid>)");
+        kBad + "input `a` has kind 5 (must be int, bool, pid, set<pid>, an enum or bytes)");
   CHECK(after([](Editable& e) { e.inputs[0].kind = PSYNC_KIND_NONE; }) ==
-        kBad + "input `a` has kind 0 (must be int, bool, pid or set<pid>)");
+        kBad + "input `a` has kind 0 (must be int, bool, pid, set<pid>, an enum or bytes)");
   CHECK(after([](Editable& e) { e.inputs[1].offset = 36; }) ==
-        kBad + "input `b` has offset 36 (must be a multiple of 8 past the 24-byte process header)");
+        kBad + "input `b` has offset 36 (must be a multiple of 8 past the 32-byte process header)");
   CHECK(after([](Editable& e) { e.inputs[0].offset = 8; }) ==
-        kBad + "input `a` has offset 8 (must be a multiple of 8 past the 24-byte process header)");
+        kBad + "input `a` has offset 8 (must be a multiple of 8 past the 32-byte process header)");
   CHECK(after([](Editable& e) { e.inputs[1].offset = e.inputs[0].offset; }) ==
-        kBad + "inputs `a` and `b` share offset 24");
-  CHECK(after([](Editable& e) { e.d.output.kind = 6; }) == kBad + "the output has unknown kind 6");
+        kBad + "inputs `a` and `b` overlap at offset 32");
+  CHECK(after([](Editable& e) { e.d.output.kind = 8; }) == kBad + "the output has unknown kind 8");
+  CHECK(after([](Editable& e) { e.d.output.kind = PSYNC_KIND_ENUM; }) ==
+        kBad + "output `decision` is an enum with 0 variants (must be 1 to 64, with their names)");
+  // Version 3: the type descriptions of inputs and the output.
+  CHECK(after([](Editable& e) { e.d.input_types = nullptr; }) == kBad + "2 inputs but no input_types");
+  CHECK(after([](Editable& e) { e.inputs[0].kind = PSYNC_KIND_BOOL; }) ==
+        kBad + "input `a`: its type does not match its kind");
+  CHECK(after([](Editable& e) { e.d.output.kind = PSYNC_KIND_BYTES; }) ==
+        kBad + "output `decision`: its type does not match its kind");
+  CHECK(after([](Editable& e) { e.d.output_type = nullptr; }) ==
+        kBad + "output `decision`: a type description is missing");
+  static const psync_type bad_bytes = {PSYNC_TYPE_BYTES, 0, nullptr, nullptr, 0};
+  static const psync_type* const bad_input_types[] = {&bad_bytes, &bad_bytes};
+  CHECK(after([](Editable& e) {
+          e.inputs[0].kind = PSYNC_KIND_BYTES;
+          e.d.input_types = bad_input_types;
+        }) == kBad + "input `a`: a bytes type description has capacity 0 (must be 1..65456)");
+  static const psync_type tuple_without_elems = {PSYNC_TYPE_TUPLE, 2, nullptr, nullptr, 0};
+  CHECK(after([](Editable& e) {
+          e.d.output.kind = PSYNC_KIND_OTHER;
+          e.d.output_type = &tuple_without_elems;
+        }) == kBad + "output `decision`: a composite type description has no element types");
+  // An enum's description names as many variants as its field.
+  static const char* const two_names[] = {"A", "B"};
+  static const psync_type two_variants = {PSYNC_TYPE_ENUM, 2, nullptr, two_names, 0};
+  static const char* const one_name[] = {"A"};
+  CHECK(after([](Editable& e) {
+          e.d.output.kind = PSYNC_KIND_ENUM;
+          e.d.output.variants = one_name;
+          e.d.output.num_variants = 1;
+          e.d.output_type = &two_variants;
+        }) == kBad + "output `decision`: its type does not match its kind");
+  // set<E>: its elements are its enum's variants, as many as it has members.
+  static const psync_type* const enum_elem[] = {&two_variants};
+  static const psync_type set_of_three = {PSYNC_TYPE_SET, 3, enum_elem, nullptr, 0};
+  CHECK(after([](Editable& e) {
+          e.d.output.kind = PSYNC_KIND_OTHER;
+          e.d.output_type = &set_of_three;
+        }) == kBad + "output `decision`: a set type description's elements are neither ints nor its enum's variants");
   CHECK(after([](Editable& e) { e.d.output.name = nullptr; }) == kBad + "the output has a kind but no name");
   CHECK(after([](Editable& e) { e.d.output.offset = 4; }) ==
-        kBad + "output `decision` has offset 4 (must be a multiple of 8 past the 24-byte process header)");
+        kBad + "output `decision` has offset 4 (must be a multiple of 8 past the 32-byte process header)");
   CHECK(after([](Editable& e) { e.d.output.offset = e.inputs[1].offset; }) ==
-        kBad + "output `decision` shares offset 32 with input `b`");
+        kBad + "output `decision` overlaps input `b` at offset 40");
 }
 
 TEST_CASE("consts: table, defaults, names, kinds, indices") {
@@ -132,7 +170,7 @@ TEST_CASE("consts: table, defaults, names, kinds, indices") {
   CHECK(after([](Editable& e) { e.d.const_defaults = nullptr; }) == kBad + "2 consts but no const_defaults");
   CHECK(after([](Editable& e) { e.consts[0].name = nullptr; }) == kBad + "const 0 has no name");
   CHECK(after([](Editable& e) { e.consts[1].kind = PSYNC_KIND_OTHER; }) ==
-        kBad + "const `k` has kind 5 (must be int, bool, pid or set<pid>)");
+        kBad + "const `k` has kind 5 (must be int, bool, pid, set<pid> or an enum)");
   CHECK(after([](Editable& e) { e.consts[1].offset = 2; }) == kBad + "const `k` has index 2 (there are 2 consts)");
   CHECK(after([](Editable& e) { e.consts[1].offset = 0; }) == kBad + "consts `f` and `k` share index 0");
 }
@@ -162,16 +200,16 @@ TEST_CASE("sizes for n: state, offsets inside it, messages, sync") {
   CHECK(after([](Editable&) {}, 1) == kBad + "round `settle` waits for `sync 2` with n = 1: it could never start");
   CHECK(after([](Editable&) {}, 2) == "");
   CHECK(after([](Editable& e) { e.d.state_size = [](int32_t) -> uint64_t { return 60; }; }) ==
-        kBad + "state_size(4) = 60 (must be a multiple of 8 from 24 to 16777216)");
+        kBad + "state_size(4) = 60 (must be a multiple of 8 from 32 to 16777216)");
   CHECK(after([](Editable& e) { e.d.state_size = [](int32_t) -> uint64_t { return 16; }; }) ==
-        kBad + "state_size(4) = 16 (must be a multiple of 8 from 24 to 16777216)");
+        kBad + "state_size(4) = 16 (must be a multiple of 8 from 32 to 16777216)");
   CHECK(after([](Editable& e) { e.d.state_size = [](int32_t) -> uint64_t { return uint64_t{1} << 40; }; }) ==
-        kBad + "state_size(4) = 1099511627776 (must be a multiple of 8 from 24 to 16777216)");
-  // Header, a, b, decision: the output is the last field below byte 48.
+        kBad + "state_size(4) = 1099511627776 (must be a multiple of 8 from 32 to 16777216)");
+  // Header, a, b, decision: the output is the last field below byte 56.
+  CHECK(after([](Editable& e) { e.d.state_size = [](int32_t) -> uint64_t { return 48; }; }) ==
+        kBad + "output `decision` at offset 48 lies outside the state (state_size(4) = 48)");
   CHECK(after([](Editable& e) { e.d.state_size = [](int32_t) -> uint64_t { return 40; }; }) ==
-        kBad + "output `decision` at offset 40 lies outside the state (state_size(4) = 40)");
-  CHECK(after([](Editable& e) { e.d.state_size = [](int32_t) -> uint64_t { return 32; }; }) ==
-        kBad + "input `b` at offset 32 lies outside the state (state_size(4) = 32)");
+        kBad + "input `b` at offset 40 lies outside the state (state_size(4) = 40)");
   CHECK(after([](Editable& e) { e.rounds[2].msg_size = [](int32_t) -> uint64_t { return 12; }; }) ==
         kBad + "round `pairs`: msg_size(4) = 12 (must be a multiple of 8 up to 65464)");
   CHECK(after([](Editable& e) { e.rounds[2].msg_size = [](int32_t) -> uint64_t { return 65472; }; }) ==
@@ -196,9 +234,11 @@ TEST_CASE("what may be null: go_when, print_state, empty tables, no output") {
           e.d.num_specs = 0;
           e.d.specs = nullptr;
         }) == "");
-  CHECK(after([](Editable& e) { e.d.output = {nullptr, PSYNC_KIND_NONE, 0}; }) == "");
-  // A composite output is printed through print_state: its offset is not read.
-  CHECK(after([](Editable& e) { e.d.output.kind = PSYNC_KIND_OTHER; e.d.output.offset = 3; }) == "");
+  CHECK(after([](Editable& e) { e.d.output = {nullptr, PSYNC_KIND_NONE, 0, nullptr, 0, 0}; }) == "");
+  // Version 3: a composite output is read through its type description, so
+  // its kind must match that description (and its offset is checked).
+  CHECK(after([](Editable& e) { e.d.output.kind = PSYNC_KIND_OTHER; e.d.output.offset = 3; }) ==
+        "bad protocol descriptor: output `decision`: its type does not match its kind");
 }
 
 namespace {

@@ -1,5 +1,6 @@
-// test_wire.cpp: the packet and frame codec (wire version 2), and every way a
-// packet or frame can be malformed.
+// test_wire.cpp: the packet and frame codec (wire version 3), and every way a
+// packet or frame can be malformed. (The MAC, incarnations and replays are
+// test_session.cpp's.)
 #include "net/wire.h"
 
 #include <doctest/doctest.h>
@@ -21,10 +22,11 @@ struct Frame {
   FrameKind kind = FrameKind::Message;
 };
 
+// A packet without its MAC: header, then frames (the body).
 std::vector<std::byte> packet(std::vector<Frame> frames, int32_t sender = 2, uint64_t fp = 0xABCDEF,
                               PacketKind kind = PacketKind::Messages) {
   std::vector<std::byte> out;
-  encode_packet_header({kind, fp, sender}, out);
+  encode_packet_header({kind, fp, sender, 11, 22, 33}, out);
   uint64_t prev = 0;
   for (const Frame& f : frames) {
     WireHeader h;
@@ -49,9 +51,17 @@ struct Decoded {
   std::vector<WireHeader> frames;
 };
 
+// The header, then the body's frames (a Hello body must be empty here).
 Decoded decode(const std::vector<std::byte>& b) {
   Decoded d;
-  d.status = decode_packet(b, kLimits, d.header, [&](const WireHeader& h, std::span<const std::byte> p) {
+  d.status = decode_packet_header(b, kLimits, d.header);
+  if (d.status != DecodeStatus::Ok) return d;
+  const auto body = std::span<const std::byte>(b).subspan(kPacketHeaderSize);
+  if (d.header.kind == PacketKind::Hello) {
+    d.status = body.empty() ? DecodeStatus::Ok : DecodeStatus::BadEncoding;
+    return d;
+  }
+  d.status = decode_frames(body, kLimits, d.header.sender, [&](const WireHeader& h, std::span<const std::byte> p) {
     CHECK(p.size() == h.length);
     d.frames.push_back(h);
     return true;
@@ -68,12 +78,17 @@ void poke(std::vector<std::byte>& b, size_t at, T v) {
 
 TEST_CASE("a packet round-trips through encode and decode") {
   auto b = one();
-  // 13-byte packet header; frame: flags, instance 42 (zigzag 84: 1 byte), round 7, length 8, payload.
+  // 37-byte packet header; frame: flags, instance 42 (zigzag 84: 1 byte), round 7, length 8, payload.
   REQUIRE(b.size() == kPacketHeaderSize + 4 + 8);
+  CHECK(kPacketHeaderSize == 37);
+  CHECK(kPacketOverhead == 37 + 16);
   Decoded d = decode(b);
   REQUIRE(d.status == DecodeStatus::Ok);
   CHECK(d.header.sender == 2);
   CHECK(d.header.kind == PacketKind::Messages);
+  CHECK(d.header.sender_incarnation == 11);
+  CHECK(d.header.receiver_incarnation == 22);
+  CHECK(d.header.counter == 33);
   REQUIRE(d.frames.size() == 1);
   CHECK(d.frames[0].instance == 42);
   CHECK(d.frames[0].round == 7);
@@ -83,7 +98,7 @@ TEST_CASE("a packet round-trips through encode and decode") {
   CHECK(!d.frames[0].decided);
 }
 
-TEST_CASE("the packet header layout is fixed: magic, version, kind, fingerprint, sender") {
+TEST_CASE("the packet header layout is fixed: magic, version, kind, fingerprint, sender, incarnations, counter") {
   auto b = packet({{1, 0, 4}}, 3);
   CHECK(char(b[0]) == 'P');
   CHECK(char(b[1]) == 'S');
@@ -93,7 +108,52 @@ TEST_CASE("the packet header layout is fixed: magic, version, kind, fingerprint,
   std::memcpy(&fp, b.data() + 4, 8);
   CHECK(fp == 0xABCDEF);
   CHECK(uint8_t(b[12]) == 3);
-  CHECK(uint8_t(b[13]) == 0);  // flags of the first frame
+  uint64_t w;
+  std::memcpy(&w, b.data() + 13, 8);
+  CHECK(w == 11);  // the sender's incarnation
+  std::memcpy(&w, b.data() + 21, 8);
+  CHECK(w == 22);  // the receiver's, as the sender knows it
+  std::memcpy(&w, b.data() + 29, 8);
+  CHECK(w == 33);  // the counter
+  CHECK(uint8_t(b[37]) == 0);  // flags of the first frame
+}
+
+TEST_CASE("queries and answers: the straggler's frames") {
+  std::vector<std::byte> b;
+  encode_packet_header({PacketKind::Messages, 0xABCDEF, 1, 1, 1, 1}, b);
+  uint64_t prev = 0;
+  WireHeader q;
+  q.kind = FrameKind::Query;
+  q.instance = 9;
+  encode_frame(q, {}, prev, b);
+  WireHeader a;
+  a.kind = FrameKind::Answer;
+  a.decided = true;
+  a.instance = 9;
+  a.round = 4;
+  const std::string value = "42";
+  encode_frame(a, std::as_bytes(std::span<const char>(value.data(), value.size())), prev, b);
+  Decoded d = decode(b);
+  REQUIRE(d.status == DecodeStatus::Ok);
+  REQUIRE(d.frames.size() == 2);
+  CHECK(d.frames[0].kind == FrameKind::Query);
+  CHECK(!d.frames[0].decided);
+  CHECK(d.frames[1].kind == FrameKind::Answer);
+  CHECK(d.frames[1].decided);
+  CHECK(d.frames[1].round == 4);
+  CHECK(d.frames[1].length == 2);
+  // An answer may be longer than any message (a composite value), up to kMaxAnswerValue.
+  std::vector<std::byte> big;
+  encode_packet_header({PacketKind::Messages, 0xABCDEF, 1, 1, 1, 1}, big);
+  prev = 0;
+  std::vector<std::byte> long_value(kMaxAnswerValue, std::byte{'7'});
+  encode_frame(a, long_value, prev, big);
+  CHECK(decode(big).status == DecodeStatus::Ok);
+  long_value.push_back(std::byte{'7'});
+  big.resize(kPacketHeaderSize);
+  prev = 0;
+  encode_frame(a, long_value, prev, big);
+  CHECK(decode(big).status == DecodeStatus::Oversized);
 }
 
 TEST_CASE("many frames share one header; instances are deltas, in any order; flags survive") {
@@ -136,15 +196,24 @@ TEST_CASE("each malformed header or frame field has its own reason") {
   SUBCASE("fingerprint") { poke<uint64_t>(b, 4, 0x1); CHECK(decode(b).status == DecodeStatus::WrongFingerprint); }
   SUBCASE("sender id beyond n") { poke<uint8_t>(b, 12, 5); CHECK(decode(b).status == DecodeStatus::UnknownSender); }
   SUBCASE("sender id 255") { poke<uint8_t>(b, 12, 255); CHECK(decode(b).status == DecodeStatus::UnknownSender); }
+  SUBCASE("a zero sender incarnation") { poke<uint64_t>(b, 13, 0); CHECK(decode(b).status == DecodeStatus::BadEncoding); }
   SUBCASE("reserved flag bits") {
-    for (int bit = 2; bit < 8; ++bit) {
+    for (int bit = 4; bit < 8; ++bit) {
       auto c = b;
       poke<uint8_t>(c, f, uint8_t(1u << bit));
       CHECK(decode(c).status == DecodeStatus::BadEncoding);
     }
   }
-  SUBCASE("a notice without the decided bit") { poke<uint8_t>(b, f, kFlagNotice); CHECK(decode(b).status == DecodeStatus::BadEncoding); }
+  SUBCASE("flag combinations with no meaning") {
+    for (uint8_t flags : {uint8_t(kFlagNotice), uint8_t(kFlagAnswer), uint8_t(kFlagQuery | kFlagDecided),
+                          uint8_t(kFlagQuery | kFlagAnswer | kFlagDecided), uint8_t(kFlagNotice | kFlagAnswer | kFlagDecided)}) {
+      auto c = b;
+      poke<uint8_t>(c, f, flags);
+      CHECK(decode(c).status == DecodeStatus::BadEncoding);
+    }
+  }
   SUBCASE("a notice with a body") { poke<uint8_t>(b, f, kFlagNotice | kFlagDecided); CHECK(decode(b).status == DecodeStatus::BadEncoding); }
+  SUBCASE("a query with a body") { poke<uint8_t>(b, f, kFlagQuery); CHECK(decode(b).status == DecodeStatus::BadEncoding); }
   SUBCASE("length above the protocol's largest message") {
     poke<uint8_t>(b, f + 3, 17);
     b.resize(f + 4 + 17);
@@ -158,7 +227,7 @@ TEST_CASE("each malformed header or frame field has its own reason") {
 TEST_CASE("varints are canonical: overlong, oversized and unterminated ones are rejected") {
   auto frame_bytes = [](std::vector<uint8_t> tail) {
     std::vector<std::byte> b;
-    encode_packet_header({PacketKind::Messages, 0xABCDEF, 1}, b);
+    encode_packet_header({PacketKind::Messages, 0xABCDEF, 1, 1, 0, 1}, b);
     b.push_back(std::byte{0});  // flags
     for (uint8_t x : tail) b.push_back(std::byte(x));
     return b;
@@ -238,4 +307,38 @@ TEST_CASE("decode status names match the counters") {
   CHECK(std::string(decode_status_name(DecodeStatus::WrongFingerprint)) == "wrong_fingerprint");
   CHECK(std::string(decode_status_name(DecodeStatus::Oversized)) == "oversized");
   CHECK(std::string(decode_status_name(DecodeStatus::BadEncoding)) == "bad_encoding");
+}
+
+TEST_CASE("TCP records: split where complete, closed on a bad length, the limit asked before each record") {
+  std::vector<std::byte> stream;
+  auto add_record = [&](uint32_t len) {
+    for (int k = 0; k < 4; ++k) stream.push_back(std::byte(len >> (8 * k)));
+    stream.insert(stream.end(), len, std::byte{0xAB});
+  };
+  add_record(uint32_t(kPacketOverhead));
+  add_record(200);
+  add_record(100);
+  stream.resize(stream.size() - 10);  // the last one is incomplete
+  size_t consumed = 0;
+  DecodeStatus rejected = DecodeStatus::Ok;
+  std::vector<size_t> sizes;
+  bool bound = false;
+  auto limit = [&] { return bound ? kMaxTcpPacket : uint32_t(kMaxHelloPacket); };
+  CHECK(split_tcp_records(stream, limit, consumed, rejected, [&](std::span<const std::byte> p) {
+    sizes.push_back(p.size());
+    bound = true;  // the first record raised the limit for the 200-byte one
+    return true;
+  }));
+  CHECK(sizes == std::vector<size_t>{kPacketOverhead, 200});
+  CHECK(consumed == 4 + kPacketOverhead + 4 + 200);
+  CHECK(rejected == DecodeStatus::Ok);
+
+  bound = false;
+  std::vector<std::byte> big;
+  for (int k = 0; k < 4; ++k) big.push_back(std::byte(uint32_t(kMaxHelloPacket + 1) >> (8 * k)));
+  CHECK_FALSE(split_tcp_records(big, limit, consumed, rejected, [](std::span<const std::byte>) { return true; }));
+  CHECK(rejected == DecodeStatus::Oversized);
+  std::vector<std::byte> tiny{std::byte{3}, std::byte{0}, std::byte{0}, std::byte{0}};
+  CHECK_FALSE(split_tcp_records(tiny, limit, consumed, rejected, [](std::span<const std::byte>) { return true; }));
+  CHECK(rejected == DecodeStatus::Truncated);
 }

@@ -41,6 +41,12 @@ class Lockstep {
     hooks_.conflict = [](void* self, const psync_env* env, const void*) {
       static_cast<Lockstep*>(self)->conflicts.push_back(env->me);
     };
+    hooks_.log = [](void* self, const psync_env*, const char* text, uint64_t len) {
+      static_cast<Lockstep*>(self)->logs.emplace_back(text, len);
+    };
+    hooks_.range_error = [](void* self, const psync_env*, int64_t value, const char* where) {
+      static_cast<Lockstep*>(self)->range_errors.push_back(std::to_string(value) + " " + where);
+    };
     size_t sz = d.state_size(n);
     states_.assign(n, std::vector<uint64_t>(sz / 8 + 1, 0));
     for (int p = 0; p < n; ++p) {
@@ -139,6 +145,8 @@ class Lockstep {
   bool go_seen = false;
   std::vector<int> decided_calls;
   std::vector<int> conflicts;
+  std::vector<std::string> logs;          ///< hooks.log lines
+  std::vector<std::string> range_errors;  ///< "VALUE file:line:col: what" per hooks.range_error
 
  private:
   const psync_protocol_desc& d_;

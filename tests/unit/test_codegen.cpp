@@ -67,10 +67,10 @@ TEST_CASE("descriptor: name, rounds, inputs, output, specs") {
   CHECK(d.rounds[0].msg_size(5) == 8);
   CHECK(d.num_inputs == 1);
   CHECK(std::string(d.inputs[0].name) == "init");
-  CHECK(d.inputs[0].offset == 24);  // after the three header words
+  CHECK(d.inputs[0].offset == 32);  // after the four header words
   CHECK(std::string(d.output.name) == "decision");
   CHECK(d.output.kind == PSYNC_KIND_INT);
-  CHECK(d.state_size(5) == 8 * 6);  // header (3 words), init, decision, x
+  CHECK(d.state_size(5) == 8 * 7);  // header (4 words), init, decision, x
   CHECK(d.num_specs == 4);
   CHECK(d.fingerprint != 0);
 }
@@ -180,9 +180,30 @@ TEST_CASE("arithmetic: division by zero, overflow, remainder") {
   CHECK(decide_value("k > 2 ? 1 : 2", {5}) == 1);
 }
 
-TEST_CASE("int to pid conversion is modulo n") {
-  CHECK(decide_value("mbox[-1]", {10, 20, 30}, 0, "k") == 30);
-  CHECK(decide_value("mbox[4]", {10, 20, 30}, 0, "k") == 20);
+TEST_CASE("an int used as a pid is never reduced modulo n: out of range is a counted range event") {
+  // A computed index outside 0..n-1 names no process: the mailbox has no
+  // message there (zero), header.range_error is set and the hook says where.
+  std::string text = "protocol E\ninput k: int\noutput decision: int\n"
+                     "round a {\n  send k to all\n  update(mbox) { decide(mbox[k] + 1) }\n}\n";
+  Compiled c = compile_text(text);
+  Lockstep ls(c.d(), 3, {{-1}, {4}, {2}});
+  ls.step();
+  CHECK(ls.decision(0) == 1);
+  CHECK(ls.decision(1) == 1);
+  CHECK(ls.decision(2) == 3);
+  CHECK(ls.header(0).range_error == 1);
+  CHECK(ls.header(1).range_error == 1);
+  CHECK(ls.header(2).range_error == 0);
+  REQUIRE(ls.range_errors.size() == 2);
+  INFO(ls.range_errors[0]);
+  CHECK(ls.range_errors[0].rfind("-1 ", 0) == 0);
+  CHECK(ls.range_errors[0].find("test.psync:6:30: a mailbox index") != std::string::npos);
+  CHECK(ls.range_errors[1].rfind("4 ", 0) == 0);
+  // A constant out of range is refused at compile time (pid-out-of-range).
+  auto bad = check_text("protocol E\ninput k: int\noutput decision: int\n"
+                        "round a {\n  send k to all\n  update(mbox) { decide(mbox[-1]) }\n}\n");
+  CHECK_FALSE(bad->ok);
+  CHECK(bad->diags.text.find("[pid-out-of-range]") != std::string::npos);
 }
 
 TEST_CASE("mailbox operations") {
@@ -233,10 +254,10 @@ TEST_CASE("sets, arrays, fns, lets and for loops") {
   std::vector<int64_t> ks{1, 2, 3, 4};
   CHECK(decide_value("set(0, 2).with(3).without(0).size", ks) == 2);
   CHECK(decide_value("pids.size + (pids.has(3) ? 100 : 0)", ks) == 104);
-  CHECK(decide_value("pids.has(4) ? 1 : 0", ks) == 1);  // 4 is converted to pid 4 mod 4 = 0
+  CHECK(decide_value("pids.has(k + 3) ? 1 : 0", ks) == 0);  // 4 names no process at n=4 (never 4 mod 4)
   CHECK(decide_value("set(1).union(set(2)).inter(set(2, 3)).has(2) ? 1 : 0", ks) == 1);
   CHECK(decide_value("twice(k) + 1", ks, 1, "k", "fn twice(a: int): int = 2 * a") == 5);
-  CHECK(decide_value("coord + 0", ks, 0, "k", "let coord: pid = 6") == 2);  // 6 mod 4
+  CHECK(decide_value("coord + 0", ks, 0, "k", "let coord: pid = 2") == 2);
   std::string decls = "var acc: int = 0\nvar arr: [int; n] = [0; n]\n";
   std::string text = "protocol E\ninput k: int\noutput decision: int\n" + decls +
                      "round a {\n  send k to all\n  update(mbox) {\n"
@@ -327,7 +348,15 @@ TEST_CASE("the fingerprint covers the sources, the compiler version and the ABI 
   Compiled c = compile_text(read_example("one_third_rule"));
   const SourceManager& sources = c.front->c->sources;
   uint64_t f = program_fingerprint(sources);
-  CHECK(c.d().fingerprint == f);
+  // compile_text builds the model (for the checker), whose state layout may
+  // differ from a replica's: its fingerprint differs; a replica's is f.
+  CHECK(c.d().fingerprint != f);
+  CHECK((c.d().flags & PSYNC_PROTO_MODEL) != 0);
+  std::string error;
+  auto replica = jit_compile(*c.front->c->program, sources, 0, error, LowerMode::Replica);
+  REQUIRE(replica);
+  CHECK(replica->descriptor()->fingerprint == f);
+  CHECK((replica->descriptor()->flags & PSYNC_PROTO_MODEL) == 0);
   CHECK(program_fingerprint(sources, compiler_version(), PSYNC_ABI_VERSION) == f);
   // A peer built by another compiler, or for another ABI, has another fingerprint.
   CHECK(program_fingerprint(sources, std::string(compiler_version()) + ".1", PSYNC_ABI_VERSION) != f);
@@ -448,4 +477,88 @@ TEST_CASE("temporaries inside loops reuse one stack slot (allocas sit in the ent
     CHECK(ls.decision(0) == 99999 + 64);
     CHECK(ls.decision(63) == 99999 + 64);
   }
+}
+
+// ---------------------------------------------------------------- issue 14: the language additions
+
+TEST_CASE("bit operations and shifts are defined for every count") {
+  CHECK(decide_value("(k & 12) | (k ^ 3)", {10}) == ((10 & 12) | (10 ^ 3)));
+  CHECK(decide_value("~k", {5}) == ~int64_t{5});
+  CHECK(decide_value("k << 3", {5}) == 40);
+  CHECK(decide_value("k >> 1", {-5}) == -3);          // arithmetic shift
+  CHECK(decide_value("k << 64", {5}) == 0);           // every bit shifted out
+  CHECK(decide_value("k >> 70", {-5}) == -1);         // the sign fills
+  CHECK(decide_value("k << -2", {20}) == 5);          // a negative count shifts the other way
+  CHECK(decide_value("1 << k", {-9223372036854775807 - 1}) == 0);
+}
+
+TEST_CASE("enums, match, fns with return, and range sets") {
+  std::string decls =
+      "enum Role { Follower, Candidate, Leader }\n"
+      "fn rank(x: Role): int {\n  match x {\n    Leader => { return 2 }\n    _ => { return x == Candidate ? 1 : 0 }\n  }\n}\n"
+      "let role: Role = k > 5 ? Role.Leader : k > 2 ? Candidate : Follower\n"
+      "let s: set<-2..6> = set(k, -2)\n";
+  CHECK(decide_value("rank(role) * 10 + (match role { Follower => 1, Candidate | Leader => 2 })", {7}, 0, "k", decls) == 22);
+  CHECK(decide_value("rank(role) * 10 + (match role { Follower => 1, Candidate | Leader => 2 })", {3}, 0, "k", decls) == 12);
+  CHECK(decide_value("s.min * 100 + s.max * 10 + s.size", {3}, 0, "k", decls) == -200 + 30 + 2);
+  CHECK(decide_value("s.minus(set(-2)).min", {4}, 0, "k", decls) == 4);
+  CHECK(decide_value("e.is_empty && !e.with(3).is_empty ? 1 : 0", {4}, 0, "k", "let e: set<0..4> = set()") == 1);
+}
+
+TEST_CASE("a computed element outside a range set is a range event and is left out") {
+  std::string text = "protocol E\ninput k: int\noutput decision: int\nvar s: set<0..4> = set()\n"
+                     "round a {\n  send k to all\n  update(mbox) { s = s.with(k); decide(s.size) }\n}\n";
+  Compiled c = compile_text(text);
+  Lockstep ls(c.d(), 2, {{3}, {9}});
+  ls.step();
+  CHECK(ls.decision(0) == 1);
+  CHECK(ls.decision(1) == 0);
+  CHECK(ls.header(0).range_error == 0);
+  CHECK(ls.header(1).range_error == 1);
+}
+
+TEST_CASE("per-peer sends: each process gets its own message") {
+  std::string text = "protocol E\ninput k: int\noutput decision: int\n"
+                     "round a {\n  for q in pids { send k * 10 + q to q }\n  update(mbox) { decide(mbox.sum) }\n}\n";
+  Compiled c = compile_text(text);
+  Lockstep ls(c.d(), 3, {{1}, {2}, {3}});
+  ls.step();
+  // Process p receives 10 * k_q + p from every q.
+  CHECK(ls.decision(0) == 60 + 0);
+  CHECK(ls.decision(1) == 60 + 3);
+  CHECK(ls.decision(2) == 60 + 6);
+}
+
+TEST_CASE("log formats its values and calls the log hook") {
+  std::string text = "protocol E\ninput k: int\noutput decision: int\nenum C { Red, Blue }\n"
+                     "round a {\n  send k to all\n  update(mbox) { log \"k={} c={} s={} {{}}\", k, Blue, mbox.senders }\n}\n";
+  Compiled c = compile_text(text);
+  Lockstep ls(c.d(), 2, {{7}, {8}});
+  ls.step();
+  REQUIRE(ls.logs.size() == 2);
+  CHECK(ls.logs[0] == "k=7 c=Blue s={0,1} {}");
+  CHECK(ls.logs[1] == "k=8 c=Blue s={0,1} {}");
+}
+
+TEST_CASE("model code: in the checker's build, absent from a replica's") {
+  std::string text = "protocol E\ninput k: int\noutput decision: int\nmodel var steps: int = 0\n"
+                     "round a {\n  send k to all\n  update(mbox) { model { steps += 1 } decide(mbox.size) }\n}\n"
+                     "invariant counted: forall p: p.steps <= 1\n";
+  Compiled model = compile_text(text);
+  auto front = check_text(text);
+  REQUIRE(front->ok);
+  std::string error;
+  auto replica = jit_compile(*front->c->program, front->c->sources, 0, error, LowerMode::Replica);
+  REQUIRE(replica);
+  // The model state has one more word, and the spec that reads it exists only there.
+  CHECK(model.d().state_size(3) == replica->descriptor()->state_size(3) + 8);
+  CHECK(model.d().num_specs == 1);
+  CHECK(replica->descriptor()->num_specs == 0);
+  Lockstep ls(model.d(), 3, {{1}, {2}, {3}});
+  ls.step();
+  CHECK(ls.print(0).find("steps=1") != std::string::npos);
+  Lockstep lr(*replica->descriptor(), 3, {{1}, {2}, {3}});
+  lr.step();
+  CHECK(lr.print(0).find("steps") == std::string::npos);
+  CHECK(lr.decision(0) == 3);
 }

@@ -241,16 +241,19 @@ TEST_CASE("progress clauses are validated") {
   CHECK(ok->ok);
 }
 
-TEST_CASE("const, input and output must be one-word types") {
+TEST_CASE("consts are one word, inputs one word or bytes<K>, outputs any value") {
   CHECK(check_text("protocol T\nconst c: (int, int) = (1, 2)\ninput init: int\noutput decision: int\nvar x: int = init\n"
                    "round a {\n  send x to all\n  update(mbox) { x = 1 }\n}\n")
             ->has_error("non-scalar-const"));
   CHECK(check_text("protocol T\ninput init: int?\noutput decision: int\nvar x: int = 0\n"
                    "round a {\n  send x to all\n  update(mbox) { x = 1 }\n}\n")
             ->has_error("non-scalar-input"));
-  CHECK(check_text("protocol T\ninput init: int\noutput decision: [int; n]\nvar x: int = init\n"
+  CHECK(check_text("protocol T\ninput init: int\noutput decision: ()\nvar x: int = init\n"
                    "round a {\n  send x to all\n  update(mbox) { x = 1 }\n}\n")
             ->has_error("non-scalar-output"));
+  CHECK(check_text("protocol T\ninput init: bytes<8>\noutput decision: [int; n]\nvar x: int = 0\n"
+                   "round a {\n  send x to all\n  update(mbox) { x = 1 }\n}\n")
+            ->ok);
   CHECK(check_text("protocol T\ninput init: set<pid>\noutput decision: pid\nvar x: int = 0\n"
                    "round a {\n  send x to all\n  update(mbox) { x = 1 }\n}\n")
             ->ok);
@@ -472,9 +475,10 @@ TEST_CASE("builtins.def: lookups by form and spelling, and the spellings that me
   CHECK(find_builtin(BuiltinForm::Fn, "min") == Builtin::Min);
   CHECK(find_builtin(BuiltinForm::Mailbox, "min") == Builtin::MboxMin);
   CHECK(find_builtin(BuiltinForm::Mailbox, "count") == Builtin::MboxCount);  // the first row; the check picks count_if
-  CHECK(find_builtin(BuiltinForm::Set, "min") == Builtin::None);
+  CHECK(find_builtin(BuiltinForm::Set, "min") == Builtin::SetMin);
+  CHECK(find_builtin(BuiltinForm::Set, "count") == Builtin::None);
   CHECK(std::string(builtin_name(Builtin::MboxCountIf)) == "mbox.count_if");
-  CHECK(builtin_spellings(BuiltinForm::Set) == "has, size, with, without, union, inter, is_empty");
+  CHECK(builtin_spellings(BuiltinForm::Set) == "has, size, with, without, union, inter, is_empty, minus, min, max");
   CHECK(builtin_spellings(BuiltinForm::Mailbox) ==
         "size, has, senders, count, exists, all, filter, min, max, min_by, max_by, sum, most_frequent, "
         "min_most_frequent, fold");

@@ -27,16 +27,18 @@ namespace psync::lower {
 //    any data layout with 8-byte pointers, whichever target is chosen later;
 //  - the LLVM struct type, each field's LLVM type derived from its C type.
 #define PSYNC_ABI_PROC_HEADER(F) F(psync_proc_header, decided) F(psync_proc_header, halted) \
-  F(psync_proc_header, conflict)
+  F(psync_proc_header, conflict) F(psync_proc_header, range_error)
 #define PSYNC_ABI_ENV(F) F(psync_env, n) F(psync_env, me) F(psync_env, round) F(psync_env, phase) \
   F(psync_env, consts) F(psync_env, hooks)
 #define PSYNC_ABI_HOOKS(F) F(psync_hooks, self) F(psync_hooks, coin) F(psync_hooks, random) \
-  F(psync_hooks, decided) F(psync_hooks, conflict)
-#define PSYNC_ABI_FIELD(F) F(psync_field, name) F(psync_field, kind) F(psync_field, offset)
+  F(psync_hooks, decided) F(psync_hooks, conflict) F(psync_hooks, log) F(psync_hooks, range_error)
+#define PSYNC_ABI_FIELD(F) F(psync_field, name) F(psync_field, kind) F(psync_field, offset) \
+  F(psync_field, variants) F(psync_field, num_variants) F(psync_field, reserved)
 #define PSYNC_ABI_ROUND(F) F(psync_round_desc, name) F(psync_round_desc, flags) F(psync_round_desc, reserved) \
   F(psync_round_desc, timeout_us) F(psync_round_desc, strict_bound) F(psync_round_desc, sync_k)             \
   F(psync_round_desc, msg_size) F(psync_round_desc, send) F(psync_round_desc, update)                       \
-  F(psync_round_desc, receive) F(psync_round_desc, finish) F(psync_round_desc, go_when)
+  F(psync_round_desc, receive) F(psync_round_desc, finish) F(psync_round_desc, go_when)               \
+  F(psync_round_desc, timeout)
 #define PSYNC_ABI_SPEC(F) F(psync_spec_desc, name) F(psync_spec_desc, kind) F(psync_spec_desc, after_rounds) \
   F(psync_spec_desc, eval) F(psync_spec_desc, eval2) F(psync_spec_desc, pred)
 #define PSYNC_ABI_PROTOCOL(F) F(psync_protocol_desc, abi_version) F(psync_protocol_desc, num_rounds)         \
@@ -44,7 +46,12 @@ namespace psync::lower {
   F(psync_protocol_desc, num_inputs) F(psync_protocol_desc, num_consts) F(psync_protocol_desc, inputs)       \
   F(psync_protocol_desc, consts) F(psync_protocol_desc, output) F(psync_protocol_desc, num_specs)            \
   F(psync_protocol_desc, reserved) F(psync_protocol_desc, specs) F(psync_protocol_desc, state_size)          \
-  F(psync_protocol_desc, const_defaults) F(psync_protocol_desc, init) F(psync_protocol_desc, print_state)
+  F(psync_protocol_desc, const_defaults) F(psync_protocol_desc, init) F(psync_protocol_desc, print_state)    \
+  F(psync_protocol_desc, num_output_vars) F(psync_protocol_desc, flags) F(psync_protocol_desc, output_vars)  \
+  F(psync_protocol_desc, max_pid_constant) F(psync_protocol_desc, max_pid_constant_site)                     \
+  F(psync_protocol_desc, input_types) F(psync_protocol_desc, output_type)
+#define PSYNC_ABI_TYPE(F)                                                                              \
+  F(psync_type, kind) F(psync_type, count) F(psync_type, elems) F(psync_type, names) F(psync_type, lo)
 
 // The whole list: (enum prefix, C struct, field table).
 #define PSYNC_ABI_STRUCTS(S)                          \
@@ -52,6 +59,7 @@ namespace psync::lower {
   S(Env, psync_env, PSYNC_ABI_ENV)                    \
   S(Hooks, psync_hooks, PSYNC_ABI_HOOKS)              \
   S(Field, psync_field, PSYNC_ABI_FIELD)              \
+  S(TypeDesc, psync_type, PSYNC_ABI_TYPE)             \
   S(Round, psync_round_desc, PSYNC_ABI_ROUND)         \
   S(Spec, psync_spec_desc, PSYNC_ABI_SPEC)            \
   S(Protocol, psync_protocol_desc, PSYNC_ABI_PROTOCOL)

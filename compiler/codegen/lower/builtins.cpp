@@ -5,6 +5,8 @@
 // ties go to the lowest sender (docs/language.md §14).
 #include "codegen/lower/lowering.h"
 
+#include "llvm/IR/Intrinsics.h"
+
 namespace psync::lower {
 
 namespace {
@@ -83,9 +85,20 @@ CValue lower_Random(F& f, const Expr& e) {
   return f.scalar(e.type, f.get(res, f.i64));
 }
 
+// set(a, b, ...): the bits of its elements; an element outside a range set
+// is a range event and is left out.
 CValue lower_Set(F& f, const Expr& e) {
   Value* s = f.B.getInt64(0);
-  for (auto& a : e.args) s = f.B.CreateOr(s, f.bit_of(f.as_i64(f.emit(*a))));
+  Value* cap = f.set_capacity(e.type);
+  bool ranged = e.type->is(TypeKind::Set) && e.type->elem->is(TypeKind::Int);
+  for (auto& a : e.args) {
+    Value* x = f.as_i64(f.emit(*a));
+    Value* i = f.set_bit_index(e.type, x);
+    if (ranged)
+      f.emit_if(f.B.CreateICmpUGE(i, cap),
+                [&] { f.report_range_error(x, f.M.site(a->range, "an element of " + type_name(e.type))); });
+    s = f.B.CreateOr(s, f.bit_of(i, cap));
+  }
   return f.scalar(e.type, s);
 }
 
@@ -170,10 +183,28 @@ CValue lower_MboxFilter(F& f, const Expr& e) {
   return CValue{e.type, f.get(keep, f.i64), mbox.ptr};
 }
 
+// min and max of bytes messages: the order of bytes.cpp; ties (equal
+// values) go to the lowest sender.
+CValue mailbox_extreme_bytes(F& f, const Expr& e, bool is_min) {
+  auto& B = f.B;
+  CValue mbox = f.emit(*e.args[0]);
+  Value* best_i = f.cell(B.getInt64(-1), "best_i");
+  f.for_each_bit(mbox.v, [&](Value* i) {
+    CValue m = f.message(mbox, i);
+    Value* cur = f.get(best_i, f.i64);
+    Value* first = B.CreateICmpSLT(cur, B.getInt64(0));
+    CValue best = f.message(mbox, B.CreateSelect(first, i, cur));
+    Value* better = is_min ? f.less(m, best) : f.less(best, m);
+    f.emit_if(B.CreateOr(first, better), [&] { B.CreateStore(i, best_i); });
+  });
+  return f.pick_slot(mbox, f.get(best_i, f.i64));
+}
+
 // min, max (of the messages) and min_by, max_by (of a key). Ties go to the
 // lowest sender: only a strictly better key replaces.
 CValue mailbox_extreme(F& f, const Expr& e, bool is_min, bool by_key) {
   auto& B = f.B;
+  if (!by_key && e.type->is(TypeKind::Bytes)) return mailbox_extreme_bytes(f, e, is_min);
   CValue mbox = f.emit(*e.args[0]);
   Value* best_i = f.cell(B.getInt64(-1), "best_i");
   Value* best_k = f.cell(B.getInt64(0), "best_k");
@@ -228,7 +259,7 @@ CValue mailbox_most_frequent(F& f, const Expr& e, bool ties_to_smallest) {
     if (ties_to_smallest) {
       Value* tie = B.CreateICmpEQ(c, f.get(best_c, f.i64));
       Value* current = B.CreateSelect(B.CreateICmpSLT(f.get(best_i, f.i64), B.getInt64(0)), i, f.get(best_i, f.i64));
-      Value* smaller = B.CreateICmpSLT(f.as_i64(mi), f.as_i64(f.message(mbox, current)));
+      Value* smaller = f.less(mi, f.message(mbox, current));
       better = B.CreateOr(better, B.CreateAnd(tie, smaller));
     }
     f.emit_if(better, [&] {
@@ -271,11 +302,16 @@ CValue lower_MboxGet(F& f, const Expr& e) {
   return f.pick_slot(mbox, f.B.CreateSelect(present, p, f.B.getInt64(-1)));
 }
 
-// ---------------------------------------------------------------- set<pid>
+// ---------------------------------------------------------------- sets
+
+// A set is one word of bits: bit i holds process i (set<pid>), variant i
+// (set<E>) or the int lo + i (set<lo..hi>).
+Value* bit_index(F& f, const Expr& set, Value* element) { return f.set_bit_index(set.type, element); }
 
 CValue lower_SetHas(F& f, const Expr& e) {
   Value* s = f.emit(*e.args[0]).v;
-  return f.scalar(e.type, f.bit_test(s, f.as_i64(f.emit(*e.args[1]))));
+  Value* i = bit_index(f, *e.args[0], f.as_i64(f.emit(*e.args[1])));
+  return f.scalar(e.type, f.bit_test(s, i, f.set_capacity(e.args[0]->type)));
 }
 CValue lower_SetSize(F& f, const Expr& e) {
   return f.scalar(e.type, f.B.CreateCall(f.ctpop(), {f.emit(*e.args[0]).v}));
@@ -283,13 +319,27 @@ CValue lower_SetSize(F& f, const Expr& e) {
 CValue lower_SetIsEmpty(F& f, const Expr& e) {
   return f.scalar(e.type, f.B.CreateICmpEQ(f.emit(*e.args[0]).v, f.B.getInt64(0)));
 }
+
+// The bit of an element to add or remove; an int outside a range set is a
+// range event (a pid outside 0..n-1 was reported by its conversion) and
+// leaves the set as it is.
+Value* member_bit(F& f, const Expr& e) {
+  const Type* st = e.args[0]->type;
+  Value* x = f.as_i64(f.emit(*e.args[1]));
+  Value* i = f.set_bit_index(st, x);
+  Value* cap = f.set_capacity(st);
+  if (st->is(TypeKind::Set) && st->elem->is(TypeKind::Int))
+    f.emit_if(f.B.CreateICmpUGE(i, cap),
+              [&] { f.report_range_error(x, f.M.site(e.args[1]->range, "an element of " + type_name(st))); });
+  return f.bit_of(i, cap);
+}
 CValue lower_SetWith(F& f, const Expr& e) {
   Value* s = f.emit(*e.args[0]).v;
-  return f.scalar(e.type, f.B.CreateOr(s, f.bit_of(f.as_i64(f.emit(*e.args[1])))));
+  return f.scalar(e.type, f.B.CreateOr(s, member_bit(f, e)));
 }
 CValue lower_SetWithout(F& f, const Expr& e) {
   Value* s = f.emit(*e.args[0]).v;
-  return f.scalar(e.type, f.B.CreateAnd(s, f.B.CreateNot(f.bit_of(f.as_i64(f.emit(*e.args[1]))))));
+  return f.scalar(e.type, f.B.CreateAnd(s, f.B.CreateNot(member_bit(f, e))));
 }
 CValue lower_SetUnion(F& f, const Expr& e) {
   Value* s = f.emit(*e.args[0]).v;
@@ -299,6 +349,26 @@ CValue lower_SetInter(F& f, const Expr& e) {
   Value* s = f.emit(*e.args[0]).v;
   return f.scalar(e.type, f.B.CreateAnd(s, f.emit(*e.args[1]).v));
 }
+CValue lower_SetMinus(F& f, const Expr& e) {
+  Value* s = f.emit(*e.args[0]).v;
+  return f.scalar(e.type, f.B.CreateAnd(s, f.B.CreateNot(f.emit(*e.args[1]).v)));
+}
+
+// The least / greatest member; the zero value of the element type when empty.
+CValue set_extreme(F& f, const Expr& e, bool least) {
+  auto& B = f.B;
+  Value* s = f.emit(*e.args[0]).v;
+  Value* empty = B.CreateICmpEQ(s, B.getInt64(0));
+  Function* count = llvm::Intrinsic::getDeclaration(f.M.module.get(), least ? llvm::Intrinsic::cttz : llvm::Intrinsic::ctlz,
+                                                    {f.i64});
+  Value* zeros = B.CreateCall(count, {s, B.getTrue()});  // poison on 0: selected away below
+  Value* bit = least ? zeros : B.CreateSub(B.getInt64(63), zeros);
+  Value* safe = B.CreateSelect(empty, B.getInt64(0), bit);
+  Value* element = f.set_element(e.args[0]->type, safe);
+  return f.scalar(e.type, B.CreateSelect(empty, B.getInt64(0), element));
+}
+CValue lower_SetMin(F& f, const Expr& e) { return set_extreme(f, e, true); }
+CValue lower_SetMax(F& f, const Expr& e) { return set_extreme(f, e, false); }
 
 // ---------------------------------------------------------------- options
 
@@ -343,9 +413,31 @@ CValue lower_ProcField(F& f, const Expr& e) {
   return r;
 }
 
-CValue lower_ToPid(F& f, const Expr& e) { return f.scalar(e.type, f.to_pid(f.as_i64(f.emit(*e.args[0])))); }
+// An int where a pid is expected: kept as it is, and reported when it names
+// no process (docs/language.md §14.2); never reduced modulo n.
+CValue lower_ToPid(F& f, const Expr& e) {
+  Value* x = f.as_i64(f.emit(*e.args[0]));
+  return f.scalar(e.type, f.checked_pid(x, f.M.site(e.range, e.what.empty() ? "a process id" : e.what)));
+}
 
 }  // namespace
+
+Value* FunctionLowering::set_capacity(const Type* set) {
+  if (set->is(TypeKind::PidSet)) return n;
+  return B.getInt64(set->set_capacity());
+}
+
+Value* FunctionLowering::set_bit_index(const Type* set, Value* element) {
+  if (set->is(TypeKind::Set) && set->elem->is(TypeKind::Int) && set->lo != 0)
+    return B.CreateSub(element, B.getInt64(set->lo));
+  return element;
+}
+
+Value* FunctionLowering::set_element(const Type* set, Value* bit) {
+  if (set->is(TypeKind::Set) && set->elem->is(TypeKind::Int) && set->lo != 0)
+    return B.CreateAdd(bit, B.getInt64(set->lo));
+  return bit;
+}
 
 CValue FunctionLowering::lower_builtin(const Expr& e) {
   switch (e.builtin) {

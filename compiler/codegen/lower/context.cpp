@@ -42,8 +42,8 @@ uint64_t program_fingerprint(const SourceManager& sources) {
 }
 
 std::unique_ptr<llvm::Module> lower_program(const Program& program, const SourceManager& sources,
-                                            llvm::LLVMContext& context, std::string& error) {
-  return lower::ModuleLowering(program, sources, context).run(error);
+                                            llvm::LLVMContext& context, std::string& error, LowerMode mode) {
+  return lower::ModuleLowering(program, sources, context, mode).run(error);
 }
 
 namespace lower {
@@ -76,12 +76,15 @@ Poly words_of(const Type* t) {
     case TypeKind::Int:
     case TypeKind::Bool:
     case TypeKind::Pid:
+    case TypeKind::Enum:
+    case TypeKind::Set:
     case TypeKind::PidSet: return Poly::constant(1);
     case TypeKind::Unit:
     case TypeKind::Error:
     case TypeKind::Lambda:
     case TypeKind::Mailbox: return Poly::constant(0);
     case TypeKind::Option: return Poly::constant(1) + words_of(t->elem);
+    case TypeKind::Bytes: return Poly::constant(1 + bytes_data_words(t));
     case TypeKind::Array: return words_of(t->elem).times_n();
     case TypeKind::Tuple:
     case TypeKind::Record: {
@@ -93,10 +96,11 @@ Poly words_of(const Type* t) {
   return Poly::constant(0);
 }
 
-bool is_word(const Type* t) { return t->is_scalar() || t->is(TypeKind::PidSet); }
+bool is_word(const Type* t) { return t->is_scalar() || t->is_set(); }
 
 bool is_composite(const Type* t) {
-  return t->is(TypeKind::Option) || t->is(TypeKind::Tuple) || t->is(TypeKind::Record) || t->is(TypeKind::Array);
+  return t->is(TypeKind::Option) || t->is(TypeKind::Tuple) || t->is(TypeKind::Record) || t->is(TypeKind::Array) ||
+         t->is(TypeKind::Bytes);
 }
 
 psync_kind kind_of(const Type* t) {
@@ -105,6 +109,8 @@ psync_kind kind_of(const Type* t) {
     case TypeKind::Bool: return PSYNC_KIND_BOOL;
     case TypeKind::Pid: return PSYNC_KIND_PID;
     case TypeKind::PidSet: return PSYNC_KIND_PIDSET;
+    case TypeKind::Bytes: return PSYNC_KIND_BYTES;
+    case TypeKind::Enum: return PSYNC_KIND_ENUM;
     default: return PSYNC_KIND_OTHER;
   }
 }
@@ -123,9 +129,10 @@ AbiTypes::AbiTypes(llvm::LLVMContext& ctx) {
 
 // ---------------------------------------------------------------- the module
 
-ModuleLowering::ModuleLowering(const Program& p, const SourceManager& s, llvm::LLVMContext& ctx)
+ModuleLowering::ModuleLowering(const Program& p, const SourceManager& s, llvm::LLVMContext& ctx, LowerMode m)
     : prog(p),
       sources(s),
+      mode(m),
       C(ctx),
       module(std::make_unique<llvm::Module>(p.name, ctx)),
       abi(ctx),
@@ -137,11 +144,14 @@ ModuleLowering::ModuleLowering(const Program& p, const SourceManager& s, llvm::L
 std::unique_ptr<llvm::Module> ModuleLowering::run(std::string& error) {
   layout_state();
   declare_fns();
+  // print_state and `log` (in any round) share the printing helpers.
+  make_print_helpers();
   std::vector<llvm::Constant*> rounds, specs;
   try {
     for (auto& f : prog.fns) lower_fn(*f);
     for (auto& r : prog.rounds) rounds.push_back(lower_round(r));
-    for (auto& s : prog.specs) specs.push_back(lower_spec(s));
+    for (auto& s : prog.specs)
+      if (with_model() || !reads_model_state(s)) specs.push_back(lower_spec(s));
     emit_descriptor(rounds, specs);
   } catch (const std::logic_error& e) {
     error = std::string("internal error: ") + e.what();
@@ -157,20 +167,46 @@ std::unique_ptr<llvm::Module> ModuleLowering::run(std::string& error) {
 }
 
 // The state: the psync_proc_header, then inputs, the output, vars and every
-// round's round-local vars, in declaration order (abi.h).
+// round's round-local vars, in declaration order (abi.h). A replica has no
+// model vars.
 void ModuleLowering::layout_state() {
   static_assert(sizeof(psync_proc_header) % sizeof(uint64_t) == 0, "the header is whole words");
   Poly off = Poly::constant(sizeof(psync_proc_header) / sizeof(uint64_t));
   auto place = [&](const VarDecl& v) {
+    if (!present(v)) return;
     offsets[&v] = off;
     off = off + words_of(v.type);
   };
   for (auto& v : prog.inputs) place(*v);
   for (auto& v : prog.outputs) place(*v);
-  for (auto& v : prog.vars) place(*v);
+  // Output vars next, so that their offsets are constants (abi.h).
+  for (auto& v : prog.vars)
+    if (v->output) place(*v);
+  for (auto& v : prog.vars)
+    if (!v->output) place(*v);
   for (auto& r : prog.rounds)
     for (auto& v : r.vars) place(*v);
   state_words = off;
+}
+
+namespace {
+
+bool expr_reads_model(const Expr& e) {
+  if (e.decl && e.decl->model) return true;
+  for (auto& a : e.args)
+    if (expr_reads_model(*a)) return true;
+  for (auto& a : e.arms)
+    if (a.value && expr_reads_model(*a.value)) return true;
+  return false;
+}
+
+}  // namespace
+
+// A replica has no model state, so a specification that reads some cannot
+// be evaluated there (the node never evaluates specs; psyncc run does, over
+// the replicas' final states) and is left out of its descriptor.
+bool ModuleLowering::reads_model_state(const Spec& s) const {
+  return (s.pred && expr_reads_model(*s.pred)) || (s.body && expr_reads_model(*s.body));
 }
 
 Function* ModuleLowering::make_fn(const std::string& name, llvm::FunctionType* type) {
@@ -207,6 +243,30 @@ llvm::Constant* ModuleLowering::array_global(llvm::StructType* elem, const std::
   auto* aty = llvm::ArrayType::get(elem, items.size());
   return new llvm::GlobalVariable(*module, aty, true, llvm::GlobalValue::InternalLinkage,
                                   llvm::ConstantArray::get(aty, items), name);
+}
+
+llvm::Constant* ModuleLowering::site(SourceRange r, const std::string& what) {
+  std::string text = what;
+  if (r.valid()) {
+    const SourceFile& f = sources.file(r.file);
+    LineCol lc = f.line_col(r.begin);
+    // The file's base name: binaries do not depend on where they were built.
+    std::string file = f.name().substr(f.name().find_last_of('/') + 1);
+    text = file + ":" + std::to_string(lc.line) + ":" + std::to_string(lc.column) + ": " + what;
+  }
+  return cstr(text);
+}
+
+llvm::Constant* ModuleLowering::variant_names(const Type* enum_type) {
+  auto it = variant_tables.find(enum_type);
+  if (it != variant_tables.end()) return it->second;
+  std::vector<llvm::Constant*> names;
+  for (const std::string& v : enum_type->field_names) names.push_back(cstr(v));
+  auto* aty = llvm::ArrayType::get(ptr, names.size());
+  auto* g = new llvm::GlobalVariable(*module, aty, true, llvm::GlobalValue::InternalLinkage,
+                                     llvm::ConstantArray::get(aty, names), enum_type->name + ".variants");
+  variant_tables[enum_type] = g;
+  return g;
 }
 
 Function* ModuleLowering::size_fn(const std::string& name, const Poly& words) {

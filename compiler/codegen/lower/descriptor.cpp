@@ -98,20 +98,44 @@ void FunctionLowering::print_bool(const PrintTarget& t, Value* word) {
   B.SetInsertPoint(done);
 }
 
+// An enum prints as its variant's name (a number outside the variants, which
+// only a bad input could store, as the number).
+void FunctionLowering::print_enum(const PrintTarget& t, const Type* ty, Value* word) {
+  BasicBlock* done = block("enum.done");
+  BasicBlock* other = block("enum.other");
+  auto* sw = B.CreateSwitch(word, other, static_cast<unsigned>(ty->field_names.size()));
+  for (size_t k = 0; k < ty->field_names.size(); ++k) {
+    BasicBlock* bb = block("enum.name");
+    sw->addCase(B.getInt64(static_cast<int64_t>(k)), bb);
+    B.SetInsertPoint(bb);
+    print_text(t, ty->field_names[k]);
+    B.CreateBr(done);
+  }
+  B.SetInsertPoint(other);
+  B.CreateCall(M.append_int, {t.buf, t.cap, t.pos, word});
+  B.CreateBr(done);
+  B.SetInsertPoint(done);
+}
+
 void FunctionLowering::print_value(const PrintTarget& t, const Type* ty, Value* p) {
   switch (ty->kind) {
     case TypeKind::Int:
     case TypeKind::Pid: B.CreateCall(M.append_int, {t.buf, t.cap, t.pos, B.CreateLoad(i64, p)}); break;
     case TypeKind::Bool: print_bool(t, B.CreateLoad(i64, p)); break;
+    case TypeKind::Enum: print_enum(t, ty, B.CreateLoad(i64, p)); break;
+    case TypeKind::Set:
     case TypeKind::PidSet: {
-      Value* set = B.CreateLoad(i64, p);
+      // {a,b,...}: the members in bit order; a set<E> prints variant names.
+      const bool pids = ty->is(TypeKind::PidSet);
       Value* first = cell(B.getTrue(), "first");
       print_text(t, "{");
-      for_each_bit(set, [&](Value* i) {
+      for_each_bit(B.CreateLoad(i64, p), [&](Value* i) {
         emit_if(B.CreateNot(get(first, i1)), [&] { print_text(t, ","); });
         B.CreateStore(B.getFalse(), first);
-        B.CreateCall(M.append_int, {t.buf, t.cap, t.pos, i});
-      });
+        Value* element = pids ? i : set_element(ty, i);
+        if (!pids && ty->elem->is(TypeKind::Enum)) print_enum(t, ty->elem, element);
+        else B.CreateCall(M.append_int, {t.buf, t.cap, t.pos, element});
+      }, "bit", pids ? nullptr : set_capacity(ty));
       print_text(t, "}");
       break;
     }
@@ -156,13 +180,15 @@ void FunctionLowering::print_value(const PrintTarget& t, const Type* ty, Value* 
       print_text(t, "]");
       break;
     }
+    case TypeKind::Bytes:
+      B.CreateCall(M.append_bytes_fn(), {t.buf, t.cap, t.pos, p, B.getInt64(ty->capacity)});
+      break;
     default: print_text(t, "()"); break;
   }
 }
 
 // print_state(state, env, buf, cap): inputs, decided and the output, vars.
 Function* ModuleLowering::lower_printer() {
-  make_print_helpers();
   Function* fn = make_abi_fn<decltype(psync_protocol_desc::print_state)>(qualified("print_state"));
   FunctionLowering L(*this, fn, fn->getArg(1));
   auto& B = L.B;
@@ -181,7 +207,8 @@ Function* ModuleLowering::lower_printer() {
     L.print_bool(t, L.load_field(abi.ProcHeader, L.state, ProcHeaderField::decided));
     field_out(*prog.outputs[0]);
   }
-  for (auto& v : prog.vars) field_out(*v);
+  for (auto& v : prog.vars)
+    if (present(*v)) field_out(*v);
   // Terminate the string when it fits.
   Value* pos = L.get(t.pos, i64);
   L.emit_if(B.CreateICmpUGT(t.cap, B.getInt64(0)), [&] {
@@ -228,15 +255,93 @@ Function* ModuleLowering::lower_init() {
   for (size_t k = 0; k < prog.inputs.size(); ++k) {
     const VarDecl& v = *prog.inputs[k];
     Value* w = B.CreateLoad(i64, B.CreateGEP(i64, fn->getArg(2), B.getInt64(static_cast<int64_t>(k))));
-    if (v.type->is(TypeKind::Pid)) w = L.to_pid(w);
+    if (v.type->is(TypeKind::Bytes)) {  // w is the address of the driver's buffer (abi.h)
+      L.store_bytes_input(v.type, L.gep(L.state, L.byte_offset(v)), w);
+      continue;
+    }
+    if (v.type->is(TypeKind::Pid)) w = L.checked_pid(w, site(v.range, "pid input '" + v.name + "'"));
     if (v.type->is(TypeKind::Bool)) w = B.CreateZExt(B.CreateICmpNE(w, B.getInt64(0)), i64);
     if (v.type->is(TypeKind::PidSet)) w = B.CreateAnd(w, L.all_pids());  // only bits below n
     B.CreateStore(w, L.gep(L.state, L.byte_offset(v)));
   }
   for (auto& v : prog.vars)
-    if (v->init) L.store(v->type, L.gep(L.state, L.byte_offset(*v)), L.emit(*v->init));
+    if (v->init && present(*v)) L.store(v->type, L.gep(L.state, L.byte_offset(*v)), L.emit(*v->init));
   B.CreateRetVoid();
   return fn;
+}
+
+// ---------------------------------------------------------------- pid constants
+
+namespace {
+
+// The largest constant the program converts to a pid (`send x to 4`,
+// `mbox.has(4)`): a driver refuses n <= it, since the program names a
+// process that does not exist (docs/language.md §14.2).
+void largest_pid_constant(const Expr& e, int64_t& best, SourceRange& where) {
+  if (e.builtin == Builtin::ToPid && e.args.size() == 1 && e.args[0]->kind == ExprKind::IntLit &&
+      e.args[0]->int_value > best) {
+    best = e.args[0]->int_value;
+    where = e.args[0]->range;
+  }
+  for (auto& a : e.args) largest_pid_constant(*a, best, where);
+  for (auto& a : e.arms)
+    if (a.value) largest_pid_constant(*a.value, best, where);
+}
+
+template <typename Visit>
+void each_expr_of(const std::vector<StmtPtr>& body, Visit visit) {
+  for (auto& s : body) {
+    if (s->var && s->var->init) visit(*s->var->init);
+    for (const ExprPtr* e : {&s->cond, &s->range_end, &s->target, &s->value})
+      if (*e) visit(**e);
+    for (auto& a : s->args) visit(*a);
+    for (auto& a : s->arms) each_expr_of(a.body, visit);
+    each_expr_of(s->body, visit);
+    each_expr_of(s->else_body, visit);
+  }
+}
+
+}  // namespace
+
+void ModuleLowering::find_max_pid_constant(int64_t& best, std::string& site_text) const {
+  best = -1;
+  SourceRange where;
+  auto visit = [&](const Expr& e) { largest_pid_constant(e, best, where); };
+  for (auto* list : {&prog.consts, &prog.vars, &prog.lets})
+    for (auto& v : *list)
+      if (v->init) visit(*v->init);
+  for (auto& f : prog.fns) {
+    if (f->body) visit(*f->body);
+    each_expr_of(f->block, visit);
+  }
+  for (auto& r : prog.rounds) {
+    for (auto& v : r.vars)
+      if (v->init) visit(*v->init);
+    for (auto& lp : r.send_loops) {
+      visit(*lp.coll);
+      if (lp.end) visit(*lp.end);
+    }
+    for (auto& s : r.sends) {
+      visit(*s.value);
+      if (s.dest_expr) visit(*s.dest_expr);
+      if (s.guard) visit(*s.guard);
+    }
+    for (auto* h : {&r.update, &r.receive, &r.finish})
+      if (*h) each_expr_of((*h)->body, visit);
+    if (r.progress.go_when) visit(*r.progress.go_when);
+    if (r.progress.timeout) visit(*r.progress.timeout);
+  }
+  for (auto& s : prog.specs) {
+    if (s.pred) visit(*s.pred);
+    if (s.body) visit(*s.body);
+  }
+  site_text.clear();
+  if (best >= 0 && where.valid()) {
+    const SourceFile& f = sources.file(where.file);
+    LineCol lc = f.line_col(where.begin);
+    site_text = f.name().substr(f.name().find_last_of('/') + 1) + ":" + std::to_string(lc.line) + ":" +
+                std::to_string(lc.column);
+  }
 }
 
 // ---------------------------------------------------------------- descriptor
@@ -248,29 +353,43 @@ void ModuleLowering::emit_descriptor(const std::vector<llvm::Constant*>& rounds,
   Function* init = lower_init();
   Function* printer = lower_printer();
 
-  auto field = [&](llvm::Constant* name, psync_kind kind, uint32_t offset) {
+  auto field = [&](llvm::Constant* name, const Type* type, uint32_t offset) {
     AbiConstant<FieldField::num_fields> f(abi.Field);
     f[FieldField::name] = name;
-    f[FieldField::kind] = llvm::ConstantInt::get(i32, kind);
+    f[FieldField::kind] = llvm::ConstantInt::get(i32, type ? kind_of(type) : PSYNC_KIND_NONE);
     f[FieldField::offset] = llvm::ConstantInt::get(i32, offset);
+    bool is_enum = type && type->is(TypeKind::Enum);
+    f[FieldField::variants] = is_enum ? variant_names(type) : null_ptr();
+    f[FieldField::num_variants] = llvm::ConstantInt::get(i32, is_enum ? type->field_names.size() : 0);
+    f[FieldField::reserved] = llvm::ConstantInt::get(i32, 0);
     return f.get();
   };
   auto state_byte_offset = [&](const VarDecl& v) { return static_cast<uint32_t>(offsets.at(&v).c[0] * 8); };
-  std::vector<llvm::Constant*> inputs, consts;
-  for (auto& v : prog.inputs) inputs.push_back(field(cstr(v->name), kind_of(v->type), state_byte_offset(*v)));
-  for (auto& v : prog.consts)
-    consts.push_back(field(cstr(v->name), kind_of(v->type), static_cast<uint32_t>(v->index)));
+  std::vector<llvm::Constant*> inputs, consts, output_vars;
+  for (auto& v : prog.inputs) inputs.push_back(field(cstr(v->name), v->type, state_byte_offset(*v)));
+  for (auto& v : prog.consts) consts.push_back(field(cstr(v->name), v->type, static_cast<uint32_t>(v->index)));
+  // Output vars are one word each (sema), laid out before the other vars,
+  // so their offsets are constants (layout_state).
+  for (auto& v : prog.vars)
+    if (v->output) output_vars.push_back(field(cstr(v->name), v->type, state_byte_offset(*v)));
   llvm::Constant* output = prog.outputs.empty()
-                               ? field(null_ptr(), PSYNC_KIND_NONE, 0)
-                               : field(cstr(prog.outputs[0]->name), kind_of(prog.outputs[0]->type),
+                               ? field(null_ptr(), nullptr, 0)
+                               : field(cstr(prog.outputs[0]->name), prog.outputs[0]->type,
                                        state_byte_offset(*prog.outputs[0]));
+  int64_t max_pid = -1;
+  std::string max_pid_site;
+  find_max_pid_constant(max_pid, max_pid_site);
+  // The model's state layout differs from the replica's: its fingerprint
+  // must differ too, so that nothing mistakes one for the other.
+  uint64_t fingerprint = program_fingerprint(sources);
+  if (with_model()) fingerprint = (fingerprint ^ 0x6d6f64656cull) * 1099511628211ull;  // FNV step over "model"
 
   auto u32 = [&](size_t v) { return llvm::ConstantInt::get(i32, static_cast<uint32_t>(v)); };
   AbiConstant<ProtocolField::num_fields> d(abi.Protocol);
   d[ProtocolField::abi_version] = u32(PSYNC_ABI_VERSION);
   d[ProtocolField::num_rounds] = u32(rounds.size());
   d[ProtocolField::name] = cstr(prog.name);
-  d[ProtocolField::fingerprint] = llvm::ConstantInt::get(i64, program_fingerprint(sources));
+  d[ProtocolField::fingerprint] = llvm::ConstantInt::get(i64, fingerprint);
   d[ProtocolField::rounds] = array_global(abi.Round, rounds, "psync.rounds");
   d[ProtocolField::num_inputs] = u32(inputs.size());
   d[ProtocolField::num_consts] = u32(consts.size());
@@ -284,6 +403,22 @@ void ModuleLowering::emit_descriptor(const std::vector<llvm::Constant*>& rounds,
   d[ProtocolField::const_defaults] = consts_fn;
   d[ProtocolField::init] = init;
   d[ProtocolField::print_state] = printer;
+  d[ProtocolField::num_output_vars] = u32(output_vars.size());
+  d[ProtocolField::flags] = u32(with_model() ? PSYNC_PROTO_MODEL : 0);
+  d[ProtocolField::output_vars] = array_global(abi.Field, output_vars, "psync.output_vars");
+  d[ProtocolField::max_pid_constant] = llvm::ConstantInt::get(i64, max_pid);
+  d[ProtocolField::max_pid_constant_site] = max_pid >= 0 ? cstr(max_pid_site) : null_ptr();
+  std::vector<llvm::Constant*> input_types;
+  for (auto& v : prog.inputs) input_types.push_back(type_description(v->type));
+  if (input_types.empty()) {
+    d[ProtocolField::input_types] = null_ptr();
+  } else {
+    auto* aty = llvm::ArrayType::get(ptr, input_types.size());
+    d[ProtocolField::input_types] = new llvm::GlobalVariable(*module, aty, true, llvm::GlobalValue::InternalLinkage,
+                                                             llvm::ConstantArray::get(aty, input_types),
+                                                             "psync.input_types");
+  }
+  d[ProtocolField::output_type] = prog.outputs.empty() ? null_ptr() : type_description(prog.outputs[0]->type);
   auto* g = new llvm::GlobalVariable(*module, abi.Protocol, true, llvm::GlobalValue::ExternalLinkage, d.get(),
                                      PSYNC_DESCRIPTOR_SYMBOL);
   g->setAlignment(llvm::Align(alignof(psync_protocol_desc)));

@@ -3,7 +3,8 @@
 // operations go to lower_builtin (builtins.cpp).
 //
 // Arithmetic contract (docs/language.md §14): + - * wrap on overflow; a / 0 == 0
-// and a % 0 == a; INT64_MIN / -1 == INT64_MIN; % truncates as in C.
+// and a % 0 == a; INT64_MIN / -1 == INT64_MIN; % truncates as in C; shifts
+// are defined for every count (FunctionLowering::shift).
 #include "codegen/lower/lowering.h"
 
 namespace psync::lower {
@@ -25,6 +26,7 @@ CValue FunctionLowering::read_var(const VarDecl& v) {
     case VarKind::Var:
     case VarKind::RoundVar: return load(v.type, gep(state, byte_offset(v)));
     case VarKind::Let: return emit(*v.init);
+    case VarKind::Variant: return scalar(v.type, B.getInt64(v.index));
     case VarKind::Local:
     case VarKind::LoopVar: {
       auto it = locals.find(&v);
@@ -53,8 +55,10 @@ Value* FunctionLowering::place(const Expr& e) {
       Value* base = place(*e.args[0]);
       Value* p = as_i64(emit(*e.args[1]));
       Value* ok = B.CreateICmpULT(p, n);
-      Value* idx = B.CreateSelect(ok, p, B.getInt64(0));  // out of range writes element 0 of a scratch copy
-      return gep(base, B.CreateMul(idx, bytes_of(e.type)));
+      Value* idx = B.CreateSelect(ok, p, B.getInt64(0));
+      // An index that names no process writes to a scratch value, not to
+      // the array (its conversion was reported as a range error).
+      return B.CreateSelect(ok, gep(base, B.CreateMul(idx, bytes_of(e.type))), temp(e.type, "scratch"));
     }
     case ExprKind::TupleIndex:
     case ExprKind::Member: {
@@ -97,7 +101,23 @@ CValue FunctionLowering::emit(const Expr& e) {
     case ExprKind::Unary: {
       CValue a = emit(*e.args[0]);
       if (e.unary_op == UnaryOp::Not) return scalar(e.type, B.CreateNot(a.v));
+      if (e.unary_op == UnaryOp::BitNot) return scalar(e.type, B.CreateNot(as_i64(a)));
       return scalar(e.type, B.CreateSub(B.getInt64(0), as_i64(a)));
+    }
+    case ExprKind::Match: {
+      // The arms' values meet in one slot; an arm with no variant (a `_`
+      // after full coverage, rejected by sema) is never taken.
+      Value* v = as_i64(emit(*e.args[0]));
+      bool word = is_word(e.type);
+      Value* slot = word ? cell(e.type->is(TypeKind::Bool) ? (Value*)B.getFalse() : (Value*)B.getInt64(0), "match")
+                         : is_composite(e.type) ? zero_fill(e.type) : nullptr;
+      emit_match(v, e.arms, [&](size_t k) {
+        CValue a = emit(*e.arms[k].value);
+        if (word) B.CreateStore(e.type->is(TypeKind::Bool) ? a.v : as_i64(a), slot);
+        else if (slot) store(e.type, slot, a);
+      });
+      if (word) return scalar(e.type, get(slot, e.type->is(TypeKind::Bool) ? (llvm::Type*)i1 : (llvm::Type*)i64));
+      return CValue{e.type, nullptr, slot};
     }
     case ExprKind::Binary: return emit_binary(e);
     case ExprKind::Cond: return emit_cond(e);
@@ -114,6 +134,7 @@ CValue FunctionLowering::emit(const Expr& e) {
       states = saved;
       return v;
     }
+    case ExprKind::StringLit: return emit_string_literal(e);
     case ExprKind::Lambda:  // only through apply()
     case ExprKind::Error:   // sema rejected the program
       break;
@@ -128,9 +149,11 @@ CValue FunctionLowering::emit_name(const Expr& e) {
 
 CValue FunctionLowering::emit_call(const Expr& e) {
   if (!e.fn) return lower_builtin(e);
-  // fn f(env, args..., out) -> i64: words by value, composites by pointer;
-  // a composite result is written to `out` (rounds.cpp declares them).
-  std::vector<Value*> args{env};
+  // fn f(env, state, args..., out) -> i64: words by value, composites by
+  // pointer; a composite result is written to `out` (rounds.cpp declares
+  // them). `state` is the caller's process, for range-error reports only;
+  // NULL from a specification or a const.
+  std::vector<Value*> args{env, state && !states ? state : static_cast<Value*>(M.null_ptr())};
   for (size_t k = 0; k < e.args.size(); ++k) {
     CValue a = emit(*e.args[k]);
     const Type* pt = e.fn->params[k]->type;
@@ -247,9 +270,22 @@ CValue FunctionLowering::emit_binary(const Expr& e) {
     Value* eq = (a.type->is(TypeKind::Unit)) ? (Value*)B.getTrue() : equal(a, b);
     return scalar(e.type, op == BinaryOp::Eq ? eq : B.CreateNot(eq));
   }
+  if (e.args[0]->type->is(TypeKind::Bytes)) {
+    // Ordered bytes (sema made both operands one bytes<K>): a > b is b < a.
+    CValue a = own(emit(*e.args[0]));
+    CValue b = emit(*e.args[1]);
+    bool swap = op == BinaryOp::Gt || op == BinaryOp::Le;
+    Value* lt = swap ? less(b, a) : less(a, b);
+    return scalar(e.type, op == BinaryOp::Lt || op == BinaryOp::Gt ? lt : B.CreateNot(lt));
+  }
   Value* a = as_i64(emit(*e.args[0]));
   Value* b = as_i64(emit(*e.args[1]));
   switch (op) {
+    case BinaryOp::BitAnd: return scalar(e.type, B.CreateAnd(a, b));
+    case BinaryOp::BitOr: return scalar(e.type, B.CreateOr(a, b));
+    case BinaryOp::BitXor: return scalar(e.type, B.CreateXor(a, b));
+    case BinaryOp::Shl: return scalar(e.type, shift(a, b, true));
+    case BinaryOp::Shr: return scalar(e.type, shift(a, b, false));
     case BinaryOp::Add: return scalar(e.type, B.CreateAdd(a, b));
     case BinaryOp::Sub: return scalar(e.type, B.CreateSub(a, b));
     case BinaryOp::Mul: return scalar(e.type, B.CreateMul(a, b));

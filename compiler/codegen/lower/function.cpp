@@ -164,16 +164,16 @@ Value* FunctionLowering::equal(const CValue& a, const CValue& b) {
   return res;
 }
 
-Value* FunctionLowering::bit_test(Value* set, Value* p) {
-  Value* in_range = B.CreateICmpULT(p, B.getInt64(64));
-  Value* safe = B.CreateSelect(in_range, p, B.getInt64(0));
+Value* FunctionLowering::bit_test(Value* set, Value* i, Value* limit) {
+  Value* in_range = B.CreateICmpULT(i, limit);  // unsigned: a negative i is out of range too
+  Value* safe = B.CreateSelect(in_range, i, B.getInt64(0));
   Value* bit = B.CreateAnd(B.CreateLShr(set, safe), B.getInt64(1));
   return B.CreateAnd(in_range, B.CreateICmpNE(bit, B.getInt64(0)));
 }
 
-Value* FunctionLowering::bit_of(Value* p) {
-  Value* in_range = B.CreateICmpULT(p, B.getInt64(64));
-  return B.CreateSelect(in_range, B.CreateShl(B.getInt64(1), B.CreateSelect(in_range, p, B.getInt64(0))),
+Value* FunctionLowering::bit_of(Value* i, Value* limit) {
+  Value* in_range = B.CreateICmpULT(i, limit);
+  return B.CreateSelect(in_range, B.CreateShl(B.getInt64(1), B.CreateSelect(in_range, i, B.getInt64(0))),
                         B.getInt64(0));
 }
 
@@ -183,13 +183,41 @@ Value* FunctionLowering::all_pids() {
   return B.CreateSelect(full, B.getInt64(-1), mask);
 }
 
-Value* FunctionLowering::to_pid(Value* x) {
-  // Euclidean remainder modulo n, so that -1 is the last process.
-  Value* nz = B.CreateICmpEQ(n, B.getInt64(0));
-  Value* safe_n = B.CreateSelect(nz, B.getInt64(1), n);
-  Value* r = B.CreateSRem(x, safe_n);
-  Value* neg = B.CreateICmpSLT(r, B.getInt64(0));
-  return B.CreateSelect(neg, B.CreateAdd(r, safe_n), r);
+void FunctionLowering::report_range_error(Value* value, llvm::Constant* where) {
+  if (!state || states) return;  // a spec evaluator or const_defaults: no process to blame
+  // In a fn, `state` is the caller's, NULL when a spec or a const called it.
+  emit_if(B.CreateICmpNE(state, M.null_ptr()), [&] {
+    B.CreateStore(B.getInt64(1), field_ptr(M.abi.ProcHeader, state, ProcHeaderField::range_error));
+  });
+  Value* hooks = load_field(M.abi.Env, env, EnvField::hooks, "hooks");
+  emit_if(B.CreateICmpNE(hooks, M.null_ptr()), [&] {
+    Value* fnp = load_field(M.abi.Hooks, hooks, HooksField::range_error);
+    emit_if(B.CreateICmpNE(fnp, M.null_ptr()), [&] {
+      Value* self = load_field(M.abi.Hooks, hooks, HooksField::self);
+      B.CreateCall(llvm_fn_type<decltype(psync_hooks::range_error)>(C, M.abi), fnp, {self, env, value, where});
+    });
+  });
+}
+
+Value* FunctionLowering::checked_pid(Value* x, llvm::Constant* where) {
+  emit_if(B.CreateICmpUGE(x, n), [&] { report_range_error(x, where); });
+  return x;
+}
+
+Value* FunctionLowering::shift(Value* a, Value* k, bool left) {
+  // Negative counts shift the other way; counts of 64 or more leave 0 (or,
+  // shifting a negative number right, -1). INT64_MIN as a count is "huge".
+  Value* neg = B.CreateICmpSLT(k, B.getInt64(0));
+  Value* mag = B.CreateSelect(neg, B.CreateSub(B.getInt64(0), k), k);
+  Value* huge = B.CreateOr(B.CreateICmpUGE(mag, B.getInt64(64)), B.CreateICmpSLT(mag, B.getInt64(0)));
+  Value* safe = B.CreateSelect(huge, B.getInt64(0), mag);
+  Value* go_left = left ? B.CreateNot(neg) : neg;
+  Value* shl = B.CreateShl(a, safe);
+  Value* sar = B.CreateAShr(a, safe);
+  Value* big_right = B.CreateSelect(B.CreateICmpSLT(a, B.getInt64(0)), B.getInt64(-1), B.getInt64(0));
+  Value* l = B.CreateSelect(huge, B.getInt64(0), shl);
+  Value* r = B.CreateSelect(huge, big_right, sar);
+  return B.CreateSelect(go_left, l, r);
 }
 
 Value* FunctionLowering::divide(Value* a, Value* b, bool rem) {

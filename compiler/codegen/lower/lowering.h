@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "ast/ast.h"
+#include "codegen/codegen.h"
 #include "codegen/lower/abi_types.h"
 
 #include "llvm/IR/IRBuilder.h"
@@ -50,9 +51,11 @@ struct Poly {
 };
 
 Poly words_of(const Type* t);
-/// Int, bool, pid and set<pid>: one word, an SSA value.
+/// bytes<K>: the words after the length word, ceil(K / 8).
+inline int64_t bytes_data_words(const Type* t) { return (t->capacity + 7) / 8; }
+/// Int, bool, pid, enums and sets: one word, an SSA value.
 bool is_word(const Type* t);
-/// Options, tuples, records and arrays: handled by address.
+/// Options, tuples, records, arrays and bytes: handled by address.
 bool is_composite(const Type* t);
 psync_kind kind_of(const Type* t);
 /// Emits the value of p at n.
@@ -77,11 +80,16 @@ struct CValue {
 /// (fns, rounds, specs) and descriptor.cpp define its members.
 class ModuleLowering {
  public:
-  ModuleLowering(const Program& program, const SourceManager& sources, llvm::LLVMContext& context);
+  ModuleLowering(const Program& program, const SourceManager& sources, llvm::LLVMContext& context, LowerMode mode);
   std::unique_ptr<llvm::Module> run(std::string& error);
 
   const Program& prog;
   const SourceManager& sources;
+  const LowerMode mode;
+  /// Model code (model vars, lets and statements) is lowered.
+  bool with_model() const { return mode == LowerMode::Model; }
+  /// Whether a variable exists in this build's state.
+  bool present(const VarDecl& v) const { return !v.model || with_model(); }
   llvm::LLVMContext& C;
   std::unique_ptr<llvm::Module> module;
   AbiTypes abi;
@@ -95,6 +103,8 @@ class ModuleLowering {
   std::map<const FnDecl*, Function*> fns;
   Function* append_char = nullptr;  ///< print_state helpers (descriptor.cpp)
   Function* append_int = nullptr;
+  Function* bytes_cmp = nullptr;    ///< bytes.cpp, made on first use
+  Function* append_bytes = nullptr;
 
   /// An internal function: drivers reach every function through the descriptor.
   Function* make_fn(const std::string& name, llvm::FunctionType* type);
@@ -112,6 +122,11 @@ class ModuleLowering {
                                const std::string& name);
   /// size(n) = words(n) * 8, with the signature of msg_size and state_size.
   Function* size_fn(const std::string& name, const Poly& words);
+  /// "file:line:col: what", a static string for range-error reports.
+  llvm::Constant* site(SourceRange r, const std::string& what);
+  /// The variants of an enum as a constant array of C strings (one per enum).
+  llvm::Constant* variant_names(const Type* enum_type);
+  std::map<const Type*, llvm::Constant*> variant_tables;
 
  private:
   void layout_state();
@@ -126,6 +141,17 @@ class ModuleLowering {
   Function* lower_init();
   Function* lower_printer();
   void emit_descriptor(const std::vector<llvm::Constant*>& rounds, const std::vector<llvm::Constant*>& specs);
+  void find_max_pid_constant(int64_t& best, std::string& site_text) const;
+  bool reads_model_state(const Spec& s) const;
+ public:
+  // bytes.cpp: module helpers for bytes<K> and the type descriptions of abi.h
+  /// i64 psync.bytes_cmp(ptr a, ptr b, i64 data_words): -1, 0 or 1.
+  Function* bytes_compare_fn();
+  /// void psync.append_bytes(buf, cap, pos_ptr, value_ptr, capacity): a quoted literal.
+  Function* append_bytes_fn();
+  /// A psync_type constant describing t (interned per type).
+  llvm::Constant* type_description(const Type* t);
+  std::map<const Type*, llvm::Constant*> type_descs;
 };
 
 // ---------------------------------------------------------------- one function
@@ -149,6 +175,8 @@ class FunctionLowering {
   void read_env(Value* env);
   /// Ends the prologue: allocas (and their sizes, which may read n) go here.
   void begin_body();
+  /// Where allocas go (the end of the prologue).
+  llvm::Instruction* alloca_point() const { return alloca_point_; }
 
   ModuleLowering& M;
   llvm::LLVMContext& C;
@@ -169,6 +197,9 @@ class FunctionLowering {
   Value* ho = nullptr;          ///< liveness and assume predicates: u64[n]
   Value* consts = nullptr;      ///< i64[num_consts]
   Value* go_flag = nullptr;     ///< receive: alloca i1
+  Value* ret_slot = nullptr;    ///< fn with a block body: where `return` puts the value
+  BasicBlock* ret_block = nullptr;
+  const Type* ret_type = nullptr;
   std::map<const VarDecl*, CValue> bound;   ///< params, lambda params, quantified vars, mailboxes
   std::map<const VarDecl*, Value*> locals;  ///< allocas of locals and loop vars
 
@@ -202,13 +233,38 @@ class FunctionLowering {
   Value* zero_fill(const Type* t);
   CValue zero_value(const Type* t);
   Value* equal(const CValue& a, const CValue& b);
-  Value* bit_test(Value* set, Value* p);
-  Value* bit_of(Value* p);
+  /// Bit `i` of a set word, false for i outside 0..limit-1 (limit <= 64).
+  Value* bit_test(Value* set, Value* i, Value* limit);
+  /// The word with bit `i` alone, 0 for i outside 0..limit-1.
+  Value* bit_of(Value* i, Value* limit);
+  Value* bit_test(Value* set, Value* p) { return bit_test(set, p, n); }
+  Value* bit_of(Value* p) { return bit_of(p, n); }
   /// The set of all processes: (1 << n) - 1, with n == 64 giving all ones.
   Value* all_pids();
-  Value* to_pid(Value* x);
+  /// An int where a pid is expected: itself when in 0..n-1; otherwise a
+  /// range event (header.range_error, hooks->range_error with `where`) and
+  /// the value unchanged, which every pid operation treats as no process.
+  Value* checked_pid(Value* x, llvm::Constant* where);
+  /// Reports an out-of-range value: sets header.range_error and calls the
+  /// optional hook. Nothing in spec evaluators, which have no process.
+  void report_range_error(Value* value, llvm::Constant* where);
   Value* divide(Value* a, Value* b, bool rem);
+  /// a << k and a >> k (arithmetic) for any k: k >= 64 shifts everything
+  /// out, a negative k shifts the other way (docs/language.md §14.1).
+  Value* shift(Value* a, Value* k, bool left);
   Function* ctpop();
+
+  // ------------------------------------------------ ordering and bytes (bytes.cpp)
+  /// a < b for the ordered types: int and pid (signed), bytes<K> (lexicographic).
+  Value* less(const CValue& a, const CValue& b);
+  /// The length word of a bytes value, clamped to 0..K (a peer's message may lie).
+  Value* bytes_length(const CValue& v);
+  /// A string literal in fresh memory.
+  CValue emit_string_literal(const Expr& e);
+  /// A bytes input: copies min(len, K) bytes from the driver's buffer at `word`.
+  void store_bytes_input(const Type* t, Value* dst, Value* word);
+  /// Stores a bytes<K1> value into a bytes<K2> place (K1 <= K2), zero-extended.
+  CValue widen_bytes(const CValue& v, const Type* to);
 
   // ------------------------------------------------ mailboxes (function.cpp)
   /// Slot i of a mailbox or outbox at `base` whose messages have type msg.
@@ -219,9 +275,9 @@ class FunctionLowering {
   void bind_mailbox(const VarDecl& v, Value* base);
 
   // ------------------------------------------------ control (templates below)
-  /// for (i = 0; i < n; ++i) if (mask >> i & 1) body(i)
+  /// for (i = 0; i < limit; ++i) if (mask >> i & 1) body(i); limit n by default
   template <typename Body>
-  void for_each_bit(Value* mask, Body body, const char* name = "bit");
+  void for_each_bit(Value* mask, Body body, const char* name = "bit", Value* limit = nullptr);
   /// for (i = lo; i < hi; ++i) body(i)
   template <typename Body>
   void for_range(Value* lo, Value* hi, Body body, const char* name = "range");
@@ -245,9 +301,20 @@ class FunctionLowering {
   /// Every Builtin, dispatched from builtins.def.
   CValue lower_builtin(const Expr& e);
 
+  // ------------------------------------------------ sets (builtins.cpp)
+  /// For a set<pid>, set<E> or set<lo..hi>: the number of possible members,
+  /// the bit of an element (element - lo), and the element of a bit.
+  Value* set_capacity(const Type* set);
+  Value* set_bit_index(const Type* set, Value* element);
+  Value* set_element(const Type* set, Value* bit);
+
   // ------------------------------------------------ statements (rounds.cpp)
   void emit_block(const std::vector<StmtPtr>& body);
   void emit_stmt(const Stmt& s);
+  /// A switch on an enum value: arm k runs for the variants in arms[k].indices.
+  template <typename Arm>
+  void emit_match(Value* v, const std::vector<MatchArm>& arms, Arm arm);
+  void emit_log(const Stmt& s);
   void reset_round_vars(const Round& r);
   void clear_round_vars(const Round& r);
 
@@ -260,6 +327,7 @@ class FunctionLowering {
   void print_text(const PrintTarget& t, const std::string& s);
   void print_bool(const PrintTarget& t, Value* word);
   void print_value(const PrintTarget& t, const Type* ty, Value* p);
+  void print_enum(const PrintTarget& t, const Type* ty, Value* word);
 
  private:
   CValue emit_name(const Expr& e);
@@ -276,10 +344,17 @@ class FunctionLowering {
   llvm::Instruction* alloca_point_ = nullptr;
 };
 
+// The lowerings of the bytes<K> built-ins (bytes.cpp), reached from the
+// dispatch of builtins.def in builtins.cpp.
+CValue lower_BytesLen(FunctionLowering& f, const Expr& e);
+CValue lower_BytesSize(FunctionLowering& f, const Expr& e);
+CValue lower_ToBytes(FunctionLowering& f, const Expr& e);
+
 // ---------------------------------------------------------------- control helpers
 
 template <typename Body>
-void FunctionLowering::for_each_bit(Value* mask, Body body, const char* name) {
+void FunctionLowering::for_each_bit(Value* mask, Body body, const char* name, Value* limit) {
+  if (!limit) limit = n;
   BasicBlock* pre = B.GetInsertBlock();
   BasicBlock* head = block(std::string(name) + ".head");
   BasicBlock* test = block(std::string(name) + ".test");
@@ -290,7 +365,7 @@ void FunctionLowering::for_each_bit(Value* mask, Body body, const char* name) {
   B.SetInsertPoint(head);
   auto* i = B.CreatePHI(i64, 2, "i");
   i->addIncoming(B.getInt64(0), pre);
-  B.CreateCondBr(B.CreateICmpSLT(i, n), test, done);
+  B.CreateCondBr(B.CreateICmpSLT(i, limit), test, done);
   B.SetInsertPoint(test);
   Value* bit = B.CreateAnd(B.CreateLShr(mask, i), B.getInt64(1));
   B.CreateCondBr(B.CreateICmpNE(bit, B.getInt64(0)), work, latch);
@@ -318,6 +393,21 @@ void FunctionLowering::for_range(Value* lo, Value* hi, Body body, const char* na
   body(i);
   i->addIncoming(B.CreateAdd(i, B.getInt64(1)), B.GetInsertBlock());
   B.CreateBr(head);
+  B.SetInsertPoint(done);
+}
+
+template <typename Arm>
+void FunctionLowering::emit_match(Value* v, const std::vector<MatchArm>& arms, Arm arm) {
+  BasicBlock* done = block("match.end");
+  auto* sw = B.CreateSwitch(v, done, static_cast<unsigned>(arms.size()));
+  for (size_t k = 0; k < arms.size(); ++k) {
+    if (arms[k].indices.empty()) continue;
+    BasicBlock* bb = block("match.arm");
+    for (int64_t idx : arms[k].indices) sw->addCase(B.getInt64(idx), bb);
+    B.SetInsertPoint(bb);
+    arm(k);
+    B.CreateBr(done);
+  }
   B.SetInsertPoint(done);
 }
 

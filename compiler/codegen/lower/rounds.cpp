@@ -52,11 +52,31 @@ void FunctionLowering::emit_stmt(const Stmt& s) {
         Value* lo = as_i64(emit(*s.cond));
         Value* hi = as_i64(emit(*s.range_end));
         for_range(lo, hi, body, "for");
+      } else if (s.cond->type->is(TypeKind::Set)) {
+        const Type* st = s.cond->type;
+        for_each_bit(emit(*s.cond).v, [&](Value* i) { body(set_element(st, i)); }, "for", set_capacity(st));
       } else {
         for_each_bit(emit(*s.cond).v, body, "for");
       }
       break;
     }
+    case StmtKind::Match: {
+      Value* v = as_i64(emit(*s.cond));
+      emit_match(v, s.arms, [&](size_t k) { emit_block(s.arms[k].body); });
+      break;
+    }
+    case StmtKind::Return: {
+      CValue v = emit(*s.value);
+      if (is_word(ret_type)) B.CreateStore(as_i64(v), ret_slot);
+      else if (is_composite(ret_type)) store(ret_type, ret_slot, v);
+      B.CreateBr(ret_block);
+      B.SetInsertPoint(block("after.return"));  // dead code after return still needs a block
+      break;
+    }
+    case StmtKind::Log: emit_log(s); break;
+    case StmtKind::Model:
+      if (M.with_model()) emit_block(s.body);  // a replica never runs model code
+      break;
     case StmtKind::Decide: emit_decide(s); break;
     case StmtKind::Halt:
       B.CreateStore(B.getInt64(1), field_ptr(M.abi.ProcHeader, state, ProcHeaderField::halted));
@@ -81,11 +101,59 @@ void FunctionLowering::emit_assign(const Stmt& s) {
   }
   Value* cur = B.CreateLoad(i64, p);
   Value* rhs = as_i64(v);
-  Value* res = s.assign_op == AssignOp::Add   ? B.CreateAdd(cur, rhs)
-               : s.assign_op == AssignOp::Sub ? B.CreateSub(cur, rhs)
-                                              : B.CreateMul(cur, rhs);
-  if (t->is(TypeKind::Pid)) res = to_pid(res);
+  Value* res = nullptr;
+  switch (s.assign_op) {
+    case AssignOp::Add: res = B.CreateAdd(cur, rhs); break;
+    case AssignOp::Sub: res = B.CreateSub(cur, rhs); break;
+    case AssignOp::Mul: res = B.CreateMul(cur, rhs); break;
+    case AssignOp::BitAnd: res = B.CreateAnd(cur, rhs); break;
+    case AssignOp::BitOr: res = B.CreateOr(cur, rhs); break;
+    case AssignOp::BitXor: res = B.CreateXor(cur, rhs); break;
+    case AssignOp::Shl: res = shift(cur, rhs, true); break;
+    case AssignOp::Shr: res = shift(cur, rhs, false); break;
+    case AssignOp::Set: break;
+  }
+  if (t->is(TypeKind::Pid)) res = checked_pid(res, M.site(s.range, "the result of a compound assignment to a pid"));
   B.CreateStore(res, p);
+}
+
+// log "fmt", args: the line is formatted into a buffer on the stack (values
+// as print_state prints them; longer lines are cut at kLogLine bytes) and
+// handed to the optional log hook.
+void FunctionLowering::emit_log(const Stmt& s) {
+  constexpr int64_t kLogLine = 512;
+  llvm::IRBuilder<> eb(alloca_point());
+  Value* buf = eb.CreateAlloca(B.getInt8Ty(), eb.getInt64(kLogLine), "logbuf");
+  PrintTarget t{buf, B.getInt64(kLogLine), cell(B.getInt64(0), "logpos")};
+  std::string lit;
+  size_t arg = 0;
+  const std::string& f = s.text;
+  for (size_t i = 0; i < f.size(); ++i) {
+    if ((f[i] == '{' || f[i] == '}') && i + 1 < f.size() && f[i + 1] == f[i]) {
+      lit += f[i++];
+    } else if (f[i] == '{' && i + 1 < f.size() && f[i + 1] == '}' && arg < s.args.size()) {
+      print_text(t, lit);
+      lit.clear();
+      const Expr& a = *s.args[arg++];
+      CValue v = emit(a);
+      if (is_word(a.type)) print_value(t, a.type, spill(v));
+      else if (is_composite(a.type)) print_value(t, a.type, v.ptr);
+      else print_text(t, "()");
+      ++i;
+    } else {
+      lit += f[i];
+    }
+  }
+  print_text(t, lit);
+  Value* len = B.CreateSelect(B.CreateICmpULT(get(t.pos, i64), t.cap), get(t.pos, i64), t.cap);
+  Value* hooks = load_field(M.abi.Env, env, EnvField::hooks, "hooks");
+  emit_if(B.CreateICmpNE(hooks, M.null_ptr()), [&] {
+    Value* fnp = load_field(M.abi.Hooks, hooks, HooksField::log);
+    emit_if(B.CreateICmpNE(fnp, M.null_ptr()), [&] {
+      Value* self = load_field(M.abi.Hooks, hooks, HooksField::self);
+      B.CreateCall(llvm_fn_type<decltype(psync_hooks::log)>(C, M.abi), fnp, {self, env, buf, len});
+    });
+  });
 }
 
 // The first decide writes the output and header.decided, then notifies the
@@ -106,7 +174,7 @@ void FunctionLowering::emit_decide(const Stmt& s) {
   call_notification(HooksField::decided);
   B.CreateBr(done);
   B.SetInsertPoint(again);
-  Value* same = B.CreateICmpEQ(B.CreateLoad(i64, out_ptr), as_i64(v));
+  Value* same = equal(load(out.type, out_ptr), v);  // outputs may be composite
   emit_if(B.CreateNot(same), [&] {
     B.CreateStore(B.getInt64(1), field_ptr(M.abi.ProcHeader, state, ProcHeaderField::conflict));
     call_notification(HooksField::conflict);
@@ -148,11 +216,12 @@ void FunctionLowering::clear_round_vars(const Round& r) {
 
 // ---------------------------------------------------------------- fns
 
-// fn f(env, args..., out) -> i64: words by value, composites by pointer; a
-// composite result is written to `out`.
+// fn f(env, state, args..., out) -> i64: words by value, composites by
+// pointer; a composite result is written to `out`. `state` (maybe NULL) is
+// the calling process, for range-error reports.
 void ModuleLowering::declare_fns() {
   for (auto& f : prog.fns) {
-    std::vector<llvm::Type*> args{ptr};
+    std::vector<llvm::Type*> args{ptr, ptr};
     for (auto& p : f->params) args.push_back(is_word(p->type) ? (llvm::Type*)i64 : (llvm::Type*)ptr);
     args.push_back(ptr);
     fns[f.get()] = make_fn(qualified("fn", f->name), llvm::FunctionType::get(i64, args, false));
@@ -162,22 +231,37 @@ void ModuleLowering::declare_fns() {
 void ModuleLowering::lower_fn(const FnDecl& f) {
   Function* fn = fns.at(&f);
   FunctionLowering L(*this, fn, fn->getArg(0));
+  L.state = fn->getArg(1);
+  const unsigned first = 2;
   for (size_t k = 0; k < f.params.size(); ++k) {
     const Type* t = f.params[k]->type;
-    Value* a = fn->getArg(static_cast<unsigned>(k + 1));
+    Value* a = fn->getArg(static_cast<unsigned>(k + first));
     if (is_word(t))
       L.bound[f.params[k].get()] = L.scalar(t, t->is(TypeKind::Bool) ? L.B.CreateICmpNE(a, L.B.getInt64(0)) : a);
     else
       L.bound[f.params[k].get()] = CValue{t, nullptr, a};
   }
-  CValue r = L.emit(*f.body);
   const Type* rt = f.result_type;
-  if (is_word(rt)) {
-    L.B.CreateRet(L.as_i64(r));
+  Value* out = fn->getArg(static_cast<unsigned>(f.params.size() + first));
+  if (!f.has_block) {
+    CValue r = L.emit(*f.body);
+    if (is_word(rt)) {
+      L.B.CreateRet(L.as_i64(r));
+      return;
+    }
+    if (is_composite(rt)) L.store(rt, out, r);
+    L.B.CreateRet(L.B.getInt64(0));
     return;
   }
-  if (is_composite(rt)) L.store(rt, fn->getArg(static_cast<unsigned>(f.params.size() + 1)), r);
-  L.B.CreateRet(L.B.getInt64(0));
+  // A block body: `return` stores into ret_slot and jumps to ret_block.
+  L.ret_type = rt;
+  L.ret_slot = is_word(rt) ? L.cell(L.B.getInt64(0), "ret") : is_composite(rt) ? out : nullptr;
+  if (is_composite(rt)) L.B.CreateMemSet(out, L.B.getInt8(0), L.bytes_of(rt), llvm::MaybeAlign(8));
+  L.ret_block = L.block("return");
+  L.emit_block(f.block);
+  L.B.CreateBr(L.ret_block);  // unreachable when every path returns (sema checks)
+  L.B.SetInsertPoint(L.ret_block);
+  L.B.CreateRet(is_word(rt) ? L.get(L.ret_slot, i64) : L.B.getInt64(0));
 }
 
 // ---------------------------------------------------------------- rounds
@@ -195,7 +279,9 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
     L.state = send->getArg(0);
     Value* outbox = send->getArg(2);
     L.reset_round_vars(r);
-    for (auto& s : r.sends) {
+    // One send: guard first, then the value, then the destinations; a later
+    // send to the same destination overwrites the slot (last one wins).
+    auto emit_send = [&](const Send& s) {
       auto do_send = [&] {
         CValue v = L.own(L.emit(*s.value));
         Value* dests;
@@ -212,6 +298,27 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
       };
       if (s.guard) L.emit_if(L.emit(*s.guard).v, do_send);
       else do_send();
+    };
+    for (size_t k = 0; k < r.sends.size();) {
+      const Send& first = r.sends[k];
+      if (first.loop < 0) {
+        emit_send(first);
+        ++k;
+        continue;
+      }
+      // for q in S { sends }: the loop's sends run once per q, in order.
+      size_t end = k;
+      while (end < r.sends.size() && r.sends[end].loop == first.loop) ++end;
+      const SendLoop& lp = r.send_loops[static_cast<size_t>(first.loop)];
+      Value* q = L.cell(B.getInt64(0), lp.var->name.c_str());
+      L.locals[lp.var.get()] = q;
+      auto body = [&](Value* i) {
+        B.CreateStore(i, q);
+        for (size_t j = k; j < end; ++j) emit_send(r.sends[j]);
+      };
+      if (lp.end) L.for_range(L.as_i64(L.emit(*lp.coll)), L.as_i64(L.emit(*lp.end)), body, "sendfor");
+      else L.for_each_bit(L.emit(*lp.coll).v, body, "sendfor");
+      k = end;
     }
     B.CreateRetVoid();
   }
@@ -269,12 +376,21 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
     L.B.CreateRet(L.B.CreateZExt(L.emit(*r.progress.go_when).v, i32));
   }
 
+  Function* timeout = nullptr;
+  if (r.progress.timeout) {
+    // timeout(state, env): `timeout e`, computed by the node as the round starts.
+    timeout = make_abi_fn<decltype(RoundDesc::timeout)>(qualified(r.name, "timeout"));
+    FunctionLowering L(*this, timeout, timeout->getArg(1));
+    L.state = timeout->getArg(0);
+    L.B.CreateRet(L.as_i64(L.emit(*r.progress.timeout)));
+  }
+
   const Progress& pr = r.progress;
   uint32_t flags = 0;
   if (r.is_event()) flags |= PSYNC_ROUND_EVENT;
   if (pr.wait) flags |= PSYNC_ROUND_WAIT;
   if (pr.strict) flags |= PSYNC_ROUND_STRICT;
-  if (pr.timeout_us) flags |= PSYNC_ROUND_HAS_TIMEOUT;
+  if (pr.timeout_us || pr.timeout) flags |= PSYNC_ROUND_HAS_TIMEOUT;
   AbiConstant<RoundField::num_fields> d(abi.Round);
   d[RoundField::name] = cstr(r.name);
   d[RoundField::flags] = llvm::ConstantInt::get(i32, flags);
@@ -288,6 +404,7 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
   d[RoundField::receive] = fn_or_null(receive);
   d[RoundField::finish] = fn_or_null(finish);
   d[RoundField::go_when] = fn_or_null(go_when);
+  d[RoundField::timeout] = fn_or_null(timeout);
   return d.get();
 }
 

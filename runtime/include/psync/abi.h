@@ -11,7 +11,10 @@
  *  - Every value is a sequence of 8-byte words. int, pid and bool take one
  *    word (bool is 0 or 1). set<pid> is one word, a bitset, so n <= 64.
  *    T? is a tag word (0 = none, 1 = some) followed by T. Tuples and records
- *    are their fields in order. [T; n] is n copies of T.
+ *    are their fields in order. [T; n] is n copies of T. bytes<K> is a
+ *    length word (0..K) followed by ceil(K/8) words holding the bytes, the
+ *    ones past the length zero (version 3). An enum and set<E> / set<lo..hi>
+ *    take one word (the variant's number; a bitset of members).
  *  - A process state starts with a psync_proc_header, then inputs, the
  *    output, process vars and each round's round-local vars, in declaration
  *    order.
@@ -32,7 +35,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a layout or a signature below changes. */
-#define PSYNC_ABI_VERSION 1u
+#define PSYNC_ABI_VERSION 3u
 
 /* The largest n the layouts support (set<pid> and presence words are 64 bits). */
 #define PSYNC_MAX_N 64
@@ -68,6 +71,16 @@ typedef struct psync_hooks {
   /* Optional: called when this process decides a second, different value;
    * the state keeps the first decision and header.conflict is set. */
   void (*conflict)(void* self, const psync_env* env, const void* state);
+  /* Version 2. Optional: `log "fmt", args` ran; `text` is the formatted
+   * line, `len` bytes, not NUL-terminated (the buffer lives on the caller's
+   * stack: copy it). */
+  void (*log)(void* self, const psync_env* env, const char* text, uint64_t len);
+  /* Version 2. Optional: a computed value was out of range where a process
+   * id (or a set's element) was expected, so the operation did nothing: a
+   * send to no one, a set left as it was, a pid variable keeping `value`.
+   * `where` names the source position and the construct, e.g.
+   * "leader.psync:12:15: the destination of a send" (static storage). */
+  void (*range_error)(void* self, const psync_env* env, int64_t value, const char* where);
 } psync_hooks;
 
 /* What every entry point knows about where it runs. */
@@ -85,6 +98,9 @@ typedef struct psync_proc_header {
   int64_t decided;   /* 1 once decide() ran */
   int64_t halted;    /* 1 once halt ran; the process stops taking part */
   int64_t conflict;  /* 1 if decide() was called with a second, different value */
+  /* Version 2: 1 once a computed value was out of range where a process id
+   * or a set element was expected (hooks.range_error says where). */
+  int64_t range_error;
 } psync_proc_header;
 
 /* Scalar kinds, for inputs, consts and the output. */
@@ -94,14 +110,24 @@ typedef enum psync_kind {
   PSYNC_KIND_BOOL = 2,
   PSYNC_KIND_PID = 3,
   PSYNC_KIND_PIDSET = 4,
-  PSYNC_KIND_OTHER = 5 /* a composite value (not settable from the CLI) */
+  PSYNC_KIND_OTHER = 5, /* a composite value (not settable from the CLI) */
+  PSYNC_KIND_ENUM = 6,  /* version 2: an enum, one word holding the variant's number */
+  /* Version 3: bytes<K>, described by the descriptor's input_types or
+   * output_type. As an input, its word in init's `inputs` is the address of
+   * a buffer: an int64_t length, then that many bytes (see init). */
+  PSYNC_KIND_BYTES = 7
 } psync_kind;
 
-/* A named one-word field of the state (inputs, output) or a const. */
+/* A named one-word field of the state (inputs, outputs) or a const. */
 typedef struct psync_field {
   const char* name;
   uint32_t kind;      /* psync_kind */
   uint32_t offset;    /* byte offset in the state; for consts, the index */
+  /* Version 2: with PSYNC_KIND_ENUM, the variants' names in order (the word
+   * holds an index into this array); otherwise NULL and 0. */
+  const char* const* variants;
+  uint32_t num_variants;
+  uint32_t reserved;
 } psync_field;
 
 enum {
@@ -110,6 +136,35 @@ enum {
   PSYNC_ROUND_STRICT = 1u << 2,  /* `strict`: never catch up */
   PSYNC_ROUND_HAS_TIMEOUT = 1u << 3
 };
+
+/* Version 3: the structure of a value type, so that a driver can size,
+ * print and compare values that are not one word (docs/abi.md, "Type
+ * descriptions"). Sizes follow the layout rules at the top of this file. */
+typedef enum psync_type_kind {
+  PSYNC_TYPE_UNIT = 0,
+  PSYNC_TYPE_INT = 1,
+  PSYNC_TYPE_BOOL = 2,
+  PSYNC_TYPE_PID = 3,
+  PSYNC_TYPE_PIDSET = 4,
+  PSYNC_TYPE_OPTION = 5, /* elems[0]: the payload type */
+  PSYNC_TYPE_TUPLE = 6,  /* count elements, elems[0 .. count-1] */
+  PSYNC_TYPE_RECORD = 7, /* count fields: elems[i] named names[i], in layout order */
+  PSYNC_TYPE_ARRAY = 8,  /* [T; n]: elems[0] is T */
+  PSYNC_TYPE_BYTES = 9,  /* bytes<K>: count is K */
+  PSYNC_TYPE_ENUM = 10,  /* count variants named names[0 .. count-1]; the word is the variant's number */
+  PSYNC_TYPE_SET = 11    /* set<E> (elems[0] the enum E) or set<lo..hi> (elems[0] int, members lo ..
+                            lo+count-1): a bitset word, bit i for the i-th member; count members */
+} psync_type_kind;
+
+typedef struct psync_type {
+  uint32_t kind;                          /* psync_type_kind */
+  uint32_t count;                         /* TUPLE, RECORD: elements; BYTES: capacity K;
+                                             ENUM: variants; SET: members; else 0 */
+  const struct psync_type* const* elems;  /* OPTION, ARRAY, SET: 1; TUPLE, RECORD: count; else NULL */
+  const char* const* names;               /* RECORD: count field names; ENUM: count variant names;
+                                             else NULL */
+  int64_t lo;                             /* SET of ints: the member bit 0 stands for; else 0 */
+} psync_type;
 
 typedef struct psync_round_desc {
   const char* name;
@@ -130,6 +185,13 @@ typedef struct psync_round_desc {
   void (*finish)(void* state, const psync_env* env, int32_t timed_out);
   /* `go when`: 1 when the round may end early with this mailbox; NULL if none. */
   int32_t (*go_when)(const void* state, const psync_env* env, const void* mailbox);
+  /* Version 2. `timeout e` with a computed e: the round's timeout in
+   * microseconds, evaluated on the state after send (round-local vars set),
+   * with PSYNC_ROUND_HAS_TIMEOUT set and timeout_us 0. NULL for a literal
+   * timeout (timeout_us) or none. The node calls it as the round starts; a
+   * result below 1 means 1 us. The checker never calls it: time is not part
+   * of what it explores. */
+  int64_t (*timeout)(const void* state, const psync_env* env);
 } psync_round_desc;
 
 typedef enum psync_spec_kind {
@@ -167,12 +229,39 @@ typedef struct psync_protocol_desc {
   uint64_t (*state_size)(int32_t n);
   /* Writes the consts' default values for this n into out[num_consts]. */
   void (*const_defaults)(int32_t n, int64_t* out);
-  /* Initialises a zeroed state: inputs[i] is the value of input i. */
+  /* Initialises a zeroed state: inputs[i] is the value of input i. For a
+   * PSYNC_KIND_BYTES input it is the address of an int64_t length followed
+   * by the bytes ((int64_t)(uintptr_t)p; 0 means empty); init copies
+   * min(length, K) of them (a negative length counts as 0), so a driver
+   * must refuse longer values itself. */
   void (*init)(void* state, const psync_env* env, const int64_t* inputs);
   /* Writes "x=1 ts=-1 ..." (inputs, output, vars) into buf; returns the
    * length it needed (like snprintf). */
   int32_t (*print_state)(const void* state, const psync_env* env, char* buf, uint64_t cap);
+  /* ---- Version 2 ---- */
+  /* `output var`s: per-process values that may change (a current leader),
+   * unlike `output` (the decision, written once by decide and expected to
+   * agree). One word each, at constant offsets, like inputs. */
+  uint32_t num_output_vars;
+  uint32_t flags;                  /* PSYNC_PROTO_* */
+  const psync_field* output_vars;
+  /* The largest constant the program uses as a process id (`send x to 4`,
+   * `mbox[4]`), or -1: a driver refuses to run it with n <= that. */
+  int64_t max_pid_constant;
+  const char* max_pid_constant_site;  /* "file:line:col", or NULL with -1 */
+  /* ---- Version 3: the types of inputs and of the output ---- */
+  /* One per input, in inputs[] order (NULL when num_inputs is 0). */
+  const struct psync_type* const* input_types;
+  /* The output's type; NULL when output.kind is PSYNC_KIND_NONE. A driver
+   * reads an output of any type through it (words from output.offset). */
+  const struct psync_type* output_type;
 } psync_protocol_desc;
+
+enum {
+  /* Compiled with its `model` code (ghost state and statements), for the
+   * checker and the simulator; replicas are built without it. */
+  PSYNC_PROTO_MODEL = 1u << 0
+};
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,139 @@
+// transport.cpp: what the UDP and TCP transports share: counting rejected
+// packets, opening packets through the Session and handing their frames up,
+// and the Hellos of the handshake and heartbeat on a timer.
+#include "net/transport.h"
+
+namespace psync::net {
+
+namespace asio = boost::asio;
+
+void NetCounters::count_rejected(DecodeStatus s) {
+  switch (s) {
+    case DecodeStatus::Ok: break;
+    case DecodeStatus::Truncated: ++truncated_dropped; break;
+    case DecodeStatus::BadMagic: ++bad_magic_dropped; break;
+    case DecodeStatus::BadVersion: ++bad_version_dropped; break;
+    case DecodeStatus::BadKind: ++bad_kind_dropped; break;
+    case DecodeStatus::WrongFingerprint: ++wrong_fingerprint_dropped; break;
+    case DecodeStatus::UnknownSender: ++unknown_sender_dropped; break;
+    case DecodeStatus::BadRound: ++bad_round_dropped; break;
+    case DecodeStatus::Oversized: ++oversized_dropped; break;
+    case DecodeStatus::BadEncoding: ++bad_encoding_dropped; break;
+    case DecodeStatus::BadMac: ++bad_mac_dropped; break;
+    case DecodeStatus::Replayed: ++replayed_dropped; break;
+    case DecodeStatus::StaleIncarnation: ++stale_incarnation_dropped; break;
+    case DecodeStatus::WrongIncarnation: ++wrong_incarnation_dropped; break;
+  }
+}
+
+std::vector<std::pair<const char*, uint64_t>> counter_list(const NetCounters& c) {
+  std::vector<std::pair<const char*, uint64_t>> out;
+#define PSYNC_X(name) out.emplace_back(#name, c.name);
+  PSYNC_NET_COUNTERS(PSYNC_X)
+#undef PSYNC_X
+  return out;
+}
+
+namespace {
+
+SessionKeys keys_for(const NetConfig& c) {
+  if (c.keys.keyed) return c.keys;
+  return SessionKeys::keyless(c.n, c.me, c.fingerprint);
+}
+
+}  // namespace
+
+Transport::Transport(asio::io_context& io, const NetConfig& config, FrameHandler on_frame, NetCounters& counters)
+    : io_(io), config_(config), on_frame_(std::move(on_frame)), counters_(counters),
+      session_(DecodeLimits{config.fingerprint, config.n, config.max_payload}, config.me, config.incarnation,
+               config.durable, keys_for(config)),
+      hello_timer_(io), epoch_(std::chrono::steady_clock::now()) {}
+
+Transport::~Transport() { *alive_ = false; }
+
+int64_t Transport::now_us() const {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - epoch_).count();
+}
+
+DecodeStatus Transport::accept_packet(std::span<const std::byte> packet, int32_t& peer, PacketKind& kind) {
+  PacketHeader h;
+  HelloEvent ev;
+  DecodeStatus s = session_.open(packet, now_us(), h, ev);
+  if (s != DecodeStatus::Ok) {
+    counters_.count_rejected(s);
+    return s;
+  }
+  peer = h.sender;
+  kind = h.kind;
+  if (h.kind == PacketKind::Hello) {
+    ++counters_.hellos_received;
+    if (ev.new_incarnation && ev.previous_incarnation != 0) ++counters_.peer_restarts_seen;
+    if (on_hello_) on_hello_(ev);
+    notify_reachable();
+    return DecodeStatus::Ok;
+  }
+  notify_reachable();
+  s = decode_frames(packet_body(packet), session_.limits(), h.sender,
+                    [&](const WireHeader& fh, std::span<const std::byte> payload) {
+                      ++counters_.frames_received;
+                      on_frame_(fh, payload);
+                      return true;
+                    });
+  if (s != DecodeStatus::Ok) counters_.count_rejected(s);
+  return s;
+}
+
+void Transport::notify_reachable() {
+  const int32_t now = reachable_peers();
+  if (now > last_reachable_ && on_connect_) {
+    last_reachable_ = now;
+    on_connect_();
+  }
+  last_reachable_ = now;
+}
+
+void Transport::send_due_hellos() {
+  const int64_t now = now_us();
+  std::vector<int32_t> due;
+  session_.hellos_due(now, due);
+  for (int32_t p : due) {
+    std::vector<std::byte> packet;
+    session_.append_hello(p, hello_body_ ? hello_body_(p) : HelloBody{}, packet, now);
+    ++counters_.hellos_sent;
+    send_hello_packet(p, std::move(packet));
+  }
+  arm_hello_timer();
+}
+
+void Transport::send_farewell() {
+  const int64_t now = now_us();
+  for (int32_t p = 0; p < session_.n(); ++p) {
+    if (p == session_.me() || !session_.can_send(p)) continue;
+    std::vector<std::byte> packet;
+    session_.append_hello(p, hello_body_ ? hello_body_(p) : HelloBody{}, packet, now);
+    ++counters_.hellos_sent;
+    send_hello_packet(p, std::move(packet));
+  }
+}
+
+void Transport::arm_hello_timer() {
+  // At least a millisecond ahead: a reply owed to a peer that keeps asking
+  // goes out with the next batch, not in a loop of its own.
+  const int64_t at = std::max(session_.next_hello_us(), now_us() + 1000);
+  if (at >= hello_timer_at_) return;
+  hello_timer_at_ = at;
+  hello_timer_.expires_at(epoch_ + std::chrono::microseconds(at));
+  hello_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (!*alive || ec == asio::error::operation_aborted) return;
+    hello_timer_at_ = INT64_MAX;
+    if (!stopped_) send_due_hellos();
+  });
+}
+
+void Transport::cancel_hello_timer() {
+  boost::system::error_code ignore;
+  hello_timer_.cancel();
+  hello_timer_at_ = INT64_MAX;
+}
+
+}  // namespace psync::net
