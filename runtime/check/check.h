@@ -121,6 +121,7 @@ struct TraceMessage {
   int to = 0;
   bool delivered = false;
   std::vector<int64_t> words;  // the payload, word by word
+  std::string value;           // the payload printed from its type: "some(0)", "{1, 3}", "{v: 1, ts: 2}"
 };
 
 // One round of a trace.

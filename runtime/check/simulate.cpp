@@ -234,6 +234,7 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
             msg.delivered = (ho[to] >> i & 1) && !crashed[static_cast<size_t>(to)] && !is_halted(proc(cur, to));
             const uint8_t* slot = outbox.data() + static_cast<size_t>(i) * obx_max + 8 + static_cast<size_t>(to) * msz;
             for (size_t w = 0; w + 8 <= msz; w += 8) msg.words.push_back(load_word(slot, w));
+            msg.value = P_.print_msg(slot, i, r);
             step.messages.push_back(std::move(msg));
           }
       }

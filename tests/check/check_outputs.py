@@ -45,6 +45,11 @@ def check_svg(path, n, spec, rounds, messages=True):
     assert len(groups) == 1, "one violation call-out"
     assert spec in "".join(groups[0].itertext()), f"call-out does not name {spec}"
     assert spec in texts(root)
+    # Arrows carry payloads; state labels are whole (wrapped, never cut).
+    payloads = [e for e in root.iter(SVG + "text") if e.get("class") == "payload"]
+    assert payloads or not messages, "no payload labels"
+    labels = ["".join(e.itertext()) for e in root.iter(SVG + "text") if e.get("class") == "vars"]
+    assert labels and not any(l.endswith("...") for l in labels), labels[:3]
     rounds_drawn = [g for g in root.iter(SVG + "g") if g.get("class") == "round"]
     assert len(rounds_drawn) == rounds, f"{len(rounds_drawn)} round columns, expected {rounds}"
     return lost

@@ -536,8 +536,8 @@ TEST_CASE("log formats its values and calls the log hook") {
   Lockstep ls(c.d(), 2, {{7}, {8}});
   ls.step();
   REQUIRE(ls.logs.size() == 2);
-  CHECK(ls.logs[0] == "k=7 c=Blue s={0,1} {}");
-  CHECK(ls.logs[1] == "k=8 c=Blue s={0,1} {}");
+  CHECK(ls.logs[0] == "k=7 c=Blue s={0, 1} {}");
+  CHECK(ls.logs[1] == "k=8 c=Blue s={0, 1} {}");
 }
 
 TEST_CASE("model code: in the checker's build, absent from a replica's") {
