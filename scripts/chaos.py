@@ -21,16 +21,29 @@ injects faults drawn from the run's seed:
 
 and checks: agreement (every line of every incarnation of every replica),
 validity (each decision is some replica's input), and that every replica
-reports every instance decided after the heal. A failing run prints its
-seed and the command that reruns it. Namespaces are named
-psyncchaos-<pid>-*, removed after each run and on any exit; leftovers of
-dead campaigns are removed at start.
+reports every instance decided after the heal.
+
+With --kvstore instead of --node, the replicas are psync-kvstore
+(examples/kvstore, a replicated key-value store on LogLastVoting), and
+concurrent clients (examples/kvstore/kv_clients.py) in the hub namespace
+run put/get/cas against them for --seconds while the same faults play (a
+killed replica restarts on its --data-dir). The run checks that the history
+is linearizable (examples/kvstore/linearizability.py), with every key read
+at every replica after the clients are done, that no request got an error
+reply, and that every operation called after the heal completed.
+
+A failing run prints its seed and the command that reruns it. Namespaces
+are named psyncchaos-<pid>-*, removed after each run and on any exit;
+leftovers of dead campaigns are removed at start.
 
 usage: chaos.py --node NODE --psyncc PSYNCC --forge PSYNC_FORGE [--runs N] [--seed S] [-n 3] [--instances 100]
                 [--transport udp|tcp]
+       chaos.py --kvstore PSYNC_KVSTORE --psyncc PSYNCC --forge PSYNC_FORGE [--runs N] [--seed S] [-n 3]
+                [--seconds 6] [--clients 5]
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -43,7 +56,10 @@ import time
 
 PREFIX = "psyncchaos-"
 SUBNET = "10.77.0."
+HUB_ADDRESS = SUBNET + "254"  # the bridge's own address: the key-value clients run in the hub
 PORT = 7100
+KV_CLIENT_PORT = 7000
+KVSTORE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "kvstore")
 
 
 def sh(*cmd, check=True):
@@ -96,6 +112,8 @@ class Network:
         sh("ip", "netns", "add", self.hub)
         sh("ip", "-n", self.hub, "link", "add", "br0", "type", "bridge")
         sh("ip", "-n", self.hub, "link", "set", "br0", "up")
+        sh("ip", "-n", self.hub, "addr", "add", f"{HUB_ADDRESS}/24", "dev", "br0")
+        sh("ip", "-n", self.hub, "link", "set", "lo", "up")
         for i, ns in enumerate(self.ns):
             sh("ip", "netns", "add", ns)
             a, b = f"pc{os.getpid() % 100000}x{i}", f"pc{os.getpid() % 100000}y{i}"
@@ -132,12 +150,7 @@ class Replica:
         k = len(self.incarnations)
         out = os.path.join(r.workdir, f"out{self.i}.{k}.jsonl")
         err = os.path.join(r.workdir, f"err{self.i}.{k}.txt")
-        cmd = ["ip", "netns", "exec", r.net.ns[self.i], r.args.node, "--id", str(self.i), "--cluster", r.cluster,
-               "--key", os.path.join(r.keydir, f"replica-{self.i}.key"), "--input", f"init={100 + self.i}",
-               "--instances", str(r.args.instances), "--window", str(r.args.window), "--timeout", "10ms",
-               "--transport", r.args.transport,
-               "--time-limit", f"{r.args.time_limit}s", "--stay", "3s", "--seed", str(r.seed * 10 + self.i + 1),
-               "--data-dir", os.path.join(r.workdir, f"data{self.i}"), "--stats", "--quiet"] + r.node_faults
+        cmd = ["ip", "netns", "exec", r.net.ns[self.i]] + r.replica_command(self.i) + r.node_faults
         with open(out, "w") as fo, open(err, "w") as fe:
             p = subprocess.Popen(cmd, stdout=fo, stderr=fe)
         self.incarnations.append((p, out, err))
@@ -192,29 +205,44 @@ class Run:
                 if net["duplicate"]:
                     self.node_faults += ["--duplicate", str(net["duplicate"])]
 
-    def execute(self):
+    def replica_command(self, i):
+        a = self.args
+        return [a.node, "--id", str(i), "--cluster", self.cluster,
+                "--key", os.path.join(self.keydir, f"replica-{i}.key"), "--input", f"init={100 + i}",
+                "--instances", str(a.instances), "--window", str(a.window), "--timeout", "10ms",
+                "--transport", a.transport,
+                "--time-limit", f"{a.time_limit}s", "--stay", "3s", "--seed", str(self.seed * 10 + i + 1),
+                "--data-dir", os.path.join(self.workdir, f"data{i}"), "--stats", "--quiet"]
+
+    def set_up(self):
+        """The work directory, the network, keys and the netem links."""
         a = self.args
         n = a.n
         self.workdir = tempfile.mkdtemp(prefix="psync-chaos-")
         self.net = Network(f"s{self.seed}", n + 1)  # the last namespace is the forger's
+        plain = os.path.join(self.workdir, "plain.toml")
+        with open(plain, "w") as f:
+            for i in range(n):
+                f.write(f'[[process]]\nid = {i}\naddress = "{SUBNET}{i + 1}:{PORT}"\n\n')
+        self.keydir = os.path.join(self.workdir, "keys")
+        sh(a.psyncc, "keygen", "--dir", self.keydir, "--cluster", plain)
+        self.cluster = os.path.join(self.keydir, "cluster.toml")
+        net = self.faults.get("net")
+        if net and self.netem:
+            for i in range(n):
+                spec = ["loss", f"{net['loss'] * 100}%", "delay", f"{net['delay_ms']}ms"]
+                if net["duplicate"]:
+                    spec += ["duplicate", f"{net['duplicate'] * 100}%"]
+                if net["reorder"] and net["delay_ms"]:
+                    spec += ["reorder", f"{100 - net['reorder'] * 100}%"]
+                self.net.netem(i, spec)
+
+    def execute(self):
+        a = self.args
+        n = a.n
         failures = []
         try:
-            plain = os.path.join(self.workdir, "plain.toml")
-            with open(plain, "w") as f:
-                for i in range(n):
-                    f.write(f'[[process]]\nid = {i}\naddress = "{SUBNET}{i + 1}:{PORT}"\n\n')
-            self.keydir = os.path.join(self.workdir, "keys")
-            sh(a.psyncc, "keygen", "--dir", self.keydir, "--cluster", plain)
-            self.cluster = os.path.join(self.keydir, "cluster.toml")
-            net = self.faults.get("net")
-            if net and self.netem:
-                for i in range(n):
-                    spec = ["loss", f"{net['loss'] * 100}%", "delay", f"{net['delay_ms']}ms"]
-                    if net["duplicate"]:
-                        spec += ["duplicate", f"{net['duplicate'] * 100}%"]
-                    if net["reorder"] and net["delay_ms"]:
-                        spec += ["reorder", f"{100 - net['reorder'] * 100}%"]
-                    self.net.netem(i, spec)
+            self.set_up()
             reps = [Replica(self, i) for i in range(n)]
             for r in reps:
                 r.start()
@@ -234,8 +262,9 @@ class Run:
                     if p.poll() is None:
                         p.kill()
                         p.wait()
-            self.net.remove()
-            if not failures or not a.keep:
+            if getattr(self, "net", None):
+                self.net.remove()
+            if getattr(self, "workdir", None) and (not failures or not a.keep):
                 shutil.rmtree(self.workdir, ignore_errors=True)
         return failures
 
@@ -341,9 +370,151 @@ class Run:
         return failures
 
 
+def load_module(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class KvRun(Run):
+    """A run against psync-kvstore: the same network, keys and faults,
+    every replica on a --data-dir, clients in the hub namespace, and the
+    history judged for linearizability and for progress after the heal."""
+
+    def replica_command(self, i):
+        a = self.args
+        return [a.kvstore, "--id", str(i), "--cluster-file", self.cluster,
+                "--key", os.path.join(self.keydir, f"replica-{i}.key"),
+                "--listen", f"{SUBNET}{i + 1}:{KV_CLIENT_PORT}", "--transport", a.transport,
+                "--window", "8", "--seed", str(self.seed * 10 + i + 1),
+                "--data-dir", os.path.join(self.workdir, f"data{i}"), "--stats", "--quiet"]
+
+    def heal_time(self):
+        """Seconds into the run when the last fault is over."""
+        f, ends = self.faults, [0.0]
+        if "partition" in f:
+            ends.append(f["partition"]["at"] + f["partition"]["for"])
+        if "pause" in f:
+            ends.append(f["pause"]["at"] + f["pause"]["for"])
+        if "kill" in f:
+            ends.append(f["kill"]["at"] + f["kill"]["restart_after"])
+        if "forger" in f:
+            ends.append(f["forger"]["at"])
+        return max(ends)
+
+    def execute(self):
+        a = self.args
+        n = a.n
+        failures = []
+        self.violations = self.undecided = 0
+        try:
+            self.set_up()
+            reps = [Replica(self, i) for i in range(n)]
+            for r in reps:
+                r.start()
+            time.sleep(0.3)  # the replicas bind their ports; clients retry until they answer anyway
+            history = os.path.join(self.workdir, "history.jsonl")
+            self.t0_ns = time.monotonic_ns()
+            clients = subprocess.Popen(
+                ["ip", "netns", "exec", self.net.hub, sys.executable, os.path.join(KVSTORE_DIR, "kv_clients.py"),
+                 "--replicas", ",".join(f"{SUBNET}{i + 1}:{KV_CLIENT_PORT}" for i in range(n)),
+                 "--seconds", str(a.seconds), "--clients", str(a.clients), "--seed", str(self.seed),
+                 "--history", history, "--epoch-ns", str(self.t0_ns), "--final-reads"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            failures += self.inject(reps)
+            try:
+                out, err = clients.communicate(timeout=a.seconds + 30)
+            except subprocess.TimeoutExpired:
+                clients.kill()
+                out, err = clients.communicate()
+                failures.append("the clients hung")
+            summary = {}
+            if clients.returncode != 0:
+                failures.append(f"kv_clients.py exited with {clients.returncode}: {err.strip()[-300:]}")
+            else:
+                summary = json.loads(out.strip().splitlines()[-1])
+            for r in reps:  # a paused replica must run to take its SIGTERM
+                if r.proc.poll() is None:
+                    r.proc.send_signal(signal.SIGCONT)
+                    r.proc.send_signal(signal.SIGTERM)
+            for r in reps:
+                try:
+                    r.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    failures.append(f"replica {r.i} did not stop on SIGTERM")
+                    r.proc.kill()
+                    r.proc.wait()
+            if not failures:
+                failures += self.judge_history(reps, history, summary)
+        finally:
+            for r in locals().get("reps", []):
+                for p, _, _ in r.incarnations:
+                    if p.poll() is None:
+                        p.kill()
+                        p.wait()
+            if getattr(self, "net", None):
+                self.net.remove()
+            if getattr(self, "workdir", None) and (not failures or not a.keep):
+                shutil.rmtree(self.workdir, ignore_errors=True)
+        return failures
+
+    def judge_history(self, reps, history, summary):
+        a = self.args
+        failures = []
+        if getattr(self, "forger", None):
+            try:
+                self.forger.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.forger.kill()
+        lin = load_module(os.path.join(KVSTORE_DIR, "linearizability.py"), "linearizability")
+        with open(history) as f:
+            ops = lin.parse_history(f)
+        verdict, report, _ = lin.check_history(ops)
+        if verdict is False:
+            self.violations += 1
+            failures.append("LINEARIZABILITY VIOLATED: " + "; ".join(report[:6]))
+        elif verdict is None:
+            failures.append("the linearizability checker gave up (search limit)")
+        if summary.get("errors"):
+            failures.append(f"error replies: {summary['errors'][:3]}")
+        if summary.get("final_reads_failed"):
+            failures.append(f"{summary['final_reads_failed']} of the final reads (every key at every replica, "
+                            f"after the clients) got no answer")
+        heal_us = self.heal_time() * 1e6
+        recs = [json.loads(line) for line in open(history) if line.strip()]
+        after = [r for r in recs if r["call"] >= heal_us]
+        stuck = [r for r in after if r["return"] is None]
+        self.undecided = len(stuck)
+        self.ops = len(recs)
+        self.completed = sum(r["return"] is not None for r in recs)
+        if stuck:
+            failures.append(f"{len(stuck)} operation(s) called after the heal ({heal_us / 1e6:.2f} s) never "
+                            f"completed, e.g. {json.dumps(stuck[0])}")
+        if not any(r["return"] is not None for r in after):
+            failures.append(f"no operation completed after the heal ({heal_us / 1e6:.2f} s)")
+        for r in reps:
+            for k, (p, _, _) in enumerate(r.incarnations):
+                if k + 1 < len(r.incarnations):
+                    if p.returncode != -signal.SIGKILL:
+                        failures.append(f"replica {r.i} was to be killed but exited with {p.returncode}")
+                elif p.returncode != 0:
+                    failures.append(f"replica {r.i} (incarnation {k}) exited with status {p.returncode}")
+        self.stats = {}
+        for r in reps:
+            for k, (_, _, err) in enumerate(r.incarnations):
+                with open(err) as f:
+                    for line in f:
+                        if line.startswith('{"stats"'):
+                            self.stats[f"{r.i}.{k}"] = json.loads(line)["stats"]
+        return failures
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--node", required=True, help="a node binary (e.g. LastVoting built by psyncc)")
+    target = ap.add_mutually_exclusive_group(required=True)
+    target.add_argument("--node", help="a node binary (e.g. LastVoting built by psyncc)")
+    target.add_argument("--kvstore", help="psync-kvstore (examples/kvstore): check linearizability instead")
     ap.add_argument("--psyncc", required=True, help="psyncc, for keygen")
     ap.add_argument("--forge", required=True, help="psync-forge (tests/runtime/forge.cpp)")
     ap.add_argument("--runs", type=int, default=30)
@@ -352,7 +523,9 @@ def main():
     ap.add_argument("--instances", type=int, default=100)
     ap.add_argument("--window", type=int, default=10)
     ap.add_argument("--transport", choices=["udp", "tcp"], default="udp")
-    ap.add_argument("--time-limit", type=int, default=30, help="seconds, passed to each replica")
+    ap.add_argument("--time-limit", type=int, default=30, help="seconds, passed to each replica (--node)")
+    ap.add_argument("--seconds", type=float, default=6, help="--kvstore: how long the clients run")
+    ap.add_argument("--clients", type=int, default=5, help="--kvstore: concurrent clients")
     ap.add_argument("--keep", dest="keep", action="store_true",
                     help="keep the work directory (logs, --stats, data dirs) of a failing run (the default)")
     ap.add_argument("--no-keep", dest="keep", action="store_false", help="remove it too")
@@ -366,7 +539,8 @@ def main():
         if shutil.which(tool) is None:
             print(f"chaos.py: FAILED: '{tool}' not found (apt-get install iproute2)", file=sys.stderr)
             return 2
-    fingerprint = json.loads(sh(args.node, "--describe").stdout)["fingerprint"]
+    fingerprint = json.loads(sh(args.node or args.kvstore, "--describe").stdout)["fingerprint"]
+    run_kind = KvRun if args.kvstore else Run
 
     def on_signal(signum, _frame):
         raise KeyboardInterrupt
@@ -374,8 +548,9 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     remove_dead_campaigns()
     netem = netem_available()
-    print(f"chaos.py: {args.runs} run(s) from seed {args.seed}, n={args.n}, {args.instances} instances, "
-          f"window {args.window}, {args.transport}; " + ("tc netem on every link" if netem else
+    what = (f"psync-kvstore, {args.clients} clients for {args.seconds:g} s" if args.kvstore else
+            f"{args.instances} instances, window {args.window}")
+    print(f"chaos.py: {args.runs} run(s) from seed {args.seed}, n={args.n}, {what}, {args.transport}; " + ("tc netem on every link" if netem else
                                       "tc netem unavailable (no sch_netem in this kernel): loss, delay and "
                                       "reordering are injected by the replicas (--drop/--delay), and "
                                       "duplication over UDP (--duplicate)"))
@@ -386,7 +561,7 @@ def main():
     try:
         for k in range(args.runs):
             seed = args.seed + k
-            run = Run(args, seed, netem, fingerprint)
+            run = run_kind(args, seed, netem, fingerprint)
             started = time.monotonic()
             failures = run.execute()
             totals["runs"] += 1
@@ -394,8 +569,13 @@ def main():
                 kinds[kind] = kinds.get(kind, 0) + 1
             totals["violations"] += getattr(run, "violations", 0)
             totals["undecided"] += getattr(run, "undecided", 0)
-            results.append({"seed": seed, "faults": run.faults, "failures": failures,
-                            "seconds": round(time.monotonic() - started, 2)})
+            result = {"seed": seed, "faults": run.faults, "failures": failures,
+                      "seconds": round(time.monotonic() - started, 2)}
+            if args.kvstore:
+                totals["ops"] = totals.get("ops", 0) + getattr(run, "ops", 0)
+                totals["completed"] = totals.get("completed", 0) + getattr(run, "completed", 0)
+                result["ops"], result["completed"] = getattr(run, "ops", 0), getattr(run, "completed", 0)
+            results.append(result)
             status = "ok" if not failures else "FAILED"
             print(f"seed {seed}: {status} in {time.monotonic() - started:.1f}s, faults {json.dumps(run.faults)}",
                   flush=True)
@@ -405,9 +585,11 @@ def main():
                     print(f"  FAIL: {f}")
                 if args.keep:
                     print(f"  kept: {run.workdir}")
-                print(f"  rerun: {sys.argv[0]} --node {args.node} --psyncc {args.psyncc} --forge {args.forge} "
-                      f"-n {args.n} --instances {args.instances} --window {args.window} --transport {args.transport} "
-                      f"--seed {seed} --runs 1 --keep")
+                target = (f"--kvstore {args.kvstore} --seconds {args.seconds:g} --clients {args.clients}"
+                          if args.kvstore else
+                          f"--node {args.node} --instances {args.instances} --window {args.window}")
+                print(f"  rerun: {sys.argv[0]} {target} --psyncc {args.psyncc} --forge {args.forge} "
+                      f"-n {args.n} --transport {args.transport} --seed {seed} --runs 1 --keep")
     except KeyboardInterrupt:
         print("chaos.py: interrupted", file=sys.stderr)
     finally:
@@ -415,11 +597,18 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"totals": totals, "faults": kinds, "runs": results}, f)
-    print(f"\n| runs | faults injected | violations | instances undecided after heal | failed runs | time |")
-    print(f"|---|---|---|---|---|---|")
     fault_text = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
-    print(f"| {totals['runs']} | {fault_text} | {totals['violations']} | {totals['undecided']} | "
-          f"{totals['failed']} | {time.monotonic() - t0:.0f} s |")
+    if args.kvstore:
+        print(f"\n| runs | faults injected | operations (completed) | linearizability violations | "
+              f"operations after the heal never completed | failed runs | time |")
+        print(f"|---|---|---|---|---|---|---|")
+        print(f"| {totals['runs']} | {fault_text} | {totals.get('ops', 0)} ({totals.get('completed', 0)}) | "
+              f"{totals['violations']} | {totals['undecided']} | {totals['failed']} | {time.monotonic() - t0:.0f} s |")
+    else:
+        print(f"\n| runs | faults injected | violations | instances undecided after heal | failed runs | time |")
+        print(f"|---|---|---|---|---|---|")
+        print(f"| {totals['runs']} | {fault_text} | {totals['violations']} | {totals['undecided']} | "
+              f"{totals['failed']} | {time.monotonic() - t0:.0f} s |")
     return 0 if totals["failed"] == 0 and totals["runs"] == args.runs else 1
 
 

@@ -12,7 +12,7 @@ Used as a module by tests/kvstore/kv_e2e.py and scripts/chaos.py (--kvstore),
 and on its own:
 
   kv_clients.py --replicas 10.0.0.1:7000,10.0.0.2:7000 --seconds 10 --clients 5 \\
-                --history history.jsonl [--seed 1] [--epoch-ns NS]
+                --history history.jsonl [--seed 1] [--epoch-ns NS] [--final-reads]
 
 It writes one JSON object per operation (linearizability.py's format: call
 and return in microseconds since the epoch, CLOCK_MONOTONIC nanoseconds
@@ -129,6 +129,41 @@ class Client(threading.Thread):
         self.close()
 
 
+def final_reads(addrs, history, lock):
+    """Reads every key at every replica, one after another, into the
+    history: each read must see the latest write (a replica that restarted
+    or lagged included). Returns the records."""
+    records = []
+    for i, addr in enumerate(addrs):
+        reader = Client(1000 + i, [addr], 0, 0, history, lock)
+        for key in KEYS:
+            rid = f"final-{i}-{key}"
+            call = time.monotonic_ns()
+            rec = {"client": 1000 + i, "op": "get", "key": key, "call": (call - T0) // 1000}
+            line = (json.dumps({"id": rid, "op": "get", "key": key}) + "\n").encode()
+            reply = None
+            # As the clients do: the same request (same id) again after each
+            # silence, on a fresh connection (a late reply on the old one
+            # would be taken for the next request's), until GIVE_UP_AFTER.
+            while reply is None and time.monotonic_ns() - call < GIVE_UP_AFTER * 1e9:
+                try:
+                    reply = reader.ask(addr, line)
+                except (OSError, ConnectionError, ValueError):
+                    reader.close()
+                    reader.retries += 1
+                    time.sleep(0.01)
+            if reply is None or "error" in reply or reply.get("id") != rid:
+                rec["return"] = None
+            else:
+                rec["return"] = (time.monotonic_ns() - T0) // 1000
+                rec["result"] = reply.get("value")
+            with lock:
+                history.append(rec)
+            records.append(rec)
+        reader.close()
+    return records
+
+
 def run_clients(addrs, seconds, clients, seed, read_addr=None):
     """Runs `clients` clients for `seconds`; returns (history, clients)."""
     history, lock = [], threading.Lock()
@@ -158,6 +193,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--history", required=True, help="write the history here (JSON lines)")
     ap.add_argument("--epoch-ns", type=int, help="CLOCK_MONOTONIC nanoseconds that times count from")
+    ap.add_argument("--final-reads", action="store_true",
+                    help="then read every key at every replica, one after another (into the history)")
     a = ap.parse_args()
     try:
         addrs = [parse_addr(t) for t in a.replicas.split(",") if t]
@@ -167,10 +204,12 @@ def main():
     if a.epoch_ns is not None:
         set_epoch(a.epoch_ns)
     history, cs = run_clients(addrs, a.seconds, a.clients, a.seed)
+    finals = final_reads(addrs, history, threading.Lock()) if a.final_reads else []
     with open(a.history, "w") as f:
         for rec in history:
             f.write(json.dumps(rec) + "\n")
     print(json.dumps({"ops": len(history), "completed": sum(r["return"] is not None for r in history),
+                      "final_reads": len(finals), "final_reads_failed": sum(r["return"] is None for r in finals),
                       "retries": sum(c.retries for c in cs), "errors": [e for c in cs for e in c.errors][:5]}))
     return 0
 

@@ -52,6 +52,7 @@ struct Options {
   bool quiet = false;
   bool describe = false;
   double duplicate = 0;
+  std::string data_dir;
   int local = 0;
   int port = 7000;
 };
@@ -297,6 +298,7 @@ int run_replica(const Options& o) {
   ro.window = o.window;
   ro.drop = o.drop;
   ro.duplicate = o.duplicate;
+  ro.data_dir = o.data_dir;
   ro.delay_us = parse_duration_us(o.delay);
   ro.seed = o.seed;
   asio::io_context io(1);
@@ -412,6 +414,9 @@ int main(int argc, char** argv) {
   app.add_option("--duplicate", o.duplicate,
                  "UDP: take this fraction of received datagrams a second time (fault injection)")
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--data-dir", o.data_dir,
+                 "keep the replica's log in DIR (created if missing): a replica restarted on it gets its store "
+                 "back and rejoins");
   app.add_flag("--describe", o.describe, "print the log protocol's name and fingerprint as one JSON line and exit");
   app.add_option("--delay", o.delay, "delay incoming replica messages by up to this long (e.g. 200ms)");
   app.add_option("--seed", o.seed, "seed of the injected faults");
@@ -429,8 +434,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (o.local > 0) {
-      if (!o.cluster.empty() || !o.cluster_file.empty() || !o.key_file.empty() || !o.listen.empty())
-        throw std::runtime_error("--local takes no --cluster, --cluster-file, --key or --listen");
+      if (!o.cluster.empty() || !o.cluster_file.empty() || !o.key_file.empty() || !o.listen.empty() ||
+          !o.data_dir.empty())
+        throw std::runtime_error("--local takes no --cluster, --cluster-file, --key, --listen or --data-dir");
       char self[4096];
       const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
       if (len <= 0) throw std::runtime_error("cannot find this program's path in /proc/self/exe");

@@ -443,8 +443,6 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
     if (given[k])
       throw ConfigError(std::string("--serve: input ") + desc.inputs[k].name + " carries client proposals; do not give it");
     given[k] = true;
-    if (!o.data_dir.empty())
-      throw ConfigError("--serve keeps its log in memory and cannot use --data-dir (docs/service.md)");
   }
   for (uint32_t i = 0; i < desc.num_inputs; ++i)
     if (!given[i])

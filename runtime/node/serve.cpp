@@ -26,6 +26,8 @@ int run_service(const psync_protocol_desc& desc, const Options& o) {
   ro.drop = o.drop;
   ro.delay_us = o.delay_us;
   ro.seed = o.seed;
+  ro.duplicate = o.duplicate;
+  ro.data_dir = o.data_dir;
 
   boost::asio::io_context io(1);
   Replica replica(io, desc, ro);
@@ -37,9 +39,14 @@ int run_service(const psync_protocol_desc& desc, const Options& o) {
     throw ConfigError(e.what());
   }
   if (!o.quiet)
-    std::fprintf(stderr, "psync: %s id=%d n=%d serving a replicated log on %s (port %u), window %llu\n", desc.name,
+    std::fprintf(stderr, "psync: %s id=%d n=%d serving a replicated log on %s (port %u), window %llu%s\n", desc.name,
                  o.id, replica.cluster_size(), o.serve.c_str(), unsigned(service.port()),
-                 (unsigned long long)o.window);
+                 (unsigned long long)o.window, o.data_dir.empty() ? "" : ", durable");
+  // Even with --quiet, as the keyless warning: restarting such a replica
+  // into its running cluster can break agreement (docs/service.md).
+  if (o.data_dir.empty() && replica.cluster_size() > 1)
+    std::fprintf(stderr, "psync: warning: id=%d: the log lives in memory (no --data-dir): if this replica restarts, "
+                         "it must not rejoin its cluster\n", o.id);
   int status = 0;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   boost::asio::steady_timer limit(io);

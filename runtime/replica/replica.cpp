@@ -14,6 +14,7 @@
 #include "node/config.h"
 #include "node/learning.h"
 #include "replica/batch.h"
+#include "store/log.h"
 
 #include <algorithm>
 #include <chrono>
@@ -54,6 +55,8 @@ using engine::kNoDeadline;
   X(answers_received)                                                                   \
   X(decisions_learned)            /* decided values adopted from a peer's answer */     \
   X(malformed_answers)            /* an answer longer than the protocol's output */     \
+  X(decisions_recovered)          /* decided batches read back from data_dir */         \
+  X(instances_resumed)            /* undecided instances resumed from data_dir */       \
   X(injected_drops)                                                                     \
   X(injected_delays)
 
@@ -72,6 +75,8 @@ constexpr uint64_t kMaxAhead = 1 << 16;
 // Decided values kept to answer peers that are behind: the most recent this
 // many instances (node::DecidedValues drops older ones in chunks).
 constexpr uint64_t kAnswersRetained = 2 * node::DecidedValues::kChunk;
+// The data dir's log is rewritten as a snapshot once it grows past this.
+constexpr uint64_t kCompactLogBytes = uint64_t(64) << 20;
 
 uint64_t splitmix(uint64_t& s) {
   uint64_t z = (s += 0x9E3779B97F4A7C15ull);
@@ -210,6 +215,14 @@ struct Replica::Impl final : engine::Host {
     }
     config_.defer_catch_up = true;
     config_.catch_up_grace_us = 500;
+    if (!options_.data_dir.empty()) {
+      try {
+        disk_ = store::Log::open(options_.data_dir, {desc_.fingerprint, n_, options_.id}, recovered_);
+      } catch (const std::runtime_error& e) {
+        throw std::runtime_error(std::string("data dir: ") + e.what());
+      }
+      config_.report_round_starts = true;
+    }
   }
 
   void start() {
@@ -227,6 +240,12 @@ struct Replica::Impl final : engine::Host {
     net_.incarnation = uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())
                                     .count());
+    if (disk_) {  // past every incarnation recorded, whatever the clock says
+      net_.incarnation = std::max(net_.incarnation, recovered_.incarnation + 1);
+      net_.durable = recovered_.incarnation != 0;
+      disk_->append_incarnation(net_.incarnation);
+      disk_->commit();
+    }
     if (key_pair_) {
       std::vector<net::Key> keys;
       for (const node::ClusterMember& m : cluster_) keys.push_back(*m.public_key);
@@ -240,9 +259,94 @@ struct Replica::Impl final : engine::Host {
       settle_pending();
       schedule_wake();
     });
+    // The durability rule, as the node's: nothing leaves before what it
+    // depends on (the round state it was sent from) is on disk.
+    if (disk_) transport_->set_before_send([this] { commit_log(); });
     start_ = std::chrono::steady_clock::now();
+    recover();
     transport_->start();
     post_fill();
+  }
+
+  // ------------------------------------------------------------ durability
+
+  // data_dir: decided batches are applied again (in order, by apply_ready:
+  // the callbacks rebuild the application's state), finished instances stay
+  // finished, and undecided ones resume from their last round state, with
+  // the votes they had sent. Instances the log never saw had no vote here.
+  void recover() {
+    if (!disk_) return;
+    for (auto& [i, d] : recovered_.decisions) {
+      ++counters_.decisions_recovered;
+      answers_.set(i, d.value, d.round);
+      if (i >= applied_) decided_.emplace(i, d.value);
+      history_[i] = {d.round, d.learned, std::move(d.value)};
+      set_status(i, DoneDecided);
+      known_end_ = std::max(known_end_, i + 1);
+    }
+    for (const auto& [i, decided] : recovered_.finished) {
+      if (status_of(i) == Pending) set_status(i, decided ? DoneDecided : Done);
+      known_end_ = std::max(known_end_, i + 1);
+    }
+    for (auto& [i, r] : recovered_.rounds) {
+      if (status_of(i) != Pending) continue;
+      set_status(i, Active);
+      ++counters_.instances_started;
+      ++counters_.instances_resumed;
+      known_end_ = std::max(known_end_, i + 1);
+      std::vector<std::vector<int64_t>> buffers;
+      const std::vector<int64_t> no_batch = bytes_input_buffer("");
+      std::vector<int64_t> inputs = node::inputs_for_instance(desc_, node_options_, n_, i, &buffers);
+      inputs[size_t(proposal_input_)] = int64_t(reinterpret_cast<uintptr_t>(no_batch.data()));
+      Slot& slot = active_[i];
+      slot.inst = std::make_unique<engine::Instance>(layout_, config_, consts_.data(), i, inputs, *this,
+                                                     engine_counters_);
+      slot.last = std::move(r);
+      slot.inst->resume(slot.last.round, slot.last.state, slot.last.rng, slot.last.decided_round, now());
+      after_event(i);
+    }
+    recovered_ = store::Recovered{};
+  }
+
+  void commit_log() {
+    if (!disk_ || !disk_->has_pending()) return;
+    disk_->commit();
+    if (disk_->wants_compaction(kCompactLogBytes)) compact_log();
+  }
+
+  // The log as what is still needed: every decided batch (the application
+  // is rebuilt from them), the instances that ended undecided, and the last
+  // round state of each running instance.
+  void compact_log() {
+    store::Log::Snapshot snap;
+    snap.incarnation = net_.incarnation;
+    for (uint64_t i = base_; i < base_ + status_.size(); ++i)
+      if (status_of(i) == Done) snap.finished.emplace_back(i, false);
+    for (const auto& [i, d] : history_) snap.decisions.emplace_back(i, &d);
+    for (const auto& [i, slot] : active_)
+      if (!slot.last.state.empty()) snap.rounds.emplace_back(i, &slot.last);
+    disk_->compact(snap);
+  }
+
+  void round_starting(uint64_t instance, int64_t round, std::span<const std::byte> state, uint64_t rng,
+                      int64_t decided_round) override {
+    if (!disk_) return;
+    disk_->append_round(instance, round, rng, decided_round, state);
+    if (auto it = active_.find(instance); it != active_.end()) {  // kept for a compaction
+      store::RoundState& r = it->second.last;
+      r.round = round;
+      r.rng = rng;
+      r.decided_round = decided_round;
+      r.state.assign(state.begin(), state.end());
+    }
+  }
+
+  // A decided batch, into the durable log before it is applied.
+  void record_decision(uint64_t instance, int64_t round, const std::string& value, bool learned) {
+    if (!disk_) return;
+    disk_->append_decision(instance, round, value, learned);
+    if (learned) disk_->append_finished(instance, true);
+    history_[instance] = {round, learned, value};
   }
 
   void stop() {
@@ -250,6 +354,7 @@ struct Replica::Impl final : engine::Host {
     stopped_ = true;
     *alive_ = false;
     wake_.cancel();
+    commit_log();
     if (transport_) {
       transport_->flush();
       transport_->stop();
@@ -318,7 +423,9 @@ struct Replica::Impl final : engine::Host {
     int64_t len;
     std::memcpy(&len, out, 8);
     len = std::clamp<int64_t>(len, 0, int64_t(output_capacity_));
-    take_decision(instance, round, std::string(out + 8, size_t(len)));
+    std::string value(out + 8, size_t(len));
+    record_decision(instance, round, value, false);
+    take_decision(instance, round, std::move(value));
   }
 
   // A decided value, through the protocol or learned: kept to answer peers
@@ -356,6 +463,9 @@ struct Replica::Impl final : engine::Host {
   // Applies decided instances in order: each new request id becomes the next
   // log entry; an id already in the log is skipped (it was proposed twice).
   void apply_ready() {
+    // A decision is on disk before the application acts on it (a reply to a
+    // client, say).
+    if (decided_.count(applied_)) commit_log();
     for (auto it = decided_.find(applied_); it != decided_.end(); it = decided_.find(applied_)) {
       std::vector<replica::Entry> entries;
       if (!replica::decode_batch(it->second, entries)) ++counters_.malformed_batches;
@@ -389,6 +499,7 @@ struct Replica::Impl final : engine::Host {
     std::unique_ptr<engine::Instance> inst;
     int64_t armed = kNoDeadline;
     bool released = false;
+    store::RoundState last;  // with data_dir: the last round state logged, for a compaction
   };
 
   Status status_of(uint64_t id) const {
@@ -450,6 +561,7 @@ struct Replica::Impl final : engine::Host {
     if (slot.inst->finished()) {
       if (slot.released) --released_;
       const bool decided = slot.inst->decided();
+      if (disk_) disk_->append_finished(id, decided);
       set_status(id, decided ? DoneDecided : Done);
       if (!decided) ++counters_.instances_undecided;
       active_.erase(it);
@@ -570,6 +682,7 @@ struct Replica::Impl final : engine::Host {
     }
     known_end_ = std::max(known_end_, h.instance + 1);
     set_status(h.instance, DoneDecided);
+    record_decision(h.instance, h.round, *adopted, true);
     take_decision(h.instance, h.round, std::move(*adopted));
   }
 
@@ -702,6 +815,8 @@ struct Replica::Impl final : engine::Host {
     out.emplace_back("log_instances_applied", applied_);
     for (auto& [name, v] : engine::counter_list(engine_counters_)) out.emplace_back(name, v);
     for (auto& [name, v] : net::counter_list(net_counters_)) out.emplace_back(name, v);
+    if (disk_)
+      for (auto& [name, v] : store::counter_list(disk_->counters())) out.emplace_back(name, v);
     return out;
   }
 
@@ -754,6 +869,10 @@ struct Replica::Impl final : engine::Host {
   std::vector<std::function<void(const Decision&)>> listeners_;
   uint64_t nonce_ = 0;
   uint64_t next_request_ = 0;
+  // data_dir (durability above).
+  std::unique_ptr<store::Log> disk_;  // data_dir
+  store::Recovered recovered_;
+  std::map<uint64_t, store::Decision> history_;  // every decided batch, for a compaction
   node::DecidedValues answers_;  // recent decided values, to answer stragglers
   node::Learner learner_{1, 0, 0};
 

@@ -8,6 +8,7 @@ line-delimited JSON protocol.
 usage: service_test.py PSYNCC FILE log   [-n N] [--clients C] [--proposals P] [--window W]
                                           [--drop D] [--json]
        service_test.py PSYNCC FILE abuse [-n N]
+       service_test.py PSYNCC FILE restart [-n N] [--clients C] [--proposals P]
 
 log    C clients (client i talks to replica i mod N) each propose P values,
        at most W outstanding per client. Checks: every proposal gets exactly
@@ -15,6 +16,9 @@ log    C clients (client i talks to replica i mod N) each propose P values,
        that subscribers read from every replica are identical, gap-free and
        hold nothing else. Prints proposals/s and the median and p99 latency
        from sending a proposal to its reply (with --json, one JSON line).
+restart  every replica on a --data-dir; replica 0 killed (SIGKILL) after a
+       first batch of proposals, restarted on its data dir after a second;
+       a third goes through it; then the log checks of `log` at every replica.
 abuse  malformed JSON, unknown keys, wrong types, an oversized value, an
        over-long line, a client that floods without reading and one that
        stalls mid-line each get their error line or are bounded, and the
@@ -35,8 +39,9 @@ from cluster import free_ports  # noqa: E402  (ports free for both UDP and TCP)
 
 
 class Cluster:
-    def __init__(self, psyncc, file, n, drop, workdir, extra=()):
+    def __init__(self, psyncc, file, n, drop, workdir, extra=(), durable=False):
         self.n = n
+        self.workdir = workdir
         self.binary = os.path.join(workdir, "replica")
         subprocess.run([psyncc, "build", file, "-o", self.binary], check=True)
         ports = free_ports(2 * n)
@@ -47,14 +52,30 @@ class Cluster:
                 f.write(f'[[process]]\nid = {i}\naddress = "127.0.0.1:{p}"\n')
         self.procs = []
         self.errs = []
+        self.cmds = []
         for i in range(n):
-            err = open(os.path.join(workdir, f"replica{i}.err"), "w+")
             cmd = [self.binary, "--id", str(i), "--cluster", cluster, "--serve",
                    f"127.0.0.1:{self.serve_ports[i]}", "--window", "8", "--time-limit", "600s", "--stats",
                    "--seed", str(i + 1)] + (["--drop", str(drop)] if drop > 0 else []) + list(extra)
-            self.procs.append(subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                               stderr=err))
-            self.errs.append(err)
+            if durable:
+                cmd += ["--data-dir", os.path.join(workdir, f"data{i}")]
+            self.cmds.append(cmd)
+            self.start(i)
+
+    def start(self, i):
+        """Starts replica i (again, after kill(i): on the same data dir)."""
+        k = sum(1 for e in self.errs if os.path.basename(e.name).startswith(f"replica{i}."))
+        err = open(os.path.join(self.workdir, f"replica{i}.{k}.err"), "w+")
+        proc = subprocess.Popen(self.cmds[i], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        if i < len(self.procs):
+            self.procs[i] = proc
+        else:
+            self.procs.append(proc)
+        self.errs.append(err)
+
+    def kill(self, i):
+        self.procs[i].send_signal(signal.SIGKILL)
+        self.procs[i].wait()
 
     async def wait_ready(self):
         deadline = time.monotonic() + 30
@@ -85,9 +106,9 @@ class Cluster:
 
     def stderr_text(self):
         out = []
-        for i, e in enumerate(self.errs):
+        for e in self.errs:
             e.seek(0)
-            out.append(f"--- replica {i} stderr\n" + e.read()[-4000:])
+            out.append(f"--- {os.path.basename(e.name)}\n" + e.read()[-4000:])
         return "\n".join(out)
 
     def fail(self, why):
@@ -165,7 +186,29 @@ async def run_log(cluster, args):
         logs = await asyncio.gather(*subs)
     except (asyncio.TimeoutError, EOFError, RuntimeError) as e:
         cluster.fail(f"{type(e).__name__}: {e} ({len(replies)} of {total} proposals answered)")
-    # Every proposal answered exactly once, with the value it proposed.
+    check_logs(cluster, logs, replies, total)
+    if not cluster.alive():
+        cluster.fail("a replica exited during the run")
+    figures = {
+        "n": cluster.n, "clients": args.clients, "proposals": total, "seconds": round(elapsed, 3),
+        "proposals_per_s": round(total / elapsed, 1),
+        "latency_median_ms": round(1000 * percentile(latencies, 0.5), 2),
+        "latency_p99_ms": round(1000 * percentile(latencies, 0.99), 2),
+        "instances": logs[0][-1]["instance"] + 1 if logs[0] else 0,
+        "durable": args.durable,
+    }
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print(f"ok: n={cluster.n}, {total} proposals from {args.clients} clients decided exactly once, "
+              f"{cluster.n} identical logs of {len(logs[0])} entries in {figures['instances']} instances; "
+              f"{figures['proposals_per_s']} proposals/s, latency median {figures['latency_median_ms']} ms, "
+              f"p99 {figures['latency_p99_ms']} ms")
+
+
+def check_logs(cluster, logs, replies, total):
+    """Every proposal answered exactly once with its value, and every
+    replica streaming the same gap-free log of exactly those proposals."""
     if len(replies) != total:
         cluster.fail(f"{len(replies)} distinct replies for {total} proposals")
     for rid, rs in replies.items():
@@ -190,22 +233,47 @@ async def run_log(cluster, args):
         e = reference[rs[0]["seq"]]
         if e["id"] != rid or e["instance"] != rs[0]["instance"]:
             cluster.fail(f"reply for {rid} names position {rs[0]['seq']}, which holds {e}")
+
+
+async def run_restart(cluster, args):
+    """Crash recovery (docs/service.md, "Durability"): every replica on a
+    --data-dir; replica 0 is killed with SIGKILL after a first batch of
+    proposals, the others take a second batch, replica 0 restarts on its
+    data dir and takes a third; then every replica, the restarted one
+    included, must stream the same gap-free log of all of them."""
+    await cluster.wait_ready()
+    timeout = args.timeout
+    latencies, replies = [], {}
+    per_phase = args.proposals
+    ports = cluster.serve_ports
+
+    async def phase(first_cid, targets):
+        await asyncio.gather(*[client(first_cid + c, targets[c % len(targets)], per_phase, args.window,
+                                      args.value_size, latencies, replies, timeout)
+                               for c in range(args.clients)])
+    try:
+        await phase(0, ports)
+        cluster.kill(0)
+        await phase(args.clients, ports[1:])
+        cluster.start(0)
+        await cluster.wait_ready()
+        await phase(2 * args.clients, ports[:1])
+        total = 3 * args.clients * per_phase
+        logs = await asyncio.gather(*[subscriber(p, total, timeout) for p in ports])
+    except (asyncio.TimeoutError, EOFError, RuntimeError, OSError) as e:
+        cluster.fail(f"{type(e).__name__}: {e} ({len(replies)} proposals answered)")
+    check_logs(cluster, logs, replies, total)
     if not cluster.alive():
         cluster.fail("a replica exited during the run")
-    figures = {
-        "n": cluster.n, "clients": args.clients, "proposals": total, "seconds": round(elapsed, 3),
-        "proposals_per_s": round(total / elapsed, 1),
-        "latency_median_ms": round(1000 * percentile(latencies, 0.5), 2),
-        "latency_p99_ms": round(1000 * percentile(latencies, 0.99), 2),
-        "instances": reference[-1]["instance"] + 1 if reference else 0,
-    }
-    if args.json:
-        print(json.dumps(figures))
-    else:
-        print(f"ok: n={cluster.n}, {total} proposals from {args.clients} clients decided exactly once, "
-              f"{cluster.n} identical logs of {len(reference)} entries in {figures['instances']} instances; "
-              f"{figures['proposals_per_s']} proposals/s, latency median {figures['latency_median_ms']} ms, "
-              f"p99 {figures['latency_p99_ms']} ms")
+    cluster.stop()
+    restarted = cluster.errs[-1]
+    restarted.seek(0)
+    stats = [json.loads(line)["stats"] for line in restarted if line.startswith('{"stats"')]
+    recovered = stats[0].get("decisions_recovered", 0) if stats else 0
+    if recovered == 0:
+        cluster.fail("the restarted replica recovered no decided batch from its data dir")
+    print(f"ok: n={cluster.n}, replica 0 killed and restarted on its data dir (recovered {recovered} decided "
+          f"batches); {total} proposals decided exactly once, {cluster.n} identical logs of {len(logs[0])} entries")
 
 
 async def expect_error(port, payload, must_contain, timeout=30):
@@ -286,7 +354,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("psyncc")
     ap.add_argument("file")
-    ap.add_argument("mode", choices=["log", "abuse"])
+    ap.add_argument("mode", choices=["log", "abuse", "restart"])
     ap.add_argument("-n", type=int, default=3)
     ap.add_argument("--clients", type=int, default=10)
     ap.add_argument("--proposals", type=int, default=100, help="per client")
@@ -295,11 +363,14 @@ def main():
     ap.add_argument("--drop", type=float, default=0.0)
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds without progress before failing")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--durable", action="store_true", help="log: every replica on a --data-dir")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as workdir:
-        cluster = Cluster(args.psyncc, args.file, args.n, args.drop, workdir)
+        cluster = Cluster(args.psyncc, args.file, args.n, args.drop, workdir, durable=args.mode == "restart" or args.durable)
         try:
-            asyncio.run(run_log(cluster, args) if args.mode == "log" else run_abuse(cluster))
+            run = {"log": lambda: run_log(cluster, args), "abuse": lambda: run_abuse(cluster),
+                   "restart": lambda: run_restart(cluster, args)}[args.mode]
+            asyncio.run(run())
         finally:
             cluster.stop()
 

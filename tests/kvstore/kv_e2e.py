@@ -68,6 +68,9 @@ def main():
     ap.add_argument("--drop", type=float, default=0.1)
     ap.add_argument("--kill-at", type=float, default=3.0, help="faults: seconds into the run")
     ap.add_argument("--kill", type=int, default=0, help="faults: the replica killed (-1: none, for figures)")
+    ap.add_argument("--restart-after", type=float, default=-1,
+                    help="faults: restart the killed replica on its --data-dir this long after the kill "
+                         "(every replica then runs with --data-dir); at the end every replica is read")
     ap.add_argument("--pause", type=int, default=-1, help="faults: a replica paused (SIGSTOP) ...")
     ap.add_argument("--pause-at", type=float, default=2.0, help="... this many seconds into the run ...")
     ap.add_argument("--pause-for", type=float, default=1.0, help="... and resumed (SIGCONT) this much later")
@@ -78,6 +81,8 @@ def main():
     ap.add_argument("--min-ops", type=int, default=100, help="operations that must complete")
     ap.add_argument("--min-after-kill", type=int, default=20,
                     help="faults: operations called after the kill that must complete")
+    ap.add_argument("--drop-only", type=int, default=-1,
+                    help="faults: --drop applies to this replica's incoming messages only (a lagging replica)")
     ap.add_argument("--expect-learned", action="store_true",
                     help="faults: some replica must have learned a decision from a peer (decisions_learned)")
     ap.add_argument("--seed", type=int, default=int(os.environ.get("KV_SEED", "1")))
@@ -94,17 +99,22 @@ def main():
     peer_ports = [free_port(socket.SOCK_DGRAM) for _ in range(a.n)]
     cluster = ",".join(f"127.0.0.1:{p}" for p in peer_ports)
     lagging = a.n - 1
-    procs, logs = [], []
+    procs, logs, cmds = [], [], []
+    restarted = None  # the killed replica's second incarnation
     try:
         for i in range(a.n):
             cmd = [a.kvstore, "--id", str(i), "--cluster", cluster, "--listen", f"127.0.0.1:{client_ports[i]}",
-                   "--drop", str(a.drop), "--seed", str(a.seed * 100 + i), "--stats"]
+                   "--drop", str(a.drop if a.drop_only in (-1, i) else 0), "--seed", str(a.seed * 100 + i),
+                   "--stats"]
             if a.mode == "faults" and a.delay != "0":
                 cmd += ["--delay", a.delay]
             if a.mode == "stale":
                 cmd.append("--stale-reads")
                 if i == lagging:
                     cmd += ["--delay", a.lag]
+            if a.mode == "faults" and a.restart_after >= 0:
+                cmd += ["--data-dir", os.path.join(work, f"data{i}")]
+            cmds.append(cmd)
             log = open(os.path.join(work, f"replica{i}.log"), "w")
             logs.append(log)
             procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
@@ -125,10 +135,18 @@ def main():
         faults = []  # (seconds into the run, signal, replica)
         if a.mode == "faults" and a.kill >= 0:
             faults.append((a.kill_at, signal.SIGKILL, a.kill))
+            if a.restart_after >= 0:
+                faults.append((a.kill_at + a.restart_after, None, a.kill))
         if a.mode == "faults" and a.pause >= 0:
             faults += [(a.pause_at, signal.SIGSTOP, a.pause), (a.pause_at + a.pause_for, signal.SIGCONT, a.pause)]
         for at, sig, i in sorted(faults, key=lambda f: f[0]):
             time.sleep(max(0.0, start + at - time.monotonic()))
+            if sig is None:  # the restart, on the same data dir
+                procs[i].wait()
+                log = open(os.path.join(work, f"replica{i}.restarted.log"), "w")
+                logs.append(log)
+                restarted = subprocess.Popen(cmds[i], stdout=log, stderr=subprocess.STDOUT)
+                continue
             if procs[i].poll() is None:
                 procs[i].send_signal(sig)
             if sig == signal.SIGKILL:
@@ -137,8 +155,15 @@ def main():
             c.join(a.seconds + kvc.GIVE_UP_AFTER + 10)
             if c.is_alive():
                 raise SystemExit(f"FAIL: client {c.cid} hung")
+        final_reads = []
+        if restarted is not None:
+            # Every key read at every replica, the restarted one included:
+            # part of the history, so each must see the latest write.
+            final_reads = kvc.final_reads(addrs, history, lock)
         elapsed = time.monotonic() - start
     finally:
+        if restarted is not None:
+            procs.append(restarted)
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGCONT)  # a paused replica must run to take its SIGTERM
@@ -210,6 +235,17 @@ def main():
             failed.append(f"no client was cut off by the kill of replica {a.kill}")
         if a.kill >= 0 and procs[a.kill].returncode != -signal.SIGKILL:
             failed.append(f"replica {a.kill} was not killed ({procs[a.kill].returncode})")
+        if a.restart_after >= 0:
+            stats = [json.loads(line)["stats"] for line in open(os.path.join(work, f"replica{a.kill}.restarted.log"))
+                     if line.startswith('{"stats"')]
+            recovered = stats[0].get("decisions_recovered", 0) if stats else 0
+            unread = [f"{rec['key']} at replica {rec['client'] - 1000}" for rec in final_reads if rec["return"] is None]
+            print(f"restart: replica {a.kill} restarted {a.restart_after:g} s after the kill, recovered {recovered} "
+                  f"decided batches from its data dir; final reads {len(final_reads) - len(unread)}/{len(final_reads)}")
+            if recovered == 0:
+                failed.append(f"the restarted replica {a.kill} recovered nothing from its data dir")
+            if unread:
+                failed.append(f"final reads that failed: {unread}")
         for i, p in enumerate(procs):
             if i != a.kill and p.returncode != 0:
                 failed.append(f"replica {i} exited with {p.returncode}")

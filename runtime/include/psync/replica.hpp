@@ -41,6 +41,12 @@ struct ReplicaOptions {
   std::vector<std::pair<std::string, std::string>> consts;
   int64_t linger_us = 500'000;       // after deciding, wait this long at most for peers (docs/runtime.md)
   uint64_t max_pending = 100'000;    // proposals waiting for an instance; more are refused (Overloaded)
+  // A directory for the replica's durable log (docs/service.md,
+  // "Durability"): votes, decided batches and instance ends, written before
+  // anything that depends on them leaves. A replica restarted on it gets
+  // its log back (the decision callbacks see every entry again, in order)
+  // and may rejoin its cluster. Empty: the log lives in memory only.
+  std::string data_dir;
   // Fault injection, as the node's --drop, --delay, --duplicate and --seed.
   double drop = 0.0;
   double duplicate = 0.0;            // UDP only: a received datagram is taken a second time
