@@ -11,8 +11,8 @@
 #   target_link_libraries(paxos_node PRIVATE paxos_proto psync::node)
 #
 # PSYNCC_ARGS go to psyncc before the file (e.g. -O3, --target ..., -I dir).
-# The object is rebuilt when the file changes; imported modules are not
-# tracked (touch the protocol after editing one).
+# The object is rebuilt when the file or a module it imports changes
+# (psyncc writes them to a depfile, `psyncc build --depfile`) or psyncc does.
 function(psync_add_protocol target file)
   cmake_parse_arguments(PARSE_ARGV 2 arg "" "" "PSYNCC_ARGS")
   if(arg_UNPARSED_ARGUMENTS)
@@ -26,8 +26,9 @@ function(psync_add_protocol target file)
   add_custom_command(
     OUTPUT ${object}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_CURRENT_BINARY_DIR}/psync_protocols
-    COMMAND psync::psyncc build --emit obj ${arg_PSYNCC_ARGS} ${source} -o ${object}
+    COMMAND psync::psyncc build --emit obj ${arg_PSYNCC_ARGS} ${source} -o ${object} --depfile ${object}.d
     DEPENDS ${source} psync::psyncc
+    DEPFILE ${object}.d
     COMMENT "psyncc: compiling ${file}"
     VERBATIM)
   # An imported object library: consumers link the object itself. The

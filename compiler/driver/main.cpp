@@ -47,7 +47,10 @@ psync::FrontendOptions frontend_options(const CommonOptions& c) {
 }
 
 void add_common(CLI::App* cmd, CommonOptions& c) {
-  cmd->add_option("-I,--import-dir", c.import_dirs, "Directory searched for imported modules")->type_name("DIR");
+  // One directory per -I (repeat it for more): "-I DIR FILE" must leave FILE
+  // to the verb, where a vector option would take it as a second directory.
+  cmd->add_option("-I,--import-dir", c.import_dirs, "Directory searched for imported modules (repeatable)")
+      ->type_name("DIR")->allow_extra_args(false);
   cmd->add_flag("-w,--no-warnings", c.no_warnings, "Do not print warnings");
 }
 
@@ -170,8 +173,40 @@ struct BuildOptions {
   int opt_level = 2;
   std::string emit = "exe";
   psync::TargetSpec target;  // --target, --mcpu, --mattr
+  std::string depfile;       // --depfile: the files the output was made from, in Make syntax
   bool* has_decision = nullptr;  // set to whether the protocol declares a decision (`output x: T`)
 };
+
+// --depfile: "OUT: FILE IMPORT...", in the Make syntax that Ninja and Make
+// read (spaces, '#' and '$' escaped), listing every file of the compilation
+// that is on disk (the stdlib is built into psyncc, which build systems
+// track already). Returns false and prints the error if it cannot be written.
+bool write_depfile(const std::string& path, const std::string& out, const psync::SourceManager& sources) {
+  auto escape = [](const std::string& name) {
+    std::string e;
+    for (char ch : name) {
+      if (ch == ' ' || ch == '#') e += '\\';
+      if (ch == '$') e += '$';
+      e += ch;
+    }
+    return e;
+  };
+  std::string text = escape(out) + ":";
+  for (uint32_t id = 1; id <= sources.size(); ++id) {
+    const std::string& name = sources.file(id).name();
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(name, ec))
+      text += " " + escape(std::filesystem::absolute(name, ec).lexically_normal().string());
+  }
+  text += "\n";
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f || std::fwrite(text.data(), 1, text.size(), f) != text.size() || std::fclose(f) != 0) {
+    if (f) std::fclose(f);
+    fmt::print(stderr, "psyncc: error: cannot write --depfile {}\n", path);
+    return false;
+  }
+  return true;
+}
 
 // -O0..-O3, the same wording for every verb that compiles.
 void add_opt_level(CLI::App* cmd, int& level, const std::string& what) {
@@ -229,7 +264,7 @@ int run_build(const BuildOptions& b, const CommonOptions& common) {
       fmt::print(stderr, "psyncc: error: {}\n", error);
       return 2;
     }
-    return 0;
+    return b.depfile.empty() || write_depfile(b.depfile, out, c.sources) ? 0 : 2;
   }
   std::string obj = out + ".o.tmp";
   bool ok = lowered->emit(psync::EmitKind::Object, obj, b.opt_level, target, error) &&
@@ -239,7 +274,7 @@ int run_build(const BuildOptions& b, const CommonOptions& common) {
     fmt::print(stderr, "psyncc: error: {}\n", error);
     return 2;
   }
-  return 0;
+  return b.depfile.empty() || write_depfile(b.depfile, out, c.sources) ? 0 : 2;
 }
 
 struct RunOptions {
@@ -646,6 +681,9 @@ int main(int argc, char** argv) {
   add_opt_level(build, build_opts.opt_level, "the generated code");
   build->add_option("--emit", build_opts.emit, "What to write: llvm, asm, obj or exe")
       ->check(CLI::IsMember({"llvm", "asm", "obj", "exe"}))->type_name("KIND");
+  build->add_option("--depfile", build_opts.depfile,
+                    "Also write the files the output is made from (the protocol and its imports) to FILE, "
+                    "in Make syntax, for build systems")->type_name("FILE");
   add_target_options(build, build_opts.target);
   add_common(build, common);
 

@@ -116,6 +116,36 @@ print("decisions:", {i: v[0] for i, v in sorted(decided.items())})
 ' "$prefix"/node0.out "$prefix"/node1.out "$prefix"/node2.out
 echo "PASS: a downstream psync::node project runs a 3-replica cluster that agrees"
 
+# psync_add_protocol tracks what the protocol imports (psyncc build
+# --depfile): a protocol importing a module of its own directory is not
+# rebuilt when nothing changed, and is when the module changes.
+dep="$prefix/depcheck"
+mkdir -p "$dep"
+printf 'module threshold\n\nfn big(k: int): bool = k > 2\n' > "$dep/threshold.psync"
+sed 's|^import consensus.*|&\nimport threshold|' "$src/examples/one_third_rule.psync" > "$dep/otr.psync"
+deplog="$prefix/downstream-dep.log"
+if ! cmake -S "$src/tests/e2e/downstream/node" -B "$prefix/downstream-dep" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+       -DCMAKE_PREFIX_PATH="$prefix" -DPROTOCOL="$dep/otr.psync" "-DPROTOCOL_ARGS=-I;$dep" > "$deplog" 2>&1 ||
+   ! cmake --build "$prefix/downstream-dep" >> "$deplog" 2>&1; then
+  cat "$deplog"
+  echo "FAIL: the downstream project with an imported module does not build"
+  exit 1
+fi
+cmake --build "$prefix/downstream-dep" > "$deplog" 2>&1
+if grep -q "psyncc: compiling" "$deplog"; then
+  cat "$deplog"
+  echo "FAIL: the protocol was compiled again although nothing changed"
+  exit 1
+fi
+printf 'module threshold\n\nfn big(k: int): bool = k > 3\n' > "$dep/threshold.psync"
+cmake --build "$prefix/downstream-dep" > "$deplog" 2>&1
+if ! grep -q "psyncc: compiling" "$deplog"; then
+  cat "$deplog"
+  echo "FAIL: editing an imported module did not rebuild the protocol"
+  exit 1
+fi
+echo "PASS: psync_add_protocol rebuilds the protocol when a module it imports changes, and only then"
+
 # psync::replica: an application that embeds three replicas in its own
 # io_context; every decision callback sees the same log of 300 proposals.
 downstream replica "$src/examples/log_last_voting.psync"
