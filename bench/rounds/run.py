@@ -221,7 +221,8 @@ def main():
     ap.add_argument("--alloc-count", help="psync-alloc-count.so: count heap allocations of the node programs")
     ap.add_argument("--alloc-instances", default="20000,200000",
                     type=lambda v: tuple(int(x) for x in v.split(",")), help="K1,K2 for --alloc-count")
-    ap.add_argument("--only", choices=["lv", "alloc", "memory"], help="run one section only (for iterating)")
+    ap.add_argument("--only", action="append", choices=["rows", "lv", "alloc", "memory"],
+                    help="run only this section (repeatable: --only rows --only lv); rows is the main table")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
     protocols = []
@@ -236,12 +237,17 @@ def main():
     if not protocols:
         ap.error("give --protocol or --psyncc")
     sizes = [int(x) for x in args.sizes.split(",")]
+    only = set(args.only or [])
+
+    def wanted(section):
+        return not only or section in only
+
     figures = {}
     print(f"bench/rounds: loopback UDP, medians of {args.runs} run(s); load average {os.getloadavg()[0]:.1f}")
     print(f"{'program':<22}{'n':>3}{'rounds/s (W=1)':>17}{'decided/s (W=1)':>17}"
           f"{'decided/s (W=' + str(args.throughput_window) + ')':>21}")
     rows = [("baseline", "baseline", args.baseline)] + [(label, "node", path) for label, path in protocols]
-    for label, kind, path in rows if not args.only else []:
+    for label, kind, path in rows if wanted("rows") else []:
         for n in sizes:
             k = latency_instances(kind, path, n, args.latency_instances, args.latency_seconds)
             r1, d1 = measure(kind, path, n, k, 1, args.runs, 60)
@@ -250,9 +256,9 @@ def main():
             print(f"{label:<22}{n:>3}{r1:>17.0f}{d1:>17.0f}{dw:>21.0f}", flush=True)
     print()
     print("ratios generated/hand-written (>= 0.9 is the target):")
-    pairs = [(label, "baseline") for label, _, _ in rows[1:]] if not args.only else []
+    pairs = [(label, "baseline") for label, _, _ in rows[1:]] if wanted("rows") else []
     labels = [label for label, _, _ in rows]
-    if "otr-psyncc" in labels and "otr-hand" in labels and not args.only:
+    if "otr-psyncc" in labels and "otr-hand" in labels and wanted("rows"):
         pairs.append(("otr-psyncc", "otr-hand"))
     for a, b in pairs:
         for n in sizes:
@@ -261,15 +267,15 @@ def main():
             print(f"  {a}/{b} n={n}: rounds/s {fa[0] / fb[0]:.2f}, decided/s W=1 {fa[1] / fb[1]:.2f}, "
                   f"decided/s W={args.throughput_window} {fa[2] / fb[2]:.2f}{note}")
     lv = [(label, path) for label, kind, path in rows if label.startswith("lv")]
-    if lv and args.only in (None, "lv"):
+    if lv and wanted("lv"):
         compare_last_voting(args, lv, sizes, figures)
-    if args.alloc_count and args.only in (None, "alloc"):
+    if args.alloc_count and wanted("alloc"):
         count_allocations(args, rows)
     print()
     mem = {}
     if args.lv_baseline:
         rows.append(("lv-baseline", "lv-baseline", args.lv_baseline))
-    for label, kind, path in rows if args.only in (None, "memory") else []:
+    for label, kind, path in rows if wanted("memory") else []:
         extra = ("--timeout", "500ms")
         stats = run_cluster(kind, path, 3, args.memory_instances, args.memory_instances, 60, extra)
         mem[label] = max(s["peak_kb"] for s in stats)

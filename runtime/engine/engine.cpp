@@ -25,7 +25,7 @@ uint64_t splitmix64(uint64_t& s) {
 
 Instance::Instance(const Layout& layout, const Config& config, const int64_t* consts,
                    uint64_t id, std::span<const int64_t> inputs, Host& host, Counters& counters)
-    : layout_(layout), config_(config), host_(host), counters_(counters), id_(id) {
+    : layout_(layout), config_(config), counters_(counters), host_(host), id_(id) {
   hooks_.self = this;
   hooks_.coin = &Instance::hook_coin;
   hooks_.random = &Instance::hook_random;

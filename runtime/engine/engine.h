@@ -179,7 +179,7 @@ enum class EndReason : uint8_t { None, AfterDecide, Halted, GaveUp, LingerExpire
 // Sizes derived from the descriptor for one n; computed once per process.
 using Layout = round::Layout;
 
-class Instance {
+class alignas(64) Instance {
  public:
   Instance(const Layout& layout, const Config& config, const int64_t* consts,
            uint64_t id, std::span<const int64_t> inputs, Host& host, Counters& counters);
@@ -267,45 +267,49 @@ class Instance {
   bool everyone_decided() const { return (decided_set() & round::all_of(config_.n)) == round::all_of(config_.n); }
   void announce_decision_early();
 
+  // Fields in the order of use: the first three cache lines hold what every
+  // message, timer and round reads or writes, so that touching an instance
+  // (thousands are in flight, more than the cache holds) costs few misses.
   const Layout& layout_;
   const Config& config_;
-  Host& host_;
-  Counters& counters_;
-  uint64_t id_;
-  psync_hooks hooks_{};
-  psync_env env_{};
-  // One block, sized once for the largest round, holds the state, the
-  // mailbox, the outbox, the state as the round began (record_rounds only),
-  // the highest round seen from each sender and the inputs.
-  std::unique_ptr<uint64_t[]> block_;
-  std::byte* state_ = nullptr;
-  std::byte* mailbox_ = nullptr;
-  std::byte* outbox_ = nullptr;
-  std::byte* before_ = nullptr;
-  int64_t* ahead_ = nullptr;        // highest round seen from each sender; -1 = none
-  int64_t* inputs_ = nullptr;
-  round::Cursor cursor_;
-  std::vector<std::byte> future_;   // FutureHeader + payload records; capacity kept across reset
-  size_t future_count_ = 0;
-  uint64_t rng_;
   int64_t round_ = -1;
-  uint32_t decl_index_ = 0;
   int64_t deadline_ = kNoDeadline;
   int64_t catch_up_due_ = kNoDeadline;  // with a catch-up grace: when it happens
   int64_t decided_round_ = -1;
   int64_t max_ahead_ = -1;      // max over ahead_
+  uint64_t peers_decided_ = 0;  // decided bits seen from peers
+  round::Cursor cursor_;
+  std::byte* state_ = nullptr;
+  std::byte* mailbox_ = nullptr;
+  std::byte* outbox_ = nullptr;
+  int64_t* ahead_ = nullptr;        // highest round seen from each sender; -1 = none
+  size_t future_count_ = 0;
+  uint32_t decl_index_ = 0;
+  Status status_ = Status::Idle;
   bool sync_open_ = true;       // `sync k` satisfied for this round
   bool catch_up_pending_ = false;
   bool settling_ = false;
+  psync_env env_{};
+  int64_t round_began_us_ = 0;  // for the round-latency histogram
+  Counters& counters_;
+  Host& host_;
+  // Colder: decisions, lingering, buffering for later rounds, set-up.
   bool lingering_ = false;
-  uint64_t peers_decided_ = 0;  // decided bits seen from peers
+  bool announced_ = false;      // decided notices sent at the decision
+  EndReason end_reason_ = EndReason::None;
   uint64_t told_ = 0;           // peers sent a frame with our decided bit
+  std::vector<std::byte> future_;   // FutureHeader + payload records; capacity kept across reset
+  uint64_t id_;
+  uint64_t rng_;
   int64_t linger_round_ = 0;    // round and time lingering began
   int64_t linger_us_ = 0;
-  int64_t round_began_us_ = 0;  // for the round-latency histogram
-  bool announced_ = false;      // decided notices sent at the decision
-  Status status_ = Status::Idle;
-  EndReason end_reason_ = EndReason::None;
+  // One block, sized once for the largest round, holds the state, the
+  // mailbox, the outbox, the state as the round began (record_rounds only),
+  // the highest round seen from each sender and the inputs.
+  std::unique_ptr<uint64_t[]> block_;
+  std::byte* before_ = nullptr;
+  int64_t* inputs_ = nullptr;
+  psync_hooks hooks_{};
 };
 
 // Describes a counter set as `name=value` pairs, in declaration order.

@@ -53,6 +53,10 @@ class UdpTransport final : public Transport {
     if (!out.empty() && out.size() + frame_size(h, payload.size(), prev) + kMacSize > config_.max_datagram)
       close_datagram(to);
     if (out.empty()) {
+      if (out.capacity() == 0 && !spare_.empty()) {  // a sent datagram's buffer: no allocation per datagram
+        out.swap(spare_.back());
+        spare_.pop_back();
+      }
       encode_packet_header({PacketKind::Messages, config_.fingerprint, config_.me, 0, 0, 0}, out);
       prev = 0;
     }
@@ -75,6 +79,10 @@ class UdpTransport final : public Transport {
     for (auto& [to, packet] : ready_) {
       session_.seal(to, packet);
       send_datagram(to, packet);
+      if (spare_.size() < kMaxSpare) {
+        packet.clear();
+        spare_.push_back(std::move(packet));
+      }
     }
     ready_.clear();
   }
@@ -191,6 +199,10 @@ class UdpTransport final : public Transport {
   std::vector<std::vector<std::byte>> pending_;  // per peer: the datagram taking frames
   std::vector<uint64_t> prev_instance_;          // per peer: last instance in its pending datagram
   std::vector<std::pair<int32_t, std::vector<std::byte>>> ready_;  // closed datagrams, unsealed
+  // Buffers of sent datagrams, cleared with their capacity kept, for the next
+  // ones: a turn sends a few dozen datagrams, so a few dozen are kept.
+  static constexpr size_t kMaxSpare = 64;
+  std::vector<std::vector<std::byte>> spare_;
   std::vector<std::byte> buffer_;
   bool flush_posted_ = false;
   std::vector<std::pair<udp::endpoint, std::vector<std::byte>>> echoes_;  // --duplicate

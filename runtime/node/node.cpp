@@ -26,7 +26,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <deque>
+#include <memory>
+#include <new>
 #include <queue>
 
 namespace psync::node {
@@ -57,15 +58,21 @@ asio::ip::address resolve_host(asio::io_context& io, const ClusterMember& m) {
   return results.begin()->endpoint().address();
 }
 
-// Running instances by slot. The instance objects live in a slab (a deque
-// never moves them) and are recycled through a free list, so each is built
-// once; an instance id finds its slot through a direct-mapped ring indexed
+// Running instances by slot. The instance objects live side by side in
+// chunks of kChunk (cache-line aligned, never moved) and are recycled through
+// a free list, so each is built once; an instance id finds its slot through a direct-mapped ring indexed
 // by the id's low bits. Ids in flight are close together (instances start
 // in order), so the ring stays near twice the window and grows only when a
 // straggling instance holds an old id while new ones start.
 class InstanceTable {
  public:
   static constexpr int32_t kNone = -1;
+
+  InstanceTable(const InstanceTable&) = delete;
+  InstanceTable& operator=(const InstanceTable&) = delete;
+  ~InstanceTable() {
+    for (size_t s = 0; s < count_; ++s) instance(int32_t(s)).~Instance();
+  }
 
   explicit InstanceTable(size_t window) {
     size_t size = 64;
@@ -86,8 +93,10 @@ class InstanceTable {
       s = free_.back();
       free_.pop_back();
     } else {
-      s = int32_t(instances_.size());
-      make(instances_);
+      s = int32_t(count_);
+      if (count_ % kChunk == 0) chunks_.push_back(std::make_unique<Cell[]>(kChunk));
+      make(static_cast<void*>(chunks_.back()[count_ % kChunk].bytes));
+      ++count_;
       ids_.push_back(0);
       started_us_.push_back(0);
       last_round_.emplace_back();
@@ -114,7 +123,9 @@ class InstanceTable {
     --live_;
   }
 
-  engine::Instance& instance(int32_t s) { return instances_[size_t(s)]; }
+  engine::Instance& instance(int32_t s) {
+    return *std::launder(reinterpret_cast<engine::Instance*>(chunks_[size_t(s) / kChunk][size_t(s) % kChunk].bytes));
+  }
   uint64_t id(int32_t s) const { return ids_[size_t(s)]; }
   bool in_use(int32_t s) const { return in_use_[size_t(s)] != 0; }
   uint8_t& released(int32_t s) { return released_[size_t(s)]; }
@@ -122,12 +133,12 @@ class InstanceTable {
   store::RoundState& last_round(int32_t s) { return last_round_[size_t(s)]; }  // --data-dir: for a compaction
   uint8_t& settle_queued(int32_t s) { return settle_queued_[size_t(s)]; }
   size_t live() const { return live_; }
-  size_t slots() const { return instances_.size(); }
+  size_t slots() const { return count_; }
 
  private:
   void grow() {
     std::vector<int32_t> bigger(ring_.size() * 2, kNone);
-    for (size_t s = 0; s < instances_.size(); ++s) {
+    for (size_t s = 0; s < count_; ++s) {
       if (!in_use_[s]) continue;
       const uint64_t at = ids_[s] & (bigger.size() - 1);
       if (bigger[at] != kNone) {  // still colliding: double again
@@ -140,7 +151,13 @@ class InstanceTable {
     ring_.swap(bigger);
   }
 
-  std::deque<engine::Instance> instances_;
+  // Raw storage for one instance; instances are built in place by claim().
+  struct Cell {
+    alignas(engine::Instance) std::byte bytes[sizeof(engine::Instance)];
+  };
+  static constexpr size_t kChunk = 64;
+  std::vector<std::unique_ptr<Cell[]>> chunks_;
+  size_t count_ = 0;  // instances built
   std::vector<uint64_t> ids_;
   std::vector<int64_t> started_us_;
   std::vector<store::RoundState> last_round_;
@@ -783,8 +800,8 @@ class Node final : public engine::Host {
     frontier_ = std::max(frontier_, id + 1);
     fill_inputs_for_instance(desc_, options_, n_, id, inputs_, input_buffers());
     const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
-    const int32_t s = table_.claim(id, [&](std::deque<engine::Instance>& slab) {
-      slab.emplace_back(layout_, config_, options_.consts.data(), id, inputs, *this, engine_counters_);
+    const int32_t s = table_.claim(id, [&](void* at) {
+      new (at) engine::Instance(layout_, config_, options_.consts.data(), id, inputs, *this, engine_counters_);
     });
     wheel_.reserve_slots(table_.slots());
     table_.started_us(s) = event_now();
@@ -1067,8 +1084,8 @@ class Node final : public engine::Host {
       ++counters_.instances_resumed;
       fill_inputs_for_instance(desc_, options_, n_, i, inputs_, input_buffers());
       const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
-      const int32_t s = table_.claim(i, [&](std::deque<engine::Instance>& slab) {
-        slab.emplace_back(layout_, config_, options_.consts.data(), i, inputs, *this, engine_counters_);
+      const int32_t s = table_.claim(i, [&](void* at) {
+        new (at) engine::Instance(layout_, config_, options_.consts.data(), i, inputs, *this, engine_counters_);
       });
       wheel_.reserve_slots(table_.slots());
       table_.started_us(s) = now_us();
