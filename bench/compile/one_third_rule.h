@@ -37,6 +37,7 @@ struct OtrState {
 inline constexpr psync_round_desc kOtrRounds[] = {{
     "exchange", 0u, 0u, 0, 0, 0,
     &psync_otr_msg_size, &psync_otr_send, &psync_otr_update, nullptr, nullptr, nullptr, nullptr,
+    nullptr,  // print_msg (version 4): drivers print the message's words
 }};
 
 inline constexpr psync_field kOtrInputs[] = {{"init", PSYNC_KIND_INT, offsetof(OtrState, init), nullptr, 0, 0}};

@@ -483,6 +483,8 @@ struct CheckCli {
   bool no_liveness = false;
   bool liveness_every_round = false;
   uint64_t max_states = 0;
+  int max_ho_bits = 16;
+  int64_t time_limit_us = 0;  // --time-limit; 0: none
   // simulate
   uint64_t runs = 1000, seed = 1;
   double loss = 0.1, crash = 0.0;
@@ -594,8 +596,10 @@ int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
   o.liveness = !cli.no_liveness;
   o.liveness_every_round = cli.liveness_every_round;
   o.max_states = cli.max_states;
+  o.liveness_max_ho_bits = cli.max_ho_bits;
   if (!parse_input_values(cli, o.values_lo, o.values_hi)) return 2;
   if (!parse_bytes_values(cli.bytes_values, o.bytes_values)) return 2;
+  o.time_limit_s = static_cast<double>(cli.time_limit_us) / 1e6;
   return with_jit_protocol(cli.file, cli.opt_level, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits& t) {
     if (!resolve_consts(d, cli.consts, cli.n, o.consts)) return 2;
     o.symmetry = t.symmetric && !cli.no_symmetry;
@@ -621,8 +625,12 @@ int run_simulate_verb(const CheckCli& cli, const CommonOptions& common) {
   o.svg = cli.svg;
   if (!parse_input_values(cli, o.values_lo, o.values_hi)) return 2;
   if (!parse_bytes_values(cli.bytes_values, o.bytes_values)) return 2;
+  o.time_limit_s = static_cast<double>(cli.time_limit_us) / 1e6;
   return with_jit_protocol(cli.file, cli.opt_level, common, [&](const psync_protocol_desc& d, const psync::ProgramTraits&) {
     if (!resolve_consts(d, cli.consts, cli.n, o.consts)) return 2;
+    fmt::print("psyncc simulate: {} with n={}, {} runs from seed {}, inputs {}\n", cli.file, cli.n, cli.runs, cli.seed,
+               cli.values);
+    std::fflush(stdout);
     return psync::check::run_simulate(d, o, stdout);
   });
 }
@@ -750,6 +758,11 @@ int main(int argc, char** argv) {
   check->add_option("--const", check_cli.consts, "name=value, overriding a const");
   check->add_option("--max-states", check_cli.max_states, "Give up (exit 3) past this many states")
       ->transform(Unsigned(0));
+  check->add_option("--time-limit", check_cli.time_limit_us, "Stop (exit 3) after this long, e.g. 10m, printing the figures so far")
+      ->transform(Duration(1));
+  check->add_option("--max-ho-bits", check_cli.max_ho_bits,
+                    "Check liveness only while n*n is at most this (2^(n*n) heard-of vectors per state; default 16)")
+      ->transform(Integer(0, 30));
   check->add_flag("--no-symmetry", check_cli.no_symmetry, "Do not sort process states even when it is sound");
   check->add_flag("--no-liveness", check_cli.no_liveness, "Check only invariants and properties");
   check->add_flag("--liveness-every-round", check_cli.liveness_every_round,
@@ -771,6 +784,8 @@ int main(int argc, char** argv) {
   simulate->add_option("--bytes-values", sim_cli.bytes_values,
                        "bytes<K> inputs drawn from a,b,hex:00ff (default: the numbers of --values as text)");
   simulate->add_option("--const", sim_cli.consts, "name=value, overriding a const");
+  simulate->add_option("--time-limit", sim_cli.time_limit_us, "Stop (exit 3) after this long, printing the figures so far")
+      ->transform(Duration(1));
   simulate->add_option("--trace-json", sim_cli.trace_json, "Write the first violating run as JSON")->type_name("FILE");
   simulate->add_option("--svg", sim_cli.svg, "Write the first violating run as SVG")->type_name("FILE");
   add_opt_level(simulate, sim_cli.opt_level, "the JIT-compiled protocol");

@@ -10,18 +10,15 @@
 namespace psync {
 
 struct ProgramTraits {
-  /// Some code or spec reads `r` or `phase`. When false, only the position
-  /// in the cycle of rounds matters, and the checker may fold rounds modulo
-  /// their number (check::CheckOptions::cyclic_rounds).
+  /// Some code or spec that can run reads `r` or `phase`. When false, only
+  /// the position in the cycle of rounds matters, and the checker may fold
+  /// rounds modulo their number (check::CheckOptions::cyclic_rounds).
   bool reads_round_number = false;
   /// Renaming processes maps executions to executions and preserves every
   /// spec, so the checker may sort process states (symmetry reduction).
-  /// Conservative: false as soon as the program names a particular process:
-  /// `me`, a pid or set<pid> value (other than a quantified process), an
-  /// int converted to a pid, or a mailbox operation that breaks ties or
-  /// iterates by sender id.
+  /// False as soon as code or a spec tells processes apart (traits.cpp).
   bool symmetric = true;
-  /// Why `symmetric` is false, for the checker's report.
+  /// Why `symmetric` is false, with file:line, for the checker's report.
   std::string asymmetry_reason;
 };
 

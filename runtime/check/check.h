@@ -23,8 +23,12 @@ namespace psync::check {
 inline constexpr int kExitOk = 0;          // every spec holds (in the explored bound)
 inline constexpr int kExitViolation = 1;   // a counterexample was found
 inline constexpr int kExitUsage = 2;       // bad options or an unusable descriptor
-inline constexpr int kExitIncomplete = 3;  // state limit hit before the bound
+inline constexpr int kExitIncomplete = 3;  // stopped early: state or time limit, SIGINT or SIGTERM
 inline constexpr int kExitInternal = 3;    // a bug in the checker (Verdict::kInternalError)
+// check: every spec that was checked holds, but some spec could not be
+// checked (the reason is printed). simulate: no violation, but some runs
+// never decided although the protocol states liveness.
+inline constexpr int kExitPartial = 4;
 
 // `psyncc check FILE -n N [--rounds R] [--values A..B] [--threads T]
 //  [--trace-json F] [--svg F]`.
@@ -62,6 +66,11 @@ struct CheckOptions {
   bool liveness_every_round = false;
   // Stop with kExitIncomplete past this many states (0 = 50 million).
   uint64_t max_states = 0;
+  // Stop with kExitIncomplete after this many seconds (0 = no limit), or
+  // once *stop becomes non-zero (run_check points it at its SIGINT/SIGTERM
+  // flag); the figures reached so far are reported.
+  double time_limit_s = 0;
+  const volatile int* stop = nullptr;
   // Override const values: name -> value (`--const f=1`).
   std::vector<std::pair<std::string, int64_t>> consts;
   // Counterexample outputs, written only on a violation; empty = none.
@@ -90,6 +99,8 @@ struct SimulateOptions {
   std::string trace_json;   // the first violating run, if any
   std::string svg;
   bool progress = true;
+  double time_limit_s = 0;            // as in CheckOptions
+  const volatile int* stop = nullptr;
 };
 
 // ---- Results -------------------------------------------------------------
@@ -110,6 +121,7 @@ struct TraceMessage {
   int to = 0;
   bool delivered = false;
   std::vector<int64_t> words;  // the payload, word by word
+  std::string value;           // the payload printed from its type: "some(0)", "{1, 3}", "{v: 1, ts: 2}"
 };
 
 // One round of a trace.
@@ -151,6 +163,12 @@ struct CheckStats {
   uint64_t store_bytes = 0;   // bytes held by the visited-state store
   uint64_t peak_rss_bytes = 0;
   uint64_t liveness_checks = 0;  // states from which liveness was checked
+  // Why the search stopped early (kIncomplete): "state limit", "time limit",
+  // "SIGINT", "SIGTERM"; depth is then the last round explored completely.
+  std::string stopped;
+  // Specs that were not checked, with the reason (liveness over its cost
+  // limit, or switched off); empty when every spec was checked.
+  std::vector<std::string> unchecked;
 };
 
 // kError: the options or the descriptor cannot be checked (a usage error,
@@ -186,6 +204,11 @@ struct SimulateResult {
   uint64_t runs = 0;
   uint64_t runs_decided = 0;          // every live process decided
   uint64_t runs_assume_unsat = 0;     // no HO draw satisfied the assumptions
+  // Runs in which some live process never decided (no violation), and how
+  // many of them had a window where a liveness predicate held throughout.
+  uint64_t runs_undecided = 0;
+  uint64_t runs_undecided_good_window = 0;
+  std::string stopped;                // as in CheckStats: the runs were cut short
   std::vector<uint64_t> decide_histogram;  // [r]: runs fully decided after r rounds
   Trace trace;                        // with kViolation: the first violating run
   double seconds = 0;

@@ -52,6 +52,7 @@ TraceStep Explorer::capture_step(const uint8_t* X, const uint8_t* Y, int64_t r, 
       m.delivered = (mask >> j & 1) != 0;
       const uint8_t* slot = outbox_[j] + 8 + static_cast<size_t>(i) * msz;
       for (size_t w = 0; w + 8 <= msz; w += 8) m.words.push_back(load_word(slot, w));
+      m.value = P_.print_msg(slot, j, r);
       st.messages.push_back(std::move(m));
     }
   }

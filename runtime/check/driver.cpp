@@ -5,6 +5,7 @@
 #include "engine.h"
 
 #include <nlohmann/json.hpp>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -52,13 +53,17 @@ bool write_traces(const Trace& t, const std::string& json, const std::string& sv
   return ok;
 }
 
-std::string specs_summary(const psync_protocol_desc& d, bool liveness_checked) {
+// The specs that were checked: every spec but those named in `unchecked`.
+std::string specs_summary(const psync_protocol_desc& d, const std::vector<std::string>& unchecked) {
   std::string s;
   for (uint32_t i = 0; i < d.num_specs; ++i) {
     const psync_spec_desc& sp = d.specs[i];
-    if (sp.kind == PSYNC_SPEC_LIVENESS && !liveness_checked) continue;
+    std::string label = detail::spec_kind_name(sp.kind) + " " + (sp.name ? sp.name : "?");
+    bool skipped = false;
+    for (const std::string& u : unchecked) skipped = skipped || u.rfind(label + ":", 0) == 0;
+    if (skipped) continue;
     if (!s.empty()) s += ", ";
-    s += detail::spec_kind_name(sp.kind) + " " + (sp.name ? sp.name : "?");
+    s += label;
     if (sp.kind == PSYNC_SPEC_LIVENESS) s += " (after " + std::to_string(sp.after_rounds) + ")";
   }
   return s.empty() ? "none (only decide conflicts)" : s;
@@ -70,7 +75,9 @@ std::string stats_json(const psync_protocol_desc& desc, const CheckOptions& opts
   const nlohmann::ordered_json j = {
       {"protocol", desc.name ? desc.name : ""},
       {"n", opts.n},
-      {"verdict", r.verdict == Verdict::kOk ? "ok" : r.verdict == Verdict::kViolation ? "violation" : "incomplete"},
+      {"verdict", r.verdict == Verdict::kOk ? (r.stats.unchecked.empty() ? "ok" : "partial")
+                  : r.verdict == Verdict::kViolation ? "violation"
+                                                     : "incomplete"},
       {"states", s.states},
       {"transitions", s.transitions},
       {"initial_states", s.initial_states},
@@ -80,9 +87,39 @@ std::string stats_json(const psync_protocol_desc& desc, const CheckOptions& opts
       {"seconds", s.seconds},
       {"store_bytes", s.store_bytes},
       {"peak_rss_bytes", s.peak_rss_bytes},
+      {"unchecked", s.unchecked},
+      {"stopped", s.stopped},
   };
   return j.dump() + "\n";
 }
+
+// SIGINT and SIGTERM during a check or a simulation: the engines poll the
+// flag, stop, and the figures reached so far are printed. The previous
+// handlers come back when the run ends.
+volatile int g_stop_signal = 0;
+
+extern "C" void record_stop_signal(int sig) { g_stop_signal = sig == SIGTERM ? 2 : 1; }
+
+class StopOnSignals {
+ public:
+  StopOnSignals() {
+    g_stop_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = record_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopOnSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopOnSignals(const StopOnSignals&) = delete;
+  StopOnSignals& operator=(const StopOnSignals&) = delete;
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
 
 }  // namespace
 
@@ -97,11 +134,11 @@ int exit_status(Verdict verdict) {
   return kExitInternal;
 }
 
-int run_check(const psync_protocol_desc& desc, const CheckOptions& opts, std::FILE* out) {
-  bool tty = opts.progress && is_terminal(out);
-  bool has_live = false;
-  for (uint32_t i = 0; i < desc.num_specs; ++i) has_live = has_live || desc.specs[i].kind == PSYNC_SPEC_LIVENESS;
-  bool live_checked = has_live && opts.liveness && opts.n * opts.n <= std::min(opts.liveness_max_ho_bits, 30);
+int run_check(const psync_protocol_desc& desc, const CheckOptions& opts_in, std::FILE* out) {
+  bool tty = opts_in.progress && is_terminal(out);
+  StopOnSignals signals;
+  CheckOptions opts = opts_in;
+  if (opts.stop == nullptr) opts.stop = &g_stop_signal;
   CheckResult r = explore(desc, opts, tty ? print_progress : nullptr, out);
   if (tty) std::fprintf(out, "\r\033[K");
   if (r.verdict == Verdict::kError || r.verdict == Verdict::kInternalError) {
@@ -109,6 +146,7 @@ int run_check(const psync_protocol_desc& desc, const CheckOptions& opts, std::FI
     return exit_status(r.verdict);
   }
   const CheckStats& s = r.stats;
+  bool partial = r.verdict == Verdict::kOk && !s.unchecked.empty();
   if (!opts.stats_json.empty()) {
     std::string e = write_file(opts.stats_json, stats_json(desc, opts, r));
     if (!e.empty()) std::fprintf(out, "error: %s\n", e.c_str());
@@ -124,22 +162,36 @@ int run_check(const psync_protocol_desc& desc, const CheckOptions& opts, std::FI
                s.bound < 0 ? "no round bound" : ("rounds <= " + std::to_string(s.bound)).c_str(),
                opts.symmetry ? ", symmetry reduction" : "");
   if (r.verdict == Verdict::kIncomplete) {
-    std::fprintf(out, "incomplete: state limit reached after %s (%s)\n", figures.c_str(), tbuf);
+    std::string why = s.stopped == "state limit"  ? "the state limit (--max-states) was reached"
+                      : s.stopped == "time limit" ? "the time limit (--time-limit) was reached"
+                                                  : "interrupted by " + s.stopped;
+    std::fprintf(out, "incomplete: %s after %s (%s)\n", why.c_str(), figures.c_str(), tbuf);
+    std::fprintf(out, "  no violation in executions of up to %d rounds; the run is incomplete, so nothing is claimed beyond\n",
+                 s.depth);
     return kExitIncomplete;
   }
   if (r.verdict == Verdict::kOk) {
-    std::fprintf(out, "ok: %s (%s)\n", figures.c_str(), tbuf);
-    std::fprintf(out, "  checked: %s\n", specs_summary(desc, live_checked).c_str());
+    if (partial) {
+      std::string reasons;
+      for (const std::string& u : s.unchecked) reasons += (reasons.empty() ? "" : "; ") + u;
+      bool liveness_only = true;
+      for (const std::string& u : s.unchecked) liveness_only = liveness_only && u.rfind("liveness ", 0) == 0;
+      std::fprintf(out, "ok (%s; not checked: %s): %s (%s)\n", liveness_only ? "safety only" : "partial",
+                   reasons.c_str(), figures.c_str(), tbuf);
+    } else {
+      std::fprintf(out, "ok: %s (%s)\n", figures.c_str(), tbuf);
+    }
+    std::fprintf(out, "  checked: %s\n", specs_summary(desc, s.unchecked).c_str());
     if (s.exhausted)
       std::fprintf(out, "  every reachable state was visited: the verdict holds for executions of any length\n");
     else
       std::fprintf(out, "  the verdict covers executions of up to %d rounds\n", s.depth);
-    if (has_live && !live_checked)
-      std::fprintf(out, "  note: liveness not checked (%s)\n",
-                   opts.liveness ? "2^(n*n) heard-of vectors per state is over the limit; raise liveness_max_ho_bits"
-                                 : "disabled");
     if (opts.threads > 1) std::fprintf(out, "  note: exploration runs on one thread\n");
-    return kExitOk;
+    // Switched off by the user: they asked for safety only. Over a limit:
+    // a distinct status, so that a script cannot mistake it for a full ok.
+    bool user_choice = true;
+    for (const std::string& u : s.unchecked) user_choice = user_choice && u.find("(--no-liveness)") != std::string::npos;
+    return partial && !user_choice ? kExitPartial : kExitOk;
   }
   write_trace_table(r.trace, out);
   std::fprintf(out, "(%s, %s)\n", figures.c_str(), tbuf);
@@ -147,7 +199,10 @@ int run_check(const psync_protocol_desc& desc, const CheckOptions& opts, std::FI
   return kExitViolation;
 }
 
-int run_simulate(const psync_protocol_desc& desc, const SimulateOptions& opts, std::FILE* out) {
+int run_simulate(const psync_protocol_desc& desc, const SimulateOptions& opts_in, std::FILE* out) {
+  StopOnSignals signals;
+  SimulateOptions opts = opts_in;
+  if (opts.stop == nullptr) opts.stop = &g_stop_signal;
   SimulateResult r = simulate(desc, opts);
   if (r.verdict == Verdict::kError || r.verdict == Verdict::kInternalError) {
     std::fprintf(out, "%s: %s\n", r.verdict == Verdict::kError ? "error" : "internal error", r.error.c_str());
@@ -164,14 +219,35 @@ int run_simulate(const psync_protocol_desc& desc, const SimulateOptions& opts, s
     write_traces(r.trace, opts.trace_json, opts.svg, out);
     return kExitViolation;
   }
-  uint64_t undecided = r.runs - r.runs_decided - r.runs_assume_unsat;
+  std::string liveness;  // the protocol's liveness specs, by name
+  for (uint32_t i = 0; i < desc.num_specs; ++i)
+    if (desc.specs[i].kind == PSYNC_SPEC_LIVENESS)
+      liveness += std::string(liveness.empty() ? "" : ", ") + "`" + (desc.specs[i].name ? desc.specs[i].name : "?") + "`";
+  if (!r.stopped.empty())
+    std::fprintf(out, "incomplete: %s after %llu of %llu runs; the figures below cover those runs only\n",
+                 r.stopped == "time limit" ? "the time limit (--time-limit) was reached" : ("interrupted by " + r.stopped).c_str(),
+                 static_cast<unsigned long long>(r.runs), static_cast<unsigned long long>(opts.runs));
   std::fprintf(out, "ok: no violation; %llu run%s decided, %llu did not decide within the round limit",
                static_cast<unsigned long long>(r.runs_decided), r.runs_decided == 1 ? "" : "s",
-               static_cast<unsigned long long>(undecided));
+               static_cast<unsigned long long>(r.runs_undecided));
   if (r.runs_assume_unsat)
     std::fprintf(out, ", %llu stopped (no heard-of draw satisfied the assumptions)",
                  static_cast<unsigned long long>(r.runs_assume_unsat));
   std::fprintf(out, "\n");
+  // Runs that never decided are reported, and flagged when the protocol
+  // promises termination: they are not violations (no window of its
+  // predicate ended undecided), but they are not evidence of liveness either.
+  bool flag_undecided = !liveness.empty() && r.runs_undecided > 0;
+  if (flag_undecided) {
+    std::fprintf(out, "undecided: %llu of %llu runs never decided within %d rounds, although the protocol states liveness %s",
+                 static_cast<unsigned long long>(r.runs_undecided), static_cast<unsigned long long>(r.runs),
+                 opts.rounds >= 0 ? opts.rounds : std::max(30, 10 * static_cast<int>(desc.num_rounds)), liveness.c_str());
+    if (r.runs_undecided_good_window == 0)
+      std::fprintf(out, "; in none of them did its predicate hold for a whole window (try fewer losses or more rounds)\n");
+    else
+      std::fprintf(out, "; %llu of them had a window where the predicate held throughout\n",
+                   static_cast<unsigned long long>(r.runs_undecided_good_window));
+  }
   uint64_t peak = 0;
   for (uint64_t c : r.decide_histogram) peak = std::max(peak, c);
   if (peak) {
@@ -186,7 +262,8 @@ int run_simulate(const psync_protocol_desc& desc, const SimulateOptions& opts, s
                    static_cast<unsigned long long>(c));
     }
   }
-  return kExitOk;
+  if (!r.stopped.empty()) return kExitIncomplete;
+  return flag_undecided ? kExitPartial : kExitOk;
 }
 
 }  // namespace psync::check

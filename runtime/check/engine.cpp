@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 namespace psync::check::detail {
 
@@ -120,6 +121,25 @@ std::string Proto::print_state(const void* state, int me, int64_t round) const {
   if (static_cast<size_t>(len) < sizeof buf) return std::string(buf, static_cast<size_t>(len));
   std::string big(static_cast<size_t>(len) + 1, '\0');
   d->print_state(state, &e, big.data(), big.size());
+  big.resize(static_cast<size_t>(len));
+  return big;
+}
+
+std::string Proto::print_msg(const uint8_t* msg, int me, int64_t round) const {
+  const psync_round_desc& rd = round_of(round);
+  const size_t size = msg_size(round);
+  if (!rd.print_msg) {
+    std::vector<int64_t> words(size / 8);
+    std::memcpy(words.data(), msg, words.size() * 8);
+    return format_words(words);
+  }
+  psync_env e = env(me, round);
+  char buf[128];
+  int32_t len = rd.print_msg(msg, &e, buf, sizeof buf);
+  if (len < 0) return "";
+  if (static_cast<size_t>(len) < sizeof buf) return std::string(buf, static_cast<size_t>(len));
+  std::string big(static_cast<size_t>(len) + 1, '\0');
+  rd.print_msg(msg, &e, big.data(), big.size());
   big.resize(static_cast<size_t>(len));
   return big;
 }

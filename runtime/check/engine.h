@@ -157,6 +157,9 @@ struct Proto {
   size_t msg_size(int64_t r) const { return msz[static_cast<size_t>(r % static_cast<int64_t>(d->num_rounds))]; }
 
   std::string print_state(const void* state, int me, int64_t round) const;
+  // One message of round r (a mailbox slot), readably: the round's
+  // print_msg, or its words when the descriptor has none.
+  std::string print_msg(const uint8_t* msg, int me, int64_t round) const;
   TraceProcess describe(const void* state, int me, int64_t round) const;
 
   // bytes<K> inputs range over these values (--bytes-values), as buffers

@@ -70,6 +70,8 @@ class Explorer {
   void start_trace(const uint8_t* X0);
   std::vector<std::vector<uint8_t>> bfs_path(uint32_t idx) const;
   void report_progress(uint64_t frontier, int depth, bool force);
+  bool should_stop();
+  bool stopping_ = false;  // set once should_stop() said so
 
   const psync_protocol_desc& desc_;
   CheckOptions o_;

@@ -77,14 +77,26 @@ bool Explorer::liveness_holds(const uint8_t* X, int64_t r, int k, int spec,
     return true;
   });
   for (size_t t = 0; t < count; ++t) {
+    if (should_stop()) return true;  // abandoned: the search reports itself incomplete
     const uint8_t* Y = succ.data() + t * gs_;
     if (!liveness_holds(Y, r + 1, k - 1, spec, path)) {
       if (path) path->insert(path->begin(), std::vector<uint8_t>(Y, Y + gs_));
       return false;
     }
   }
-  if (memo) memo->insert(key.data());
+  if (memo && !stopping_) memo->insert(key.data());
   return true;
+}
+
+// A time limit, or a signal run_check caught: the search stops at the next
+// check and reports what it covered.
+bool Explorer::should_stop() {
+  if (stopping_) return true;
+  if (o_.stop != nullptr && *o_.stop != 0) res_.stats.stopped = *o_.stop == 2 ? "SIGTERM" : "SIGINT";
+  else if (o_.time_limit_s > 0 && std::chrono::duration<double>(Clock::now() - start_).count() >= o_.time_limit_s)
+    res_.stats.stopped = "time limit";
+  stopping_ = !res_.stats.stopped.empty();
+  return stopping_;
 }
 
 void Explorer::report_progress(uint64_t frontier, int depth, bool force) {
@@ -124,7 +136,17 @@ CheckResult Explorer::run() {
   bool need_live = o_.liveness && !P_.liveness.empty();
   if (!P_.assumes.empty() && n_ * n_ > 25)
     return fail("`assume` specs need 2^(n*n) HO assignments per state; n <= 5 is supported");
-  if (need_live && n_ * n_ > std::min(o_.liveness_max_ho_bits, 30)) need_live = false;  // run_check says so
+  if (need_live && n_ * n_ > std::min(o_.liveness_max_ho_bits, 30)) need_live = false;
+  for (int s : P_.liveness) {
+    if (need_live) continue;
+    std::string name = std::string("liveness ") + (desc_.specs[s].name ? desc_.specs[s].name : "?") + ": ";
+    if (!o_.liveness)
+      res_.stats.unchecked.push_back(name + "switched off (--no-liveness)");
+    else
+      res_.stats.unchecked.push_back(name + "its predicate needs every one of the 2^(n*n) = 2^" + std::to_string(n_ * n_) +
+                                     " heard-of vectors per state, over --max-ho-bits " +
+                                     std::to_string(o_.liveness_max_ho_bits));
+  }
   sends_.resize(static_cast<size_t>(n_));
   alt_.assign(static_cast<size_t>(n_), 0);
   post_.resize(static_cast<size_t>(n_));
@@ -250,6 +272,10 @@ CheckResult Explorer::run() {
             break;
           }
         }
+        if (stopping_) {
+          incomplete = true;
+          break;
+        }
         if (live.any && depth + 1 >= live.length) break;
       }
       if (depth >= bound) continue;
@@ -285,12 +311,19 @@ CheckResult Explorer::run() {
             safety = {true, bad, expanding, std::vector<uint8_t>(Y, Y + gs_), depth + 1};
             return false;
           }
-          if (store_->size() >= max_states) { incomplete = true; return false; }
+          if (store_->size() >= max_states) {
+            stats.stopped = "state limit";
+            incomplete = true;
+            return false;
+          }
         }
         return true;
       });
       if (P_.chooser.too_wide) return fail("random(k) with k > 65536 cannot be explored exhaustively");
-      if ((idx & 255) == 0) report_progress(end - idx, depth, false);
+      if ((idx & 255) == 0) {
+        report_progress(end - idx, depth, false);
+        if (should_stop()) incomplete = true;
+      }
     }
     if (!safety.any && conflict.any) safety = conflict;
     if (safety.any || incomplete) break;
@@ -307,6 +340,7 @@ CheckResult Explorer::run() {
 
   stats.states = store_->size();
   stats.depth = safety.any ? static_cast<int>(safety.length) : std::min(depth, bound);
+  if (incomplete && !safety.any) stats.depth = depth;  // the last layer was cut short: depth rounds are complete
   stats.store_bytes = store_->bytes() + procs_->bytes() + parent_.capacity() * sizeof(uint32_t);
   for (auto& m : memo_) stats.store_bytes += m->bytes();
   stats.seconds = std::chrono::duration<double>(Clock::now() - start_).count();

@@ -25,7 +25,8 @@ class Simulator {
   struct Outcome {
     bool violation = false;
     bool assume_unsat = false;
-    int decided_round = -1;  // rounds until every live process decided
+    bool good_window = false;  // a liveness predicate held for its K rounds from a phase boundary
+    int decided_round = -1;    // rounds until every live process decided
   };
   Outcome run_one(uint64_t seed, Trace* trace);
   void violate(Trace* trace, int spec, const std::string& kind, const std::string& detail);
@@ -233,6 +234,7 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
             msg.delivered = (ho[to] >> i & 1) && !crashed[static_cast<size_t>(to)] && !is_halted(proc(cur, to));
             const uint8_t* slot = outbox.data() + static_cast<size_t>(i) * obx_max + 8 + static_cast<size_t>(to) * msz;
             for (size_t w = 0; w + 8 <= msz; w += 8) msg.words.push_back(load_word(slot, w));
+            msg.value = P_.print_msg(slot, i, r);
             step.messages.push_back(std::move(msg));
           }
       }
@@ -274,6 +276,7 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
       int k = static_cast<int>(d_.specs[s].after_rounds);
       if (k == 0 || k > 63 || r + 1 < k || (r + 1 - k) % static_cast<int>(d_.num_rounds) != 0) continue;
       uint64_t need = (uint64_t{1} << k) - 1;
+      if ((live_hist[static_cast<size_t>(s)] & need) == need) out.good_window = true;
       if ((live_hist[static_cast<size_t>(s)] & need) == need && !d_.specs[s].eval(np, &env_next)) {
         out.violation = true;
         if (trace) trace->liveness_from = r + 1 - k;
@@ -318,6 +321,11 @@ SimulateResult Simulator::run() {
   rounds_ = o_.rounds >= 0 ? o_.rounds : std::max(30, 10 * static_cast<int>(d_.num_rounds));
   res.decide_histogram.assign(static_cast<size_t>(rounds_) + 1, 0);
   for (uint64_t k = 0; k < o_.runs; ++k) {
+    if (o_.stop != nullptr && *o_.stop != 0) res.stopped = *o_.stop == 2 ? "SIGTERM" : "SIGINT";
+    else if (o_.time_limit_s > 0 &&
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= o_.time_limit_s)
+      res.stopped = "time limit";
+    if (!res.stopped.empty()) break;
     uint64_t seed = o_.seed + k;
     Outcome out = run_one(seed, nullptr);
     ++res.runs;
@@ -325,6 +333,9 @@ SimulateResult Simulator::run() {
     if (out.decided_round >= 0 && !out.violation) {
       ++res.runs_decided;
       ++res.decide_histogram[static_cast<size_t>(out.decided_round)];
+    } else if (!out.violation && !out.assume_unsat) {
+      ++res.runs_undecided;
+      if (out.good_window) ++res.runs_undecided_good_window;
     }
     if (out.violation) {
       res.verdict = Verdict::kViolation;

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 namespace psync::check {
 
@@ -29,12 +31,16 @@ std::string pad(std::string s, size_t w) {
   return s;
 }
 
+// A message as the program's types print it ("some(0)", "{1, 3}"), or its
+// raw words for a trace made without the descriptor's printer.
+std::string payload(const TraceMessage& m) { return m.value.empty() ? format_words(m.words) : m.value; }
+
 std::string received_by(const TraceStep& st, int i) {
   std::string s;
   for (const TraceMessage& m : st.messages)
     if (m.to == i && m.delivered) {
       if (!s.empty()) s += ' ';
-      s += std::to_string(m.from) + ":" + format_words(m.words);
+      s += std::to_string(m.from) + ":" + payload(m);
     }
   return s.empty() ? "-" : s;
 }
@@ -182,7 +188,8 @@ std::string trace_to_json(const Trace& t) {
     for (size_t m = 0; m < st.messages.size(); ++m) {
       const TraceMessage& msg = st.messages[m];
       o += (m ? "," : "") + std::string("{\"from\":") + std::to_string(msg.from) + ",\"to\":" + std::to_string(msg.to) +
-           ",\"delivered\":" + (msg.delivered ? "true" : "false") + ",\"payload\":" + json_words(msg.words) + "}";
+           ",\"delivered\":" + (msg.delivered ? "true" : "false") + ",\"payload\":" + json_words(msg.words) +
+           ",\"value\":" + json_string(payload(msg)) + "}";
     }
     o += "],\n     \"choices\": [";
     for (int i = 0; i < t.n; ++i) o += (i ? "," : "") + json_string(st.choices[static_cast<size_t>(i)]);
@@ -227,16 +234,73 @@ std::string num(double v) {
   return buf;
 }
 
-std::string shorten(const std::string& s, size_t max) {
-  if (s.size() <= max) return s;
-  return s.substr(0, max - 3) + "...";
+// The next space at bracket depth 0 from `at` (between two `name=value`s,
+// not inside a value such as {0, 1}), or npos.
+size_t next_top_level_space(const std::string& s, size_t at) {
+  int depth = 0;
+  for (size_t i = at; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '(' || c == '[' || c == '{') ++depth;
+    else if ((c == ')' || c == ']' || c == '}') && depth > 0) --depth;
+    else if (c == ' ' && depth == 0) return i;
+  }
+  return std::string::npos;
+}
+
+// Splits s into lines of at most `width` characters, between variables
+// where it can (a longer variable is split inside), so no label is cut.
+std::vector<std::string> wrap(const std::string& s, size_t width) {
+  std::vector<std::string> lines;
+  std::string cur;
+  size_t at = 0;
+  while (at < s.size()) {
+    size_t sp = next_top_level_space(s, at);
+    std::string word = s.substr(at, sp == std::string::npos ? std::string::npos : sp - at);
+    at = sp == std::string::npos ? s.size() : sp + 1;
+    while (word.size() > width) {
+      if (!cur.empty()) lines.push_back(std::move(cur)), cur.clear();
+      lines.push_back(word.substr(0, width));
+      word.erase(0, width);
+    }
+    if (!cur.empty() && cur.size() + 1 + word.size() > width) lines.push_back(std::move(cur)), cur.clear();
+    if (!cur.empty()) cur += ' ';
+    cur += word;
+  }
+  if (!cur.empty() || lines.empty()) lines.push_back(cur);
+  return lines;
+}
+
+// Lines of text at (x, y), 11 px apart, as one <text> of <tspan>s.
+std::string text_lines(double x, double y, const std::vector<std::string>& lines, const std::string& attrs) {
+  std::string o = "<text x=\"" + num(x) + "\" y=\"" + num(y) + "\" " + attrs + ">";
+  for (size_t k = 0; k < lines.size(); ++k)
+    o += "<tspan x=\"" + num(x) + "\" dy=\"" + (k ? "11" : "0") + "\">" + xml(lines[k]) + "</tspan>";
+  return o + "</text>";
 }
 
 }  // namespace
 
 std::string trace_to_svg(const Trace& t) {
-  const double left = 120, top = 130, col = 190, lane = 78, pad = 14;
   const size_t T = t.steps.size();
+  // State labels wrap (never cut) at kWrap characters; columns widen for
+  // the longest line or payload, lanes grow for the most lines.
+  constexpr size_t kWrap = 40;
+  constexpr double kCharWidth = 5.4;  // at font-size 9
+  size_t widest = 0, most_lines = 1;
+  auto measure = [&](const TraceProcess& p, const std::string& choices) {
+    std::vector<std::string> lines = wrap(p.vars, kWrap);
+    for (const std::string& l : lines) widest = std::max(widest, l.size());
+    widest = std::max(widest, std::min(choices.size(), kWrap));
+    most_lines = std::max(most_lines, lines.size() + (choices.empty() ? 0 : 1));
+  };
+  for (const TraceProcess& p : t.initial) measure(p, "");
+  for (const TraceStep& st : t.steps) {
+    for (size_t i = 0; i < st.after.size(); ++i) measure(st.after[i], i < st.choices.size() ? st.choices[i] : "");
+    for (const TraceMessage& m : st.messages) widest = std::max(widest, payload(m).size());
+  }
+  const double left = 120, top = 130, pad = 14;
+  const double col = std::max(190.0, kCharWidth * static_cast<double>(widest) + 2 * pad + 16);
+  const double lane = std::max(78.0, 40.0 + 11.0 * static_cast<double>(most_lines));
   const std::string title = t.protocol + ", n = " + std::to_string(t.n) + ": " + headline(t);
   const double width = std::max({left + static_cast<double>(std::max<size_t>(T, 1)) * col + 210,
                                  40 + 10.0 * static_cast<double>(title.size()),
@@ -310,10 +374,27 @@ std::string trace_to_svg(const Trace& t) {
                                        : "M " + num(x0) + " " + num(y0) + " L " + num(x1) + " " + num(y1);
         o += "    <path class=\"" + std::string(m.delivered ? "delivered" : "lost") + "\" d=\"" + d + "\" " +
              style + "><title>" +
-             xml("p" + std::to_string(m.from) + " -> p" + std::to_string(m.to) + ": " + format_words(m.words) +
+             xml("p" + std::to_string(m.from) + " -> p" + std::to_string(m.to) + ": " + payload(m) +
                  (m.delivered ? "" : " (lost)")) +
              "</title></path>\n";
       }
+    // Payloads: once at the sender when everything it sent this round is
+    // the same value (a broadcast), else on each of its arrows.
+    for (int from = 0; from < t.n; ++from) {
+      std::vector<const TraceMessage*> sent;
+      for (const TraceMessage& m : st.messages)
+        if (m.from == from) sent.push_back(&m);
+      if (sent.empty()) continue;
+      bool same = true;
+      for (const TraceMessage* m : sent) same = same && payload(*m) == payload(*sent[0]);
+      const double x0 = X(k) + pad, x1 = X(k + 1) - pad;
+      for (const TraceMessage* m : sent) {
+        double x = same ? x0 + 2 : x0 + 0.3 * (x1 - x0), y = same ? Y(from) - 5 : Y(from) + 0.3 * (Y(m->to) - Y(from)) - 3;
+        o += "    <text class=\"payload\" x=\"" + num(x) + "\" y=\"" + num(y) +
+             "\" font-size=\"9\" fill=\"#1f4e9c\">" + xml(payload(*m)) + "</text>\n";
+        if (same) break;
+      }
+    }
     o += "  </g>\n";
   }
 
@@ -329,11 +410,13 @@ std::string trace_to_svg(const Trace& t) {
            xml("p" + std::to_string(i) + (k == 0 ? " initially" : " after round " + std::to_string(t.steps[k - 1].round)) +
                ": " + p.vars + (flags_of(p).empty() ? "" : " [" + flags_of(p) + "]")) +
            "</title></circle>\n";
-      o += "    <text x=\"" + num(X(k) + 4) + "\" y=\"" + num(Y(i) + 20) + "\" font-size=\"9\" fill=\"#333\">" +
-           xml(shorten(p.vars, 34)) + "</text>\n";
+      const std::vector<std::string> lines = wrap(p.vars, kWrap);
+      o += "    " + text_lines(X(k) + 4, Y(i) + 20, lines, "class=\"vars\" font-size=\"9\" fill=\"#333\"") + "\n";
       if (k > 0 && !t.steps[k - 1].choices[static_cast<size_t>(i)].empty())
-        o += "    <text x=\"" + num(X(k) + 4) + "\" y=\"" + num(Y(i) + 31) + "\" font-size=\"9\" fill=\"#7a3e9d\">" +
-             xml(shorten(t.steps[k - 1].choices[static_cast<size_t>(i)], 34)) + "</text>\n";
+        o += "    " +
+             text_lines(X(k) + 4, Y(i) + 20 + 11 * static_cast<double>(lines.size()),
+                        wrap(t.steps[k - 1].choices[static_cast<size_t>(i)], kWrap), "font-size=\"9\" fill=\"#7a3e9d\"") +
+             "\n";
     }
     o += "  </g>\n";
   }

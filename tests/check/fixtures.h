@@ -18,7 +18,7 @@ struct Fixture {
 };
 
 inline constexpr Fixture kFixtures[] = {
-    // examples/one_third_rule.psync: agreement, validity, irrevocability,
+    // examples/one_third_rule.psync: agreement, validity,
     // termination after 2 uniform rounds heard by more than 2n/3.
     {"otr", "examples/one_third_rule.psync"},
     // An n/2 threshold: agreement fails for n = 5.

@@ -27,7 +27,7 @@ CheckOptions opts(int n, int rounds, bool symmetry = false) {
 
 }  // namespace
 
-TEST_CASE("OneThirdRule n=4: agreement, validity, irrevocability and termination hold") {
+TEST_CASE("OneThirdRule n=4: agreement, validity and termination hold") {
   for (bool sym : {false, true}) {
     CAPTURE(sym);
     CheckOptions o = opts(4, 6, sym);

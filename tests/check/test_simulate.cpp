@@ -188,6 +188,79 @@ TEST_CASE("run_check: exit codes, verdict lines, trace files") {
   CHECK(rc == kExitIncomplete);
 }
 
+TEST_CASE("run_check: a skipped liveness spec is never a bare ok") {
+  // Over the cost limit: "ok (safety only; ...)" with the reason and the
+  // flag that raises the limit, and a status of its own.
+  int rc = -1;
+  CheckOptions o;
+  o.n = 5;
+  o.symmetry = true;
+  o.cyclic_rounds = true;
+  std::string out = capture([&](std::FILE* f) { return run_check(one_third_rule(), o, f); }, &rc);
+  CHECK(rc == kExitPartial);
+  CHECK(out.find("ok (safety only; not checked: liveness termination: ") != std::string::npos);
+  CHECK(out.find("--max-ho-bits 16") != std::string::npos);
+  CHECK(out.find("\nok: ") == std::string::npos);
+  CHECK(out.find("checked: invariant agreement, invariant validity\n") != std::string::npos);
+  // Switched off on request: still not a bare ok, but what was asked for.
+  o.liveness = false;
+  out = capture([&](std::FILE* f) { return run_check(one_third_rule(), o, f); }, &rc);
+  CHECK(rc == kExitOk);
+  CHECK(out.find("ok (safety only; not checked: liveness termination: switched off (--no-liveness))") !=
+        std::string::npos);
+  // Within the limit the spec is checked and the ok is plain.
+  o.liveness = true;
+  o.n = 3;
+  out = capture([&](std::FILE* f) { return run_check(one_third_rule(), o, f); }, &rc);
+  CHECK(rc == kExitOk);
+  CHECK(out.find("\nok: ") != std::string::npos);
+  CHECK(out.find("liveness termination (after 2)") != std::string::npos);
+}
+
+TEST_CASE("run_check: a signal or the time limit stops the search, which says so with its figures") {
+  int rc = -1;
+  CheckOptions o;
+  o.n = 4;
+  o.rounds = 40;
+  o.liveness = false;
+  volatile int flag = 1;  // as if SIGINT had arrived
+  o.stop = &flag;
+  std::string out = capture([&](std::FILE* f) { return run_check(last_voting(), o, f); }, &rc);
+  CHECK(rc == kExitIncomplete);
+  CHECK(out.find("incomplete: interrupted by SIGINT after ") != std::string::npos);
+  CHECK(out.find(" states, ") != std::string::npos);
+  flag = 2;
+  out = capture([&](std::FILE* f) { return run_check(last_voting(), o, f); }, &rc);
+  CHECK(out.find("incomplete: interrupted by SIGTERM after ") != std::string::npos);
+  o.stop = nullptr;
+  o.time_limit_s = 0.2;
+  CheckResult r = explore(last_voting(), o);
+  CHECK(r.verdict == Verdict::kIncomplete);
+  CHECK(r.stats.stopped == "time limit");
+  CHECK(r.stats.states > 0);
+  CHECK(r.stats.depth < 40);
+  SimulateOptions s = sim(4, 1000000, 1, 0.1);
+  s.time_limit_s = 0.2;
+  out = capture([&](std::FILE* f) { return run_simulate(one_third_rule(), s, f); }, &rc);
+  CHECK(rc == kExitIncomplete);
+  CHECK(out.find("incomplete: the time limit (--time-limit) was reached after ") != std::string::npos);
+}
+
+TEST_CASE("run_simulate: runs that never decide are counted, and flagged when the protocol states liveness") {
+  int rc = -1;
+  // Heavy loss: OneThirdRule rarely hears more than 2n/3.
+  std::string out = capture([&](std::FILE* f) { return run_simulate(one_third_rule(), sim(5, 300, 1, 0.8), f); }, &rc);
+  CHECK(rc == kExitPartial);
+  CHECK(out.find("undecided: ") != std::string::npos);
+  CHECK(out.find("although the protocol states liveness `termination`") != std::string::npos);
+  SimulateResult r = simulate(one_third_rule(), sim(5, 300, 1, 0.8));
+  CHECK(r.runs_undecided > 0);
+  CHECK(r.runs_decided + r.runs_undecided == r.runs);
+  // Without a liveness spec they are counted but not flagged.
+  out = capture([&](std::FILE* f) { return run_simulate(psync::test::compiled("tests/check/psync/uniform_voting.psync"), sim(5, 300, 1, 0.8), f); }, &rc);
+  CHECK(out.find("undecided: ") == std::string::npos);
+}
+
 TEST_CASE("run_simulate: histogram on success, seed on failure") {
   int rc = -1;
   std::string ok = capture([&](std::FILE* f) { return run_simulate(one_third_rule(), sim(4, 200, 1, 0.2), f); }, &rc);

@@ -501,12 +501,12 @@ TEST_CASE("symmetry: a mailbox operation that reads the order of senders turns s
                  Case{"x = mbox.min_by(m => m % 2)", "min_by/max_by break ties by sender id"},
                  Case{"x = mbox.max_by(m => m % 2)", "min_by/max_by break ties by sender id"},
                  Case{"x = mbox.fold(0, (acc, m) => acc * 2 + m)", "fold visits messages in sender order"},
-                 Case{"x = me", "uses 'me'"}}) {
+                 Case{"x = me", "stores a process id in the state ('x')"}}) {
     ProgramTraits t = traits_of(int_protocol(c.body));
     INFO(std::string(c.body), " -> ", t.asymmetry_reason);
     CHECK_FALSE(t.symmetric);
     CHECK(t.asymmetry_reason.find(c.reason) == 0);
-    CHECK(t.asymmetry_reason.find("(line 9)") != std::string::npos);
+    CHECK(t.asymmetry_reason.find("(test.psync:9)") != std::string::npos);
   }
   // Order-blind operations keep it on.
   for (const char* body : {"x = mbox.sum()", "x = mbox.count(m => m > 0)", "x = mbox.min()",
@@ -517,8 +517,8 @@ TEST_CASE("symmetry: a mailbox operation that reads the order of senders turns s
 }
 
 TEST_CASE("symmetry: the trait walker follows builtins.def for every built-in") {
-  // One synthetic let per built-in, typed int so that only the table's
-  // verdict (not the pid-value rule) decides.
+  // One synthetic invariant per built-in, typed int and without arguments,
+  // so that only the table's verdict (not the process-id rules) decides.
   TypeContext types;
   SourceManager sources;
   for (int b = 1; b <= static_cast<int>(Builtin::ToPid); ++b) {
@@ -526,20 +526,73 @@ TEST_CASE("symmetry: the trait walker follows builtins.def for every built-in") 
     const BuiltinInfo& info = builtin_info(id);
     INFO(std::string(info.dump_name));
     Program p;
-    auto let = std::make_unique<VarDecl>();
-    let->kind = VarKind::Let;
-    let->name = std::string(1, 'l');  // (assigning "l" gets a false -Wrestrict from g++ 12 at -O3)
-    let->type = types.int_();
-    let->init = std::make_unique<Expr>();
-    let->init->kind = info.form == BuiltinForm::Name ? ExprKind::Name : ExprKind::Call;
-    let->init->builtin = id;
-    let->init->type = types.int_();
-    p.lets.push_back(std::move(let));
+    Spec spec;
+    spec.kind = SpecKind::Invariant;
+    spec.body = std::make_unique<Expr>();
+    spec.body->kind = info.form == BuiltinForm::Name ? ExprKind::Name : ExprKind::Call;
+    spec.body->builtin = id;
+    spec.body->type = types.int_();
+    p.specs.push_back(std::move(spec));
     ProgramTraits t = analyze_traits(p, sources);
     CHECK(t.symmetric == (info.symmetry != BuiltinSymmetry::Breaks));
     if (!t.symmetric) CHECK(t.asymmetry_reason == info.why);
     CHECK(t.reads_round_number == (info.symmetry == BuiltinSymmetry::RoundNumber));
   }
+}
+
+TEST_CASE("symmetry: a specification or code that names particular processes turns it off") {
+  // Each of these tells processes apart; the reason names the file and line.
+  struct Case {
+    const char* decls;
+    const char* body;
+    const char* reason;
+  };
+  for (Case c : {Case{"invariant first: forall p: p == 0 ==> p.x == p.init", "x = mbox.min()", "compares a process id with a fixed value"},
+                 Case{"invariant ordered: forall p, q: p < q ==> p.x <= q.x", "x = mbox.min()", "orders process ids"},
+                 Case{"invariant num: forall p: p.x + p >= 0", "x = mbox.min()", "uses a process id as a number"},
+                 Case{"var leader: pid = me", "x = mbox.min()", "stores a process id in the state"},
+                 Case{"", "x = mbox.min() + me", "uses a process id as a number"},
+                 Case{"", "if me < 1 { x = mbox.min() }", "orders process ids"},
+                 Case{"var seen: set<pid> = pids", "seen = mbox.senders", "stores a process id in the state"},
+                 Case{"var heard: [bool; n] = [false; n]", "heard[me] = true", "indexes an array by process id"},
+                 Case{"const boss: pid = 1", "if mbox.has(boss) { x = mbox[boss] }", "names a particular process"}}) {
+    ProgramTraits t = traits_of(int_protocol(c.body, c.decls));
+    INFO(std::string(c.decls), " / ", std::string(c.body), " -> ", t.asymmetry_reason);
+    CHECK_FALSE(t.symmetric);
+    CHECK(t.asymmetry_reason.find(c.reason) == 0);
+    CHECK(t.asymmetry_reason.find("(test.psync:") != std::string::npos);
+  }
+  // Process ids used in ways that commute with renaming keep it on.
+  for (Case c : {Case{"invariant agree: forall p, q: p.decided && q.decided ==> p.decision == q.decision", "x = mbox.min()", ""},
+                 Case{"invariant distinct: forall p, q: p != q ==> p.x == p.x", "x = mbox.min()", ""},
+                 Case{"", "if mbox.has(me) { x = mbox[me] }", ""},
+                 Case{"", "if mbox.senders.has(me) && mbox.senders.size > 1 { x = mbox.max() }", ""},
+                 Case{"assume heard: forall p, q: ho(p).has(q) || ho(q).has(p)", "x = mbox.min()", ""}}) {
+    ProgramTraits t = traits_of(int_protocol(c.body, c.decls));
+    INFO(std::string(c.decls), " / ", std::string(c.body), " -> ", t.asymmetry_reason);
+    CHECK(t.symmetric);
+  }
+}
+
+TEST_CASE("symmetry and the round number follow only code that can run: unused fns and lets do not count") {
+  auto with_import = [](const std::string& decls, const std::string& body) {
+    return "protocol S\nimport predicates\ninput init: int\noutput decision: int\nvar x: int = init\n" + decls +
+           "\nround a {\n  send x to all\n  update(mbox) {\n    " + body + "\n  }\n}\n";
+  };
+  // stdlib/predicates.psync has fns over set<pid>; importing it unused
+  // changes nothing, and neither does an unused let reading phase or me.
+  ProgramTraits imported = traits_of(with_import("let late: bool = x > phase\nlet who: pid = me", "x = mbox.min()"));
+  CHECK(imported.symmetric);
+  CHECK_FALSE(imported.reads_round_number);
+  // Used, they count.
+  ProgramTraits used = traits_of(with_import("assume everyone_heard: forall p: everyone(ho(p))", "x = mbox.min()"));
+  CHECK(used.symmetric);  // everyone(s) = s == pids commutes with renaming
+  ProgramTraits round = traits_of(with_import("let late: bool = x > phase", "if late { x = mbox.min() }"));
+  CHECK(round.reads_round_number);
+  ProgramTraits via_fn =
+      traits_of(int_protocol("x = mbox.min()", "fn first(p: pid): bool = p == 0\ninvariant i: forall p: first(p) ==> p.x >= 0"));
+  CHECK_FALSE(via_fn.symmetric);
+  CHECK(via_fn.asymmetry_reason.find("compares a process id with a fixed value (test.psync:") == 0);
 }
 
 TEST_CASE("a cycle of lets is reported once, at the let that closes it") {

@@ -38,7 +38,7 @@ namespace psync::lower {
   F(psync_round_desc, timeout_us) F(psync_round_desc, strict_bound) F(psync_round_desc, sync_k)             \
   F(psync_round_desc, msg_size) F(psync_round_desc, send) F(psync_round_desc, update)                       \
   F(psync_round_desc, receive) F(psync_round_desc, finish) F(psync_round_desc, go_when)               \
-  F(psync_round_desc, timeout)
+  F(psync_round_desc, timeout) F(psync_round_desc, print_msg)
 #define PSYNC_ABI_SPEC(F) F(psync_spec_desc, name) F(psync_spec_desc, kind) F(psync_spec_desc, after_rounds) \
   F(psync_spec_desc, eval) F(psync_spec_desc, eval2) F(psync_spec_desc, pred)
 #define PSYNC_ABI_PROTOCOL(F) F(psync_protocol_desc, abi_version) F(psync_protocol_desc, num_rounds)         \

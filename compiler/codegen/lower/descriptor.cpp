@@ -125,12 +125,12 @@ void FunctionLowering::print_value(const PrintTarget& t, const Type* ty, Value* 
     case TypeKind::Enum: print_enum(t, ty, B.CreateLoad(i64, p)); break;
     case TypeKind::Set:
     case TypeKind::PidSet: {
-      // {a,b,...}: the members in bit order; a set<E> prints variant names.
+      // {a, b, ...}: the members in bit order; a set<E> prints variant names.
       const bool pids = ty->is(TypeKind::PidSet);
       Value* first = cell(B.getTrue(), "first");
       print_text(t, "{");
       for_each_bit(B.CreateLoad(i64, p), [&](Value* i) {
-        emit_if(B.CreateNot(get(first, i1)), [&] { print_text(t, ","); });
+        emit_if(B.CreateNot(get(first, i1)), [&] { print_text(t, ", "); });
         B.CreateStore(B.getFalse(), first);
         Value* element = pids ? i : set_element(ty, i);
         if (!pids && ty->elem->is(TypeKind::Enum)) print_enum(t, ty->elem, element);
@@ -209,14 +209,19 @@ Function* ModuleLowering::lower_printer() {
   }
   for (auto& v : prog.vars)
     if (present(*v)) field_out(*v);
-  // Terminate the string when it fits.
-  Value* pos = L.get(t.pos, i64);
-  L.emit_if(B.CreateICmpUGT(t.cap, B.getInt64(0)), [&] {
+  L.terminate_print(t);
+  return fn;
+}
+
+// Ends a printer: NUL-terminates the text when it fits (cut at cap - 1
+// otherwise) and returns the length it needed.
+void FunctionLowering::terminate_print(const PrintTarget& t) {
+  Value* pos = get(t.pos, i64);
+  emit_if(B.CreateICmpUGT(t.cap, B.getInt64(0)), [&] {
     Value* end = B.CreateSelect(B.CreateICmpULT(pos, t.cap), pos, B.CreateSub(t.cap, B.getInt64(1)));
-    B.CreateStore(B.getInt8(0), L.gep(t.buf, end));
+    B.CreateStore(B.getInt8(0), gep(t.buf, end));
   });
   B.CreateRet(B.CreateTrunc(pos, i32));
-  return fn;
 }
 
 // ---------------------------------------------------------------- consts and init

@@ -327,6 +327,7 @@ class FunctionLowering {
   void print_text(const PrintTarget& t, const std::string& s);
   void print_bool(const PrintTarget& t, Value* word);
   void print_value(const PrintTarget& t, const Type* ty, Value* p);
+  void terminate_print(const PrintTarget& t);
   void print_enum(const PrintTarget& t, const Type* ty, Value* word);
 
  private:

@@ -385,6 +385,17 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
     L.B.CreateRet(L.as_i64(L.emit(*r.progress.timeout)));
   }
 
+  // print_msg(msg, env, buf, cap): one message, printed from its type like
+  // print_state's values, for counterexamples, JSON traces and diagrams.
+  Function* print_msg = make_abi_fn<decltype(RoundDesc::print_msg)>(qualified(r.name, "print_msg"));
+  {
+    FunctionLowering L(*this, print_msg, print_msg->getArg(1));
+    auto& B = L.B;
+    FunctionLowering::PrintTarget t{print_msg->getArg(2), print_msg->getArg(3), L.cell(B.getInt64(0), "pos")};
+    L.print_value(t, msg, print_msg->getArg(0));
+    L.terminate_print(t);
+  }
+
   const Progress& pr = r.progress;
   uint32_t flags = 0;
   if (r.is_event()) flags |= PSYNC_ROUND_EVENT;
@@ -405,6 +416,7 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
   d[RoundField::finish] = fn_or_null(finish);
   d[RoundField::go_when] = fn_or_null(go_when);
   d[RoundField::timeout] = fn_or_null(timeout);
+  d[RoundField::print_msg] = print_msg;
   return d.get();
 }
 

@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a layout or a signature below changes. */
-#define PSYNC_ABI_VERSION 3u
+#define PSYNC_ABI_VERSION 4u
 
 /* The largest n the layouts support (set<pid> and presence words are 64 bits). */
 #define PSYNC_MAX_N 64
@@ -192,6 +192,13 @@ typedef struct psync_round_desc {
    * result below 1 means 1 us. The checker never calls it: time is not part
    * of what it explores. */
   int64_t (*timeout)(const void* state, const psync_env* env);
+  /* Version 4. Writes one message of this round (msg_size(n) bytes, as in
+   * a mailbox slot) readably into buf, as print_state prints values:
+   * "7", "some(0)", "{1, 3}", "(1, -1)", "{v: 1, ts: 2}", enum variants by
+   * name. Returns the length it needed (like snprintf); NUL-terminates when
+   * cap > 0. psyncc always emits it; NULL (a hand-written descriptor) makes
+   * drivers print the message's words. */
+  int32_t (*print_msg)(const void* msg, const psync_env* env, char* buf, uint64_t cap);
 } psync_round_desc;
 
 typedef enum psync_spec_kind {
