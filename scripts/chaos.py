@@ -257,16 +257,21 @@ class Run:
                     r.proc.wait()
             failures += self.judge(reps)
         finally:
-            for r in locals().get("reps", []):
-                for p, _, _ in r.incarnations:
-                    if p.poll() is None:
-                        p.kill()
-                        p.wait()
-            if getattr(self, "net", None):
-                self.net.remove()
-            if getattr(self, "workdir", None) and (not failures or not a.keep):
-                shutil.rmtree(self.workdir, ignore_errors=True)
+            self.tear_down(locals().get("reps", []), failures)
         return failures
+
+    def tear_down(self, reps, failures):
+        """Kills what still runs, removes the network, and the work
+        directory unless a failing run's is kept."""
+        for r in reps:
+            for p, _, _ in r.incarnations:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        if getattr(self, "net", None):
+            self.net.remove()
+        if getattr(self, "workdir", None) and (not failures or not self.args.keep):
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def inject(self, reps):
         """Plays the fault timeline; returns problems of the harness itself."""
@@ -448,15 +453,7 @@ class KvRun(Run):
             if not failures:
                 failures += self.judge_history(reps, history, summary)
         finally:
-            for r in locals().get("reps", []):
-                for p, _, _ in r.incarnations:
-                    if p.poll() is None:
-                        p.kill()
-                        p.wait()
-            if getattr(self, "net", None):
-                self.net.remove()
-            if getattr(self, "workdir", None) and (not failures or not a.keep):
-                shutil.rmtree(self.workdir, ignore_errors=True)
+            self.tear_down(locals().get("reps", []), failures)
         return failures
 
     def judge_history(self, reps, history, summary):
