@@ -130,6 +130,28 @@ void Transport::arm_hello_timer() {
   });
 }
 
+void Transport::send_notice(int32_t to, uint64_t instance, int64_t round) {
+  WireHeader h;
+  h.kind = FrameKind::Notice;
+  h.decided = true;
+  h.instance = instance;
+  h.round = round;
+  h.sender = config_.me;
+  send(to, h, {});
+}
+
+bool Transport::send_answer(int32_t to, uint64_t instance, int64_t round, std::string_view value) {
+  if (value.size() > kMaxAnswerValue) return false;
+  WireHeader h;
+  h.kind = FrameKind::Answer;
+  h.decided = true;
+  h.instance = instance;
+  h.round = round;
+  h.sender = config_.me;
+  send(to, h, std::as_bytes(std::span<const char>(value.data(), value.size())));
+  return true;
+}
+
 void Transport::cancel_hello_timer() {
   boost::system::error_code ignore;
   hello_timer_.cancel();

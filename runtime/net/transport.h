@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace psync::net {
@@ -117,6 +118,12 @@ class Transport {
   // it leaves by the next flush. Frames for a peer whose incarnation is not
   // known yet are dropped (handshake_pending_dropped): rounds tolerate loss.
   virtual void send(int32_t to, const WireHeader& h, std::span<const std::byte> payload) = 0;
+  // The frames that carry no round message, built here once for the node
+  // and the replica: a Notice ("this process has decided `instance`") and
+  // an Answer (its decided value, for a peer that is behind; false, and
+  // nothing sent, when the value is longer than an Answer may carry).
+  void send_notice(int32_t to, uint64_t instance, int64_t round);
+  bool send_answer(int32_t to, uint64_t instance, int64_t round, std::string_view value);
   // Writes out everything queued (after before_send). Also posted
   // automatically after a send.
   virtual void flush() = 0;

@@ -454,13 +454,7 @@ class Node final : public engine::Host {
   static bool decided_status(uint8_t st) { return st == ActiveDecided || st == DoneDecided; }
 
   void send_notice(uint64_t instance, int64_t round, int32_t to) {
-    net::WireHeader h;
-    h.kind = net::FrameKind::Notice;
-    h.decided = true;
-    h.instance = instance;
-    h.round = round;
-    h.sender = options_.id;
-    transport_->send(to, h, {});
+    transport_->send_notice(to, instance, round);
     ++counters_.decided_notices_sent;
   }
 
@@ -1100,15 +1094,7 @@ class Node final : public engine::Host {
 
   void send_answer(int32_t to, uint64_t instance) {
     const auto v = decided_.get(instance);
-    if (!v) return;
-    net::WireHeader h;
-    h.kind = net::FrameKind::Answer;
-    h.decided = true;
-    h.instance = instance;
-    h.round = v->round;
-    h.sender = options_.id;
-    transport_->send(to, h, std::as_bytes(std::span<const char>(v->value.data(), v->value.size())));
-    ++counters_.answers_sent;
+    if (v && transport_->send_answer(to, instance, v->round, v->value)) ++counters_.answers_sent;
   }
 
   void send_query(int32_t to, uint64_t instance) {

@@ -635,13 +635,7 @@ struct Replica::Impl final : engine::Host {
   // ------------------------------------------------------------ the network
 
   void send_notice(uint64_t instance, int64_t round, int32_t to) {
-    net::WireHeader h;
-    h.kind = net::FrameKind::Notice;
-    h.decided = true;
-    h.instance = instance;
-    h.round = round;
-    h.sender = options_.id;
-    transport_->send(to, h, {});
+    transport_->send_notice(to, instance, round);
     ++counters_.decided_notices_sent;
   }
 
@@ -650,15 +644,7 @@ struct Replica::Impl final : engine::Host {
   // the node's rule (node/learning.h: one peer's word in the crash model).
   void send_answer(int32_t to, uint64_t instance) {
     const auto v = answers_.get(instance);
-    if (!v || v->value.size() > net::kMaxAnswerValue) return;
-    net::WireHeader h;
-    h.kind = net::FrameKind::Answer;
-    h.decided = true;
-    h.instance = instance;
-    h.round = v->round;
-    h.sender = options_.id;
-    transport_->send(to, h, std::as_bytes(std::span<const char>(v->value.data(), v->value.size())));
-    ++counters_.answers_sent;
+    if (v && transport_->send_answer(to, instance, v->round, v->value)) ++counters_.answers_sent;
   }
 
   void take_answer(const net::WireHeader& h, std::span<const std::byte> payload) {
