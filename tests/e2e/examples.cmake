@@ -84,4 +84,4 @@ psync_e2e(ex_raft_election_n3_tcp_one_killed ${GUARANTEE} ${EX}/raft_election.ps
 # tests/lit/examples (which this runs again); fail when the page is stale.
 add_test(NAME examples_table_fresh
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/scripts/examples_table.py $<TARGET_FILE:psyncc> --check)
-set_tests_properties(examples_table_fresh PROPERTIES TIMEOUT 300)
+set_tests_properties(examples_table_fresh PROPERTIES TIMEOUT 900)

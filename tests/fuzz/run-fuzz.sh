@@ -4,7 +4,7 @@
 # Builds the libFuzzer target psync_fuzz_frontend in its own clang-19 build
 # tree BUILD_DIR (configured on the first run, reused later), then fuzzes the
 # front end for SECONDS seconds. Exits non-zero on any crash, sanitizer
-# report, leak, timeout (> 2 s on one input) or out-of-memory (> 2 GB).
+# report, leak, timeout (> 10 s on one input) or out-of-memory (> 2 GB).
 #
 # The seeds (tests/fuzz/corpus and examples/*.psync) are copied into
 # BUILD_DIR/corpus, which the fuzzer grows; the repository is never written.
@@ -98,7 +98,7 @@ status=0
 (cd "$BUILD_DIR" && "$BUILD_DIR/tests/fuzz/psync_fuzz_$TARGET" \
   -max_total_time="$SECONDS_TO_RUN" \
   -max_len=4096 \
-  -timeout=2 \
+  -timeout=10 \
   -rss_limit_mb=2048 \
   -malloc_limit_mb=2048 \
   "${DICT[@]}" \
