@@ -248,6 +248,7 @@ class Node final : public engine::Host {
     if (o.linger_us > 0) {
       config_.linger_rounds = o.linger_rounds;
       config_.linger_us = o.linger_us;
+      config_.pause_after_decide = true;  // no next phase when every peer decided in the same round
     }
     config_.defer_catch_up = true;  // settled once per event-loop turn, see settle_pending()
     config_.catch_up_grace_us = o.catch_up_grace_us;  // when > 0, instead of the above
