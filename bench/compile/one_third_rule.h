@@ -83,6 +83,11 @@ inline constexpr psync_protocol_desc kOneThirdRule = {
     nullptr,
     kOtrInputTypes,
     &kOtrInt,
+    nullptr,  // phase_words (ABI v5): no phase abstraction
+    0,
+    1,
+    0,
+    0,
 };
 
 }  // namespace psync::bench
