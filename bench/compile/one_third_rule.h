@@ -83,7 +83,7 @@ inline constexpr psync_protocol_desc kOneThirdRule = {
     nullptr,
     kOtrInputTypes,
     &kOtrInt,
-    nullptr,  // phase_words (ABI v5): no phase abstraction
+    nullptr,  // version 5: phase_words (OneThirdRule reads no phase)
     0,
     1,
     0,
