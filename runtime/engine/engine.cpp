@@ -75,6 +75,7 @@ void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
   sync_open_ = true;
   catch_up_pending_ = false;
   settling_ = false;
+  paused_ = false;
   lingering_ = false;
   peers_decided_ = 0;
   told_ = 0;
@@ -264,7 +265,7 @@ void Instance::receive(int32_t sender, int64_t round, std::span<const std::byte>
     ++counters_.invalid_messages_dropped;
     return;
   }
-  if (round < round_) {
+  if (round < round_ || (paused_ && round == round_)) {  // paused: round_ is complete
     ++counters_.late_messages_dropped;
     return;
   }
@@ -320,6 +321,13 @@ void Instance::catch_up_to(int64_t target, int64_t now_us) {
 
 void Instance::on_timer(int64_t now_us) {
   if (status_ != Status::Running) return;
+  if (paused_) {
+    if (now_us < deadline_) return;
+    ++counters_.decide_pauses_expired;
+    end_pause(now_us);
+    run_until_blocked(now_us);
+    return;
+  }
   if (catch_up_due_ <= now_us) {
     run_until_blocked(now_us);
     if (status_ != Status::Running) return;
@@ -327,8 +335,33 @@ void Instance::on_timer(int64_t now_us) {
   if (!sync_open_ || deadline_ == kNoDeadline || now_us < deadline_) return;
   ++counters_.timeouts;
   complete_round(now_us);
-  if (status_ == Status::Running) begin_round(round_ + 1, now_us, /*skipped=*/false);
+  if (status_ == Status::Running) enter_next_round(now_us);
   run_until_blocked(now_us);
+}
+
+void Instance::enter_next_round(int64_t now_us) {
+  if (config_.pause_after_decide && decided_round_ == round_ && config_.after_decide_rounds > 0 &&
+      lingering_enabled() && !lingering_ && !halted() && !everyone_decided()) {
+    paused_ = true;
+    ++counters_.decide_pauses;
+    catch_up_due_ = kNoDeadline;
+    const uint64_t others = all_of(config_.n) & ~(uint64_t{1} << config_.me);
+    if (const uint64_t untold = others & ~told_) {
+      host_.announce_decided(id_, round_, untold);
+      told_ |= untold;
+    }
+    announced_ = true;
+    const int64_t t = std::max(config_.default_timeout_us, config_.adaptive_timeout_us);
+    deadline_ = t >= kNoDeadline - now_us ? kNoDeadline - 1 : now_us + t;
+    return;
+  }
+  begin_round(round_ + 1, now_us, /*skipped=*/false);
+}
+
+void Instance::end_pause(int64_t now_us) {
+  paused_ = false;
+  deadline_ = kNoDeadline;
+  begin_round(round_ + 1, now_us, /*skipped=*/false);
 }
 
 void Instance::settle(int64_t now_us) {
@@ -345,6 +378,13 @@ void Instance::run_until_blocked(int64_t now_us) {
     if (halted()) {  // `halt` in receive: the round ends here (rule 4)
       complete_round(now_us);
       break;
+    }
+    if (paused_) {
+      // Waits for the peers' decisions (peer_decided) or the pause's end,
+      // unless a peer already runs a later round: then as usual.
+      if (max_ahead_ <= round_) break;
+      end_pause(now_us);
+      continue;
     }
     if (!(decl().flags & PSYNC_ROUND_STRICT)) {
       const int64_t target = catch_up_target();
@@ -379,7 +419,7 @@ void Instance::run_until_blocked(int64_t now_us) {
         (deadline_ == kNoDeadline || 2 * (now_us - round_began_us_) < deadline_ - round_began_us_))
       config_.round_latency->add(now_us - round_began_us_);
     complete_round(now_us);
-    if (status_ == Status::Running && !halted()) begin_round(round_ + 1, now_us, /*skipped=*/false);
+    if (status_ == Status::Running && !halted()) enter_next_round(now_us);
   }
 }
 

@@ -57,7 +57,9 @@ inline constexpr int64_t kNoDeadline = INT64_MAX;
   X(instances_lingered)        /* kept running after after-decide rounds */ \
   X(lingered_rounds)           /* rounds run while lingering */             \
   X(linger_expired)            /* stopped at the linger bound, not told */  \
-  X(peer_decisions_seen)       /* first decided bit from a peer */
+  X(peer_decisions_seen)       /* first decided bit from a peer */          \
+  X(decide_pauses)             /* paused before the first after-decide round */ \
+  X(decide_pauses_expired)     /* ran it after all: nobody reported in time */
 
 struct Counters {
 #define PSYNC_X(name) uint64_t name = 0;
@@ -135,6 +137,16 @@ struct Config {
   // Report the state at the start of every round that may send
   // (Host::round_starting): the node's --data-dir log.
   bool report_round_starts = false;
+  // With lingering: an instance that decides in a round it ended by
+  // progress or timeout tells every peer at once (a decided notice) and
+  // waits up to one default round timeout before it begins its first
+  // after-decide round. If every peer reports its decision meanwhile, the
+  // instance is over without running it (when all decide in the same round,
+  // nobody sends the next phase's messages); a peer's message of a later
+  // round (a peer that has not decided runs on) or the end of the wait
+  // begins it as usual. Only when the round begins is delayed; the rounds
+  // themselves (round/round.h) are untouched.
+  bool pause_after_decide = false;
 };
 
 // What an instance needs from its driver: a way out for messages and a place
@@ -254,6 +266,9 @@ class alignas(64) Instance {
   int64_t catch_up_target() const;
   void catch_up_to(int64_t target, int64_t now_us);
   void run_until_blocked(int64_t now_us);
+  // After complete_round: begins the next round, or pauses (pause_after_decide).
+  void enter_next_round(int64_t now_us);
+  void end_pause(int64_t now_us);
   void finish(EndReason why);
   bool halted() const { return header().halted != 0; }
 
@@ -289,6 +304,7 @@ class alignas(64) Instance {
   bool sync_open_ = true;       // `sync k` satisfied for this round
   bool catch_up_pending_ = false;
   bool settling_ = false;
+  bool paused_ = false;         // pause_after_decide: round_ is complete, the next not begun
   psync_env env_{};
   int64_t round_began_us_ = 0;  // for the round-latency histogram
   Counters& counters_;

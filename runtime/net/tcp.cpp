@@ -89,17 +89,22 @@ class TcpTransport final : public Transport {
     }
     encode_frame(h, payload, o.prev_instance, o.open);
     ++counters_.frames_sent;
-    if (!flush_posted_ && !in_batch_) {
-      flush_posted_ = true;
-      asio::post(io_, [this, alive = alive_] {
-        if (*alive) flush();
-      });
-    }
+    schedule_flush();
   }
 
-  // Closes every open packet (what the node produced up to now), runs the
-  // group commit, then writes.
+  void schedule_flush() override {
+    if (flush_posted_ || in_batch_) return;
+    flush_posted_ = true;
+    asio::post(io_, [this, alive = alive_] {
+      if (*alive) flush();
+    });
+  }
+
+  // Closes every open packet (what the node produced up to now, the decided
+  // notices gathered as Decided frames), runs the group commit, then writes.
   void flush() override {
+    flush_posted_ = true;  // the Decided frames made here leave with this flush
+    send_gathered_notices();
     flush_posted_ = false;
     bool any = false;
     for (auto& o : out_) {

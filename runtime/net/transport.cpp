@@ -3,6 +3,8 @@
 // and the Hellos of the handshake and heartbeat on a timer.
 #include "net/transport.h"
 
+#include <algorithm>
+
 namespace psync::net {
 
 namespace asio = boost::asio;
@@ -47,7 +49,7 @@ Transport::Transport(asio::io_context& io, const NetConfig& config, FrameHandler
     : io_(io), config_(config), on_frame_(std::move(on_frame)), counters_(counters),
       session_(DecodeLimits{config.fingerprint, config.n, config.max_payload}, config.me, config.incarnation,
                config.durable, keys_for(config)),
-      hello_timer_(io), epoch_(std::chrono::steady_clock::now()) {}
+      hello_timer_(io), notices_(size_t(config.n)), epoch_(std::chrono::steady_clock::now()) {}
 
 Transport::~Transport() { *alive_ = false; }
 
@@ -76,6 +78,7 @@ DecodeStatus Transport::accept_packet(std::span<const std::byte> packet, int32_t
   s = decode_frames(packet_body(packet), session_.limits(), h.sender,
                     [&](const WireHeader& fh, std::span<const std::byte> payload) {
                       ++counters_.frames_received;
+                      if (fh.kind == FrameKind::Decided) ++counters_.decided_frames_received;
                       on_frame_(fh, payload);
                       return true;
                     });
@@ -130,14 +133,31 @@ void Transport::arm_hello_timer() {
   });
 }
 
-void Transport::send_notice(int32_t to, uint64_t instance, int64_t round) {
-  WireHeader h;
-  h.kind = FrameKind::Notice;
-  h.decided = true;
-  h.instance = instance;
-  h.round = round;
-  h.sender = config_.me;
-  send(to, h, {});
+void Transport::send_notice(int32_t to, uint64_t instance) {
+  notices_[size_t(to)].push_back(instance);
+  schedule_flush();
+}
+
+// One Decided frame per peer and flush (more only when the instances span
+// more than a bitmap holds), instead of a frame per decided instance.
+void Transport::send_gathered_notices() {
+  for (int32_t to = 0; to < config_.n; ++to) {
+    std::vector<uint64_t>& list = notices_[size_t(to)];
+    if (list.empty()) continue;
+    std::sort(list.begin(), list.end());
+    list.erase(std::unique(list.begin(), list.end()), list.end());
+    WireHeader h;
+    h.kind = FrameKind::Decided;
+    h.decided = true;
+    h.sender = config_.me;
+    for (size_t at = 0; at < list.size();) {
+      h.instance = list[at];
+      at += make_decided_bitmap(std::span<const uint64_t>(list).subspan(at), bitmap_);
+      send(to, h, bitmap_);
+      ++counters_.decided_frames_sent;
+    }
+    list.clear();  // keeps its capacity
+  }
 }
 
 bool Transport::send_answer(int32_t to, uint64_t instance, int64_t round, std::string_view value) {

@@ -56,7 +56,9 @@ namespace psync::net {
   X(tcp_idle_closed)            /* connections closed for silence */            \
   X(tcp_replaced)               /* a peer's older incoming connection, closed for its newer one */ \
   X(tcp_accept_errors)          /* accept failed (e.g. out of file descriptors); retried after a pause */ \
-  X(injected_duplicates)        /* --duplicate: received datagrams taken a second time, later */
+  X(injected_duplicates)        /* --duplicate: received datagrams taken a second time, later */ \
+  X(decided_frames_sent)        /* Decided frames: the decided notices of one flush for one peer */ \
+  X(decided_frames_received)
 
 struct NetCounters {
 #define PSYNC_X(name) uint64_t name = 0;
@@ -119,10 +121,12 @@ class Transport {
   // known yet are dropped (handshake_pending_dropped): rounds tolerate loss.
   virtual void send(int32_t to, const WireHeader& h, std::span<const std::byte> payload) = 0;
   // The frames that carry no round message, built here once for the node
-  // and the replica: a Notice ("this process has decided `instance`") and
-  // an Answer (its decided value, for a peer that is behind; false, and
-  // nothing sent, when the value is longer than an Answer may carry).
-  void send_notice(int32_t to, uint64_t instance, int64_t round);
+  // and the replica: a decided notice ("this process has decided
+  // `instance`"), gathered per peer until the next flush and sent as one
+  // Decided frame (a bitmap; wire.h), and an Answer (its decided value, for
+  // a peer that is behind; false, and nothing sent, when the value is longer
+  // than an Answer may carry).
+  void send_notice(int32_t to, uint64_t instance);
   bool send_answer(int32_t to, uint64_t instance, int64_t round, std::string_view value);
   // Writes out everything queued (after before_send). Also posted
   // automatically after a send.
@@ -163,6 +167,12 @@ class Transport {
   // processes its Hello. Returns the status (Ok or why it was dropped, which
   // has been counted). `peer` is the sender on Ok.
   DecodeStatus accept_packet(std::span<const std::byte> packet, int32_t& peer, PacketKind& kind);
+  // Posts a flush() unless one is posted or a receive batch is running
+  // (its end flushes).
+  virtual void schedule_flush() = 0;
+  // Turns the notices gathered since the last flush into Decided frames
+  // (send()); the first thing flush() does.
+  void send_gathered_notices();
   void run_before_send() {
     if (before_send_) before_send_();
   }
@@ -187,6 +197,8 @@ class Transport {
   void arm_hello_timer();
   boost::asio::steady_timer hello_timer_;
   int64_t hello_timer_at_ = INT64_MAX;
+  std::vector<std::vector<uint64_t>> notices_;  // per peer: instances to name in its next Decided frame
+  std::vector<std::byte> bitmap_;               // scratch for one Decided frame
   std::chrono::steady_clock::time_point epoch_;
   int32_t last_reachable_ = 0;
 };

@@ -62,15 +62,20 @@ class UdpTransport final : public Transport {
     }
     encode_frame(h, payload, prev, out);
     ++counters_.frames_sent;
-    if (!flush_posted_ && !in_batch_) {
-      flush_posted_ = true;
-      asio::post(io_, [this, alive = alive_] {
-        if (*alive) flush();
-      });
-    }
+    schedule_flush();
+  }
+
+  void schedule_flush() override {
+    if (flush_posted_ || in_batch_) return;
+    flush_posted_ = true;
+    asio::post(io_, [this, alive = alive_] {
+      if (*alive) flush();
+    });
   }
 
   void flush() override {
+    flush_posted_ = true;  // the Decided frames made here leave with this flush
+    send_gathered_notices();
     flush_posted_ = false;
     for (int32_t to = 0; to < config_.n; ++to)
       if (!pending_[size_t(to)].empty()) close_datagram(to);

@@ -99,7 +99,8 @@ void encode_frame(const WireHeader& h, std::span<const std::byte> payload, uint6
   uint8_t flags = h.decided ? kFlagDecided : 0;
   switch (h.kind) {
     case FrameKind::Message: break;
-    case FrameKind::Notice: flags = kFlagDecided | kFlagNotice; break;
+    case FrameKind::Notice:  // not on the wire: encoded as the Decided frame it stands for
+    case FrameKind::Decided: flags = kFlagDecided | kFlagNotice; break;
     case FrameKind::Query: flags = kFlagQuery; break;
     case FrameKind::Answer: flags = kFlagDecided | kFlagAnswer; break;
   }
@@ -142,7 +143,7 @@ DecodeStatus decode_frame(std::span<const std::byte> bytes, const DecodeLimits& 
   switch (flags) {
     case 0: h.kind = FrameKind::Message; break;
     case kFlagDecided: h.kind = FrameKind::Message; break;
-    case kFlagDecided | kFlagNotice: h.kind = FrameKind::Notice; break;
+    case kFlagDecided | kFlagNotice: h.kind = FrameKind::Decided; break;
     case kFlagQuery: h.kind = FrameKind::Query; break;
     case kFlagDecided | kFlagAnswer: h.kind = FrameKind::Answer; break;
     default: return DecodeStatus::BadEncoding;  // reserved bits, or a combination with no meaning
@@ -157,9 +158,19 @@ DecodeStatus decode_frame(std::span<const std::byte> bytes, const DecodeLimits& 
   int64_t instance = 0;
   if (__builtin_add_overflow(int64_t(prev_instance), d, &instance) || instance < 0) return DecodeStatus::BadEncoding;
   if (round > uint64_t(INT64_MAX)) return DecodeStatus::BadRound;
-  if (length > (h.kind == FrameKind::Answer ? kMaxAnswerValue : limits.max_payload)) return DecodeStatus::Oversized;
-  if ((h.kind == FrameKind::Notice || h.kind == FrameKind::Query) && length != 0) return DecodeStatus::BadEncoding;
+  const uint64_t max_length = h.kind == FrameKind::Answer    ? kMaxAnswerValue
+                              : h.kind == FrameKind::Decided ? kMaxDecidedBitmap
+                                                             : limits.max_payload;
+  if (length > max_length) return DecodeStatus::Oversized;
+  if (h.kind == FrameKind::Query && length != 0) return DecodeStatus::BadEncoding;
   if (uint64_t(end - p) < length) return DecodeStatus::Truncated;
+  if (h.kind == FrameKind::Decided) {
+    // Canonical: the first instance is named, the last byte is not padding,
+    // no round, and every instance named is below 2^63.
+    if (round != 0 || length == 0 || (uint8_t(p[0]) & 1) == 0 || p[length - 1] == std::byte{0} ||
+        uint64_t(instance) + 8 * length > uint64_t(INT64_MAX) + 1)
+      return DecodeStatus::BadEncoding;
+  }
   h.instance = uint64_t(instance);
   h.round = int64_t(round);
   h.length = uint32_t(length);
@@ -167,6 +178,18 @@ DecodeStatus decode_frame(std::span<const std::byte> bytes, const DecodeLimits& 
   consumed = size_t(p - bytes.data()) + size_t(length);
   prev_instance = h.instance;
   return DecodeStatus::Ok;
+}
+
+size_t make_decided_bitmap(std::span<const uint64_t> instances, std::vector<std::byte>& bitmap) {
+  bitmap.clear();
+  const uint64_t first = instances[0];
+  size_t at = 0;
+  for (; at < instances.size() && instances[at] - first < 8 * uint64_t(kMaxDecidedBitmap); ++at) {
+    const uint64_t k = instances[at] - first;
+    if (bitmap.size() <= k / 8) bitmap.resize(size_t(k / 8) + 1, std::byte{0});
+    bitmap[size_t(k / 8)] |= std::byte(uint8_t(1u << (k % 8)));
+  }
+  return at;
 }
 
 const char* decode_status_name(DecodeStatus s) {

@@ -1,10 +1,12 @@
-// wire.h: the bytes on the wire (version 3). Messages travel in packets: one
+// wire.h: the bytes on the wire (version 4). Messages travel in packets: one
 // 37-byte packet header (magic, version, kind, protocol fingerprint, sender,
 // the sender's incarnation, the receiver's incarnation as the sender knows
 // it, a packet counter), a body, and a 16-byte MAC (net/auth.h). A Messages
 // body is compact frames, one per message: a flags byte, the instance as a
 // zigzag varint delta from the previous frame's instance, the round and the
-// payload length as varints, then the payload. A Hello body is the handshake
+// payload length as varints, then the payload. Decided notices travel as
+// one Decided frame per peer and flush: a bitmap of the instances decided
+// here since the last one (version 4; version 3 had a frame per instance). A Hello body is the handshake
 // (net/session.h). A UDP datagram is one packet; a TCP stream is a sequence
 // of packets, each behind a 4-byte length.
 // Decoding is strict: anything unexpected is a named reason to drop.
@@ -19,7 +21,7 @@
 namespace psync::net {
 
 inline constexpr uint16_t kMagic = 0x5350;       // the bytes 'P' 'S'
-inline constexpr uint8_t kWireVersion = 3;
+inline constexpr uint8_t kWireVersion = 4;
 // magic 2, version 1, kind 1, fingerprint 8, sender 1, sender incarnation 8,
 // receiver incarnation 8, counter 8
 inline constexpr size_t kPacketHeaderSize = 37;
@@ -31,6 +33,7 @@ inline constexpr size_t kMaxFrameOverhead = 1 + 10 + 10 + 5;  // flags + three v
 inline constexpr size_t kTcpLengthSize = 4;      // TCP: each packet behind its length
 inline constexpr uint32_t kMaxTcpPacket = 1 << 20;
 inline constexpr uint32_t kMaxAnswerValue = 4096;  // a decided value carried by an Answer frame
+inline constexpr uint32_t kMaxDecidedBitmap = 512;  // bytes of a Decided frame's bitmap: 4096 instances
 inline constexpr size_t kMaxHelloBody = 1 + 3 * 10;  // flags + three varints
 inline constexpr size_t kMaxHelloPacket = kPacketOverhead + kMaxHelloBody;
 
@@ -41,15 +44,20 @@ enum class PacketKind : uint8_t {
 
 enum class FrameKind : uint8_t {
   Message = 0,  // a round message for (instance, round)
-  Notice = 1,   // "I have decided this instance": no payload, decided bit set
+  Notice = 1,   // "I have decided this instance": never on the wire since version 4; what a
+                // receiver makes of each bit of a Decided frame (for_each_decided)
   Query = 2,    // "what did you decide in this instance?": no payload
   Answer = 3,   // "I decided this value": the value as its JSON text, decided bit set
+  Decided = 4,  // "I have decided these instances": the frame's instance is the first,
+                // the payload a bitmap from it (bit k of byte k/8: instance + 8*(k/8) + k%8),
+                // round 0; the bitmap's first bit and last byte are set (canonical)
 };
 
-// Frame flags byte. Allowed: 0 and decided (a message), decided|notice,
-// query, decided|answer. Every other bit and combination is rejected.
+// Frame flags byte. Allowed: 0 and decided (a message), decided|notice (a
+// Decided frame), query, decided|answer. Every other bit and combination is
+// rejected.
 inline constexpr uint8_t kFlagDecided = 0x01;  // the sender has decided the instance
-inline constexpr uint8_t kFlagNotice = 0x02;   // a decided notice, not a message
+inline constexpr uint8_t kFlagNotice = 0x02;   // with kFlagDecided: a Decided frame, not a message
 inline constexpr uint8_t kFlagQuery = 0x04;    // a straggler asks for the decided value
 inline constexpr uint8_t kFlagAnswer = 0x08;   // the decided value
 
@@ -93,7 +101,8 @@ enum class DecodeStatus : uint8_t {
   UnknownSender,     // sender id outside 0..n-1, or this process's own id
   BadRound,          // round beyond 2^63-1
   Oversized,         // length above the largest message of the protocol (or of an answer)
-  BadEncoding,       // reserved flag bits, non-canonical varint, instance outside [0, 2^63), notice with a body
+  BadEncoding,       // reserved flag bits, non-canonical varint, instance outside [0, 2^63), query with a body,
+                     // a Decided frame with a round, an empty or non-canonical bitmap, or one past 2^63
   BadMac,            // the MAC does not verify: forged or corrupted
   Replayed,          // a counter already seen, or older than the replay window
   StaleIncarnation,  // from an earlier incarnation of the sender
@@ -173,6 +182,21 @@ inline std::span<const std::byte> packet_body(std::span<const std::byte> packet)
   if (packet.size() < kPacketOverhead) return {};
   return packet.subspan(kPacketHeaderSize, packet.size() - kPacketOverhead);
 }
+
+// The instances a Decided frame names, in increasing order (the frame was
+// decoded, so they are below 2^63).
+template <typename OnInstance>
+void for_each_decided(uint64_t first, std::span<const std::byte> bitmap, OnInstance&& on_instance) {
+  for (size_t byte = 0; byte < bitmap.size(); ++byte)
+    for (unsigned bits = unsigned(bitmap[byte]); bits != 0; bits &= bits - 1)
+      on_instance(first + 8 * byte + unsigned(__builtin_ctz(bits)));
+}
+
+// The bitmap of one Decided frame for a prefix of `instances` (sorted, no
+// repeats, not empty): it starts at instances[0] and spans at most
+// kMaxDecidedBitmap bytes. `bitmap` is overwritten (its capacity reused);
+// returns how many instances it names.
+size_t make_decided_bitmap(std::span<const uint64_t> instances, std::vector<std::byte>& bitmap);
 
 // Varints as frames use them (LEB128, canonical only), for other bodies.
 size_t varint_size(uint64_t v);

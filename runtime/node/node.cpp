@@ -248,6 +248,7 @@ class Node final : public engine::Host {
     if (o.linger_us > 0) {
       config_.linger_rounds = o.linger_rounds;
       config_.linger_us = o.linger_us;
+      config_.pause_after_decide = true;  // no next phase when every peer decided in the same round
     }
     config_.defer_catch_up = true;  // settled once per event-loop turn, see settle_pending()
     config_.catch_up_grace_us = o.catch_up_grace_us;  // when > 0, instead of the above
@@ -382,7 +383,8 @@ class Node final : public engine::Host {
 
   void announce_decided(uint64_t instance, int64_t round, uint64_t to) override {
     for (int32_t p = 0; p < n_; ++p)
-      if (p != options_.id && ((to >> p) & 1)) send_notice(instance, round, p);
+      if (p != options_.id && ((to >> p) & 1)) send_notice(instance, p);
+    (void)round;
   }
 
   void report_decision(uint64_t instance, int64_t round, const void* state) override {
@@ -453,8 +455,8 @@ class Node final : public engine::Host {
   static bool finished(uint8_t st) { return st == Done || st == DoneDecided; }
   static bool decided_status(uint8_t st) { return st == ActiveDecided || st == DoneDecided; }
 
-  void send_notice(uint64_t instance, int64_t round, int32_t to) {
-    transport_->send_notice(to, instance, round);
+  void send_notice(uint64_t instance, int32_t to) {
+    transport_->send_notice(to, instance);
     ++counters_.decided_notices_sent;
   }
 
@@ -480,7 +482,10 @@ class Node final : public engine::Host {
     const size_t max_frames = kEarlyFramesPerPeer * size_t(n_) * size_t(std::max<uint64_t>(options_.window, 1));
     if (early_.size() >= max_frames || early_bytes_.size() + payload.size() > kEarlyBytes) {
       ++counters_.learning_messages_dropped;
-      if (h.decided) learner_.hint(h.instance, h.sender);
+      if (h.kind == net::FrameKind::Decided)
+        net::for_each_decided(h.instance, payload, [&](uint64_t i) { learner_.hint(i, h.sender); });
+      else if (h.decided)
+        learner_.hint(h.instance, h.sender);
       return;
     }
     ++counters_.early_frames_held;
@@ -500,11 +505,17 @@ class Node final : public engine::Host {
       status_[i] = Learning;
       ++counters_.instances_learned_at_start;
     };
-    for (const HeldFrame& f : early_)
-      if (f.header.decided) {
-        learn(f.header.instance);
-        learner_.hint(f.header.instance, f.header.sender);
-      }
+    for (const HeldFrame& f : early_) {
+      if (!f.header.decided) continue;
+      auto learn_from = [&](uint64_t i) {
+        learn(i);
+        if (i < options_.instances) learner_.hint(i, f.header.sender);
+      };
+      if (f.header.kind == net::FrameKind::Decided)
+        net::for_each_decided(f.header.instance, {early_bytes_.data() + f.offset, f.header.length}, learn_from);
+      else
+        learn_from(f.header.instance);
+    }
     for (uint64_t i = next_; i < options_.instances && learner_.peers_with_decided(i) != 0; ++i) learn(i);
   }
   void replay_early() {
@@ -691,6 +702,15 @@ class Node final : public engine::Host {
   }
 
   void dispatch(const net::WireHeader& h, std::span<const std::byte> payload) {
+    if (h.kind == net::FrameKind::Decided) {  // the decided notices of one flush (wire.h)
+      net::WireHeader one = h;
+      one.kind = net::FrameKind::Notice;
+      net::for_each_decided(h.instance, payload, [&](uint64_t i) {
+        one.instance = i;
+        dispatch(one, {});
+      });
+      return;
+    }
     if (h.instance >= options_.instances) {
       ++counters_.unknown_instance_dropped;
       return;
@@ -727,7 +747,7 @@ class Node final : public engine::Host {
       // cannot keep answering each other. A peer that has not decided is
       // behind: it gets the value itself.
       if (st == DoneDecided && !notice) {
-        if (h.decided) send_notice(h.instance, h.round, h.sender);
+        if (h.decided) send_notice(h.instance, h.sender);
         else send_answer(h.sender, h.instance);
       }
       if (!notice) ++counters_.finished_instance_messages_dropped;

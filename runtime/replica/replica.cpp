@@ -414,7 +414,8 @@ struct Replica::Impl final : engine::Host {
 
   void announce_decided(uint64_t instance, int64_t round, uint64_t to) override {
     for (int32_t p = 0; p < n_; ++p)
-      if (p != options_.id && ((to >> p) & 1)) send_notice(instance, round, p);
+      if (p != options_.id && ((to >> p) & 1)) send_notice(instance, p);
+    (void)round;
   }
 
   void report_decision(uint64_t instance, int64_t round, const void* state) override {
@@ -634,8 +635,8 @@ struct Replica::Impl final : engine::Host {
 
   // ------------------------------------------------------------ the network
 
-  void send_notice(uint64_t instance, int64_t round, int32_t to) {
-    transport_->send_notice(to, instance, round);
+  void send_notice(uint64_t instance, int32_t to) {
+    transport_->send_notice(to, instance);
     ++counters_.decided_notices_sent;
   }
 
@@ -700,6 +701,15 @@ struct Replica::Impl final : engine::Host {
   }
 
   void dispatch(const net::WireHeader& h, std::span<const std::byte> payload) {
+    if (h.kind == net::FrameKind::Decided) {  // the decided notices of one flush (wire.h)
+      net::WireHeader one = h;
+      one.kind = net::FrameKind::Notice;
+      net::for_each_decided(h.instance, payload, [&](uint64_t i) {
+        one.instance = i;
+        dispatch(one, {});
+      });
+      return;
+    }
     if (h.instance >= applied_ + kMaxAhead) {
       ++counters_.instance_too_far_dropped;
       return;
@@ -721,7 +731,7 @@ struct Replica::Impl final : engine::Host {
         // tell it again that we have (the frames carrying our bit may have
         // been lost), as the node does. Not decided: it is behind, and the
         // rounds it waits for will never come; tell it the decision.
-        if (h.decided) send_notice(h.instance, h.round, h.sender);
+        if (h.decided) send_notice(h.instance, h.sender);
         else send_answer(h.sender, h.instance);
       }
       if (!notice) ++counters_.finished_instance_messages_dropped;

@@ -501,6 +501,64 @@ TEST_CASE("after-decide rounds end once the last peer reports, with notices sent
   CHECK(f.inst->round() == 1);
 }
 
+TEST_CASE("pause after decide: when every peer reports, the next round never runs") {
+  ProbeFixture f({probe::closed_round()});
+  f.consts[probe::kDecideRound] = 0;
+  f.config.after_decide_rounds = 2;
+  f.config.linger_rounds = 100;
+  f.config.linger_us = 1'000'000;
+  f.config.pause_after_decide = true;
+  f.start(0);
+  f.inst->on_timer(1000);  // round 0 ends on its timeout and decides
+  REQUIRE(f.inst->decided());
+  CHECK(f.inst->round() == 0);
+  CHECK(f.counters.decide_pauses == 1);
+  CHECK(f.inst->deadline_us() == 2000);  // one default timeout
+  REQUIRE(f.host.notices.size() == 1);   // every peer told at the decision
+  CHECK(f.host.notices[0].second == 0b1110);
+  f.recv(1, 0, 1100);  // round 0 is complete: its messages are late now
+  CHECK(f.counters.late_messages_dropped == 1);
+  f.inst->on_timer(1500);  // before the pause's end: nothing
+  f.inst->peer_decided(1);
+  f.inst->peer_decided(2);
+  CHECK(!f.inst->finished());
+  f.inst->peer_decided(3);
+  CHECK(f.inst->finished());
+  CHECK(f.inst->end_reason() == EndReason::AfterDecide);
+  CHECK(f.host.sent_in_round(1) == 0);  // round 1 never ran
+  CHECK(f.host.notices.size() == 1);
+}
+
+TEST_CASE("pause after decide: its end, or a peer's later round, begins the next round as usual") {
+  for (bool by_peer : {false, true}) {
+    CAPTURE(by_peer);
+    ProbeFixture f({probe::closed_round()});
+    f.consts[probe::kDecideRound] = 0;
+    f.config.after_decide_rounds = 2;
+    f.config.linger_rounds = 100;
+    f.config.linger_us = 1'000'000;
+    f.config.pause_after_decide = true;
+    f.start(0);
+    f.inst->on_timer(1000);
+    REQUIRE(f.counters.decide_pauses == 1);
+    f.inst->peer_decided(2);
+    if (by_peer) {
+      f.recv(1, 1, 1200);  // a peer that has not decided runs round 1: so do we, at once
+      CHECK(f.counters.decide_pauses_expired == 0);
+      CHECK(f.inst->cursor().heard == 0b0011);  // its message is in round 1's mailbox
+    } else {
+      f.inst->on_timer(2000);
+      CHECK(f.counters.decide_pauses_expired == 1);
+    }
+    CHECK(f.inst->round() == 1);
+    CHECK(f.host.sent_in_round(1) == 3);
+    for (const Sent& m : f.host.sent)
+      if (m.round == 1) CHECK(m.decided);
+    CHECK(f.host.notices.size() == 1);  // not told twice
+    CHECK(!f.inst->finished());
+  }
+}
+
 TEST_CASE("without lingering, after-decide rounds run in full whatever peers report") {
   ProbeFixture f({probe::closed_round()});
   f.consts[probe::kDecideRound] = 0;
@@ -757,6 +815,45 @@ TEST_CASE("OneThirdRule straggler: with lingering the others wait for it, and it
   }
 }
 
+TEST_CASE("OneThirdRule straggler with pause after decide: the others still run rounds for it") {
+  OtrCluster c({5, 5, 5, 5, 9}, 2, 8);
+  for (Config& k : c.configs) k.pause_after_decide = true;
+  std::vector<bool> alive(5, true);
+  c.cut[4] = 0b01111;
+  for (auto& n : c.nodes) n->start(0);
+  c.pump(alive);
+  for (int i = 0; i < 4; ++i) c.tick(alive);
+  for (size_t i = 0; i < 4; ++i) CHECK(c.nodes[i]->decided());
+  CHECK(!c.nodes[4]->decided());
+  c.cut[4] = 0;
+  for (int i = 0; i < 20; ++i) c.tick(alive);
+  CHECK(c.nodes[4]->decided());
+  CHECK(c.decision(4) == 5);
+  for (size_t i = 0; i < 5; ++i) CHECK(c.nodes[i]->finished());
+  CHECK(c.counters.decide_pauses >= 4);
+}
+
+TEST_CASE("OneThirdRule with pause after decide: all decide in one round, nobody runs another") {
+  OtrCluster c({3, 1, 3, 2, 1}, 2, 8);
+  for (Config& k : c.configs) k.pause_after_decide = true;
+  std::vector<bool> alive(5, true);
+  for (auto& n : c.nodes) n->start(0);
+  c.pump(alive);
+  for (size_t i = 0; i < 5; ++i) {
+    CHECK(c.nodes[i]->finished());
+    CHECK(c.decision(i) == 1);
+    CHECK(c.nodes[i]->round() == c.nodes[0]->round());
+    CHECK(c.nodes[i]->end_reason() == EndReason::AfterDecide);
+  }
+  // Each ran the rounds up to the decision and no other (the last to decide
+  // had every peer's notice already and did not even pause).
+  const int64_t r = c.nodes[0]->round();
+  CHECK(c.counters.rounds_completed == uint64_t(5 * (r + 1)));
+  CHECK(c.counters.messages_sent == uint64_t(5 * 4 * (r + 1)));
+  CHECK(c.counters.decide_pauses >= 1);
+  CHECK(c.counters.decide_pauses_expired == 0);
+}
+
 TEST_CASE("OneThirdRule: a crashed peer holds the others only up to the linger bound") {
   OtrCluster c({5, 5, 5, 5, 9}, 2, 6);
   std::vector<bool> alive = {true, true, true, true, false};
@@ -783,5 +880,5 @@ TEST_CASE("counter_list names every counter") {
   for (auto& [name, v] : list)
     if (std::string(name) == "late_messages_dropped") found = v == 3;
   CHECK(found);
-  CHECK(list.size() == 27);  // 21 + the 4 lingering counters + range_errors and log_lines
+  CHECK(list.size() == 29);  // 21 + the 4 lingering counters + range_errors and log_lines + the 2 pause counters
 }

@@ -1,4 +1,4 @@
-// test_wire.cpp: the packet and frame codec (wire version 3), and every way a
+// test_wire.cpp: the packet and frame codec (wire version 4), and every way a
 // packet or frame can be malformed. (The MAC, incarnations and replays are
 // test_session.cpp's.)
 #include "net/wire.h"
@@ -34,7 +34,8 @@ std::vector<std::byte> packet(std::vector<Frame> frames, int32_t sender = 2, uin
     h.decided = f.decided;
     h.instance = f.instance;
     h.round = f.round;
-    std::vector<std::byte> payload(f.len, std::byte{0x5A});
+    // A Decided frame's bitmap names every instance it spans (canonical).
+    std::vector<std::byte> payload(f.len, std::byte{f.kind == FrameKind::Decided ? uint8_t(0xFF) : uint8_t(0x5A)});
     const size_t before = out.size();
     const size_t expect = frame_size(h, f.len, prev);
     encode_frame(h, payload, prev, out);
@@ -159,7 +160,7 @@ TEST_CASE("queries and answers: the straggler's frames") {
 TEST_CASE("many frames share one header; instances are deltas, in any order; flags survive") {
   std::vector<Frame> frames = {{1000, 3, 8},  {1001, 3, 8, true}, {999, 4, 0},
                                {5, 0, 8},     {uint64_t(1) << 62, 2, 1},
-                               {7, 9, 0, true, FrameKind::Notice}, {uint64_t(INT64_MAX), INT64_MAX, 16}, {0, 0, 0}};
+                               {7, 0, 3, true, FrameKind::Decided}, {uint64_t(INT64_MAX), INT64_MAX, 16}, {0, 0, 0}};
   auto b = packet(frames);
   Decoded d = decode(b);
   REQUIRE(d.status == DecodeStatus::Ok);
@@ -212,7 +213,11 @@ TEST_CASE("each malformed header or frame field has its own reason") {
       CHECK(decode(c).status == DecodeStatus::BadEncoding);
     }
   }
-  SUBCASE("a notice with a body") { poke<uint8_t>(b, f, kFlagNotice | kFlagDecided); CHECK(decode(b).status == DecodeStatus::BadEncoding); }
+  SUBCASE("a Decided frame whose bitmap does not name its first instance") {
+    poke<uint8_t>(b, f, kFlagNotice | kFlagDecided);
+    poke<uint8_t>(b, f + 2, 0);  // round 0; the payload is 0x5A bytes: bit 0 clear
+    CHECK(decode(b).status == DecodeStatus::BadEncoding);
+  }
   SUBCASE("a query with a body") { poke<uint8_t>(b, f, kFlagQuery); CHECK(decode(b).status == DecodeStatus::BadEncoding); }
   SUBCASE("length above the protocol's largest message") {
     poke<uint8_t>(b, f + 3, 17);
@@ -289,7 +294,7 @@ TEST_CASE("random bytes never decode into a frame by accident and never crash") 
   // Valid packets with random bit flips: decoding either succeeds or names a
   // reason, never reads out of bounds (run under ASan to see it), and every
   // frame it hands up is within the limits.
-  auto good = packet({{100, 3, 8}, {101, 3, 8, true}, {7, 1, 0, true, FrameKind::Notice}});
+  auto good = packet({{100, 3, 8}, {101, 3, 8, true}, {7, 0, 2, true, FrameKind::Decided}});
   for (int i = 0; i < 20000; ++i) {
     auto b = good;
     b[rng() % b.size()] ^= std::byte(1u << (rng() % 8));
@@ -297,10 +302,66 @@ TEST_CASE("random bytes never decode into a frame by accident and never crash") 
     Decoded d = decode(b);
     for (const WireHeader& h : d.frames) {
       CHECK(h.sender < 5);
-      CHECK(h.length <= 16);
+      CHECK(h.length <= (h.kind == FrameKind::Decided ? kMaxDecidedBitmap : 16));
       CHECK(h.round >= 0);
     }
   }
+}
+
+// A Decided frame with this bitmap, first instance and round, decoded.
+static Decoded decided_frame(uint64_t first, std::vector<uint8_t> bits, uint64_t round = 0) {
+  std::vector<std::byte> b;
+  encode_packet_header({PacketKind::Messages, 0xABCDEF, 2, 11, 22, 33}, b);
+  b.push_back(std::byte{kFlagDecided | kFlagNotice});
+  append_varint(b, first << 1);  // zigzag of a non-negative delta from 0
+  append_varint(b, round);
+  append_varint(b, bits.size());
+  for (uint8_t x : bits) b.push_back(std::byte{x});
+  return decode(b);
+}
+
+TEST_CASE("Decided frames: bitmaps of decided instances, made and read back, strictly decoded") {
+  // Made from a sorted list: one frame while the span fits kMaxDecidedBitmap bytes.
+  std::vector<uint64_t> list = {1000, 1001, 1003, 1010, 1000 + 8 * kMaxDecidedBitmap - 1, 1000 + 8 * kMaxDecidedBitmap,
+                                1000 + 8 * kMaxDecidedBitmap + 5};
+  std::vector<std::byte> bitmap;
+  size_t named = make_decided_bitmap(list, bitmap);
+  CHECK(named == 5);
+  CHECK(bitmap.size() == kMaxDecidedBitmap);
+  std::vector<uint64_t> back;
+  for_each_decided(list[0], bitmap, [&](uint64_t i) { back.push_back(i); });
+  CHECK(back == std::vector<uint64_t>(list.begin(), list.begin() + 5));
+  named = make_decided_bitmap(std::span<const uint64_t>(list).subspan(5), bitmap);
+  CHECK(named == 2);
+  CHECK(bitmap.size() == 1);
+  CHECK(uint8_t(bitmap[0]) == 0x21);
+  // Through the codec.
+  std::vector<std::byte> b;
+  encode_packet_header({PacketKind::Messages, 0xABCDEF, 2, 11, 22, 33}, b);
+  WireHeader h;
+  h.kind = FrameKind::Decided;
+  h.decided = true;
+  h.instance = 1000 + 8 * kMaxDecidedBitmap;
+  uint64_t prev = 0;
+  encode_frame(h, bitmap, prev, b);
+  Decoded d = decode(b);
+  REQUIRE(d.status == DecodeStatus::Ok);
+  REQUIRE(d.frames.size() == 1);
+  CHECK(d.frames[0].kind == FrameKind::Decided);
+  CHECK(d.frames[0].decided);
+  CHECK(d.frames[0].instance == h.instance);
+  CHECK(d.frames[0].length == 1);
+  // Canonical only.
+  CHECK(decided_frame(5, {0x01}).status == DecodeStatus::Ok);
+  CHECK(decided_frame(5, {0x03, 0x00, 0x80}).status == DecodeStatus::Ok);
+  CHECK(decided_frame(5, {}).status == DecodeStatus::BadEncoding);            // names nothing
+  CHECK(decided_frame(5, {0x02}).status == DecodeStatus::BadEncoding);        // not its first instance
+  CHECK(decided_frame(5, {0x01, 0x00}).status == DecodeStatus::BadEncoding);  // a padding byte
+  CHECK(decided_frame(5, {0x01}, 3).status == DecodeStatus::BadEncoding);     // a round
+  CHECK(decided_frame(uint64_t(INT64_MAX) - 7, {0x01}).status == DecodeStatus::Ok);
+  CHECK(decided_frame(uint64_t(INT64_MAX) - 6, {0x01}).status == DecodeStatus::BadEncoding);  // spans past 2^63
+  CHECK(decided_frame(5, std::vector<uint8_t>(kMaxDecidedBitmap, 0xFF)).status == DecodeStatus::Ok);
+  CHECK(decided_frame(5, std::vector<uint8_t>(kMaxDecidedBitmap + 1, 0xFF)).status == DecodeStatus::Oversized);
 }
 
 TEST_CASE("decode status names match the counters") {

@@ -25,6 +25,16 @@ void check_frames(std::span<const std::byte> body, int32_t sender) {
       fuzz::invariant_failed(kTarget, "a message payload above the limit");
     if (h.kind == net::FrameKind::Answer && payload.size() > net::kMaxAnswerValue)
       fuzz::invariant_failed(kTarget, "an answer above the limit");
+    if (h.kind == net::FrameKind::Decided) {
+      if (payload.empty() || payload.size() > net::kMaxDecidedBitmap || h.round != 0)
+        fuzz::invariant_failed(kTarget, "a Decided frame outside its limits");
+      uint64_t count = 0;
+      net::for_each_decided(h.instance, payload, [&](uint64_t i) {
+        if (i < h.instance || i > uint64_t(INT64_MAX)) fuzz::invariant_failed(kTarget, "a decided instance out of range");
+        ++count;
+      });
+      if (count == 0) fuzz::invariant_failed(kTarget, "a Decided frame naming nothing");
+    }
     if (h.length != payload.size()) fuzz::invariant_failed(kTarget, "length and payload disagree");
     if (h.sender != sender) fuzz::invariant_failed(kTarget, "a frame with another sender");
     return true;
