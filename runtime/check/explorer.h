@@ -104,6 +104,8 @@ class Explorer {
     uint32_t first, len;  // its outcomes: tab_ids[first .. first+len)
   };
   std::vector<std::vector<uint64_t>> gen_sets_, gen_kept_;
+  std::vector<uint64_t> gen_order_;  // every set, largest first
+  std::vector<int> gen_count_;       // uniform: how many processes admit each set
   std::vector<std::vector<GenChoice>> gen_choices_;
 
   std::unique_ptr<StateStore> store_;   // global states (round + process ids)

@@ -62,19 +62,60 @@ bool Explorer::emit_generated(int64_t r, const std::vector<int>& preds, const vo
     uniform = uniform || (sh & PSYNC_HO_UNIFORM);
     monotone = monotone && (!(sh & PSYNC_HO_RESIDUAL) || (sh & PSYNC_HO_MONOTONE));
   }
-  // 1. Admissible sets per process.
-  gen_sets_.assign(static_cast<size_t>(n_), {});
+  // Every set, largest first (the order the maximal sets are found in).
+  if (gen_order_.size() != full) {
+    gen_order_.clear();
+    for (int k = n_; k >= 0; --k)
+      for (uint64_t s = 0; s < full; ++s)
+        if (std::popcount(s) == k) gen_order_.push_back(s);
+  }
+  // 1. Admissible sets per process, largest first; with an upward-closed
+  // residual and no `uniform`, directly the maximal ones per outcome
+  // (step 2b), calling pred_local only on sets not already dominated.
+  const bool maximal_only = !uniform && monotone;
+  gen_sets_.resize(static_cast<size_t>(n_));  // cleared, not freed: this runs per state
+  gen_choices_.resize(static_cast<size_t>(n_));
   for (int i = 0; i < n_; ++i) {
     const Local& L = *lp_[i];
     auto& A = gen_sets_[static_cast<size_t>(i)];
-    for (uint64_t s = 0; s < full; ++s) {
-      if (L.tab_len[s & senders_to_[i]] == 0) continue;
+    auto& C = gen_choices_[static_cast<size_t>(i)];
+    A.clear();
+    C.clear();
+    if (maximal_only) {
+      if (gen_kept_.size() < L.count) gen_kept_.resize(L.count);
+      for (uint32_t k = 0; k < L.count; ++k) gen_kept_[k].clear();
+    }
+    auto dominated = [&](uint64_t s, uint32_t j) {
+      for (uint64_t t : gen_kept_[L.tab_ids[j]])
+        if ((s & ~t) == 0) return true;
+      return false;
+    };
+    for (uint64_t s : gen_order_) {
+      const uint64_t m = s & senders_to_[i];
+      const uint32_t b = L.tab_begin[m], e = b + L.tab_len[m];
+      if (b == e) continue;  // the round cannot end with this mailbox
+      if (maximal_only) {
+        bool needed = false;
+        for (uint32_t j = b; j < e && !needed; ++j) needed = !dominated(s, j);
+        if (!needed) continue;
+      }
       bool ok = true;
       for (size_t k = 0; k < preds.size() && ok; ++k)
         ok = desc_.specs[preds[k]].pred_local(xp, i, s, &env) != 0;
-      if (ok) A.push_back(s);
+      if (!ok) continue;
+      if (!maximal_only) {
+        A.push_back(s);
+        continue;
+      }
+      // 2b. The maximal sets leading to each outcome: by decreasing size, a
+      // set is kept unless a kept set of the same outcome contains it.
+      for (uint32_t j = b; j < e; ++j) {
+        if (dominated(s, j)) continue;
+        gen_kept_[L.tab_ids[j]].push_back(s);
+        C.push_back({s, j, 1});
+      }
     }
-    if (A.empty()) return true;  // nobody can satisfy it: no successor
+    if (A.empty() && C.empty()) return true;  // nobody can satisfy it: no successor
   }
 
   uint64_t stride[PSYNC_MAX_N];
@@ -139,14 +180,11 @@ bool Explorer::emit_generated(int64_t r, const std::vector<int>& preds, const vo
 
   if (uniform) {
     // 2a. The sets every process admits, each as the whole vector.
-    std::vector<uint64_t> common = gen_sets_[0];
-    for (int i = 1; i < n_ && !common.empty(); ++i) {
-      std::vector<uint64_t> keep;
-      std::set_intersection(common.begin(), common.end(), gen_sets_[static_cast<size_t>(i)].begin(),
-                            gen_sets_[static_cast<size_t>(i)].end(), std::back_inserter(keep));
-      common.swap(keep);
-    }
-    for (uint64_t s : common) {
+    gen_count_.assign(full, 0);
+    for (int i = 0; i < n_; ++i)
+      for (uint64_t s : gen_sets_[static_cast<size_t>(i)]) ++gen_count_[s];
+    for (uint64_t s : gen_order_) {
+      if (gen_count_[s] != n_) continue;
       for (int i = 0; i < n_; ++i) {
         const Local& L = *lp_[i];
         ho[i] = s;
@@ -158,32 +196,14 @@ bool Explorer::emit_generated(int64_t r, const std::vector<int>& preds, const vo
     return true;
   }
 
-  // 2b. Per process, its choices: (set, first, len).
-  gen_choices_.assign(static_cast<size_t>(n_), {});
-  for (int i = 0; i < n_; ++i) {
-    const Local& L = *lp_[i];
-    auto& A = gen_sets_[static_cast<size_t>(i)];
-    auto& C = gen_choices_[static_cast<size_t>(i)];
-    if (!monotone) {
-      for (uint64_t s : A) C.push_back({s, L.tab_begin[s & senders_to_[i]], L.tab_len[s & senders_to_[i]]});
-      continue;
+  // 2c. Without an upward-closed residual, every admissible set.
+  if (!maximal_only)
+    for (int i = 0; i < n_; ++i) {
+      const Local& L = *lp_[i];
+      for (uint64_t s : gen_sets_[static_cast<size_t>(i)])
+        gen_choices_[static_cast<size_t>(i)].push_back(
+            {s, L.tab_begin[s & senders_to_[i]], L.tab_len[s & senders_to_[i]]});
     }
-    // The maximal sets leading to each outcome: by decreasing size, a set
-    // is kept unless a kept set of the same outcome contains it.
-    std::stable_sort(A.begin(), A.end(), [](uint64_t a, uint64_t b) { return std::popcount(a) > std::popcount(b); });
-    gen_kept_.assign(L.count, {});
-    for (uint64_t s : A) {
-      const uint64_t m = s & senders_to_[i];
-      for (uint32_t j = L.tab_begin[m]; j < L.tab_begin[m] + L.tab_len[m]; ++j) {
-        auto& kept = gen_kept_[L.tab_ids[j]];
-        bool dominated = false;
-        for (uint64_t t : kept) dominated = dominated || (s & ~t) == 0;
-        if (dominated) continue;
-        kept.push_back(s);
-        C.push_back({s, j, 1});
-      }
-    }
-  }
   // 3. The product of the choices, filtered.
   size_t at[PSYNC_MAX_N] = {};
   for (;;) {
