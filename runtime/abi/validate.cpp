@@ -229,6 +229,9 @@ std::string validate_descriptor_shape(const psync_protocol_desc& d) {
   if ((d.flags & ~uint32_t{PSYNC_PROTO_MODEL}) != 0) return fail("unknown protocol flags ", hex(d.flags));
   if (d.state_size == nullptr) return fail("no state_size");
   if (d.init == nullptr) return fail("no init");
+  if (d.phase_words != nullptr && (d.phase_modulus == 0 || (d.phase_flags & ~uint32_t{PSYNC_PHASE_MOD_N}) != 0))
+    return fail("phase_words with phase_modulus ", d.phase_modulus, " and phase_flags ", hex(d.phase_flags),
+                " (the modulus must be at least 1; the only flag is PSYNC_PHASE_MOD_N)");
   for (auto check : {check_rounds, check_inputs_and_output, check_consts, check_specs})
     if (std::string e = check(d); !e.empty()) return e;
   return "";

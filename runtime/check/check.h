@@ -55,8 +55,15 @@ struct CheckOptions {
   // cycle it is in). States then keep r mod num_rounds, so exploration
   // reaches a fixpoint and an `ok` covers executions of any length.
   bool cyclic_rounds = false;
+  // The protocol reads `phase` only through the order of phase values and
+  // ballots and `phase % n` (compiler-derived: traits.h, PhaseOrder; the
+  // descriptor lists the words that hold them, ABI version 5). States then
+  // store them renamed by their order relative to the current phase
+  // (phases.cpp), so exploration reaches a fixpoint and an `ok` covers
+  // executions of any length. Ignored when the descriptor has no phase_words.
+  bool phase_abstraction = false;
   // Check liveness specs. Their HO vectors are generated from the
-  // predicates' shape (ABI 5, ho_gen.cpp); a predicate the compiler could
+  // predicates' shape (ABI 6, ho_gen.cpp); a predicate the compiler could
   // not decompose (a residual that is not upward closed, without
   // `uniform`) falls back to filtering up to 2^(n*n) vectors per state and
   // is then checked only while n*n <= liveness_max_ho_bits.

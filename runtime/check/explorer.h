@@ -10,6 +10,7 @@
 #include "store.h"
 
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -43,9 +44,27 @@ class Explorer {
   bool ho_generation_bounded(const std::vector<int>& preds) const;
   std::string why_brute_force(const std::vector<int>& preds) const;  // " (reason)"
   bool emit_generated(int64_t r, const std::vector<int>& preds, const void* const* xp, Emit emit);
-  void canonicalise(const uint8_t* Y, uint8_t* C) const;
+  void canonicalise(const uint8_t* Y, uint8_t* C);
   bool symmetric_at(const uint8_t* X, int64_t r);
   int64_t stored_round(int64_t r) const { return o_.cyclic_rounds ? r % static_cast<int64_t>(desc_.num_rounds) : r; }
+  // The round a global state is at (its first word): the real one, or a
+  // canonical stand-in under cyclic rounds or the phase abstraction.
+  static int64_t round_in(const uint8_t* G) {
+    int32_t r;
+    std::memcpy(&r, G, 4);
+    return r;
+  }
+  // The round to run G's successors and specs at, G found at BFS depth d.
+  int64_t round_at(const uint8_t* G, int64_t d) const { return phases_ ? round_in(G) : d; }
+
+  // ---- The phase abstraction (phases.cpp) ----
+  std::string setup_phases();
+  void rename_phases(uint8_t* C);
+  bool phases_ = false;
+  std::vector<uint32_t> phase_words_;  // (byte offset << 1) | ballot, per process state
+  int64_t phase_D_ = 0, phase_L_ = 1, phase_B_ = 0;
+  std::vector<int64_t> phase_old_;
+  std::vector<uint8_t> phase_scratch_;
 
   // ---- Specs ----
   int failing_invariant(const uint8_t* Y, int64_t r);

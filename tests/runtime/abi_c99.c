@@ -100,8 +100,10 @@ int main(void) {
   expect(sizeof(psync_type) == 32 && offsetof(psync_type, elems) == 8 && offsetof(psync_type, names) == 16 &&
              offsetof(psync_type, lo) == 24,
          "psync_type layout (version 3)");
-  expect(offsetof(psync_protocol_desc, output_type) + sizeof(void*) == sizeof(psync_protocol_desc),
-         "output_type ends the descriptor (version 3)");
+  expect(offsetof(psync_protocol_desc, phase_words) == offsetof(psync_protocol_desc, output_type) + sizeof(void*),
+         "phase_words follows output_type (version 5)");
+  expect(offsetof(psync_protocol_desc, reserved5) + sizeof(uint32_t) == sizeof(psync_protocol_desc),
+         "reserved5 ends the descriptor (version 5)");
   expect(PSYNC_MAX_N == 64, "PSYNC_MAX_N is 64 (one presence word)");
   expect(strcmp(PSYNC_DESCRIPTOR_SYMBOL, "psync_protocol") == 0, "the descriptor symbol");
 

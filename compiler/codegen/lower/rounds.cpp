@@ -473,7 +473,7 @@ llvm::Constant* ModuleLowering::lower_spec(const Spec& s) {
   Function* pred_local = nullptr;
   uint32_t ho_shape = 0;
   // pred(states, ho, env): assume, and the communication predicate of
-  // liveness; with its shape (abi.h, version 5) and pred_local.
+  // liveness; with its shape (abi.h, version 6) and pred_local.
   auto lower_pred = [&](const std::string& name, const Expr& body) {
     pred = make_abi_fn<decltype(SpecDesc::pred)>(name);
     {

@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a layout or a signature below changes. */
-#define PSYNC_ABI_VERSION 5u
+#define PSYNC_ABI_VERSION 6u
 
 /* The largest n the layouts support (set<pid> and presence words are 64 bits). */
 #define PSYNC_MAX_N 64
@@ -217,7 +217,7 @@ typedef struct psync_spec_desc {
   int32_t (*eval)(const void* const* states, const psync_env* env);
   int32_t (*eval2)(const void* const* old_states, const void* const* new_states, const psync_env* env);
   int32_t (*pred)(const void* const* states, const uint64_t* ho, const psync_env* env);
-  /* ---- Version 5: the structure of pred (assume and liveness only) ----
+  /* ---- Version 6: the structure of pred (assume and liveness only) ----
    * ho_shape says how pred decomposes, so that a checker can generate the
    * admissible HO vectors instead of filtering all 2^(n*n) of them:
    *   pred(ho) == [uniform] && forall p: pred_local(states, p, ho[p], env)
@@ -283,7 +283,24 @@ typedef struct psync_protocol_desc {
   /* The output's type; NULL when output.kind is PSYNC_KIND_NONE. A driver
    * reads an output of any type through it (words from output.offset). */
   const struct psync_type* output_type;
+  /* ---- Version 5: the checker's phase abstraction ---- */
+  /* NULL unless the program reads no `r` and uses `phase` only through the
+   * order of phase values (timestamps) and ballots (phase * n + p) among
+   * themselves, phase - c for c <= phase_window, negative constants,
+   * v < 0 / v >= 0, b / n, b % n and phase % phase_modulus (times n with
+   * PSYNC_PHASE_MOD_N) (docs/checker.md, "Unbounded verdicts for protocols
+   * that read phase"). Writes the state words that hold phase values at
+   * this n into words[0..cap), each as (byte offset << 1) | 1 for a ballot
+   * or | 0 for a phase, and returns how many there are. */
+  uint32_t (*phase_words)(int32_t n, uint32_t* words, uint32_t cap);
+  uint32_t phase_window;
+  uint32_t phase_modulus;  /* >= 1 */
+  uint32_t phase_flags;    /* PSYNC_PHASE_* */
+  uint32_t reserved5;
 } psync_protocol_desc;
+
+/* psync_protocol_desc.phase_flags */
+#define PSYNC_PHASE_MOD_N 1u /* the program reads phase % n */
 
 enum {
   /* Compiled with its `model` code (ghost state and statements), for the
