@@ -83,6 +83,11 @@ inline constexpr psync_protocol_desc kOneThirdRule = {
     nullptr,
     kOtrInputTypes,
     &kOtrInt,
+    nullptr,  // version 5: phase_words (OneThirdRule reads no phase)
+    0,
+    1,
+    0,
+    0,
 };
 
 }  // namespace psync::bench

@@ -216,6 +216,8 @@ class PhaseWalker {
       returns_ = &fns_[&f];
       stmts(f.block);
       returns_ = outer;
+    } else {
+      mark(l, "it is computed by fn '" + f.name + "'", f.range);
     }
     return fns_[&f];
   }
@@ -227,7 +229,7 @@ class PhaseWalker {
     const int count = static_cast<int>(agg->elems.size());
     for (int k = 0; k < field && k < count; ++k) off += int_leaf_count(agg->elems[k]);
     int len = field < count ? int_leaf_count(agg->elems[field]) : 0;
-    if (off + len > static_cast<int>(whole.size())) return fresh(len);
+    if (off + len > static_cast<int>(whole.size())) return unknown(len, SourceRange{});  // cannot happen after sema
     return Leaves(whole.begin() + off, whole.begin() + off + len);
   }
 
@@ -533,8 +535,8 @@ class PhaseWalker {
           mark(i, "a loop counts with it", s.range);
           mark(leaves(*s.cond), "a loop counts with it", s.range);
           mark(leaves(*s.range_end), "a loop counts with it", s.range);
-        } else {
-          if (s.var) var(*s.var);
+        } else {  // for v in a set: v is any member, a number of the program's choosing
+          if (s.var) mark(var(*s.var), "it is taken from a set", s.range);
           leaves(*s.cond);
         }
         break;
