@@ -43,8 +43,8 @@ inline constexpr psync_round_desc kOtrRounds[] = {{
 inline constexpr psync_field kOtrInputs[] = {{"init", PSYNC_KIND_INT, offsetof(OtrState, init), nullptr, 0, 0}};
 
 inline constexpr psync_spec_desc kOtrSpecs[] = {
-    {"agreement", PSYNC_SPEC_INVARIANT, 0, &psync_otr_agreement, nullptr, nullptr},
-    {"validity", PSYNC_SPEC_INVARIANT, 0, &psync_otr_validity, nullptr, nullptr},
+    {"agreement", PSYNC_SPEC_INVARIANT, 0, &psync_otr_agreement, nullptr, nullptr, 0, 0, nullptr},
+    {"validity", PSYNC_SPEC_INVARIANT, 0, &psync_otr_validity, nullptr, nullptr, 0, 0, nullptr},
 };
 
 // FNV-1a (Fowler, Noll, Vo) over a string, as the compiler fingerprints sources.

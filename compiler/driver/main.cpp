@@ -485,6 +485,7 @@ struct CheckCli {
   bool liveness_every_round = false;
   uint64_t max_states = 0;
   int max_ho_bits = 16;
+  bool ho_brute_force = false;
   int64_t time_limit_us = 0;  // --time-limit; 0: none
   // simulate
   uint64_t runs = 1000, seed = 1;
@@ -620,6 +621,7 @@ int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
   o.liveness_every_round = cli.liveness_every_round;
   o.max_states = cli.max_states;
   o.liveness_max_ho_bits = cli.max_ho_bits;
+  o.brute_force_ho = cli.ho_brute_force;
   if (!parse_input_values(cli, o.values_lo, o.values_hi)) return 2;
   if (!parse_bytes_values(cli.bytes_values, o.bytes_values)) return 2;
   o.time_limit_s = static_cast<double>(cli.time_limit_us) / 1e6;
@@ -789,8 +791,11 @@ int main(int argc, char** argv) {
   check->add_option("--time-limit", check_cli.time_limit_us, "Stop (exit 3) after this long, e.g. 10m, printing the figures so far")
       ->transform(Duration(1));
   check->add_option("--max-ho-bits", check_cli.max_ho_bits,
-                    "Check liveness only while n*n is at most this (2^(n*n) heard-of vectors per state; default 16)")
+                    "Check liveness whose predicate must be brute-forced (2^(n*n) heard-of vectors per state) only "
+                    "while n*n is at most this (default 16)")
       ->transform(Integer(0, 30));
+  check->add_flag("--ho-brute-force", check_cli.ho_brute_force,
+                  "Filter every heard-of vector instead of generating them from the predicates' shape (a baseline)");
   check->add_flag("--no-symmetry", check_cli.no_symmetry, "Do not sort process states even when it is sound");
   check->add_flag("--no-phase-abstraction", check_cli.no_phase_abstraction,
                   "Count rounds even when phase values could be renamed by their order (then --rounds bounds the run)");

@@ -205,6 +205,15 @@ std::string check_specs(const psync_protocol_desc& d) {
     if ((s.eval != nullptr) != eval) return fail(what, eval ? " has no eval" : " has an eval it does not use");
     if ((s.eval2 != nullptr) != eval2) return fail(what, eval2 ? " has no eval2" : " has an eval2 it does not use");
     if ((s.pred != nullptr) != pred) return fail(what, pred ? " has no pred" : " has a pred it does not use");
+    // Version 5: a shape only where there is a pred, pred_local iff LOCAL,
+    // MONOTONE only qualifying a RESIDUAL.
+    const uint32_t known = PSYNC_HO_UNIFORM | PSYNC_HO_LOCAL | PSYNC_HO_RESIDUAL | PSYNC_HO_MONOTONE;
+    if ((s.ho_shape & ~known) != 0) return fail(what, " has unknown ho_shape bits ", s.ho_shape & ~known);
+    if (s.ho_shape != 0 && !pred) return fail(what, " has an ho_shape but no predicate");
+    if ((s.pred_local != nullptr) != ((s.ho_shape & PSYNC_HO_LOCAL) != 0))
+      return fail(what, s.pred_local ? " has a pred_local without PSYNC_HO_LOCAL" : " has PSYNC_HO_LOCAL but no pred_local");
+    if ((s.ho_shape & PSYNC_HO_MONOTONE) && !(s.ho_shape & PSYNC_HO_RESIDUAL))
+      return fail(what, " has PSYNC_HO_MONOTONE without PSYNC_HO_RESIDUAL");
     if (s.kind == PSYNC_SPEC_LIVENESS && s.after_rounds == 0)
       return fail(what, " has after_rounds 0 (must be at least 1)");
   }

@@ -62,11 +62,17 @@ struct CheckOptions {
   // (phases.cpp), so exploration reaches a fixpoint and an `ok` covers
   // executions of any length. Ignored when the descriptor has no phase_words.
   bool phase_abstraction = false;
-  // Check liveness specs. Their predicates read the whole HO vector, so
-  // each window round costs 2^(n*n) predicate calls per state: they are
-  // checked only while n*n <= liveness_max_ho_bits (default: up to n = 4).
+  // Check liveness specs. Their HO vectors are generated from the
+  // predicates' shape (ABI 6, ho_gen.cpp); a predicate the compiler could
+  // not decompose (a residual that is not upward closed, without
+  // `uniform`) falls back to filtering up to 2^(n*n) vectors per state and
+  // is then checked only while n*n <= liveness_max_ho_bits.
   bool liveness = true;
   int liveness_max_ho_bits = 16;
+  // Filter all 2^(n*n) HO vectors even where the shape would generate
+  // them (`--ho-brute-force`): the baseline of bench/check and of the
+  // tests that compare both.
+  bool brute_force_ho = false;
   // Liveness windows start at phase boundaries (r mod num_rounds == 0), so
   // that a K-round window is the phases the predicate talks about; set this
   // to start one at every round instead.

@@ -146,9 +146,11 @@ void Explorer::local_for(int i, int64_t r, bool table) {
 // Under predicates (assume specs, liveness windows), a global assignment
 // ho[0..n-1] is admissible iff every predicate holds of (X, ho) and every
 // process i can end the round with mailbox ho[i] & S_i; it then takes a
-// local successor of that mailbox. We enumerate every assignment, so the
-// result is exactly the set of successors reachable by an admissible
-// assignment: sound and complete, at 2^(n*n) predicate calls.
+// local successor of that mailbox. ho_gen.cpp generates the candidates
+// from the predicates' shape; without one (a descriptor before ABI 5, or
+// CheckOptions::brute_force_ho) we enumerate every assignment. Either way
+// the result is exactly the set of successors reachable by an admissible
+// assignment: sound and complete (brute force: 2^(n*n) predicate calls).
 void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds, Emit emit) {
   if (cache_.bytes() > kCacheBudget) cache_.clear();  // only here: lp_ points into it
   compute_sends(X, r);
@@ -188,6 +190,8 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
         }
         if (i < 0) break;
       }
+    } else if (ho_shapes_usable(preds)) {
+      stop = !emit_generated(r, preds, xp, emit);  // ho_gen.cpp
     } else {
       // Distinct tuples of local ids, as mixed-radix numbers.
       uint64_t stride[PSYNC_MAX_N];

@@ -39,6 +39,11 @@ class Explorer {
   void compute_local(int i, const uint8_t* post, int64_t r, bool table);
   uint32_t add_local(const uint8_t* st, uint64_t mask, const int64_t* choices, size_t count, OutcomeEvents events);
   void local_for(int i, int64_t r, bool table);
+  // ho_gen.cpp: successors under predicates, generated from their shape.
+  bool ho_shapes_usable(const std::vector<int>& preds) const;
+  bool ho_generation_bounded(const std::vector<int>& preds) const;
+  std::string why_brute_force(const std::vector<int>& preds) const;  // " (reason)"
+  bool emit_generated(int64_t r, const std::vector<int>& preds, const void* const* xp, Emit emit);
   void canonicalise(const uint8_t* Y, uint8_t* C);
   bool symmetric_at(const uint8_t* X, int64_t r);
   int64_t stored_round(int64_t r) const { return o_.cyclic_rounds ? r % static_cast<int64_t>(desc_.num_rounds) : r; }
@@ -113,6 +118,14 @@ class Explorer {
   std::vector<uint8_t> scratch_, Y_, C_, key_;
   std::vector<uint64_t> seen_bits_, kv_;
   std::unordered_set<uint64_t> seen_big_;
+  struct GenChoice {
+    uint64_t set;
+    uint32_t first, len;  // its outcomes: tab_ids[first .. first+len)
+  };
+  std::vector<std::vector<uint64_t>> gen_sets_, gen_kept_;
+  std::vector<uint64_t> gen_order_;  // every set, largest first
+  std::vector<int> gen_count_;       // uniform: how many processes admit each set
+  std::vector<std::vector<GenChoice>> gen_choices_;
 
   std::unique_ptr<StateStore> store_;   // global states (round + process ids)
   std::unique_ptr<StateStore> procs_;   // process states, interned

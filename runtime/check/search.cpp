@@ -134,19 +134,29 @@ CheckResult Explorer::run() {
   ss_ = P_.ss;
   gs_ = 4 + 4 * static_cast<size_t>(n_);
   bool need_live = o_.liveness && !P_.liveness.empty();
-  if (!P_.assumes.empty() && n_ * n_ > 25)
-    return fail("`assume` specs need 2^(n*n) HO assignments per state; n <= 5 is supported");
-  if (need_live && n_ * n_ > std::min(o_.liveness_max_ho_bits, 30)) need_live = false;
+  // Without a shape to generate from (ho_gen.cpp), predicates filter all
+  // 2^(n*n) HO vectors per state.
+  if (!P_.assumes.empty() && !ho_generation_bounded(P_.assumes) && n_ * n_ > 25)
+    return fail("`assume` specs that relate two processes' heard-of sets other than upward-closed need 2^(n*n) HO "
+                "assignments per state; n <= 5 is supported");
+  // Liveness specs are checked unless switched off, or unless their
+  // windows would filter 2^(n*n) vectors per state over --max-ho-bits.
+  std::vector<int> live_specs;
+  const bool brute_over = n_ * n_ > std::min(o_.liveness_max_ho_bits, 30);
   for (int s : P_.liveness) {
-    if (need_live) continue;
+    std::vector<int> preds = P_.assumes;
+    preds.push_back(s);
     std::string name = std::string("liveness ") + (desc_.specs[s].name ? desc_.specs[s].name : "?") + ": ";
     if (!o_.liveness)
       res_.stats.unchecked.push_back(name + "switched off (--no-liveness)");
-    else
+    else if (brute_over && !ho_generation_bounded(preds))
       res_.stats.unchecked.push_back(name + "its predicate needs every one of the 2^(n*n) = 2^" + std::to_string(n_ * n_) +
                                      " heard-of vectors per state, over --max-ho-bits " +
-                                     std::to_string(o_.liveness_max_ho_bits));
+                                     std::to_string(o_.liveness_max_ho_bits) + why_brute_force(preds));
+    else
+      live_specs.push_back(s);
   }
+  need_live = need_live && !live_specs.empty();
   sends_.resize(static_cast<size_t>(n_));
   alt_.assign(static_cast<size_t>(n_), 0);
   post_.resize(static_cast<size_t>(n_));
@@ -268,7 +278,7 @@ CheckResult Explorer::run() {
       const int64_t r = round_at(X, depth);  // depth, or its canonical stand-in
       bool window_starts = o_.liveness_every_round || depth % static_cast<int>(desc_.num_rounds) == 0;
       if (need_live && !live.any && window_starts) {
-        for (int s : P_.liveness) {
+        for (int s : live_specs) {
           ++stats.liveness_checks;
           if (!liveness_holds(X, r, static_cast<int>(desc_.specs[s].after_rounds), s, nullptr)) {
             live = {true, s, idx, {}, depth + static_cast<int64_t>(desc_.specs[s].after_rounds)};

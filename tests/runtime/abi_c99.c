@@ -69,7 +69,7 @@ static int32_t min_agreement(const void* const* states, const psync_env* env) {
 static const psync_round_desc rounds[] = {
     {"exchange", 0u, 0u, 0, 0, 0, min_msg_size, min_send, min_update, NULL, NULL, NULL, NULL, NULL}};
 static const psync_field inputs[] = {{"init", PSYNC_KIND_INT, kInit * 8, NULL, 0u, 0u}};
-static const psync_spec_desc specs[] = {{"agreement", PSYNC_SPEC_INVARIANT, 0u, min_agreement, NULL, NULL}};
+static const psync_spec_desc specs[] = {{"agreement", PSYNC_SPEC_INVARIANT, 0u, min_agreement, NULL, NULL, 0u, 0u, NULL}};
 static const psync_type int_type = {PSYNC_TYPE_INT, 0u, NULL, NULL, 0};
 static const psync_type* const input_types[] = {&int_type};
 

@@ -190,6 +190,17 @@ TEST_CASE("specs: table, names, kinds, exactly the evaluators of the kind") {
   CHECK(after([](Editable& e) { e.specs[2].after_rounds = 0; }) ==
         kBad + "liveness `termination` has after_rounds 0 (must be at least 1)");
   CHECK(after([](Editable& e) { e.specs[3].pred = nullptr; }) == kBad + "assume `someone` has no pred");
+  // Version 6: the predicate's shape.
+  CHECK(after([](Editable& e) { e.specs[3].pred_local = nullptr; }) ==
+        kBad + "assume `someone` has PSYNC_HO_LOCAL but no pred_local");
+  CHECK(after([](Editable& e) { e.specs[3].ho_shape = 0; }) ==
+        kBad + "assume `someone` has a pred_local without PSYNC_HO_LOCAL");
+  CHECK(after([](Editable& e) { e.specs[0].ho_shape = PSYNC_HO_UNIFORM; }) ==
+        kBad + "invariant `validity` has an ho_shape but no predicate");
+  CHECK(after([](Editable& e) { e.specs[3].ho_shape |= 16u; }) == kBad + "assume `someone` has unknown ho_shape bits 16");
+  CHECK(after([](Editable& e) { e.specs[3].ho_shape |= PSYNC_HO_MONOTONE; }) ==
+        kBad + "assume `someone` has PSYNC_HO_MONOTONE without PSYNC_HO_RESIDUAL");
+  CHECK(after([](Editable& e) { e.specs[3].ho_shape = 0; e.specs[3].pred_local = nullptr; }) == "");
   CHECK(after([](Editable& e) { e.specs[3].eval = e.specs[0].eval; }) ==
         kBad + "assume `someone` has an eval it does not use");
 }

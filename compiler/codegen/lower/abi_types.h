@@ -40,7 +40,8 @@ namespace psync::lower {
   F(psync_round_desc, receive) F(psync_round_desc, finish) F(psync_round_desc, go_when)               \
   F(psync_round_desc, timeout) F(psync_round_desc, print_msg)
 #define PSYNC_ABI_SPEC(F) F(psync_spec_desc, name) F(psync_spec_desc, kind) F(psync_spec_desc, after_rounds) \
-  F(psync_spec_desc, eval) F(psync_spec_desc, eval2) F(psync_spec_desc, pred)
+  F(psync_spec_desc, eval) F(psync_spec_desc, eval2) F(psync_spec_desc, pred)                             \
+  F(psync_spec_desc, ho_shape) F(psync_spec_desc, reserved5) F(psync_spec_desc, pred_local)
 #define PSYNC_ABI_PROTOCOL(F) F(psync_protocol_desc, abi_version) F(psync_protocol_desc, num_rounds)         \
   F(psync_protocol_desc, name) F(psync_protocol_desc, fingerprint) F(psync_protocol_desc, rounds)            \
   F(psync_protocol_desc, num_inputs) F(psync_protocol_desc, num_consts) F(psync_protocol_desc, inputs)       \

@@ -4,6 +4,10 @@
 // the psync_round_desc / psync_spec_desc constants of the descriptor.
 #include "codegen/lower/lowering.h"
 
+#include <functional>
+
+#include "sema/predicate_shape.h"
+
 namespace psync::lower {
 
 // ---------------------------------------------------------------- statements
@@ -422,18 +426,73 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
 
 // ---------------------------------------------------------------- specifications
 
+namespace {
+
+// pred_local(states, c, set, env): the conjunction of a predicate's local
+// parts (sema/predicate_shape.h) at process c, every HO set read as `set`.
+// A part that reads ho(t) holds for each binding of its foralls where
+// t != c, and where t == c when its body does; one that reads no set, or
+// ho_size only, is evaluated as is (ho_size is then |set|).
+void emit_pred_local(FunctionLowering& L, const PredicateShape& shape, Value* c, Value* set) {
+  auto& B = L.B;
+  llvm::IRBuilder<> eb(L.alloca_point());
+  Value* ho = eb.CreateAlloca(llvm::ArrayType::get(L.i64, PSYNC_MAX_N), nullptr, "ho");
+  L.for_range(B.getInt64(0), L.n, [&](Value* p) { B.CreateStore(set, B.CreateGEP(L.i64, ho, p)); });
+  L.ho = ho;
+  Value* all = B.getTrue();
+  for (const PredicatePart& part : shape.local) {
+    auto body = [&]() -> Value* {
+      if (!part.target) return L.emit(*part.expr).v;
+      Value* res = L.cell(B.getTrue(), "local");
+      L.emit_if(B.CreateICmpEQ(L.as_i64(L.emit(*part.target)), c), [&] { B.CreateStore(L.emit(*part.expr).v, res); });
+      return L.get(res, L.i1);
+    };
+    std::function<Value*(size_t, size_t)> bind = [&](size_t b, size_t k) -> Value* {
+      if (b == part.binders.size()) return body();
+      const Expr& q = *part.binders[b];
+      if (k == q.params.size()) return bind(b + 1, 0);
+      Value* acc = L.cell(B.getTrue(), "forall");
+      L.for_range(B.getInt64(0), L.n, [&](Value* x) {
+        L.bound[q.params[k].get()] = L.scalar(q.params[k]->type, x);
+        B.CreateStore(B.CreateAnd(L.get(acc, L.i1), bind(b, k + 1)), acc);
+      }, "forall");
+      return L.get(acc, L.i1);
+    };
+    all = B.CreateAnd(all, bind(0, 0));
+  }
+  B.CreateRet(B.CreateZExt(all, L.i32));
+}
+
+}  // namespace
+
 llvm::Constant* ModuleLowering::lower_spec(const Spec& s) {
   using SpecDesc = psync_spec_desc;
   Function* eval = nullptr;
   Function* eval2 = nullptr;
   Function* pred = nullptr;
-  // pred(states, ho, env): assume, and the communication predicate of liveness.
+  Function* pred_local = nullptr;
+  uint32_t ho_shape = 0;
+  // pred(states, ho, env): assume, and the communication predicate of
+  // liveness; with its shape (abi.h, version 6) and pred_local.
   auto lower_pred = [&](const std::string& name, const Expr& body) {
     pred = make_abi_fn<decltype(SpecDesc::pred)>(name);
-    FunctionLowering L(*this, pred, pred->getArg(2));
-    L.states = pred->getArg(0);
-    L.ho = pred->getArg(1);
-    L.B.CreateRet(L.B.CreateZExt(L.emit(body).v, i32));
+    {
+      FunctionLowering L(*this, pred, pred->getArg(2));
+      L.states = pred->getArg(0);
+      L.ho = pred->getArg(1);
+      L.B.CreateRet(L.B.CreateZExt(L.emit(body).v, i32));
+    }
+    const PredicateShape shape = analyse_predicate(body);
+    // The shape in words, for readers of the IR and tests/lit/codegen/ho_shape.psync.
+    module->getOrInsertNamedMetadata("psync.ho_shape")
+        ->addOperand(llvm::MDNode::get(C, llvm::MDString::get(C, s.name + ": " + shape.describe())));
+    ho_shape = PSYNC_HO_LOCAL;
+    if (shape.uniform) ho_shape |= PSYNC_HO_UNIFORM;
+    if (!shape.residual.empty()) ho_shape |= PSYNC_HO_RESIDUAL | (shape.residual_monotone ? uint32_t{PSYNC_HO_MONOTONE} : 0u);
+    pred_local = make_abi_fn<decltype(SpecDesc::pred_local)>(name + ".local");
+    FunctionLowering L(*this, pred_local, pred_local->getArg(3));
+    L.states = pred_local->getArg(0);
+    emit_pred_local(L, shape, L.B.CreateSExt(pred_local->getArg(1), i64), pred_local->getArg(2));
   };
   switch (s.kind) {
     case SpecKind::Invariant:
@@ -465,6 +524,9 @@ llvm::Constant* ModuleLowering::lower_spec(const Spec& s) {
   d[SpecField::eval] = fn_or_null(eval);
   d[SpecField::eval2] = fn_or_null(eval2);
   d[SpecField::pred] = fn_or_null(pred);
+  d[SpecField::ho_shape] = llvm::ConstantInt::get(i32, ho_shape);
+  d[SpecField::reserved5] = llvm::ConstantInt::get(i32, 0);
+  d[SpecField::pred_local] = fn_or_null(pred_local);
   return d.get();
 }
 

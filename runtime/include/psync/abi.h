@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a layout or a signature below changes. */
-#define PSYNC_ABI_VERSION 5u
+#define PSYNC_ABI_VERSION 6u
 
 /* The largest n the layouts support (set<pid> and presence words are 64 bits). */
 #define PSYNC_MAX_N 64
@@ -217,7 +217,28 @@ typedef struct psync_spec_desc {
   int32_t (*eval)(const void* const* states, const psync_env* env);
   int32_t (*eval2)(const void* const* old_states, const void* const* new_states, const psync_env* env);
   int32_t (*pred)(const void* const* states, const uint64_t* ho, const psync_env* env);
+  /* ---- Version 6: the structure of pred (assume and liveness only) ----
+   * ho_shape says how pred decomposes, so that a checker can generate the
+   * admissible HO vectors instead of filtering all 2^(n*n) of them:
+   *   pred(ho) == [uniform] && forall p: pred_local(states, p, ho[p], env)
+   *               && residual(ho)
+   * where [uniform] (PSYNC_HO_UNIFORM) means every ho[p] is equal, and the
+   * residual (the parts that relate two processes' HO sets) is `true`
+   * without PSYNC_HO_RESIDUAL, and upward closed in every ho[p] (adding
+   * processes to a set keeps it true) with PSYNC_HO_MONOTONE. pred stays
+   * the definition: drivers use the shape to generate candidates and pred
+   * to keep the admissible ones. 0 and a NULL pred_local: nothing known. */
+  uint32_t ho_shape;       /* PSYNC_HO_* */
+  uint32_t reserved5;
+  int32_t (*pred_local)(const void* const* states, int32_t p, uint64_t set, const psync_env* env);
 } psync_spec_desc;
+
+enum {
+  PSYNC_HO_UNIFORM = 1u << 0,   /* pred implies that all HO sets are equal */
+  PSYNC_HO_LOCAL = 1u << 1,     /* pred_local is set: its per-process parts */
+  PSYNC_HO_RESIDUAL = 1u << 2,  /* some part relates two processes' HO sets */
+  PSYNC_HO_MONOTONE = 1u << 3   /* ...and that residual is upward closed */
+};
 
 typedef struct psync_protocol_desc {
   uint32_t abi_version;    /* PSYNC_ABI_VERSION */
