@@ -5,6 +5,7 @@
 #ifndef PSYNC_CHECK_EXPLORER_H
 #define PSYNC_CHECK_EXPLORER_H
 
+#include "byzantine.h"
 #include "engine.h"
 #include "local.h"
 #include "store.h"
@@ -40,6 +41,9 @@ class Explorer {
   void local_for(int i, int64_t r, bool table);
   void canonicalise(const uint8_t* Y, uint8_t* C) const;
   bool symmetric_at(const uint8_t* X, int64_t r);
+  // byzantine.cpp: a faulty process's sends, and the initial faulty sets.
+  void send_lies(int i, int64_t r, const uint8_t* Xi, SendAlts& sa);
+  bool faulty_set_admitted(const uint8_t* G) const;
   int64_t stored_round(int64_t r) const { return o_.cyclic_rounds ? r % static_cast<int64_t>(desc_.num_rounds) : r; }
 
   // ---- Specs ----
@@ -100,6 +104,9 @@ class Explorer {
   std::vector<uint32_t> parent_;
   std::vector<std::unique_ptr<StateStore>> memo_;  // liveness: [spec * K + k]
   std::vector<int> memo_base_;
+
+  ByzantineModel byz_;       // `byzantine f` (off when f is 0)
+  uint32_t faulty_id_ = 0;   // the interned faulty state
 
   CheckResult res_;
   Trace& trace_ = res_.trace;

@@ -38,7 +38,7 @@ namespace psync::lower {
   F(psync_round_desc, timeout_us) F(psync_round_desc, strict_bound) F(psync_round_desc, sync_k)             \
   F(psync_round_desc, msg_size) F(psync_round_desc, send) F(psync_round_desc, update)                       \
   F(psync_round_desc, receive) F(psync_round_desc, finish) F(psync_round_desc, go_when)               \
-  F(psync_round_desc, timeout) F(psync_round_desc, print_msg)
+  F(psync_round_desc, timeout) F(psync_round_desc, print_msg) F(psync_round_desc, msg_type)
 #define PSYNC_ABI_SPEC(F) F(psync_spec_desc, name) F(psync_spec_desc, kind) F(psync_spec_desc, after_rounds) \
   F(psync_spec_desc, eval) F(psync_spec_desc, eval2) F(psync_spec_desc, pred)
 #define PSYNC_ABI_PROTOCOL(F) F(psync_protocol_desc, abi_version) F(psync_protocol_desc, num_rounds)         \
@@ -49,7 +49,7 @@ namespace psync::lower {
   F(psync_protocol_desc, const_defaults) F(psync_protocol_desc, init) F(psync_protocol_desc, print_state)    \
   F(psync_protocol_desc, num_output_vars) F(psync_protocol_desc, flags) F(psync_protocol_desc, output_vars)  \
   F(psync_protocol_desc, max_pid_constant) F(psync_protocol_desc, max_pid_constant_site)                     \
-  F(psync_protocol_desc, input_types) F(psync_protocol_desc, output_type)
+  F(psync_protocol_desc, input_types) F(psync_protocol_desc, output_type) F(psync_protocol_desc, byzantine)
 #define PSYNC_ABI_TYPE(F)                                                                              \
   F(psync_type, kind) F(psync_type, count) F(psync_type, elems) F(psync_type, names) F(psync_type, lo)
 

@@ -250,6 +250,14 @@ Function* ModuleLowering::lower_const_defaults() {
   return fn;
 }
 
+// byzantine(env): `byzantine f`, f from env's n and consts (no process).
+Function* ModuleLowering::lower_byzantine() {
+  Function* fn = make_abi_fn<decltype(psync_protocol_desc::byzantine)>(qualified("byzantine"));
+  FunctionLowering L(*this, fn, fn->getArg(0));
+  L.B.CreateRet(L.as_i64(L.emit(*prog.byzantine[0].count)));
+  return fn;
+}
+
 // init(state, env, inputs): inputs normalised to their type, then the vars'
 // initialisers in order.
 Function* ModuleLowering::lower_init() {
@@ -424,6 +432,7 @@ void ModuleLowering::emit_descriptor(const std::vector<llvm::Constant*>& rounds,
                                                              "psync.input_types");
   }
   d[ProtocolField::output_type] = prog.outputs.empty() ? null_ptr() : type_description(prog.outputs[0]->type);
+  d[ProtocolField::byzantine] = prog.byzantine.empty() ? null_ptr() : lower_byzantine();
   auto* g = new llvm::GlobalVariable(*module, abi.Protocol, true, llvm::GlobalValue::ExternalLinkage, d.get(),
                                      PSYNC_DESCRIPTOR_SYMBOL);
   g->setAlignment(llvm::Align(alignof(psync_protocol_desc)));
