@@ -38,7 +38,7 @@ inline constexpr psync_round_desc kOtrRounds[] = {{
     "exchange", 0u, 0u, 0, 0, 0,
     &psync_otr_msg_size, &psync_otr_send, &psync_otr_update, nullptr, nullptr, nullptr, nullptr,
     nullptr,  // print_msg (version 4): drivers print the message's words
-    nullptr,  // msg_type (version 5): no liars for a hand-written descriptor
+    nullptr,  // msg_type (version 6): no liars for a hand-written descriptor
 }};
 
 inline constexpr psync_field kOtrInputs[] = {{"init", PSYNC_KIND_INT, offsetof(OtrState, init), nullptr, 0, 0}};
@@ -84,7 +84,12 @@ inline constexpr psync_protocol_desc kOneThirdRule = {
     nullptr,
     kOtrInputTypes,
     &kOtrInt,
-    nullptr,  // byzantine (version 5): no fault model
+    nullptr,  // phase_words (version 5): no phase abstraction
+    0,
+    1,
+    0,
+    0,
+    nullptr,  // byzantine (version 6): no fault model
 };
 
 }  // namespace psync::bench

@@ -480,6 +480,7 @@ struct CheckCli {
   std::string trace_json, svg, stats_json;
   std::vector<std::string> consts;
   bool no_symmetry = false;
+  bool no_phase_abstraction = false;
   bool no_liveness = false;
   bool liveness_every_round = false;
   uint64_t max_states = 0;
@@ -586,6 +587,28 @@ int with_jit_protocol(const std::string& file, int opt_level, const CommonOption
   return body(*jit->descriptor(), traits);
 }
 
+// "phases in ts; ballots in promised; phase kept modulo n" for check's
+// first line: what the phase abstraction renames and keeps.
+std::string phase_order_summary(const psync::PhaseOrder& p) {
+  std::string phases, ballots;
+  for (auto& [v, leaves] : p.leaves)
+    for (bool ballot : {false, true})
+      if (std::any_of(leaves.begin(), leaves.end(), [&](const psync::PhaseOrder::Leaf& l) { return l.ballot == ballot; })) {
+        std::string& list = ballot ? ballots : phases;
+        list += (list.empty() ? "" : ", ") + v->name;
+      }
+  std::string s = phases.empty() && ballots.empty() ? "no phase is stored" : "";
+  if (!phases.empty()) s += "phases in " + phases;
+  if (!ballots.empty()) s += (s.empty() ? "" : "; ") + std::string("ballots in ") + ballots;
+  if (p.window > 0) s += fmt::format("; phase - {} kept", p.window);
+  if (p.modulo_n || p.modulus > 1) {
+    std::string m = p.modulo_n ? "n" : "";
+    if (p.modulus > 1) m += (m.empty() ? "" : " * ") + std::to_string(p.modulus);
+    s += "; phase kept modulo " + m;
+  }
+  return s;
+}
+
 int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
   psync::check::CheckOptions o;
   o.n = cli.n;
@@ -604,10 +627,17 @@ int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
     if (!resolve_consts(d, cli.consts, cli.n, o.consts)) return 2;
     o.symmetry = t.symmetric && !cli.no_symmetry;
     o.cyclic_rounds = !t.reads_round_number;
+    const bool liars = d.byzantine != nullptr;  // a liar's absolute values would not respect the renaming
+    o.phase_abstraction = !o.cyclic_rounds && t.phase_order.applies && !cli.no_phase_abstraction && !liars;
+    const std::string rounds =
+        o.cyclic_rounds        ? "folded modulo the cycle (the protocol does not read r or phase)"
+        : o.phase_abstraction  ? "phase values renamed by their order (" + phase_order_summary(t.phase_order) + ")"
+        : t.phase_order.applies && liars ? std::string("counted (`byzantine f`: a liar's values are not renamed)")
+        : t.phase_order.applies ? std::string("counted (--no-phase-abstraction)")
+                                : "counted (phase values cannot be renamed: " + t.phase_order.reason + ")";
     fmt::print("psyncc check: {} with n={}, {}; symmetry reduction {}; rounds {}\n", cli.file, cli.n,
                "inputs " + cli.values, o.symmetry ? "on" : "off (" + (cli.no_symmetry ? std::string("--no-symmetry") : t.asymmetry_reason) + ")",
-               o.cyclic_rounds ? "folded modulo the cycle (the protocol does not read r or phase)"
-                               : "counted (the protocol reads r or phase)");
+               rounds);
     std::fflush(stdout);
     return psync::check::run_check(d, o, stdout);
   });
@@ -764,6 +794,8 @@ int main(int argc, char** argv) {
                     "Check liveness only while n*n is at most this (2^(n*n) heard-of vectors per state; default 16)")
       ->transform(Integer(0, 30));
   check->add_flag("--no-symmetry", check_cli.no_symmetry, "Do not sort process states even when it is sound");
+  check->add_flag("--no-phase-abstraction", check_cli.no_phase_abstraction,
+                  "Count rounds even when phase values could be renamed by their order (then --rounds bounds the run)");
   check->add_flag("--no-liveness", check_cli.no_liveness, "Check only invariants and properties");
   check->add_flag("--liveness-every-round", check_cli.liveness_every_round,
                   "Start liveness windows at every round, not only at phase boundaries");

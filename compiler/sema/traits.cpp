@@ -398,6 +398,7 @@ class TraitWalker {
 ProgramTraits analyze_traits(const Program& program, const SourceManager& sources) {
   ProgramTraits t;
   TraitWalker(t, sources).program(program);
+  if (t.reads_round_number) t.phase_order = analyze_phase_order(program, sources);
   return t;
 }
 

@@ -1,13 +1,43 @@
 // traits.h: facts about a typed program that drivers use to pick sound
-// shortcuts, computed by one walk over the tree.
+// shortcuts, computed by walks over the tree (traits.cpp: symmetry and the
+// round number; phase_order.cpp: which values are phases).
 // In: a Program that passed sema. Out: ProgramTraits.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "ast/ast.h"
 
 namespace psync {
+
+/// The checker's phase abstraction (docs/checker.md, "Unbounded verdicts for
+/// protocols that read phase"): when `applies`, the program never reads `r`
+/// and uses `phase` only through the order of phase values (timestamps) and
+/// ballots (`phase * n + p`) among themselves, their distance to the current
+/// phase (`phase - c`, c <= window) and `phase % n` / `phase % k`. The
+/// checker may then rename the phase values of a state by an order-preserving
+/// map relative to the current phase, which closes the state space.
+struct PhaseOrder {
+  bool applies = false;
+  /// Why not, when the program reads `phase` or `r` and it does not apply:
+  /// the first use that breaks it, with file:line:col.
+  std::string reason;
+  int64_t window = 0;    ///< the largest c in `phase - c`
+  bool modulo_n = false; ///< `phase % n` is read
+  int64_t modulus = 1;   ///< lcm of the k in `phase % k`
+  /// One int-like word of a state variable that holds a phase (or, with
+  /// `ballot`, a ballot phase * n + p): its index among the variable's
+  /// int-like words (int and pid leaves in layout order; int_leaf_count).
+  struct Leaf {
+    int index;
+    bool ballot;
+  };
+  /// The state variables (var and round var) that hold phase values.
+  std::map<const VarDecl*, std::vector<Leaf>> leaves;
+};
 
 struct ProgramTraits {
   /// Some code or spec that can run reads `r` or `phase`. When false, only
@@ -20,8 +50,15 @@ struct ProgramTraits {
   bool symmetric = true;
   /// Why `symmetric` is false, with file:line, for the checker's report.
   std::string asymmetry_reason;
+  /// Computed when reads_round_number (analyze_phase_order).
+  PhaseOrder phase_order;
 };
 
 ProgramTraits analyze_traits(const Program& program, const SourceManager& sources);
+PhaseOrder analyze_phase_order(const Program& program, const SourceManager& sources);
+
+/// The int-like words of a value of type t (int and pid leaves; an option's
+/// payload, not its tag; [T; n] counts T once), in layout order.
+int int_leaf_count(const Type* t);
 
 }  // namespace psync

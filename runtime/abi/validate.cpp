@@ -87,7 +87,7 @@ std::string check_rounds(const psync_protocol_desc& d) {
     if (r.sync_k < 0) return fail(what, " has a negative `sync k`");
     if (r.msg_size == nullptr) return fail(what, " has no msg_size");
     if (r.send == nullptr) return fail(what, " has no send");
-    if (r.msg_type != nullptr)  // version 5; NULL in a hand-written descriptor
+    if (r.msg_type != nullptr)  // version 6; NULL in a hand-written descriptor
       if (std::string e = check_type_description(r.msg_type); !e.empty()) return fail(what, "'s message type: ", e);
     if (r.flags & PSYNC_ROUND_EVENT) {
       if (r.receive == nullptr || r.finish == nullptr) return fail("event ", what, " lacks receive or finish");
@@ -222,6 +222,9 @@ std::string validate_descriptor_shape(const psync_protocol_desc& d) {
   if ((d.flags & ~uint32_t{PSYNC_PROTO_MODEL}) != 0) return fail("unknown protocol flags ", hex(d.flags));
   if (d.state_size == nullptr) return fail("no state_size");
   if (d.init == nullptr) return fail("no init");
+  if (d.phase_words != nullptr && (d.phase_modulus == 0 || (d.phase_flags & ~uint32_t{PSYNC_PHASE_MOD_N}) != 0))
+    return fail("phase_words with phase_modulus ", d.phase_modulus, " and phase_flags ", hex(d.phase_flags),
+                " (the modulus must be at least 1; the only flag is PSYNC_PHASE_MOD_N)");
   for (auto check : {check_rounds, check_inputs_and_output, check_consts, check_specs})
     if (std::string e = check(d); !e.empty()) return e;
   return "";

@@ -114,7 +114,7 @@ std::string setup_byzantine(const Proto& P, int64_t lo, int64_t hi, bool symmetr
   if (f == 0) return "";
   for (uint32_t k = 0; k < d.num_rounds; ++k) {
     const psync_round_desc& rd = d.rounds[k];
-    if (!rd.msg_type) return std::string("round `") + rd.name + "` has no message type (a descriptor older than ABI 5)";
+    if (!rd.msg_type) return std::string("round `") + rd.name + "` has no message type (msg_type, ABI 6)";
     Values vals;
     std::string why;
     if (!enumerate(*rd.msg_type, P.n, lo, hi, vals, why))

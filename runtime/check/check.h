@@ -55,6 +55,13 @@ struct CheckOptions {
   // cycle it is in). States then keep r mod num_rounds, so exploration
   // reaches a fixpoint and an `ok` covers executions of any length.
   bool cyclic_rounds = false;
+  // The protocol reads `phase` only through the order of phase values and
+  // ballots and `phase % n` (compiler-derived: traits.h, PhaseOrder; the
+  // descriptor lists the words that hold them, ABI version 5). States then
+  // store them renamed by their order relative to the current phase
+  // (phases.cpp), so exploration reaches a fixpoint and an `ok` covers
+  // executions of any length. Ignored when the descriptor has no phase_words.
+  bool phase_abstraction = false;
   // Check liveness specs. Their predicates read the whole HO vector, so
   // each window round costs 2^(n*n) predicate calls per state: they are
   // checked only while n*n <= liveness_max_ho_bits (default: up to n = 4).

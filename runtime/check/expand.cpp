@@ -338,13 +338,15 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
   }
 }
 
-// Under symmetry, the canonical form of a global state lists its process
-// states' ids in increasing order: one representative per permutation orbit.
-void Explorer::canonicalise(const uint8_t* Y, uint8_t* C) const {
+// The canonical form of a global state: its phase values renamed under the
+// phase abstraction (phases.cpp), then, under symmetry, its process states'
+// ids in increasing order: one representative per permutation orbit.
+void Explorer::canonicalise(const uint8_t* Y, uint8_t* C) {
   std::memcpy(C, Y, gs_);
+  if (phases_) rename_phases(C);
   if (!o_.symmetry) return;
   uint32_t ids[PSYNC_MAX_N];
-  std::memcpy(ids, Y + 4, 4 * static_cast<size_t>(n_));
+  std::memcpy(ids, C + 4, 4 * static_cast<size_t>(n_));
   for (int i = 1; i < n_; ++i) {  // insertion sort: n is small
     uint32_t v = ids[i];
     int j = i - 1;

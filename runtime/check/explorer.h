@@ -11,6 +11,7 @@
 #include "store.h"
 
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -39,12 +40,30 @@ class Explorer {
   void compute_local(int i, const uint8_t* post, int64_t r, bool table);
   uint32_t add_local(const uint8_t* st, uint64_t mask, const int64_t* choices, size_t count, OutcomeEvents events);
   void local_for(int i, int64_t r, bool table);
-  void canonicalise(const uint8_t* Y, uint8_t* C) const;
+  void canonicalise(const uint8_t* Y, uint8_t* C);
   bool symmetric_at(const uint8_t* X, int64_t r);
   // byzantine.cpp: a faulty process's sends, and the initial faulty sets.
   void send_lies(int i, int64_t r, const uint8_t* Xi, SendAlts& sa);
   bool faulty_set_admitted(const uint8_t* G) const;
   int64_t stored_round(int64_t r) const { return o_.cyclic_rounds ? r % static_cast<int64_t>(desc_.num_rounds) : r; }
+  // The round a global state is at (its first word): the real one, or a
+  // canonical stand-in under cyclic rounds or the phase abstraction.
+  static int64_t round_in(const uint8_t* G) {
+    int32_t r;
+    std::memcpy(&r, G, 4);
+    return r;
+  }
+  // The round to run G's successors and specs at, G found at BFS depth d.
+  int64_t round_at(const uint8_t* G, int64_t d) const { return phases_ ? round_in(G) : d; }
+
+  // ---- The phase abstraction (phases.cpp) ----
+  std::string setup_phases();
+  void rename_phases(uint8_t* C);
+  bool phases_ = false;
+  std::vector<uint32_t> phase_words_;  // (byte offset << 1) | ballot, per process state
+  int64_t phase_D_ = 0, phase_L_ = 1, phase_B_ = 0;
+  std::vector<int64_t> phase_old_;
+  std::vector<uint8_t> phase_scratch_;
 
   // ---- Specs ----
   int failing_invariant(const uint8_t* Y, int64_t r);

@@ -166,8 +166,11 @@ CheckResult Explorer::run() {
   cache_.clear();
   uint64_t max_states = o_.max_states ? o_.max_states : 50'000'000;
   max_states = std::min<uint64_t>(max_states, UINT32_MAX - 1);
+  // Not under `byzantine f`: a liar's absolute values would not respect the renaming.
+  if (o_.phase_abstraction && !o_.cyclic_rounds && !byz_.on())
+    if (std::string e = setup_phases(); !e.empty()) return fail(e);
   int bound = o_.rounds >= 0 ? o_.rounds
-              : o_.cyclic_rounds ? INT_MAX
+              : o_.cyclic_rounds || phases_ ? INT_MAX
                                  : std::max(8, 3 * static_cast<int>(desc_.num_rounds));
   CheckStats& stats = res_.stats;
   stats.bound = bound == INT_MAX ? -1 : bound;
@@ -270,11 +273,12 @@ CheckResult Explorer::run() {
     for (uint32_t idx = begin; idx < end && !safety.any && !incomplete; ++idx) {
       if (live.any && depth + 1 >= live.length) break;
       const uint8_t* X = store_->at(idx);
+      const int64_t r = round_at(X, depth);  // depth, or its canonical stand-in
       bool window_starts = o_.liveness_every_round || depth % static_cast<int>(desc_.num_rounds) == 0;
       if (need_live && !live.any && window_starts) {
         for (int s : P_.liveness) {
           ++stats.liveness_checks;
-          if (!liveness_holds(X, depth, static_cast<int>(desc_.specs[s].after_rounds), s, nullptr)) {
+          if (!liveness_holds(X, r, static_cast<int>(desc_.specs[s].after_rounds), s, nullptr)) {
             live = {true, s, idx, {}, depth + static_cast<int64_t>(desc_.specs[s].after_rounds)};
             break;
           }
@@ -288,16 +292,16 @@ CheckResult Explorer::run() {
       if (depth >= bound) continue;
       if (o_.symmetry && n_ > 1 && (symmetry_samples < 64 || idx % 4096 == 0)) {
         ++symmetry_samples;
-        if (!symmetric_at(X, depth))
+        if (!symmetric_at(X, r))
           return fail("--symmetry is unsound for this protocol: a state and its permutation have different "
                       "successors or invariant values (does it read `me` or a pid?); check without symmetry");
       }
       expanding = idx;  // X stays put: the store's chunks never move
-      expand(X, depth, P_.assumes, [&](const uint8_t* Y, const uint32_t*, const uint64_t*) {
+      expand(X, r, P_.assumes, [&](const uint8_t* Y, const uint32_t*, const uint64_t*) {
         ++stats.transitions;
-        int bad = failing_property(X, Y, depth);
+        int bad = failing_property(X, Y, r);
         int fault = fault_in(Y);
-        if (bad < 0 && fault) bad = failing_invariant(Y, depth + 1);
+        if (bad < 0 && fault) bad = failing_invariant(Y, r + 1);
         if (bad >= 0) {
           safety = {true, bad, expanding, std::vector<uint8_t>(Y, Y + gs_), depth + 1};
           return false;
@@ -313,7 +317,7 @@ CheckResult Explorer::run() {
         auto [id, fresh] = store_->insert(C_.data());
         if (fresh) {
           parent_.push_back(expanding);
-          bad = failing_invariant(C_.data(), depth + 1);
+          bad = failing_invariant(C_.data(), round_at(C_.data(), depth + 1));
           if (bad >= 0) {
             safety = {true, bad, expanding, std::vector<uint8_t>(Y, Y + gs_), depth + 1};
             return false;
@@ -431,12 +435,13 @@ CheckResult Explorer::run() {
     exact.insert(exact.end(), window.begin(), window.end());
     std::vector<int> preds = P_.assumes;
     preds.push_back(f.spec);
-    bool sym = o_.symmetry;
-    o_.symmetry = false;  // match the window state for state
+    bool sym = o_.symmetry, phases = phases_;
+    o_.symmetry = phases_ = false;  // match the window state for state
     // From round r0 > 0 replay() appends to the prefix; from 0 it restarts
     // the trace at the same initial state.
     ok = replay(exact, r0, preds, [](const uint8_t*, const uint8_t*, int64_t) { return true; }, nullptr);
     o_.symmetry = sym;
+    phases_ = phases;
     if (!ok) return internal("could not replay the liveness window");
     trace_.detail = "liveness " + name + ": " + std::to_string(sp.after_rounds) + " round" +
                     (sp.after_rounds == 1 ? "" : "s") + " satisfying its predicate, from round " +

@@ -338,6 +338,7 @@ struct SessionImpl {
         m.delivered = (st.ho[size_t(i)] >> j & 1) != 0;
         const uint8_t* slot = box + 8 + size_t(i) * msz;
         for (size_t w = 0; w + 8 <= msz; w += 8) m.words.push_back(cd::load_word(slot, w));
+        m.value = P.print_msg(slot, j, r);  // as counterexamples print it: some(0), {1, 3}
         st.messages.push_back(std::move(m));
       }
     }
@@ -667,7 +668,8 @@ json Session::view() const {
       after.push_back(proc_to_json(st.after[size_t(i)], i));
     }
     for (const check::TraceMessage& m : st.messages)
-      msgs.push_back({{"from", m.from}, {"to", m.to}, {"delivered", m.delivered}, {"payload", cd::format_words(m.words)}});
+      msgs.push_back({{"from", m.from}, {"to", m.to}, {"delivered", m.delivered}, {"payload", cd::format_words(m.words)},
+                     {"value", m.value.empty() ? cd::format_words(m.words) : m.value}});
     r["ho"] = ho;
     r["messages"] = msgs;
     r["choices"] = st.choices;

@@ -58,6 +58,9 @@ def test_one_third_rule(psyncc, src):
         assert v["round"] == 1 and all("x=0" in s and "decided=false" in s for s in states(v)), states(v)
         assert v["rounds"][0]["ho"] == [[0, 1, 2]] * 3
         assert len(v["rounds"][0]["messages"]) == 9 and all(m["delivered"] for m in v["rounds"][0]["messages"])
+        # Payloads are printed from the message type, as counterexamples print them.
+        assert {(m["from"], m["value"]) for m in v["rounds"][0]["messages"]} == {(0, "0"), (1, "1"), (2, "0")}, \
+            v["rounds"][0]["messages"]
         v = ex.post_ok("/api/step", {"ho": None})
         assert v["round"] == 2 and all("decided=true decision=0" in s for s in states(v)), states(v)
         v = ex.post_ok("/api/step", {"ho": [None, None, None]})

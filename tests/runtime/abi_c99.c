@@ -100,13 +100,15 @@ int main(void) {
   expect(sizeof(psync_type) == 32 && offsetof(psync_type, elems) == 8 && offsetof(psync_type, names) == 16 &&
              offsetof(psync_type, lo) == 24,
          "psync_type layout (version 3)");
-  expect(offsetof(psync_protocol_desc, byzantine) == offsetof(psync_protocol_desc, output_type) + sizeof(void*) &&
+  expect(offsetof(psync_protocol_desc, phase_words) == offsetof(psync_protocol_desc, output_type) + sizeof(void*),
+         "phase_words follows output_type (version 5)");
+  expect(offsetof(psync_protocol_desc, byzantine) == offsetof(psync_protocol_desc, reserved5) + sizeof(uint32_t) &&
              offsetof(psync_protocol_desc, byzantine) + sizeof(void*) == sizeof(psync_protocol_desc),
-         "byzantine ends the descriptor, after output_type (version 5)");
+         "byzantine ends the descriptor, after reserved5 (version 6)");
   expect(offsetof(psync_round_desc, msg_type) == offsetof(psync_round_desc, print_msg) + sizeof(void*) &&
              offsetof(psync_round_desc, msg_type) + sizeof(void*) == sizeof(psync_round_desc),
-         "msg_type ends the round descriptor, after print_msg (version 5)");
-  expect(PSYNC_HALTED_FAULTY == 2, "the faulty marker of the halted word (version 5)");
+         "msg_type ends the round descriptor, after print_msg (version 6)");
+  expect(PSYNC_HALTED_FAULTY == 2, "the faulty marker of the halted word (version 6)");
   expect(PSYNC_MAX_N == 64, "PSYNC_MAX_N is 64 (one presence word)");
   expect(strcmp(PSYNC_DESCRIPTOR_SYMBOL, "psync_protocol") == 0, "the descriptor symbol");
 

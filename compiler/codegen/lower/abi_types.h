@@ -49,7 +49,10 @@ namespace psync::lower {
   F(psync_protocol_desc, const_defaults) F(psync_protocol_desc, init) F(psync_protocol_desc, print_state)    \
   F(psync_protocol_desc, num_output_vars) F(psync_protocol_desc, flags) F(psync_protocol_desc, output_vars)  \
   F(psync_protocol_desc, max_pid_constant) F(psync_protocol_desc, max_pid_constant_site)                     \
-  F(psync_protocol_desc, input_types) F(psync_protocol_desc, output_type) F(psync_protocol_desc, byzantine)
+  F(psync_protocol_desc, input_types) F(psync_protocol_desc, output_type)                                     \
+  F(psync_protocol_desc, phase_words) F(psync_protocol_desc, phase_window)                                    \
+  F(psync_protocol_desc, phase_modulus) F(psync_protocol_desc, phase_flags) F(psync_protocol_desc, reserved5)  \
+  F(psync_protocol_desc, byzantine)
 #define PSYNC_ABI_TYPE(F)                                                                              \
   F(psync_type, kind) F(psync_type, count) F(psync_type, elems) F(psync_type, names) F(psync_type, lo)
 

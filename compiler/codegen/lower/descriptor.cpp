@@ -3,6 +3,9 @@
 // of abi.h that drivers read everything else from.
 #include "codegen/codegen.h"
 #include "codegen/lower/lowering.h"
+#include "sema/traits.h"
+
+#include <functional>
 
 namespace psync::lower {
 
@@ -357,6 +360,70 @@ void ModuleLowering::find_max_pid_constant(int64_t& best, std::string& site_text
   }
 }
 
+// ---------------------------------------------------------------- phase words
+
+// phase_words(n, words, cap): the state words that hold phase values or
+// ballots (sema/phase_order.cpp), as (byte offset << 1) | ballot, walking
+// each variable's type in layout order; an array's elements one by one.
+Function* ModuleLowering::lower_phase_words(const PhaseOrder& phases) {
+  Function* fn = make_abi_fn<decltype(psync_protocol_desc::phase_words)>(qualified("phase_words"));
+  FunctionLowering L(*this, fn);
+  auto& B = L.B;
+  L.n = B.CreateSExt(fn->getArg(0), i64);
+  L.begin_body();
+  Value* out = fn->getArg(1);
+  Value* cap = B.CreateZExt(fn->getArg(2), i64);
+  Value* count = L.cell(B.getInt64(0), "count");
+  auto put = [&](Value* byte_offset, bool ballot) {
+    Value* k = L.get(count, i64);
+    Value* word = B.CreateOr(B.CreateShl(byte_offset, 1), B.getInt64(ballot ? 1 : 0));
+    L.emit_if(B.CreateICmpULT(k, cap), [&] { B.CreateStore(B.CreateTrunc(word, i32), B.CreateGEP(i32, out, k)); });
+    B.CreateStore(B.CreateAdd(k, B.getInt64(1)), count);
+  };
+  using Leaves = std::vector<PhaseOrder::Leaf>;
+  // Visits the int-like words of t at byte `base`, numbering them from
+  // `leaf` as int_leaf_count does.
+  std::function<void(const Type*, Value*, int&, const Leaves&)> visit = [&](const Type* t, Value* base, int& leaf,
+                                                                            const Leaves& wanted) {
+    switch (t->kind) {
+      case TypeKind::Int:
+      case TypeKind::Pid:
+        for (const PhaseOrder::Leaf& w : wanted)
+          if (w.index == leaf) put(base, w.ballot);
+        ++leaf;
+        break;
+      case TypeKind::Option: visit(t->elem, B.CreateAdd(base, B.getInt64(kOptionPayloadOffset)), leaf, wanted); break;
+      case TypeKind::Tuple:
+      case TypeKind::Record: {
+        Poly off;
+        for (const Type* e : t->elems) {
+          visit(e, B.CreateAdd(base, B.CreateShl(L.eval_poly(off, L.n), 3)), leaf, wanted);
+          off = off + words_of(e);
+        }
+        break;
+      }
+      case TypeKind::Array: {
+        const int first = leaf;
+        Value* esz = L.bytes_of(t->elem);
+        L.for_range(B.getInt64(0), L.n, [&](Value* i) {
+          int k = first;
+          visit(t->elem, B.CreateAdd(base, B.CreateMul(i, esz)), k, wanted);
+        });
+        leaf = first + int_leaf_count(t->elem);
+        break;
+      }
+      default: break;
+    }
+  };
+  for (auto& [v, wanted] : phases.leaves) {
+    if (!offsets.count(v)) continue;  // not in this layout (a model var without the model)
+    int leaf = 0;
+    visit(v->type, L.byte_offset(*v), leaf, wanted);
+  }
+  B.CreateRet(B.CreateTrunc(L.get(count, i64), i32));
+  return fn;
+}
+
 // ---------------------------------------------------------------- descriptor
 
 void ModuleLowering::emit_descriptor(const std::vector<llvm::Constant*>& rounds,
@@ -432,6 +499,12 @@ void ModuleLowering::emit_descriptor(const std::vector<llvm::Constant*>& rounds,
                                                              "psync.input_types");
   }
   d[ProtocolField::output_type] = prog.outputs.empty() ? null_ptr() : type_description(prog.outputs[0]->type);
+  const PhaseOrder phases = analyze_phase_order(prog, sources);
+  d[ProtocolField::phase_words] = phases.applies ? lower_phase_words(phases) : null_ptr();
+  d[ProtocolField::phase_window] = u32(phases.applies ? static_cast<size_t>(phases.window) : 0);
+  d[ProtocolField::phase_modulus] = u32(phases.applies ? static_cast<size_t>(phases.modulus) : 1);
+  d[ProtocolField::phase_flags] = u32(phases.applies && phases.modulo_n ? PSYNC_PHASE_MOD_N : 0);
+  d[ProtocolField::reserved5] = u32(0);
   d[ProtocolField::byzantine] = prog.byzantine.empty() ? null_ptr() : lower_byzantine();
   auto* g = new llvm::GlobalVariable(*module, abi.Protocol, true, llvm::GlobalValue::ExternalLinkage, d.get(),
                                      PSYNC_DESCRIPTOR_SYMBOL);

@@ -28,6 +28,7 @@
 #include "ast/ast.h"
 #include "codegen/codegen.h"
 #include "codegen/lower/abi_types.h"
+#include "sema/traits.h"
 
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LLVMContext.h"
@@ -140,6 +141,7 @@ class ModuleLowering {
   Function* lower_const_defaults();
   Function* lower_init();
   Function* lower_printer();
+  Function* lower_phase_words(const PhaseOrder& phases);
   void emit_descriptor(const std::vector<llvm::Constant*>& rounds, const std::vector<llvm::Constant*>& specs);
   void find_max_pid_constant(int64_t& best, std::string& site_text) const;
   bool reads_model_state(const Spec& s) const;

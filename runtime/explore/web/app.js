@@ -222,7 +222,7 @@ function renderDiagram() {
       if (m.from === m.to) continue;
       const a = add("line", { x1: X(k), y1: Y(m.from), x2: X(k + 1) - 8, y2: Y(m.to), class: m.delivered ? "msg" : "msg lost" });
       if (m.delivered) a.setAttribute("marker-end", "url(#arrow)");
-      add("title", {}, `${m.from}→${m.to}: ${m.payload}${m.delivered ? "" : " (lost)"}`, a);
+      add("title", {}, `${m.from}→${m.to}: ${m.value ?? m.payload}${m.delivered ? "" : " (lost)"}`, a);
     }
   });
   states.forEach((ps, k) => ps.forEach((p, i) => {

@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a layout or a signature below changes. */
-#define PSYNC_ABI_VERSION 5u
+#define PSYNC_ABI_VERSION 6u
 
 /* The largest n the layouts support (set<pid> and presence words are 64 bits). */
 #define PSYNC_MAX_N 64
@@ -83,7 +83,7 @@ typedef struct psync_hooks {
   void (*range_error)(void* self, const psync_env* env, int64_t value, const char* where);
 } psync_hooks;
 
-/* Version 5: the `halted` word of a Byzantine process's state. */
+/* Version 6: the `halted` word of a Byzantine process's state. */
 #define PSYNC_HALTED_FAULTY 2
 
 /* What every entry point knows about where it runs. */
@@ -99,7 +99,7 @@ struct psync_env {
 /* First words of every process state. */
 typedef struct psync_proc_header {
   int64_t decided;   /* 1 once decide() ran */
-  /* 1 once halt ran; the process stops taking part. Version 5: a driver
+  /* 1 once halt ran; the process stops taking part. Version 6: a driver
    * writes PSYNC_HALTED_FAULTY into the state of a Byzantine process (its
    * sends are the driver's lies); specs skip such processes. */
   int64_t halted;
@@ -205,7 +205,7 @@ typedef struct psync_round_desc {
    * cap > 0. psyncc always emits it; NULL (a hand-written descriptor) makes
    * drivers print the message's words. */
   int32_t (*print_msg)(const void* msg, const psync_env* env, char* buf, uint64_t cap);
-  /* Version 5. The round's message type (unit when it sends nothing): a
+  /* Version 6. The round's message type (unit when it sends nothing): a
    * driver that injects Byzantine lies enumerates or draws its values. */
   const struct psync_type* msg_type;
 } psync_round_desc;
@@ -271,12 +271,29 @@ typedef struct psync_protocol_desc {
   /* The output's type; NULL when output.kind is PSYNC_KIND_NONE. A driver
    * reads an output of any type through it (words from output.offset). */
   const struct psync_type* output_type;
-  /* ---- Version 5: the fault model ---- */
+  /* ---- Version 5: the checker's phase abstraction ---- */
+  /* NULL unless the program reads no `r` and uses `phase` only through the
+   * order of phase values (timestamps) and ballots (phase * n + p) among
+   * themselves, phase - c for c <= phase_window, negative constants,
+   * v < 0 / v >= 0, b / n, b % n and phase % phase_modulus (times n with
+   * PSYNC_PHASE_MOD_N) (docs/checker.md, "Unbounded verdicts for protocols
+   * that read phase"). Writes the state words that hold phase values at
+   * this n into words[0..cap), each as (byte offset << 1) | 1 for a ballot
+   * or | 0 for a phase, and returns how many there are. */
+  uint32_t (*phase_words)(int32_t n, uint32_t* words, uint32_t cap);
+  uint32_t phase_window;
+  uint32_t phase_modulus;  /* >= 1 */
+  uint32_t phase_flags;    /* PSYNC_PHASE_* */
+  uint32_t reserved5;
+  /* ---- Version 6: the fault model ---- */
   /* `byzantine f`: f for this n and these consts (env->n, env->consts; no
    * process, no hooks), the number of processes that may send anything.
    * NULL when the protocol declares no Byzantine faults. */
   int64_t (*byzantine)(const psync_env* env);
 } psync_protocol_desc;
+
+/* psync_protocol_desc.phase_flags */
+#define PSYNC_PHASE_MOD_N 1u /* the program reads phase % n */
 
 enum {
   /* Compiled with its `model` code (ghost state and statements), for the
