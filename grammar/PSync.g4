@@ -30,6 +30,7 @@ decl
     | PROPERTY ID ':' expr                                   # propertyDecl
     | LIVENESS ID ':' AFTER INT (ROUNDS | ROUND) WHERE expr ':' expr   # livenessDecl
     | ASSUME ID ':' expr                                     # assumeDecl
+    | BYZANTINE expr                                         # byzantineDecl
     ;
 
 params
@@ -238,6 +239,7 @@ AFTER     : 'after';
 ROUNDS    : 'rounds';
 WHERE     : 'where';
 ASSUME    : 'assume';
+BYZANTINE : 'byzantine';
 FORALL    : 'forall';
 EXISTS    : 'exists';
 TRUE      : 'true';

@@ -51,7 +51,7 @@ set_target_properties(psync_store PROPERTIES POSITION_INDEPENDENT_CODE ON)
 # shared library that Debian does not ship), so that the archive needs
 # nothing beyond libstdc++ and libsodium.
 add_library(psync_node OBJECT ${PSYNC_RT}/node/config.cpp ${PSYNC_RT}/node/node.cpp ${PSYNC_RT}/node/learning.cpp
-            ${PSYNC_RT}/node/serve.cpp)
+            ${PSYNC_RT}/node/serve.cpp ${PSYNC_RT}/node/lie.cpp)
 target_include_directories(psync_node PUBLIC ${PSYNC_RT})
 target_link_libraries(psync_node PUBLIC psync_abi psync_validate psync_util psync_auth psync_store Boost::headers CLI11::CLI11
                       PRIVATE psync_warnings)

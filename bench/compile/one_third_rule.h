@@ -38,6 +38,7 @@ inline constexpr psync_round_desc kOtrRounds[] = {{
     "exchange", 0u, 0u, 0, 0, 0,
     &psync_otr_msg_size, &psync_otr_send, &psync_otr_update, nullptr, nullptr, nullptr, nullptr,
     nullptr,  // print_msg (version 4): drivers print the message's words
+    nullptr,  // msg_type (version 6): no liars for a hand-written descriptor
 }};
 
 inline constexpr psync_field kOtrInputs[] = {{"init", PSYNC_KIND_INT, offsetof(OtrState, init), nullptr, 0, 0}};
@@ -88,6 +89,7 @@ inline constexpr psync_protocol_desc kOneThirdRule = {
     1,
     0,
     0,
+    nullptr,  // byzantine (version 7): no fault model
 };
 
 }  // namespace psync::bench

@@ -130,6 +130,10 @@ class Dumper {
     }
     for (auto& r : p.rounds) round(1, r);
     for (auto& s : p.specs) spec(1, s);
+    for (auto& b : p.byzantine) {
+      line(1, "Byzantine", b.range);
+      if (b.count) expr(2, *b.count);
+    }
   }
 
  private:

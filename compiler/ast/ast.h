@@ -300,6 +300,12 @@ struct Spec {
   bool poisoned = false;
 };
 
+/// `byzantine f`: up to f processes may send anything (docs/language.md §13.7).
+struct FaultModel {
+  ExprPtr count;         ///< f, an int over n and consts
+  SourceRange range;
+};
+
 struct Import {
   std::string module;
   SourceRange range;
@@ -321,6 +327,7 @@ struct Program {
   std::vector<std::unique_ptr<FnDecl>> fns;
   std::vector<Round> rounds;
   std::vector<Spec> specs;
+  std::vector<FaultModel> byzantine;  ///< at most one (sema); empty = no Byzantine faults
 };
 
 /// Writes the tree in the indented form printed by `psyncc dump-ast`.

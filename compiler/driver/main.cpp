@@ -629,10 +629,12 @@ int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
     if (!resolve_consts(d, cli.consts, cli.n, o.consts)) return 2;
     o.symmetry = t.symmetric && !cli.no_symmetry;
     o.cyclic_rounds = !t.reads_round_number;
-    o.phase_abstraction = !o.cyclic_rounds && t.phase_order.applies && !cli.no_phase_abstraction;
+    const bool liars = d.byzantine != nullptr;  // a liar's absolute values would not respect the renaming
+    o.phase_abstraction = !o.cyclic_rounds && t.phase_order.applies && !cli.no_phase_abstraction && !liars;
     const std::string rounds =
         o.cyclic_rounds        ? "folded modulo the cycle (the protocol does not read r or phase)"
         : o.phase_abstraction  ? "phase values renamed by their order (" + phase_order_summary(t.phase_order) + ")"
+        : t.phase_order.applies && liars ? std::string("counted (`byzantine f`: a liar's values are not renamed)")
         : t.phase_order.applies ? std::string("counted (--no-phase-abstraction)")
                                 : "counted (phase values cannot be renamed: " + t.phase_order.reason + ")";
     fmt::print("psyncc check: {} with n={}, {}; symmetry reduction {}; rounds {}\n", cli.file, cli.n,

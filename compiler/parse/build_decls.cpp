@@ -309,6 +309,8 @@ void AstBuilder::build_decl_inner(P::DeclContext* ctx, Program& prog) {
     prog.specs.push_back(spec(SpecKind::Property, c->ID(), ctx, nullptr, c->expr()));
   } else if (auto* c = as<P::AssumeDeclContext>(ctx)) {
     prog.specs.push_back(spec(SpecKind::Assume, c->ID(), ctx, nullptr, c->expr()));
+  } else if (auto* c = as<P::ByzantineDeclContext>(ctx)) {
+    prog.byzantine.push_back({build_expr(c->expr()), range(ctx)});
   } else if (auto* c = as<P::LivenessDeclContext>(ctx)) {
     Spec s = spec(SpecKind::Liveness, c->ID(), ctx, c->expr(0), c->expr(1));
     s.after_rounds = parse_int(c->INT()).value_or(0);

@@ -124,7 +124,7 @@ class PSyncErrorStrategy : public antlr4::DefaultErrorStrategy {
       case PSyncLexer::ROUND: case PSyncLexer::VAR: case PSyncLexer::LET: case PSyncLexer::CONST:
       case PSyncLexer::INPUT: case PSyncLexer::OUTPUT: case PSyncLexer::FN: case PSyncLexer::TYPE:
       case PSyncLexer::IMPORT: case PSyncLexer::INVARIANT: case PSyncLexer::PROPERTY:
-      case PSyncLexer::LIVENESS: case PSyncLexer::ASSUME: case PSyncLexer::SEND: case PSyncLexer::UPDATE:
+      case PSyncLexer::LIVENESS: case PSyncLexer::ASSUME: case PSyncLexer::BYZANTINE: case PSyncLexer::SEND: case PSyncLexer::UPDATE:
       case PSyncLexer::RECEIVE: case PSyncLexer::FINISH: case PSyncLexer::PROGRESS: case PSyncLexer::ENUM:
         return true;
       default:

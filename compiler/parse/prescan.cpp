@@ -113,7 +113,7 @@ bool prescan_tokens(antlr4::CommonTokenStream& tokens, DiagnosticEngine& diags, 
     } else if (type == PSyncLexer::VAR || type == PSyncLexer::LET || type == PSyncLexer::SEND ||
                type == PSyncLexer::IF || type == PSyncLexer::DECIDE || type == PSyncLexer::FOR ||
                type == PSyncLexer::ROUND || type == PSyncLexer::INVARIANT || type == PSyncLexer::PROPERTY ||
-               type == PSyncLexer::LIVENESS || type == PSyncLexer::ASSUME || type == PSyncLexer::FN ||
+               type == PSyncLexer::LIVENESS || type == PSyncLexer::ASSUME || type == PSyncLexer::FN || type == PSyncLexer::BYZANTINE ||
                type == PSyncLexer::CONST || type == PSyncLexer::MATCH || type == PSyncLexer::RETURN ||
                type == PSyncLexer::LOG || type == PSyncLexer::MODEL || type == PSyncLexer::ENUM ||
                type == PSyncLexer::OUTPUT || type == PSyncLexer::INPUT || text == ";" || text == "=" ||

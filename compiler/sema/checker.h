@@ -69,6 +69,7 @@ class Checker {
     ~ContextGuard() { c.cx = saved; }
   };
   void redefinition(const std::string& name, SourceRange here, SourceRange before);
+  void check_fault_model();  // faults.cpp
   static bool is_builtin_name(const std::string& s);
   bool declare_global(VarDecl& v);
   void declare_local(VarDecl& v);

@@ -96,6 +96,9 @@ class ImportResolver {
         continue;
       }
       resolve(*mod, depth + 1);
+      for (auto& b : mod->byzantine)  // not merged: the importer states its own fault model
+        d_.error("byzantine-in-module", b.range,
+                 "a module cannot declare a fault model: 'byzantine f' belongs to the protocol that imports it");
       mark_imported(*mod);
       append(merged.types, mod->types);
       append(merged.consts, mod->consts);

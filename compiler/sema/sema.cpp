@@ -31,6 +31,7 @@ bool Checker::run() {
   // reads no const (it would otherwise see consts not yet computed).
   for (size_t i = 0; i < prog.fns.size(); ++i) check_fn_body(static_cast<int>(i));
   for (auto& v : prog.consts) check_init(*v, Where::ConstInit);
+  check_fault_model();
   for (auto& v : prog.vars) check_init(*v, Where::ProcInit);
   for (auto& v : prog.lets) check_init(*v, Where::Let);
   check_let_cycles();

@@ -87,6 +87,8 @@ std::string check_rounds(const psync_protocol_desc& d) {
     if (r.sync_k < 0) return fail(what, " has a negative `sync k`");
     if (r.msg_size == nullptr) return fail(what, " has no msg_size");
     if (r.send == nullptr) return fail(what, " has no send");
+    if (r.msg_type != nullptr)  // version 7; NULL in a hand-written descriptor
+      if (std::string e = check_type_description(r.msg_type); !e.empty()) return fail(what, "'s message type: ", e);
     if (r.flags & PSYNC_ROUND_EVENT) {
       if (r.receive == nullptr || r.finish == nullptr) return fail("event ", what, " lacks receive or finish");
       if (r.update != nullptr) return fail("event ", what, " has an update");
@@ -267,6 +269,9 @@ std::string validate_descriptor(const psync_protocol_desc& d, int32_t n) {
     if (ms % 8 != 0 || ms > kMaxMessageBytes)
       return fail("round ", quoted(r.name), ": msg_size(", n, ") = ", ms, " (must be a multiple of 8 up to ",
                   kMaxMessageBytes, ")");
+    if (r.msg_type != nullptr && 8 * value_words(*r.msg_type, n) != ms)
+      return fail("round ", quoted(r.name), ": msg_size(", n, ") = ", ms, " but its message type takes ",
+                  8 * value_words(*r.msg_type, n), " bytes");
     if (r.sync_k > n)
       return fail("round ", quoted(r.name), " waits for `sync ", r.sync_k, "` with n = ", n, ": it could never start");
   }

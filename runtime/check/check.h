@@ -126,6 +126,7 @@ struct TraceProcess {
   bool conflict = false;
   bool range_error = false;  // a value out of range where a pid or set element was expected
   bool crashed = false;  // simulation only
+  bool faulty = false;   // `byzantine f`: one of the f liars (its sends are arbitrary; specs skip it)
 };
 
 // A message of one round: `from` sent it to `to`; delivered or lost.

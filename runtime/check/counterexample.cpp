@@ -2,6 +2,7 @@
 // concrete trace: each step is re-expanded and the successor with the
 // recorded canonical form is taken, with its HO sets, messages and coin
 // outcomes (capture_step).
+#include "byzantine.h"
 #include "explorer.h"
 
 #include <cstring>
@@ -43,7 +44,7 @@ TraceStep Explorer::capture_step(const uint8_t* X, const uint8_t* Y, int64_t r, 
   for (int j = 0; j < n_; ++j) {
     uint64_t to = static_cast<uint64_t>(load_word(outbox_[j], 0));
     for (int i = 0; i < n_; ++i) {
-      if (!(to >> i & 1)) continue;
+      if (!(to >> i & 1) || is_faulty(proc(X, i))) continue;  // what a liar hears is of no consequence
       TraceMessage m;
       m.from = j;
       m.to = i;

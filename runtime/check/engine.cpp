@@ -146,6 +146,11 @@ std::string Proto::print_msg(const uint8_t* msg, int me, int64_t round) const {
 
 TraceProcess Proto::describe(const void* state, int me, int64_t round) const {
   TraceProcess p;
+  if (header_word(state, 1) == PSYNC_HALTED_FAULTY) {  // byzantine.h: no state of its own
+    p.faulty = true;
+    p.vars = "(Byzantine: sends anything)";
+    return p;
+  }
   p.vars = print_state(state, me, round);
   p.decided = is_decided(state);
   p.halted = is_halted(state);

@@ -25,6 +25,10 @@ void Explorer::compute_sends(const uint8_t* X, int64_t r) {
     sa.choices.clear();
     sa.events.clear();
     const uint8_t* Xi = proc(X, i);
+    if (byz_.on() && is_faulty(Xi)) {  // byzantine.cpp
+      send_lies(i, r, Xi, sa);
+      continue;
+    }
     psync_env env = P_.env(i, r);
     ch.begin_exhaustive();
     do {
@@ -215,6 +219,14 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
       psync_env env = P_.env(0, r);
       uint64_t ho[PSYNC_MAX_N] = {};
       uint64_t full = uint64_t{1} << n_;
+      // What a faulty process hears changes nothing (it never moves) and
+      // predicates skip it: its heard-of set is fixed to everyone.
+      auto faulty_ho = [&](int i, uint64_t m) { return byz_.on() && m != full - 1 && is_faulty(xp[i]); };
+      bool fixed[PSYNC_MAX_N] = {};  // the odometers below skip those sets
+      for (int i = 0; i < n_; ++i) {
+        fixed[i] = byz_.on() && is_faulty(xp[i]);
+        if (fixed[i]) ho[i] = full - 1;
+      }
       auto admissible = [&]() {
         for (int s : preds)
           if (!desc_.specs[s].pred(xp, ho, &env)) return false;
@@ -235,7 +247,8 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
           const Local& L = *lp_[i];
           for (uint64_t m = 0; m < full; ++m) {
             const uint64_t mm = m & senders_to_[i];
-            kv_[static_cast<size_t>(i) * full + m] = L.tab_len[mm] ? L.tab_ids[L.tab_begin[mm]] * stride[i] : kNone;
+            kv_[static_cast<size_t>(i) * full + m] =
+                L.tab_len[mm] && !faulty_ho(i, m) ? L.tab_ids[L.tab_begin[mm]] * stride[i] : kNone;
           }
         }
         uint64_t partial[PSYNC_MAX_N + 1] = {};
@@ -248,7 +261,7 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
             partial[i + 1] = partial[i] + v;
           }
           const uint64_t base = partial[n_ - 1];
-          for (uint64_t h = 0; h < full && possible; ++h) {
+          for (uint64_t h = fixed[n_ - 1] ? full - 1 : 0; h < full && possible; ++h) {
             if (last[h] == kNone) continue;
             uint64_t key = base + last[h];
             if (seen(key)) continue;
@@ -261,10 +274,11 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
             }
             if (!emit(Y_.data(), ids, static_cast<const uint64_t*>(ho))) { stop = true; break; }
           }
-          ho[n_ - 1] = 0;
+          ho[n_ - 1] = fixed[n_ - 1] ? full - 1 : 0;
           if (stop) break;
           int i = n_ - 2;
           for (; i >= 0; --i) {
+            if (fixed[i]) continue;
             if (++ho[i] < full) break;
             ho[i] = 0;
           }
@@ -293,7 +307,8 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
           }
         };
         bool possible = true;
-        for (int i = 0; i < n_ && possible; ++i) possible = lp_[i]->tab_len[ho[i] & senders_to_[i]] != 0;
+        for (int i = 0; i < n_ && possible; ++i)
+          possible = lp_[i]->tab_len[ho[i] & senders_to_[i]] != 0 && !faulty_ho(i, ho[i]);
         bool all_seen = !possible || for_tuples([&](uint64_t key) { return seen(key); });
         if (!all_seen && admissible()) {
           for_tuples([&](uint64_t key) {
@@ -309,6 +324,7 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
         }
         int i = n_ - 1;
         for (; i >= 0; --i) {
+          if (fixed[i]) continue;
           if (++ho[i] < full) break;
           ho[i] = 0;
         }

@@ -5,6 +5,7 @@
 #ifndef PSYNC_CHECK_EXPLORER_H
 #define PSYNC_CHECK_EXPLORER_H
 
+#include "byzantine.h"
 #include "engine.h"
 #include "local.h"
 #include "store.h"
@@ -46,6 +47,9 @@ class Explorer {
   bool emit_generated(int64_t r, const std::vector<int>& preds, const void* const* xp, Emit emit);
   void canonicalise(const uint8_t* Y, uint8_t* C);
   bool symmetric_at(const uint8_t* X, int64_t r);
+  // byzantine.cpp: a faulty process's sends, and the initial faulty sets.
+  void send_lies(int i, int64_t r, const uint8_t* Xi, SendAlts& sa);
+  bool faulty_set_admitted(const uint8_t* G) const;
   int64_t stored_round(int64_t r) const { return o_.cyclic_rounds ? r % static_cast<int64_t>(desc_.num_rounds) : r; }
   // The round a global state is at (its first word): the real one, or a
   // canonical stand-in under cyclic rounds or the phase abstraction.
@@ -132,6 +136,9 @@ class Explorer {
   std::vector<uint32_t> parent_;
   std::vector<std::unique_ptr<StateStore>> memo_;  // liveness: [spec * K + k]
   std::vector<int> memo_base_;
+
+  ByzantineModel byz_;       // `byzantine f` (off when f is 0)
+  uint32_t faulty_id_ = 0;   // the interned faulty state
 
   CheckResult res_;
   Trace& trace_ = res_.trace;

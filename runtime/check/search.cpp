@@ -131,6 +131,7 @@ CheckResult Explorer::run() {
   if (n_ > 20) return fail("exhaustive checking supports n <= 20 (2^n mailboxes per process)");
   if (o_.values_lo > o_.values_hi) return fail("empty value range");
   if (std::string e = P_.set_bytes_domain(o_.bytes_values, o_.values_lo, o_.values_hi); !e.empty()) return fail(e);
+  if (std::string e = setup_byzantine(P_, o_.values_lo, o_.values_hi, o_.symmetry, byz_); !e.empty()) return fail(e);
   ss_ = P_.ss;
   gs_ = 4 + 4 * static_cast<size_t>(n_);
   bool need_live = o_.liveness && !P_.liveness.empty();
@@ -168,10 +169,15 @@ CheckResult Explorer::run() {
   C_.resize(gs_);
   store_ = std::make_unique<StateStore>(gs_);
   procs_ = std::make_unique<StateStore>(ss_);
+  if (byz_.on()) {
+    make_faulty(scratch_.data(), ss_);
+    faulty_id_ = procs_->insert(scratch_.data()).first;
+  }
   cache_.clear();
   uint64_t max_states = o_.max_states ? o_.max_states : 50'000'000;
   max_states = std::min<uint64_t>(max_states, UINT32_MAX - 1);
-  if (o_.phase_abstraction && !o_.cyclic_rounds)
+  // Not under `byzantine f`: a liar's absolute values would not respect the renaming.
+  if (o_.phase_abstraction && !o_.cyclic_rounds && !byz_.on())
     if (std::string e = setup_phases(); !e.empty()) return fail(e);
   int bound = o_.rounds >= 0 ? o_.rounds
               : o_.cyclic_rounds || phases_ ? INT_MAX
@@ -225,6 +231,7 @@ CheckResult Explorer::run() {
           uint32_t id = procs_->insert(scratch_.data()).first;
           if (std::find(a.begin(), a.end(), id) == a.end()) a.push_back(id);
         } while (P_.chooser.advance());
+        if (byz_.on()) a.push_back(faulty_id_);  // or it is faulty (faulty_set_admitted picks)
       }
       std::fill(pick.begin(), pick.end(), 0);
       int32_t r0 = 0;
@@ -234,7 +241,8 @@ CheckResult Explorer::run() {
           std::memcpy(Y_.data() + 4 + 4 * static_cast<size_t>(i),
                       &alts[static_cast<size_t>(i)][pick[static_cast<size_t>(i)]], 4);
         canonicalise(Y_.data(), C_.data());
-        auto [idx, fresh] = store_->insert(C_.data());
+        auto [idx, fresh] = byz_.on() && !faulty_set_admitted(Y_.data()) ? std::pair<uint32_t, bool>{0, false}
+                                                                           : store_->insert(C_.data());
         if (fresh) {
           parent_.push_back(kNoParent);
           int bad = failing_invariant(C_.data(), 0);

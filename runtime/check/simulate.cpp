@@ -4,7 +4,9 @@
 // probability `crash`: its messages of that round reach a random subset,
 // then it is silent and frozen), checking every spec as it goes. Rounds run
 // through round/round.h, as on the node. Run i uses seed+i, and a violating
-// run is replayed with recording on to produce its trace.
+// run is replayed with recording on to produce its trace. Under `byzantine
+// f`, each run picks f faulty processes that lie at random (byzantine.h).
+#include "byzantine.h"
 #include "engine.h"
 #include "round/round.h"
 
@@ -34,6 +36,7 @@ class Simulator {
   const psync_protocol_desc& d_;
   SimulateOptions o_;
   Proto P_;
+  ByzantineModel byz_;
   int n_ = 0;
   size_t ss_ = 0;
   int rounds_ = 0;
@@ -99,6 +102,19 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
       trace->initial.push_back(P_.describe(proc(cur, i), i, 0));
     }
   }
+  if (byz_.on()) {  // f distinct faulty processes, fixed for the run
+    uint64_t faulty = 0;
+    for (int k = 0; k < byz_.f; ++k) {
+      int pick = static_cast<int>(rng.below(static_cast<uint64_t>(n_ - k)));
+      for (int i = 0; i < n_; ++i)
+        if (!(faulty >> i & 1) && pick-- == 0) {
+          faulty |= uint64_t{1} << i;
+          make_faulty(proc(cur, i), ss_);
+          if (trace) trace->initial[static_cast<size_t>(i)] = P_.describe(proc(cur, i), i, 0);
+          break;
+        }
+    }
+  }
   {
     psync_env env = P_.env(0, 0);
     for (int s : P_.invariants)
@@ -137,6 +153,13 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
       uint8_t* ob = outbox.data() + static_cast<size_t>(i) * obx_max;
       std::memset(ob, 0, obx);
       if (crashed[static_cast<size_t>(i)]) continue;
+      if (byz_.on() && is_faulty(proc(post, i))) {  // a value or nothing to each receiver
+        const size_t values = byz_.count[static_cast<size_t>(r % static_cast<int64_t>(d_.num_rounds))];
+        uint32_t pick[PSYNC_MAX_N];
+        for (int j = 0; j < n_; ++j) pick[j] = static_cast<uint32_t>(rng.below(values + 1));
+        write_lies(byz_, P_, i, r, pick, ob);
+        continue;
+      }
       psync_env env = P_.env(i, r);
       ch.events.clear();
       round::run_send(rd, env, proc(post, i), ob);  // a halted process sends nothing
@@ -227,7 +250,7 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
         p.crashed = crashed[static_cast<size_t>(i)] != 0;
         step.after.push_back(p);
         for (int to = 0; to < n_; ++to)
-          if (sent(i, to)) {
+          if (sent(i, to) && !is_faulty(proc(cur, to))) {  // what a liar hears is of no consequence
             TraceMessage msg;
             msg.from = i;
             msg.to = to;
@@ -293,7 +316,7 @@ Simulator::Outcome Simulator::run_one(uint64_t seed, Trace* trace) {
     }
     bool all_decided = true, all_stopped = true;
     for (int i = 0; i < n_; ++i) {
-      bool dead = crashed[static_cast<size_t>(i)] != 0;
+      bool dead = crashed[static_cast<size_t>(i)] != 0 || is_faulty(proc(cur, i));  // only correct ones must decide
       all_decided = all_decided && (dead || is_decided(proc(cur, i)));
       all_stopped = all_stopped && (dead || is_halted(proc(cur, i)));
     }
@@ -309,6 +332,7 @@ SimulateResult Simulator::run() {
   std::string err = P_.setup(d_, o_.n, o_.consts);
   if (err.empty() && o_.values_lo > o_.values_hi) err = "empty value range";
   if (err.empty()) err = P_.set_bytes_domain(o_.bytes_values, o_.values_lo, o_.values_hi);
+  if (err.empty()) err = setup_byzantine(P_, o_.values_lo, o_.values_hi, false, byz_);
   if (err.empty() && !(o_.loss >= 0 && o_.loss <= 1 && o_.crash >= 0 && o_.crash <= 1))
     err = "loss and crash must be probabilities in [0, 1]";
   if (!err.empty()) {

@@ -20,6 +20,7 @@ std::string flags_of(const TraceProcess& p) {
   if (p.conflict) f += "CONFLICT ";
   if (p.range_error) f += "RANGE ";
   if (p.crashed) f += "crashed ";
+  if (p.faulty) f += "FAULTY ";
   if (p.halted) f += "halted ";
   if (p.decided) f += "decided ";
   if (!f.empty()) f.pop_back();
@@ -161,7 +162,7 @@ std::string json_proc(const TraceProcess& p, int i) {
   return "{\"p\":" + std::to_string(i) + ",\"vars\":" + json_string(p.vars) +
          ",\"decided\":" + (p.decided ? "true" : "false") + ",\"halted\":" + (p.halted ? "true" : "false") +
          ",\"conflict\":" + (p.conflict ? "true" : "false") + ",\"range_error\":" + (p.range_error ? "true" : "false") +
-         ",\"crashed\":" + (p.crashed ? "true" : "false") + "}";
+         ",\"crashed\":" + (p.crashed ? "true" : "false") + (p.faulty ? ",\"faulty\":true" : "") + "}";
 }
 
 }  // namespace

@@ -331,6 +331,8 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
   app.add_option("--duplicate", o.duplicate,
                  "UDP: take each received datagram a second time, after the rest of its batch, with this probability")
       ->transform(cmdline::Probability());
+  app.add_flag("--lie", o.lie,
+               "Byzantine: send each peer a random value of the round's message type, or nothing (needs `byzantine f`)");
   app.add_option("--seed", o.seed, "seed for random inputs, coin(), random(k) and fault injection")
       ->transform(Unsigned(0));
   auto* after_decide = app.add_option("--after-decide", o.after_decide, "rounds to keep running after deciding")

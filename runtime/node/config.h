@@ -62,6 +62,7 @@ struct Options {
   double drop = 0.0;       // fault injection: drop received messages
   int64_t delay_us = 0;    // fault injection: delay received messages by up to this
   double duplicate = 0.0;  // fault injection (UDP): take received datagrams twice
+  bool lie = false;        // fault injection: this replica is Byzantine (lie.h)
   uint64_t seed = 1;
   int64_t after_decide = -1;  // -1: the protocol's `after_decide` const, else 2
   int64_t linger_rounds = -1; // -1: 4 phases (4 x the round declarations), at least 8

@@ -14,6 +14,7 @@
 
 #include "node/json.h"
 #include "node/learning.h"
+#include "node/lie.h"
 #include "node/timer_wheel.h"
 #include "store/log.h"
 
@@ -28,6 +29,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <queue>
 
 namespace psync::node {
@@ -275,6 +277,10 @@ class Node final : public engine::Host {
       log_->commit();
     }
 
+    if (o.lie) {  // --lie: only for a protocol that declares `byzantine f`
+      if (std::string e = Liar::refuse(desc); !e.empty()) throw ConfigError(e);
+      liar_.emplace(desc, n_, o.seed * 0x9e3779b97f4a7c15ull + uint64_t(o.id));
+    }
     net_.n = n_;
     net_.me = o.id;
     net_.fingerprint = desc.fingerprint;
@@ -378,6 +384,15 @@ class Node final : public engine::Host {
     h.instance = instance;
     h.round = round;
     h.sender = options_.id;
+    if (liar_ && to != options_.id) {  // --lie: a value of its own choosing, or nothing
+      lie_buf_.resize(payload.size());
+      if (!liar_->draw(round, lie_buf_)) {
+        ++counters_.lies_withheld;
+        return;
+      }
+      ++counters_.lies_sent;
+      payload = lie_buf_;
+    }
     transport_->send(to, h, payload);
   }
 
@@ -1295,6 +1310,8 @@ class Node final : public engine::Host {
   std::priority_queue<Delayed, std::vector<Delayed>, std::greater<>> delayed_;
   uint64_t delayed_seq_ = 0;
   uint64_t fault_rng_;
+  std::optional<Liar> liar_;        // --lie
+  std::vector<std::byte> lie_buf_;
   std::vector<int64_t> inputs_;  // scratch: the inputs of the instance being started
   // Scratch for bytes inputs: their words point here until init has read them.
   std::vector<std::vector<int64_t>> input_buffers_;

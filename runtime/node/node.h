@@ -15,6 +15,8 @@ namespace psync::node {
 #define PSYNC_NODE_COUNTERS(X)                                                  \
   X(injected_drops)                 /* --drop: received messages thrown away */ \
   X(injected_delays)                /* --delay: received messages held back */ \
+  X(lies_sent)                      /* --lie: messages replaced by a random value */ \
+  X(lies_withheld)                  /* --lie: messages not sent at all */ \
   X(unknown_instance_dropped)       /* instance id beyond --instances */       \
   X(beyond_window_dropped)          /* a peer's message would start an instance too far ahead */ \
   X(fenced_messages_dropped)        /* a restarted peer's message for an instance it may have voted in before */ \

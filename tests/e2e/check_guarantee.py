@@ -43,12 +43,16 @@ Options:
                           decision ends its instances
   --allow-undecided       do not require every live replica to decide every
                           instance (faulty runs)
+  --lie I                 replica I is Byzantine (`--lie`, every replica
+                          gets `--byzantine 1`): the guarantee is judged on
+                          the other replicas, their decisions and inputs
   --seed S                inputs, coins (default 1)
   --time-limit SEC        (default 30)
 """
 import json
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -86,7 +90,7 @@ def parse_args(argv):
     o = {"psyncc": argv[0], "file": argv[1], "n": 3, "inputs": [], "instances": 10, "window": 4,
          "transport": "udp", "kill": [], "consts": [], "k": None, "root": 0, "guarantee": None,
          "allow_undecided": False, "seed": 1, "time_limit": 30.0, "max_rounds": None,
-         "late": None, "expect_learned": None, "default": None}
+         "late": None, "expect_learned": None, "default": None, "lie": None}
     i = 2
     while i < len(argv):
         a = argv[i]
@@ -108,6 +112,8 @@ def parse_args(argv):
             o["window"] = int(val)
         elif a == "--transport":
             o["transport"] = val
+        elif a == "--lie":
+            o["lie"] = int(val)
         elif a == "--kill":
             who, at = val.split("@")
             o["kill"].append((int(who), float(at.rstrip("ms")) / 1000.0))
@@ -208,6 +214,8 @@ def run_cluster(o, binary, values, workdir):
                 cmd += ["--const", c]
             if o["max_rounds"] is not None:
                 cmd += ["--max-rounds", str(o["max_rounds"])]
+            if o["lie"] is not None:
+                cmd += ["--byzantine", "1"] + (["--lie", "--stats"] if i == o["lie"] else [])
             out = open(os.path.join(workdir, f"out{i}"), "w+")
             err = open(os.path.join(workdir, f"err{i}"), "w+")
             procs.append([cmd, out, err])
@@ -256,7 +264,14 @@ def run_cluster(o, binary, values, workdir):
             text = err.read()
             if i not in killed and p.returncode not in (0, 1):
                 errors.append(f"replica {i} exited {p.returncode}: {text[-2000:]}")
-            if "conflict" in text.lower():
+            if i == o["lie"]:  # the liar must have lied, or the test proves nothing
+                sent = re.search(r'"lies_sent":(\d+)', text)
+                withheld = re.search(r'"lies_withheld":(\d+)', text)
+                if not sent or not withheld or int(sent.group(1)) == 0 or int(withheld.group(1)) == 0:
+                    errors.append(f"replica {i} (--lie) told no lies: {text[-2000:]}")
+                else:
+                    o["lies"] = (int(sent.group(1)), int(withheld.group(1)))
+            if "conflict" in text.lower() and i != o["lie"]:  # the liar's --stats name the counter
                 errors.append(f"replica {i} reported a conflicting decision: {text[-2000:]}")
         return decisions, killed, errors
     finally:
@@ -285,12 +300,15 @@ def judge(o, values, decisions, killed):
     problems, decided_count = [], 0
     for j in range(o["instances"]):
         got = decisions.get(j, {})
-        decided_count += len(got)
         inputs = first_input[j] if first_input else None
+        if o["lie"] is not None:  # only the correct replicas' decisions and inputs count
+            got = {i: v for i, v in got.items() if i != o["lie"]}
+            inputs = [v for i, v in enumerate(inputs) if i != o["lie"]] if inputs else inputs
+        decided_count += len(got)
         vals = list(got.values())
         where = f"instance {j}: decisions {dict(sorted(got.items()))} inputs {inputs}"
         if not o["allow_undecided"]:
-            missing = [i for i in range(n) if i not in killed and i not in got]
+            missing = [i for i in range(n) if i not in killed and i not in got and i != o["lie"]]
             if missing and g not in ("leader", "election"):
                 problems.append(f"{where}: replicas {missing} did not decide")
         if g in ("consensus", "kset"):
@@ -400,6 +418,8 @@ def main():
     no_decision = o["guarantee"] in ("leader", "election")
     what = "final states" if no_decision else "decisions"
     over = len(o.get("finals", {})) if no_decision else len(decisions)
+    if o.get("lies"):
+        summary["liar_messages"] = {"lies": o["lies"][0], "withheld": o["lies"][1]}
     print(f"PASS: {os.path.basename(o['file'])} n={o['n']} {o['guarantee']}: {count} {what} over "
           f"{over} instance(s){'' if not summary else ' ' + json.dumps(summary)}")
 

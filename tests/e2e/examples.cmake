@@ -65,6 +65,10 @@ psync_e2e(ex_leader_election_n3_tcp ${GUARANTEE} ${EX}/leader_election.psync --g
 # Raft-style election (at most one leader per term, on the final states).
 psync_e2e(ex_phase_king_n4 ${GUARANTEE} ${EX}/phase_king.psync --guarantee consensus
           -n 4 --input init=agree:0..1 --instances 10 --seed 18)
+# Byzantine: replica 3 lies (`--lie`, random values or nothing to each
+# peer); the three correct replicas agree on a correct replica's input.
+psync_e2e(ex_phase_king_byzantine_n4_one_liar ${GUARANTEE} ${EX}/phase_king_byzantine.psync --guarantee consensus
+          -n 4 --input init=agree:0..1 --instances 6 --lie 3 --seed 21)
 psync_e2e(ex_phase_king_n4_one_killed ${GUARANTEE} ${EX}/phase_king.psync --guarantee consensus
           -n 4 --input init=agree:0..1 --instances 3 --kill 0@0ms --seed 19)
 psync_e2e(ex_chandra_toueg_n3 ${GUARANTEE} ${EX}/chandra_toueg.psync --guarantee consensus

@@ -67,7 +67,7 @@ static int32_t min_agreement(const void* const* states, const psync_env* env) {
 }
 
 static const psync_round_desc rounds[] = {
-    {"exchange", 0u, 0u, 0, 0, 0, min_msg_size, min_send, min_update, NULL, NULL, NULL, NULL, NULL}};
+    {"exchange", 0u, 0u, 0, 0, 0, min_msg_size, min_send, min_update, NULL, NULL, NULL, NULL, NULL, NULL}};
 static const psync_field inputs[] = {{"init", PSYNC_KIND_INT, kInit * 8, NULL, 0u, 0u}};
 static const psync_spec_desc specs[] = {{"agreement", PSYNC_SPEC_INVARIANT, 0u, min_agreement, NULL, NULL, 0u, 0u, NULL}};
 static const psync_type int_type = {PSYNC_TYPE_INT, 0u, NULL, NULL, 0};
@@ -76,7 +76,7 @@ static const psync_type* const input_types[] = {&int_type};
 static const psync_protocol_desc protocol = {
     PSYNC_ABI_VERSION, 1u, "MinC", 0x1234u, rounds, 1u, 0u, inputs, NULL,
     {"decision", PSYNC_KIND_INT, kDecision * 8, NULL, 0u, 0u}, 1u, 0u, specs, min_state_size, NULL, min_init, NULL,
-    0u, 0u, NULL, -1, NULL, input_types, &int_type, NULL, 0u, 1u, 0u, 0u};
+    0u, 0u, NULL, -1, NULL, input_types, &int_type, NULL, 0u, 1u, 0u, 0u, NULL};
 
 static int decisions = 0;
 static void on_decided(void* self, const psync_env* env, const void* state) {
@@ -102,8 +102,13 @@ int main(void) {
          "psync_type layout (version 3)");
   expect(offsetof(psync_protocol_desc, phase_words) == offsetof(psync_protocol_desc, output_type) + sizeof(void*),
          "phase_words follows output_type (version 5)");
-  expect(offsetof(psync_protocol_desc, reserved5) + sizeof(uint32_t) == sizeof(psync_protocol_desc),
-         "reserved5 ends the descriptor (version 5)");
+  expect(offsetof(psync_protocol_desc, byzantine) == offsetof(psync_protocol_desc, reserved5) + sizeof(uint32_t) &&
+             offsetof(psync_protocol_desc, byzantine) + sizeof(void*) == sizeof(psync_protocol_desc),
+         "byzantine ends the descriptor, after reserved5 (version 7)");
+  expect(offsetof(psync_round_desc, msg_type) == offsetof(psync_round_desc, print_msg) + sizeof(void*) &&
+             offsetof(psync_round_desc, msg_type) + sizeof(void*) == sizeof(psync_round_desc),
+         "msg_type ends the round descriptor, after print_msg (version 7)");
+  expect(PSYNC_HALTED_FAULTY == 2, "the faulty marker of the halted word (version 7)");
   expect(PSYNC_MAX_N == 64, "PSYNC_MAX_N is 64 (one presence word)");
   expect(strcmp(PSYNC_DESCRIPTOR_SYMBOL, "psync_protocol") == 0, "the descriptor symbol");
 

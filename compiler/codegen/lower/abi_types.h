@@ -38,7 +38,7 @@ namespace psync::lower {
   F(psync_round_desc, timeout_us) F(psync_round_desc, strict_bound) F(psync_round_desc, sync_k)             \
   F(psync_round_desc, msg_size) F(psync_round_desc, send) F(psync_round_desc, update)                       \
   F(psync_round_desc, receive) F(psync_round_desc, finish) F(psync_round_desc, go_when)               \
-  F(psync_round_desc, timeout) F(psync_round_desc, print_msg)
+  F(psync_round_desc, timeout) F(psync_round_desc, print_msg) F(psync_round_desc, msg_type)
 #define PSYNC_ABI_SPEC(F) F(psync_spec_desc, name) F(psync_spec_desc, kind) F(psync_spec_desc, after_rounds) \
   F(psync_spec_desc, eval) F(psync_spec_desc, eval2) F(psync_spec_desc, pred)                             \
   F(psync_spec_desc, ho_shape) F(psync_spec_desc, reserved5) F(psync_spec_desc, pred_local)
@@ -52,7 +52,8 @@ namespace psync::lower {
   F(psync_protocol_desc, max_pid_constant) F(psync_protocol_desc, max_pid_constant_site)                     \
   F(psync_protocol_desc, input_types) F(psync_protocol_desc, output_type)                                     \
   F(psync_protocol_desc, phase_words) F(psync_protocol_desc, phase_window)                                    \
-  F(psync_protocol_desc, phase_modulus) F(psync_protocol_desc, phase_flags) F(psync_protocol_desc, reserved5)
+  F(psync_protocol_desc, phase_modulus) F(psync_protocol_desc, phase_flags) F(psync_protocol_desc, reserved5)  \
+  F(psync_protocol_desc, byzantine)
 #define PSYNC_ABI_TYPE(F)                                                                              \
   F(psync_type, kind) F(psync_type, count) F(psync_type, elems) F(psync_type, names) F(psync_type, lo)
 

@@ -38,9 +38,24 @@ CValue lower_Uniform(F& f, const Expr& e) {
   auto& B = f.B;
   Value* first = B.CreateLoad(f.i64, f.ho);
   Value* acc = f.cell(B.getTrue(), "uniform");
+  // Under `byzantine f`, every correct process has the first correct
+  // process's set; faulty receivers are skipped (what they hear changes
+  // nothing).
+  Value* ref = f.cell(B.getInt64(0), "uniform.ref");
+  Value* have = f.cell(B.getFalse(), "uniform.have");
   f.for_range(B.getInt64(0), f.n, [&](Value* p) {
     Value* h = B.CreateLoad(f.i64, B.CreateGEP(f.i64, f.ho, p));
-    B.CreateStore(B.CreateAnd(f.get(acc, f.i1), B.CreateICmpEQ(h, first)), acc);
+    Value* ok = f.correct_process(p);
+    if (!ok) {
+      B.CreateStore(B.CreateAnd(f.get(acc, f.i1), B.CreateICmpEQ(h, first)), acc);
+      return;
+    }
+    f.emit_if(ok, [&] {
+      Value* same = B.CreateOr(B.CreateNot(f.get(have, f.i1)), B.CreateICmpEQ(h, f.get(ref, f.i64)));
+      B.CreateStore(B.CreateAnd(f.get(acc, f.i1), same), acc);
+      B.CreateStore(h, ref);
+      B.CreateStore(B.getTrue(), have);
+    });
   });
   return f.scalar(e.type, f.get(acc, f.i1));
 }
@@ -49,9 +64,13 @@ CValue lower_HoSize(F& f, const Expr& e) {
   auto& B = f.B;
   Value* acc = f.cell(B.getInt64(INT64_MAX), "ho_size");
   f.for_range(B.getInt64(0), f.n, [&](Value* p) {
-    Value* c = B.CreateCall(f.ctpop(), {B.CreateLoad(f.i64, B.CreateGEP(f.i64, f.ho, p))});
-    Value* cur = f.get(acc, f.i64);
-    B.CreateStore(B.CreateSelect(B.CreateICmpSLT(c, cur), c, cur), acc);
+    auto body = [&] {
+      Value* c = B.CreateCall(f.ctpop(), {B.CreateLoad(f.i64, B.CreateGEP(f.i64, f.ho, p))});
+      Value* cur = f.get(acc, f.i64);
+      B.CreateStore(B.CreateSelect(B.CreateICmpSLT(c, cur), c, cur), acc);
+    };
+    if (Value* ok = f.correct_process(p)) f.emit_if(ok, body);  // faulty receivers: as in uniform
+    else body();
   });
   return f.scalar(e.type, f.get(acc, f.i64));
 }

@@ -253,6 +253,14 @@ Function* ModuleLowering::lower_const_defaults() {
   return fn;
 }
 
+// byzantine(env): `byzantine f`, f from env's n and consts (no process).
+Function* ModuleLowering::lower_byzantine() {
+  Function* fn = make_abi_fn<decltype(psync_protocol_desc::byzantine)>(qualified("byzantine"));
+  FunctionLowering L(*this, fn, fn->getArg(0));
+  L.B.CreateRet(L.as_i64(L.emit(*prog.byzantine[0].count)));
+  return fn;
+}
+
 // init(state, env, inputs): inputs normalised to their type, then the vars'
 // initialisers in order.
 Function* ModuleLowering::lower_init() {
@@ -497,6 +505,7 @@ void ModuleLowering::emit_descriptor(const std::vector<llvm::Constant*>& rounds,
   d[ProtocolField::phase_modulus] = u32(phases.applies ? static_cast<size_t>(phases.modulus) : 1);
   d[ProtocolField::phase_flags] = u32(phases.applies && phases.modulo_n ? PSYNC_PHASE_MOD_N : 0);
   d[ProtocolField::reserved5] = u32(0);
+  d[ProtocolField::byzantine] = prog.byzantine.empty() ? null_ptr() : lower_byzantine();
   auto* g = new llvm::GlobalVariable(*module, abi.Protocol, true, llvm::GlobalValue::ExternalLinkage, d.get(),
                                      PSYNC_DESCRIPTOR_SYMBOL);
   g->setAlignment(llvm::Align(alignof(psync_protocol_desc)));

@@ -236,11 +236,22 @@ Value* FunctionLowering::quantify(const Expr& e, size_t k, bool forall) {
   if (k == e.params.size()) return emit(*e.args[0]).v;
   Value* acc = cell(B.getInt1(forall), forall ? "forall" : "exists");
   for_range(B.getInt64(0), n, [&](Value* p) {
-    bound[e.params[k].get()] = scalar(e.params[k]->type, p);
-    Value* inner = quantify(e, k + 1, forall);
-    B.CreateStore(forall ? B.CreateAnd(get(acc, i1), inner) : B.CreateOr(get(acc, i1), inner), acc);
+    auto body = [&] {
+      bound[e.params[k].get()] = scalar(e.params[k]->type, p);
+      Value* inner = quantify(e, k + 1, forall);
+      B.CreateStore(forall ? B.CreateAnd(get(acc, i1), inner) : B.CreateOr(get(acc, i1), inner), acc);
+    };
+    // Specs speak of correct processes only (docs/language.md §13.7).
+    if (Value* ok = correct_process(p)) emit_if(ok, body);
+    else body();
   }, forall ? "forall" : "exists");
   return get(acc, i1);
+}
+
+Value* FunctionLowering::correct_process(Value* p) {
+  if (M.prog.byzantine.empty() || !states) return nullptr;
+  Value* halted = load_field(M.abi.ProcHeader, state_of_process(states, p), ProcHeaderField::halted);
+  return B.CreateICmpNE(halted, B.getInt64(PSYNC_HALTED_FAULTY));
 }
 
 CValue FunctionLowering::emit_binary(const Expr& e) {

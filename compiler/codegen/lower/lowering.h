@@ -153,6 +153,7 @@ class ModuleLowering {
   Function* append_bytes_fn();
   /// A psync_type constant describing t (interned per type).
   llvm::Constant* type_description(const Type* t);
+  Function* lower_byzantine();  // descriptor.cpp
   std::map<const Type*, llvm::Constant*> type_descs;
 };
 
@@ -217,6 +218,9 @@ class FunctionLowering {
   Value* env_round();
   Value* env_phase();
   Value* state_of_process(Value* states_array, Value* p);
+  // Under `byzantine f`, in a spec: process p is correct (its state's
+  // halted word is not PSYNC_HALTED_FAULTY); null when every process is.
+  Value* correct_process(Value* p);
 
   // ------------------------------------------------ stack (function.cpp)
   /// Memory for one value of type t, in the entry block.

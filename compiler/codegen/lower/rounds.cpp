@@ -421,6 +421,7 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
   d[RoundField::go_when] = fn_or_null(go_when);
   d[RoundField::timeout] = fn_or_null(timeout);
   d[RoundField::print_msg] = print_msg;
+  d[RoundField::msg_type] = type_description(msg);
   return d.get();
 }
 

@@ -228,6 +228,13 @@ void Printer::program(const Program& p) {
   for (auto& f : p.fns) decls.emplace_back(f->range.begin, [this, &f] { fn_decl(*f); });
   for (auto& r : p.rounds) decls.emplace_back(r.range.begin, [this, &r] { round(r); });
   for (auto& s : p.specs) decls.emplace_back(s.range.begin, [this, &s] { spec(s); });
+  for (auto& b : p.byzantine)  // `byzantine f` (docs/language.md §13.7)
+    decls.emplace_back(b.range.begin, [this, &b] {
+      w_.begin_item(b.range.begin);
+      tok("byzantine", "byzantine ");
+      if (b.count) expr(*b.count);
+      w_.consumed(b.range.end);
+    });
   std::stable_sort(decls.begin(), decls.end(), [](auto& a, auto& b) { return a.first < b.first; });
   for (auto& d : decls) d.second();
 }

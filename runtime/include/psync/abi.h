@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a layout or a signature below changes. */
-#define PSYNC_ABI_VERSION 6u
+#define PSYNC_ABI_VERSION 7u
 
 /* The largest n the layouts support (set<pid> and presence words are 64 bits). */
 #define PSYNC_MAX_N 64
@@ -83,6 +83,9 @@ typedef struct psync_hooks {
   void (*range_error)(void* self, const psync_env* env, int64_t value, const char* where);
 } psync_hooks;
 
+/* Version 7: the `halted` word of a Byzantine process's state. */
+#define PSYNC_HALTED_FAULTY 2
+
 /* What every entry point knows about where it runs. */
 struct psync_env {
   int32_t n;               /* number of processes, 1..PSYNC_MAX_N */
@@ -96,7 +99,10 @@ struct psync_env {
 /* First words of every process state. */
 typedef struct psync_proc_header {
   int64_t decided;   /* 1 once decide() ran */
-  int64_t halted;    /* 1 once halt ran; the process stops taking part */
+  /* 1 once halt ran; the process stops taking part. Version 7: a driver
+   * writes PSYNC_HALTED_FAULTY into the state of a Byzantine process (its
+   * sends are the driver's lies); specs skip such processes. */
+  int64_t halted;
   int64_t conflict;  /* 1 if decide() was called with a second, different value */
   /* Version 2: 1 once a computed value was out of range where a process id
    * or a set element was expected (hooks.range_error says where). */
@@ -199,6 +205,9 @@ typedef struct psync_round_desc {
    * cap > 0. psyncc always emits it; NULL (a hand-written descriptor) makes
    * drivers print the message's words. */
   int32_t (*print_msg)(const void* msg, const psync_env* env, char* buf, uint64_t cap);
+  /* Version 7. The round's message type (unit when it sends nothing): a
+   * driver that injects Byzantine lies enumerates or draws its values. */
+  const struct psync_type* msg_type;
 } psync_round_desc;
 
 typedef enum psync_spec_kind {
@@ -297,6 +306,11 @@ typedef struct psync_protocol_desc {
   uint32_t phase_modulus;  /* >= 1 */
   uint32_t phase_flags;    /* PSYNC_PHASE_* */
   uint32_t reserved5;
+  /* ---- Version 7: the fault model ---- */
+  /* `byzantine f`: f for this n and these consts (env->n, env->consts; no
+   * process, no hooks), the number of processes that may send anything.
+   * NULL when the protocol declares no Byzantine faults. */
+  int64_t (*byzantine)(const psync_env* env);
 } psync_protocol_desc;
 
 /* psync_protocol_desc.phase_flags */
