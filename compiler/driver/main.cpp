@@ -269,7 +269,9 @@ int run_build(const BuildOptions& b, const CommonOptions& common) {
   }
   if (b.emit == "llvm" || b.emit == "asm" || b.emit == "obj") {
     auto kind = b.emit == "llvm" ? psync::EmitKind::LLVM : b.emit == "asm" ? psync::EmitKind::Asm : psync::EmitKind::Object;
-    if (!lowered->emit(kind, out, b.opt_level, target, error)) {
+    bool emitted = lowered->emit(kind, out, b.opt_level, target, error);
+    timer.mark(kind == psync::EmitKind::LLVM ? "writing IR" : "code generation");
+    if (!emitted) {
       fmt::print(stderr, "psyncc: error: {}\n", error);
       return 2;
     }
