@@ -133,6 +133,14 @@ void Transport::arm_hello_timer() {
   });
 }
 
+void Transport::schedule_flush() {
+  if (flush_posted_ || in_batch_) return;
+  flush_posted_ = true;
+  asio::post(io_, [this, alive = alive_] {
+    if (*alive) flush();
+  });
+}
+
 void Transport::send_notice(int32_t to, uint64_t instance) {
   notices_[size_t(to)].push_back(instance);
   schedule_flush();

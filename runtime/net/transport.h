@@ -106,6 +106,22 @@ struct NetConfig {
   uint64_t fault_seed = 0;
 };
 
+// A Decided frame stands for one decided notice per instance it names
+// (wire.h): if `h` is one, hands `on_notice` a Notice header (empty
+// payload) for each, in increasing order, and returns true; otherwise
+// returns false. The node and the replica dispatch notices this way.
+template <typename OnNotice>
+bool expand_decided_frame(const WireHeader& h, std::span<const std::byte> payload, OnNotice&& on_notice) {
+  if (h.kind != FrameKind::Decided) return false;
+  WireHeader one = h;
+  one.kind = FrameKind::Notice;
+  for_each_decided(h.instance, payload, [&](uint64_t i) {
+    one.instance = i;
+    on_notice(static_cast<const WireHeader&>(one));
+  });
+  return true;
+}
+
 // Where well-formed, authenticated frames (messages and decided notices) go.
 using FrameHandler = std::function<void(const WireHeader&, std::span<const std::byte> payload)>;
 
@@ -168,8 +184,9 @@ class Transport {
   // has been counted). `peer` is the sender on Ok.
   DecodeStatus accept_packet(std::span<const std::byte> packet, int32_t& peer, PacketKind& kind);
   // Posts a flush() unless one is posted or a receive batch is running
-  // (its end flushes).
-  virtual void schedule_flush() = 0;
+  // (its end flushes). flush() sets flush_posted_ while it gathers the
+  // Decided frames (they leave with it) and clears it before writing.
+  void schedule_flush();
   // Turns the notices gathered since the last flush into Decided frames
   // (send()); the first thing flush() does.
   void send_gathered_notices();
@@ -190,6 +207,7 @@ class Transport {
   std::function<HelloBody(int32_t)> hello_body_;
   std::function<void(const HelloEvent&)> on_hello_;
   bool in_batch_ = false;  // sends inside a batch leave at its end, not by a post
+  bool flush_posted_ = false;
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards queued handlers
 
