@@ -152,7 +152,8 @@ void Transport::send_gathered_notices() {
   for (int32_t to = 0; to < config_.n; ++to) {
     std::vector<uint64_t>& list = notices_[size_t(to)];
     if (list.empty()) continue;
-    std::sort(list.begin(), list.end());
+    // Instances mostly decide in order: sort only when they did not.
+    if (!std::is_sorted(list.begin(), list.end())) std::sort(list.begin(), list.end());
     list.erase(std::unique(list.begin(), list.end()), list.end());
     WireHeader h;
     h.kind = FrameKind::Decided;

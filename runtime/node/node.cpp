@@ -411,14 +411,14 @@ class Node final : public engine::Host {
     if (status_[instance] == Active) status_[instance] = ActiveDecided;
     if (log_) log_->append_decision(instance, round, value, false);
     if (state_text.empty() && value != "null") {
-      out_.append_int_line(options_.id, instance, round, value, now_us());
+      out_.append_int_line(options_.id, instance, round, value, event_now());  // one clock read per batch
       if (out_.wants_flush()) write_out();
       else schedule_write_out();
       return;
     }
     JsonObject line;
     line.add("id", options_.id).add("instance", instance).add("round", round).add_raw("value", value);
-    line.add_string("state", state_text).add("us", now_us());
+    line.add_string("state", state_text).add("us", event_now());
     emit_line(line);
   }
 
