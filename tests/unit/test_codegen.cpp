@@ -178,60 +178,6 @@ TEST_CASE("LastVoting: go when condition evaluates over the mailbox") {
   CHECK(collect.go_when(ls.state(1), &e1, mbox.data()) == 1);
 }
 
-TEST_CASE("derived go when: a process no send of a closed round can reach ends it at once") {
-  // LastVoting's ack goes only to coord = phase % n: everyone else may go.
-  Compiled lv = compile_text(read_example("last_voting"));
-  const psync_round_desc& ack = lv.d().rounds[2];
-  REQUIRE((ack.go_when != nullptr));
-  Lockstep ls(lv.d(), 3, {{5}, {7}, {9}});
-  std::vector<uint64_t> mbox(1 + 3, 0);
-  for (int64_t phase : {0, 1, 4}) {
-    for (int p = 0; p < 3; ++p) {
-      psync_env e = ls.env(p);
-      e.round = 4 * phase + 2;
-      e.phase = phase;
-      CHECK(ack.go_when(ls.state(p), &e, mbox.data()) == (p == phase % 3 ? 0 : 1));
-    }
-  }
-  // Only sends to one uniform pid each count; a written go when is kept.
-  Compiled c = compile_text(R"(protocol S
-const k: int = 1
-input init: int
-output decision: int
-var x: int = init
-var leader: pid = 0
-let first: pid = (r + k) % n
-
-round to_all { send x to all  update(mbox) { } }
-round to_a_var { send x to leader  update(mbox) { } }
-round to_two { send x to first if x > 0  send x to 0  update(mbox) { } }
-round nothing { update(mbox) { } }
-round written { send x to 0  update(mbox) { }  progress go when mbox.size > 5 }
-round event { send x to 0  receive(s, m) { }  finish(t) { } }
-)");
-  const psync_protocol_desc& d = c.d();
-  REQUIRE(d.num_rounds == 6);
-  CHECK((d.rounds[0].go_when == nullptr));
-  CHECK((d.rounds[1].go_when == nullptr));  // leader is each sender's own state
-  CHECK((d.rounds[5].go_when == nullptr));  // finish(t) would see t change
-  Lockstep l4(d, 4, {{1}, {1}, {1}, {1}});
-  std::vector<uint64_t> box(1 + 4, 0);
-  for (int p = 0; p < 4; ++p) {
-    psync_env e = l4.env(p);
-    e.round = 2;  // first = (2 + 1) % 4 = 3
-    CHECK(d.rounds[2].go_when(l4.state(p), &e, box.data()) == (p == 0 || p == 3 ? 0 : 1));
-    e.round = 3;
-    CHECK(d.rounds[3].go_when(l4.state(p), &e, box.data()) == 1);  // nobody sends
-    e.round = 4;
-    CHECK(d.rounds[4].go_when(l4.state(p), &e, box.data()) == (p == 0 ? 0 : 1));
-  }
-  // A liar may send anywhere: nothing is derived with `byzantine f`.
-  Compiled byz = compile_text(
-      "protocol B\nconst f: int = 1\nbyzantine f\ninput init: int\noutput decision: int\nvar x: int = init\n"
-      "round a { send x to 0  update(mbox) { } }\n");
-  CHECK((byz.d().rounds[0].go_when == nullptr));
-}
-
 TEST_CASE("arithmetic: division by zero, overflow, remainder") {
   CHECK(decide_value("10 / k", {0}) == 0);
   CHECK(decide_value("7 % k", {0}) == 7);

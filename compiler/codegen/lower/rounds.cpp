@@ -3,7 +3,6 @@
 // receive/finish, go_when) and each specification's evaluators, returned as
 // the psync_round_desc / psync_spec_desc constants of the descriptor.
 #include "codegen/lower/lowering.h"
-#include "codegen/lower/silent_rounds.h"
 
 #include <functional>
 
@@ -373,24 +372,12 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
       B.CreateRetVoid();
     }
   }
-  // The written `go when`, or'ed with a derived one (silent_rounds.h): a
-  // process that no send of the round can reach ends it at once, with the
-  // empty mailbox it would end it with anyway (docs/runtime.md, "Rounds
-  // nobody sends to").
-  const std::optional<std::vector<const Expr*>> receivers = sole_receivers(prog, r);
-  if (r.progress.go_when || receivers) {
+  if (r.progress.go_when) {
     go_when = make_abi_fn<decltype(RoundDesc::go_when)>(qualified(r.name, "go_when"));
     FunctionLowering L(*this, go_when, go_when->getArg(1));
     L.state = go_when->getArg(0);
     if (r.update) L.bind_mailbox(*r.update->params[0], go_when->getArg(2));
-    Value* go = r.progress.go_when ? L.emit(*r.progress.go_when).v : L.B.getFalse();
-    if (receivers) {
-      Value* unreached = L.B.getTrue();
-      for (const Expr* d : *receivers)
-        unreached = L.B.CreateAnd(unreached, L.B.CreateICmpNE(L.as_i64(L.emit(*d)), L.me));
-      go = L.B.CreateOr(go, unreached);
-    }
-    L.B.CreateRet(L.B.CreateZExt(go, i32));
+    L.B.CreateRet(L.B.CreateZExt(L.emit(*r.progress.go_when).v, i32));
   }
 
   Function* timeout = nullptr;
