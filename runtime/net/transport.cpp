@@ -75,13 +75,24 @@ DecodeStatus Transport::accept_packet(std::span<const std::byte> packet, int32_t
     return DecodeStatus::Ok;
   }
   notify_reachable();
+  // Decoded first, then handed up: the frames before a malformed one still
+  // are, as before; the prefetch pass sees them all before the first.
+  std::vector<std::pair<WireHeader, std::span<const std::byte>>> frames;
+  frames.swap(frames_);  // its capacity, and safe should a handler re-enter
+  frames.clear();
   s = decode_frames(packet_body(packet), session_.limits(), h.sender,
                     [&](const WireHeader& fh, std::span<const std::byte> payload) {
-                      ++counters_.frames_received;
-                      if (fh.kind == FrameKind::Decided) ++counters_.decided_frames_received;
-                      on_frame_(fh, payload);
+                      frames.emplace_back(fh, payload);
                       return true;
                     });
+  if (prefetch_)
+    for (const auto& [fh, payload] : frames) prefetch_(fh, payload);
+  for (const auto& [fh, payload] : frames) {
+    ++counters_.frames_received;
+    if (fh.kind == FrameKind::Decided) ++counters_.decided_frames_received;
+    on_frame_(fh, payload);
+  }
+  frames_.swap(frames);
   if (s != DecodeStatus::Ok) counters_.count_rejected(s);
   return s;
 }

@@ -148,6 +148,10 @@ class Transport {
   // automatically after a send.
   virtual void flush() = 0;
   virtual void stop() = 0;
+  // Called with every frame of a packet before the first of them is handed
+  // up: the node prefetches the instances they are for, so that the cache
+  // misses of a packet's ~100 frames overlap instead of coming one by one.
+  void set_prefetch(std::function<void(const WireHeader&, std::span<const std::byte>)> f) { prefetch_ = std::move(f); }
   // Called after each batch of received frames (one wake-up of the socket),
   // before the frames it caused are flushed: the node settles catch-ups here.
   void set_batch_end(std::function<void()> f) { batch_end_ = std::move(f); }
@@ -202,6 +206,7 @@ class Transport {
   NetCounters& counters_;
   Session session_;
   std::function<void()> batch_end_;
+  std::function<void(const WireHeader&, std::span<const std::byte>)> prefetch_;
   std::function<void()> before_send_;
   std::function<void()> on_connect_;
   std::function<HelloBody(int32_t)> hello_body_;
@@ -217,6 +222,8 @@ class Transport {
   int64_t hello_timer_at_ = INT64_MAX;
   std::vector<std::vector<uint64_t>> notices_;  // per peer: instances to name in its next Decided frame
   std::vector<std::byte> bitmap_;               // scratch for one Decided frame
+  // The frames of the packet being handed up (views into it), capacity kept.
+  std::vector<std::pair<WireHeader, std::span<const std::byte>>> frames_;
   std::chrono::steady_clock::time_point epoch_;
   int32_t last_reachable_ = 0;
 };
