@@ -883,7 +883,11 @@ class Node final : public engine::Host {
         });
       }
     }
-    wheel_.set(s, inst.deadline_us());
+    // Filed lazily: a deadline that moved later (every round arms one
+    // further out) stays filed where it was, and the wheel's early call finds
+    // nothing due (on_timer checks) and files it then. Instances mostly end
+    // before their first deadline, so they are filed once, not once a round.
+    if (const int64_t d = inst.deadline_us(); d < wheel_.when(s)) wheel_.set(s, d);
     return true;
   }
 
