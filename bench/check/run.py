@@ -15,11 +15,17 @@ psync-check-fixtures; compiled protocols plug in the same way, e.g.
 With --phases it runs PHASE_CASES instead: the examples that read `phase`,
 bounded without the phase abstraction next to unbounded with it.
 
-Usage: bench/check/run.py [--tool PATH] [--runs 5] [--case LABEL=CMD]... [--phases [--psyncc PATH]]
+The runs of all cases are interleaved (run 1 of every case, then run 2...),
+so that baseline and subject share the machine's load; `cpu s` is the
+checker's user+system CPU time, which load inflates less than wall time.
+--only SUBSTR keeps the cases whose label contains SUBSTR (repeatable).
+
+Usage: bench/check/run.py [--tool PATH] [--runs 5] [--case LABEL=CMD]... [--phases [--psyncc PATH]] [--only SUBSTR]...
 """
 import argparse
 import json
 import os
+import resource
 import re
 import shlex
 import statistics
@@ -46,17 +52,22 @@ DEFAULT_CASES = [
 # The phase abstraction (docs/checker.md, "Unbounded verdicts for protocols
 # that read phase"), with `--phases`: compiled examples through psyncc, each
 # bounded run without the abstraction (the old figure) next to the unbounded
-# one, n = 3, inputs 0..1, liveness on. Paxos and Chandra-Toueg do not close
-# within their time limit; they show how far the abstraction gets.
+# one, n = 3, inputs 0..1, liveness on; and each unbounded run with
+# --no-dead-state (docs/checker.md, "Dead state words") next to the default.
+# Paxos does not close within its time limit; it shows how far it gets.
 PHASE_CASES = [
     ("last-voting bounded 32 rounds", "check examples/last_voting.psync -n 3 --rounds 32 --no-phase-abstraction"),
+    ("last-voting any length, dead kept", "check examples/last_voting.psync -n 3 --no-dead-state"),
     ("last-voting any length", "check examples/last_voting.psync -n 3"),
     ("short-last-voting bounded 24 rounds", "check examples/short_last_voting.psync -n 3 --rounds 24 --no-phase-abstraction"),
+    ("short-last-voting any length, dead kept", "check examples/short_last_voting.psync -n 3 --no-dead-state"),
     ("short-last-voting any length", "check examples/short_last_voting.psync -n 3"),
     ("paxos bounded 8 rounds", "check examples/paxos.psync -n 3 --rounds 8 --no-phase-abstraction"),
+    ("paxos unbounded (60 s), dead kept", "check examples/paxos.psync -n 3 --time-limit 60s --no-dead-state"),
     ("paxos unbounded (60 s limit)", "check examples/paxos.psync -n 3 --time-limit 60s"),
     ("chandra-toueg bounded 16 rounds", "check examples/chandra_toueg.psync -n 3 --rounds 16 --no-phase-abstraction"),
-    ("chandra-toueg unbounded (60 s limit)", "check examples/chandra_toueg.psync -n 3 --time-limit 60s"),
+    ("chandra-toueg (60 s), dead kept", "check examples/chandra_toueg.psync -n 3 --time-limit 60s --no-dead-state"),
+    ("chandra-toueg any length", "check examples/chandra_toueg.psync -n 3 --time-limit 60s"),
 ]
 
 OK_LINE = re.compile(r"(\d+) states, (\d+) transitions.*\(([\d.]+) s\)")
@@ -74,19 +85,24 @@ def run_once(cmd):
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         stats_path = f.name
     try:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         p = subprocess.run(cmd + ["--stats-json", stats_path], capture_output=True, text=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if p.returncode not in (0, 1, 3):  # 3: a --time-limit case, reported as incomplete
             sys.exit(f"{shlex.join(cmd)}: exit {p.returncode}\n{p.stdout}{p.stderr}")
         try:
             with open(stats_path) as f:
-                return json.load(f)
+                figures = json.load(f)
+                figures["cpu"] = cpu
+                return figures
         except (OSError, ValueError):
             m = OK_LINE.search(p.stdout)  # a checker without --stats-json
             if not m:
                 sys.exit(f"{shlex.join(cmd)}: no figures in its output\n{p.stdout}")
             return {"states": int(m.group(1)), "transitions": int(m.group(2)),
                     "seconds": float(m.group(3)), "store_bytes": 0, "peak_rss_bytes": 0,
-                    "verdict": "ok" if p.returncode == 0 else "violation"}
+                    "verdict": "ok" if p.returncode == 0 else "violation", "cpu": cpu}
     finally:
         os.unlink(stats_path)
 
@@ -99,6 +115,7 @@ def main():
     ap.add_argument("--phases", action="store_true",
                     help="the phase abstraction's cases (PHASE_CASES) through --psyncc, instead of the fixtures")
     ap.add_argument("--psyncc", default=os.path.join(ROOT, "build", "compiler", "psyncc"))
+    ap.add_argument("--only", action="append", default=[], metavar="SUBSTR")
     args = ap.parse_args()
 
     cases = []
@@ -114,14 +131,20 @@ def main():
             sys.exit("psync-check-fixtures not found: build it (ninja -C build-check psync-check-fixtures) or pass --tool")
         cases = [(label, [tool] + shlex.split(a)) for label, a in DEFAULT_CASES]
 
+    if args.only:
+        cases = [(label, cmd) for label, cmd in cases if any(s in label for s in args.only)]
     print(f"checker benchmark: median of {args.runs} runs, one thread")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    hdr = (f"{'case':42} {'states':>10} {'trans':>11} {'time s':>8} {'states/s':>10} {'trans/s':>10} {'store MB/Mst':>13} "
-           f"{'RSS MB/Mst':>11}  covers")
+    hdr = (f"{'case':42} {'states':>10} {'trans':>11} {'time s':>8} {'cpu s':>8} {'states/s':>10} {'trans/s':>10} "
+           f"{'store MB/Mst':>13} {'RSS MB/Mst':>11}  covers")
     print(hdr)
     print("-" * len(hdr))
-    for label, cmd in cases:
-        runs = [run_once(cmd) for _ in range(args.runs)]
+    all_runs = [[] for _ in cases]
+    for _ in range(args.runs):  # interleaved: run k of every case, then run k+1
+        for i, (label, cmd) in enumerate(cases):
+            all_runs[i].append(run_once(cmd))
+    for (label, cmd), runs in zip(cases, all_runs):
+        cpu = statistics.median(r["cpu"] for r in runs)
         secs = statistics.median(r["seconds"] for r in runs)
         st, tr = runs[0]["states"], runs[0]["transitions"]
         store = statistics.median(r["store_bytes"] for r in runs)
@@ -132,7 +155,7 @@ def main():
                   else f"{r0.get('depth', '?')} rounds" + (" (incomplete)" if r0.get("verdict") == "incomplete" else ""))
         if r0.get("verdict") == "violation":
             covers = "violation"
-        print(f"{label:42} {st:>10} {tr:>11} {secs:>8.3f} {st / secs:>10.0f} {tr / secs:>10.0f} "
+        print(f"{label:42} {st:>10} {tr:>11} {secs:>8.3f} {cpu:>8.2f} {st / secs:>10.0f} {tr / secs:>10.0f} "
               f"{per_m(store):>13} {per_m(rss):>11}  {covers}")
 
 

@@ -90,6 +90,7 @@ inline constexpr psync_protocol_desc kOneThirdRule = {
     0,
     0,
     nullptr,  // byzantine (version 7): no fault model
+    nullptr,  // dead_words (version 8): none known
 };
 
 }  // namespace psync::bench

@@ -500,6 +500,7 @@ struct CheckCli {
   std::vector<std::string> consts;
   bool no_symmetry = false;
   bool no_phase_abstraction = false;
+  bool no_dead_state = false;
   bool no_liveness = false;
   bool liveness_every_round = false;
   uint64_t max_states = 0;
@@ -629,6 +630,27 @@ std::string phase_order_summary(const psync::PhaseOrder& p) {
   return s;
 }
 
+// "; dead state zeroed: ready before prepare, learn; suspect_after (feeds
+// only timeouts)" for check's first line, or "" when nothing is dead.
+std::string dead_state_summary(const psync::DeadState& d, bool off) {
+  if (d.dead.empty()) return "";
+  if (off) return "; dead state kept (--no-dead-state)";
+  std::string s;
+  for (auto& [v, mask] : d.dead) {
+    s += s.empty() ? "; dead state zeroed: " : ", ";
+    s += v->name;
+    if (std::find(d.timeout_only.begin(), d.timeout_only.end(), v) != d.timeout_only.end()) {
+      s += " (feeds only timeouts)";
+      continue;
+    }
+    std::string at;
+    for (size_t i = 0; i < d.round_names.size() && i < 64; ++i)
+      if (mask >> i & 1) at += (at.empty() ? "" : "/") + d.round_names[i];
+    s += " before " + at;
+  }
+  return s;
+}
+
 int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
   psync::check::CheckOptions o;
   o.n = cli.n;
@@ -650,15 +672,16 @@ int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
     o.cyclic_rounds = !t.reads_round_number;
     const bool liars = d.byzantine != nullptr;  // a liar's absolute values would not respect the renaming
     o.phase_abstraction = !o.cyclic_rounds && t.phase_order.applies && !cli.no_phase_abstraction && !liars;
+    o.dead_state = !cli.no_dead_state;
     const std::string rounds =
         o.cyclic_rounds        ? "folded modulo the cycle (the protocol does not read r or phase)"
         : o.phase_abstraction  ? "phase values renamed by their order (" + phase_order_summary(t.phase_order) + ")"
         : t.phase_order.applies && liars ? std::string("counted (`byzantine f`: a liar's values are not renamed)")
         : t.phase_order.applies ? std::string("counted (--no-phase-abstraction)")
                                 : "counted (phase values cannot be renamed: " + t.phase_order.reason + ")";
-    fmt::print("psyncc check: {} with n={}, {}; symmetry reduction {}; rounds {}\n", cli.file, cli.n,
+    fmt::print("psyncc check: {} with n={}, {}; symmetry reduction {}; rounds {}{}\n", cli.file, cli.n,
                "inputs " + cli.values, o.symmetry ? "on" : "off (" + (cli.no_symmetry ? std::string("--no-symmetry") : t.asymmetry_reason) + ")",
-               rounds);
+               rounds, dead_state_summary(t.dead_state, cli.no_dead_state));
     std::fflush(stdout);
     return psync::check::run_check(d, o, stdout);
   });
@@ -822,6 +845,9 @@ int main(int argc, char** argv) {
   check->add_flag("--no-symmetry", check_cli.no_symmetry, "Do not sort process states even when it is sound");
   check->add_flag("--no-phase-abstraction", check_cli.no_phase_abstraction,
                   "Count rounds even when phase values could be renamed by their order (then --rounds bounds the run)");
+  check->add_flag("--no-dead-state", check_cli.no_dead_state,
+                  "Keep state words that no future depends on (dead before a round, or feeding only timeouts) "
+                  "instead of zeroing them");
   check->add_flag("--no-liveness", check_cli.no_liveness, "Check only invariants and properties");
   check->add_flag("--liveness-every-round", check_cli.liveness_every_round,
                   "Start liveness windows at every round, not only at phase boundaries");

@@ -399,6 +399,7 @@ ProgramTraits analyze_traits(const Program& program, const SourceManager& source
   ProgramTraits t;
   TraitWalker(t, sources).program(program);
   if (t.reads_round_number) t.phase_order = analyze_phase_order(program, sources);
+  t.dead_state = analyze_dead_state(program);
   return t;
 }
 

@@ -1,6 +1,7 @@
 // traits.h: facts about a typed program that drivers use to pick sound
 // shortcuts, computed by walks over the tree (traits.cpp: symmetry and the
-// round number; phase_order.cpp: which values are phases).
+// round number; phase_order.cpp: which values are phases; dead_state.cpp:
+// which state words no future depends on).
 // In: a Program that passed sema. Out: ProgramTraits.
 #pragma once
 
@@ -39,6 +40,18 @@ struct PhaseOrder {
   std::map<const VarDecl*, std::vector<Leaf>> leaves;
 };
 
+/// State variables the checker may zero at a round boundary (dead_state.cpp;
+/// docs/checker.md, "Dead state words"): no future send, condition,
+/// decision or spec depends on their value there.
+struct DeadState {
+  /// Per var (top-level `var`, not `output var`): bit i set
+  /// = dead at the boundary before round i (rounds 64 and on: never).
+  std::map<const VarDecl*, uint64_t> dead;
+  /// The vars whose values feed only `timeout` expressions (dead everywhere).
+  std::vector<const VarDecl*> timeout_only;
+  std::vector<std::string> round_names;  ///< in cycle order, for reports
+};
+
 struct ProgramTraits {
   /// Some code or spec that can run reads `r` or `phase`. When false, only
   /// the position in the cycle of rounds matters, and the checker may fold
@@ -52,10 +65,13 @@ struct ProgramTraits {
   std::string asymmetry_reason;
   /// Computed when reads_round_number (analyze_phase_order).
   PhaseOrder phase_order;
+  /// Always computed (analyze_dead_state).
+  DeadState dead_state;
 };
 
 ProgramTraits analyze_traits(const Program& program, const SourceManager& sources);
 PhaseOrder analyze_phase_order(const Program& program, const SourceManager& sources);
+DeadState analyze_dead_state(const Program& program);
 
 /// The int-like words of a value of type t (int and pid leaves; an option's
 /// payload, not its tag; [T; n] counts T once), in layout order.

@@ -8,6 +8,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <string_view>
+#include <vector>
 
 namespace psync {
 
@@ -274,6 +275,15 @@ std::string validate_descriptor(const psync_protocol_desc& d, int32_t n) {
                   8 * value_words(*r.msg_type, n), " bytes");
     if (r.sync_k > n)
       return fail("round ", quoted(r.name), " waits for `sync ", r.sync_k, "` with n = ", n, ": it could never start");
+    // Version 8: dead words are whole words of the state past the header.
+    if (d.dead_words != nullptr) {
+      std::vector<uint32_t> words(d.dead_words(n, i, nullptr, 0));
+      if (!words.empty()) d.dead_words(n, i, words.data(), static_cast<uint32_t>(words.size()));
+      for (uint32_t off : words)
+        if (off % 8 != 0 || off < sizeof(psync_proc_header) || off + 8 > ss)
+          return fail("dead_words(", n, ", ", i, ") gave byte ", off, " (must be a whole word past the header, inside "
+                      "state_size(", n, ") = ", ss, ")");
+    }
   }
   return "";
 }

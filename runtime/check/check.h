@@ -62,6 +62,11 @@ struct CheckOptions {
   // (phases.cpp), so exploration reaches a fixpoint and an `ok` covers
   // executions of any length. Ignored when the descriptor has no phase_words.
   bool phase_abstraction = false;
+  // Zero the state words that the descriptor's dead_words (ABI 8,
+  // compiler/sema/dead_state.cpp) lists as dead before the next round, in
+  // every stored state: states that differ only there have the same
+  // futures (dead_state.cpp). Off (`--no-dead-state`) for cross-checks.
+  bool dead_state = true;
   // Check liveness specs. Their HO vectors are generated from the
   // predicates' shape (ABI 6, ho_gen.cpp); a predicate the compiler could
   // not decompose (a residual that is not upward closed, without

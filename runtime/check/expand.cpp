@@ -347,6 +347,7 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
 // ids in increasing order: one representative per permutation orbit.
 void Explorer::canonicalise(const uint8_t* Y, uint8_t* C) {
   std::memcpy(C, Y, gs_);
+  if (dead_) zero_dead_words(C);  // first: a dead phase value adds no rank
   if (phases_) rename_phases(C);
   if (!o_.symmetry) return;
   uint32_t ids[PSYNC_MAX_N];

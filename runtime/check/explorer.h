@@ -70,6 +70,13 @@ class Explorer {
   std::vector<int64_t> phase_old_;
   std::vector<uint8_t> phase_scratch_;
 
+  // ---- Dead state words (dead_state.cpp) ----
+  std::string setup_dead_words();
+  void zero_dead_words(uint8_t* C);
+  bool dead_ = false;
+  std::vector<std::vector<uint32_t>> dead_words_;  // byte offsets, per round of the cycle
+  std::vector<uint8_t> dead_scratch_;
+
   // ---- Specs ----
   int failing_invariant(const uint8_t* Y, int64_t r);
   int failing_property(const uint8_t* X, const uint8_t* Y, int64_t r);

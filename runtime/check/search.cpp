@@ -179,6 +179,8 @@ CheckResult Explorer::run() {
   // Not under `byzantine f`: a liar's absolute values would not respect the renaming.
   if (o_.phase_abstraction && !o_.cyclic_rounds && !byz_.on())
     if (std::string e = setup_phases(); !e.empty()) return fail(e);
+  if (o_.dead_state)
+    if (std::string e = setup_dead_words(); !e.empty()) return fail(e);
   int bound = o_.rounds >= 0 ? o_.rounds
               : o_.cyclic_rounds || phases_ ? INT_MAX
                                  : std::max(8, 3 * static_cast<int>(desc_.num_rounds));
@@ -445,13 +447,14 @@ CheckResult Explorer::run() {
     exact.insert(exact.end(), window.begin(), window.end());
     std::vector<int> preds = P_.assumes;
     preds.push_back(f.spec);
-    bool sym = o_.symmetry, phases = phases_;
-    o_.symmetry = phases_ = false;  // match the window state for state
+    bool sym = o_.symmetry, phases = phases_, dead = dead_;
+    o_.symmetry = phases_ = dead_ = false;  // match the window state for state
     // From round r0 > 0 replay() appends to the prefix; from 0 it restarts
     // the trace at the same initial state.
     ok = replay(exact, r0, preds, [](const uint8_t*, const uint8_t*, int64_t) { return true; }, nullptr);
     o_.symmetry = sym;
     phases_ = phases;
+    dead_ = dead;
     if (!ok) return internal("could not replay the liveness window");
     trace_.detail = "liveness " + name + ": " + std::to_string(sp.after_rounds) + " round" +
                     (sp.after_rounds == 1 ? "" : "s") + " satisfying its predicate, from round " +

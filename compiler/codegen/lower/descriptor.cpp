@@ -424,6 +424,41 @@ Function* ModuleLowering::lower_phase_words(const PhaseOrder& phases) {
   return fn;
 }
 
+// ---------------------------------------------------------------- dead words
+
+// dead_words(n, round, words, cap): the byte offsets of the state words that
+// are dead at the boundary before `round` (sema/dead_state.cpp): every word
+// of each var whose mask has that round's bit.
+Function* ModuleLowering::lower_dead_words(const DeadState& dead) {
+  Function* fn = make_abi_fn<decltype(psync_protocol_desc::dead_words)>(qualified("dead_words"));
+  FunctionLowering L(*this, fn);
+  auto& B = L.B;
+  L.n = B.CreateSExt(fn->getArg(0), i64);
+  L.begin_body();
+  Value* round = B.CreateZExt(fn->getArg(1), i64);
+  Value* out = fn->getArg(2);
+  Value* cap = B.CreateZExt(fn->getArg(3), i64);
+  Value* count = L.cell(B.getInt64(0), "count");
+  Value* in_mask = B.CreateICmpULT(round, B.getInt64(64));  // rounds 64 and on: nothing is dead
+  Value* shift = B.CreateAnd(round, B.getInt64(63));
+  for (auto& [v, mask] : dead.dead) {
+    if (!offsets.count(v)) continue;  // not in this layout (a model var without the model)
+    Value* bit = B.CreateAnd(B.CreateLShr(B.getInt64(static_cast<int64_t>(mask)), shift), B.getInt64(1));
+    L.emit_if(B.CreateAnd(in_mask, B.CreateICmpNE(bit, B.getInt64(0))), [&] {
+      Value* base = L.byte_offset(*v);
+      Value* words = B.CreateUDiv(L.bytes_of(v->type), B.getInt64(8));
+      L.for_range(B.getInt64(0), words, [&](Value* j) {
+        Value* k = L.get(count, i64);
+        Value* at = B.CreateAdd(base, B.CreateShl(j, 3));
+        L.emit_if(B.CreateICmpULT(k, cap), [&] { B.CreateStore(B.CreateTrunc(at, i32), B.CreateGEP(i32, out, k)); });
+        B.CreateStore(B.CreateAdd(k, B.getInt64(1)), count);
+      });
+    });
+  }
+  B.CreateRet(B.CreateTrunc(L.get(count, i64), i32));
+  return fn;
+}
+
 // ---------------------------------------------------------------- descriptor
 
 void ModuleLowering::emit_descriptor(const std::vector<llvm::Constant*>& rounds,
@@ -506,6 +541,8 @@ void ModuleLowering::emit_descriptor(const std::vector<llvm::Constant*>& rounds,
   d[ProtocolField::phase_flags] = u32(phases.applies && phases.modulo_n ? PSYNC_PHASE_MOD_N : 0);
   d[ProtocolField::reserved5] = u32(0);
   d[ProtocolField::byzantine] = prog.byzantine.empty() ? null_ptr() : lower_byzantine();
+  const DeadState dead = analyze_dead_state(prog);
+  d[ProtocolField::dead_words] = dead.dead.empty() ? null_ptr() : lower_dead_words(dead);
   auto* g = new llvm::GlobalVariable(*module, abi.Protocol, true, llvm::GlobalValue::ExternalLinkage, d.get(),
                                      PSYNC_DESCRIPTOR_SYMBOL);
   g->setAlignment(llvm::Align(alignof(psync_protocol_desc)));

@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a layout or a signature below changes. */
-#define PSYNC_ABI_VERSION 7u
+#define PSYNC_ABI_VERSION 8u
 
 /* The largest n the layouts support (set<pid> and presence words are 64 bits). */
 #define PSYNC_MAX_N 64
@@ -311,6 +311,14 @@ typedef struct psync_protocol_desc {
    * process, no hooks), the number of processes that may send anything.
    * NULL when the protocol declares no Byzantine faults. */
   int64_t (*byzantine)(const psync_env* env);
+  /* ---- Version 8: dead state words ---- */
+  /* Writes into words[0..cap) the byte offsets of the state words (8 bytes
+   * each) whose values no future observation depends on at the boundary
+   * before round `round` (0 .. num_rounds-1 of the cycle): every path
+   * writes them before reading them, or they feed only `timeout`
+   * expressions. Returns how many there are. A checker may zero them in the
+   * states it stores (docs/checker.md, "Dead state words"). NULL: none. */
+  uint32_t (*dead_words)(int32_t n, uint32_t round, uint32_t* words, uint32_t cap);
 } psync_protocol_desc;
 
 /* psync_protocol_desc.phase_flags */
