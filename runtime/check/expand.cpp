@@ -156,7 +156,7 @@ void Explorer::local_for(int i, int64_t r, bool table) {
 // the result is exactly the set of successors reachable by an admissible
 // assignment: sound and complete (brute force: 2^(n*n) predicate calls).
 void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds, Emit emit) {
-  if (cache_.bytes() > kCacheBudget) cache_.clear();  // only here: lp_ points into it
+  if (cache_.bytes() > cache_budget_) cache_.clear();  // only here: lp_ points into it
   compute_sends(X, r);
   bool restricted = !preds.empty();
   size_t unit = ss_ + obx_;
@@ -343,18 +343,21 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
 }
 
 // The canonical form of a global state: its phase values renamed under the
-// phase abstraction (phases.cpp), then, under symmetry, its process states'
-// ids in increasing order: one representative per permutation orbit.
+// phase abstraction (phases.cpp), then, under symmetry, its process states in
+// increasing byte order: one representative per permutation orbit.
 void Explorer::canonicalise(const uint8_t* Y, uint8_t* C) {
   std::memcpy(C, Y, gs_);
   if (phases_) rename_phases(C);
   if (!o_.symmetry) return;
+  // Ordered by the states' bytes, not by their ids: ids depend on the
+  // order threads interned the states in, and the representative must not.
   uint32_t ids[PSYNC_MAX_N];
   std::memcpy(ids, C + 4, 4 * static_cast<size_t>(n_));
+  auto before = [&](uint32_t a, uint32_t b) { return a != b && std::memcmp(procs_->at(a), procs_->at(b), ss_) < 0; };
   for (int i = 1; i < n_; ++i) {  // insertion sort: n is small
     uint32_t v = ids[i];
     int j = i - 1;
-    while (j >= 0 && ids[j] > v) { ids[j + 1] = ids[j]; --j; }
+    while (j >= 0 && before(v, ids[j])) { ids[j + 1] = ids[j]; --j; }
     ids[j + 1] = v;
   }
   std::memcpy(C + 4, ids, 4 * static_cast<size_t>(n_));
