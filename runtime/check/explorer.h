@@ -51,6 +51,10 @@ class Explorer {
                            Found& safety, Found& live, int& depth, bool& incomplete);
   void work_level(Level& L, bool lead);
   void expand_in_level(Level& L, uint32_t idx);
+  // procs_->insert(st) through a small per-thread front table of recent
+  // ids, which spares most lookups the shard lock.
+  uint32_t intern(const uint8_t* st);
+  std::vector<uint32_t> intern_front_;  // (id + 1) by hash, 0 = empty
   std::vector<std::unique_ptr<Explorer>> workers_;
   int worker_slot_ = 0;  // 0: the lead (the caller's thread)
   size_t cache_budget_ = kCacheBudget;  // the local-successor memo's share of kCacheBudget

@@ -160,8 +160,18 @@ struct Explorer::Level {
   std::vector<Finds> finds;                 // per thread
 };
 
+uint32_t Explorer::intern(const uint8_t* st) {
+  const uint64_t h = hash_bytes(st, ss_);
+  uint32_t& slot = intern_front_[h & (intern_front_.size() - 1)];
+  if (slot != 0 && std::memcmp(procs_->at(slot - 1), st, ss_) == 0) return slot - 1;
+  const uint32_t id = procs_->insert(st, h).first;
+  slot = id + 1;
+  return id;
+}
+
 // Scratch buffers sized for n_, ss_ and gs_.
 void Explorer::init_scratch() {
+  intern_front_.assign(4096, 0);
   sends_.resize(static_cast<size_t>(n_));
   alt_.assign(static_cast<size_t>(n_), 0);
   post_.resize(static_cast<size_t>(n_));

@@ -42,12 +42,18 @@ class SharedStore {
   // The key with id i; i came from insert() in this thread or reached it
   // through a lock or a thread start/join, so its bytes are visible.
   const uint8_t* at(uint32_t i) const {
-    return std::atomic_ref<uint8_t*>(table_[i >> kShift]).load(std::memory_order_acquire) + (i & kMask) * kb_;
+    return std::atomic_ref<uint8_t*>(table_[i >> kShift]).load(std::memory_order_acquire) + (i & kMask) * rb_;
+  }
+  // hash_bytes() of the key with id i, kept next to it.
+  uint64_t hash_at(uint32_t i) const {
+    uint64_t h;
+    std::memcpy(&h, at(i) + kb_, 8);
+    return h;
   }
 
-  // Returns the key's id and whether it was new.
-  std::pair<uint32_t, bool> insert(const uint8_t* key) {
-    const uint64_t h = hash_bytes(key, kb_);
+  // Returns the key's id and whether it was new; h is hash_bytes(key).
+  std::pair<uint32_t, bool> insert(const uint8_t* key) { return insert(key, hash_bytes(key, kb_)); }
+  std::pair<uint32_t, bool> insert(const uint8_t* key, uint64_t h) {
     Shard& sh = shards_[h >> (64 - kShardBits)];
     std::lock_guard<std::mutex> lock(sh.mu);
     if ((sh.used + 1) * 2 > sh.slots.size()) grow(sh);
@@ -56,7 +62,9 @@ class SharedStore {
       const uint64_t slot = sh.slots[pos];
       if (slot == 0) {
         const uint32_t idx = count_.fetch_add(1, std::memory_order_acq_rel);
-        std::memcpy(chunk_for(idx) + (idx & kMask) * kb_, key, kb_);
+        uint8_t* rec = chunk_for(idx) + (idx & kMask) * rb_;
+        std::memcpy(rec, key, kb_);
+        std::memcpy(rec + kb_, &h, 8);
         sh.slots[pos] = (h >> 32) << 32 | (static_cast<uint64_t>(idx) + 1);
         ++sh.used;
         return {idx, true};
@@ -86,7 +94,7 @@ class SharedStore {
     uint64_t slots = 0;
     for (const Shard& sh : shards_) slots += sh.slots.size();
     const uint64_t chunks = (static_cast<uint64_t>(size()) + kMask) >> kShift;
-    return chunks * (kb_ << kShift) + slots * sizeof(uint64_t);
+    return chunks * (rb_ << kShift) + slots * sizeof(uint64_t);
   }
 
  private:
@@ -109,7 +117,7 @@ class SharedStore {
     std::lock_guard<std::mutex> lock(alloc_mu_);
     c = ref.load(std::memory_order_acquire);
     if (!c) {
-      c = new uint8_t[kb_ << kShift];
+      c = new uint8_t[rb_ << kShift];
       ref.store(c, std::memory_order_release);
     }
     return c;
@@ -120,7 +128,7 @@ class SharedStore {
     const size_t mask = bigger.size() - 1;
     for (uint64_t slot : sh.slots) {
       if (!slot) continue;
-      const uint64_t h = hash_bytes(at(static_cast<uint32_t>(slot) - 1), kb_);
+      const uint64_t h = hash_at(static_cast<uint32_t>(slot) - 1);
       size_t pos = h & mask;
       while (bigger[pos]) pos = (pos + 1) & mask;
       bigger[pos] = slot;
@@ -129,6 +137,7 @@ class SharedStore {
   }
 
   size_t kb_;
+  size_t rb_ = kb_ + 8;  // a record: the key, then its hash
   uint8_t** table_;
   std::atomic<uint32_t> count_{0};
   std::mutex alloc_mu_;
