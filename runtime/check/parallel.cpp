@@ -107,7 +107,7 @@ class LevelTable {
       if (slot == 0) return false;
       const size_t e = static_cast<uint32_t>(slot) - 1;
       if ((slot >> 32) == (h >> 32) && std::memcmp(sh.keys.data() + e * kb_, key, kb_) == 0) {
-        sh.pos[e] = std::min(sh.pos[e], p);
+        if (p < sh.pos[e]) sh.pos[e] = p;  // no write otherwise: the line stays shared
         return true;
       }
     }
