@@ -342,7 +342,9 @@ std::string Explorer::parallel_bfs(int bound, bool need_live, const std::vector<
                      (o_.liveness_every_round || depth % static_cast<int>(desc_.num_rounds) == 0);
       L.live_specs = &live_specs;
       L.next = begin;
-      L.chunk = std::clamp<uint32_t>((end - begin) / (static_cast<uint32_t>(threads) * 64), 1, 256);
+      // Small chunks: states can be costly (thousands of successors), and the
+      // level waits for its slowest thread.
+      L.chunk = std::clamp<uint32_t>((end - begin) / (static_cast<uint32_t>(threads) * 64), 1, 64);
       L.counts.assign(end - begin, 0);
       L.finds.resize(static_cast<size_t>(threads));
       {
