@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   antlr4 libantlr4-runtime-dev uuid-dev
   llvm-19-dev llvm-19-tools clang-19 lld-19 libclang-rt-19-dev libzstd-dev
+  # lld's library: psyncc build links protocols in-process (compiler/codegen/link_lld.cpp).
+  liblld-19-dev
   libboost-dev doctest-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   cmake ninja-build g++ python3 libxml2-utils
   # Authenticated channels; the fault campaign (ip netns, tc netem).

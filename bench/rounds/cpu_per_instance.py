@@ -27,7 +27,8 @@ from run import free_ports  # noqa: E402
 
 def run_once(binary, n, window, instances):
     """One cluster run: (median decided/s over replicas, CPU us per decided
-    instance summed over replicas, median frames received per instance)."""
+    instance summed over replicas, frames sent per instance summed over the
+    cluster)."""
     ports = free_ports(n)
     with tempfile.TemporaryDirectory(prefix="psync-cpu-") as d:
         cluster = os.path.join(d, "cluster.toml")
@@ -52,17 +53,18 @@ def run_once(binary, n, window, instances):
             pid, _, usage = os.wait4(-1, 0)
             if procs.pop(pid, None) is not None:
                 cpu_s += usage.ru_utime + usage.ru_stime
-        rates, frames = [], []
+        rates, frames = [], 0
         for i in range(n):
             with open(os.path.join(d, f"err{i}")) as f:
                 for line in f:
                     if line.startswith('{"stats"'):
                         s = json.loads(line)["stats"]
                         rates.append(s["instances_decided"] / (s["elapsed_us"] / 1e6))
-                        frames.append(s.get("frames_received", s.get("sent", 0)) / max(1, s["instances_decided"]))
+                        # The node counts frames_sent (messages and Decided frames); lv-baseline, sent.
+                        frames += s.get("frames_sent", s.get("sent", 0))
         if len(rates) != n:
             raise RuntimeError(f"{binary}: {n - len(rates)} replica(s) printed no stats")
-        return statistics.median(rates), cpu_s * 1e6 / instances, statistics.median(frames)
+        return statistics.median(rates), cpu_s * 1e6 / instances, frames / instances
 
 
 def main():
@@ -85,7 +87,7 @@ def main():
         v = results[label]
         print(f"  {label:<14} CPU us per decided instance (all replicas) {statistics.median(x[1] for x in v):7.2f}"
               f"   decided/s {statistics.median(x[0] for x in v):9.0f}"
-              f"   frames received per instance {statistics.median(x[2] for x in v):.2f}"
+              f"   frames sent per instance (cluster) {statistics.median(x[2] for x in v):.2f}"
               f"   runs (decided/s, CPU us): {[(round(x[0]), round(x[1], 1)) for x in v]}")
     return 0
 

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "codegen/codegen.h"
+#include "codegen/link_lld.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -194,7 +195,20 @@ bool optimize_module(llvm::Module& module, int opt_level, const TargetSpec& targ
     llvm::FunctionAnalysisManager fam;
     llvm::CGSCCAnalysisManager cgam;
     llvm::ModuleAnalysisManager mam;
-    llvm::PassBuilder pb(tm.get());
+    // At -O2 (the default) no loop unrolling and no vectorisation: a
+    // protocol's loops run over mailboxes of a few processes, where neither
+    // pays, yet they cost a third of the optimiser's time and a quarter of
+    // code generation's on the code they grow (an unrolled print_state is
+    // 660 lines of IR instead of 85). Rounds/s and CPU per decided instance
+    // did not move (bench/README.md, compile). -O3 keeps LLVM's defaults.
+    llvm::PipelineTuningOptions tuning;
+    if (opt_level == 2) {
+      tuning.LoopUnrolling = false;
+      tuning.LoopInterleaving = false;
+      tuning.LoopVectorization = false;
+      tuning.SLPVectorization = false;
+    }
+    llvm::PassBuilder pb(tm.get(), tuning);
     pb.registerModuleAnalyses(mam);
     pb.registerCGSCCAnalyses(cgam);
     pb.registerFunctionAnalyses(fam);
@@ -257,7 +271,15 @@ std::string find_runtime_library() {
 bool plan_link(const TargetSpec& target, LinkPlan& plan, std::string& error) {
   if (is_host_triple(target.triple)) {
     plan.runtime_lib = find_runtime_library();
-    plan.linker = "c++";
+    // $PSYNC_LINKER names a C++ driver to link with instead (and is how the
+    // tests select the external path).
+    const char* linker = std::getenv("PSYNC_LINKER");
+    if (linker && *linker) {
+      plan.linker = linker;
+      plan.why_not_inprocess = "PSYNC_LINKER is set";
+    } else {
+      plan.linker = inprocess_link_usable(plan.why_not_inprocess) ? kInProcessLinker : "c++";
+    }
     if (plan.runtime_lib.empty()) error = "cannot find libpsync_runtime.a (build the runtime, or set PSYNC_RUNTIME_LIB)";
     return !plan.runtime_lib.empty();
   }
@@ -279,6 +301,7 @@ bool plan_link(const TargetSpec& target, LinkPlan& plan, std::string& error) {
 bool link_executable(const std::string& object, const LinkPlan& plan, const std::string& output,
                      std::string& error) {
   const std::string& linker = plan.linker;
+  if (linker == kInProcessLinker) return link_inprocess(object, plan.runtime_lib, output, error);
   std::vector<std::string> argv{linker};
   // The lld that came with LLVM links in about half the time of GNU ld
   // (TOOLCHAIN.md); a plain -fuse-ld=lld could pick an older lld on PATH.

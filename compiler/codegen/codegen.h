@@ -86,10 +86,16 @@ bool emit_file(llvm::Module& module, EmitKind kind, const std::string& path, int
 /// driver to link it with.
 struct LinkPlan {
   std::string runtime_lib;
-  std::string linker;
+  std::string linker;     // the C++ driver that links, or kInProcessLinker
+  std::string why_not_inprocess;  // for the host, why the in-process link is not used (--verbose)
 };
 
-/// For the host: find_runtime_library() and `c++`. For another triple: the
+/// LinkPlan::linker when lld's library links in-process (link_lld.h).
+inline constexpr const char* kInProcessLinker = "lld (in-process)";
+
+/// For the host: find_runtime_library(), linked in-process by lld's library
+/// when psyncc was built with it and $PSYNC_LINKER is not set, else with
+/// $PSYNC_LINKER or `c++`. For another triple: the
 /// runtime built for it in $PSYNC_RUNTIME_LIB (required: false with a
 /// message saying what to do) and $PSYNC_CROSS_CXX, default `ARCH-OS-ENV-g++`
 /// (aarch64-linux-gnu-g++).

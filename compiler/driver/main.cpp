@@ -23,6 +23,7 @@
 
 #include "abi/typed_values.h"
 #include "abi/values.h"
+#include "build_timer.h"
 #include "codegen/codegen.h"
 #include "check.h"
 #include "explore.h"
@@ -176,6 +177,7 @@ struct BuildOptions {
   std::string emit = "exe";
   psync::TargetSpec target;  // --target, --mcpu, --mattr
   std::string depfile;       // --depfile: the files the output was made from, in Make syntax
+  bool verbose = false;      // --verbose: say how the executable is linked
   bool* has_decision = nullptr;  // set to whether the protocol declares a decision (`output x: T`)
 };
 
@@ -237,6 +239,7 @@ std::string default_output(const std::string& file, const std::string& emit) {
 }
 
 int run_build(const BuildOptions& b, const CommonOptions& common) {
+  psync::driver::BuildTimer timer;
   if (!readable(b.file)) return 2;
   psync::TargetSpec target;
   std::string error;
@@ -252,25 +255,41 @@ int run_build(const BuildOptions& b, const CommonOptions& common) {
   psync::Compilation c;
   psync::StreamConsumer console;
   psync::DiagnosticEngine diags(c.sources, console);
+  timer.mark("target and link plan");
   if (!psync::run_frontend(c, b.file, diags, frontend_options(common))) return 1;
+  timer.mark("front end");
   if (b.has_decision) *b.has_decision = !c.program->outputs.empty();
   std::string out = b.output.empty() ? default_output(b.file, b.emit) : b.output;
   auto lowered = psync::LoweredProtocol::lower(*c.program, c.sources, error);
-  if (!lowered || !lowered->optimize(b.opt_level, target, error)) {
+  timer.mark("lowering");
+  bool optimized = lowered && lowered->optimize(b.opt_level, target, error);
+  timer.mark("optimisation");
+  if (!optimized) {
     fmt::print(stderr, "psyncc: error: {}\n", error);
     return 3;
   }
   if (b.emit == "llvm" || b.emit == "asm" || b.emit == "obj") {
     auto kind = b.emit == "llvm" ? psync::EmitKind::LLVM : b.emit == "asm" ? psync::EmitKind::Asm : psync::EmitKind::Object;
-    if (!lowered->emit(kind, out, b.opt_level, target, error)) {
+    bool emitted = lowered->emit(kind, out, b.opt_level, target, error);
+    timer.mark(kind == psync::EmitKind::LLVM ? "writing IR" : "code generation");
+    if (!emitted) {
       fmt::print(stderr, "psyncc: error: {}\n", error);
       return 2;
     }
     return b.depfile.empty() || write_depfile(b.depfile, out, c.sources) ? 0 : 2;
   }
+  if (b.verbose) {
+    if (link.linker == psync::kInProcessLinker)
+      fmt::print(stderr, "psyncc: linking {} with {}\n", link.runtime_lib, link.linker);
+    else
+      fmt::print(stderr, "psyncc: linking {} with {}{}\n", link.runtime_lib, link.linker,
+                 link.why_not_inprocess.empty() ? "" : " (not in-process: " + link.why_not_inprocess + ")");
+  }
   std::string obj = out + ".o.tmp";
-  bool ok = lowered->emit(psync::EmitKind::Object, obj, b.opt_level, target, error) &&
-            psync::link_executable(obj, link, out, error);
+  bool ok = lowered->emit(psync::EmitKind::Object, obj, b.opt_level, target, error);
+  timer.mark("code generation");
+  ok = ok && psync::link_executable(obj, link, out, error);
+  timer.mark("link");
   std::remove(obj.c_str());
   if (!ok) {
     fmt::print(stderr, "psyncc: error: {}\n", error);
@@ -734,6 +753,8 @@ int main(int argc, char** argv) {
   build->add_option("--depfile", build_opts.depfile,
                     "Also write the files the output is made from (the protocol and its imports) to FILE, "
                     "in Make syntax, for build systems")->type_name("FILE");
+  build->add_flag("--verbose", build_opts.verbose,
+                  "Say how the executable is linked (in-process by lld's library, or which C++ driver)");
   add_target_options(build, build_opts.target);
   add_common(build, common);
 

@@ -92,14 +92,6 @@ class TcpTransport final : public Transport {
     schedule_flush();
   }
 
-  void schedule_flush() override {
-    if (flush_posted_ || in_batch_) return;
-    flush_posted_ = true;
-    asio::post(io_, [this, alive = alive_] {
-      if (*alive) flush();
-    });
-  }
-
   // Closes every open packet (what the node produced up to now, the decided
   // notices gathered as Decided frames), runs the group commit, then writes.
   void flush() override {
@@ -482,7 +474,6 @@ class TcpTransport final : public Transport {
   std::set<std::shared_ptr<Incoming>> incoming_;
   std::list<std::shared_ptr<Incoming>> pending_;          // unbound, oldest first
   std::vector<std::shared_ptr<Incoming>> bound_;          // per peer
-  bool flush_posted_ = false;
 };
 
 }  // namespace

@@ -75,13 +75,24 @@ DecodeStatus Transport::accept_packet(std::span<const std::byte> packet, int32_t
     return DecodeStatus::Ok;
   }
   notify_reachable();
+  // Decoded first, then handed up: the frames before a malformed one still
+  // are, as before; the prefetch pass sees them all before the first.
+  std::vector<std::pair<WireHeader, std::span<const std::byte>>> frames;
+  frames.swap(frames_);  // its capacity, and safe should a handler re-enter
+  frames.clear();
   s = decode_frames(packet_body(packet), session_.limits(), h.sender,
                     [&](const WireHeader& fh, std::span<const std::byte> payload) {
-                      ++counters_.frames_received;
-                      if (fh.kind == FrameKind::Decided) ++counters_.decided_frames_received;
-                      on_frame_(fh, payload);
+                      frames.emplace_back(fh, payload);
                       return true;
                     });
+  if (prefetch_)
+    for (const auto& [fh, payload] : frames) prefetch_(fh, payload);
+  for (const auto& [fh, payload] : frames) {
+    ++counters_.frames_received;
+    if (fh.kind == FrameKind::Decided) ++counters_.decided_frames_received;
+    on_frame_(fh, payload);
+  }
+  frames_.swap(frames);
   if (s != DecodeStatus::Ok) counters_.count_rejected(s);
   return s;
 }
@@ -133,6 +144,14 @@ void Transport::arm_hello_timer() {
   });
 }
 
+void Transport::schedule_flush() {
+  if (flush_posted_ || in_batch_) return;
+  flush_posted_ = true;
+  asio::post(io_, [this, alive = alive_] {
+    if (*alive) flush();
+  });
+}
+
 void Transport::send_notice(int32_t to, uint64_t instance) {
   notices_[size_t(to)].push_back(instance);
   schedule_flush();
@@ -144,7 +163,8 @@ void Transport::send_gathered_notices() {
   for (int32_t to = 0; to < config_.n; ++to) {
     std::vector<uint64_t>& list = notices_[size_t(to)];
     if (list.empty()) continue;
-    std::sort(list.begin(), list.end());
+    // Instances mostly decide in order: sort only when they did not.
+    if (!std::is_sorted(list.begin(), list.end())) std::sort(list.begin(), list.end());
     list.erase(std::unique(list.begin(), list.end()), list.end());
     WireHeader h;
     h.kind = FrameKind::Decided;

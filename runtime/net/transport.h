@@ -106,6 +106,22 @@ struct NetConfig {
   uint64_t fault_seed = 0;
 };
 
+// A Decided frame stands for one decided notice per instance it names
+// (wire.h): if `h` is one, hands `on_notice` a Notice header (empty
+// payload) for each, in increasing order, and returns true; otherwise
+// returns false. The node and the replica dispatch notices this way.
+template <typename OnNotice>
+bool expand_decided_frame(const WireHeader& h, std::span<const std::byte> payload, OnNotice&& on_notice) {
+  if (h.kind != FrameKind::Decided) return false;
+  WireHeader one = h;
+  one.kind = FrameKind::Notice;
+  for_each_decided(h.instance, payload, [&](uint64_t i) {
+    one.instance = i;
+    on_notice(static_cast<const WireHeader&>(one));
+  });
+  return true;
+}
+
 // Where well-formed, authenticated frames (messages and decided notices) go.
 using FrameHandler = std::function<void(const WireHeader&, std::span<const std::byte> payload)>;
 
@@ -132,6 +148,10 @@ class Transport {
   // automatically after a send.
   virtual void flush() = 0;
   virtual void stop() = 0;
+  // Called with every frame of a packet before the first of them is handed
+  // up: the node prefetches the instances they are for, so that the cache
+  // misses of a packet's ~100 frames overlap instead of coming one by one.
+  void set_prefetch(std::function<void(const WireHeader&, std::span<const std::byte>)> f) { prefetch_ = std::move(f); }
   // Called after each batch of received frames (one wake-up of the socket),
   // before the frames it caused are flushed: the node settles catch-ups here.
   void set_batch_end(std::function<void()> f) { batch_end_ = std::move(f); }
@@ -168,8 +188,9 @@ class Transport {
   // has been counted). `peer` is the sender on Ok.
   DecodeStatus accept_packet(std::span<const std::byte> packet, int32_t& peer, PacketKind& kind);
   // Posts a flush() unless one is posted or a receive batch is running
-  // (its end flushes).
-  virtual void schedule_flush() = 0;
+  // (its end flushes). flush() sets flush_posted_ while it gathers the
+  // Decided frames (they leave with it) and clears it before writing.
+  void schedule_flush();
   // Turns the notices gathered since the last flush into Decided frames
   // (send()); the first thing flush() does.
   void send_gathered_notices();
@@ -185,11 +206,13 @@ class Transport {
   NetCounters& counters_;
   Session session_;
   std::function<void()> batch_end_;
+  std::function<void(const WireHeader&, std::span<const std::byte>)> prefetch_;
   std::function<void()> before_send_;
   std::function<void()> on_connect_;
   std::function<HelloBody(int32_t)> hello_body_;
   std::function<void(const HelloEvent&)> on_hello_;
   bool in_batch_ = false;  // sends inside a batch leave at its end, not by a post
+  bool flush_posted_ = false;
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards queued handlers
 
@@ -199,6 +222,8 @@ class Transport {
   int64_t hello_timer_at_ = INT64_MAX;
   std::vector<std::vector<uint64_t>> notices_;  // per peer: instances to name in its next Decided frame
   std::vector<std::byte> bitmap_;               // scratch for one Decided frame
+  // The frames of the packet being handed up (views into it), capacity kept.
+  std::vector<std::pair<WireHeader, std::span<const std::byte>>> frames_;
   std::chrono::steady_clock::time_point epoch_;
   int32_t last_reachable_ = 0;
 };

@@ -65,14 +65,6 @@ class UdpTransport final : public Transport {
     schedule_flush();
   }
 
-  void schedule_flush() override {
-    if (flush_posted_ || in_batch_) return;
-    flush_posted_ = true;
-    asio::post(io_, [this, alive = alive_] {
-      if (*alive) flush();
-    });
-  }
-
   void flush() override {
     flush_posted_ = true;  // the Decided frames made here leave with this flush
     send_gathered_notices();
@@ -209,7 +201,6 @@ class UdpTransport final : public Transport {
   static constexpr size_t kMaxSpare = 64;
   std::vector<std::vector<std::byte>> spare_;
   std::vector<std::byte> buffer_;
-  bool flush_posted_ = false;
   std::vector<std::pair<udp::endpoint, std::vector<std::byte>>> echoes_;  // --duplicate
   uint64_t echo_rng_ = config_.fault_seed ^ 0x9e3779b97f4a7c15ULL;
 };

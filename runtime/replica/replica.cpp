@@ -701,15 +701,8 @@ struct Replica::Impl final : engine::Host {
   }
 
   void dispatch(const net::WireHeader& h, std::span<const std::byte> payload) {
-    if (h.kind == net::FrameKind::Decided) {  // the decided notices of one flush (wire.h)
-      net::WireHeader one = h;
-      one.kind = net::FrameKind::Notice;
-      net::for_each_decided(h.instance, payload, [&](uint64_t i) {
-        one.instance = i;
-        dispatch(one, {});
-      });
-      return;
-    }
+    // The decided notices of one flush (wire.h), one at a time.
+    if (net::expand_decided_frame(h, payload, [&](const net::WireHeader& one) { dispatch(one, {}); })) return;
     if (h.instance >= applied_ + kMaxAhead) {
       ++counters_.instance_too_far_dropped;
       return;

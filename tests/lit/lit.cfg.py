@@ -18,6 +18,10 @@ if not llvm_bin or not os.path.exists(os.path.join(llvm_bin, "FileCheck")):
     lit_config.fatal("run lit with --param llvm_bin=DIR, the directory of FileCheck (ctest does)")
 root = os.path.abspath(os.path.join(config.test_source_root, "..", ".."))
 
+# psyncc build links in-process with lld's library (compiler/codegen/lld_link.cmake).
+if lit_config.params.get("lld_inprocess", "OFF").upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("lld-inprocess")
+
 config.substitutions.append(("%psyncc", psyncc))
 config.substitutions.append(("%root", root))
 config.substitutions.append(("%examples", os.path.join(root, "examples")))
