@@ -49,8 +49,8 @@ def main():
     for label, subj, blabel, base in PAIRS:
         s_runs, b_runs = [], []
         for _ in range(args.runs):
-            s_runs.append(run_once([args.psyncc, "check"] + subj))
-            b_runs.append(run_once([args.psyncc, "check"] + base))
+            s_runs.append(run_once([args.psyncc, "check", "--threads", "1"] + subj))  # one core, as before --threads
+            b_runs.append(run_once([args.psyncc, "check", "--threads", "1"] + base))
         s = statistics.median(r["seconds"] for r in s_runs)
         b = statistics.median(r["seconds"] for r in b_runs)
         print(f"{label:40} {s_runs[0].get('verdict', '?'):>9} {s_runs[0]['states']:>8} {s:>8.3f}   "

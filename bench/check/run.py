@@ -124,7 +124,7 @@ def main():
         cases.append((label, shlex.split(cmd)))
     if args.phases and not cases:
         os.chdir(ROOT)
-        cases = [(label, [args.psyncc] + shlex.split(a)) for label, a in PHASE_CASES]
+        cases = [(label, [args.psyncc] + shlex.split(a) + ["--threads", "1"]) for label, a in PHASE_CASES]  # one core
     if not cases:
         tool = args.tool or find_tool()
         if not tool:

@@ -15,6 +15,7 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -507,6 +508,7 @@ struct CheckCli {
   int max_ho_bits = 16;
   bool ho_brute_force = false;
   int64_t time_limit_us = 0;  // --time-limit; 0: none
+  int threads = std::max(1u, std::thread::hardware_concurrency());  // check --threads
   // simulate
   uint64_t runs = 1000, seed = 1;
   double loss = 0.1, crash = 0.0;
@@ -663,6 +665,7 @@ int run_check_verb(const CheckCli& cli, const CommonOptions& common) {
   o.max_states = cli.max_states;
   o.liveness_max_ho_bits = cli.max_ho_bits;
   o.brute_force_ho = cli.ho_brute_force;
+  o.threads = cli.threads;
   if (!parse_input_values(cli, o.values_lo, o.values_hi)) return 2;
   if (!parse_bytes_values(cli.bytes_values, o.bytes_values)) return 2;
   o.time_limit_s = static_cast<double>(cli.time_limit_us) / 1e6;
@@ -840,6 +843,10 @@ int main(int argc, char** argv) {
                     "Check liveness whose predicate must be brute-forced (2^(n*n) heard-of vectors per state) only "
                     "while n*n is at most this (default 16)")
       ->transform(Integer(0, 30));
+  check->add_option("--threads", check_cli.threads,
+                    "Threads exploring each level (default: the cores); every count gives the same verdict, "
+                    "figures and counterexample")
+      ->transform(Integer(1, 1024));
   check->add_flag("--ho-brute-force", check_cli.ho_brute_force,
                   "Filter every heard-of vector instead of generating them from the predicates' shape (a baseline)");
   check->add_flag("--no-symmetry", check_cli.no_symmetry, "Do not sort process states even when it is sound");

@@ -44,7 +44,9 @@ struct CheckOptions {
   // Domain of every bytes<K> input (`--bytes-values a,b`); empty means the
   // decimal texts of values_lo..values_hi ("0", "1").
   std::vector<std::string> bytes_values;
-  // Accepted for the command line; exploration currently uses one thread.
+  // Threads exploring each breadth-first level (parallel.cpp); the verdict,
+  // figures and counterexample are the same for every count (a stopped
+  // run's partial figures excepted). `psyncc check` defaults to the cores.
   int threads = 1;
   // Canonicalise global states by sorting process states. Sound only if the
   // protocol and its specs are invariant under renaming processes (see

@@ -186,7 +186,6 @@ int run_check(const psync_protocol_desc& desc, const CheckOptions& opts_in, std:
       std::fprintf(out, "  every reachable state was visited: the verdict holds for executions of any length\n");
     else
       std::fprintf(out, "  the verdict covers executions of up to %d rounds\n", s.depth);
-    if (opts.threads > 1) std::fprintf(out, "  note: exploration runs on one thread\n");
     // Switched off by the user: they asked for safety only. Over a limit:
     // a distinct status, so that a script cannot mistake it for a full ok.
     bool user_choice = true;

@@ -55,7 +55,7 @@ void Explorer::compute_sends(const uint8_t* X, int64_t r) {
 uint32_t Explorer::add_local(const uint8_t* st, uint64_t mask, const int64_t* choices, size_t count,
                              OutcomeEvents events) {
   Local& L = *building_;
-  uint32_t id = procs_->insert(st).first;
+  uint32_t id = intern(st);
   for (uint32_t k = 0; k < L.count; ++k)
     if (L.ids[k] == id) return k;
   L.ids.push_back(id);
@@ -156,7 +156,7 @@ void Explorer::local_for(int i, int64_t r, bool table) {
 // the result is exactly the set of successors reachable by an admissible
 // assignment: sound and complete (brute force: 2^(n*n) predicate calls).
 void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds, Emit emit) {
-  if (cache_.bytes() > kCacheBudget) cache_.clear();  // only here: lp_ points into it
+  if (cache_.bytes() > cache_budget_) cache_.clear();  // only here: lp_ points into it
   compute_sends(X, r);
   bool restricted = !preds.empty();
   size_t unit = ss_ + obx_;
@@ -343,20 +343,35 @@ void Explorer::expand(const uint8_t* X, int64_t r, const std::vector<int>& preds
 }
 
 // The canonical form of a global state: its phase values renamed under the
-// phase abstraction (phases.cpp), then, under symmetry, its process states'
-// ids in increasing order: one representative per permutation orbit.
+// phase abstraction (phases.cpp), then, under symmetry, its process states in
+// a content order (hash, then bytes): one representative per permutation orbit.
 void Explorer::canonicalise(const uint8_t* Y, uint8_t* C) {
   std::memcpy(C, Y, gs_);
   if (dead_) zero_dead_words(C);  // first: a dead phase value adds no rank
   if (phases_) rename_phases(C);
   if (!o_.symmetry) return;
+  // Ordered by the states' content (their hash, then their bytes), not by
+  // their ids: ids depend on the order threads interned the states in, and
+  // the representative must not (docs/checker.md, "Threads").
   uint32_t ids[PSYNC_MAX_N];
+  uint64_t hs[PSYNC_MAX_N];
   std::memcpy(ids, C + 4, 4 * static_cast<size_t>(n_));
+  for (int i = 0; i < n_; ++i) hs[i] = procs_->hash_at(ids[i]);
+  auto before = [&](uint64_t ha, uint32_t a, uint64_t hb, uint32_t b) {
+    if (ha != hb) return ha < hb;
+    return a != b && std::memcmp(procs_->at(a), procs_->at(b), ss_) < 0;
+  };
   for (int i = 1; i < n_; ++i) {  // insertion sort: n is small
-    uint32_t v = ids[i];
+    const uint32_t v = ids[i];
+    const uint64_t hv = hs[i];
     int j = i - 1;
-    while (j >= 0 && ids[j] > v) { ids[j + 1] = ids[j]; --j; }
+    while (j >= 0 && before(hv, v, hs[j], ids[j])) {
+      ids[j + 1] = ids[j];
+      hs[j + 1] = hs[j];
+      --j;
+    }
     ids[j + 1] = v;
+    hs[j + 1] = hv;
   }
   std::memcpy(C + 4, ids, 4 * static_cast<size_t>(n_));
 }

@@ -8,8 +8,10 @@
 #include "byzantine.h"
 #include "engine.h"
 #include "local.h"
+#include "shared_store.h"
 #include "store.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -30,6 +32,33 @@ class Explorer {
   CheckResult run();
 
  private:
+  // ---- Threads (parallel.cpp) ----
+  // A violation found by the search: a safety one ends it; a liveness one
+  // is kept while a shorter safety violation may still turn up.
+  struct Found {
+    bool any = false;
+    int spec = -1;               // -1: decide conflict, -2: range error
+    uint32_t parent = UINT32_MAX;
+    std::vector<uint8_t> state;  // the violating successor (or initial state)
+    int64_t length = 0;
+  };
+  struct Level;  // parallel.cpp: one breadth-first level shared by the threads
+  void init_scratch();
+  void init_worker(const Explorer& lead);
+  // The breadth-first levels on o_.threads threads, with the results of the
+  // one-thread loop in search.cpp (docs/checker.md, "Threads"); "" or an error.
+  std::string parallel_bfs(int bound, bool need_live, const std::vector<int>& live_specs, uint64_t max_states,
+                           Found& safety, Found& live, int& depth, bool& incomplete);
+  void work_level(Level& L, bool lead);
+  void expand_in_level(Level& L, uint32_t idx);
+  // procs_->insert(st) through a small per-thread front table of recent
+  // ids, which spares most lookups the shard lock.
+  uint32_t intern(const uint8_t* st);
+  std::vector<uint32_t> intern_front_;  // (id + 1) by hash, 0 = empty
+  std::vector<std::unique_ptr<Explorer>> workers_;
+  int worker_slot_ = 0;  // 0: the lead (the caller's thread)
+  size_t cache_budget_ = kCacheBudget;  // the local-successor memo's share of kCacheBudget
+
   // ---- Successors ----
   // emit(Y, ids, ho) for each distinct successor Y of X in round r; ids[i]
   // is the local successor process i took, ho the HO vector (only under
@@ -138,10 +167,12 @@ class Explorer {
   std::vector<int> gen_count_;       // uniform: how many processes admit each set
   std::vector<std::vector<GenChoice>> gen_choices_;
 
-  std::unique_ptr<StateStore> store_;   // global states (round + process ids)
-  std::unique_ptr<StateStore> procs_;   // process states, interned
+  // Shared with the worker threads: global states (read-only while they
+  // run), interned process states and the liveness memo (both SharedStore).
+  std::shared_ptr<StateStore> store_;   // global states (round + process ids)
+  std::shared_ptr<SharedStore> procs_;  // process states, interned
   std::vector<uint32_t> parent_;
-  std::vector<std::unique_ptr<StateStore>> memo_;  // liveness: [spec * K + k]
+  std::vector<std::shared_ptr<SharedStore>> memo_;  // liveness: [spec * K + k]
   std::vector<int> memo_base_;
 
   ByzantineModel byz_;       // `byzantine f` (off when f is 0)

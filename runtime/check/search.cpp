@@ -60,7 +60,7 @@ bool Explorer::liveness_holds(const uint8_t* X, int64_t r, int k, int spec,
     psync_env env = P_.env(0, r);
     return sp.eval(xp, &env) != 0;
   }
-  StateStore* memo = nullptr;
+  SharedStore* memo = nullptr;
   std::vector<uint8_t> key(gs_);
   if (static_cast<uint32_t>(k) < sp.after_rounds) {
     memo = memo_[static_cast<size_t>(memo_base_[static_cast<size_t>(spec)] + k)].get();
@@ -128,6 +128,7 @@ CheckResult Explorer::run() {
   };
   if (!err.empty()) return fail(err);
   n_ = o_.n;
+  if (o_.threads < 1) return fail("threads must be at least 1");
   if (n_ > 20) return fail("exhaustive checking supports n <= 20 (2^n mailboxes per process)");
   if (o_.values_lo > o_.values_hi) return fail("empty value range");
   if (std::string e = P_.set_bytes_domain(o_.bytes_values, o_.values_lo, o_.values_hi); !e.empty()) return fail(e);
@@ -158,17 +159,9 @@ CheckResult Explorer::run() {
       live_specs.push_back(s);
   }
   need_live = need_live && !live_specs.empty();
-  sends_.resize(static_cast<size_t>(n_));
-  alt_.assign(static_cast<size_t>(n_), 0);
-  post_.resize(static_cast<size_t>(n_));
-  outbox_.resize(static_cast<size_t>(n_));
-  senders_to_.resize(static_cast<size_t>(n_));
-  lp_.assign(static_cast<size_t>(n_), nullptr);
-  scratch_.resize(ss_);
-  Y_.resize(gs_);
-  C_.resize(gs_);
-  store_ = std::make_unique<StateStore>(gs_);
-  procs_ = std::make_unique<StateStore>(ss_);
+  init_scratch();
+  store_ = std::make_shared<StateStore>(gs_);
+  procs_ = std::make_shared<SharedStore>(ss_);
   if (byz_.on()) {
     make_faulty(scratch_.data(), ss_);
     faulty_id_ = procs_->insert(scratch_.data()).first;
@@ -191,19 +184,12 @@ CheckResult Explorer::run() {
     for (int s : P_.liveness) {
       memo_base_[static_cast<size_t>(s)] = static_cast<int>(memo_.size());
       for (uint32_t k = 0; k <= desc_.specs[s].after_rounds; ++k)
-        memo_.push_back(std::make_unique<StateStore>(gs_));
+        memo_.push_back(std::make_shared<SharedStore>(gs_));
     }
   }
 
-  // Violations found so far: a safety one ends the search; a liveness one
-  // is kept while a shorter safety violation may still turn up.
-  struct Found {
-    bool any = false;
-    int spec = -1;             // -1: decide conflict, -2: range error
-    uint32_t parent = kNoParent;
-    std::vector<uint8_t> state;  // the violating successor (or initial state)
-    int64_t length = 0;
-  } safety, live, conflict;
+  // Violations found so far (Found: explorer.h).
+  Found safety, live, conflict;
 
   // ---- Initial states: every input combination, every init coin outcome.
   {
@@ -281,7 +267,12 @@ CheckResult Explorer::run() {
   bool incomplete = false;
   uint32_t expanding = 0;
   uint64_t symmetry_samples = 0;
-  for (; !safety.any; ++depth) {
+  if (o_.threads > 1 && !safety.any) {  // parallel.cpp: the same levels, on threads
+    if (std::string e = parallel_bfs(bound, need_live, live_specs, max_states, safety, live, depth, incomplete);
+        !e.empty())
+      return fail(e);
+  }
+  for (; !safety.any && o_.threads <= 1; ++depth) {
     for (uint32_t idx = begin; idx < end && !safety.any && !incomplete; ++idx) {
       if (live.any && depth + 1 >= live.length) break;
       const uint8_t* X = store_->at(idx);
@@ -438,7 +429,7 @@ CheckResult Explorer::run() {
     if (!ok) return internal("could not replay the counterexample prefix");
     int64_t r0 = static_cast<int64_t>(path.size()) - 1;
     trace_.liveness_from = static_cast<int>(trace_.steps.size());
-    for (auto& m : memo_) m = std::make_unique<StateStore>(gs_);
+    for (auto& m : memo_) m = std::make_shared<SharedStore>(gs_);
     std::vector<std::vector<uint8_t>> window;
     if (liveness_holds(X.data(), r0, static_cast<int>(sp.after_rounds), f.spec, &window))
       return internal("liveness violation did not reproduce (is --symmetry sound here?)");

@@ -4,7 +4,7 @@
 // scripts and bench/check use it.
 //
 //   psync-check-fixtures check NAME|FILE.psync -n N [--rounds R] [--values A..B]
-//       [--symmetry] [--cyclic] [--no-liveness] [--threads T]
+//       [--symmetry] [--cyclic] [--phases] [--no-liveness] [--threads T]
 //       [--max-states M] [--trace-json F] [--svg F] [--stats-json F]
 //   psync-check-fixtures simulate NAME|FILE.psync -n N [--runs K] [--seed S]
 //       [--loss P] [--crash C] [--rounds R] [--values A..B]
@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
     const char* v = nullptr;
     if (a == "--symmetry") c.symmetry = true;
     else if (a == "--cyclic") c.cyclic_rounds = true;
+    else if (a == "--phases") c.phase_abstraction = true;
     else if (a == "--no-liveness") c.liveness = false;
     else if (!(v = value())) return usage(("missing value for " + a).c_str());
     else if (a == "-n") c.n = s.n = std::atoi(v);
