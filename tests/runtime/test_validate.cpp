@@ -235,6 +235,31 @@ TEST_CASE("sizes for n: state, offsets inside it, messages, sync") {
         kBad + "round `settle` waits for `sync 5` with n = 4: it could never start");
 }
 
+// Version 8: dead_words(n, round, ...) names whole words of the state, past
+// the header; the checker zeroes them (runtime/check/dead_state.cpp).
+template <uint32_t Off>
+uint32_t one_dead_word(int32_t, uint32_t, uint32_t* words, uint32_t cap) {
+  if (cap >= 1) words[0] = Off;
+  return 1;
+}
+
+TEST_CASE("dead words: whole words past the header, inside the state") {
+  const uint64_t ss = every_field().state_size(4);
+  REQUIRE(ss % 8 == 0);
+  REQUIRE(ss >= sizeof(psync_proc_header) + 8);
+  CHECK(after([](Editable& e) { e.d.dead_words = nullptr; }) == "");
+  CHECK(after([](Editable& e) { e.d.dead_words = one_dead_word<sizeof(psync_proc_header)>; }) == "");
+  CHECK(after([](Editable& e) { e.d.dead_words = one_dead_word<sizeof(psync_proc_header) + 4>; }) ==
+        kBad + "dead_words(4, 0) gave byte " + std::to_string(sizeof(psync_proc_header) + 4) +
+            " (must be a whole word past the header, inside state_size(4) = " + std::to_string(ss) + ")");
+  CHECK(after([](Editable& e) { e.d.dead_words = one_dead_word<0>; }) ==
+        kBad + "dead_words(4, 0) gave byte 0 (must be a whole word past the header, inside state_size(4) = " +
+            std::to_string(ss) + ")");
+  CHECK(after([](Editable& e) { e.d.dead_words = one_dead_word<1u << 24>; }) ==
+        kBad + "dead_words(4, 0) gave byte 16777216 (must be a whole word past the header, inside state_size(4) = " +
+            std::to_string(ss) + ")");
+}
+
 TEST_CASE("what may be null: go_when, print_state, empty tables, no output") {
   CHECK((every_field().rounds[0].go_when != nullptr));
   CHECK(after([](Editable& e) { e.rounds[0].go_when = nullptr; }) == "");
