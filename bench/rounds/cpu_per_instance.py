@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import free_ports  # noqa: E402
+from run import free_ports, write_cluster  # noqa: E402
 
 
 def run_once(binary, n, window, instances):
@@ -31,10 +31,7 @@ def run_once(binary, n, window, instances):
     cluster)."""
     ports = free_ports(n)
     with tempfile.TemporaryDirectory(prefix="psync-cpu-") as d:
-        cluster = os.path.join(d, "cluster.toml")
-        with open(cluster, "w") as f:
-            for i, p in enumerate(ports):
-                f.write(f'[[process]]\nid = {i}\naddress = "127.0.0.1:{p}"\n')
+        cluster = write_cluster(d, ports)
         baseline = "baseline" in os.path.basename(binary)
         procs = {}
         for i in range(n):

@@ -14,16 +14,13 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import free_ports  # noqa: E402
+from run import free_ports, write_cluster  # noqa: E402
 
 
 def run_once(binary, n, window, instances, drop, time_limit):
     ports = free_ports(n)
     with tempfile.TemporaryDirectory(prefix="psync-drop-") as d:
-        cluster = os.path.join(d, "cluster.toml")
-        with open(cluster, "w") as f:
-            for i, p in enumerate(ports):
-                f.write(f'[[process]]\nid = {i}\naddress = "127.0.0.1:{p}"\n')
+        cluster = write_cluster(d, ports)
         procs = []
         start = time.monotonic()
         for i in range(n):

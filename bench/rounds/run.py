@@ -52,6 +52,16 @@ def free_ports(count):
     return ports
 
 
+def write_cluster(directory, ports):
+    """Writes the cluster file of replicas on 127.0.0.1 at `ports` into
+    `directory`; returns its path."""
+    cluster = os.path.join(directory, "cluster.toml")
+    with open(cluster, "w") as f:
+        for i, p in enumerate(ports):
+            f.write(f'[[process]]\nid = {i}\naddress = "127.0.0.1:{p}"\n')
+    return cluster
+
+
 def peak_rss_kb(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -68,10 +78,7 @@ def run_cluster(kind, binary, n, instances, window, timeout_s, extra=(), preload
     and with `preload` (the counting allocator) alloc_count)."""
     ports = free_ports(n)
     with tempfile.TemporaryDirectory(prefix="psync-bench-") as d:
-        cluster = os.path.join(d, "cluster.toml")
-        with open(cluster, "w") as f:
-            for i, p in enumerate(ports):
-                f.write(f'[[process]]\nid = {i}\naddress = "127.0.0.1:{p}"\n')
+        cluster = write_cluster(d, ports)
         procs = []
         for i in range(n):
             if kind != "node":
