@@ -786,22 +786,26 @@ TEST_CASE("OneThirdRule: with one of four silent the rest still decide (3 > 8/3)
   }
 }
 
+// Process 4 of c hears nothing until the other four have decided and run
+// their after-decide rounds (its early messages lost, as over a TCP
+// connection still coming up); then the network heals for 20 ticks.
+static void run_straggler(OtrCluster& c) {
+  std::vector<bool> alive(5, true);
+  c.cut[4] = 0b01111;
+  for (auto& n : c.nodes) n->start(0);
+  c.pump(alive);
+  for (int i = 0; i < 4; ++i) c.tick(alive);
+  for (size_t i = 0; i < 4; ++i) CHECK(c.nodes[i]->decided());
+  CHECK(!c.nodes[4]->decided());
+  c.cut[4] = 0;
+  for (int i = 0; i < 20; ++i) c.tick(alive);
+}
+
 TEST_CASE("OneThirdRule straggler: with lingering the others wait for it, and it decides") {
-  // Process 4 hears nothing until the other four have decided and run their
-  // after-decide rounds (its early messages lost, as over a TCP connection
-  // still coming up); then the network heals.
   for (int64_t linger : {0, 8}) {
     CAPTURE(linger);
     OtrCluster c({5, 5, 5, 5, 9}, 2, linger);
-    std::vector<bool> alive(5, true);
-    c.cut[4] = 0b01111;
-    for (auto& n : c.nodes) n->start(0);
-    c.pump(alive);
-    for (int i = 0; i < 4; ++i) c.tick(alive);
-    for (size_t i = 0; i < 4; ++i) CHECK(c.nodes[i]->decided());
-    CHECK(!c.nodes[4]->decided());
-    c.cut[4] = 0;
-    for (int i = 0; i < 20; ++i) c.tick(alive);
+    run_straggler(c);
     if (linger == 0) {
       // Everyone else has stopped: the straggler can never hear a quorum.
       for (size_t i = 0; i < 4; ++i) CHECK(c.nodes[i]->finished());
@@ -818,15 +822,7 @@ TEST_CASE("OneThirdRule straggler: with lingering the others wait for it, and it
 TEST_CASE("OneThirdRule straggler with pause after decide: the others still run rounds for it") {
   OtrCluster c({5, 5, 5, 5, 9}, 2, 8);
   for (Config& k : c.configs) k.pause_after_decide = true;
-  std::vector<bool> alive(5, true);
-  c.cut[4] = 0b01111;
-  for (auto& n : c.nodes) n->start(0);
-  c.pump(alive);
-  for (int i = 0; i < 4; ++i) c.tick(alive);
-  for (size_t i = 0; i < 4; ++i) CHECK(c.nodes[i]->decided());
-  CHECK(!c.nodes[4]->decided());
-  c.cut[4] = 0;
-  for (int i = 0; i < 20; ++i) c.tick(alive);
+  run_straggler(c);
   CHECK(c.nodes[4]->decided());
   CHECK(c.decision(4) == 5);
   for (size_t i = 0; i < 5; ++i) CHECK(c.nodes[i]->finished());
