@@ -412,10 +412,9 @@ class Node final : public engine::Host {
     transport_->send(to, h, payload);
   }
 
-  void announce_decided(uint64_t instance, int64_t round, uint64_t to) override {
+  void announce_decided(uint64_t instance, int64_t /*round: Decided frames carry none*/, uint64_t to) override {
     for (int32_t p = 0; p < n_; ++p)
       if (p != options_.id && ((to >> p) & 1)) send_notice(instance, p);
-    (void)round;
   }
 
   void report_decision(uint64_t instance, int64_t round, const void* state) override {
