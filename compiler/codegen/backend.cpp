@@ -62,9 +62,9 @@ std::string registered_targets() {
 // (the default) the IR is optimised (optimize_module) but machine code is
 // generated as at -O0: FastISel, the fast register allocator, no machine-level
 // passes. On a protocol's few small functions LLVM's full code generator took
-// 40 of the 160 ms of a build at -O2, nearly all of it starting up cold code,
-// while the protocol's code is a few percent of a replica's CPU (5.8 instead
-// of 3.3 % for OneThirdRule at --window 1000, bench/README.md, compile).
+// 40 of the 160 ms of a build at -O2, and the fast one a sixth of that, while
+// the protocol's code is a few percent of a replica's CPU (5.8 instead of
+// 3.3 % for OneThirdRule at --window 1000, bench/README.md, compile).
 // -O3 runs the full code generator. (The checker's JIT keeps its own levels,
 // jit.cpp: there the protocol's code is most of the work.)
 llvm::CodeGenOptLevel codegen_level_of(int opt) {

@@ -115,8 +115,8 @@ bool link_inprocess(const std::string& object, const std::string& runtime_lib, c
   // calls _exit unless it runs inside an enabled CrashRecoveryContext: then
   // it jumps back to lldMain, which returns the status with canRunAgain
   // false. Enabled only for the link, so that a crash elsewhere in psyncc
-  // still ends it as before. (Without this, lld ran in a forked child, at
-  // about 9 ms CPU for the fork.)
+  // still ends it as before. (Before, lld ran in a forked child: the fork
+  // cost about 10 ms CPU, bench/README.md, compile.)
   llvm::CrashRecoveryContext::Enable();
   lld::Result r = lld::lldMain(argv, llvm::outs(), llvm::errs(), {{lld::Gnu, &lld::elf::link}});
   llvm::CrashRecoveryContext::Disable();

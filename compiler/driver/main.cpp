@@ -947,8 +947,8 @@ int main(int argc, char** argv) {
     if (*build) {
       // Once the outputs are written, nothing is left to do but free memory:
       // skip the static destructors (LLVM's options, ANTLR's caches) and
-      // leave the rest to the kernel, as clang's -disable-free does. About
-      // 8 ms of a build at -O2 (bench/README.md, compile).
+      // leave the rest to the kernel, as clang's -disable-free does. A few
+      // ms of a build at -O2 (bench/README.md, compile).
       int status = run_build(build_opts, common);
       std::cout.flush();
       std::fflush(nullptr);
