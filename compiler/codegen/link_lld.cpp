@@ -68,13 +68,13 @@ const std::vector<std::string>& configured_link_args() {
 
 bool inprocess_link_usable(std::string& why) {
 #ifdef PSYNC_LLD_INPROCESS
-  // The crt objects and the dynamic linker the line names belong to the
-  // compiler and C library installed when psyncc was configured: if one has
-  // gone (an upgrade, another machine), `c++` knows the new ones.
   if (lld_spent) {
     why = "lld failed fatally earlier in this process";
     return false;
   }
+  // The crt objects and the dynamic linker the line names belong to the
+  // compiler and C library installed when psyncc was configured: if one has
+  // gone (an upgrade, another machine), `c++` knows the new ones.
   const auto& args = configured_link_args();
   if (args.empty()) {
     why = "no link line was configured";
