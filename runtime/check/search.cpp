@@ -90,13 +90,18 @@ bool Explorer::liveness_holds(const uint8_t* X, int64_t r, int k, int spec,
 
 // A time limit, or a signal run_check caught: the search stops at the next
 // check and reports what it covered.
+// (The state limit is not one: it cuts the search where it is counted, and
+// the rebuilding of a counterexample after it must not stop.)
 bool Explorer::should_stop() {
   if (stopping_) return true;
-  if (o_.stop != nullptr && *o_.stop != 0) res_.stats.stopped = *o_.stop == 2 ? "SIGTERM" : "SIGINT";
+  const char* why = nullptr;
+  if (o_.stop != nullptr && *o_.stop != 0) why = *o_.stop == 2 ? "SIGTERM" : "SIGINT";
   else if (o_.time_limit_s > 0 && std::chrono::duration<double>(Clock::now() - start_).count() >= o_.time_limit_s)
-    res_.stats.stopped = "time limit";
-  stopping_ = !res_.stats.stopped.empty();
-  return stopping_;
+    why = "time limit";
+  if (why == nullptr) return false;
+  res_.stats.stopped = why;
+  stopping_ = true;
+  return true;
 }
 
 void Explorer::report_progress(uint64_t frontier, int depth, bool force) {
@@ -120,7 +125,7 @@ CheckResult Explorer::run() {
     res_.error = std::move(msg);
     return res_;
   };
-  // The checker contradicting itself: a bug, exit 3 (not a usage error).
+  // The checker contradicting itself: a bug, exit 5 (not a usage error).
   auto internal = [&](std::string msg) {
     res_.verdict = Verdict::kInternalError;
     res_.error = std::move(msg);
@@ -368,10 +373,22 @@ CheckResult Explorer::run() {
 
   // ---- Rebuild a concrete shortest counterexample. The replay recomputes
   // the steps with the hooks capturing log lines and range errors.
+  // Replaying a path takes one expansion per round and is not interrupted;
+  // the search for a liveness window is, by the limits of the run, and the
+  // trace then ends where the window starts (stats.trace_cut).
   res_.verdict = Verdict::kViolation;
   P_.chooser.capture = true;
   cache_.clear();
   bool use_safety = safety.any && (!live.any || safety.length <= live.length);
+  // A liveness violation is kept while the search looks for a shorter
+  // safety one; a stop before the search got there leaves that open.
+  stats.search_cut = incomplete && !use_safety;
+  trace_.shortest = !stats.search_cut;
+  const std::string search_stopped = stats.stopped;
+  if (o_.test_fault == "stop-in-rebuild") {
+    stopping_ = true;
+    if (stats.stopped.empty()) stats.stopped = "time limit";
+  }
   if (use_safety) {
     const Found& f = safety;
     const char* fault_name = f.spec == -2 ? "range" : "conflict";
@@ -431,8 +448,18 @@ CheckResult Explorer::run() {
     trace_.liveness_from = static_cast<int>(trace_.steps.size());
     for (auto& m : memo_) m = std::make_shared<SharedStore>(gs_);
     std::vector<std::vector<uint8_t>> window;
-    if (liveness_holds(X.data(), r0, static_cast<int>(sp.after_rounds), f.spec, &window))
-      return internal("liveness violation did not reproduce (is --symmetry sound here?)");
+    if (liveness_holds(X.data(), r0, static_cast<int>(sp.after_rounds), f.spec, &window)) {
+      if (!stopping_) return internal("liveness violation did not reproduce (is --symmetry sound here?)");
+      // Cut by the limit: the search did find the window, so the verdict
+      // stands; the trace is the prefix up to where the window starts.
+      stats.trace_cut = stats.stopped;
+      stats.stopped = search_stopped;
+      trace_.window_missing = static_cast<int>(sp.after_rounds);
+      trace_.detail = "liveness " + name + ": from round " + std::to_string(r0) + " (the last state shown), " +
+                      std::to_string(sp.after_rounds) + " round" + (sp.after_rounds == 1 ? "" : "s") +
+                      " satisfying its predicate can end with its goal false; the window itself was not rebuilt";
+      return res_;
+    }
     // The window is concrete already: replay it exactly.
     std::vector<std::vector<uint8_t>> exact{X};
     exact.insert(exact.end(), window.begin(), window.end());
@@ -451,6 +478,7 @@ CheckResult Explorer::run() {
                     (sp.after_rounds == 1 ? "" : "s") + " satisfying its predicate, from round " +
                     std::to_string(r0) + ", end with its goal false";
   }
+  stats.stopped = search_stopped;  // a stop during the rebuild cut nothing
   return res_;
 }
 
