@@ -51,6 +51,10 @@ class Explorer {
                            Found& safety, Found& live, int& depth, bool& incomplete);
   void work_level(Level& L, bool lead);
   void expand_in_level(Level& L, uint32_t idx);
+  // One state of a level, for both searches (expand_state.h).
+  template <class Sink>
+  void expand_state(uint32_t idx, int depth, int bound, bool check_live, const std::vector<int>& live_specs, Sink& sink);
+  int new_state_invariant(const uint8_t* C, int depth);
   // procs_->insert(st) through a small per-thread front table of recent
   // ids, which spares most lookups the shard lock.
   uint32_t intern(const uint8_t* st);

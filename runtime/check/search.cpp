@@ -8,7 +8,7 @@
 // process states. Rounds are communication-closed, so one round is one
 // transition (expand.cpp). counterexample.cpp turns a violation found here
 // into a concrete shortest trace.
-#include "explorer.h"
+#include "expand_state.h"
 
 #include <algorithm>
 #include <climits>
@@ -194,7 +194,7 @@ CheckResult Explorer::run() {
   }
 
   // Violations found so far (Found: explorer.h).
-  Found safety, live, conflict;
+  Found safety, live;
 
   // ---- Initial states: every input combination, every init coin outcome.
   {
@@ -270,75 +270,67 @@ CheckResult Explorer::run() {
   uint32_t begin = 0, end = store_->size();
   int depth = 0;
   bool incomplete = false;
-  uint32_t expanding = 0;
-  uint64_t symmetry_samples = 0;
   if (o_.threads > 1 && !safety.any) {  // parallel.cpp: the same levels, on threads
     if (std::string e = parallel_bfs(bound, need_live, live_specs, max_states, safety, live, depth, incomplete);
         !e.empty())
       return fail(e);
   }
+  // The one-thread sink of expand_state: each finding acted on at once.
+  struct InPlace {
+    Explorer& ex;
+    Found &safety, &live, &conflict;
+    bool& incomplete;
+    int depth;
+    uint64_t max_states;
+    const char* error = nullptr;
+
+    bool wants_liveness(uint32_t) const { return !live.any; }
+    void liveness_checked() { ++ex.res_.stats.liveness_checks; }
+    void liveness_fails(uint32_t idx, int spec, int) {
+      live = {true, spec, idx, {}, depth + static_cast<int64_t>(ex.desc_.specs[spec].after_rounds)};
+    }
+    bool liveness_ends(uint32_t) const { return live.any && depth + 1 >= live.length; }
+    void symmetry_broken(uint32_t) {
+      error = "--symmetry is unsound for this protocol: a state and its permutation have different "
+              "successors or invariant values (does it read `me` or a pid?); check without symmetry";
+    }
+    void violation(uint32_t idx, uint32_t, int spec, const uint8_t* Y) {
+      safety = {true, spec, idx, std::vector<uint8_t>(Y, Y + ex.gs_), depth + 1};
+    }
+    void fault(uint32_t idx, uint32_t, int code, const uint8_t* Y) {
+      if (!conflict.any) conflict = {true, -code, idx, std::vector<uint8_t>(Y, Y + ex.gs_), depth + 1};
+    }
+    bool successor(uint32_t idx, uint32_t, const uint8_t* C, const uint8_t* Y) {
+      if (!ex.store_->insert(C).second) return true;
+      ex.parent_.push_back(idx);
+      if (int bad = ex.new_state_invariant(C, depth); bad >= 0) {
+        safety = {true, bad, idx, std::vector<uint8_t>(Y, Y + ex.gs_), depth + 1};
+        return false;
+      }
+      if (ex.store_->size() >= max_states) {
+        ex.res_.stats.stopped = "state limit";
+        incomplete = true;
+        return false;
+      }
+      return true;
+    }
+    void expanded(uint32_t, uint32_t count) { ex.res_.stats.transitions += count; }
+    void too_wide(uint32_t) { error = "random(k) with k > 65536 cannot be explored exhaustively"; }
+  };
   for (; !safety.any && o_.threads <= 1; ++depth) {
+    Found conflict;
+    InPlace sink{*this, safety, live, conflict, incomplete, depth, max_states};
+    const bool window_starts =
+        need_live && (o_.liveness_every_round || depth % static_cast<int>(desc_.num_rounds) == 0);
     for (uint32_t idx = begin; idx < end && !safety.any && !incomplete; ++idx) {
       if (live.any && depth + 1 >= live.length) break;
-      const uint8_t* X = store_->at(idx);
-      const int64_t r = round_at(X, depth);  // depth, or its canonical stand-in
-      bool window_starts = o_.liveness_every_round || depth % static_cast<int>(desc_.num_rounds) == 0;
-      if (need_live && !live.any && window_starts) {
-        for (int s : live_specs) {
-          ++stats.liveness_checks;
-          if (!liveness_holds(X, r, static_cast<int>(desc_.specs[s].after_rounds), s, nullptr)) {
-            live = {true, s, idx, {}, depth + static_cast<int64_t>(desc_.specs[s].after_rounds)};
-            break;
-          }
-        }
-        if (stopping_) {
-          incomplete = true;
-          break;
-        }
-        if (live.any && depth + 1 >= live.length) break;
+      expand_state(idx, depth, bound, window_starts, live_specs, sink);
+      if (sink.error) return fail(sink.error);
+      if (stopping_) {  // a liveness window was abandoned
+        incomplete = true;
+        break;
       }
-      if (depth >= bound) continue;
-      if (o_.symmetry && n_ > 1 && (symmetry_samples < 64 || idx % 4096 == 0)) {
-        ++symmetry_samples;
-        if (!symmetric_at(X, r))
-          return fail("--symmetry is unsound for this protocol: a state and its permutation have different "
-                      "successors or invariant values (does it read `me` or a pid?); check without symmetry");
-      }
-      expanding = idx;  // X stays put: the store's chunks never move
-      expand(X, r, P_.assumes, [&](const uint8_t* Y, const uint32_t*, const uint64_t*) {
-        ++stats.transitions;
-        int bad = failing_property(X, Y, r);
-        int fault = fault_in(Y);
-        if (bad < 0 && fault) bad = failing_invariant(Y, r + 1);
-        if (bad >= 0) {
-          safety = {true, bad, expanding, std::vector<uint8_t>(Y, Y + gs_), depth + 1};
-          return false;
-        }
-        if (fault) {
-          // A decide conflict or a range error is a violation too, but at
-          // equal length a violated spec of the user's is the better report:
-          // keep looking in this layer, and do not explore past the fault.
-          if (!conflict.any) conflict = {true, -fault, expanding, std::vector<uint8_t>(Y, Y + gs_), depth + 1};
-          return true;
-        }
-        canonicalise(Y, C_.data());
-        auto [id, fresh] = store_->insert(C_.data());
-        if (fresh) {
-          parent_.push_back(expanding);
-          bad = failing_invariant(C_.data(), round_at(C_.data(), depth + 1));
-          if (bad >= 0) {
-            safety = {true, bad, expanding, std::vector<uint8_t>(Y, Y + gs_), depth + 1};
-            return false;
-          }
-          if (store_->size() >= max_states) {
-            stats.stopped = "state limit";
-            incomplete = true;
-            return false;
-          }
-        }
-        return true;
-      });
-      if (P_.chooser.too_wide) return fail("random(k) with k > 65536 cannot be explored exhaustively");
+      if (live.any && depth + 1 >= live.length) break;
       if ((idx & 255) == 0) {
         report_progress(end - idx, depth, false);
         if (should_stop()) incomplete = true;
