@@ -1,7 +1,8 @@
 // explorer.h: the exhaustive explorer's one class, split by stage over
 // expand.cpp (successors), search.cpp (the breadth-first search and the
-// specs) and counterexample.cpp (rebuilding a shortest trace). Internal to
-// runtime/check.
+// specs), expand_state.h (one state of a level, for the one-thread loop and
+// parallel.cpp's threads) and counterexample.cpp (rebuilding a shortest
+// trace). Internal to runtime/check.
 #ifndef PSYNC_CHECK_EXPLORER_H
 #define PSYNC_CHECK_EXPLORER_H
 
