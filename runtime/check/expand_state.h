@@ -11,6 +11,12 @@
 
 namespace psync::check::detail {
 
+// The errors a level can end with, the same from either loop.
+inline constexpr const char* kUnsoundSymmetry =
+    "--symmetry is unsound for this protocol: a state and its permutation have different "
+    "successors or invariant values (does it read `me` or a pid?); check without symmetry";
+inline constexpr const char* kRandomTooWide = "random(k) with k > 65536 cannot be explored exhaustively";
+
 // The sink's interface (each a member function, inlined):
 //   wants_liveness(idx)             check the windows that start at state idx?
 //   liveness_checked()              one window check done

@@ -374,10 +374,8 @@ std::string Explorer::parallel_bfs(int bound, bool need_live, const std::vector<
         consider(fresh[room - 1].pos, kLimit);
       }
       if (F.too_wide != UINT32_MAX) consider(position(F.too_wide, kSlotEnd), kTooWide);
-      if (cut == kSymmetry)
-        return "--symmetry is unsound for this protocol: a state and its permutation have different "
-               "successors or invariant values (does it read `me` or a pid?); check without symmetry";
-      if (cut == kTooWide) return "random(k) with k > 65536 cannot be explored exhaustively";
+      if (cut == kSymmetry) return kUnsoundSymmetry;
+      if (cut == kTooWide) return kRandomTooWide;
       // The states, transitions and liveness checks before the cut.
       const bool inclusive = cut == kFreshInvariant || cut == kLimit;
       for (const LevelTable::Entry& e : fresh) {

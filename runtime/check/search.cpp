@@ -290,10 +290,7 @@ CheckResult Explorer::run() {
       live = {true, spec, idx, {}, depth + static_cast<int64_t>(ex.desc_.specs[spec].after_rounds)};
     }
     bool liveness_ends(uint32_t) const { return live.any && depth + 1 >= live.length; }
-    void symmetry_broken(uint32_t) {
-      error = "--symmetry is unsound for this protocol: a state and its permutation have different "
-              "successors or invariant values (does it read `me` or a pid?); check without symmetry";
-    }
+    void symmetry_broken(uint32_t) { error = kUnsoundSymmetry; }
     void violation(uint32_t idx, uint32_t, int spec, const uint8_t* Y) {
       safety = {true, spec, idx, std::vector<uint8_t>(Y, Y + ex.gs_), depth + 1};
     }
@@ -315,7 +312,7 @@ CheckResult Explorer::run() {
       return true;
     }
     void expanded(uint32_t, uint32_t count) { ex.res_.stats.transitions += count; }
-    void too_wide(uint32_t) { error = "random(k) with k > 65536 cannot be explored exhaustively"; }
+    void too_wide(uint32_t) { error = kRandomTooWide; }
   };
   for (; !safety.any && o_.threads <= 1; ++depth) {
     Found conflict;
