@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 
@@ -42,15 +43,20 @@ address = "localhost:7001"
 std::optional<Options> parse(std::vector<std::string> args) {
   static int file_no = 0;
   // Per process too: ctest runs each test case in its own process, in parallel.
-  const std::string path =
-      "psync_test_cluster_" + std::to_string(getpid()) + "_" + std::to_string(file_no++) + ".toml";
+  // In the temporary directory, and removed however parsing ends (it throws on
+  // a bad command line), so no run leaves files where it was started.
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("psync_test_cluster_" + std::to_string(getpid()) + "_" + std::to_string(file_no++) + ".toml"))
+                               .string();
   std::ofstream(path) << kCluster3;
+  struct RemoveFile {
+    const std::string& path;
+    ~RemoveFile() { std::remove(path.c_str()); }
+  } remove_file{path};
   args.insert(args.begin(), {"node", "--cluster", path});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
-  auto o = parse_command_line(otr(), int(argv.size()), argv.data());
-  std::remove(path.c_str());
-  return o;
+  return parse_command_line(otr(), int(argv.size()), argv.data());
 }
 
 }  // namespace
