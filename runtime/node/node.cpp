@@ -840,10 +840,10 @@ class Node final : public engine::Host {
     frontier_ = std::max(frontier_, h.instance + 1);
     if (s == InstanceTable::kNone) return;  // finished while starting
     engine::Instance& inst = table_.instance(s);
-    if (h.decided) {
-      inst.peer_decided(h.sender);
-      if (!inst.decided()) learner_.hint(h.instance, h.sender);
-    }
+    // No learner hint for a running instance (a map node per instance): it
+    // keeps the peers that reported a decision itself, and the sweep asks
+    // them if it runs too long (sweep_learning).
+    if (h.decided) inst.peer_decided(h.sender);
     if (!notice && !inst.finished()) inst.receive(h.sender, h.round, payload, event_now());
     after_event(s);
   }
@@ -1226,7 +1226,8 @@ class Node final : public engine::Host {
 
   // Asks peers for the decisions this replica is missing: every undecided
   // instance that a peer's decided_below covers, and those whose frames
-  // carried a peer's decided bit. A running instance gets a while to decide
+  // carried a peer's decided bit (hints, or for a running instance the peers
+  // it knows to have decided). A running instance gets a while to decide
   // through the protocol first (--learn-delay is internal: 200 ms).
   void sweep_learning() {
     if (!started_) return;
@@ -1250,6 +1251,14 @@ class Node final : public engine::Host {
     }
     for (const auto& [i, peers] : learner_.take_hints())
       if (budget > 0 && eligible(i)) ask(i, peers);
+    // Running instances: only those past the learn delay are read (their
+    // start time is in the table, not in the instance).
+    for (int32_t s = 0; s < int32_t(table_.slots()) && budget > 0; ++s) {
+      if (!table_.in_use(s) || now - table_.started_us(s) < options_.learn_delay_us) continue;
+      const engine::Instance& inst = table_.instance(s);
+      const uint64_t peers = inst.decided_set() & ~(uint64_t{1} << options_.id);
+      if (!inst.decided() && !inst.finished() && peers != 0 && eligible(table_.id(s))) ask(table_.id(s), peers);
+    }
   }
 
   // Every instance is finished here. Peers that are behind may still need
