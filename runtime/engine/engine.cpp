@@ -88,7 +88,6 @@ Instance::Instance(const Layout& layout, const Config& config, const int64_t* co
   state_ = reinterpret_cast<std::byte*>(at);
   mailbox_ = reinterpret_cast<std::byte*>(at += w.state);
   ahead_ = reinterpret_cast<int64_t*>(at + w.box);  // inputs(), future_room() and before() follow
-  future_ = future_room();
   future_capacity_ = uint32_t(future_bytes);
   reset(id, inputs);
 }
@@ -245,15 +244,15 @@ void Instance::deliver_buffered_for_current_round(int64_t now_us) {
   const size_t end = future_size_;
   while (at < end) {
     FutureHeader f;
-    std::memcpy(&f, future_ + at, sizeof f);
+    std::memcpy(&f, future_records() + at, sizeof f);
     const size_t size = future_record_size(f.length);
     if (f.round < round_) {
       ++counters_.late_messages_dropped;
     } else if (f.round == round_) {
       if (status_ == Status::Running && !halted())
-        deliver(f.sender, {future_ + at + sizeof f, f.length}, now_us);
+        deliver(f.sender, {future_records() + at + sizeof f, f.length}, now_us);
     } else {
-      if (keep != at) std::memmove(future_ + keep, future_ + at, size);
+      if (keep != at) std::memmove(future_records() + keep, future_records() + at, size);
       keep += size;
       ++kept;
     }
@@ -266,7 +265,7 @@ void Instance::deliver_buffered_for_current_round(int64_t now_us) {
 void Instance::buffer_future(int32_t sender, int64_t round, std::span<const std::byte> payload) {
   for (size_t at = 0; at < future_size_;) {
     FutureHeader f;
-    std::memcpy(&f, future_ + at, sizeof f);
+    std::memcpy(&f, future_records() + at, sizeof f);
     if (f.round == round && f.sender == sender) {
       ++counters_.duplicates_dropped;
       return;
@@ -284,18 +283,18 @@ void Instance::buffer_future(int32_t sender, int64_t round, std::span<const std:
   const size_t at = future_size_;
   reserve_future(future_record_size(payload.size()));
   future_size_ += uint32_t(future_record_size(payload.size()));
-  std::memcpy(future_ + at, &f, sizeof f);
-  if (!payload.empty()) std::memcpy(future_ + at + sizeof f, payload.data(), payload.size());
+  std::byte* const records = future_records();
+  std::memcpy(records + at, &f, sizeof f);
+  if (!payload.empty()) std::memcpy(records + at + sizeof f, payload.data(), payload.size());
   ++future_count_;
   ++counters_.future_messages_buffered;
 }
 
 void Instance::reserve_future(size_t bytes) {
   if (future_size_ + bytes <= future_capacity_) return;
-  const bool in_tail = future_ == future_room();
+  const bool in_tail = future_spill_.empty();
   future_spill_.resize(std::max(2 * size_t(future_capacity_), future_size_ + bytes));
   if (in_tail) std::memcpy(future_spill_.data(), future_room(), future_size_);
-  future_ = future_spill_.data();
   future_capacity_ = uint32_t(future_spill_.size());
 }
 

@@ -249,7 +249,7 @@ class Instance {
   size_t buffered_messages() const { return future_count_; }
 
  private:
-  // A buffered future message in future_: this header, then the payload
+  // A buffered future message in future_records(): this header, then the payload
   // padded to 8 bytes.
   struct FutureHeader {
     int64_t round;
@@ -338,7 +338,6 @@ class Instance {
   Host& host_;
   // Colder: decisions, lingering, buffering for later rounds, set-up.
   uint64_t told_ = 0;           // peers sent a frame with our decided bit
-  std::byte* future_ = nullptr;  // FutureHeader + payload records: in the tail, or future_spill_'s
   uint32_t future_size_ = 0;     // bytes of records
   uint32_t future_capacity_ = 0;
   std::vector<std::byte> future_spill_;
@@ -356,6 +355,10 @@ class Instance {
   std::byte* future_room() const {
     return reinterpret_cast<std::byte*>(inputs() + std::max<uint32_t>(layout_.desc->num_inputs, 1));
   }
+  // Where the future records are: the tail's room until they once outgrew
+  // it, future_spill_ from then on (not a stored pointer: the slot fits in
+  // 512 bytes for LastVoting at n = 3 by these 8 bytes).
+  std::byte* future_records() { return future_spill_.empty() ? future_room() : future_spill_.data(); }
   std::byte* before() const { return future_room() + ((future_room_bytes(layout_, config_) + 7) & ~size_t{7}); }
 };
 
