@@ -2,6 +2,7 @@
 // end, codegen, checker, cluster launcher): it parses arguments with CLI11,
 // runs the pipeline and maps the outcome to an exit status (README.md).
 //   0: success   1: the program has errors   2: bad command line or I/O   3: internal error
+// (check and simulate: 3 incomplete, 4 partial, 5 internal error; runtime/check/check.h)
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -952,7 +953,8 @@ int main(int argc, char** argv) {
     if (*explore) return run_explore_verb(explore_cli, explore_port, common);
   } catch (const std::exception& e) {
     fmt::print(stderr, "psyncc: internal error: {}\n", e.what());
-    return 3;
+    // check and simulate keep 3 for "incomplete": their internal error is 5.
+    return *check || *simulate ? psync::check::kExitInternal : 3;
   }
   return 2;
 }
