@@ -23,46 +23,82 @@ uint64_t splitmix64(uint64_t& s) {
 
 }  // namespace
 
-Instance::Instance(const Layout& layout, const Config& config, const int64_t* consts,
-                   uint64_t id, std::span<const int64_t> inputs, Host& host, Counters& counters)
-    : layout_(layout), config_(config), counters_(counters), host_(host), id_(id) {
-  hooks_.self = this;
-  hooks_.coin = &Instance::hook_coin;
-  hooks_.random = &Instance::hook_random;
-  hooks_.decided = &Instance::hook_decided;
-  hooks_.conflict = &Instance::hook_conflict;
-  hooks_.log = &Instance::hook_log;
-  hooks_.range_error = &Instance::hook_range_error;
-  env_.n = config.n;
-  env_.me = config.me;
-  env_.consts = consts;
-  env_.hooks = &hooks_;
-  // Every buffer once, in 8-byte words, for the largest round.
+// The hooks generated code calls (abi.h); self is unused: a hook finds its
+// instance from the env (Instance::owner_of).
+const psync_hooks Instance::kHooks = {.self = nullptr,
+                                      .coin = &Instance::hook_coin,
+                                      .random = &Instance::hook_random,
+                                      .decided = &Instance::hook_decided,
+                                      .conflict = &Instance::hook_conflict,
+                                      .log = &Instance::hook_log,
+                                      .range_error = &Instance::hook_range_error};
+
+namespace {
+
+// The outbox of the round being entered: it lives only from the round's send
+// until its messages are handed out and its own message is in the mailbox,
+// so one per thread serves every instance (and keeps it out of their memory).
+std::byte* scratch_outbox(uint64_t bytes) {
+  thread_local std::vector<uint64_t> box;
+  if (box.size() * 8 < bytes) box.resize((bytes + 7) / 8);
+  return reinterpret_cast<std::byte*>(box.data());
+}
+
+// The tail in order: state, mailbox, highest rounds seen, inputs, room for
+// future records, the state as the round began (record_rounds only).
+struct TailWords {
+  uint64_t state, box, ahead, inputs, future, before;
+  uint64_t total() const { return state + box + ahead + inputs + future + before; }
+};
+
+TailWords tail_words(const Layout& layout, const Config& config, uint64_t future_bytes) {
   const auto words = [](uint64_t bytes) { return (bytes + 7) / 8; };
-  const uint64_t box = words(8 + uint64_t(config.n) * layout.max_msg_size);
-  const uint64_t state = words(layout.state_size);
-  const uint64_t before = config.record_rounds ? state : 0;
-  const uint64_t n_inputs = std::max<uint64_t>(layout.desc->num_inputs, 1);
-  block_ = std::make_unique<uint64_t[]>(state + 2 * box + before + uint64_t(config.n) + n_inputs);
-  uint64_t* at = block_.get();
+  TailWords w{};
+  w.state = words(layout.state_size);
+  w.box = words(8 + uint64_t(config.n) * layout.max_msg_size);
+  w.before = config.record_rounds ? w.state : 0;
+  w.ahead = uint64_t(config.n);
+  w.inputs = std::max<uint64_t>(layout.desc->num_inputs, 1);
+  w.future = words(future_bytes);
+  return w;
+}
+
+}  // namespace
+
+size_t Instance::tail_bytes(const Layout& layout, const Config& config) {
+  return size_t(tail_words(layout, config, future_room_bytes(layout, config)).total() * 8);
+}
+
+Instance::Instance(const Layout& layout, const Config& config, const int64_t* consts,
+                   uint64_t id, std::span<const int64_t> inputs, Host& host, Counters& counters, std::byte* tail)
+    : layout_(layout), config_(config), counters_(counters), host_(host), id_(id) {
+  env_.owner = this;
+  env_.env.n = config.n;
+  env_.env.me = config.me;
+  env_.env.consts = consts;
+  env_.env.hooks = &kHooks;
+  // Every buffer once, in 8-byte words, for the largest round.
+  const size_t future_bytes = future_room_bytes(layout, config);
+  const TailWords w = tail_words(layout, config, future_bytes);
+  if (tail == nullptr) {
+    block_ = std::make_unique<uint64_t[]>(w.total());
+    tail = reinterpret_cast<std::byte*>(block_.get());
+  }
+  uint64_t* at = reinterpret_cast<uint64_t*>(tail);
   state_ = reinterpret_cast<std::byte*>(at);
-  mailbox_ = reinterpret_cast<std::byte*>(at += state);
-  outbox_ = reinterpret_cast<std::byte*>(at += box);
-  before_ = reinterpret_cast<std::byte*>(at += box);
-  ahead_ = reinterpret_cast<int64_t*>(at += before);
-  inputs_ = reinterpret_cast<int64_t*>(at + config.n);
-  // One message per peer for a later round, kept across reset: buffering
-  // future messages then does not allocate in the steady state.
-  future_.reserve(size_t(config.n) * future_record_size(layout.max_msg_size));
+  mailbox_ = reinterpret_cast<std::byte*>(at += w.state);
+  ahead_ = reinterpret_cast<int64_t*>(at + w.box);  // inputs(), future_room() and before() follow
+  future_capacity_ = uint32_t(future_bytes);
   reset(id, inputs);
 }
 
 void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
   id_ = id;
   std::fill(ahead_, ahead_ + config_.n, int64_t{-1});
-  std::fill(inputs_, inputs_ + std::max<uint32_t>(layout_.desc->num_inputs, 1), int64_t{0});
-  std::copy_n(inputs.begin(), std::min<size_t>(inputs.size(), layout_.desc->num_inputs), inputs_);
-  future_.clear();
+  int64_t* const in = this->inputs();
+  std::fill(in, in + std::max<uint32_t>(layout_.desc->num_inputs, 1), int64_t{0});
+  std::copy_n(inputs.begin(), std::min<size_t>(inputs.size(), layout_.desc->num_inputs), in);
+  future_size_ = 0;
   future_count_ = 0;
   cursor_ = {};
   rng_ = config_.seed ^ (id * 0xD1B54A32D192ED03ull) ^ (uint64_t(config_.me) << 48);
@@ -88,15 +124,15 @@ void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
 }
 
 void Instance::set_env_round(int64_t r) {
-  env_.round = r;
-  env_.phase = r / int64_t(layout_.desc->num_rounds);
+  env_.env.round = r;
+  env_.env.phase = r / int64_t(layout_.desc->num_rounds);
 }
 
 void Instance::start(int64_t now_us) {
   if (status_ != Status::Idle) return;
   std::memset(state_, 0, layout_.state_size);
   set_env_round(0);
-  layout_.desc->init(state_, &env_, inputs_);
+  layout_.desc->init(state_, &env_.env, inputs());
   status_ = Status::Running;
   begin_round(0, now_us, /*skipped=*/false);
   run_until_blocked(now_us);
@@ -124,16 +160,17 @@ void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
   const uint64_t msize = layout_.msg_size[decl_index_];
   deadline_ = kNoDeadline;
   round_began_us_ = now_us;
-  if (config_.record_rounds) std::memcpy(before_, state_, layout_.state_size);
+  if (config_.record_rounds) std::memcpy(before(), state_, layout_.state_size);
   if (config_.report_round_starts && (!skipped || !config_.suppress_catch_up_sends))
     host_.round_starting(id_, r, {state_, layout_.state_size}, rng_, decided_round_);
 
-  const uint64_t out = round::run_send(decl(), env_, state_, outbox_);
+  std::byte* const outbox = scratch_outbox(layout_.mailbox_size(decl_index_));
+  const uint64_t out = round::run_send(decl(), env_.env, state_, outbox);
   const bool transmit = !skipped || !config_.suppress_catch_up_sends;
   if (transmit) {
     for (uint64_t bits = out & ~(uint64_t{1} << config_.me); bits != 0; bits &= bits - 1) {
       const int32_t to = std::countr_zero(bits);
-      host_.send_message(id_, r, to, {outbox_ + 8 + uint64_t(to) * msize, msize}, decided());
+      host_.send_message(id_, r, to, {outbox + 8 + uint64_t(to) * msize, msize}, decided());
       ++counters_.messages_sent;
     }
     if (decided()) told_ |= out;
@@ -153,7 +190,7 @@ void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
   if (sync_open_ && !skipped) arm_deadline(now_us);
 
   const bool own = transmit && ((out >> config_.me) & 1);
-  step().open(cursor_, state_, mailbox_, own ? outbox_ + 8 + uint64_t(config_.me) * msize : nullptr);
+  step().open(cursor_, state_, mailbox_, own ? outbox + 8 + uint64_t(config_.me) * msize : nullptr);
   if (own) ++counters_.messages_delivered;
   deliver_buffered_for_current_round(now_us);
 }
@@ -168,7 +205,7 @@ void Instance::arm_deadline(int64_t now_us) {
     return;
   }
   int64_t t = config_.default_timeout_us;
-  if (d.flags & PSYNC_ROUND_HAS_TIMEOUT) t = d.timeout != nullptr ? std::max<int64_t>(d.timeout(state_, &env_), 1) : d.timeout_us;
+  if (d.flags & PSYNC_ROUND_HAS_TIMEOUT) t = d.timeout != nullptr ? std::max<int64_t>(d.timeout(state_, &env_.env), 1) : d.timeout_us;
   t = std::max<int64_t>({t, config_.adaptive_timeout_us, 0});
   deadline_ = t >= kNoDeadline - now_us ? kNoDeadline - 1 : now_us + t;
 }
@@ -204,31 +241,31 @@ void Instance::deliver_buffered_for_current_round(int64_t now_us) {
   size_t keep = 0;  // bytes of records kept, compacted to the front
   size_t at = 0;
   size_t kept = 0;
-  const size_t end = future_.size();
+  const size_t end = future_size_;
   while (at < end) {
     FutureHeader f;
-    std::memcpy(&f, future_.data() + at, sizeof f);
+    std::memcpy(&f, future_records() + at, sizeof f);
     const size_t size = future_record_size(f.length);
     if (f.round < round_) {
       ++counters_.late_messages_dropped;
     } else if (f.round == round_) {
       if (status_ == Status::Running && !halted())
-        deliver(f.sender, {future_.data() + at + sizeof f, f.length}, now_us);
+        deliver(f.sender, {future_records() + at + sizeof f, f.length}, now_us);
     } else {
-      if (keep != at) std::memmove(future_.data() + keep, future_.data() + at, size);
+      if (keep != at) std::memmove(future_records() + keep, future_records() + at, size);
       keep += size;
       ++kept;
     }
     at += size;
   }
-  future_.resize(keep);
-  future_count_ = kept;
+  future_size_ = uint32_t(keep);
+  future_count_ = uint32_t(kept);
 }
 
 void Instance::buffer_future(int32_t sender, int64_t round, std::span<const std::byte> payload) {
-  for (size_t at = 0; at < future_.size();) {
+  for (size_t at = 0; at < future_size_;) {
     FutureHeader f;
-    std::memcpy(&f, future_.data() + at, sizeof f);
+    std::memcpy(&f, future_records() + at, sizeof f);
     if (f.round == round && f.sender == sender) {
       ++counters_.duplicates_dropped;
       return;
@@ -243,12 +280,22 @@ void Instance::buffer_future(int32_t sender, int64_t round, std::span<const std:
     return;
   }
   const FutureHeader f{round, sender, uint32_t(payload.size())};
-  const size_t at = future_.size();
-  future_.resize(at + future_record_size(payload.size()));
-  std::memcpy(future_.data() + at, &f, sizeof f);
-  if (!payload.empty()) std::memcpy(future_.data() + at + sizeof f, payload.data(), payload.size());
+  const size_t at = future_size_;
+  reserve_future(future_record_size(payload.size()));
+  future_size_ += uint32_t(future_record_size(payload.size()));
+  std::byte* const records = future_records();
+  std::memcpy(records + at, &f, sizeof f);
+  if (!payload.empty()) std::memcpy(records + at + sizeof f, payload.data(), payload.size());
   ++future_count_;
   ++counters_.future_messages_buffered;
+}
+
+void Instance::reserve_future(size_t bytes) {
+  if (future_size_ + bytes <= future_capacity_) return;
+  const bool in_tail = future_spill_.empty();
+  future_spill_.resize(std::max(2 * size_t(future_capacity_), future_size_ + bytes));
+  if (in_tail) std::memcpy(future_spill_.data(), future_room(), future_size_);
+  future_capacity_ = uint32_t(future_spill_.size());
 }
 
 void Instance::receive(int32_t sender, int64_t round, std::span<const std::byte> payload, int64_t now_us) {
@@ -431,7 +478,7 @@ void Instance::complete_round(int64_t now_us) {
   set_env_round(round_);
   step().complete(cursor_, state_, mailbox_);
   if (config_.record_rounds)
-    host_.round_completed(id_, round_, {before_, layout_.state_size}, {state_, layout_.state_size}, cursor_.heard);
+    host_.round_completed(id_, round_, {before(), layout_.state_size}, {state_, layout_.state_size}, cursor_.heard);
   ++counters_.rounds_completed;
   deadline_ = kNoDeadline;
   if (halted()) {
@@ -509,43 +556,43 @@ void Instance::finish(EndReason why) {
   catch_up_due_ = kNoDeadline;
   end_reason_ = why;
   deadline_ = kNoDeadline;
-  future_.clear();  // keeps its capacity for the next reset()
+  future_size_ = 0;  // a spill keeps its capacity for the next reset()
   future_count_ = 0;
 }
 
 uint64_t Instance::next_random() { return splitmix64(rng_); }
 
-int32_t Instance::hook_coin(void* self, const psync_env*) {
-  return int32_t(static_cast<Instance*>(self)->next_random() & 1);
+int32_t Instance::hook_coin(void*, const psync_env* env) {
+  return int32_t(owner_of(env).next_random() & 1);
 }
 
-int64_t Instance::hook_random(void* self, const psync_env*, int64_t k) {
+int64_t Instance::hook_random(void*, const psync_env* env, int64_t k) {
   if (k <= 0) return 0;
-  return int64_t(static_cast<Instance*>(self)->next_random() % uint64_t(k));
+  return int64_t(owner_of(env).next_random() % uint64_t(k));
 }
 
-void Instance::hook_decided(void* self, const psync_env* env, const void* state) {
-  auto* inst = static_cast<Instance*>(self);
+void Instance::hook_decided(void*, const psync_env* env, const void* state) {
+  Instance* inst = &owner_of(env);
   if (inst->decided_round_ >= 0) return;
   inst->decided_round_ = env->round;
   ++inst->counters_.decisions;
   inst->host_.report_decision(inst->id_, env->round, state);
 }
 
-void Instance::hook_conflict(void* self, const psync_env* env, const void* state) {
-  auto* inst = static_cast<Instance*>(self);
+void Instance::hook_conflict(void*, const psync_env* env, const void* state) {
+  Instance* inst = &owner_of(env);
   ++inst->counters_.conflicting_decisions;
   inst->host_.report_conflict(inst->id_, env->round, state);
 }
 
-void Instance::hook_log(void* self, const psync_env* env, const char* text, uint64_t len) {
-  auto* inst = static_cast<Instance*>(self);
+void Instance::hook_log(void*, const psync_env* env, const char* text, uint64_t len) {
+  Instance* inst = &owner_of(env);
   ++inst->counters_.log_lines;
   inst->host_.log_line(inst->id_, env->round, std::string_view(text, size_t(len)));
 }
 
-void Instance::hook_range_error(void* self, const psync_env* env, int64_t value, const char* where) {
-  auto* inst = static_cast<Instance*>(self);
+void Instance::hook_range_error(void*, const psync_env* env, int64_t value, const char* where) {
+  Instance* inst = &owner_of(env);
   ++inst->counters_.range_errors;
   inst->host_.report_range_error(inst->id_, env->round, value, where);
 }

@@ -191,10 +191,16 @@ enum class EndReason : uint8_t { None, AfterDecide, Halted, GaveUp, LingerExpire
 // Sizes derived from the descriptor for one n; computed once per process.
 using Layout = round::Layout;
 
-class alignas(64) Instance {
+class Instance {
  public:
+  // `tail`: tail_bytes() bytes, 8-byte aligned, right after the object in the
+  // driver's slab slot (the node's), or nullptr to have the instance allocate
+  // them. They hold the state, the mailbox, the highest round seen from each
+  // sender, the inputs and room for one buffered future message per peer.
   Instance(const Layout& layout, const Config& config, const int64_t* consts,
-           uint64_t id, std::span<const int64_t> inputs, Host& host, Counters& counters);
+           uint64_t id, std::span<const int64_t> inputs, Host& host, Counters& counters,
+           std::byte* tail = nullptr);
+  static size_t tail_bytes(const Layout& layout, const Config& config);
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
 
@@ -235,7 +241,7 @@ class alignas(64) Instance {
   int64_t decided_round() const { return decided_round_; }
   const void* state() const { return state_; }
   const psync_proc_header& header() const { return *reinterpret_cast<const psync_proc_header*>(state_); }
-  const psync_env& env() const { return env_; }
+  const psync_env& env() const { return env_.env; }
   // The mailbox of the current round (presence word + n slots).
   std::span<const std::byte> mailbox() const { return {mailbox_, layout_.mailbox_size(decl_index_)}; }
   // Where the current round's collection stands (round/round.h).
@@ -243,7 +249,7 @@ class alignas(64) Instance {
   size_t buffered_messages() const { return future_count_; }
 
  private:
-  // A buffered future message in future_: this header, then the payload
+  // A buffered future message in future_records(): this header, then the payload
   // padded to 8 bytes.
   struct FutureHeader {
     int64_t round;
@@ -251,9 +257,27 @@ class alignas(64) Instance {
     uint32_t length;
   };
   static size_t future_record_size(size_t length) { return sizeof(FutureHeader) + ((length + 7) & ~size_t{7}); }
+  // The tail's room for future records: one message per peer for a later
+  // round (never from itself: its own message is delivered as the round
+  // opens), so that buffering them does not allocate in the steady state.
+  static size_t future_room_bytes(const Layout& layout, const Config& config) {
+    return size_t(std::max(config.n - 1, 1)) * future_record_size(layout.max_msg_size);
+  }
+  // Room for `bytes` more bytes of future records: past the tail's room
+  // they move to future_spill_, which keeps its capacity across reset().
+  void reserve_future(size_t bytes);
+  // The env handed to generated code, and whose it is: the hooks table is
+  // shared by every instance (self is NULL), and a hook finds its instance
+  // from the env pointer it is passed (a standard-layout struct's first
+  // member has its address).
+  struct OwnedEnv {
+    psync_env env{};
+    Instance* owner = nullptr;
+  };
+  static Instance& owner_of(const psync_env* env) { return *reinterpret_cast<const OwnedEnv*>(env)->owner; }
 
   const psync_round_desc& decl() const { return layout_.desc->rounds[decl_index_]; }
-  round::Step step() const { return {decl(), env_, layout_.msg_size[decl_index_]}; }
+  round::Step step() const { return {decl(), env_.env, layout_.msg_size[decl_index_]}; }
   void set_env_round(int64_t r);
   void begin_round(int64_t r, int64_t now_us, bool skipped);
   void deliver(int32_t sender, std::span<const std::byte> payload, int64_t now_us);
@@ -272,6 +296,7 @@ class alignas(64) Instance {
   void finish(EndReason why);
   bool halted() const { return header().halted != 0; }
 
+  static const psync_hooks kHooks;
   static int32_t hook_coin(void* self, const psync_env* env);
   static int64_t hook_random(void* self, const psync_env* env, int64_t k);
   static void hook_decided(void* self, const psync_env* env, const void* state);
@@ -296,36 +321,45 @@ class alignas(64) Instance {
   round::Cursor cursor_;
   std::byte* state_ = nullptr;
   std::byte* mailbox_ = nullptr;
-  std::byte* outbox_ = nullptr;
-  int64_t* ahead_ = nullptr;        // highest round seen from each sender; -1 = none
-  size_t future_count_ = 0;
+  int64_t* ahead_ = nullptr;        // highest round seen from each sender; -1 = none (then the inputs)
+  uint32_t future_count_ = 0;
   uint32_t decl_index_ = 0;
   Status status_ = Status::Idle;
   bool sync_open_ = true;       // `sync k` satisfied for this round
   bool catch_up_pending_ = false;
   bool settling_ = false;
   bool paused_ = false;         // pause_after_decide: round_ is complete, the next not begun
-  psync_env env_{};
+  bool lingering_ = false;
+  bool announced_ = false;      // decided notices sent at the decision
+  EndReason end_reason_ = EndReason::None;
+  OwnedEnv env_{};
   int64_t round_began_us_ = 0;  // for the round-latency histogram
   Counters& counters_;
   Host& host_;
   // Colder: decisions, lingering, buffering for later rounds, set-up.
-  bool lingering_ = false;
-  bool announced_ = false;      // decided notices sent at the decision
-  EndReason end_reason_ = EndReason::None;
   uint64_t told_ = 0;           // peers sent a frame with our decided bit
-  std::vector<std::byte> future_;   // FutureHeader + payload records; capacity kept across reset
+  uint32_t future_size_ = 0;     // bytes of records
+  uint32_t future_capacity_ = 0;
+  std::vector<std::byte> future_spill_;
   uint64_t id_;
   uint64_t rng_;
   int64_t linger_round_ = 0;    // round and time lingering began
   int64_t linger_us_ = 0;
-  // One block, sized once for the largest round, holds the state, the
-  // mailbox, the outbox, the state as the round began (record_rounds only),
-  // the highest round seen from each sender and the inputs.
+  // The tail when the driver gave none (tail_bytes(), sized once for the
+  // largest round).
   std::unique_ptr<uint64_t[]> block_;
-  std::byte* before_ = nullptr;
-  int64_t* inputs_ = nullptr;
-  psync_hooks hooks_{};
+  // The rest of the tail, found from ahead_ (tail_words in engine.cpp): the
+  // inputs, the room for future records, the state as the round began
+  // (record_rounds only).
+  int64_t* inputs() const { return ahead_ + config_.n; }
+  std::byte* future_room() const {
+    return reinterpret_cast<std::byte*>(inputs() + std::max<uint32_t>(layout_.desc->num_inputs, 1));
+  }
+  // Where the future records are: the tail's room until they once outgrew
+  // it, future_spill_ from then on (not a stored pointer: the slot fits in
+  // 512 bytes for LastVoting at n = 3 by these 8 bytes).
+  std::byte* future_records() { return future_spill_.empty() ? future_room() : future_spill_.data(); }
+  std::byte* before() const { return future_room() + ((future_room_bytes(layout_, config_) + 7) & ~size_t{7}); }
 };
 
 // Describes a counter set as `name=value` pairs, in declaration order.

@@ -60,9 +60,12 @@ asio::ip::address resolve_host(asio::io_context& io, const ClusterMember& m) {
   return results.begin()->endpoint().address();
 }
 
-// Running instances by slot. The instance objects live side by side in
-// chunks of kChunk (cache-line aligned, never moved) and are recycled through
-// a free list, so each is built once; an instance id finds its slot through a direct-mapped ring indexed
+// Running instances by slot. Each instance lives in one slab slot: the
+// object (its hot fields first, engine.h) and right after it its tail (state,
+// mailbox, rounds seen, inputs, room for future messages), sized from the
+// descriptor at start-up and rounded to whole cache lines. Slots sit side by
+// side in chunks of kChunk (cache-line aligned, never moved, one allocation
+// per chunk) and are recycled through a free list, so each is built once; an instance id finds its slot through a direct-mapped ring indexed
 // by the id's low bits. Ids in flight are close together (instances start
 // in order), so the ring stays near twice the window and grows only when a
 // straggling instance holds an old id while new ones start.
@@ -76,10 +79,17 @@ class InstanceTable {
     for (size_t s = 0; s < count_; ++s) instance(int32_t(s)).~Instance();
   }
 
-  explicit InstanceTable(size_t window) {
+  InstanceTable(size_t window, bool keep_round_states) : keep_round_states_(keep_round_states) {
     size_t size = 64;
     while (size < 2 * window && size < (size_t{1} << 30)) size *= 2;
     ring_.assign(size, kNone);
+    // The slots a full window needs, without a vector's doubling slack.
+    const size_t expect = std::min<size_t>(window, size_t{1} << 20);
+    ids_.reserve(expect);
+    started_us_.reserve(expect);
+    released_.reserve(expect);
+    settle_queued_.reserve(expect);
+    in_use_.reserve(expect);
   }
 
   // Asks the cache for the first lines of `id`'s instance (what every
@@ -88,7 +98,7 @@ class InstanceTable {
   void prefetch(uint64_t id) const {
     const int32_t s = ring_[id & (ring_.size() - 1)];
     if (s == kNone) return;
-    const std::byte* at = chunks_[size_t(s) / kChunk][size_t(s) % kChunk].bytes;
+    const std::byte* at = slot(s);
     __builtin_prefetch(at);
     __builtin_prefetch(at + 64);
     __builtin_prefetch(at + 128);
@@ -97,6 +107,12 @@ class InstanceTable {
   int32_t find(uint64_t id) const {
     const int32_t s = ring_[id & (ring_.size() - 1)];
     return s != kNone && ids_[size_t(s)] == id ? s : kNone;
+  }
+
+  // Sizes the slots, before the first is claimed: the object, then its tail
+  // (engine::Instance::tail_bytes), in whole cache lines.
+  void size_slots(size_t tail_bytes) {
+    stride_ = (tail_offset_ + tail_bytes + kLine - 1) & ~(kLine - 1);
   }
 
   // A slot for `id` (not in the table): a free one, or a new one built by make().
@@ -108,19 +124,21 @@ class InstanceTable {
       free_.pop_back();
     } else {
       s = int32_t(count_);
-      if (count_ % kChunk == 0) chunks_.push_back(std::make_unique<Cell[]>(kChunk));
-      make(static_cast<void*>(chunks_.back()[count_ % kChunk].bytes));
+      if (count_ % kChunk == 0)
+        chunks_.emplace_back(static_cast<std::byte*>(::operator new(kChunk * stride_, std::align_val_t{kLine})));
+      std::byte* at = slot(s);
+      make(static_cast<void*>(at), at + tail_offset_);
       ++count_;
       ids_.push_back(0);
       started_us_.push_back(0);
-      last_round_.emplace_back();
+      if (keep_round_states_) last_round_.emplace_back();
       released_.push_back(0);
       settle_queued_.push_back(0);
       in_use_.push_back(0);
     }
     ids_[size_t(s)] = id;
     started_us_[size_t(s)] = 0;
-    last_round_[size_t(s)].state.clear();  // keeps its capacity
+    if (keep_round_states_) last_round_[size_t(s)].state.clear();  // keeps its capacity
     released_[size_t(s)] = 0;
     settle_queued_[size_t(s)] = 0;
     while (ring_[id & (ring_.size() - 1)] != kNone) grow();  // another id in flight there
@@ -138,16 +156,17 @@ class InstanceTable {
   }
 
   engine::Instance& instance(int32_t s) {
-    return *std::launder(reinterpret_cast<engine::Instance*>(chunks_[size_t(s) / kChunk][size_t(s) % kChunk].bytes));
+    return *std::launder(reinterpret_cast<engine::Instance*>(slot(s)));
   }
   uint64_t id(int32_t s) const { return ids_[size_t(s)]; }
   bool in_use(int32_t s) const { return in_use_[size_t(s)] != 0; }
   uint8_t& released(int32_t s) { return released_[size_t(s)]; }
   int64_t& started_us(int32_t s) { return started_us_[size_t(s)]; }  // learning waits a while for running ones
-  store::RoundState& last_round(int32_t s) { return last_round_[size_t(s)]; }  // --data-dir: for a compaction
+  store::RoundState& last_round(int32_t s) { return last_round_[size_t(s)]; }  // --data-dir only: for a compaction
   uint8_t& settle_queued(int32_t s) { return settle_queued_[size_t(s)]; }
   size_t live() const { return live_; }
   size_t slots() const { return count_; }
+  size_t slot_bytes() const { return stride_; }
 
  private:
   void grow() {
@@ -165,12 +184,18 @@ class InstanceTable {
     ring_.swap(bigger);
   }
 
-  // Raw storage for one instance; instances are built in place by claim().
-  struct Cell {
-    alignas(engine::Instance) std::byte bytes[sizeof(engine::Instance)];
+  std::byte* slot(int32_t s) const { return chunks_[size_t(s) / kChunk].get() + (size_t(s) % kChunk) * stride_; }
+
+  // Raw storage for kChunk slots; instances are built in place by claim().
+  struct FreeChunk {
+    void operator()(std::byte* p) const { ::operator delete(p, std::align_val_t{kLine}); }
   };
+  static constexpr size_t kLine = 64;
   static constexpr size_t kChunk = 64;
-  std::vector<std::unique_ptr<Cell[]>> chunks_;
+  static constexpr size_t tail_offset_ = (sizeof(engine::Instance) + 7) & ~size_t{7};  // where its tail begins
+  size_t stride_ = 0;  // bytes per slot: whole cache lines (size_slots)
+  const bool keep_round_states_;
+  std::vector<std::unique_ptr<std::byte[], FreeChunk>> chunks_;
   size_t count_ = 0;  // instances built
   std::vector<uint64_t> ids_;
   std::vector<int64_t> started_us_;
@@ -246,7 +271,7 @@ class Node final : public engine::Host {
   Node(const psync_protocol_desc& desc, const Options& o)
       : desc_(desc), options_(o), n_(int32_t(o.cluster.size())), layout_(engine::Layout::compute(desc, n_)),
         wake_(io_), flush_timer_(io_), limit_timer_(io_), start_timer_(io_), adapt_timer_(io_), learn_timer_(io_),
-        stay_timer_(io_), signals_(io_, SIGINT, SIGTERM), status_(o.instances, Pending), table_(o.window),
+        stay_timer_(io_), signals_(io_, SIGINT, SIGTERM), status_(o.instances, Pending), table_(o.window, !o.data_dir.empty()),
         fault_rng_(o.seed * 0x2545F4914F6CDD1Dull ^ uint64_t(o.id)), inputs_(std::max<uint32_t>(desc.num_inputs, 1)),
         decided_(o.retain_decisions), learner_(n_, o.id, o.byzantine_f), fence_for_(size_t(n_), 0),
         heard_messages_(size_t(n_), false), fence_reported_(size_t(n_), false) {
@@ -267,6 +292,8 @@ class Node final : public engine::Host {
     config_.defer_catch_up = true;  // settled once per event-loop turn, see settle_pending()
     config_.catch_up_grace_us = o.catch_up_grace_us;  // when > 0, instead of the above
     config_.round_latency = &latency_;
+    table_.size_slots(engine::Instance::tail_bytes(layout_, config_));
+    wheel_.reserve_slots(std::min<size_t>(o.window, size_t{1} << 20));  // a full window's slots, no doubling slack
 
     // --data-dir: recover before anything else, so that the incarnation
     // grows past every earlier one and nothing is redone.
@@ -813,10 +840,10 @@ class Node final : public engine::Host {
     frontier_ = std::max(frontier_, h.instance + 1);
     if (s == InstanceTable::kNone) return;  // finished while starting
     engine::Instance& inst = table_.instance(s);
-    if (h.decided) {
-      inst.peer_decided(h.sender);
-      if (!inst.decided()) learner_.hint(h.instance, h.sender);
-    }
+    // No learner hint for a running instance (a map node per instance): it
+    // keeps the peers that reported a decision itself, and the sweep asks
+    // them if it runs too long (sweep_learning).
+    if (h.decided) inst.peer_decided(h.sender);
     if (!notice && !inst.finished()) inst.receive(h.sender, h.round, payload, event_now());
     after_event(s);
   }
@@ -837,8 +864,8 @@ class Node final : public engine::Host {
     frontier_ = std::max(frontier_, id + 1);
     fill_inputs_for_instance(desc_, options_, n_, id, inputs_, input_buffers());
     const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
-    const int32_t s = table_.claim(id, [&](void* at) {
-      new (at) engine::Instance(layout_, config_, options_.consts.data(), id, inputs, *this, engine_counters_);
+    const int32_t s = table_.claim(id, [&](void* at, std::byte* tail) {
+      new (at) engine::Instance(layout_, config_, options_.consts.data(), id, inputs, *this, engine_counters_, tail);
     });
     wheel_.reserve_slots(table_.slots());
     table_.started_us(s) = event_now();
@@ -1125,8 +1152,8 @@ class Node final : public engine::Host {
       ++counters_.instances_resumed;
       fill_inputs_for_instance(desc_, options_, n_, i, inputs_, input_buffers());
       const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
-      const int32_t s = table_.claim(i, [&](void* at) {
-        new (at) engine::Instance(layout_, config_, options_.consts.data(), i, inputs, *this, engine_counters_);
+      const int32_t s = table_.claim(i, [&](void* at, std::byte* tail) {
+        new (at) engine::Instance(layout_, config_, options_.consts.data(), i, inputs, *this, engine_counters_, tail);
       });
       wheel_.reserve_slots(table_.slots());
       table_.started_us(s) = now_us();
@@ -1199,7 +1226,8 @@ class Node final : public engine::Host {
 
   // Asks peers for the decisions this replica is missing: every undecided
   // instance that a peer's decided_below covers, and those whose frames
-  // carried a peer's decided bit. A running instance gets a while to decide
+  // carried a peer's decided bit (hints, or for a running instance the peers
+  // it knows to have decided). A running instance gets a while to decide
   // through the protocol first (--learn-delay is internal: 200 ms).
   void sweep_learning() {
     if (!started_) return;
@@ -1223,6 +1251,14 @@ class Node final : public engine::Host {
     }
     for (const auto& [i, peers] : learner_.take_hints())
       if (budget > 0 && eligible(i)) ask(i, peers);
+    // Running instances: only those past the learn delay are read (their
+    // start time is in the table, not in the instance).
+    for (int32_t s = 0; s < int32_t(table_.slots()) && budget > 0; ++s) {
+      if (!table_.in_use(s) || now - table_.started_us(s) < options_.learn_delay_us) continue;
+      const engine::Instance& inst = table_.instance(s);
+      const uint64_t peers = inst.decided_set() & ~(uint64_t{1} << options_.id);
+      if (!inst.decided() && !inst.finished() && peers != 0 && eligible(table_.id(s))) ask(table_.id(s), peers);
+    }
   }
 
   // Every instance is finished here. Peers that are behind may still need
@@ -1284,6 +1320,7 @@ class Node final : public engine::Host {
     stats.add("round_timeout_max_us", std::max(adaptive_timeout_max_us_, options_.timeout_us));
     stats.add("round_latency_p99_us", round_latency_p99_us_);
     stats.add("instance_slots", uint64_t(table_.slots()));
+    stats.add("instance_slot_bytes", uint64_t(table_.slot_bytes()));
     stats.add("incarnation", incarnation_).add("rejoin_point", rejoin_).add_raw("keyed", net_.keys.keyed ? "true" : "false");
     if (log_)
       for (auto& [name, v] : store::counter_list(log_->counters())) stats.add(name, uint64_t(v));
