@@ -629,6 +629,15 @@ std::string phase_order_summary(const psync::PhaseOrder& p) {
     if (p.modulus > 1) m += (m.empty() ? "" : " * ") + std::to_string(p.modulus);
     s += "; phase kept modulo " + m;
   }
+  // Stale phase values (docs/checker.md): what folds, and how old ballots rank.
+  for (auto& [v, mask] : p.stale.fold) {
+    std::string at;
+    for (size_t i = 0; i < p.stale.round_names.size() && i < 64; ++i)
+      if (mask >> i & 1) at += (at.empty() ? "" : "/") + p.stale.round_names[i];
+    s += "; stale " + v->name + " folded before " + at;
+  }
+  if (p.stale.whole_ballots) s += "; old ballots ranked whole";
+  else if (!p.stale.whole_reason.empty()) s += "; old ballots ranked by phase and process: " + p.stale.whole_reason;
   return s;
 }
 

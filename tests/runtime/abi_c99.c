@@ -76,7 +76,7 @@ static const psync_type* const input_types[] = {&int_type};
 static const psync_protocol_desc protocol = {
     PSYNC_ABI_VERSION, 1u, "MinC", 0x1234u, rounds, 1u, 0u, inputs, NULL,
     {"decision", PSYNC_KIND_INT, kDecision * 8, NULL, 0u, 0u}, 1u, 0u, specs, min_state_size, NULL, min_init, NULL,
-    0u, 0u, NULL, -1, NULL, input_types, &int_type, NULL, 0u, 1u, 0u, 0u, NULL, NULL};
+    0u, 0u, NULL, -1, NULL, input_types, &int_type, NULL, 0u, 1u, 0u, 0u, NULL, NULL, NULL, 0u, 0u};
 
 static int decisions = 0;
 static void on_decided(void* self, const psync_env* env, const void* state) {
