@@ -860,7 +860,8 @@ int main(int argc, char** argv) {
                   "Filter every heard-of vector instead of generating them from the predicates' shape (a baseline)");
   check->add_flag("--no-symmetry", check_cli.no_symmetry, "Do not sort process states even when it is sound");
   check->add_flag("--no-phase-abstraction", check_cli.no_phase_abstraction,
-                  "Count rounds even when phase values could be renamed by their order (then --rounds bounds the run)");
+                  "Count rounds even when phase values could be renamed by their order, and fold no stale phase "
+                  "value (then --rounds bounds the run)");
   check->add_flag("--no-dead-state", check_cli.no_dead_state,
                   "Keep state words that no future depends on (dead before a round, or feeding only timeouts) "
                   "instead of zeroing them");
