@@ -1,19 +1,15 @@
 // link_lld.cpp: links a protocol in-process with lld's ELF library, on the
 // link line `c++ -fuse-ld=lld` would run (read from the compiler at configure
-// time, codegen/lld_link.cmake), in a forked child of psyncc. It saves
-// starting the gcc driver, collect2 and ld.lld, which loads the shared
-// libLLVM.so (bench/compile).
+// time, codegen/lld_link.cmake), in psyncc's own process under LLVM's crash
+// recovery. It saves starting the gcc driver, collect2 and ld.lld, which
+// loads the shared libLLVM.so (bench/compile).
 #include "codegen/link_lld.h"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
 #include <filesystem>
 
 #ifdef PSYNC_LLD_INPROCESS
 #include "lld/Common/Driver.h"
+#include "llvm/Support/CrashRecoveryContext.h"
 #include "llvm/Support/raw_ostream.h"
 
 LLD_HAS_DRIVER(elf)
@@ -54,6 +50,10 @@ constexpr const char* kObject = "psync-link-object.o";
 constexpr const char* kRuntime = "psync-link-runtime.a";
 constexpr const char* kOutput = "psync-link-output";
 
+// Set when an lld run ended in a fatal error: lld's global state is then
+// left as it was (lldMain's canRunAgain), so this process links no more.
+bool lld_spent = false;
+
 const std::vector<std::string>& configured_link_args() {
   static const std::vector<std::string> args{
 #define PSYNC_LINK_ARG(A) A,
@@ -68,6 +68,10 @@ const std::vector<std::string>& configured_link_args() {
 
 bool inprocess_link_usable(std::string& why) {
 #ifdef PSYNC_LLD_INPROCESS
+  if (lld_spent) {
+    why = "lld failed fatally earlier in this process";
+    return false;
+  }
   // The crt objects and the dynamic linker the line names belong to the
   // compiler and C library installed when psyncc was configured: if one has
   // gone (an upgrade, another machine), `c++` knows the new ones.
@@ -101,35 +105,28 @@ bool link_inprocess(const std::string& object, const std::string& runtime_lib, c
     else if (a == kOutput) args.push_back(output);
     else args.push_back(a);
   }
+  // One thread: lld's parallel loops then run on this thread, where a fatal
+  // error (below) can be caught. It links as fast here (bench/README.md,
+  // compile), and the output is the same: lld's is independent of threads.
+  args.push_back("--threads=1");
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
-  // lld runs in a forked child: on a fatal error (a corrupt input, say) it
-  // ends the process with _exit (after llvm_shutdown), which must not be
-  // psyncc's (its temporary object, its exit status). The fork costs about
-  // 9 ms CPU (copying the page tables of psyncc, LLVM included); starting
-  // gcc, collect2 and ld.lld cost about fifty (bench/README.md, compile).
-  std::fflush(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) {
-    error = "fork failed";
-    return false;
-  }
-  if (pid == 0) {
-    lld::Result r = lld::lldMain(argv, llvm::outs(), llvm::errs(), {{lld::Gnu, &lld::elf::link}});
-    llvm::outs().flush();
-    llvm::errs().flush();
-    _exit(r.retCode == 0 ? 0 : 1);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      error = "linking failed (lld): waitpid failed";
-      return false;
-    }
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
-  error = WIFEXITED(status) ? "linking failed (lld, exit status " + std::to_string(WEXITSTATUS(status)) + ")"
-                            : "linking failed (lld killed by signal " + std::to_string(WTERMSIG(status)) + ")";
+  // On a fatal error (a corrupt input, say) lld ends with exitLld, which
+  // calls _exit unless it runs inside an enabled CrashRecoveryContext: then
+  // it jumps back to lldMain, which returns the status with canRunAgain
+  // false. Enabled only for the link, so that a crash elsewhere in psyncc
+  // still ends it as before. (Before, lld ran in a forked child: the fork
+  // cost about 10 ms CPU, bench/README.md, compile.)
+  llvm::CrashRecoveryContext::Enable();
+  lld::Result r = lld::lldMain(argv, llvm::outs(), llvm::errs(), {{lld::Gnu, &lld::elf::link}});
+  llvm::CrashRecoveryContext::Disable();
+  llvm::outs().flush();
+  llvm::errs().flush();
+  if (!r.canRunAgain) lld_spent = true;
+  if (r.retCode == 0) return true;
+  // The crash recovery reports a signal as 128 + its number.
+  error = r.retCode > 128 ? "linking failed (lld crashed with signal " + std::to_string(r.retCode - 128) + ")"
+                          : "linking failed (lld, exit status " + std::to_string(r.retCode) + ")";
   return false;
 #else
   (void)object, (void)runtime_lib, (void)output;

@@ -12,9 +12,9 @@ namespace psync {
 bool inprocess_link_usable(std::string& why);
 
 /// Links `object` with `runtime_lib` (and libsodium, libstdc++, libc) into
-/// the executable `output`, as `c++ -fuse-ld=lld` does, in a forked child
-/// (no program is started). lld prints its messages to stderr; on failure
-/// `error` says that linking failed.
+/// the executable `output`, as `c++ -fuse-ld=lld` does, in this process
+/// (no program is started; lld's fatal errors return here). lld prints its
+/// messages to stderr; on failure `error` says that linking failed.
 bool link_inprocess(const std::string& object, const std::string& runtime_lib, const std::string& output,
                     std::string& error);
 

@@ -24,11 +24,13 @@ inline constexpr int kExitOk = 0;          // every spec holds (in the explored 
 inline constexpr int kExitViolation = 1;   // a counterexample was found
 inline constexpr int kExitUsage = 2;       // bad options or an unusable descriptor
 inline constexpr int kExitIncomplete = 3;  // stopped early: state or time limit, SIGINT or SIGTERM
-inline constexpr int kExitInternal = 3;    // a bug in the checker (Verdict::kInternalError)
 // check: every spec that was checked holds, but some spec could not be
 // checked (the reason is printed). simulate: no violation, but some runs
 // never decided although the protocol states liveness.
 inline constexpr int kExitPartial = 4;
+// A bug in the checker (Verdict::kInternalError, or an exception): its own
+// status, so that a script can tell "give it more time" (3) from "report a bug".
+inline constexpr int kExitInternal = 5;
 
 // `psyncc check FILE -n N [--rounds R] [--values A..B] [--threads T]
 //  [--trace-json F] [--svg F]`.
@@ -101,6 +103,12 @@ struct CheckOptions {
   std::string stats_json;
   // Live progress on `out` when it is a terminal; never otherwise.
   bool progress = true;
+  // A fault injected by the checker's own tests, never by users (run_check
+  // takes it from the environment variable PSYNC_CHECK_TEST_FAULT):
+  // "corrupt-replay" alters the counterexample before it is replayed, so
+  // that the replay fails (an internal error); "stop-in-rebuild" stops the
+  // run as --time-limit would, as soon as the counterexample is rebuilt.
+  std::string test_fault;
 };
 
 // `psyncc simulate FILE -n N --runs K --seed S [--loss P] [--crash C]
@@ -171,6 +179,12 @@ struct Trace {
   std::string detail;          // one line in words
   int liveness_from = -1;      // liveness: index of the first step of the window
   int64_t seed = -1;           // simulation: the seed that reproduces it
+  // check: false when a limit stopped the search before it could rule out
+  // a shorter counterexample (CheckStats::search_cut).
+  bool shortest = true;
+  // check: the rounds of the liveness window that a limit kept from being
+  // rebuilt (CheckStats::trace_cut); the steps then end where it starts.
+  int window_missing = 0;
 };
 
 struct CheckStats {
@@ -187,6 +201,15 @@ struct CheckStats {
   // Why the search stopped early (kIncomplete): "state limit", "time limit",
   // "SIGINT", "SIGTERM"; depth is then the last round explored completely.
   std::string stopped;
+  // kViolation only. search_cut: the search stopped (`stopped` says why)
+  // after it had found a liveness violation but before it could rule out
+  // a shorter safety one, so the counterexample is valid but maybe not the
+  // shortest. trace_cut: why the search for the liveness window was cut
+  // while the counterexample was rebuilt ("time limit", "SIGINT",
+  // "SIGTERM"; empty if it was not): the trace then ends where the window
+  // starts, and Trace::detail says so.
+  bool search_cut = false;
+  std::string trace_cut;
   // Specs that were not checked, with the reason (liveness over its cost
   // limit, or switched off); empty when every spec was checked.
   std::vector<std::string> unchecked;
@@ -194,7 +217,7 @@ struct CheckStats {
 
 // kError: the options or the descriptor cannot be checked (a usage error,
 // exit 2). kInternalError: the checker contradicted itself, e.g. a
-// counterexample that does not replay (a bug, exit 3); `error` says what.
+// counterexample that does not replay (a bug, exit 5); `error` says what.
 enum class Verdict { kOk, kViolation, kIncomplete, kError, kInternalError };
 
 // The exit status of run_check / run_simulate for a verdict.

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 namespace psync::check {
 
@@ -69,6 +71,33 @@ std::string specs_summary(const psync_protocol_desc& d, const std::vector<std::s
   return s.empty() ? "none (only decide conflicts)" : s;
 }
 
+// What stopped a run, in words: CheckStats::stopped or trace_cut.
+std::string stop_reason(const std::string& stopped) {
+  return stopped == "state limit"  ? "the state limit (--max-states) was reached"
+         : stopped == "time limit" ? "the time limit (--time-limit) was reached"
+                                   : "interrupted by " + stopped;
+}
+
+// An internal error: what went wrong, and that it is the checker's bug.
+int report_internal_error(const std::string& error, std::FILE* out) {
+  std::fprintf(out, "internal error: %s\n", error.c_str());
+  std::fprintf(out, "  this is a bug in the checker, not in the protocol or the command line: please report it "
+                    "with the command and the .psync file (exit status %d)\n", kExitInternal);
+  return kExitInternal;
+}
+
+// Runs of run_check's own tests: PSYNC_CHECK_TEST_FAULT (CheckOptions::test_fault).
+bool read_test_fault(CheckOptions& opts, std::FILE* out) {
+  const char* f = std::getenv("PSYNC_CHECK_TEST_FAULT");
+  if (f == nullptr || *f == '\0') return true;
+  if (std::strcmp(f, "corrupt-replay") != 0 && std::strcmp(f, "stop-in-rebuild") != 0) {
+    std::fprintf(out, "error: PSYNC_CHECK_TEST_FAULT=%s: expected corrupt-replay or stop-in-rebuild\n", f);
+    return false;
+  }
+  opts.test_fault = f;
+  return true;
+}
+
 // `--stats-json`: the figures bench/check reads, one JSON object.
 std::string stats_json(const psync_protocol_desc& desc, const CheckOptions& opts, const CheckResult& r) {
   const CheckStats& s = r.stats;
@@ -89,6 +118,8 @@ std::string stats_json(const psync_protocol_desc& desc, const CheckOptions& opts
       {"peak_rss_bytes", s.peak_rss_bytes},
       {"unchecked", s.unchecked},
       {"stopped", s.stopped},
+      {"search_cut", s.search_cut},
+      {"trace_cut", s.trace_cut},
   };
   return j.dump() + "\n";
 }
@@ -139,10 +170,12 @@ int run_check(const psync_protocol_desc& desc, const CheckOptions& opts_in, std:
   StopOnSignals signals;
   CheckOptions opts = opts_in;
   if (opts.stop == nullptr) opts.stop = &g_stop_signal;
+  if (!read_test_fault(opts, out)) return kExitUsage;
   CheckResult r = explore(desc, opts, tty ? print_progress : nullptr, out);
   if (tty) std::fprintf(out, "\r\033[K");
-  if (r.verdict == Verdict::kError || r.verdict == Verdict::kInternalError) {
-    std::fprintf(out, "%s: %s\n", r.verdict == Verdict::kError ? "error" : "internal error", r.error.c_str());
+  if (r.verdict == Verdict::kInternalError) return report_internal_error(r.error, out);
+  if (r.verdict == Verdict::kError) {
+    std::fprintf(out, "error: %s\n", r.error.c_str());
     return exit_status(r.verdict);
   }
   const CheckStats& s = r.stats;
@@ -162,10 +195,7 @@ int run_check(const psync_protocol_desc& desc, const CheckOptions& opts_in, std:
                s.bound < 0 ? "no round bound" : ("rounds <= " + std::to_string(s.bound)).c_str(),
                opts.symmetry ? ", symmetry reduction" : "");
   if (r.verdict == Verdict::kIncomplete) {
-    std::string why = s.stopped == "state limit"  ? "the state limit (--max-states) was reached"
-                      : s.stopped == "time limit" ? "the time limit (--time-limit) was reached"
-                                                  : "interrupted by " + s.stopped;
-    std::fprintf(out, "incomplete: %s after %s (%s)\n", why.c_str(), figures.c_str(), tbuf);
+    std::fprintf(out, "incomplete: %s after %s (%s)\n", stop_reason(s.stopped).c_str(), figures.c_str(), tbuf);
     std::fprintf(out, "  no violation in executions of up to %d rounds; the run is incomplete, so nothing is claimed beyond\n",
                  s.depth);
     return kExitIncomplete;
@@ -194,6 +224,14 @@ int run_check(const psync_protocol_desc& desc, const CheckOptions& opts_in, std:
   }
   write_trace_table(r.trace, out);
   std::fprintf(out, "(%s, %s)\n", figures.c_str(), tbuf);
+  // The violation is certain either way; these say what a limit left out.
+  if (!s.trace_cut.empty())
+    std::fprintf(out, "incomplete trace: the liveness window was not rebuilt (%s); the trace ends where it starts\n",
+                 stop_reason(s.trace_cut).c_str());
+  if (s.search_cut)
+    std::fprintf(out, "not proven shortest: %s after this violation was found, before the search could rule out a "
+                      "shorter one (executions of up to %d rounds were covered)\n",
+                 stop_reason(s.stopped).c_str(), s.depth);
   write_traces(r.trace, opts.trace_json, opts.svg, out);
   return kExitViolation;
 }
@@ -203,8 +241,9 @@ int run_simulate(const psync_protocol_desc& desc, const SimulateOptions& opts_in
   SimulateOptions opts = opts_in;
   if (opts.stop == nullptr) opts.stop = &g_stop_signal;
   SimulateResult r = simulate(desc, opts);
-  if (r.verdict == Verdict::kError || r.verdict == Verdict::kInternalError) {
-    std::fprintf(out, "%s: %s\n", r.verdict == Verdict::kError ? "error" : "internal error", r.error.c_str());
+  if (r.verdict == Verdict::kInternalError) return report_internal_error(r.error, out);
+  if (r.verdict == Verdict::kError) {
+    std::fprintf(out, "error: %s\n", r.error.c_str());
     return exit_status(r.verdict);
   }
   std::fprintf(out, "%s: n = %d, %llu run%s from seed %llu, loss %.3g, crash %.3g, inputs %lld..%lld (%.3f s)\n",

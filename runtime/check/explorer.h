@@ -1,7 +1,8 @@
 // explorer.h: the exhaustive explorer's one class, split by stage over
 // expand.cpp (successors), search.cpp (the breadth-first search and the
-// specs) and counterexample.cpp (rebuilding a shortest trace). Internal to
-// runtime/check.
+// specs), expand_state.h (one state of a level, for the one-thread loop and
+// parallel.cpp's threads) and counterexample.cpp (rebuilding a shortest
+// trace). Internal to runtime/check.
 #ifndef PSYNC_CHECK_EXPLORER_H
 #define PSYNC_CHECK_EXPLORER_H
 
@@ -51,6 +52,10 @@ class Explorer {
                            Found& safety, Found& live, int& depth, bool& incomplete);
   void work_level(Level& L, bool lead);
   void expand_in_level(Level& L, uint32_t idx);
+  // One state of a level, for both searches (expand_state.h).
+  template <class Sink>
+  void expand_state(uint32_t idx, int depth, int bound, bool check_live, const std::vector<int>& live_specs, Sink& sink);
+  int new_state_invariant(const uint8_t* C, int depth);
   // procs_->insert(st) through a small per-thread front table of recent
   // ids, which spares most lookups the shard lock.
   uint32_t intern(const uint8_t* st);

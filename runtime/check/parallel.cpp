@@ -10,7 +10,7 @@
 // order the one-thread loop gives them. Every event that ends or shapes the
 // level (a violation, the state limit, a liveness failure) is resolved
 // after it by the same order, so the threads' timing changes nothing.
-#include "explorer.h"
+#include "expand_state.h"
 
 #include <algorithm>
 #include <climits>
@@ -212,80 +212,67 @@ void Explorer::init_worker(const Explorer& lead) {
   cache_.clear();
 }
 
-// One state of the level, as the one-thread loop treats it (search.cpp),
+// One state of the level, as the one-thread loop treats it (expand_state.h),
 // with what it finds recorded at its position instead of acted on.
 void Explorer::expand_in_level(Level& L, uint32_t idx) {
-  Finds& F = L.finds[static_cast<size_t>(worker_slot_)];
-  const uint8_t* X = store_->at(idx);
-  const int64_t r = round_at(X, L.depth);
-  if (L.check_live && idx <= L.live_min.load(std::memory_order_relaxed)) {
-    int rank = 0;
-    for (int s : *L.live_specs) {
-      if (!liveness_holds(X, r, static_cast<int>(desc_.specs[s].after_rounds), s, nullptr)) {
-        if (stopping_) break;
-        if (idx < F.live) {
-          F.live = idx;
-          F.live_spec = s;
-          F.live_rank = rank;
-        }
-        uint32_t cur = L.live_min.load(std::memory_order_relaxed);
-        while (idx < cur && !L.live_min.compare_exchange_weak(cur, idx, std::memory_order_relaxed)) {
-        }
-        // A window of at most one round: the one-thread loop stops the level here.
-        if (desc_.specs[s].after_rounds <= 1) lower_to(L.prune, position(idx, kSlotLive));
-        break;
+  struct Recorder {
+    Explorer& ex;
+    Level& L;
+    Finds& F;
+
+    bool wants_liveness(uint32_t idx) const { return idx <= L.live_min.load(std::memory_order_relaxed); }
+    void liveness_checked() {}  // counted after the level, up to its cut
+    void liveness_fails(uint32_t idx, int spec, int rank) {
+      if (idx < F.live) {
+        F.live = idx;
+        F.live_spec = spec;
+        F.live_rank = rank;
       }
-      ++rank;
+      uint32_t cur = L.live_min.load(std::memory_order_relaxed);
+      while (idx < cur && !L.live_min.compare_exchange_weak(cur, idx, std::memory_order_relaxed)) {
+      }
+      // A window of at most one round: the one-thread loop stops the level here.
+      if (ex.desc_.specs[spec].after_rounds <= 1) lower_to(L.prune, position(idx, kSlotLive));
     }
-    if (stopping_) return;
-    if (F.live == idx && desc_.specs[F.live_spec].after_rounds <= 1) return;
-  }
-  if (L.depth >= L.bound) return;
-  if (o_.symmetry && n_ > 1 && (idx < 64 || idx % 4096 == 0) && !symmetric_at(X, r)) {
-    F.symmetry = std::min(F.symmetry, idx);
-    lower_to(L.prune, position(idx, kSlotSymmetry));
-    return;
-  }
-  uint32_t k = 0;
-  const int depth = L.depth;
-  expand(X, r, P_.assumes, [&](const uint8_t* Y, const uint32_t*, const uint64_t*) {
-    const uint64_t p = position(idx, kSlotFirst + k++);
-    int bad = failing_property(X, Y, r);
-    const int fault = fault_in(Y);
-    if (bad < 0 && fault) bad = failing_invariant(Y, r + 1);
-    if (bad >= 0) {
-      if (p < F.safety) {
-        F.safety = p;
-        F.safety_spec = bad;
-        F.safety_state.resize(gs_);
-        canonicalise(Y, F.safety_state.data());
-      }
+    bool liveness_ends(uint32_t idx) const { return F.live == idx && ex.desc_.specs[F.live_spec].after_rounds <= 1; }
+    void symmetry_broken(uint32_t idx) {
+      F.symmetry = std::min(F.symmetry, idx);
+      lower_to(L.prune, position(idx, kSlotSymmetry));
+    }
+    // Keeps a successor's finding if it is this thread's first of its kind.
+    void keep_first(uint64_t p, uint64_t& at, int& what, std::vector<uint8_t>& state, int value, const uint8_t* Y) {
+      if (p >= at) return;
+      at = p;
+      what = value;
+      state.resize(ex.gs_);
+      ex.canonicalise(Y, state.data());
+    }
+    void violation(uint32_t idx, uint32_t k, int spec, const uint8_t* Y) {
+      const uint64_t p = position(idx, kSlotFirst + k);
+      keep_first(p, F.safety, F.safety_spec, F.safety_state, spec, Y);
       lower_to(L.prune, p);
-      return false;
     }
-    if (fault) {
-      if (p < F.fault) {
-        F.fault = p;
-        F.fault_code = fault;
-        F.fault_state.resize(gs_);
-        canonicalise(Y, F.fault_state.data());
-      }
+    void fault(uint32_t idx, uint32_t k, int code, const uint8_t* Y) {
+      keep_first(position(idx, kSlotFirst + k), F.fault, F.fault_code, F.fault_state, code, Y);
+    }
+    bool successor(uint32_t idx, uint32_t k, const uint8_t* C, const uint8_t*) {
+      if (ex.store_->contains(C)) return true;
+      const uint64_t p = position(idx, kSlotFirst + k);
+      const int inv = L.table.offer(C, hash_bytes(C, ex.gs_), p, [&] { return ex.new_state_invariant(C, L.depth); });
+      if (inv >= 0) lower_to(L.prune, p);
       return true;
     }
-    canonicalise(Y, C_.data());
-    if (store_->contains(C_.data())) return true;
-    const int inv = L.table.offer(C_.data(), hash_bytes(C_.data(), gs_), p, [&] {
-      return failing_invariant(C_.data(), round_at(C_.data(), depth + 1));
-    });
-    if (inv >= 0) lower_to(L.prune, p);
-    return true;
-  });
-  L.counts[idx - L.begin] = k;
-  L.transitions.fetch_add(k, std::memory_order_relaxed);
-  if (P_.chooser.too_wide) {
-    F.too_wide = std::min(F.too_wide, idx);
-    lower_to(L.prune, position(idx, kSlotEnd));
-  }
+    void expanded(uint32_t idx, uint32_t count) {
+      L.counts[idx - L.begin] = count;
+      L.transitions.fetch_add(count, std::memory_order_relaxed);
+    }
+    void too_wide(uint32_t idx) {
+      F.too_wide = std::min(F.too_wide, idx);
+      lower_to(L.prune, position(idx, kSlotEnd));
+    }
+  };
+  Recorder rec{*this, L, L.finds[static_cast<size_t>(worker_slot_)]};
+  expand_state(idx, L.depth, L.bound, L.check_live, *L.live_specs, rec);
 }
 
 // Takes chunks of the level until none is left, the prune bound passes
@@ -389,10 +376,8 @@ std::string Explorer::parallel_bfs(int bound, bool need_live, const std::vector<
         consider(fresh[room - 1].pos, kLimit);
       }
       if (F.too_wide != UINT32_MAX) consider(position(F.too_wide, kSlotEnd), kTooWide);
-      if (cut == kSymmetry)
-        return "--symmetry is unsound for this protocol: a state and its permutation have different "
-               "successors or invariant values (does it read `me` or a pid?); check without symmetry";
-      if (cut == kTooWide) return "random(k) with k > 65536 cannot be explored exhaustively";
+      if (cut == kSymmetry) return kUnsoundSymmetry;
+      if (cut == kTooWide) return kRandomTooWide;
       // The states, transitions and liveness checks before the cut.
       const bool inclusive = cut == kFreshInvariant || cut == kLimit;
       for (const LevelTable::Entry& e : fresh) {

@@ -8,7 +8,7 @@
 // process states. Rounds are communication-closed, so one round is one
 // transition (expand.cpp). counterexample.cpp turns a violation found here
 // into a concrete shortest trace.
-#include "explorer.h"
+#include "expand_state.h"
 
 #include <algorithm>
 #include <climits>
@@ -90,13 +90,18 @@ bool Explorer::liveness_holds(const uint8_t* X, int64_t r, int k, int spec,
 
 // A time limit, or a signal run_check caught: the search stops at the next
 // check and reports what it covered.
+// (The state limit is not one: it cuts the search where it is counted, and
+// the rebuilding of a counterexample after it must not stop.)
 bool Explorer::should_stop() {
   if (stopping_) return true;
-  if (o_.stop != nullptr && *o_.stop != 0) res_.stats.stopped = *o_.stop == 2 ? "SIGTERM" : "SIGINT";
+  const char* why = nullptr;
+  if (o_.stop != nullptr && *o_.stop != 0) why = *o_.stop == 2 ? "SIGTERM" : "SIGINT";
   else if (o_.time_limit_s > 0 && std::chrono::duration<double>(Clock::now() - start_).count() >= o_.time_limit_s)
-    res_.stats.stopped = "time limit";
-  stopping_ = !res_.stats.stopped.empty();
-  return stopping_;
+    why = "time limit";
+  if (why == nullptr) return false;
+  res_.stats.stopped = why;
+  stopping_ = true;
+  return true;
 }
 
 void Explorer::report_progress(uint64_t frontier, int depth, bool force) {
@@ -120,7 +125,7 @@ CheckResult Explorer::run() {
     res_.error = std::move(msg);
     return res_;
   };
-  // The checker contradicting itself: a bug, exit 3 (not a usage error).
+  // The checker contradicting itself: a bug, exit 5 (not a usage error).
   auto internal = [&](std::string msg) {
     res_.verdict = Verdict::kInternalError;
     res_.error = std::move(msg);
@@ -189,7 +194,7 @@ CheckResult Explorer::run() {
   }
 
   // Violations found so far (Found: explorer.h).
-  Found safety, live, conflict;
+  Found safety, live;
 
   // ---- Initial states: every input combination, every init coin outcome.
   {
@@ -265,75 +270,64 @@ CheckResult Explorer::run() {
   uint32_t begin = 0, end = store_->size();
   int depth = 0;
   bool incomplete = false;
-  uint32_t expanding = 0;
-  uint64_t symmetry_samples = 0;
   if (o_.threads > 1 && !safety.any) {  // parallel.cpp: the same levels, on threads
     if (std::string e = parallel_bfs(bound, need_live, live_specs, max_states, safety, live, depth, incomplete);
         !e.empty())
       return fail(e);
   }
+  // The one-thread sink of expand_state: each finding acted on at once.
+  struct InPlace {
+    Explorer& ex;
+    Found &safety, &live, &conflict;
+    bool& incomplete;
+    int depth;
+    uint64_t max_states;
+    const char* error = nullptr;
+
+    bool wants_liveness(uint32_t) const { return !live.any; }
+    void liveness_checked() { ++ex.res_.stats.liveness_checks; }
+    void liveness_fails(uint32_t idx, int spec, int) {
+      live = {true, spec, idx, {}, depth + static_cast<int64_t>(ex.desc_.specs[spec].after_rounds)};
+    }
+    bool liveness_ends(uint32_t) const { return live.any && depth + 1 >= live.length; }
+    void symmetry_broken(uint32_t) { error = kUnsoundSymmetry; }
+    void violation(uint32_t idx, uint32_t, int spec, const uint8_t* Y) {
+      safety = {true, spec, idx, std::vector<uint8_t>(Y, Y + ex.gs_), depth + 1};
+    }
+    void fault(uint32_t idx, uint32_t, int code, const uint8_t* Y) {
+      if (!conflict.any) conflict = {true, -code, idx, std::vector<uint8_t>(Y, Y + ex.gs_), depth + 1};
+    }
+    bool successor(uint32_t idx, uint32_t, const uint8_t* C, const uint8_t* Y) {
+      if (!ex.store_->insert(C).second) return true;
+      ex.parent_.push_back(idx);
+      if (int bad = ex.new_state_invariant(C, depth); bad >= 0) {
+        safety = {true, bad, idx, std::vector<uint8_t>(Y, Y + ex.gs_), depth + 1};
+        return false;
+      }
+      if (ex.store_->size() >= max_states) {
+        ex.res_.stats.stopped = "state limit";
+        incomplete = true;
+        return false;
+      }
+      return true;
+    }
+    void expanded(uint32_t, uint32_t count) { ex.res_.stats.transitions += count; }
+    void too_wide(uint32_t) { error = kRandomTooWide; }
+  };
   for (; !safety.any && o_.threads <= 1; ++depth) {
+    Found conflict;
+    InPlace sink{*this, safety, live, conflict, incomplete, depth, max_states};
+    const bool window_starts =
+        need_live && (o_.liveness_every_round || depth % static_cast<int>(desc_.num_rounds) == 0);
     for (uint32_t idx = begin; idx < end && !safety.any && !incomplete; ++idx) {
       if (live.any && depth + 1 >= live.length) break;
-      const uint8_t* X = store_->at(idx);
-      const int64_t r = round_at(X, depth);  // depth, or its canonical stand-in
-      bool window_starts = o_.liveness_every_round || depth % static_cast<int>(desc_.num_rounds) == 0;
-      if (need_live && !live.any && window_starts) {
-        for (int s : live_specs) {
-          ++stats.liveness_checks;
-          if (!liveness_holds(X, r, static_cast<int>(desc_.specs[s].after_rounds), s, nullptr)) {
-            live = {true, s, idx, {}, depth + static_cast<int64_t>(desc_.specs[s].after_rounds)};
-            break;
-          }
-        }
-        if (stopping_) {
-          incomplete = true;
-          break;
-        }
-        if (live.any && depth + 1 >= live.length) break;
+      expand_state(idx, depth, bound, window_starts, live_specs, sink);
+      if (sink.error) return fail(sink.error);
+      if (stopping_) {  // a liveness window was abandoned
+        incomplete = true;
+        break;
       }
-      if (depth >= bound) continue;
-      if (o_.symmetry && n_ > 1 && (symmetry_samples < 64 || idx % 4096 == 0)) {
-        ++symmetry_samples;
-        if (!symmetric_at(X, r))
-          return fail("--symmetry is unsound for this protocol: a state and its permutation have different "
-                      "successors or invariant values (does it read `me` or a pid?); check without symmetry");
-      }
-      expanding = idx;  // X stays put: the store's chunks never move
-      expand(X, r, P_.assumes, [&](const uint8_t* Y, const uint32_t*, const uint64_t*) {
-        ++stats.transitions;
-        int bad = failing_property(X, Y, r);
-        int fault = fault_in(Y);
-        if (bad < 0 && fault) bad = failing_invariant(Y, r + 1);
-        if (bad >= 0) {
-          safety = {true, bad, expanding, std::vector<uint8_t>(Y, Y + gs_), depth + 1};
-          return false;
-        }
-        if (fault) {
-          // A decide conflict or a range error is a violation too, but at
-          // equal length a violated spec of the user's is the better report:
-          // keep looking in this layer, and do not explore past the fault.
-          if (!conflict.any) conflict = {true, -fault, expanding, std::vector<uint8_t>(Y, Y + gs_), depth + 1};
-          return true;
-        }
-        canonicalise(Y, C_.data());
-        auto [id, fresh] = store_->insert(C_.data());
-        if (fresh) {
-          parent_.push_back(expanding);
-          bad = failing_invariant(C_.data(), round_at(C_.data(), depth + 1));
-          if (bad >= 0) {
-            safety = {true, bad, expanding, std::vector<uint8_t>(Y, Y + gs_), depth + 1};
-            return false;
-          }
-          if (store_->size() >= max_states) {
-            stats.stopped = "state limit";
-            incomplete = true;
-            return false;
-          }
-        }
-        return true;
-      });
-      if (P_.chooser.too_wide) return fail("random(k) with k > 65536 cannot be explored exhaustively");
+      if (live.any && depth + 1 >= live.length) break;
       if ((idx & 255) == 0) {
         report_progress(end - idx, depth, false);
         if (should_stop()) incomplete = true;
@@ -368,10 +362,22 @@ CheckResult Explorer::run() {
 
   // ---- Rebuild a concrete shortest counterexample. The replay recomputes
   // the steps with the hooks capturing log lines and range errors.
+  // Replaying a path takes one expansion per round and is not interrupted;
+  // the search for a liveness window is, by the limits of the run, and the
+  // trace then ends where the window starts (stats.trace_cut).
   res_.verdict = Verdict::kViolation;
   P_.chooser.capture = true;
   cache_.clear();
   bool use_safety = safety.any && (!live.any || safety.length <= live.length);
+  // A liveness violation is kept while the search looks for a shorter
+  // safety one; a stop before the search got there leaves that open.
+  stats.search_cut = incomplete && !use_safety;
+  trace_.shortest = !stats.search_cut;
+  const std::string search_stopped = stats.stopped;
+  if (o_.test_fault == "stop-in-rebuild") {
+    stopping_ = true;
+    if (stats.stopped.empty()) stats.stopped = "time limit";
+  }
   if (use_safety) {
     const Found& f = safety;
     const char* fault_name = f.spec == -2 ? "range" : "conflict";
@@ -431,8 +437,18 @@ CheckResult Explorer::run() {
     trace_.liveness_from = static_cast<int>(trace_.steps.size());
     for (auto& m : memo_) m = std::make_shared<SharedStore>(gs_);
     std::vector<std::vector<uint8_t>> window;
-    if (liveness_holds(X.data(), r0, static_cast<int>(sp.after_rounds), f.spec, &window))
-      return internal("liveness violation did not reproduce (is --symmetry sound here?)");
+    if (liveness_holds(X.data(), r0, static_cast<int>(sp.after_rounds), f.spec, &window)) {
+      if (!stopping_) return internal("liveness violation did not reproduce (is --symmetry sound here?)");
+      // Cut by the limit: the search did find the window, so the verdict
+      // stands; the trace is the prefix up to where the window starts.
+      stats.trace_cut = stats.stopped;
+      stats.stopped = search_stopped;
+      trace_.window_missing = static_cast<int>(sp.after_rounds);
+      trace_.detail = "liveness " + name + ": from round " + std::to_string(r0) + " (the last state shown), " +
+                      std::to_string(sp.after_rounds) + " round" + (sp.after_rounds == 1 ? "" : "s") +
+                      " satisfying its predicate can end with its goal false; the window itself was not rebuilt";
+      return res_;
+    }
     // The window is concrete already: replay it exactly.
     std::vector<std::vector<uint8_t>> exact{X};
     exact.insert(exact.end(), window.begin(), window.end());
@@ -451,6 +467,7 @@ CheckResult Explorer::run() {
                     (sp.after_rounds == 1 ? "" : "s") + " satisfying its predicate, from round " +
                     std::to_string(r0) + ", end with its goal false";
   }
+  stats.stopped = search_stopped;  // a stop during the rebuild cut nothing
   return res_;
 }
 

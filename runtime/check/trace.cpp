@@ -65,8 +65,11 @@ std::string headline(const Trace& t) {
 }  // namespace
 
 void write_trace_table(const Trace& t, std::FILE* out) {
-  std::fprintf(out, "counterexample: %s (%zu round%s%s)\n", headline(t).c_str(), t.steps.size(),
-               t.steps.size() == 1 ? "" : "s", t.seed >= 0 ? "" : ", shortest");
+  const std::string missing = t.window_missing > 0 ? " and a " + std::to_string(t.window_missing) +
+                                                         "-round window that was not rebuilt"
+                                                   : "";
+  std::fprintf(out, "counterexample: %s (%zu round%s%s%s)\n", headline(t).c_str(), t.steps.size(),
+               t.steps.size() == 1 ? "" : "s", missing.c_str(), t.seed >= 0 || !t.shortest ? "" : ", shortest");
   if (!t.detail.empty()) std::fprintf(out, "  %s\n", t.detail.c_str());
   if (t.seed >= 0) std::fprintf(out, "  reproduce with --seed %lld --runs 1\n", static_cast<long long>(t.seed));
   std::fprintf(out, "\ninitial states (%s, n = %d)\n", t.protocol.c_str(), t.n);

@@ -277,6 +277,34 @@ TEST_CASE("state limit yields an incomplete verdict") {
   CHECK(explore(one_third_rule(), o).verdict == Verdict::kIncomplete);
 }
 
+TEST_CASE("a limit after a liveness violation was found leaves the violation standing") {
+  const psync_protocol_desc& d = psync::test::compiled("tests/check/psync/otr_long_window.psync");
+  // The state limit while the search looks for a shorter safety violation:
+  // the counterexample is whole, but not proven shortest.
+  CheckOptions o = opts(6, -1, true);
+  o.values_hi = 2;
+  o.max_states = 300;
+  CheckResult r = explore(d, o);
+  REQUIRE(r.verdict == Verdict::kViolation);
+  CHECK(r.trace.spec == "termination");
+  CHECK(r.trace.steps.size() == 6);
+  CHECK(r.stats.stopped == "state limit");
+  CHECK(r.stats.search_cut);
+  CHECK_FALSE(r.trace.shortest);
+  CHECK(r.stats.trace_cut.empty());
+  // A stop as the window is searched again: the trace ends where it starts.
+  o = opts(4, -1, true);
+  o.test_fault = "stop-in-rebuild";
+  r = explore(d, o);
+  REQUIRE(r.verdict == Verdict::kViolation);
+  CHECK(r.stats.trace_cut == "time limit");
+  CHECK(r.stats.stopped.empty());  // the search itself was complete
+  CHECK_FALSE(r.stats.search_cut);
+  CHECK(r.trace.steps.empty());
+  CHECK(r.trace.window_missing == 6);
+  CHECK(r.trace.liveness_from == 0);
+}
+
 TEST_CASE("bad options are errors, not crashes") {
   CheckOptions o = opts(0, 3);
   CHECK(explore(one_third_rule(), o).verdict == Verdict::kError);

@@ -5,7 +5,7 @@ aside), the --stats-json figures (states, transitions, depth, liveness checks)
 and the --trace-json counterexample byte for byte, for 1, 2 and 4 threads, on
 safe and broken protocols: symmetric and not, the phase abstraction, a
 Byzantine one, assumptions, coins, a liveness failure, a decide conflict and
-the state limit. Usage: threads.py PSYNCC SOURCE_DIR"""
+the state limit (also after a liveness failure). Usage: threads.py PSYNCC SOURCE_DIR"""
 import json
 import os
 import re
@@ -27,6 +27,8 @@ CASES = [
     ("tests/check/psync/arrival_order_go.psync", ["-n", "3"], 0),  # `go when`: arrival orders
     ("examples/chandra_toueg.psync", ["-n", "3"], 0),  # dead state words with the phase abstraction
     ("tests/check/psync/paxos_half_quorum.psync", ["-n", "3", "--rounds", "4"], 1),  # dead state words, broken
+    # a liveness violation, then the state limit before a shorter one is ruled out
+    ("tests/check/psync/otr_long_window.psync", ["-n", "6", "--values", "0..2", "--max-states", "300"], 1),
 ]
 
 TIMING = re.compile(r", [0-9.]+[kMG]? states/s, [0-9.]+[kMG]? transitions/s|\(?[0-9.]+ s\)?")

@@ -27,7 +27,24 @@ TEST_CASE("check: each verdict has its exit status; internal errors are not usag
   CHECK(exit_status(Verdict::kViolation) == 1);
   CHECK(exit_status(Verdict::kError) == 2);
   CHECK(exit_status(Verdict::kIncomplete) == 3);
-  CHECK(exit_status(Verdict::kInternalError) == 3);
+  CHECK(exit_status(Verdict::kInternalError) == 5);  // not 3: "incomplete" asks for more time, this for a bug report
+}
+
+TEST_CASE("check: an internal error exits 5 and says it is a bug in the checker") {
+  CheckOptions o;
+  o.n = 3;
+  o.test_fault = "corrupt-replay";  // the counterexample's replay misses every successor
+  std::FILE* out = std::tmpfile();
+  REQUIRE(out != nullptr);
+  CHECK(run_check(psync::test::compiled("tests/check/psync/otr_half_threshold.psync"), o, out) == kExitInternal);
+  CHECK(kExitInternal == 5);
+  std::rewind(out);
+  char line[512] = {};
+  REQUIRE(std::fgets(line, sizeof line, out) != nullptr);
+  CHECK(std::string(line) == "internal error: could not replay the counterexample (is --symmetry sound here?)\n");
+  REQUIRE(std::fgets(line, sizeof line, out) != nullptr);
+  CHECK(std::string(line).find("this is a bug in the checker") != std::string::npos);
+  std::fclose(out);
 }
 
 TEST_CASE("check: a usage error exits 2 with one line") {
