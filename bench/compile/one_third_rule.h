@@ -91,6 +91,9 @@ inline constexpr psync_protocol_desc kOneThirdRule = {
     0,
     nullptr,  // byzantine (version 7): no fault model
     nullptr,  // dead_words (version 8): none known
+    nullptr,  // stale_words (version 9): no phase words
+    0,
+    0,
 };
 
 }  // namespace psync::bench

@@ -630,6 +630,15 @@ std::string phase_order_summary(const psync::PhaseOrder& p) {
     if (p.modulus > 1) m += (m.empty() ? "" : " * ") + std::to_string(p.modulus);
     s += "; phase kept modulo " + m;
   }
+  // Stale phase values (docs/checker.md): what folds, and how old ballots rank.
+  for (auto& [v, mask] : p.stale.fold) {
+    std::string at;
+    for (size_t i = 0; i < p.stale.round_names.size() && i < 64; ++i)
+      if (mask >> i & 1) at += (at.empty() ? "" : "/") + p.stale.round_names[i];
+    s += "; stale " + v->name + " folded before " + at;
+  }
+  if (p.stale.whole_ballots) s += "; old ballots ranked whole";
+  else if (!p.stale.whole_reason.empty()) s += "; old ballots ranked by phase and process: " + p.stale.whole_reason;
   return s;
 }
 
@@ -852,7 +861,8 @@ int main(int argc, char** argv) {
                   "Filter every heard-of vector instead of generating them from the predicates' shape (a baseline)");
   check->add_flag("--no-symmetry", check_cli.no_symmetry, "Do not sort process states even when it is sound");
   check->add_flag("--no-phase-abstraction", check_cli.no_phase_abstraction,
-                  "Count rounds even when phase values could be renamed by their order (then --rounds bounds the run)");
+                  "Count rounds even when phase values could be renamed by their order, and fold no stale phase "
+                  "value (then --rounds bounds the run)");
   check->add_flag("--no-dead-state", check_cli.no_dead_state,
                   "Keep state words that no future depends on (dead before a round, or feeding only timeouts) "
                   "instead of zeroing them");

@@ -621,6 +621,7 @@ class PhaseWalker {
 PhaseOrder analyze_phase_order(const Program& program, const SourceManager& sources) {
   PhaseOrder out;
   PhaseWalker(out, sources).program(program);
+  out.stale = analyze_stale_phases(program, out, sources);
   return out;
 }
 

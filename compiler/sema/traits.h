@@ -1,7 +1,8 @@
 // traits.h: facts about a typed program that drivers use to pick sound
 // shortcuts, computed by walks over the tree (traits.cpp: symmetry and the
-// round number; phase_order.cpp: which values are phases; dead_state.cpp:
-// which state words no future depends on).
+// round number; phase_order.cpp: which values are phases; stale_phase.cpp:
+// which of them fold once stale; dead_state.cpp: which state words no future
+// depends on).
 // In: a Program that passed sema. Out: ProgramTraits.
 #pragma once
 
@@ -13,6 +14,22 @@
 #include "ast/ast.h"
 
 namespace psync {
+
+/// Stale phase values (stale_phase.cpp; docs/checker.md, "Stale phase
+/// values"): which phase vars the checker may fold once their values are
+/// older than the window, and whether old ballots may be ranked whole.
+struct StalePhases {
+  /// Per int `var` the phase abstraction renames: bit i set = before round
+  /// i, every stale value it may hold (positive, older than the window) has
+  /// the same futures, so the checker stores them all as one.
+  std::map<const VarDecl*, uint64_t> fold;
+  /// The process part of an old ballot is never observed: old ballots may
+  /// be ranked among themselves as whole ballots. When the program stores
+  /// ballots and this is false, whole_reason says why (file:line:col).
+  bool whole_ballots = false;
+  std::string whole_reason;
+  std::vector<std::string> round_names;  ///< in cycle order, for reports
+};
 
 /// The checker's phase abstraction (docs/checker.md, "Unbounded verdicts for
 /// protocols that read phase"): when `applies`, the program never reads `r`
@@ -38,6 +55,8 @@ struct PhaseOrder {
   };
   /// The state variables (var and round var) that hold phase values.
   std::map<const VarDecl*, std::vector<Leaf>> leaves;
+  /// Computed when `applies` (analyze_stale_phases).
+  StalePhases stale;
 };
 
 /// State variables the checker may zero at a round boundary (dead_state.cpp;
@@ -72,6 +91,7 @@ struct ProgramTraits {
 ProgramTraits analyze_traits(const Program& program, const SourceManager& sources);
 PhaseOrder analyze_phase_order(const Program& program, const SourceManager& sources);
 DeadState analyze_dead_state(const Program& program);
+StalePhases analyze_stale_phases(const Program& program, const PhaseOrder& phases, const SourceManager& sources);
 
 /// The int-like words of a value of type t (int and pid leaves; an option's
 /// payload, not its tag; [T; n] counts T once), in layout order.

@@ -4,6 +4,7 @@
 #include "abi/validate.h"
 #include "abi/typed_values.h"
 
+#include <algorithm>
 #include <concepts>
 #include <cinttypes>
 #include <cstdio>
@@ -235,6 +236,10 @@ std::string validate_descriptor_shape(const psync_protocol_desc& d) {
   if (d.phase_words != nullptr && (d.phase_modulus == 0 || (d.phase_flags & ~uint32_t{PSYNC_PHASE_MOD_N}) != 0))
     return fail("phase_words with phase_modulus ", d.phase_modulus, " and phase_flags ", hex(d.phase_flags),
                 " (the modulus must be at least 1; the only flag is PSYNC_PHASE_MOD_N)");
+  if ((d.stale_words != nullptr || d.stale_flags != 0) && d.phase_words == nullptr)
+    return fail("stale_words or stale_flags without phase_words");
+  if ((d.stale_flags & ~uint32_t{PSYNC_STALE_WHOLE_BALLOTS}) != 0)
+    return fail("unknown stale_flags ", hex(d.stale_flags), " (the only flag is PSYNC_STALE_WHOLE_BALLOTS)");
   for (auto check : {check_rounds, check_inputs_and_output, check_consts, check_specs})
     if (std::string e = check(d); !e.empty()) return e;
   return "";
@@ -283,6 +288,16 @@ std::string validate_descriptor(const psync_protocol_desc& d, int32_t n) {
         if (off % 8 != 0 || off < sizeof(psync_proc_header) || off + 8 > ss)
           return fail("dead_words(", n, ", ", i, ") gave byte ", off, " (must be a whole word past the header, inside "
                       "state_size(", n, ") = ", ss, ")");
+    }
+    // Version 9: stale words are some of the phase words.
+    if (d.stale_words != nullptr) {
+      std::vector<uint32_t> phase(d.phase_words(n, nullptr, 0));
+      if (!phase.empty()) d.phase_words(n, phase.data(), static_cast<uint32_t>(phase.size()));
+      std::vector<uint32_t> words(d.stale_words(n, i, nullptr, 0));
+      if (!words.empty()) d.stale_words(n, i, words.data(), static_cast<uint32_t>(words.size()));
+      for (uint32_t w : words)
+        if (std::find(phase.begin(), phase.end(), w) == phase.end())
+          return fail("stale_words(", n, ", ", i, ") gave word ", hex(w), ", which is not one of phase_words(", n, ")");
     }
   }
   return "";

@@ -103,6 +103,9 @@ class Explorer {
   int64_t phase_D_ = 0, phase_L_ = 1, phase_B_ = 0;
   std::vector<int64_t> phase_old_;
   std::vector<uint8_t> phase_scratch_;
+  std::vector<std::vector<uint8_t>> stale_fold_;  // per round of the cycle: per phase word, folds when stale
+  bool whole_ballots_ = false;                     // old ballots ranked whole (PSYNC_STALE_WHOLE_BALLOTS)
+  std::vector<int64_t> old_ballots_;
 
   // ---- Dead state words (dead_state.cpp) ----
   std::string setup_dead_words();

@@ -198,6 +198,8 @@ void Explorer::init_worker(const Explorer& lead) {
   phase_D_ = lead.phase_D_;
   phase_L_ = lead.phase_L_;
   phase_B_ = lead.phase_B_;
+  stale_fold_ = lead.stale_fold_;
+  whole_ballots_ = lead.whole_ballots_;
   dead_ = lead.dead_;
   dead_words_ = lead.dead_words_;
   store_ = lead.store_;

@@ -76,7 +76,7 @@ static const psync_type* const input_types[] = {&int_type};
 static const psync_protocol_desc protocol = {
     PSYNC_ABI_VERSION, 1u, "MinC", 0x1234u, rounds, 1u, 0u, inputs, NULL,
     {"decision", PSYNC_KIND_INT, kDecision * 8, NULL, 0u, 0u}, 1u, 0u, specs, min_state_size, NULL, min_init, NULL,
-    0u, 0u, NULL, -1, NULL, input_types, &int_type, NULL, 0u, 1u, 0u, 0u, NULL, NULL};
+    0u, 0u, NULL, -1, NULL, input_types, &int_type, NULL, 0u, 1u, 0u, 0u, NULL, NULL, NULL, 0u, 0u};
 
 static int decisions = 0;
 static void on_decided(void* self, const psync_env* env, const void* state) {
@@ -104,9 +104,11 @@ int main(void) {
          "phase_words follows output_type (version 5)");
   expect(offsetof(psync_protocol_desc, byzantine) == offsetof(psync_protocol_desc, reserved5) + sizeof(uint32_t),
          "byzantine follows reserved5 (version 7)");
-  expect(offsetof(psync_protocol_desc, dead_words) == offsetof(psync_protocol_desc, byzantine) + sizeof(void*) &&
-             offsetof(psync_protocol_desc, dead_words) + sizeof(void*) == sizeof(psync_protocol_desc),
-         "dead_words ends the descriptor, after byzantine (version 8)");
+  expect(offsetof(psync_protocol_desc, dead_words) == offsetof(psync_protocol_desc, byzantine) + sizeof(void*),
+         "dead_words follows byzantine (version 8)");
+  expect(offsetof(psync_protocol_desc, stale_words) == offsetof(psync_protocol_desc, dead_words) + sizeof(void*) &&
+             offsetof(psync_protocol_desc, reserved9) + sizeof(uint32_t) == sizeof(psync_protocol_desc),
+         "stale_words, stale_flags and reserved9 end the descriptor, after dead_words (version 9)");
   expect(offsetof(psync_round_desc, msg_type) == offsetof(psync_round_desc, print_msg) + sizeof(void*) &&
              offsetof(psync_round_desc, msg_type) + sizeof(void*) == sizeof(psync_round_desc),
          "msg_type ends the round descriptor, after print_msg (version 7)");

@@ -326,3 +326,40 @@ TEST_CASE("the node refuses a bad descriptor at start-up: one line, status 2") {
   CHECK(text1 == "replica: error: bad protocol descriptor: round `settle` waits for `sync 2` with n = 1: it could never "
                  "start\n");
 }
+
+// Version 9: stale_words(n, round, ...) names some of the phase words; it
+// and stale_flags come only with phase_words (runtime/check/phases.cpp).
+uint32_t one_phase_word(int32_t, uint32_t* words, uint32_t cap) {
+  if (cap >= 1) words[0] = (sizeof(psync_proc_header) << 1) | 1;
+  return 1;
+}
+template <uint32_t Word>
+uint32_t one_stale_word(int32_t, uint32_t, uint32_t* words, uint32_t cap) {
+  if (cap >= 1) words[0] = Word;
+  return 1;
+}
+
+TEST_CASE("stale words: phase words only, and only with phase_words") {
+  constexpr uint32_t kPhase = (sizeof(psync_proc_header) << 1) | 1;
+  static_assert(kPhase + 16 == 0x51);
+  CHECK(after([](Editable& e) {
+          e.d.phase_words = one_phase_word;
+          e.d.phase_modulus = 1;
+          e.d.stale_words = one_stale_word<kPhase>;
+          e.d.stale_flags = PSYNC_STALE_WHOLE_BALLOTS;
+        }) == "");
+  CHECK(after([](Editable& e) { e.d.stale_words = one_stale_word<kPhase>; }) ==
+        kBad + "stale_words or stale_flags without phase_words");
+  CHECK(after([](Editable& e) { e.d.stale_flags = PSYNC_STALE_WHOLE_BALLOTS; }) ==
+        kBad + "stale_words or stale_flags without phase_words");
+  CHECK(after([](Editable& e) {
+          e.d.phase_words = one_phase_word;
+          e.d.phase_modulus = 1;
+          e.d.stale_flags = 2;
+        }) == kBad + "unknown stale_flags 0x2 (the only flag is PSYNC_STALE_WHOLE_BALLOTS)");
+  CHECK(after([](Editable& e) {
+          e.d.phase_words = one_phase_word;
+          e.d.phase_modulus = 1;
+          e.d.stale_words = one_stale_word<kPhase + 16>;
+        }) == kBad + "stale_words(4, 0) gave word 0x51, which is not one of phase_words(4)");
+}

@@ -53,7 +53,8 @@ namespace psync::lower {
   F(psync_protocol_desc, input_types) F(psync_protocol_desc, output_type)                                     \
   F(psync_protocol_desc, phase_words) F(psync_protocol_desc, phase_window)                                    \
   F(psync_protocol_desc, phase_modulus) F(psync_protocol_desc, phase_flags) F(psync_protocol_desc, reserved5)  \
-  F(psync_protocol_desc, byzantine) F(psync_protocol_desc, dead_words)
+  F(psync_protocol_desc, byzantine) F(psync_protocol_desc, dead_words)                                      \
+  F(psync_protocol_desc, stale_words) F(psync_protocol_desc, stale_flags) F(psync_protocol_desc, reserved9)
 #define PSYNC_ABI_TYPE(F)                                                                              \
   F(psync_type, kind) F(psync_type, count) F(psync_type, elems) F(psync_type, names) F(psync_type, lo)
 

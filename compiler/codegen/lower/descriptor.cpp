@@ -424,6 +424,39 @@ Function* ModuleLowering::lower_phase_words(const PhaseOrder& phases) {
   return fn;
 }
 
+// ---------------------------------------------------------------- stale words
+
+// stale_words(n, round, words, cap): the phase words whose stale values fold
+// before `round` (sema/stale_phase.cpp), encoded as phase_words encodes
+// them. Only whole int vars fold: one word each, at the var's offset.
+Function* ModuleLowering::lower_stale_words(const PhaseOrder& phases) {
+  Function* fn = make_abi_fn<decltype(psync_protocol_desc::stale_words)>(qualified("stale_words"));
+  FunctionLowering L(*this, fn);
+  auto& B = L.B;
+  L.n = B.CreateSExt(fn->getArg(0), i64);
+  L.begin_body();
+  Value* round = B.CreateZExt(fn->getArg(1), i64);
+  Value* out = fn->getArg(2);
+  Value* cap = B.CreateZExt(fn->getArg(3), i64);
+  Value* count = L.cell(B.getInt64(0), "count");
+  Value* in_mask = B.CreateICmpULT(round, B.getInt64(64));
+  Value* shift = B.CreateAnd(round, B.getInt64(63));
+  for (auto& [v, mask] : phases.stale.fold) {
+    auto leaves = phases.leaves.find(v);
+    if (!offsets.count(v) || leaves == phases.leaves.end() || leaves->second.size() != 1) continue;
+    const bool ballot = leaves->second[0].ballot;
+    Value* bit = B.CreateAnd(B.CreateLShr(B.getInt64(static_cast<int64_t>(mask)), shift), B.getInt64(1));
+    L.emit_if(B.CreateAnd(in_mask, B.CreateICmpNE(bit, B.getInt64(0))), [&] {
+      Value* k = L.get(count, i64);
+      Value* word = B.CreateOr(B.CreateShl(L.byte_offset(*v), 1), B.getInt64(ballot ? 1 : 0));
+      L.emit_if(B.CreateICmpULT(k, cap), [&] { B.CreateStore(B.CreateTrunc(word, i32), B.CreateGEP(i32, out, k)); });
+      B.CreateStore(B.CreateAdd(k, B.getInt64(1)), count);
+    });
+  }
+  B.CreateRet(B.CreateTrunc(L.get(count, i64), i32));
+  return fn;
+}
+
 // ---------------------------------------------------------------- dead words
 
 // dead_words(n, round, words, cap): the byte offsets of the state words that
@@ -543,6 +576,9 @@ void ModuleLowering::emit_descriptor(const std::vector<llvm::Constant*>& rounds,
   d[ProtocolField::byzantine] = prog.byzantine.empty() ? null_ptr() : lower_byzantine();
   const DeadState dead = analyze_dead_state(prog);
   d[ProtocolField::dead_words] = dead.dead.empty() ? null_ptr() : lower_dead_words(dead);
+  d[ProtocolField::stale_words] = phases.applies && !phases.stale.fold.empty() ? lower_stale_words(phases) : null_ptr();
+  d[ProtocolField::stale_flags] = u32(phases.applies && phases.stale.whole_ballots ? PSYNC_STALE_WHOLE_BALLOTS : 0);
+  d[ProtocolField::reserved9] = u32(0);
   auto* g = new llvm::GlobalVariable(*module, abi.Protocol, true, llvm::GlobalValue::ExternalLinkage, d.get(),
                                      PSYNC_DESCRIPTOR_SYMBOL);
   g->setAlignment(llvm::Align(alignof(psync_protocol_desc)));

@@ -143,6 +143,7 @@ class ModuleLowering {
   Function* lower_printer();
   Function* lower_phase_words(const PhaseOrder& phases);
   Function* lower_dead_words(const DeadState& dead);
+  Function* lower_stale_words(const PhaseOrder& phases);
   void emit_descriptor(const std::vector<llvm::Constant*>& rounds, const std::vector<llvm::Constant*>& specs);
   void find_max_pid_constant(int64_t& best, std::string& site_text) const;
   bool reads_model_state(const Spec& s) const;

@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a layout or a signature below changes. */
-#define PSYNC_ABI_VERSION 8u
+#define PSYNC_ABI_VERSION 9u
 
 /* The largest n the layouts support (set<pid> and presence words are 64 bits). */
 #define PSYNC_MAX_N 64
@@ -319,10 +319,23 @@ typedef struct psync_protocol_desc {
    * expressions. Returns how many there are. A checker may zero them in the
    * states it stores (docs/checker.md, "Dead state words"). NULL: none. */
   uint32_t (*dead_words)(int32_t n, uint32_t round, uint32_t* words, uint32_t cap);
+  /* ---- Version 9: stale phase values ---- */
+  /* NULL unless phase_words is set and some phase word folds: writes into
+   * words[0..cap) the phase words (encoded as phase_words does) whose stale
+   * values (positive, older than phase - phase_window) all have the same
+   * futures at the boundary before round `round`, and returns how many. A
+   * checker may store each such value as 1 (docs/checker.md, "Stale phase
+   * values"). */
+  uint32_t (*stale_words)(int32_t n, uint32_t round, uint32_t* words, uint32_t cap);
+  uint32_t stale_flags;  /* PSYNC_STALE_*; 0 without phase_words */
+  uint32_t reserved9;
 } psync_protocol_desc;
 
 /* psync_protocol_desc.phase_flags */
 #define PSYNC_PHASE_MOD_N 1u /* the program reads phase % n */
+
+/* psync_protocol_desc.stale_flags */
+#define PSYNC_STALE_WHOLE_BALLOTS 1u /* old ballots may be ranked as whole ballots */
 
 enum {
   /* Compiled with its `model` code (ghost state and statements), for the
