@@ -272,12 +272,19 @@ def run_once(args, seed, info):
         every_line = {}
         for i, p, out, err in c.earlier:
             out.seek(0)
+            before = 0
             for line in out:
                 if line.strip():
                     d = json.loads(line)
                     every_line.setdefault(d["instance"], []).append((f"p{i}(before restart)", d))
+                    before += 1
             out.close()
             err.close()
+            # A restart after the killed replica had decided everything tests
+            # nothing about rejoining a running cluster: say so, not "OK".
+            if before >= args.instances:
+                failures.append(f"process {i} had decided all {args.instances} instance(s) before it was killed: "
+                                f"the restart came after the run; raise --instances so that it lands mid-run")
         for i, p in c.procs.items():
             codes[i] = p.returncode
             c.outs[i].seek(0)
