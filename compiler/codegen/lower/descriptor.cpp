@@ -424,7 +424,50 @@ Function* ModuleLowering::lower_phase_words(const PhaseOrder& phases) {
   return fn;
 }
 
-// ---------------------------------------------------------------- stale words
+// ---------------------------------------------------------------- word lists
+
+namespace {
+
+// The shape dead_words and stale_words share: (n, round, words, cap) ->
+// count. A var is listed before `round` when its round mask has that round's
+// bit (rounds 64 and on: none); its words are appended while they fit in cap,
+// and the count of all of them is returned.
+struct RoundWordList {
+  FunctionLowering& L;
+  llvm::IRBuilder<>& B;
+  Value* out;
+  Value* cap;
+  Value* count;
+  Value* in_mask;
+  Value* shift;
+
+  explicit RoundWordList(FunctionLowering& l) : L(l), B(l.B) {
+    Function* fn = B.GetInsertBlock()->getParent();
+    L.n = B.CreateSExt(fn->getArg(0), B.getInt64Ty());
+    L.begin_body();
+    Value* round = B.CreateZExt(fn->getArg(1), B.getInt64Ty());
+    out = fn->getArg(2);
+    cap = B.CreateZExt(fn->getArg(3), B.getInt64Ty());
+    count = L.cell(B.getInt64(0), "count");
+    in_mask = B.CreateICmpULT(round, B.getInt64(64));
+    shift = B.CreateAnd(round, B.getInt64(63));
+  }
+  // Runs `body` when `mask` has the round's bit.
+  template <typename Body>
+  void if_round_in(uint64_t mask, Body body) {
+    Value* bit = B.CreateAnd(B.CreateLShr(B.getInt64(static_cast<int64_t>(mask)), shift), B.getInt64(1));
+    L.emit_if(B.CreateAnd(in_mask, B.CreateICmpNE(bit, B.getInt64(0))), body);
+  }
+  void append(Value* word) {
+    Value* k = L.get(count, B.getInt64Ty());
+    L.emit_if(B.CreateICmpULT(k, cap),
+              [&] { B.CreateStore(B.CreateTrunc(word, B.getInt32Ty()), B.CreateGEP(B.getInt32Ty(), out, k)); });
+    B.CreateStore(B.CreateAdd(k, B.getInt64(1)), count);
+  }
+  void finish() { B.CreateRet(B.CreateTrunc(L.get(count, B.getInt64Ty()), B.getInt32Ty())); }
+};
+
+}  // namespace
 
 // stale_words(n, round, words, cap): the phase words whose stale values fold
 // before `round` (sema/stale_phase.cpp), encoded as phase_words encodes
@@ -433,31 +476,18 @@ Function* ModuleLowering::lower_stale_words(const PhaseOrder& phases) {
   Function* fn = make_abi_fn<decltype(psync_protocol_desc::stale_words)>(qualified("stale_words"));
   FunctionLowering L(*this, fn);
   auto& B = L.B;
-  L.n = B.CreateSExt(fn->getArg(0), i64);
-  L.begin_body();
-  Value* round = B.CreateZExt(fn->getArg(1), i64);
-  Value* out = fn->getArg(2);
-  Value* cap = B.CreateZExt(fn->getArg(3), i64);
-  Value* count = L.cell(B.getInt64(0), "count");
-  Value* in_mask = B.CreateICmpULT(round, B.getInt64(64));
-  Value* shift = B.CreateAnd(round, B.getInt64(63));
+  RoundWordList list(L);
   for (auto& [v, mask] : phases.stale.fold) {
     auto leaves = phases.leaves.find(v);
     if (!offsets.count(v) || leaves == phases.leaves.end() || leaves->second.size() != 1) continue;
     const bool ballot = leaves->second[0].ballot;
-    Value* bit = B.CreateAnd(B.CreateLShr(B.getInt64(static_cast<int64_t>(mask)), shift), B.getInt64(1));
-    L.emit_if(B.CreateAnd(in_mask, B.CreateICmpNE(bit, B.getInt64(0))), [&] {
-      Value* k = L.get(count, i64);
-      Value* word = B.CreateOr(B.CreateShl(L.byte_offset(*v), 1), B.getInt64(ballot ? 1 : 0));
-      L.emit_if(B.CreateICmpULT(k, cap), [&] { B.CreateStore(B.CreateTrunc(word, i32), B.CreateGEP(i32, out, k)); });
-      B.CreateStore(B.CreateAdd(k, B.getInt64(1)), count);
+    list.if_round_in(mask, [&] {
+      list.append(B.CreateOr(B.CreateShl(L.byte_offset(*v), 1), B.getInt64(ballot ? 1 : 0)));
     });
   }
-  B.CreateRet(B.CreateTrunc(L.get(count, i64), i32));
+  list.finish();
   return fn;
 }
-
-// ---------------------------------------------------------------- dead words
 
 // dead_words(n, round, words, cap): the byte offsets of the state words that
 // are dead at the boundary before `round` (sema/dead_state.cpp): every word
@@ -466,29 +496,16 @@ Function* ModuleLowering::lower_dead_words(const DeadState& dead) {
   Function* fn = make_abi_fn<decltype(psync_protocol_desc::dead_words)>(qualified("dead_words"));
   FunctionLowering L(*this, fn);
   auto& B = L.B;
-  L.n = B.CreateSExt(fn->getArg(0), i64);
-  L.begin_body();
-  Value* round = B.CreateZExt(fn->getArg(1), i64);
-  Value* out = fn->getArg(2);
-  Value* cap = B.CreateZExt(fn->getArg(3), i64);
-  Value* count = L.cell(B.getInt64(0), "count");
-  Value* in_mask = B.CreateICmpULT(round, B.getInt64(64));  // rounds 64 and on: nothing is dead
-  Value* shift = B.CreateAnd(round, B.getInt64(63));
+  RoundWordList list(L);
   for (auto& [v, mask] : dead.dead) {
     if (!offsets.count(v)) continue;  // not in this layout (a model var without the model)
-    Value* bit = B.CreateAnd(B.CreateLShr(B.getInt64(static_cast<int64_t>(mask)), shift), B.getInt64(1));
-    L.emit_if(B.CreateAnd(in_mask, B.CreateICmpNE(bit, B.getInt64(0))), [&] {
+    list.if_round_in(mask, [&] {
       Value* base = L.byte_offset(*v);
       Value* words = B.CreateUDiv(L.bytes_of(v->type), B.getInt64(8));
-      L.for_range(B.getInt64(0), words, [&](Value* j) {
-        Value* k = L.get(count, i64);
-        Value* at = B.CreateAdd(base, B.CreateShl(j, 3));
-        L.emit_if(B.CreateICmpULT(k, cap), [&] { B.CreateStore(B.CreateTrunc(at, i32), B.CreateGEP(i32, out, k)); });
-        B.CreateStore(B.CreateAdd(k, B.getInt64(1)), count);
-      });
+      L.for_range(B.getInt64(0), words, [&](Value* j) { list.append(B.CreateAdd(base, B.CreateShl(j, 3))); });
     });
   }
-  B.CreateRet(B.CreateTrunc(L.get(count, i64), i32));
+  list.finish();
   return fn;
 }
 
