@@ -218,19 +218,40 @@ class DecisionWriter {
   bool empty() const { return buffer_.empty(); }
   std::string& buffer() { return buffer_; }
 
-  // {"id":0,"instance":3,"round":1,"value":42,"us":1804}
+  // {"id":0,"instance":3,"round":1,"value":42,"us":1804}: formatted in a
+  // local array (fixed pieces copied at their known length, numbers by
+  // to_chars) and appended to the buffer once, not piece by piece (a long
+  // value, an array say, is appended on its own).
   void append_int_line(int32_t id, uint64_t instance, int64_t round, std::string_view value, int64_t us) {
-    buffer_ += "{\"id\":";
-    append_number(id);
-    buffer_ += ",\"instance\":";
-    append_number(instance);
-    buffer_ += ",\"round\":";
-    append_number(round);
-    buffer_ += ",\"value\":";
-    buffer_ += value;
-    buffer_ += ",\"us\":";
-    append_number(us);
-    buffer_ += "}\n";
+    char line[kLineMax];
+    size_t len = 0;
+    const auto piece = [&](std::string_view text) {
+      if (len + text.size() > sizeof line) {  // an array or object value (abi/typed_values.h) may be long
+        buffer_.append(line, len);
+        buffer_ += text;
+        len = 0;
+        return;
+      }
+      std::memcpy(line + len, text.data(), text.size());
+      len += text.size();
+    };
+    const auto number = [&](auto v) { len = size_t(std::to_chars(line + len, line + sizeof line, v).ptr - line); };
+    piece("{\"id\":");
+    number(id);
+    piece(",\"instance\":");
+    number(instance);
+    piece(",\"round\":");
+    number(round);
+    piece(",\"value\":");
+    piece(value);
+    piece(",\"us\":");
+    if (len + 24 > sizeof line) {
+      buffer_.append(line, len);
+      len = 0;
+    }
+    number(us);
+    piece("}\n");
+    buffer_.append(line, len);
   }
 
   void write_out() {
@@ -251,11 +272,6 @@ class DecisionWriter {
  private:
   static constexpr size_t kCapacity = 64 << 10;
   static constexpr size_t kLineMax = 512;  // a line with a 64-member set<pid> is about 260 bytes
-  template <typename T>
-  void append_number(T v) {
-    char digits[24];
-    buffer_.append(digits, size_t(std::to_chars(digits, digits + sizeof digits, v).ptr - digits));
-  }
   std::string buffer_;
 };
 
@@ -446,8 +462,17 @@ class Node final : public engine::Host {
 
   void report_decision(uint64_t instance, int64_t round, const void* state) override {
     ++counters_.instances_decided;
-    std::string state_text;  // short values stay in the string's own buffer: no allocation
-    const std::string value = output_value(state, instance, state_text);
+    // An integer, pid or bool output (the common case) is formatted in
+    // place; any other goes through output_value.
+    char scalar[24];
+    std::string text, state_text;
+    std::string_view value;
+    if (const size_t len = scalar_output_text(state, scalar)) {
+      value = {scalar, len};
+    } else {
+      text = output_value(state, instance, state_text);
+      value = text;
+    }
     decided_.set(instance, value, round);
     learner_.forget(instance);
     if (status_[instance] == Active) status_[instance] = ActiveDecided;
@@ -632,6 +657,22 @@ class Node final : public engine::Host {
     line.add("id", options_.id).add("instance", instance).add("round", inst.round()).add_raw("final", obj);
     line.add_raw("state", hex);
     emit_line(line);
+  }
+
+  // The output's JSON text in `out` if it is an integer, a pid or a bool
+  // (its length), else 0: what output_value gives, without a string.
+  size_t scalar_output_text(const void* state, char (&out)[24]) const {
+    const psync_field& f = desc_.output;
+    const psync_kind kind = psync_kind(f.kind);
+    if (kind != PSYNC_KIND_INT && kind != PSYNC_KIND_PID && kind != PSYNC_KIND_BOOL) return 0;
+    int64_t v = 0;
+    std::memcpy(&v, static_cast<const char*>(state) + f.offset, 8);
+    if (kind == PSYNC_KIND_BOOL) {
+      const std::string_view b = v ? "true" : "false";
+      std::memcpy(out, b.data(), b.size());
+      return b.size();
+    }
+    return size_t(std::to_chars(out, out + sizeof out, v).ptr - out);
   }
 
   // The output as JSON text, whatever its type; a protocol without an output
