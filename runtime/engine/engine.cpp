@@ -298,27 +298,27 @@ void Instance::reserve_future(size_t bytes) {
   future_capacity_ = uint32_t(future_spill_.size());
 }
 
-void Instance::receive(int32_t sender, int64_t round, std::span<const std::byte> payload, int64_t now_us) {
+bool Instance::receive(int32_t sender, int64_t round, std::span<const std::byte> payload, int64_t now_us) {
   if (status_ != Status::Running) {
     ++counters_.messages_after_finish_dropped;
-    return;
+    return false;
   }
   if (sender < 0 || sender >= config_.n || sender == config_.me || round < 0) {
     ++counters_.invalid_messages_dropped;
-    return;
+    return false;
   }
   const uint32_t decl_of_msg = uint32_t(round % int64_t(layout_.desc->num_rounds));
   if (payload.size() != layout_.msg_size[decl_of_msg]) {
     ++counters_.invalid_messages_dropped;
-    return;
+    return false;
   }
   if (round < round_ || (paused_ && round == round_)) {  // paused: round_ is complete
     ++counters_.late_messages_dropped;
-    return;
+    return false;
   }
   if (round - round_ > config_.max_catch_up) {
     ++counters_.implausible_round_dropped;
-    return;
+    return false;
   }
   if (round == round_) {
     deliver(sender, payload, now_us);
@@ -331,6 +331,7 @@ void Instance::receive(int32_t sender, int64_t round, std::span<const std::byte>
     check_sync_gate(now_us);
   }
   run_until_blocked(now_us);
+  return true;
 }
 
 // The round to catch up to, or -1: the highest round that at least f+1
