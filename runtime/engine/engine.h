@@ -282,6 +282,7 @@ class Instance {
   const psync_round_desc& decl() const { return layout_.desc->rounds[decl_index_]; }
   round::Step step() const { return {decl(), env_.env, layout_.msg_size[decl_index_]}; }
   void set_env_round(int64_t r);
+  uint32_t decl_of_round(int64_t r) const;
   void begin_round(int64_t r, int64_t now_us, bool skipped);
   void deliver(int32_t sender, std::span<const std::byte> payload, int64_t now_us);
   void deliver_buffered_for_current_round(int64_t now_us);
