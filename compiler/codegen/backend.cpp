@@ -221,7 +221,12 @@ bool optimize_module(llvm::Module& module, int opt_level, const TargetSpec& targ
     pb.registerLoopAnalyses(lam);
     pb.crossRegisterProxies(lam, fam, cgam, mam);
     llvm::ModulePassManager mpm;
-    if (llvm::Error e = pb.parsePassPipeline(mpm, optimisation_pipeline(opt_level))) {
+    // -O3 builds LLVM's pipeline directly: parsing "default<O3>" would also
+    // turn on the SLP vectoriser (as `opt -O3` does), which psyncc's -O3 has
+    // never run.
+    if (opt_level == 3) {
+      mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+    } else if (llvm::Error e = pb.parsePassPipeline(mpm, optimisation_pipeline(opt_level))) {
       error = "internal error: bad optimisation pipeline: " + llvm::toString(std::move(e));
       return false;
     }

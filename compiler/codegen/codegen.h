@@ -74,7 +74,8 @@ bool is_host_triple(const std::string& triple);
 
 /// The IR pass pipeline of an -O level, in the syntax of opt's -passes: psync's
 /// own short one at -O1 and -O2 (fixed, chosen for generated protocol code),
-/// LLVM's default<O3> at -O3, none ("") at -O0.
+/// LLVM's default<O3> at -O3 (built as PassBuilder's default, without the SLP
+/// vectoriser that opt's "default<O3>" adds), none ("") at -O0.
 const char* optimisation_pipeline(int opt_level);
 
 /// Runs optimisation_pipeline(opt_level) with the new pass manager for a
