@@ -184,8 +184,9 @@ const char* optimisation_pipeline(int opt_level) {
   // A protocol is a dozen small functions: straight-line code over a state
   // struct and loops over mailboxes of a few processes, calling the runtime
   // through pointers. Most of what LLVM's default<O2> takes (about 55 of
-  // 60 ms on OneThirdRule) goes to passes that find nothing there (loop
-  // passes, IPSCCP, GVN and the rest set up once per build). What the
+  // 60 ms on OneThirdRule) goes to passes that find little there (the loop
+  // passes, IPSCCP, GVN and the rest), and unrolling or vectorising loops
+  // over a few processes does not pay (bench/README.md, compile). What the
   // generated code needs is the locals in registers (sroa), redundant loads
   // and arithmetic gone (early-cse, instcombine), branches folded
   // (simplifycfg), and at -O2 the protocol's small helper functions (`def`
