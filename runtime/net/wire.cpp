@@ -23,15 +23,6 @@ T get(const std::byte* p) {
   return v;
 }
 
-std::byte* put_varint(std::byte* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = std::byte(uint8_t(v) | 0x80);
-    v >>= 7;
-  }
-  *p++ = std::byte(uint8_t(v));
-  return p;
-}
-
 uint64_t zigzag(uint64_t from, uint64_t to) {
   const int64_t d = int64_t(to - from);  // two's complement difference
   return (uint64_t(d) << 1) ^ uint64_t(d >> 63);
@@ -75,7 +66,10 @@ DecodeStatus read_varint(const std::byte*& p, const std::byte* end, uint64_t& ou
 void encode_packet_header(const PacketHeader& h, std::vector<std::byte>& out) {
   const size_t at = out.size();
   out.resize(at + kPacketHeaderSize);
-  std::byte* p = out.data() + at;
+  write_packet_header(out.data() + at, h);
+}
+
+std::byte* write_packet_header(std::byte* p, const PacketHeader& h) {
   put<uint16_t>(p + 0, kMagic);
   put<uint8_t>(p + 2, kWireVersion);
   put<uint8_t>(p + 3, uint8_t(h.kind));
@@ -84,6 +78,7 @@ void encode_packet_header(const PacketHeader& h, std::vector<std::byte>& out) {
   put<uint64_t>(p + 13, h.sender_incarnation);
   put<uint64_t>(p + 21, h.receiver_incarnation);
   put<uint64_t>(p + 29, h.counter);
+  return p + kPacketHeaderSize;
 }
 
 size_t frame_size(const WireHeader& h, size_t payload_size, uint64_t prev_instance) {
@@ -95,23 +90,8 @@ void encode_frame(const WireHeader& h, std::span<const std::byte> payload, uint6
                   std::vector<std::byte>& out) {
   const size_t at = out.size();
   out.resize(at + kMaxFrameOverhead + payload.size());
-  std::byte* p = out.data() + at;
-  uint8_t flags = h.decided ? kFlagDecided : 0;
-  switch (h.kind) {
-    case FrameKind::Message: break;
-    case FrameKind::Notice:  // not on the wire: encoded as the Decided frame it stands for
-    case FrameKind::Decided: flags = kFlagDecided | kFlagNotice; break;
-    case FrameKind::Query: flags = kFlagQuery; break;
-    case FrameKind::Answer: flags = kFlagDecided | kFlagAnswer; break;
-  }
-  *p++ = std::byte(flags);
-  p = put_varint(p, zigzag(prev_instance, h.instance));
-  p = put_varint(p, uint64_t(h.round));
-  p = put_varint(p, payload.size());
-  if (!payload.empty()) std::memcpy(p, payload.data(), payload.size());
-  p += payload.size();
-  out.resize(size_t(p - out.data()));
-  prev_instance = h.instance;
+  std::byte* end = write_frame(out.data() + at, h, payload, prev_instance);
+  out.resize(size_t(end - out.data()));
 }
 
 DecodeStatus decode_packet_header(std::span<const std::byte> bytes, const DecodeLimits& limits, PacketHeader& h) {

@@ -83,10 +83,17 @@ struct WireHeader {
 // Appends a packet header to `out`. The incarnations, the counter and the
 // MAC are filled in when the packet is sealed (Session::seal).
 void encode_packet_header(const PacketHeader& p, std::vector<std::byte>& out);
+// The same at `p` (kPacketHeaderSize bytes); returns its end.
+std::byte* write_packet_header(std::byte* p, const PacketHeader& h);
 // Appends one frame; `prev_instance` is the previous frame's instance in the
 // same packet (0 for the first) and is updated. Instance ids are below 2^63.
 void encode_frame(const WireHeader& h, std::span<const std::byte> payload, uint64_t& prev_instance,
                   std::vector<std::byte>& out);
+// The same frame written at `p`, which has room for kMaxFrameOverhead +
+// payload.size() bytes; returns its end. Inline, with no vector to grow: the
+// UDP transport encodes each frame straight into its datagram buffer.
+inline std::byte* write_frame(std::byte* p, const WireHeader& h, std::span<const std::byte> payload,
+                              uint64_t& prev_instance);
 // Bytes encode_frame appends for `h` (exact).
 size_t frame_size(const WireHeader& h, size_t payload_size, uint64_t prev_instance);
 
@@ -202,5 +209,35 @@ size_t make_decided_bitmap(std::span<const uint64_t> instances, std::vector<std:
 size_t varint_size(uint64_t v);
 void append_varint(std::vector<std::byte>& out, uint64_t v);
 DecodeStatus read_varint(const std::byte*& p, const std::byte* end, uint64_t& out);
+
+// LEB128 at `p`; returns the end (at most 10 bytes).
+inline std::byte* put_varint(std::byte* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = std::byte(uint8_t(v) | 0x80);
+    v >>= 7;
+  }
+  *p++ = std::byte(uint8_t(v));
+  return p;
+}
+
+inline std::byte* write_frame(std::byte* p, const WireHeader& h, std::span<const std::byte> payload,
+                              uint64_t& prev_instance) {
+  uint8_t flags = h.decided ? kFlagDecided : 0;
+  switch (h.kind) {
+    case FrameKind::Message: break;
+    case FrameKind::Notice:  // not on the wire: encoded as the Decided frame it stands for
+    case FrameKind::Decided: flags = kFlagDecided | kFlagNotice; break;
+    case FrameKind::Query: flags = kFlagQuery; break;
+    case FrameKind::Answer: flags = kFlagDecided | kFlagAnswer; break;
+  }
+  *p++ = std::byte(flags);
+  const int64_t d = int64_t(h.instance - prev_instance);  // zigzag of the two's complement difference
+  p = put_varint(p, (uint64_t(d) << 1) ^ uint64_t(d >> 63));
+  p = put_varint(p, uint64_t(h.round));
+  p = put_varint(p, payload.size());
+  if (!payload.empty()) __builtin_memcpy(p, payload.data(), payload.size());
+  prev_instance = h.instance;
+  return p + payload.size();
+}
 
 }  // namespace psync::net
