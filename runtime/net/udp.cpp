@@ -148,7 +148,9 @@ class UdpTransport final : public Transport {
     socket_.async_wait(udp::socket::wait_read, [this, alive = alive_](const boost::system::error_code& ec) {
       if (ec || !*alive || stopped_) return;  // closed
       in_batch_ = true;
+      const uint64_t before = counters_.datagrams_received;
       drain_socket();
+      if (counters_.datagrams_received != before) ++counters_.receive_batches;
       if (batch_end_) batch_end_();
       in_batch_ = false;
       flush();
