@@ -71,15 +71,6 @@ llvm::CodeGenOptLevel codegen_level_of(int opt) {
   return opt == 3 ? llvm::CodeGenOptLevel::Aggressive : llvm::CodeGenOptLevel::None;
 }
 
-llvm::OptimizationLevel level_of(int opt) {
-  switch (opt) {
-    case 0: return llvm::OptimizationLevel::O0;
-    case 1: return llvm::OptimizationLevel::O1;
-    case 3: return llvm::OptimizationLevel::O3;
-    default: return llvm::OptimizationLevel::O2;
-  }
-}
-
 // A TargetMachine for a TargetSpec that resolve_target accepted.
 std::unique_ptr<llvm::TargetMachine> target_machine(const TargetSpec& target, int opt, std::string& error) {
   init_targets();
@@ -189,6 +180,31 @@ bool resolve_target(const TargetSpec& requested, TargetSpec& out, std::string& e
   return true;
 }
 
+const char* optimisation_pipeline(int opt_level) {
+  // A protocol is a dozen small functions: straight-line code over a state
+  // struct and loops over mailboxes of a few processes, calling the runtime
+  // through pointers. Most of what LLVM's default<O2> takes (about 55 of
+  // 60 ms on OneThirdRule) goes to passes that find little there (the loop
+  // passes, IPSCCP, GVN and the rest), and unrolling or vectorising loops
+  // over a few processes does not pay (bench/README.md, compile). What the
+  // generated code needs is the locals in registers (sroa), redundant loads
+  // and arithmetic gone (early-cse, instcombine), branches folded
+  // (simplifycfg), and at -O2 the protocol's small helper functions (`def`
+  // functions, the stdlib's majority and two_thirds, psync.append_int)
+  // inlined into their callers, each callee simplified first as in LLVM's own
+  // pipeline, then the helpers left unused removed (globaldce). The hot
+  // functions (send, update, go_when) come out within a few instructions of
+  // default<O2>'s (bench/README.md, compile).
+  switch (opt_level) {
+    case 0: return "";
+    case 1: return "function(sroa,early-cse,instcombine,simplifycfg)";
+    case 2:
+      return "function(sroa,early-cse,instcombine,simplifycfg),"
+             "cgscc(inline,function(sroa,early-cse,instcombine,simplifycfg)),globaldce";
+    default: return "default<O3>";
+  }
+}
+
 bool optimize_module(llvm::Module& module, int opt_level, const TargetSpec& target, std::string& error) {
   auto tm = target_machine(target, opt_level, error);
   if (!tm) return false;
@@ -199,26 +215,22 @@ bool optimize_module(llvm::Module& module, int opt_level, const TargetSpec& targ
     llvm::FunctionAnalysisManager fam;
     llvm::CGSCCAnalysisManager cgam;
     llvm::ModuleAnalysisManager mam;
-    // At -O2 (the default) no loop unrolling and no vectorisation: a
-    // protocol's loops run over mailboxes of a few processes, where neither
-    // pays, yet they cost a third of the optimiser's time and a quarter of
-    // code generation's on the code they grow (an unrolled print_state is
-    // 660 lines of IR instead of 85). Rounds/s and CPU per decided instance
-    // did not move (bench/README.md, compile). -O3 keeps LLVM's defaults.
-    llvm::PipelineTuningOptions tuning;
-    if (opt_level == 2) {
-      tuning.LoopUnrolling = false;
-      tuning.LoopInterleaving = false;
-      tuning.LoopVectorization = false;
-      tuning.SLPVectorization = false;
-    }
-    llvm::PassBuilder pb(tm.get(), tuning);
+    llvm::PassBuilder pb(tm.get());
     pb.registerModuleAnalyses(mam);
     pb.registerCGSCCAnalyses(cgam);
     pb.registerFunctionAnalyses(fam);
     pb.registerLoopAnalyses(lam);
     pb.crossRegisterProxies(lam, fam, cgam, mam);
-    llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(level_of(opt_level));
+    llvm::ModulePassManager mpm;
+    // -O3 builds LLVM's pipeline directly: parsing "default<O3>" would also
+    // turn on the SLP vectoriser (as `opt -O3` does), which psyncc's -O3 has
+    // never run.
+    if (opt_level == 3) {
+      mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+    } else if (llvm::Error e = pb.parsePassPipeline(mpm, optimisation_pipeline(opt_level))) {
+      error = "internal error: bad optimisation pipeline: " + llvm::toString(std::move(e));
+      return false;
+    }
     mpm.run(module, mam);
   }
   std::string msg;

@@ -72,8 +72,15 @@ std::string host_cpu_features();
 /// library next to it can be linked in).
 bool is_host_triple(const std::string& triple);
 
-/// Runs the new-pass-manager pipeline at -O0..-O3 for a resolved target (its
-/// cost model decides vector widths) and verifies again.
+/// The IR pass pipeline of an -O level, in the syntax of opt's -passes: psync's
+/// own short one at -O1 and -O2 (fixed, chosen for generated protocol code),
+/// LLVM's default<O3> at -O3 (built as PassBuilder's default, without the SLP
+/// vectoriser that opt's "default<O3>" adds), none ("") at -O0.
+const char* optimisation_pipeline(int opt_level);
+
+/// Runs optimisation_pipeline(opt_level) with the new pass manager for a
+/// resolved target (its cost model informs the inliner and, at -O3, vector
+/// widths) and verifies again.
 bool optimize_module(llvm::Module& module, int opt_level, const TargetSpec& target, std::string& error);
 
 enum class EmitKind { LLVM, Asm, Object };

@@ -113,7 +113,10 @@ std::unique_ptr<JitProtocol> jit_compile(const Program& program, const SourceMan
   auto module = lower_program(program, sources, *context, error, mode);
   if (!module) return nullptr;
   // The optimiser's cost model (vector widths) and the JIT's code generator
-  // see the same machine.
+  // see the same machine. The IR passes are those of `psyncc build` at the
+  // level (optimisation_pipeline): with psync's short -O2 pipeline the
+  // checker ran no slower than with LLVM's default<O2> (bench/README.md,
+  // compile), so the JIT has no pipeline of its own.
   TargetSpec host;
   if (!host_target(host, error) || !optimize_module(*module, opt_level, host, error)) return nullptr;
   return JitProtocol::create(std::move(context), std::move(module), error, opt_level);

@@ -178,7 +178,7 @@ struct BuildOptions {
   std::string emit = "exe";
   psync::TargetSpec target;  // --target, --mcpu, --mattr
   std::string depfile;       // --depfile: the files the output was made from, in Make syntax
-  bool verbose = false;      // --verbose: say how the executable is linked
+  bool verbose = false;      // --verbose: say how the code is optimised and the executable linked
   bool* has_decision = nullptr;  // set to whether the protocol declares a decision (`output x: T`)
 };
 
@@ -263,6 +263,9 @@ int run_build(const BuildOptions& b, const CommonOptions& common) {
   std::string out = b.output.empty() ? default_output(b.file, b.emit) : b.output;
   auto lowered = psync::LoweredProtocol::lower(*c.program, c.sources, error);
   timer.mark("lowering");
+  if (b.verbose)
+    fmt::print(stderr, "psyncc: optimising at -O{} with the passes: {}\n", b.opt_level,
+               b.opt_level == 0 ? "none" : psync::optimisation_pipeline(b.opt_level));
   bool optimized = lowered && lowered->optimize(b.opt_level, target, error);
   timer.mark("optimisation");
   if (!optimized) {
@@ -787,7 +790,8 @@ int main(int argc, char** argv) {
                     "Also write the files the output is made from (the protocol and its imports) to FILE, "
                     "in Make syntax, for build systems")->type_name("FILE");
   build->add_flag("--verbose", build_opts.verbose,
-                  "Say how the executable is linked (in-process by lld's library, or which C++ driver)");
+                  "Say which passes optimise the code, and how the executable is linked (in-process by lld's "
+                  "library, or which C++ driver)");
   add_target_options(build, build_opts.target);
   add_common(build, common);
 
