@@ -83,11 +83,16 @@ class TcpTransport final : public Transport {
     }
     if (!o.open.empty() && o.open.size() > kPacketTarget) close_packet(o);
     if (o.open.empty()) {
-      o.open.resize(kTcpLengthSize);
-      encode_packet_header({PacketKind::Messages, config_.fingerprint, config_.me, 0, 0, 0}, o.open);
+      o.open.resize(kTcpLengthSize + kPacketHeaderSize);
+      write_packet_header(o.open.data() + kTcpLengthSize,
+                          {PacketKind::Messages, config_.fingerprint, config_.me, 0, 0, 0});
       o.prev_instance = 0;
     }
-    encode_frame(h, payload, o.prev_instance, o.open);
+    // Written in place: the buffer grows without zeroing (Bytes), and only
+    // by what the frame takes.
+    const size_t at = o.open.size();
+    o.open.resize(at + kMaxFrameOverhead + payload.size());
+    o.open.resize(size_t(write_frame(o.open.data() + at, h, payload, o.prev_instance) - o.open.data()));
     ++counters_.frames_sent;
     schedule_flush();
   }
@@ -131,8 +136,17 @@ class TcpTransport final : public Transport {
  private:
   static constexpr size_t kPacketTarget = 64 << 10;  // start a new packet beyond this
 
+  // A byte vector whose growth leaves the new bytes uninitialised: frames
+  // are written over them at once (resize would zero every frame's room).
+  struct DefaultInit : std::allocator<std::byte> {
+    template <class U> struct rebind { using other = DefaultInit; };
+    template <class U> void construct(U* p) noexcept { ::new (static_cast<void*>(p)) U; }
+    template <class U, class... A> void construct(U* p, A&&... a) { ::new (static_cast<void*>(p)) U(std::forward<A>(a)...); }
+  };
+  using Bytes = std::vector<std::byte, DefaultInit>;
+
   struct Packet {
-    std::vector<std::byte> bytes;  // the 4-byte length, then the packet (MAC included)
+    Bytes bytes;  // the 4-byte length, then the packet (MAC included)
     bool sealed = false;           // Hellos are sealed when made; the rest when written
   };
 
@@ -148,7 +162,7 @@ class TcpTransport final : public Transport {
     std::vector<Packet> closed;       // complete packets waiting for the next group commit
     std::deque<Packet> queue;         // committed packets not yet handed to the socket
     size_t queued_bytes = 0;          // in closed and queue
-    std::vector<std::byte> open;      // the packet still taking frames (length first)
+    Bytes open;                       // the packet still taking frames (length first)
     uint64_t prev_instance = 0;       // the open packet's last instance
     std::vector<std::byte> inflight;  // the buffer async_write owns
     std::byte probe[1];               // reads only to notice the peer hanging up
@@ -272,6 +286,7 @@ class TcpTransport final : public Transport {
     while (!o.queue.empty()) {
       Packet& p = o.queue.front();
       if (!p.sealed) session_.seal(o.peer, std::span<std::byte>(p.bytes.data() + kTcpLengthSize, p.bytes.size() - kTcpLengthSize));
+      ++counters_.tcp_packets_sent;
       o.inflight.insert(o.inflight.end(), p.bytes.begin(), p.bytes.end());
       o.queued_bytes -= p.bytes.size();
       o.queue.pop_front();
@@ -311,6 +326,7 @@ class TcpTransport final : public Transport {
       if (pending_.size() >= config_.max_pending_connections) evict_oldest_pending();
       boost::system::error_code ignore;
       conn->socket.set_option(tcp::no_delay(true), ignore);
+      conn->socket.non_blocking(true, ignore);  // read_available reads without blocking
       conn->accepted_us = conn->last_activity_us = now_us();
       conn->buffer.resize(kTcpLengthSize + kMaxHelloPacket);  // until bound: one Hello at most
       pending_.push_back(conn);
@@ -338,32 +354,66 @@ class TcpTransport final : public Transport {
     conn->buffer = {};  // the memory goes with the connection
   }
 
+  // Waits until `conn` is readable, then takes one batch, as UDP takes a
+  // drain of its socket: what `conn` holds and what every other peer's
+  // connection holds, read without blocking, then the batch's end and one
+  // flush for all of it (not one per connection). The other connections'
+  // own waits then find little or nothing, and wait again.
   void read_more(std::shared_ptr<Incoming> conn) {
-    if (conn->used == conn->buffer.size()) {
-      // Only a bound connection grows, and only up to one whole packet.
-      conn->buffer.resize(std::min<size_t>(conn->buffer.size() * 2, kTcpLengthSize + kMaxTcpPacket));
+    conn->socket.async_wait(tcp::socket::wait_read, [this, conn, alive = alive_](const boost::system::error_code& ec) {
+      if (!*alive || stopped_ || !incoming_.count(conn)) return;
+      if (ec) {
+        close_incoming(conn);
+        return;
+      }
+      in_batch_ = true;
+      const uint64_t before = counters_.bytes_received;
+      const bool ok = read_available(conn);
+      if (ok && !stopped_ && conn->peer >= 0) {
+        for (int32_t p = 0; p < config_.n && !stopped_; ++p) {
+          std::shared_ptr<Incoming> other = bound_[size_t(p)];
+          if (other && other != conn && !read_available(other) && !stopped_) close_incoming(other);
+        }
+      }
+      // A wake-up whose bytes an earlier batch already took is no batch.
+      const bool took = counters_.bytes_received != before;
+      if (took) ++counters_.receive_batches;
+      if (took && batch_end_ && !stopped_) batch_end_();
+      in_batch_ = false;
+      if (stopped_) return;
+      if (took) {
+        flush();
+        send_due_hellos();
+      }
+      if (ok && incoming_.count(conn)) read_more(conn);
+      else if (incoming_.count(conn)) close_incoming(conn);
+    });
+  }
+
+  // Reads what `c` holds without blocking and takes its complete packets;
+  // false if the connection must close (closed by the peer, a read error,
+  // bad framing). At most kMaxReadsPerBatch reads, so that one peer cannot
+  // keep the batch open.
+  static constexpr int kMaxReadsPerBatch = 16;
+  bool read_available(const std::shared_ptr<Incoming>& c) {
+    for (int i = 0; i < kMaxReadsPerBatch; ++i) {
+      if (c->used == c->buffer.size()) {
+        // Only a bound connection fills up (an unbound one holds one Hello
+        // at most), and it grows only up to one whole packet.
+        c->buffer.resize(std::min<size_t>(c->buffer.size() * 2, kTcpLengthSize + kMaxTcpPacket));
+      }
+      const size_t room = c->buffer.size() - c->used;
+      boost::system::error_code ec;
+      const size_t n = c->socket.read_some(asio::buffer(c->buffer.data() + c->used, room), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) return true;
+      if (ec) return false;  // closed by the peer, or broken
+      counters_.bytes_received += n;
+      c->used += n;
+      c->last_activity_us = now_us();
+      if (!take_packets(c) || stopped_) return false;
+      if (n < room) return true;  // a short read: nothing more is buffered now
     }
-    conn->socket.async_read_some(
-        asio::buffer(conn->buffer.data() + conn->used, conn->buffer.size() - conn->used),
-        [this, conn, alive = alive_](const boost::system::error_code& ec, size_t n) {
-          if (!*alive || stopped_ || !incoming_.count(conn)) return;
-          if (ec) {
-            close_incoming(conn);
-            return;
-          }
-          counters_.bytes_received += n;
-          conn->used += n;
-          conn->last_activity_us = now_us();
-          in_batch_ = true;
-          const bool ok = take_packets(conn);
-          if (batch_end_ && !stopped_) batch_end_();
-          in_batch_ = false;
-          if (stopped_) return;
-          flush();
-          send_due_hellos();
-          if (ok && incoming_.count(conn)) read_more(conn);
-          else if (incoming_.count(conn)) close_incoming(conn);
-        });
+    return true;
   }
 
   // Handles every complete packet in the buffer; false if the connection
@@ -385,6 +435,7 @@ class TcpTransport final : public Transport {
   }
 
   bool take_packet(const std::shared_ptr<Incoming>& c, std::span<const std::byte> bytes) {
+    ++counters_.tcp_packets_received;
     if (c->peer < 0) return bind_connection(c, bytes);
     // A bound connection carries only its peer's packets.
     PacketHeader ph;

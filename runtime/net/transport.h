@@ -58,7 +58,10 @@ namespace psync::net {
   X(tcp_accept_errors)          /* accept failed (e.g. out of file descriptors); retried after a pause */ \
   X(injected_duplicates)        /* --duplicate: received datagrams taken a second time, later */ \
   X(decided_frames_sent)        /* Decided frames: the decided notices of one flush for one peer */ \
-  X(decided_frames_received)
+  X(decided_frames_received)                                                    \
+  X(receive_batches)            /* wake-ups that took input: a drain of the UDP socket, a TCP read of every connection */ \
+  X(tcp_packets_sent)           /* TCP: packets written (each a header, its frames and a MAC) */ \
+  X(tcp_packets_received)
 
 struct NetCounters {
 #define PSYNC_X(name) uint64_t name = 0;

@@ -6,6 +6,8 @@
 // commit (before_send), never from inside send().
 #include "net/transport.h"
 
+#include <algorithm>
+#include <memory>
 #include <stdexcept>
 
 namespace psync::net {
@@ -19,7 +21,9 @@ class UdpTransport final : public Transport {
  public:
   UdpTransport(asio::io_context& io, const NetConfig& config, FrameHandler on_frame, NetCounters& counters)
       : Transport(io, config, std::move(on_frame), counters), socket_(io), pending_(size_t(config.n)),
-        prev_instance_(size_t(config.n), 0), buffer_(65536) {
+        capacity_(std::max(config.max_datagram, kPacketHeaderSize + kMacSize) + kMaxFrameOverhead +
+                  std::max<size_t>({config.max_payload, kMaxAnswerValue, kMaxDecidedBitmap})),
+        buffer_(65536) {
     for (const Peer& p : config_.peers) endpoints_.emplace_back(p.address, p.port);
   }
 
@@ -43,24 +47,27 @@ class UdpTransport final : public Transport {
 
   int32_t reachable_peers() const override { return session_.complete_count(); }
 
+  // Encodes the frame straight into the peer's open datagram; if it went
+  // past max_datagram, the datagram is closed without it and it is encoded
+  // again into a new one (its instance delta starts afresh). A frame alone
+  // may exceed max_datagram: it still goes, alone.
   void send(int32_t to, const WireHeader& h, std::span<const std::byte> payload) override {
     if (!session_.can_send(to)) {
       ++counters_.handshake_pending_dropped;
       return;
     }
-    std::vector<std::byte>& out = pending_[size_t(to)];
-    uint64_t& prev = prev_instance_[size_t(to)];
-    if (!out.empty() && out.size() + frame_size(h, payload.size(), prev) + kMacSize > config_.max_datagram)
+    Datagram& d = pending_[size_t(to)];
+    if (d.size == 0) open_datagram(d);
+    uint64_t prev = d.prev_instance;
+    size_t end = size_t(write_frame(d.bytes.get() + d.size, h, payload, prev) - d.bytes.get());
+    if (end + kMacSize > config_.max_datagram && d.size > kPacketHeaderSize) {
       close_datagram(to);
-    if (out.empty()) {
-      if (out.capacity() == 0 && !spare_.empty()) {  // a sent datagram's buffer: no allocation per datagram
-        out.swap(spare_.back());
-        spare_.pop_back();
-      }
-      encode_packet_header({PacketKind::Messages, config_.fingerprint, config_.me, 0, 0, 0}, out);
+      open_datagram(d);
       prev = 0;
+      end = size_t(write_frame(d.bytes.get() + d.size, h, payload, prev) - d.bytes.get());
     }
-    encode_frame(h, payload, prev, out);
+    d.size = end;
+    d.prev_instance = prev;
     ++counters_.frames_sent;
     schedule_flush();
   }
@@ -70,16 +77,14 @@ class UdpTransport final : public Transport {
     send_gathered_notices();
     flush_posted_ = false;
     for (int32_t to = 0; to < config_.n; ++to)
-      if (!pending_[size_t(to)].empty()) close_datagram(to);
+      if (pending_[size_t(to)].size != 0) close_datagram(to);
     if (ready_.empty()) return;
     run_before_send();
-    for (auto& [to, packet] : ready_) {
-      session_.seal(to, packet);
-      send_datagram(to, packet);
-      if (spare_.size() < kMaxSpare) {
-        packet.clear();
-        spare_.push_back(std::move(packet));
-      }
+    for (Datagram& d : ready_) {
+      const std::span<std::byte> packet(d.bytes.get(), d.size);
+      session_.seal(d.to, packet);
+      send_datagram(d.to, packet);
+      if (spare_.size() < kMaxSpare) spare_.push_back(std::move(d.bytes));
     }
     ready_.clear();
   }
@@ -92,16 +97,39 @@ class UdpTransport final : public Transport {
   }
 
  private:
+  // A datagram being filled or waiting to be sealed: a buffer of capacity_
+  // bytes (never value-initialised, reused from spare_), of which `size` are
+  // used.
+  struct Datagram {
+    std::unique_ptr<std::byte[]> bytes;
+    size_t size = 0;
+    uint64_t prev_instance = 0;  // the last frame's instance (frames are delta-encoded)
+    int32_t to = 0;
+  };
+
+  void open_datagram(Datagram& d) {
+    if (!d.bytes) {
+      if (!spare_.empty()) {  // a sent datagram's buffer: no allocation per datagram
+        d.bytes = std::move(spare_.back());
+        spare_.pop_back();
+      } else {
+        d.bytes.reset(new std::byte[capacity_]);
+      }
+    }
+    const PacketHeader ph{PacketKind::Messages, config_.fingerprint, config_.me, 0, 0, 0};
+    d.size = size_t(write_packet_header(d.bytes.get(), ph) - d.bytes.get());
+    d.prev_instance = 0;
+  }
+
   // The datagram for `to` is full (or the turn is over): room for its MAC,
   // then it waits for flush().
   void close_datagram(int32_t to) {
-    std::vector<std::byte>& out = pending_[size_t(to)];
-    out.resize(out.size() + kMacSize);
-    ready_.emplace_back(to, std::move(out));
-    out.clear();
+    Datagram& d = pending_[size_t(to)];
+    ready_.push_back({std::move(d.bytes), d.size + kMacSize, 0, to});
+    d.size = 0;
   }
 
-  void send_datagram(int32_t to, const std::vector<std::byte>& packet) {
+  void send_datagram(int32_t to, std::span<const std::byte> packet) {
     boost::system::error_code ec;
     socket_.send_to(asio::buffer(packet.data(), packet.size()), endpoints_[size_t(to)], 0, ec);
     if (ec) {
@@ -120,7 +148,9 @@ class UdpTransport final : public Transport {
     socket_.async_wait(udp::socket::wait_read, [this, alive = alive_](const boost::system::error_code& ec) {
       if (ec || !*alive || stopped_) return;  // closed
       in_batch_ = true;
+      const uint64_t before = counters_.datagrams_received;
       drain_socket();
+      if (counters_.datagrams_received != before) ++counters_.receive_batches;
       if (batch_end_) batch_end_();
       in_batch_ = false;
       flush();
@@ -193,13 +223,15 @@ class UdpTransport final : public Transport {
 
   udp::socket socket_;
   std::vector<udp::endpoint> endpoints_;
-  std::vector<std::vector<std::byte>> pending_;  // per peer: the datagram taking frames
-  std::vector<uint64_t> prev_instance_;          // per peer: last instance in its pending datagram
-  std::vector<std::pair<int32_t, std::vector<std::byte>>> ready_;  // closed datagrams, unsealed
-  // Buffers of sent datagrams, cleared with their capacity kept, for the next
-  // ones: a turn sends a few dozen datagrams, so a few dozen are kept.
+  std::vector<Datagram> pending_;  // per peer: the datagram taking frames
+  std::vector<Datagram> ready_;    // closed datagrams, unsealed
+  // Room for a full datagram plus the largest frame (written before it is
+  // known not to fit).
+  size_t capacity_;
+  // Buffers of sent datagrams, for the next ones: a turn sends a few dozen
+  // datagrams, so a few dozen are kept.
   static constexpr size_t kMaxSpare = 64;
-  std::vector<std::vector<std::byte>> spare_;
+  std::vector<std::unique_ptr<std::byte[]>> spare_;
   std::vector<std::byte> buffer_;
   std::vector<std::pair<udp::endpoint, std::vector<std::byte>>> echoes_;  // --duplicate
   uint64_t echo_rng_ = config_.fault_seed ^ 0x9e3779b97f4a7c15ULL;

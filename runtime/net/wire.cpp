@@ -23,15 +23,6 @@ T get(const std::byte* p) {
   return v;
 }
 
-std::byte* put_varint(std::byte* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = std::byte(uint8_t(v) | 0x80);
-    v >>= 7;
-  }
-  *p++ = std::byte(uint8_t(v));
-  return p;
-}
-
 uint64_t zigzag(uint64_t from, uint64_t to) {
   const int64_t d = int64_t(to - from);  // two's complement difference
   return (uint64_t(d) << 1) ^ uint64_t(d >> 63);
@@ -56,7 +47,7 @@ void append_varint(std::vector<std::byte>& out, uint64_t v) {
 
 // LEB128, canonical only: at most 10 bytes, no trailing zero groups, no bits
 // beyond 64. Returns Truncated when the bytes run out, BadEncoding otherwise.
-DecodeStatus read_varint(const std::byte*& p, const std::byte* end, uint64_t& out) {
+DecodeStatus read_varint_long(const std::byte*& p, const std::byte* end, uint64_t& out) {
   uint64_t v = 0;
   for (int shift = 0;; shift += 7) {
     if (p == end) return DecodeStatus::Truncated;
@@ -75,7 +66,10 @@ DecodeStatus read_varint(const std::byte*& p, const std::byte* end, uint64_t& ou
 void encode_packet_header(const PacketHeader& h, std::vector<std::byte>& out) {
   const size_t at = out.size();
   out.resize(at + kPacketHeaderSize);
-  std::byte* p = out.data() + at;
+  write_packet_header(out.data() + at, h);
+}
+
+std::byte* write_packet_header(std::byte* p, const PacketHeader& h) {
   put<uint16_t>(p + 0, kMagic);
   put<uint8_t>(p + 2, kWireVersion);
   put<uint8_t>(p + 3, uint8_t(h.kind));
@@ -84,6 +78,7 @@ void encode_packet_header(const PacketHeader& h, std::vector<std::byte>& out) {
   put<uint64_t>(p + 13, h.sender_incarnation);
   put<uint64_t>(p + 21, h.receiver_incarnation);
   put<uint64_t>(p + 29, h.counter);
+  return p + kPacketHeaderSize;
 }
 
 size_t frame_size(const WireHeader& h, size_t payload_size, uint64_t prev_instance) {
@@ -95,23 +90,8 @@ void encode_frame(const WireHeader& h, std::span<const std::byte> payload, uint6
                   std::vector<std::byte>& out) {
   const size_t at = out.size();
   out.resize(at + kMaxFrameOverhead + payload.size());
-  std::byte* p = out.data() + at;
-  uint8_t flags = h.decided ? kFlagDecided : 0;
-  switch (h.kind) {
-    case FrameKind::Message: break;
-    case FrameKind::Notice:  // not on the wire: encoded as the Decided frame it stands for
-    case FrameKind::Decided: flags = kFlagDecided | kFlagNotice; break;
-    case FrameKind::Query: flags = kFlagQuery; break;
-    case FrameKind::Answer: flags = kFlagDecided | kFlagAnswer; break;
-  }
-  *p++ = std::byte(flags);
-  p = put_varint(p, zigzag(prev_instance, h.instance));
-  p = put_varint(p, uint64_t(h.round));
-  p = put_varint(p, payload.size());
-  if (!payload.empty()) std::memcpy(p, payload.data(), payload.size());
-  p += payload.size();
-  out.resize(size_t(p - out.data()));
-  prev_instance = h.instance;
+  std::byte* end = write_frame(out.data() + at, h, payload, prev_instance);
+  out.resize(size_t(end - out.data()));
 }
 
 DecodeStatus decode_packet_header(std::span<const std::byte> bytes, const DecodeLimits& limits, PacketHeader& h) {
@@ -131,52 +111,6 @@ DecodeStatus decode_packet_header(std::span<const std::byte> bytes, const Decode
   h.receiver_incarnation = get<uint64_t>(p + 21);
   h.counter = get<uint64_t>(p + 29);
   if (h.sender_incarnation == 0) return DecodeStatus::BadEncoding;
-  return DecodeStatus::Ok;
-}
-
-DecodeStatus decode_frame(std::span<const std::byte> bytes, const DecodeLimits& limits, uint64_t& prev_instance,
-                          WireHeader& h, std::span<const std::byte>& payload, size_t& consumed) {
-  const std::byte* p = bytes.data();
-  const std::byte* end = p + bytes.size();
-  if (p == end) return DecodeStatus::Truncated;
-  const uint8_t flags = uint8_t(*p++);
-  switch (flags) {
-    case 0: h.kind = FrameKind::Message; break;
-    case kFlagDecided: h.kind = FrameKind::Message; break;
-    case kFlagDecided | kFlagNotice: h.kind = FrameKind::Decided; break;
-    case kFlagQuery: h.kind = FrameKind::Query; break;
-    case kFlagDecided | kFlagAnswer: h.kind = FrameKind::Answer; break;
-    default: return DecodeStatus::BadEncoding;  // reserved bits, or a combination with no meaning
-  }
-  h.decided = (flags & kFlagDecided) != 0;
-  uint64_t delta = 0, round = 0, length = 0;
-  if (DecodeStatus s = read_varint(p, end, delta); s != DecodeStatus::Ok) return s;
-  if (DecodeStatus s = read_varint(p, end, round); s != DecodeStatus::Ok) return s;
-  if (DecodeStatus s = read_varint(p, end, length); s != DecodeStatus::Ok) return s;
-  // Undo the zigzag; the instance must stay in [0, 2^63).
-  const int64_t d = int64_t(delta >> 1) ^ -int64_t(delta & 1);
-  int64_t instance = 0;
-  if (__builtin_add_overflow(int64_t(prev_instance), d, &instance) || instance < 0) return DecodeStatus::BadEncoding;
-  if (round > uint64_t(INT64_MAX)) return DecodeStatus::BadRound;
-  const uint64_t max_length = h.kind == FrameKind::Answer    ? kMaxAnswerValue
-                              : h.kind == FrameKind::Decided ? kMaxDecidedBitmap
-                                                             : limits.max_payload;
-  if (length > max_length) return DecodeStatus::Oversized;
-  if (h.kind == FrameKind::Query && length != 0) return DecodeStatus::BadEncoding;
-  if (uint64_t(end - p) < length) return DecodeStatus::Truncated;
-  if (h.kind == FrameKind::Decided) {
-    // Canonical: the first instance is named, the last byte is not padding,
-    // no round, and every instance named is below 2^63.
-    if (round != 0 || length == 0 || (uint8_t(p[0]) & 1) == 0 || p[length - 1] == std::byte{0} ||
-        uint64_t(instance) + 8 * length > uint64_t(INT64_MAX) + 1)
-      return DecodeStatus::BadEncoding;
-  }
-  h.instance = uint64_t(instance);
-  h.round = int64_t(round);
-  h.length = uint32_t(length);
-  payload = std::span<const std::byte>(p, size_t(length));
-  consumed = size_t(p - bytes.data()) + size_t(length);
-  prev_instance = h.instance;
   return DecodeStatus::Ok;
 }
 

@@ -83,10 +83,17 @@ struct WireHeader {
 // Appends a packet header to `out`. The incarnations, the counter and the
 // MAC are filled in when the packet is sealed (Session::seal).
 void encode_packet_header(const PacketHeader& p, std::vector<std::byte>& out);
+// The same at `p` (kPacketHeaderSize bytes); returns its end.
+std::byte* write_packet_header(std::byte* p, const PacketHeader& h);
 // Appends one frame; `prev_instance` is the previous frame's instance in the
 // same packet (0 for the first) and is updated. Instance ids are below 2^63.
 void encode_frame(const WireHeader& h, std::span<const std::byte> payload, uint64_t& prev_instance,
                   std::vector<std::byte>& out);
+// The same frame written at `p`, which has room for kMaxFrameOverhead +
+// payload.size() bytes; returns its end. Inline, with no vector to grow: the
+// UDP transport encodes each frame straight into its datagram buffer.
+inline std::byte* write_frame(std::byte* p, const WireHeader& h, std::span<const std::byte> payload,
+                              uint64_t& prev_instance);
 // Bytes encode_frame appends for `h` (exact).
 size_t frame_size(const WireHeader& h, size_t payload_size, uint64_t prev_instance);
 
@@ -123,9 +130,10 @@ DecodeStatus decode_packet_header(std::span<const std::byte> bytes, const Decode
 // Decodes the frame at the start of `bytes` (a packet's body after the
 // frames already read). On Ok, `h` (all but sender) and `payload` are set,
 // `consumed` is the frame's size and `prev_instance` is updated. Never reads
-// past `bytes`.
-DecodeStatus decode_frame(std::span<const std::byte> bytes, const DecodeLimits& limits, uint64_t& prev_instance,
-                          WireHeader& h, std::span<const std::byte>& payload, size_t& consumed);
+// past `bytes`. Inline (below): it runs once per frame received.
+inline DecodeStatus decode_frame(std::span<const std::byte> bytes, const DecodeLimits& limits,
+                                 uint64_t& prev_instance, WireHeader& h, std::span<const std::byte>& payload,
+                                 size_t& consumed);
 
 // The frames of a Messages packet's body (between the header and the MAC),
 // each handed to on_frame as it is decoded. Stops at the first bad frame
@@ -201,6 +209,92 @@ size_t make_decided_bitmap(std::span<const uint64_t> instances, std::vector<std:
 // Varints as frames use them (LEB128, canonical only), for other bodies.
 size_t varint_size(uint64_t v);
 void append_varint(std::vector<std::byte>& out, uint64_t v);
-DecodeStatus read_varint(const std::byte*& p, const std::byte* end, uint64_t& out);
+// A one-byte varint (every flags-adjacent field of a typical frame: instance
+// delta, round, length) is read inline; longer ones by read_varint_long.
+DecodeStatus read_varint_long(const std::byte*& p, const std::byte* end, uint64_t& out);
+inline DecodeStatus read_varint(const std::byte*& p, const std::byte* end, uint64_t& out) {
+  if (p != end && uint8_t(*p) < 0x80) {
+    out = uint8_t(*p++);
+    return DecodeStatus::Ok;
+  }
+  return read_varint_long(p, end, out);
+}
+
+// LEB128 at `p`; returns the end (at most 10 bytes).
+inline std::byte* put_varint(std::byte* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = std::byte(uint8_t(v) | 0x80);
+    v >>= 7;
+  }
+  *p++ = std::byte(uint8_t(v));
+  return p;
+}
+
+inline std::byte* write_frame(std::byte* p, const WireHeader& h, std::span<const std::byte> payload,
+                              uint64_t& prev_instance) {
+  uint8_t flags = h.decided ? kFlagDecided : 0;
+  switch (h.kind) {
+    case FrameKind::Message: break;
+    case FrameKind::Notice:  // not on the wire: encoded as the Decided frame it stands for
+    case FrameKind::Decided: flags = kFlagDecided | kFlagNotice; break;
+    case FrameKind::Query: flags = kFlagQuery; break;
+    case FrameKind::Answer: flags = kFlagDecided | kFlagAnswer; break;
+  }
+  *p++ = std::byte(flags);
+  const int64_t d = int64_t(h.instance - prev_instance);  // zigzag of the two's complement difference
+  p = put_varint(p, (uint64_t(d) << 1) ^ uint64_t(d >> 63));
+  p = put_varint(p, uint64_t(h.round));
+  p = put_varint(p, payload.size());
+  if (!payload.empty()) __builtin_memcpy(p, payload.data(), payload.size());
+  prev_instance = h.instance;
+  return p + payload.size();
+}
+
+inline DecodeStatus decode_frame(std::span<const std::byte> bytes, const DecodeLimits& limits,
+                                 uint64_t& prev_instance, WireHeader& h, std::span<const std::byte>& payload,
+                                 size_t& consumed) {
+  const std::byte* p = bytes.data();
+  const std::byte* end = p + bytes.size();
+  if (p == end) return DecodeStatus::Truncated;
+  const uint8_t flags = uint8_t(*p++);
+  switch (flags) {
+    case 0: h.kind = FrameKind::Message; break;
+    case kFlagDecided: h.kind = FrameKind::Message; break;
+    case kFlagDecided | kFlagNotice: h.kind = FrameKind::Decided; break;
+    case kFlagQuery: h.kind = FrameKind::Query; break;
+    case kFlagDecided | kFlagAnswer: h.kind = FrameKind::Answer; break;
+    default: return DecodeStatus::BadEncoding;  // reserved bits, or a combination with no meaning
+  }
+  h.decided = (flags & kFlagDecided) != 0;
+  uint64_t delta = 0, round = 0, length = 0;
+  if (DecodeStatus s = read_varint(p, end, delta); s != DecodeStatus::Ok) return s;
+  if (DecodeStatus s = read_varint(p, end, round); s != DecodeStatus::Ok) return s;
+  if (DecodeStatus s = read_varint(p, end, length); s != DecodeStatus::Ok) return s;
+  // Undo the zigzag; the instance must stay in [0, 2^63).
+  const int64_t d = int64_t(delta >> 1) ^ -int64_t(delta & 1);
+  int64_t instance = 0;
+  if (__builtin_add_overflow(int64_t(prev_instance), d, &instance) || instance < 0) return DecodeStatus::BadEncoding;
+  if (round > uint64_t(INT64_MAX)) return DecodeStatus::BadRound;
+  const uint64_t max_length = h.kind == FrameKind::Answer    ? kMaxAnswerValue
+                              : h.kind == FrameKind::Decided ? kMaxDecidedBitmap
+                                                             : limits.max_payload;
+  if (length > max_length) return DecodeStatus::Oversized;
+  if (h.kind == FrameKind::Query && length != 0) return DecodeStatus::BadEncoding;
+  if (uint64_t(end - p) < length) return DecodeStatus::Truncated;
+  if (h.kind == FrameKind::Decided) {
+    // Canonical: the first instance is named, the last byte is not padding,
+    // no round, and every instance named is below 2^63.
+    if (round != 0 || length == 0 || (uint8_t(p[0]) & 1) == 0 || p[length - 1] == std::byte{0} ||
+        uint64_t(instance) + 8 * length > uint64_t(INT64_MAX) + 1)
+      return DecodeStatus::BadEncoding;
+  }
+  h.instance = uint64_t(instance);
+  h.round = int64_t(round);
+  h.length = uint32_t(length);
+  payload = std::span<const std::byte>(p, size_t(length));
+  consumed = size_t(p - bytes.data()) + size_t(length);
+  prev_instance = h.instance;
+  return DecodeStatus::Ok;
+}
 
 }  // namespace psync::net

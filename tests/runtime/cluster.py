@@ -361,6 +361,13 @@ def run_once(args, seed, info):
             total = sum(s.get(name, 0) for s in stats.values())
             if total < int(rest or 1):
                 failures.append(f"--stats {name} summed over the replicas is {total}, expected >= {rest or 1}")
+        for spec in args.expect_ratio or []:
+            ratio, _, rest = spec.partition(">=")
+            num, _, den = ratio.partition("/")
+            for i, s in sorted(stats.items()):
+                if s.get(den, 0) == 0 or s.get(num, 0) / s[den] < float(rest):
+                    failures.append(f"process {i}: --stats {num}/{den} is {s.get(num, 0)}/{s.get(den, 0)}, "
+                                    f"expected >= {rest}")
         if args.expect_learned is not None:
             s = stats.get(args.expect_learned, {})
             if s.get("decisions_learned", 0) < 1:
@@ -436,6 +443,8 @@ def main():
                          "until its round 0 (--stats early_frames_held + learning_messages_dropped > 0)")
     ap.add_argument("--expect-stat", action="append", metavar="NAME>=V",
                     help="the --stats counter NAME summed over the replicas must be at least V (default 1); repeatable")
+    ap.add_argument("--expect-ratio", action="append", metavar="A/B>=V",
+                    help="at every replica, --stats counter A divided by counter B must be at least V; repeatable")
     ap.add_argument("--data-dir", action="store_true", help="give each replica --data-dir (durable)")
     ap.add_argument("--late", help="I@SECONDS: start replica I that long after the others (a straggler)")
     ap.add_argument("--exit-within", type=float, default=None,

@@ -340,6 +340,49 @@ TEST_CASE("TCP: a connection is bound by an authenticated Hello, then keeps its 
   t->stop();
 }
 
+// Two peers' packets that are already buffered when the transport wakes up
+// are one receive batch: one batch end and one flush, as one drain of the
+// UDP socket is, not one per connection.
+TEST_CASE("TCP: packets buffered on two peers' connections are taken as one batch") {
+  asio::io_context io;
+  TcpPorts held(io, 3);  // 1 and 2 stay held: the transport's own dials end there
+  const std::vector<uint16_t> ports = held.ports;
+  const Keys keys(3);
+  NetConfig config = make_config(ports, 0, &keys);
+  NetCounters counters;
+  int frames = 0, batch_ends = 0;
+  auto t = make_tcp_transport(io, config, [&](const WireHeader&, std::span<const std::byte>) { ++frames; }, counters);
+  t->set_batch_end([&] { ++batch_ends; });
+  held.release(0);
+  t->start();
+  Session probe(DecodeLimits{kFp, 3, 8}, 0, config.incarnation, false, keys.for_(0));
+  std::vector<FakePeer> peers;
+  std::vector<std::shared_ptr<tcp::socket>> conns;
+  for (int32_t p = 1; p <= 2; ++p) {
+    peers.emplace_back(make_config(ports, p, &keys), 500 + uint64_t(p));
+    std::vector<std::byte> h;
+    probe.append_hello(p, {}, h, 0);  // p learns 0's incarnation
+    REQUIRE(peers.back().take(h) == DecodeStatus::Ok);
+    conns.push_back(std::make_shared<tcp::socket>(io));
+    conns.back()->connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), ports[0]));
+    asio::write(*conns.back(), asio::buffer(record(peers.back().hello(0))));
+  }
+  run_until(io, [&] { return counters.tcp_accepts == 2; });
+  REQUIRE(counters.tcp_accepts == 2);
+  const uint64_t batches = counters.receive_batches;
+  const int ends = batch_ends;
+  // Both written (loopback: in the transport's receive buffers) before it runs again.
+  asio::write(*conns[0], asio::buffer(record(peers[0].messages(0, 3))));
+  asio::write(*conns[1], asio::buffer(record(peers[1].messages(0, 4))));
+  run_until(io, [&] { return frames == 7; });
+  CHECK(frames == 7);
+  CHECK(counters.receive_batches - batches == 1);
+  CHECK(batch_ends - ends == 1);
+  CHECK(counters.tcp_packets_received == 4);  // two Hellos, two Messages packets
+  CHECK(counters.malformed_total() == 0);
+  t->stop();
+}
+
 TEST_CASE("TCP: two transports exchange frames and reconnect after the peer restarts") {
   asio::io_context io;
   TcpPorts held(io, 2);
