@@ -123,9 +123,22 @@ void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
   end_reason_ = EndReason::None;
 }
 
+// Sets the env's round and phase (a 64-bit division), unless they are set
+// already: complete_round re-states the round begin_round set.
 void Instance::set_env_round(int64_t r) {
+  if (env_.env.round == r) return;  // phase is always set with round
   env_.env.round = r;
   env_.env.phase = r / int64_t(layout_.desc->num_rounds);
+}
+
+// The declaration of a message's round: the current one's, its
+// neighbours' (the common cases, without a division), or computed.
+uint32_t Instance::decl_of_round(int64_t r) const {
+  const uint32_t rounds = layout_.desc->num_rounds;
+  if (r == round_) return decl_index_;
+  if (r == round_ + 1) return decl_index_ + 1 == rounds ? 0 : decl_index_ + 1;
+  if (r == round_ - 1) return decl_index_ == 0 ? rounds - 1 : decl_index_ - 1;
+  return layout_.decl_of(r);
 }
 
 void Instance::start(int64_t now_us) {
@@ -154,9 +167,17 @@ void Instance::resume(int64_t round, std::span<const std::byte> state, uint64_t 
 // the mailbox with the process's own message, then delivers what arrived
 // early.
 void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
+  if (round_ >= 0 && r == round_ + 1 && env_.env.round == round_) {
+    // The next round (nearly always): its declaration and phase follow
+    // from the current ones without a division.
+    decl_index_ = decl_index_ + 1 == layout_.desc->num_rounds ? 0 : decl_index_ + 1;
+    env_.env.round = r;
+    if (decl_index_ == 0) ++env_.env.phase;
+  } else {
+    decl_index_ = layout_.decl_of(r);
+    set_env_round(r);
+  }
   round_ = r;
-  decl_index_ = layout_.decl_of(r);
-  set_env_round(r);
   const uint64_t msize = layout_.msg_size[decl_index_];
   deadline_ = kNoDeadline;
   round_began_us_ = now_us;
@@ -298,27 +319,27 @@ void Instance::reserve_future(size_t bytes) {
   future_capacity_ = uint32_t(future_spill_.size());
 }
 
-void Instance::receive(int32_t sender, int64_t round, std::span<const std::byte> payload, int64_t now_us) {
+bool Instance::receive(int32_t sender, int64_t round, std::span<const std::byte> payload, int64_t now_us) {
   if (status_ != Status::Running) {
     ++counters_.messages_after_finish_dropped;
-    return;
+    return false;
   }
   if (sender < 0 || sender >= config_.n || sender == config_.me || round < 0) {
     ++counters_.invalid_messages_dropped;
-    return;
+    return false;
   }
-  const uint32_t decl_of_msg = uint32_t(round % int64_t(layout_.desc->num_rounds));
+  const uint32_t decl_of_msg = decl_of_round(round);
   if (payload.size() != layout_.msg_size[decl_of_msg]) {
     ++counters_.invalid_messages_dropped;
-    return;
+    return false;
   }
   if (round < round_ || (paused_ && round == round_)) {  // paused: round_ is complete
     ++counters_.late_messages_dropped;
-    return;
+    return false;
   }
   if (round - round_ > config_.max_catch_up) {
     ++counters_.implausible_round_dropped;
-    return;
+    return false;
   }
   if (round == round_) {
     deliver(sender, payload, now_us);
@@ -331,6 +352,7 @@ void Instance::receive(int32_t sender, int64_t round, std::span<const std::byte>
     check_sync_gate(now_us);
   }
   run_until_blocked(now_us);
+  return true;
 }
 
 // The round to catch up to, or -1: the highest round that at least f+1

@@ -216,8 +216,11 @@ class Instance {
   // `round` again as if for the first time.
   void resume(int64_t round, std::span<const std::byte> state, uint64_t rng, int64_t decided_round, int64_t now_us);
   // A message for this instance from the network, already authenticated by
-  // the transport (sender id matches its address).
-  void receive(int32_t sender, int64_t round, std::span<const std::byte> payload, int64_t now_us);
+  // the transport (sender id matches its address). Returns false if it was
+  // dropped (and counted) without touching the instance: late, invalid,
+  // implausible, or the instance not running; the driver then has nothing
+  // to re-file.
+  bool receive(int32_t sender, int64_t round, std::span<const std::byte> payload, int64_t now_us);
   // Ends the current round if its deadline has passed.
   void on_timer(int64_t now_us);
   // The transport saw `sender`'s decided bit for this instance (on any frame,
@@ -279,6 +282,7 @@ class Instance {
   const psync_round_desc& decl() const { return layout_.desc->rounds[decl_index_]; }
   round::Step step() const { return {decl(), env_.env, layout_.msg_size[decl_index_]}; }
   void set_env_round(int64_t r);
+  uint32_t decl_of_round(int64_t r) const;
   void begin_round(int64_t r, int64_t now_us, bool skipped);
   void deliver(int32_t sender, std::span<const std::byte> payload, int64_t now_us);
   void deliver_buffered_for_current_round(int64_t now_us);

@@ -11,17 +11,32 @@ void DecidedValues::set(uint64_t instance, std::string_view value, int64_t round
   if (instance + retain_ <= highest_) return;  // older than anything kept
   if (instance > highest_) {
     highest_ = instance;
-    // Drop the chunks that fell out of the retained range.
+    // Drop the chunks that fell out of the retained range (once per chunk,
+    // not a search per value).
     const uint64_t keep_from = highest_ >= retain_ ? (highest_ - retain_ + 1) / kChunk : 0;
-    chunks_.erase(chunks_.begin(), chunks_.lower_bound(keep_from));
+    if (!chunks_.empty() && chunks_.begin()->first < keep_from) {
+      chunks_.erase(chunks_.begin(), chunks_.lower_bound(keep_from));
+      last_ = nullptr;
+    }
   }
-  Chunk& c = chunks_[instance / kChunk];
+  // Values come in nearly in instance order: the chunk of the last one is
+  // usually the one (map nodes never move).
+  const uint64_t key = instance / kChunk;
+  if (last_ == nullptr || last_key_ != key) {
+    const auto [it, fresh] = chunks_.try_emplace(key);
+    if (fresh) it->second.blob.reserve(kChunk * kBytesPerValue);  // no doubling and copying as it fills
+    last_ = &it->second;
+    last_key_ = key;
+  }
+  Chunk& c = *last_;
   uint32_t& at = c.at[instance % kChunk];
   if (at != UINT32_MAX) return;  // the first value stands
   at = uint32_t(c.blob.size());
+  char head[12];
   const uint32_t len = uint32_t(value.size());
-  c.blob.append(reinterpret_cast<const char*>(&round), 8);
-  c.blob.append(reinterpret_cast<const char*>(&len), 4);
+  std::memcpy(head, &round, 8);
+  std::memcpy(head + 8, &len, 4);
+  c.blob.append(head, sizeof head);
   c.blob.append(value);
 }
 

@@ -24,6 +24,8 @@ class DecidedValues {
  public:
   static constexpr uint64_t kChunk = 4096;
   explicit DecidedValues(uint64_t retain) : retain_(retain) {}
+  DecidedValues(const DecidedValues&) = delete;  // last_ points into chunks_
+  DecidedValues& operator=(const DecidedValues&) = delete;
   void set(uint64_t instance, std::string_view value, int64_t round);
   struct Entry {
     std::string_view value;
@@ -38,9 +40,14 @@ class DecidedValues {
     std::vector<uint32_t> at = std::vector<uint32_t>(kChunk, UINT32_MAX);  // offset into blob
     std::string blob;  // per value: 8-byte round, 4-byte length, the value
   };
+  // A record's size for a small integer value: 12 bytes of round and
+  // length, up to 4 digits (a longer value makes the blob grow).
+  static constexpr uint64_t kBytesPerValue = 16;
   uint64_t retain_;
   uint64_t highest_ = 0;
   std::map<uint64_t, Chunk> chunks_;  // by instance / kChunk
+  Chunk* last_ = nullptr;  // the chunk set() used last, and its key
+  uint64_t last_key_ = 0;
 };
 
 class Learner {

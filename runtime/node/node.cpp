@@ -218,19 +218,40 @@ class DecisionWriter {
   bool empty() const { return buffer_.empty(); }
   std::string& buffer() { return buffer_; }
 
-  // {"id":0,"instance":3,"round":1,"value":42,"us":1804}
+  // {"id":0,"instance":3,"round":1,"value":42,"us":1804}: formatted in a
+  // local array (fixed pieces copied at their known length, numbers by
+  // to_chars) and appended to the buffer once, not piece by piece (a long
+  // value, an array say, is appended on its own).
   void append_int_line(int32_t id, uint64_t instance, int64_t round, std::string_view value, int64_t us) {
-    buffer_ += "{\"id\":";
-    append_number(id);
-    buffer_ += ",\"instance\":";
-    append_number(instance);
-    buffer_ += ",\"round\":";
-    append_number(round);
-    buffer_ += ",\"value\":";
-    buffer_ += value;
-    buffer_ += ",\"us\":";
-    append_number(us);
-    buffer_ += "}\n";
+    char line[kLineMax];
+    size_t len = 0;
+    const auto piece = [&](std::string_view text) {
+      if (len + text.size() > sizeof line) {  // an array or object value (abi/typed_values.h) may be long
+        buffer_.append(line, len);
+        buffer_ += text;
+        len = 0;
+        return;
+      }
+      std::memcpy(line + len, text.data(), text.size());
+      len += text.size();
+    };
+    const auto number = [&](auto v) { len = size_t(std::to_chars(line + len, line + sizeof line, v).ptr - line); };
+    piece("{\"id\":");
+    number(id);
+    piece(",\"instance\":");
+    number(instance);
+    piece(",\"round\":");
+    number(round);
+    piece(",\"value\":");
+    piece(value);
+    piece(",\"us\":");
+    if (len + 24 > sizeof line) {
+      buffer_.append(line, len);
+      len = 0;
+    }
+    number(us);
+    piece("}\n");
+    buffer_.append(line, len);
   }
 
   void write_out() {
@@ -251,11 +272,6 @@ class DecisionWriter {
  private:
   static constexpr size_t kCapacity = 64 << 10;
   static constexpr size_t kLineMax = 512;  // a line with a 64-member set<pid> is about 260 bytes
-  template <typename T>
-  void append_number(T v) {
-    char digits[24];
-    buffer_.append(digits, size_t(std::to_chars(digits, digits + sizeof digits, v).ptr - digits));
-  }
   std::string buffer_;
 };
 
@@ -446,8 +462,17 @@ class Node final : public engine::Host {
 
   void report_decision(uint64_t instance, int64_t round, const void* state) override {
     ++counters_.instances_decided;
-    std::string state_text;  // short values stay in the string's own buffer: no allocation
-    const std::string value = output_value(state, instance, state_text);
+    // An integer, pid or bool output (the common case) is formatted in
+    // place; any other goes through output_value.
+    char scalar[24];
+    std::string text, state_text;
+    std::string_view value;
+    if (const size_t len = scalar_output_text(state, scalar)) {
+      value = {scalar, len};
+    } else {
+      text = output_value(state, instance, state_text);
+      value = text;
+    }
     decided_.set(instance, value, round);
     learner_.forget(instance);
     if (status_[instance] == Active) status_[instance] = ActiveDecided;
@@ -634,6 +659,22 @@ class Node final : public engine::Host {
     emit_line(line);
   }
 
+  // The output's JSON text in `out` if it is an integer, a pid or a bool
+  // (its length), else 0: what output_value gives, without a string.
+  size_t scalar_output_text(const void* state, char (&out)[24]) const {
+    const psync_field& f = desc_.output;
+    const psync_kind kind = psync_kind(f.kind);
+    if (kind != PSYNC_KIND_INT && kind != PSYNC_KIND_PID && kind != PSYNC_KIND_BOOL) return 0;
+    int64_t v = 0;
+    std::memcpy(&v, static_cast<const char*>(state) + f.offset, 8);
+    if (kind == PSYNC_KIND_BOOL) {
+      const std::string_view b = v ? "true" : "false";
+      std::memcpy(out, b.data(), b.size());
+      return b.size();
+    }
+    return size_t(std::to_chars(out, out + sizeof out, v).ptr - out);
+  }
+
   // The output as JSON text, whatever its type; a protocol without an output
   // gives null and its whole state as text in `state_text` instead. The
   // value text is what peers learn and what --data-dir keeps.
@@ -730,14 +771,38 @@ class Node final : public engine::Host {
     // that the round closes with them and the later one needs no buffering.
     if (h.kind == net::FrameKind::Message && h.instance < options_.instances) {
       const int32_t s = table_.find(h.instance);
-      if (s != InstanceTable::kNone && h.round > table_.instance(s).round()) {
-        const size_t at = held_bytes_.size();
-        held_bytes_.insert(held_bytes_.end(), payload.begin(), payload.end());
-        held_.push_back({h, at});
+      if (s != InstanceTable::kNone) {
+        if (h.round > table_.instance(s).round()) {
+          const size_t at = held_bytes_.size();
+          held_bytes_.insert(held_bytes_.end(), payload.begin(), payload.end());
+          held_.push_back({h, at});
+          return;
+        }
+        dispatch_to_running(h, payload, s);
         return;
       }
     }
     dispatch(h, payload);
+  }
+
+  // dispatch() for a message whose instance is running here (it is in the
+  // table, so its status is Active or ActiveDecided), found once by the
+  // caller: most frames of a busy replica, the late ones included (a third
+  // of what the coordinator receives), take this path.
+  void dispatch_to_running(const net::WireHeader& h, std::span<const std::byte> payload, int32_t s) {
+    heard_messages_[size_t(h.sender)] = true;
+    if (h.instance < fence_for_[size_t(h.sender)]) {
+      dispatch(h, payload);  // a fenced peer: the general path drops it and answers
+      return;
+    }
+    frontier_ = std::max(frontier_, h.instance + 1);
+    engine::Instance& inst = table_.instance(s);
+    if (h.decided) inst.peer_decided(h.sender);
+    // A late message (the coordinator's third collect or ack, say) is
+    // dropped and counted by receive, which leaves the instance as it was:
+    // nothing to re-file unless the decided bit changed something.
+    const bool changed = !inst.finished() && inst.receive(h.sender, h.round, payload, event_now());
+    if (changed || h.decided) after_event(s);
   }
 
   // The transport has handed up a whole batch (one drain of the socket):
@@ -745,7 +810,9 @@ class Node final : public engine::Host {
   void end_receive_batch() {
     for (size_t i = 0; i < held_.size(); ++i) {
       const HeldFrame& f = held_[i];
-      dispatch(f.header, {held_bytes_.data() + f.offset, f.header.length});
+      const std::span<const std::byte> payload(held_bytes_.data() + f.offset, f.header.length);
+      if (const int32_t s = table_.find(f.header.instance); s != InstanceTable::kNone) dispatch_to_running(f.header, payload, s);
+      else dispatch(f.header, payload);
     }
     held_.clear();
     held_bytes_.clear();
