@@ -133,9 +133,17 @@ def measure(kind, binary, n, instances, window, runs, timeout_s):
 
 
 def latency_instances(kind, binary, n, cap, seconds):
-    """Instances for a --window 1 run of about `seconds` (at most `cap`)."""
-    _, d1 = rates(run_cluster(kind, binary, n, 20, 1, 60))
-    return max(20, min(cap, int(d1 * seconds)))
+    """Instances for a --window 1 run of about `seconds` of steady state (at
+    most `cap`). The rate comes from two probes, 20 and 220 instances: their
+    difference leaves out what every run pays once (start-up, the hellos,
+    the last instance's lingering), which dominates a short probe. A rate
+    taken from the 20-instance probe alone made a node's runs a few hundred
+    instances long, mostly start-up, and understated its rate by half."""
+    def elapsed_s(k):
+        return statistics.median(s["elapsed_us"] for s in run_cluster(kind, binary, n, k, 1, 60)) / 1e6
+    short, long = elapsed_s(20), elapsed_s(220)
+    rate = 200 / max(long - short, 1e-3)
+    return max(20, min(cap, int(rate * seconds)))
 
 
 def compare_last_voting(args, lv, sizes, figures):
@@ -220,7 +228,8 @@ def main():
     ap.add_argument("--lv-windows", default="1,100,1000,4000", help="LastVoting decided/s at these windows")
     ap.add_argument("--lv-instances", type=int, default=300000,
                     help="LastVoting instances at --window 1000 (scaled with the window, at least 20,000)")
-    ap.add_argument("--latency-instances", type=int, default=1000)
+    ap.add_argument("--latency-instances", type=int, default=100000,
+                    help="at most this many instances in a --window 1 run (sized to --latency-seconds)")
     ap.add_argument("--throughput-instances", type=int, default=20000)
     ap.add_argument("--throughput-window", type=int, default=1000)
     ap.add_argument("--memory-instances", type=int, default=10000)
