@@ -195,14 +195,14 @@ const char* optimisation_pipeline(int opt_level) {
   // pipeline, then the helpers left unused removed (globaldce). The hot
   // functions (send, update, go_when) come out within a few instructions of
   // default<O2>'s (bench/README.md, compile).
+#define PSYNC_SIMPLIFY "function(sroa,early-cse,instcombine,simplifycfg)"
   switch (opt_level) {
     case 0: return "";
-    case 1: return "function(sroa,early-cse,instcombine,simplifycfg)";
-    case 2:
-      return "function(sroa,early-cse,instcombine,simplifycfg),"
-             "cgscc(inline,function(sroa,early-cse,instcombine,simplifycfg)),globaldce";
+    case 1: return PSYNC_SIMPLIFY;
+    case 2: return PSYNC_SIMPLIFY ",cgscc(inline," PSYNC_SIMPLIFY "),globaldce";
     default: return "default<O3>";
   }
+#undef PSYNC_SIMPLIFY
 }
 
 bool optimize_module(llvm::Module& module, int opt_level, const TargetSpec& target, std::string& error) {

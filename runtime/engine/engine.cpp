@@ -167,14 +167,15 @@ void Instance::resume(int64_t round, std::span<const std::byte> state, uint64_t 
 // the mailbox with the process's own message, then delivers what arrived
 // early.
 void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
+  // round_ is -1 before an instance's first round (decl_index_ is then a
+  // previous instance's).
+  decl_index_ = round_ >= 0 ? decl_of_round(r) : layout_.decl_of(r);
   if (round_ >= 0 && r == round_ + 1 && env_.env.round == round_) {
-    // The next round (nearly always): its declaration and phase follow
-    // from the current ones without a division.
-    decl_index_ = decl_index_ + 1 == layout_.desc->num_rounds ? 0 : decl_index_ + 1;
+    // The next round (nearly always): its phase follows from the current
+    // one without a division.
     env_.env.round = r;
     if (decl_index_ == 0) ++env_.env.phase;
   } else {
-    decl_index_ = layout_.decl_of(r);
     set_env_round(r);
   }
   round_ = r;

@@ -23,11 +23,6 @@ T get(const std::byte* p) {
   return v;
 }
 
-uint64_t zigzag(uint64_t from, uint64_t to) {
-  const int64_t d = int64_t(to - from);  // two's complement difference
-  return (uint64_t(d) << 1) ^ uint64_t(d >> 63);
-}
-
 }  // namespace
 
 size_t varint_size(uint64_t v) {
@@ -82,7 +77,7 @@ std::byte* write_packet_header(std::byte* p, const PacketHeader& h) {
 }
 
 size_t frame_size(const WireHeader& h, size_t payload_size, uint64_t prev_instance) {
-  return 1 + varint_size(zigzag(prev_instance, h.instance)) + varint_size(uint64_t(h.round)) +
+  return 1 + varint_size(zigzag_delta(prev_instance, h.instance)) + varint_size(uint64_t(h.round)) +
          varint_size(payload_size) + payload_size;
 }
 

@@ -220,6 +220,13 @@ inline DecodeStatus read_varint(const std::byte*& p, const std::byte* end, uint6
   return read_varint_long(p, end, out);
 }
 
+// A frame's instance as the zigzag of its two's complement difference from
+// the previous frame's (small either way: frames go out nearly in order).
+inline uint64_t zigzag_delta(uint64_t from, uint64_t to) {
+  const int64_t d = int64_t(to - from);
+  return (uint64_t(d) << 1) ^ uint64_t(d >> 63);
+}
+
 // LEB128 at `p`; returns the end (at most 10 bytes).
 inline std::byte* put_varint(std::byte* p, uint64_t v) {
   while (v >= 0x80) {
@@ -241,8 +248,7 @@ inline std::byte* write_frame(std::byte* p, const WireHeader& h, std::span<const
     case FrameKind::Answer: flags = kFlagDecided | kFlagAnswer; break;
   }
   *p++ = std::byte(flags);
-  const int64_t d = int64_t(h.instance - prev_instance);  // zigzag of the two's complement difference
-  p = put_varint(p, (uint64_t(d) << 1) ^ uint64_t(d >> 63));
+  p = put_varint(p, zigzag_delta(prev_instance, h.instance));
   p = put_varint(p, uint64_t(h.round));
   p = put_varint(p, payload.size());
   if (!payload.empty()) __builtin_memcpy(p, payload.data(), payload.size());

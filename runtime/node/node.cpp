@@ -796,13 +796,10 @@ class Node final : public engine::Host {
       return;
     }
     frontier_ = std::max(frontier_, h.instance + 1);
-    engine::Instance& inst = table_.instance(s);
-    if (h.decided) inst.peer_decided(h.sender);
     // A late message (the coordinator's third collect or ack, say) is
     // dropped and counted by receive, which leaves the instance as it was:
     // nothing to re-file unless the decided bit changed something.
-    const bool changed = !inst.finished() && inst.receive(h.sender, h.round, payload, event_now());
-    if (changed || h.decided) after_event(s);
+    deliver_to_slot(h, payload, s, false, false);
   }
 
   // The transport has handed up a whole batch (one drain of the socket):
@@ -906,13 +903,20 @@ class Node final : public engine::Host {
     }
     frontier_ = std::max(frontier_, h.instance + 1);
     if (s == InstanceTable::kNone) return;  // finished while starting
+    deliver_to_slot(h, payload, s, notice, true);
+  }
+
+  // The frame reaches the running instance in slot `s`: its decided bit,
+  // then (a message) the instance's receive; the instance is re-filed if
+  // `refile` or it changed. No learner hint for a running instance (a map
+  // node per instance): it keeps the peers that reported a decision itself,
+  // and the sweep asks them if it runs too long (sweep_learning).
+  void deliver_to_slot(const net::WireHeader& h, std::span<const std::byte> payload, int32_t s, bool notice,
+                       bool refile) {
     engine::Instance& inst = table_.instance(s);
-    // No learner hint for a running instance (a map node per instance): it
-    // keeps the peers that reported a decision itself, and the sweep asks
-    // them if it runs too long (sweep_learning).
     if (h.decided) inst.peer_decided(h.sender);
-    if (!notice && !inst.finished()) inst.receive(h.sender, h.round, payload, event_now());
-    after_event(s);
+    const bool changed = !notice && !inst.finished() && inst.receive(h.sender, h.round, payload, event_now());
+    if (refile || changed || h.decided) after_event(s);
   }
 
   // How far beyond the lowest unfinished instance a peer's message may
