@@ -36,6 +36,27 @@ import tempfile
 import time
 
 
+def decision_lines(out, who, failures, killed):
+    """The JSON decision lines a replica wrote to the file `out`. A line that
+    is not JSON is a failure, except the final, unterminated line of a replica
+    the test killed with SIGKILL: the kernel may end a write to a file early
+    when a fatal signal is pending, so that line may be cut."""
+    out.seek(0)
+    lines = out.read().split("\n")
+    last = lines.pop()  # "" when the output ends with a newline
+    records = []
+    for k, line in enumerate(lines + [last]):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            if killed and k == len(lines):
+                print(f"note: {who} was killed mid-line; its cut last line {line!r} is ignored")
+            else:
+                failures.append(f"{who} printed a non-JSON line: {line!r}")
+    return records
+
 def free_ports(count):
     """Ports free for both UDP and TCP on 127.0.0.1 (held until all are chosen)."""
     held, ports = [], []
@@ -271,13 +292,10 @@ def run_once(args, seed, info):
         # must not contradict what it decided before its crash.
         every_line = {}
         for i, p, out, err in c.earlier:
-            out.seek(0)
             before = 0
-            for line in out:
-                if line.strip():
-                    d = json.loads(line)
-                    every_line.setdefault(d["instance"], []).append((f"p{i}(before restart)", d))
-                    before += 1
+            for d in decision_lines(out, f"p{i}(before restart)", failures, killed=True):
+                every_line.setdefault(d["instance"], []).append((f"p{i}(before restart)", d))
+                before += 1
             out.close()
             err.close()
             # A restart after the killed replica had decided everything tests
@@ -287,16 +305,8 @@ def run_once(args, seed, info):
                                 f"the restart came after the run; raise --instances so that it lands mid-run")
         for i, p in c.procs.items():
             codes[i] = p.returncode
-            c.outs[i].seek(0)
-            for line in c.outs[i]:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    d = json.loads(line)
-                except json.JSONDecodeError:
-                    failures.append(f"process {i} printed a non-JSON line: {line!r}")
-                    continue
+            for d in decision_lines(c.outs[i], f"p{i}", failures,
+                                    killed=(i == kill_id and restart_after is None)):
                 by = decisions.setdefault(d["instance"], {})
                 if i in by and json.dumps(by[i]["value"]) != json.dumps(d["value"]):
                     failures.append(f"AGREEMENT VIOLATED: process {i} reported instance {d['instance']} twice, "
