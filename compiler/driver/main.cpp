@@ -35,6 +35,7 @@
 #include "tools/format/format.h"
 #include "tools/lsp/server.h"
 #include "util/cmdline_cli11.h"
+#include "psync_version.h"  // generated: cmake/version.cmake
 
 namespace {
 

@@ -43,7 +43,7 @@ inline constexpr int64_t kNoDeadline = INT64_MAX;
   X(messages_after_finish_dropped) /* instance already finished */           \
   X(messages_after_close_dropped) /* round closed by go, go when or full */  \
   X(catch_ups)                 /* jumps forward to a later round */          \
-  X(rounds_skipped)            /* rounds run with empty mailboxes */         \
+  X(rounds_skipped)            /* cut short by catch-up: buffered msgs only */\
   X(rounds_completed)          /* updates/finishes run, skipped ones too */  \
   X(timeouts)                  /* rounds ended by their timeout */           \
   X(rounds_ended_by_go)        /* go / go when */                            \

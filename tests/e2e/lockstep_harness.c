@@ -3,7 +3,11 @@
  * cross-compiles it with the object psyncc emitted for aarch64 and runs it
  * under qemu-aarch64). Every process hears every other in every round; the
  * harness prints each process's decision and exits 0 when all decided the
- * same value.
+ * same value. It is the one round loop that does not call runtime/round
+ * (that C++ library is not cross-built). It delivers every message sent, in
+ * pid order, and an event round stops at `go`; it ignores `go when`. It
+ * checks aarch64 code generation on one fair schedule, not round semantics
+ * (tests/differential does that for the drivers that share runtime/round).
  *
  * usage: harness INPUT0 INPUT1 ...   (n = number of inputs; one int input) */
 #include <stdint.h>

@@ -8,6 +8,9 @@ config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".psync", ".test"]
 config.excludes = ["Inputs"]
 config.test_source_root = os.path.dirname(__file__)
+# Outputs (%t) go under the build tree when ctest says where, not the sources.
+if lit_config.params.get("exec_root"):
+    config.test_exec_root = lit_config.params["exec_root"]
 
 psyncc = lit_config.params.get("psyncc")
 if not psyncc:

@@ -8,10 +8,7 @@
 
 #include "llvm/IR/Verifier.h"
 #include "llvm/Support/raw_ostream.h"
-
-#ifndef PSYNC_VERSION
-#error "PSYNC_VERSION must be defined (compiler/CMakeLists.txt)"
-#endif
+#include "psync_version.h"  // generated: cmake/version.cmake
 
 namespace psync {
 

@@ -17,6 +17,7 @@
 #include "tools/lsp/jsonrpc.h"
 #include "tools/lsp/positions.h"
 #include "tools/query/query.h"
+#include "psync_version.h"  // generated: cmake/version.cmake
 
 namespace psync::lsp {
 
