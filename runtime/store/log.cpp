@@ -168,7 +168,8 @@ ParseResult parse_log(std::span<const std::byte> image, const Identity& id) {
           r.identity_ok = false;
           r.error = version != kLogVersion ? "log format version " + std::to_string(version) + ", expected " +
                                                  std::to_string(kLogVersion)
-                    : fp != id.fingerprint ? "it belongs to another protocol (fingerprint " + std::to_string(fp) + ")"
+                    : fp != id.fingerprint ? "it belongs to another protocol, or to this one built by another psyncc (fingerprint " +
+                                                 std::to_string(fp) + ", this binary's " + std::to_string(id.fingerprint) + ")"
                     : int32_t(n) != id.n   ? "it belongs to a cluster of " + std::to_string(n) + " processes"
                                            : "it belongs to replica " + std::to_string(who);
           return r;
