@@ -196,14 +196,16 @@ std::string trace_to_json(const Trace& t) {
            ",\"value\":" + json_string(payload(msg)) + "}";
     }
     o += "],\n     \"choices\": [";
-    for (int i = 0; i < t.n; ++i) o += (i ? "," : "") + json_string(st.choices[static_cast<size_t>(i)]);
+    for (int i = 0; i < t.n; ++i) o.append(i ? "," : "").append(json_string(st.choices[static_cast<size_t>(i)]));
     o += "],\n     \"after\": [";
-    for (int i = 0; i < t.n; ++i) o += (i ? "," : "") + json_proc(st.after[static_cast<size_t>(i)], i);
+    for (int i = 0; i < t.n; ++i) o.append(i ? "," : "").append(json_proc(st.after[static_cast<size_t>(i)], i));
     o += "],\n     \"events\": [";
     for (int i = 0; i < t.n; ++i) {
       o += i ? ",[" : "[";
       const auto* ev = static_cast<size_t>(i) < st.events.size() ? &st.events[static_cast<size_t>(i)] : nullptr;
-      for (size_t k = 0; ev && k < ev->size(); ++k) o += (k ? "," : "") + json_string((*ev)[k]);
+      // Appended, not `"," + string`: g++ 12 at -O3 reports a false
+      // -Wrestrict on a literal plus a string (GCC bug 105651).
+      for (size_t k = 0; ev && k < ev->size(); ++k) o.append(k ? "," : "").append(json_string((*ev)[k]));
       o += "]";
     }
     o += "]}";
