@@ -290,7 +290,8 @@ bool load(const std::string& path, Loaded& out) {
 
 }  // namespace
 
-constexpr const char* kUsage = "usage: psync-differential [--runs K] [-n N]... [--mutate state|message] FILE.psync...\n";
+constexpr const char* kUsage =
+    "usage: psync-differential [--runs K] [-n N]... [--mutate state|message] FILE.psync...\n";
 
 int main(int argc, char** argv) {
   uint64_t runs = 60;
