@@ -7,9 +7,15 @@
 // (check::local_step, the explorer's successor relation for one process)
 // whether that transition and those messages are among its outcomes.
 //
-// usage: psync-differential [--runs K] [-n N]... FILE.psync...
+// usage: psync-differential [--runs K] [-n N]... [--mutate state|message] FILE.psync...
 // Exit status 0 if every transition is covered, 1 on the first that is not
 // (with the seed, the process, the round and both sides), 2 on bad usage.
+//
+// --mutate shows that the comparison can fail: before comparing, it
+// corrupts what was recorded of each run (the node itself runs unchanged),
+// flipping the lowest bit of the last word of the first recorded post-state
+// (`state`) or of the first byte of the first recorded message (`message`).
+// A deterministic protocol must then fail on the first run.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -91,6 +97,8 @@ void Process::send_message(uint64_t, int64_t round, int32_t to, std::span<const 
   net->post(me, to, round, payload);
 }
 
+enum class Mutation { None, State, Message };
+
 struct Totals {
   uint64_t runs = 0, transitions = 0, messages = 0;
   psync::engine::Counters counters;
@@ -117,7 +125,7 @@ std::string describe(const psync_protocol_desc& d, int n, int me, int64_t round,
 }
 
 // One seeded run at n processes; returns "" or what went wrong.
-std::string run_one(const psync_protocol_desc& desc, int n, uint64_t seed, Totals& totals) {
+std::string run_one(const psync_protocol_desc& desc, int n, uint64_t seed, Mutation mutation, Totals& totals) {
   Network net;
   net.rng.seed(seed * 0x9E3779B97F4A7C15ull + uint64_t(n));
   std::uniform_real_distribution<double> u(0, 1);
@@ -190,6 +198,18 @@ std::string run_one(const psync_protocol_desc& desc, int n, uint64_t seed, Total
     for (auto& p : procs)
       if (p.inst->status() == psync::engine::Status::Running && p.inst->deadline_us() <= net.now)
         p.inst->on_timer(net.now);
+  }
+
+  // --mutate: corrupt the first record of the first process that has one.
+  for (Process& p : procs) {
+    if (mutation == Mutation::State && !p.transitions.empty() && p.transitions[0].after.size() >= 8) {
+      p.transitions[0].after[p.transitions[0].after.size() - 8] ^= std::byte{1};
+      break;
+    }
+    if (mutation == Mutation::Message && !p.sent.empty() && !p.sent.begin()->second.empty()) {
+      p.sent.begin()->second[0] ^= std::byte{1};
+      break;
+    }
   }
 
   // Every transition against the checker's local step.
@@ -270,8 +290,12 @@ bool load(const std::string& path, Loaded& out) {
 
 }  // namespace
 
+constexpr const char* kUsage =
+    "usage: psync-differential [--runs K] [-n N]... [--mutate state|message] FILE.psync...\n";
+
 int main(int argc, char** argv) {
   uint64_t runs = 60;
+  Mutation mutation = Mutation::None;
   std::vector<int> ns;
   std::vector<std::string> files;
   for (int a = 1; a < argc; ++a) {
@@ -280,8 +304,15 @@ int main(int argc, char** argv) {
       runs = std::strtoull(argv[++a], nullptr, 10);
     } else if (arg == "-n" && a + 1 < argc) {
       ns.push_back(std::atoi(argv[++a]));
+    } else if (arg == "--mutate" && a + 1 < argc) {
+      const std::string kind = argv[++a];
+      if (kind != "state" && kind != "message") {
+        std::fputs(kUsage, stderr);
+        return 2;
+      }
+      mutation = kind == "state" ? Mutation::State : Mutation::Message;
     } else if (!arg.empty() && arg[0] == '-') {
-      std::fprintf(stderr, "usage: psync-differential [--runs K] [-n N]... FILE.psync...\n");
+      std::fputs(kUsage, stderr);
       return 2;
     } else {
       files.push_back(arg);
@@ -289,7 +320,7 @@ int main(int argc, char** argv) {
   }
   if (ns.empty()) ns = {3, 4};
   if (files.empty() || runs == 0) {
-    std::fprintf(stderr, "usage: psync-differential [--runs K] [-n N]... FILE.psync...\n");
+    std::fputs(kUsage, stderr);
     return 2;
   }
   for (int n : ns)
@@ -304,7 +335,7 @@ int main(int argc, char** argv) {
     Totals t;
     for (int n : ns)
       for (uint64_t seed = 1; seed <= runs; ++seed) {
-        std::string why = run_one(d, n, seed, t);
+        std::string why = run_one(d, n, seed, mutation, t);
         if (!why.empty()) {
           std::fprintf(stderr, "%s: n=%d seed=%llu: %s\n", f.c_str(), n, static_cast<unsigned long long>(seed),
                        why.c_str());

@@ -1,14 +1,19 @@
 // test_engine.cpp: the round engine without sockets. A fake host records what
 // an instance sends and decides; the tests play the network and the clock.
 #include "engine/engine.h"
-#include "probe_protocol.h"
 #include "compiled.h"
 
 #include <doctest/doctest.h>
 
 #include <cstring>
 #include <deque>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
 
 using namespace psync::engine;
 
@@ -49,24 +54,85 @@ std::vector<std::byte> word(int64_t v) {
   return b;
 }
 
+// The probe (tests/runtime/psync/probe.psync) with the rounds a test asks
+// for: each copies the file's round `closed` or `event` and adds its own
+// progress clause ("" for none), as in `closed("strict 2")`.
+struct ProbeRound {
+  std::string kind;
+  std::string progress;
+};
+ProbeRound closed(std::string progress = "") { return {"closed", std::move(progress)}; }
+ProbeRound event(std::string progress = "") { return {"event", std::move(progress)}; }
+
+// The probe's source with `rounds`: the file's declarations (everything
+// before its first round), then a copy of the template named by each round,
+// renamed after its position (closed_0, event_1, ...).
+std::string probe_source(const std::vector<ProbeRound>& rounds) {
+  const std::string path = psync::test::source_file("tests/runtime/psync/probe.psync");
+  std::ifstream in(path);
+  const std::string file{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const size_t first = file.find("\nround ");
+  if (!in || first == std::string::npos) throw std::runtime_error(path + ": no round");
+  std::string text = file.substr(0, first + 1);
+  for (size_t i = 0; i < rounds.size(); ++i) {
+    const std::string head = "\nround " + rounds[i].kind + " {\n";
+    const size_t begin = file.find(head);
+    const size_t close = file.find("\n}\n", begin);  // a template ends at a `}` in column 0
+    if (begin == std::string::npos || close == std::string::npos)
+      throw std::runtime_error(path + ": no round `" + rounds[i].kind + "`");
+    text += "\nround " + rounds[i].kind + "_" + std::to_string(i) + " {\n";
+    text += file.substr(begin + head.size(), close + 1 - (begin + head.size()));
+    if (!rounds[i].progress.empty()) text += "  progress " + rounds[i].progress + "\n";
+    text += "}\n";
+  }
+  return text;
+}
+
+// The probe's output vars, read by name through the descriptor.
+struct ProbeState {
+  int64_t updates = 0, receives = 0, finishes = 0, last_size = 0, last_presence = 0, last_timed_out = 0,
+          empty_updates = 0, payload_sum = 0, bad_env = 0, stale_locals = 0;
+};
+constexpr std::pair<const char*, int64_t ProbeState::*> kProbeVars[] = {
+    {"updates", &ProbeState::updates},
+    {"receives", &ProbeState::receives},
+    {"finishes", &ProbeState::finishes},
+    {"last_size", &ProbeState::last_size},
+    {"last_presence", &ProbeState::last_presence},  // a set<pid>: its bitset word
+    {"last_timed_out", &ProbeState::last_timed_out},
+    {"empty_updates", &ProbeState::empty_updates},
+    {"payload_sum", &ProbeState::payload_sum},
+    {"bad_env", &ProbeState::bad_env},
+    {"stale_locals", &ProbeState::stale_locals},
+};
+
 // One probe instance at process `me` of n, with consts set by the test.
 struct ProbeFixture {
-  probe::Protocol proto;
+  const psync_protocol_desc& proto;
   Layout layout;
   Config config;
-  std::vector<int64_t> consts = {0, -1, -1, 1};
+  std::vector<int64_t> consts;
   FakeHost host;
   Counters counters;
   std::unique_ptr<Instance> inst;
 
-  ProbeFixture(std::vector<psync_round_desc> rounds, int32_t n = 4, int32_t me = 0)
-      : proto(std::move(rounds)), layout(Layout::compute(proto.desc, n)) {
+  ProbeFixture(const std::vector<ProbeRound>& rounds, int32_t n = 4, int32_t me = 0)
+      : proto(psync::test::compiled_text("probe.psync", probe_source(rounds))),
+        layout(Layout::compute(proto, n)),
+        consts(proto.num_consts) {
+    proto.const_defaults(n, consts.data());
     config.n = n;
     config.me = me;
     config.default_timeout_us = 1000;
     config.after_decide_rounds = 1;
-    consts[probe::kNumRounds] = int64_t(proto.rounds.size());
+    konst("k") = int64_t(rounds.size());
     host.me = me;
+  }
+  // The value the instance will get for const `name`.
+  int64_t& konst(std::string_view name) {
+    for (uint32_t i = 0; i < proto.num_consts; ++i)
+      if (name == proto.consts[i].name) return consts[proto.consts[i].offset];
+    throw std::logic_error("the probe has no const " + std::string(name));
   }
   void start(int64_t now = 0) {
     int64_t input = 7;
@@ -74,14 +140,24 @@ struct ProbeFixture {
                                       host, counters);
     inst->start(now);
   }
-  const probe::State& st() const { return *static_cast<const probe::State*>(inst->state()); }
+  ProbeState st() const {
+    ProbeState s;
+    for (const auto& [name, member] : kProbeVars) {
+      const psync_field* field = nullptr;
+      for (uint32_t i = 0; i < proto.num_output_vars; ++i)
+        if (std::string_view(proto.output_vars[i].name) == name) field = &proto.output_vars[i];
+      if (field == nullptr) throw std::logic_error("the probe has no output var " + std::string(name));
+      std::memcpy(&(s.*member), static_cast<const std::byte*>(inst->state()) + field->offset, 8);
+    }
+    return s;
+  }
   void recv(int32_t from, int64_t round, int64_t now = 0) { inst->receive(from, round, word(round), now); }
 };
 
 }  // namespace
 
 TEST_CASE("a closed round sends to all, delivers to itself, and ends when the mailbox is full") {
-  ProbeFixture f({probe::closed_round()});
+  ProbeFixture f({closed()});
   f.start();
   CHECK(f.inst->round() == 0);
   CHECK(f.host.sent.size() == 3);  // to 1, 2, 3; its own message goes to the mailbox
@@ -98,7 +174,7 @@ TEST_CASE("a closed round sends to all, delivers to itself, and ends when the ma
 }
 
 TEST_CASE("the default timeout ends a round with what it has") {
-  ProbeFixture f({probe::closed_round()});
+  ProbeFixture f({closed()});
   f.start(100);
   CHECK(f.inst->deadline_us() == 1100);
   f.recv(2, 0, 500);
@@ -113,15 +189,13 @@ TEST_CASE("the default timeout ends a round with what it has") {
 }
 
 TEST_CASE("a round's own timeout overrides the default") {
-  auto r = probe::closed_round(PSYNC_ROUND_HAS_TIMEOUT);
-  r.timeout_us = 250;
-  ProbeFixture f({r});
+  ProbeFixture f({closed("timeout 250us")});
   f.start(0);
   CHECK(f.inst->deadline_us() == 250);
 }
 
 TEST_CASE("wait: no timeout, the round ends only on a full mailbox") {
-  ProbeFixture f({probe::closed_round(PSYNC_ROUND_WAIT)});
+  ProbeFixture f({closed("wait")});
   f.start(0);
   CHECK(f.inst->deadline_us() == kNoDeadline);
   f.inst->on_timer(1'000'000'000);
@@ -134,8 +208,8 @@ TEST_CASE("wait: no timeout, the round ends only on a full mailbox") {
 }
 
 TEST_CASE("go when is evaluated after each delivery") {
-  ProbeFixture f({probe::closed_round(PSYNC_ROUND_WAIT, /*go_when=*/true)});
-  f.consts[probe::kGo] = 3;  // go when mbox.size >= 3
+  ProbeFixture f({closed("wait, go when mbox.size >= go_at")});
+  f.konst("go_at") = 3;  // go when mbox.size >= 3
   f.start(0);
   f.recv(1, 0);
   CHECK(f.inst->round() == 0);
@@ -146,8 +220,8 @@ TEST_CASE("go when is evaluated after each delivery") {
 }
 
 TEST_CASE("go when that holds on the empty mailbox ends the round at once") {
-  ProbeFixture f({probe::closed_round(0, /*go_when=*/true)});
-  f.consts[probe::kGo] = 0;  // always true: like LastVoting's non-coordinator
+  ProbeFixture f({closed("go when mbox.size >= go_at")});
+  f.konst("go_at") = 0;  // always true: like LastVoting's non-coordinator
   f.config.max_rounds = 5;
   f.start(0);
   CHECK(f.inst->finished());
@@ -157,7 +231,7 @@ TEST_CASE("go when that holds on the empty mailbox ends the round at once") {
 }
 
 TEST_CASE("late messages are dropped and counted") {
-  ProbeFixture f({probe::closed_round()});
+  ProbeFixture f({closed()});
   f.start(0);
   f.inst->on_timer(1000);
   f.inst->on_timer(2000);
@@ -169,7 +243,7 @@ TEST_CASE("late messages are dropped and counted") {
 }
 
 TEST_CASE("duplicates (same sender, same round) are dropped, current and future") {
-  ProbeFixture f({probe::closed_round(PSYNC_ROUND_STRICT)});
+  ProbeFixture f({closed("strict")});
   f.start(0);
   f.recv(1, 0);
   f.recv(1, 0);
@@ -181,7 +255,7 @@ TEST_CASE("duplicates (same sender, same round) are dropped, current and future"
 }
 
 TEST_CASE("wrong payload sizes and impossible senders are malformed") {
-  ProbeFixture f({probe::closed_round()});
+  ProbeFixture f({closed()});
   f.start(0);
   std::vector<std::byte> short_payload(4);
   f.inst->receive(1, 0, short_payload, 0);
@@ -193,7 +267,7 @@ TEST_CASE("wrong payload sizes and impossible senders are malformed") {
 }
 
 TEST_CASE("catch-up: a future message finishes the round, skips with empty mailboxes, delivers it") {
-  ProbeFixture f({probe::closed_round()});
+  ProbeFixture f({closed()});
   f.start(0);
   f.recv(1, 0);
   f.recv(2, 3, 10);
@@ -211,13 +285,13 @@ TEST_CASE("catch-up: a future message finishes the round, skips with empty mailb
   uint64_t p;
   std::memcpy(&p, f.inst->mailbox().data(), 8);
   CHECK(p == 0b101);
-  CHECK(f.st().sends == 4);  // send ran in skipped rounds too: round-local vars reset
+  CHECK(f.st().stale_locals == 0);  // send ran in skipped rounds too: each update saw its own round-locals
   CHECK(f.st().bad_env == 0);
   CHECK(f.inst->deadline_us() == 1010);
 }
 
 TEST_CASE("deferred catch-up: round-r messages queued behind the future one still count") {
-  ProbeFixture f({probe::closed_round()});
+  ProbeFixture f({closed()});
   f.config.defer_catch_up = true;
   f.start(0);
   f.recv(1, 0);
@@ -239,7 +313,7 @@ TEST_CASE("deferred catch-up: round-r messages queued behind the future one stil
 }
 
 TEST_CASE("catch-up sends can be enabled") {
-  ProbeFixture f({probe::closed_round()});
+  ProbeFixture f({closed()});
   f.config.suppress_catch_up_sends = false;
   f.start(0);
   f.recv(2, 3);
@@ -250,7 +324,7 @@ TEST_CASE("catch-up sends can be enabled") {
 }
 
 TEST_CASE("Byzantine budget: catch up only once f+1 distinct senders are ahead") {
-  ProbeFixture f({probe::closed_round()}, 5);
+  ProbeFixture f({closed()}, 5);
   f.config.byzantine_f = 1;
   f.start(0);
   f.recv(1, 9);  // one (possibly lying) sender far ahead
@@ -266,9 +340,7 @@ TEST_CASE("Byzantine budget: catch up only once f+1 distinct senders are ahead")
 }
 
 TEST_CASE("strict rounds never catch up; the future buffer is bounded") {
-  auto r = probe::closed_round(PSYNC_ROUND_STRICT);
-  r.strict_bound = 2;
-  ProbeFixture f({r});
+  ProbeFixture f({closed("strict 2")});
   f.start(0);
   f.recv(1, 1);
   f.recv(2, 1);
@@ -286,7 +358,7 @@ TEST_CASE("strict rounds never catch up; the future buffer is bounded") {
 }
 
 TEST_CASE("strict uses the driver's bound when the round gives none") {
-  ProbeFixture f({probe::closed_round(PSYNC_ROUND_STRICT)}, 8);
+  ProbeFixture f({closed("strict")}, 8);
   f.config.default_future_bound = 3;
   f.start(0);
   for (int32_t s = 1; s < 8; ++s) f.recv(s, 5);
@@ -295,7 +367,7 @@ TEST_CASE("strict uses the driver's bound when the round gives none") {
 }
 
 TEST_CASE("a non-strict round after a strict one catches up from the buffer") {
-  ProbeFixture f({probe::closed_round(PSYNC_ROUND_STRICT), probe::closed_round()});
+  ProbeFixture f({closed("strict"), closed()});
   f.start(0);
   f.recv(1, 4);  // buffered during strict round 0
   CHECK(f.inst->round() == 0);
@@ -306,9 +378,7 @@ TEST_CASE("a non-strict round after a strict one catches up from the buffer") {
 }
 
 TEST_CASE("sync k: the round's clock starts only once k processes reached it") {
-  auto r = probe::closed_round(PSYNC_ROUND_STRICT);
-  r.sync_k = 3;
-  ProbeFixture f({r});
+  ProbeFixture f({closed("strict, sync 3")});
   f.start(0);
   CHECK(f.inst->deadline_us() == kNoDeadline);
   f.inst->on_timer(50'000);
@@ -323,8 +393,8 @@ TEST_CASE("sync k: the round's clock starts only once k processes reached it") {
 }
 
 TEST_CASE("event rounds: receive per message, go ends the round, finish sees timed_out") {
-  ProbeFixture f({probe::event_round()}, 5);
-  f.consts[probe::kGo] = 3;  // go after the third message (own one included)
+  ProbeFixture f({event()}, 5);
+  f.konst("go_at") = 3;  // go after the third message (own one included)
   f.start(0);
   CHECK(f.st().receives == 1);  // its own message
   f.recv(4, 0);
@@ -343,10 +413,8 @@ TEST_CASE("event rounds: receive per message, go ends the round, finish sees tim
 }
 
 TEST_CASE("event rounds: `go when` over the state ends the round after a delivery") {
-  auto r = probe::event_round();
-  r.go_when = &probe::go_when_state;
-  ProbeFixture f({r}, 5);
-  f.consts[probe::kGo] = 100;  // receive never executes `go` here
+  ProbeFixture f({event("go when heard >= 3")}, 5);
+  f.konst("go_at") = 100;  // receive never executes `go` here
   f.start(0);
   f.recv(4, 0);
   CHECK(f.inst->round() == 0);
@@ -357,8 +425,8 @@ TEST_CASE("event rounds: `go when` over the state ends the round after a deliver
 }
 
 TEST_CASE("event rounds: nothing is received after go, buffered messages included") {
-  ProbeFixture f({probe::event_round()}, 5);
-  f.consts[probe::kGo] = 2;  // go at the second message, own one included
+  ProbeFixture f({event()}, 5);
+  f.konst("go_at") = 2;  // go at the second message, own one included
   f.config.defer_catch_up = true;
   f.start(0);
   CHECK(f.st().receives == 1);  // its own
@@ -379,7 +447,7 @@ TEST_CASE("event rounds: nothing is received after go, buffered messages include
 }
 
 TEST_CASE("a skipped round gets the messages buffered for it, never its own") {
-  ProbeFixture f({probe::closed_round()});
+  ProbeFixture f({closed()});
   f.config.defer_catch_up = true;
   f.start(0);
   f.recv(1, 1);  // for round 1, which will be skipped
@@ -398,7 +466,7 @@ TEST_CASE("a skipped round gets the messages buffered for it, never its own") {
 }
 
 TEST_CASE("event rounds drop duplicates before receive sees them") {
-  ProbeFixture f({probe::event_round(PSYNC_ROUND_WAIT)}, 5);
+  ProbeFixture f({event("wait")}, 5);
   f.start(0);
   f.recv(1, 0);
   f.recv(1, 0);
@@ -407,8 +475,8 @@ TEST_CASE("event rounds drop duplicates before receive sees them") {
 }
 
 TEST_CASE("decisions are reported once; the instance runs after_decide more rounds") {
-  ProbeFixture f({probe::closed_round()});
-  f.consts[probe::kDecideRound] = 1;
+  ProbeFixture f({closed()});
+  f.konst("decide_round") = 1;
   f.config.after_decide_rounds = 2;
   f.start(0);
   for (int64_t t = 1; t <= 4; ++t) f.inst->on_timer(1000 * t);
@@ -425,8 +493,8 @@ TEST_CASE("decisions are reported once; the instance runs after_decide more roun
 }
 
 TEST_CASE("frames carry the decided bit from the round after the decision on") {
-  ProbeFixture f({probe::closed_round()});
-  f.consts[probe::kDecideRound] = 1;
+  ProbeFixture f({closed()});
+  f.konst("decide_round") = 1;
   f.config.after_decide_rounds = 2;
   f.start(0);
   for (int64_t t = 1; t <= 3; ++t) f.inst->on_timer(1000 * t);
@@ -434,8 +502,8 @@ TEST_CASE("frames carry the decided bit from the round after the decision on") {
 }
 
 TEST_CASE("lingering: a decided instance runs on until every peer has reported a decision") {
-  ProbeFixture f({probe::closed_round()});  // n = 4, me = 0
-  f.consts[probe::kDecideRound] = 1;
+  ProbeFixture f({closed()});  // n = 4, me = 0
+  f.konst("decide_round") = 1;
   f.config.after_decide_rounds = 1;
   f.config.linger_rounds = 100;
   f.config.linger_us = 1'000'000;
@@ -463,8 +531,8 @@ TEST_CASE("lingering: a decided instance runs on until every peer has reported a
 }
 
 TEST_CASE("lingering: peers that reported early end the instance as soon as it decides") {
-  ProbeFixture f({probe::closed_round()});
-  f.consts[probe::kDecideRound] = 1;
+  ProbeFixture f({closed()});
+  f.konst("decide_round") = 1;
   f.config.after_decide_rounds = 1;
   f.config.linger_rounds = 100;
   f.config.linger_us = 1'000'000;
@@ -483,8 +551,8 @@ TEST_CASE("lingering: peers that reported early end the instance as soon as it d
 }
 
 TEST_CASE("after-decide rounds end once the last peer reports, with notices sent at the decision") {
-  ProbeFixture f({probe::closed_round()});
-  f.consts[probe::kDecideRound] = 0;
+  ProbeFixture f({closed()});
+  f.konst("decide_round") = 0;
   f.config.after_decide_rounds = 5;
   f.config.linger_rounds = 100;
   f.config.linger_us = 1'000'000;
@@ -502,8 +570,8 @@ TEST_CASE("after-decide rounds end once the last peer reports, with notices sent
 }
 
 TEST_CASE("pause after decide: when every peer reports, the next round never runs") {
-  ProbeFixture f({probe::closed_round()});
-  f.consts[probe::kDecideRound] = 0;
+  ProbeFixture f({closed()});
+  f.konst("decide_round") = 0;
   f.config.after_decide_rounds = 2;
   f.config.linger_rounds = 100;
   f.config.linger_us = 1'000'000;
@@ -532,8 +600,8 @@ TEST_CASE("pause after decide: when every peer reports, the next round never run
 TEST_CASE("pause after decide: its end, or a peer's later round, begins the next round as usual") {
   for (bool by_peer : {false, true}) {
     CAPTURE(by_peer);
-    ProbeFixture f({probe::closed_round()});
-    f.consts[probe::kDecideRound] = 0;
+    ProbeFixture f({closed()});
+    f.konst("decide_round") = 0;
     f.config.after_decide_rounds = 2;
     f.config.linger_rounds = 100;
     f.config.linger_us = 1'000'000;
@@ -560,8 +628,8 @@ TEST_CASE("pause after decide: its end, or a peer's later round, begins the next
 }
 
 TEST_CASE("without lingering, after-decide rounds run in full whatever peers report") {
-  ProbeFixture f({probe::closed_round()});
-  f.consts[probe::kDecideRound] = 0;
+  ProbeFixture f({closed()});
+  f.konst("decide_round") = 0;
   f.config.after_decide_rounds = 2;
   f.start(0);
   for (int32_t p = 1; p < 4; ++p) f.inst->peer_decided(p);
@@ -574,8 +642,8 @@ TEST_CASE("without lingering, after-decide rounds run in full whatever peers rep
 }
 
 TEST_CASE("lingering ends at the bound: both the rounds and the time must have passed") {
-  ProbeFixture f({probe::closed_round()});
-  f.consts[probe::kDecideRound] = 0;
+  ProbeFixture f({closed()});
+  f.konst("decide_round") = 0;
   f.config.after_decide_rounds = 0;
   f.config.linger_rounds = 3;
   f.config.linger_us = 10'000;
@@ -594,8 +662,8 @@ TEST_CASE("lingering ends at the bound: both the rounds and the time must have p
 }
 
 TEST_CASE("peers that never had a frame with our decided bit get a notice") {
-  ProbeFixture f({probe::closed_round()});
-  f.consts[probe::kDecideRound] = 1;
+  ProbeFixture f({closed()});
+  f.konst("decide_round") = 1;
   f.config.after_decide_rounds = 0;  // no round after the decision: nobody has the bit
   f.config.linger_rounds = 1;
   f.start(0);
@@ -610,8 +678,8 @@ TEST_CASE("peers that never had a frame with our decided bit get a notice") {
 }
 
 TEST_CASE("without lingering an instance stops after its after-decide rounds and sends no notice") {
-  ProbeFixture f({probe::closed_round()});
-  f.consts[probe::kDecideRound] = 1;
+  ProbeFixture f({closed()});
+  f.konst("decide_round") = 1;
   f.config.after_decide_rounds = 0;
   f.start(0);
   f.inst->on_timer(1000);
@@ -621,7 +689,7 @@ TEST_CASE("without lingering an instance stops after its after-decide rounds and
 }
 
 TEST_CASE("catch-up grace: a round-r message in flight still counts; the catch-up comes at the grace's end") {
-  ProbeFixture f({probe::closed_round()});  // n = 4
+  ProbeFixture f({closed()});  // n = 4
   f.config.catch_up_grace_us = 500;
   f.start(0);
   f.recv(1, 0, 50);
@@ -639,7 +707,7 @@ TEST_CASE("catch-up grace: a round-r message in flight still counts; the catch-u
 }
 
 TEST_CASE("catch-up grace: a round that fills up first needs no catch-up") {
-  ProbeFixture f({probe::closed_round()});
+  ProbeFixture f({closed()});
   f.config.catch_up_grace_us = 500;
   f.start(0);
   f.recv(1, 0, 10);
@@ -652,8 +720,8 @@ TEST_CASE("catch-up grace: a round that fills up first needs no catch-up") {
 }
 
 TEST_CASE("halt stops the instance at once") {
-  ProbeFixture f({probe::closed_round()});
-  f.consts[probe::kHaltRound] = 0;
+  ProbeFixture f({closed()});
+  f.konst("halt_round") = 0;
   f.start(0);
   f.inst->on_timer(1000);
   CHECK(f.inst->finished());
@@ -663,7 +731,7 @@ TEST_CASE("halt stops the instance at once") {
 }
 
 TEST_CASE("phase is round / number of rounds in every call") {
-  ProbeFixture f({probe::closed_round(), probe::event_round(), probe::closed_round()});
+  ProbeFixture f({closed(), event(), closed()});
   f.start(0);
   for (int64_t t = 1; t <= 7; ++t) f.inst->on_timer(1000 * t);
   CHECK(f.inst->round() == 7);
@@ -675,7 +743,7 @@ TEST_CASE("phase is round / number of rounds in every call") {
 }
 
 TEST_CASE("an implausibly distant round is dropped, not caught up to") {
-  ProbeFixture f({probe::closed_round()});
+  ProbeFixture f({closed()});
   f.config.max_catch_up = 10;
   f.start(0);
   f.recv(1, 11);

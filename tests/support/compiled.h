@@ -18,4 +18,8 @@ std::string source_file(const std::string& relative);
 // the file name and every diagnostic when it does not compile.
 const psync_protocol_desc& compiled(const std::string& path);
 
+// The same for a protocol held in memory: `name` labels its diagnostics, and
+// each distinct text is compiled once per process.
+const psync_protocol_desc& compiled_text(const std::string& name, const std::string& text);
+
 }  // namespace psync::test
