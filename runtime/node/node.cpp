@@ -823,8 +823,12 @@ class Node final : public engine::Host {
   }
 
   void dispatch(const net::WireHeader& h, std::span<const std::byte> payload) {
-    // The decided notices of one flush (wire.h), one at a time.
-    if (net::expand_decided_frame(h, payload, [&](const net::WireHeader& one) { dispatch(one, {}); })) return;
+    // The decided notices of one flush (wire.h), one at a time: those for
+    // instances running here (nearly all of them) straight to the instance.
+    if (net::expand_decided_frame(h, payload, [&](const net::WireHeader& one) {
+          if (!notice_to_running(one)) dispatch(one, {});
+        }))
+      return;
     if (h.instance >= options_.instances) {
       ++counters_.unknown_instance_dropped;
       return;
@@ -904,6 +908,25 @@ class Node final : public engine::Host {
     frontier_ = std::max(frontier_, h.instance + 1);
     if (s == InstanceTable::kNone) return;  // finished while starting
     deliver_to_slot(h, payload, s, notice, true);
+  }
+
+  // A decided notice for an instance running here: what dispatch() does
+  // with it (count it, note the frontier, hand the instance the peer's
+  // decided bit) without its checks for instances that are not running, and
+  // the instance is re-filed only if the bit ended it: a decided bit changes
+  // nothing else that after_event() looks at (its deadline, its lingering or
+  // decision, a pending catch-up). False if the instance is not running
+  // here: dispatch() then takes the notice.
+  bool notice_to_running(const net::WireHeader& h) {
+    if (h.instance >= options_.instances) return false;
+    const int32_t s = table_.find(h.instance);
+    if (s == InstanceTable::kNone) return false;
+    ++counters_.decided_notices_received;
+    frontier_ = std::max(frontier_, h.instance + 1);
+    engine::Instance& inst = table_.instance(s);
+    inst.peer_decided(h.sender);
+    if (inst.finished()) after_event(s);
+    return true;
   }
 
   // The frame reaches the running instance in slot `s`: its decided bit,
