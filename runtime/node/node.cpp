@@ -361,10 +361,7 @@ class Node final : public engine::Host {
                                                     : net::make_tcp_transport(io_, net_, on_frame, net_counters_);
     transport_->set_on_connect([this] { check_start_gate(); });
     transport_->set_batch_end([this] { end_receive_batch(); });
-    transport_->set_prefetch([this](const net::WireHeader& h, std::span<const std::byte> payload) {
-      if (h.kind == net::FrameKind::Decided) net::for_each_decided(h.instance, payload, [&](uint64_t i) { table_.prefetch(i); });
-      else table_.prefetch(h.instance);
-    });
+    transport_->set_packet_handler([this](std::span<const net::ReceivedFrame> frames) { receive_packet(frames); });
     transport_->set_before_send([this] { commit_log(); });
     transport_->set_hello_hooks([this](int32_t peer) { return hello_for(peer); },
                                 [this](const net::HelloEvent& ev) { take_hello(ev); });
@@ -747,6 +744,17 @@ class Node final : public engine::Host {
     if (out_.empty()) return;
     commit_log();  // a decision line leaves only once its record is on disk
     out_.write_out();
+  }
+
+  // A packet's frames: the instances they are for are asked of the cache
+  // first, so that their misses overlap instead of coming one by one, then
+  // the frames are taken in order.
+  void receive_packet(std::span<const net::ReceivedFrame> frames) {
+    for (const auto& [h, payload] : frames) {
+      if (h.kind == net::FrameKind::Decided) net::for_each_decided(h.instance, payload, [&](uint64_t i) { table_.prefetch(i); });
+      else table_.prefetch(h.instance);
+    }
+    for (const auto& [h, payload] : frames) receive_frame(h, payload);
   }
 
   void receive_frame(const net::WireHeader& h, std::span<const std::byte> payload) {
