@@ -104,6 +104,8 @@ void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
   rng_ = config_.seed ^ (id * 0xD1B54A32D192ED03ull) ^ (uint64_t(config_.me) << 48);
   round_ = -1;
   decl_index_ = 0;
+  env_.env.round = 0;  // round 0, phase 0: what start() sets, without a division
+  env_.env.phase = 0;
   deadline_ = kNoDeadline;
   catch_up_due_ = kNoDeadline;
   decided_round_ = -1;
@@ -131,13 +133,17 @@ void Instance::set_env_round(int64_t r) {
   env_.env.phase = r / int64_t(layout_.desc->num_rounds);
 }
 
-// The declaration of a message's round: the current one's, its
-// neighbours' (the common cases, without a division), or computed.
+// The declaration of a message's round: for a round less than a phase away
+// from the current one (the current round, its neighbours, a late message
+// two rounds behind: nearly every message) it follows from the current
+// declaration without a division; any other is computed.
 uint32_t Instance::decl_of_round(int64_t r) const {
-  const uint32_t rounds = layout_.desc->num_rounds;
-  if (r == round_) return decl_index_;
-  if (r == round_ + 1) return decl_index_ + 1 == rounds ? 0 : decl_index_ + 1;
-  if (r == round_ - 1) return decl_index_ == 0 ? rounds - 1 : decl_index_ - 1;
+  const int64_t rounds = layout_.desc->num_rounds;
+  const int64_t d = r - round_;
+  if (d > -rounds && d < rounds) {
+    const int64_t at = int64_t(decl_index_) + d;
+    return uint32_t(at < 0 ? at + rounds : at >= rounds ? at - rounds : at);
+  }
   return layout_.decl_of(r);
 }
 
@@ -168,8 +174,8 @@ void Instance::resume(int64_t round, std::span<const std::byte> state, uint64_t 
 // early.
 void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
   // round_ is -1 before an instance's first round (decl_index_ is then a
-  // previous instance's).
-  decl_index_ = round_ >= 0 ? decl_of_round(r) : layout_.decl_of(r);
+  // previous instance's); round 0 is declaration 0.
+  decl_index_ = round_ >= 0 ? decl_of_round(r) : r == 0 ? 0 : layout_.decl_of(r);
   if (round_ >= 0 && r == round_ + 1 && env_.env.round == round_) {
     // The next round (nearly always): its phase follows from the current
     // one without a division.
