@@ -137,7 +137,8 @@ void Instance::set_env_round(int64_t r) {
 // from the current one (the current round, its neighbours, a late message
 // two rounds behind: nearly every message) it follows from the current
 // declaration without a division; any other is computed.
-uint32_t Instance::decl_of_round(int64_t r) const {
+// Inlined into its callers (a few instructions, once or twice a round).
+[[gnu::always_inline]] inline uint32_t Instance::decl_of_round(int64_t r) const {
   const int64_t rounds = layout_.desc->num_rounds;
   const int64_t d = r - round_;
   if (d > -rounds && d < rounds) {

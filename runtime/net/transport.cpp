@@ -143,8 +143,7 @@ void Transport::arm_hello_timer() {
   });
 }
 
-void Transport::schedule_flush() {
-  if (flush_posted_ || in_batch_) return;
+void Transport::post_flush() {
   flush_posted_ = true;
   asio::post(io_, [this, alive = alive_] {
     if (*alive) flush();

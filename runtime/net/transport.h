@@ -199,7 +199,11 @@ class Transport {
   // Posts a flush() unless one is posted or a receive batch is running
   // (its end flushes). flush() sets flush_posted_ while it gathers the
   // Decided frames (they leave with it) and clears it before writing.
-  void schedule_flush();
+  // Inline: every frame sent asks, and nearly always nothing is to be done.
+  void schedule_flush() {
+    if (!flush_posted_ && !in_batch_) post_flush();
+  }
+  void post_flush();
   // Turns the notices gathered since the last flush into Decided frames
   // (send()); the first thing flush() does.
   void send_gathered_notices();
