@@ -126,8 +126,9 @@ void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
 }
 
 // Sets the env's round and phase (a 64-bit division), unless they are set
-// already: complete_round re-states the round begin_round set.
-void Instance::set_env_round(int64_t r) {
+// already: complete_round re-states the round begin_round set. Inlined: it
+// runs in every round, and nearly always only compares.
+[[gnu::always_inline]] inline void Instance::set_env_round(int64_t r) {
   if (env_.env.round == r) return;  // phase is always set with round
   env_.env.round = r;
   env_.env.phase = r / int64_t(layout_.desc->num_rounds);
@@ -221,7 +222,7 @@ void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
   const bool own = transmit && ((out >> config_.me) & 1);
   step().open(cursor_, state_, mailbox_, own ? outbox + 8 + uint64_t(config_.me) * msize : nullptr);
   if (own) ++counters_.messages_delivered;
-  deliver_buffered_for_current_round(now_us);
+  if (future_count_ != 0) deliver_buffered_for_current_round(now_us);  // nearly always none
 }
 
 // The round's timeout: `timeout D`, or `timeout e` computed now over the
@@ -369,8 +370,8 @@ bool Instance::receive(int32_t sender, int64_t round, std::span<const std::byte>
 // drag a correct process forward on its own (PSync, Section 4; the same
 // f+1 rule as Bracha's amplification step, "Asynchronous Byzantine agreement
 // protocols", Inf. Comput. 75(2), 1987).
-int64_t Instance::catch_up_target() const {
-  if (max_ahead_ <= round_) return -1;
+[[gnu::always_inline]] inline int64_t Instance::catch_up_target() const {
+  if (max_ahead_ <= round_) return -1;  // nobody ahead: checked once per step of every round
   const int32_t f = std::max(config_.byzantine_f, 0);
   if (f == 0) return max_ahead_;
   int64_t above[PSYNC_MAX_N];
