@@ -104,6 +104,8 @@ void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
   rng_ = config_.seed ^ (id * 0xD1B54A32D192ED03ull) ^ (uint64_t(config_.me) << 48);
   round_ = -1;
   decl_index_ = 0;
+  env_.env.round = 0;  // round 0, phase 0: what start() sets, without a division
+  env_.env.phase = 0;
   deadline_ = kNoDeadline;
   catch_up_due_ = kNoDeadline;
   decided_round_ = -1;
@@ -124,20 +126,26 @@ void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
 }
 
 // Sets the env's round and phase (a 64-bit division), unless they are set
-// already: complete_round re-states the round begin_round set.
-void Instance::set_env_round(int64_t r) {
+// already: complete_round re-states the round begin_round set. Inlined: it
+// runs in every round, and nearly always only compares.
+[[gnu::always_inline]] inline void Instance::set_env_round(int64_t r) {
   if (env_.env.round == r) return;  // phase is always set with round
   env_.env.round = r;
   env_.env.phase = r / int64_t(layout_.desc->num_rounds);
 }
 
-// The declaration of a message's round: the current one's, its
-// neighbours' (the common cases, without a division), or computed.
-uint32_t Instance::decl_of_round(int64_t r) const {
-  const uint32_t rounds = layout_.desc->num_rounds;
-  if (r == round_) return decl_index_;
-  if (r == round_ + 1) return decl_index_ + 1 == rounds ? 0 : decl_index_ + 1;
-  if (r == round_ - 1) return decl_index_ == 0 ? rounds - 1 : decl_index_ - 1;
+// The declaration of a message's round: for a round less than a phase away
+// from the current one (the current round, its neighbours, a late message
+// two rounds behind: nearly every message) it follows from the current
+// declaration without a division; any other is computed.
+// Inlined into its callers (a few instructions, once or twice a round).
+[[gnu::always_inline]] inline uint32_t Instance::decl_of_round(int64_t r) const {
+  const int64_t rounds = layout_.desc->num_rounds;
+  const int64_t d = r - round_;
+  if (d > -rounds && d < rounds) {
+    const int64_t at = int64_t(decl_index_) + d;
+    return uint32_t(at < 0 ? at + rounds : at >= rounds ? at - rounds : at);
+  }
   return layout_.decl_of(r);
 }
 
@@ -168,8 +176,8 @@ void Instance::resume(int64_t round, std::span<const std::byte> state, uint64_t 
 // early.
 void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
   // round_ is -1 before an instance's first round (decl_index_ is then a
-  // previous instance's).
-  decl_index_ = round_ >= 0 ? decl_of_round(r) : layout_.decl_of(r);
+  // previous instance's); round 0 is declaration 0.
+  decl_index_ = round_ >= 0 ? decl_of_round(r) : r == 0 ? 0 : layout_.decl_of(r);
   if (round_ >= 0 && r == round_ + 1 && env_.env.round == round_) {
     // The next round (nearly always): its phase follows from the current
     // one without a division.
@@ -214,7 +222,7 @@ void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
   const bool own = transmit && ((out >> config_.me) & 1);
   step().open(cursor_, state_, mailbox_, own ? outbox + 8 + uint64_t(config_.me) * msize : nullptr);
   if (own) ++counters_.messages_delivered;
-  deliver_buffered_for_current_round(now_us);
+  if (future_count_ != 0) deliver_buffered_for_current_round(now_us);  // nearly always none
 }
 
 // The round's timeout: `timeout D`, or `timeout e` computed now over the
@@ -362,8 +370,8 @@ bool Instance::receive(int32_t sender, int64_t round, std::span<const std::byte>
 // drag a correct process forward on its own (PSync, Section 4; the same
 // f+1 rule as Bracha's amplification step, "Asynchronous Byzantine agreement
 // protocols", Inf. Comput. 75(2), 1987).
-int64_t Instance::catch_up_target() const {
-  if (max_ahead_ <= round_) return -1;
+[[gnu::always_inline]] inline int64_t Instance::catch_up_target() const {
+  if (max_ahead_ <= round_) return -1;  // nobody ahead: checked once per step of every round
   const int32_t f = std::max(config_.byzantine_f, 0);
   if (f == 0) return max_ahead_;
   int64_t above[PSYNC_MAX_N];

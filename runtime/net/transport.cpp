@@ -76,8 +76,8 @@ DecodeStatus Transport::accept_packet(std::span<const std::byte> packet, int32_t
   }
   notify_reachable();
   // Decoded first, then handed up: the frames before a malformed one still
-  // are, as before; the prefetch pass sees them all before the first.
-  std::vector<std::pair<WireHeader, std::span<const std::byte>>> frames;
+  // are, as before, all at once to a packet handler.
+  std::vector<ReceivedFrame> frames;
   frames.swap(frames_);  // its capacity, and safe should a handler re-enter
   frames.clear();
   s = decode_frames(packet_body(packet), session_.limits(), h.sender,
@@ -85,13 +85,12 @@ DecodeStatus Transport::accept_packet(std::span<const std::byte> packet, int32_t
                       frames.emplace_back(fh, payload);
                       return true;
                     });
-  if (prefetch_)
-    for (const auto& [fh, payload] : frames) prefetch_(fh, payload);
   for (const auto& [fh, payload] : frames) {
     ++counters_.frames_received;
     if (fh.kind == FrameKind::Decided) ++counters_.decided_frames_received;
-    on_frame_(fh, payload);
+    if (!on_packet_) on_frame_(fh, payload);
   }
+  if (on_packet_ && !frames.empty()) on_packet_(frames);
   frames_.swap(frames);
   if (s != DecodeStatus::Ok) counters_.count_rejected(s);
   return s;
@@ -144,8 +143,7 @@ void Transport::arm_hello_timer() {
   });
 }
 
-void Transport::schedule_flush() {
-  if (flush_posted_ || in_batch_) return;
+void Transport::post_flush() {
   flush_posted_ = true;
   asio::post(io_, [this, alive = alive_] {
     if (*alive) flush();

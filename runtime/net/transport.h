@@ -127,6 +127,11 @@ bool expand_decided_frame(const WireHeader& h, std::span<const std::byte> payloa
 
 // Where well-formed, authenticated frames (messages and decided notices) go.
 using FrameHandler = std::function<void(const WireHeader&, std::span<const std::byte> payload)>;
+// One frame of a received packet: its header and its payload (a view into
+// the packet, valid during the call it is handed up in).
+using ReceivedFrame = std::pair<WireHeader, std::span<const std::byte>>;
+// Where the frames of one packet go together, when set (set_packet_handler).
+using PacketHandler = std::function<void(std::span<const ReceivedFrame> frames)>;
 
 class Transport {
  public:
@@ -151,10 +156,11 @@ class Transport {
   // automatically after a send.
   virtual void flush() = 0;
   virtual void stop() = 0;
-  // Called with every frame of a packet before the first of them is handed
-  // up: the node prefetches the instances they are for, so that the cache
-  // misses of a packet's ~100 frames overlap instead of coming one by one.
-  void set_prefetch(std::function<void(const WireHeader&, std::span<const std::byte>)> f) { prefetch_ = std::move(f); }
+  // Hands up every frame of a packet in one call, in order, instead of one
+  // on_frame call per frame: the node walks a packet's ~100 frames itself
+  // (it prefetches the instances they are for before the first, so that
+  // their cache misses overlap), without an indirect call per frame.
+  void set_packet_handler(PacketHandler f) { on_packet_ = std::move(f); }
   // Called after each batch of received frames (one wake-up of the socket),
   // before the frames it caused are flushed: the node settles catch-ups here.
   void set_batch_end(std::function<void()> f) { batch_end_ = std::move(f); }
@@ -193,7 +199,11 @@ class Transport {
   // Posts a flush() unless one is posted or a receive batch is running
   // (its end flushes). flush() sets flush_posted_ while it gathers the
   // Decided frames (they leave with it) and clears it before writing.
-  void schedule_flush();
+  // Inline: every frame sent asks, and nearly always nothing is to be done.
+  void schedule_flush() {
+    if (!flush_posted_ && !in_batch_) post_flush();
+  }
+  void post_flush();
   // Turns the notices gathered since the last flush into Decided frames
   // (send()); the first thing flush() does.
   void send_gathered_notices();
@@ -209,7 +219,7 @@ class Transport {
   NetCounters& counters_;
   Session session_;
   std::function<void()> batch_end_;
-  std::function<void(const WireHeader&, std::span<const std::byte>)> prefetch_;
+  PacketHandler on_packet_;
   std::function<void()> before_send_;
   std::function<void()> on_connect_;
   std::function<HelloBody(int32_t)> hello_body_;
@@ -226,7 +236,7 @@ class Transport {
   std::vector<std::vector<uint64_t>> notices_;  // per peer: instances to name in its next Decided frame
   std::vector<std::byte> bitmap_;               // scratch for one Decided frame
   // The frames of the packet being handed up (views into it), capacity kept.
-  std::vector<std::pair<WireHeader, std::span<const std::byte>>> frames_;
+  std::vector<ReceivedFrame> frames_;
   std::chrono::steady_clock::time_point epoch_;
   int32_t last_reachable_ = 0;
 };

@@ -221,11 +221,13 @@ class DecisionWriter {
   // {"id":0,"instance":3,"round":1,"value":42,"us":1804}: formatted in a
   // local array (fixed pieces copied at their known length, numbers by
   // to_chars) and appended to the buffer once, not piece by piece (a long
-  // value, an array say, is appended on its own).
+  // value, an array say, is appended on its own). The pieces are inlined,
+  // so that each fixed one is a copy of a length known at compile time, not
+  // a call (seven per line) and a copy of a length known at run time.
   void append_int_line(int32_t id, uint64_t instance, int64_t round, std::string_view value, int64_t us) {
     char line[kLineMax];
     size_t len = 0;
-    const auto piece = [&](std::string_view text) {
+    const auto piece = [&](std::string_view text) __attribute__((always_inline)) {
       if (len + text.size() > sizeof line) {  // an array or object value (abi/typed_values.h) may be long
         buffer_.append(line, len);
         buffer_ += text;
@@ -361,10 +363,7 @@ class Node final : public engine::Host {
                                                     : net::make_tcp_transport(io_, net_, on_frame, net_counters_);
     transport_->set_on_connect([this] { check_start_gate(); });
     transport_->set_batch_end([this] { end_receive_batch(); });
-    transport_->set_prefetch([this](const net::WireHeader& h, std::span<const std::byte> payload) {
-      if (h.kind == net::FrameKind::Decided) net::for_each_decided(h.instance, payload, [&](uint64_t i) { table_.prefetch(i); });
-      else table_.prefetch(h.instance);
-    });
+    transport_->set_packet_handler([this](std::span<const net::ReceivedFrame> frames) { receive_packet(frames); });
     transport_->set_before_send([this] { commit_log(); });
     transport_->set_hello_hooks([this](int32_t peer) { return hello_for(peer); },
                                 [this](const net::HelloEvent& ev) { take_hello(ev); });
@@ -749,6 +748,17 @@ class Node final : public engine::Host {
     out_.write_out();
   }
 
+  // A packet's frames: the instances they are for are asked of the cache
+  // first, so that their misses overlap instead of coming one by one, then
+  // the frames are taken in order.
+  void receive_packet(std::span<const net::ReceivedFrame> frames) {
+    for (const auto& [h, payload] : frames) {
+      if (h.kind == net::FrameKind::Decided) net::for_each_decided(h.instance, payload, [&](uint64_t i) { table_.prefetch(i); });
+      else table_.prefetch(h.instance);
+    }
+    for (const auto& [h, payload] : frames) receive_frame(h, payload);
+  }
+
   void receive_frame(const net::WireHeader& h, std::span<const std::byte> payload) {
     if (shutting_down_) return;
     if (!in_receive_batch_) {  // until the transport's batch_end
@@ -823,8 +833,12 @@ class Node final : public engine::Host {
   }
 
   void dispatch(const net::WireHeader& h, std::span<const std::byte> payload) {
-    // The decided notices of one flush (wire.h), one at a time.
-    if (net::expand_decided_frame(h, payload, [&](const net::WireHeader& one) { dispatch(one, {}); })) return;
+    // The decided notices of one flush (wire.h), one at a time: those for
+    // instances running here (nearly all of them) straight to the instance.
+    if (net::expand_decided_frame(h, payload, [&](const net::WireHeader& one) {
+          if (!notice_to_running(one)) dispatch(one, {});
+        }))
+      return;
     if (h.instance >= options_.instances) {
       ++counters_.unknown_instance_dropped;
       return;
@@ -904,6 +918,25 @@ class Node final : public engine::Host {
     frontier_ = std::max(frontier_, h.instance + 1);
     if (s == InstanceTable::kNone) return;  // finished while starting
     deliver_to_slot(h, payload, s, notice, true);
+  }
+
+  // A decided notice for an instance running here: what dispatch() does
+  // with it (count it, note the frontier, hand the instance the peer's
+  // decided bit) without its checks for instances that are not running, and
+  // the instance is re-filed only if the bit ended it: a decided bit changes
+  // nothing else that after_event() looks at (its deadline, its lingering or
+  // decision, a pending catch-up). False if the instance is not running
+  // here: dispatch() then takes the notice.
+  bool notice_to_running(const net::WireHeader& h) {
+    if (h.instance >= options_.instances) return false;
+    const int32_t s = table_.find(h.instance);
+    if (s == InstanceTable::kNone) return false;
+    ++counters_.decided_notices_received;
+    frontier_ = std::max(frontier_, h.instance + 1);
+    engine::Instance& inst = table_.instance(s);
+    inst.peer_decided(h.sender);
+    if (inst.finished()) after_event(s);
+    return true;
   }
 
   // The frame reaches the running instance in slot `s`: its decided bit,

@@ -32,6 +32,7 @@
 #include <psync/abi.h>
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace psync::round {
@@ -54,7 +55,7 @@ struct Layout {
 
 // Rule 1. Writes the outbox (presence word + n slots) and returns its
 // destination set; a halted process sends nothing (returns 0).
-uint64_t run_send(const psync_round_desc& d, const psync_env& env, void* state, void* outbox);
+inline uint64_t run_send(const psync_round_desc& d, const psync_env& env, void* state, void* outbox);
 
 // Why a round closed (rule 3).
 enum class Closed : uint8_t { No, Go, GoWhen, Full, Halted };
@@ -100,5 +101,61 @@ class Step {
 };
 
 inline bool halted(const void* state) { return static_cast<const psync_proc_header*>(state)->halted != 0; }
+
+// The rules, here rather than in round.cpp: they run for every message and
+// every round of every instance, and inlined into their callers (the
+// engine's round step, the explorer's) they cost no call each and see their
+// Step's fields as the caller's values.
+
+inline uint64_t run_send(const psync_round_desc& d, const psync_env& env, void* state, void* outbox) {
+  uint64_t to = 0;
+  std::memcpy(outbox, &to, 8);
+  if (halted(state)) return 0;
+  d.send(state, &env, outbox);
+  std::memcpy(&to, outbox, 8);
+  to &= all_of(env.n);
+  std::memcpy(outbox, &to, 8);
+  return to;
+}
+
+inline void Step::open(Cursor& c, void* state, void* mailbox, const void* own) const {
+  c = Cursor{};
+  std::memset(mailbox, 0, 8 + uint64_t(env_->n) * msize_);
+  if (halted(state)) {
+    c.closed = Closed::Halted;
+    return;
+  }
+  if (own != nullptr) deliver(c, state, mailbox, env_->me, own);
+  evaluate(c, state, mailbox);
+}
+
+inline Offer Step::offer(Cursor& c, void* state, void* mailbox, int32_t sender, const void* payload) const {
+  if (!c.open()) return Offer::Closed;
+  if ((c.heard >> sender) & 1) return Offer::Duplicate;
+  deliver(c, state, mailbox, sender, payload);
+  evaluate(c, state, mailbox);
+  return Offer::Taken;
+}
+
+inline void Step::deliver(Cursor& c, void* state, void* mailbox, int32_t sender, const void* payload) const {
+  c.heard |= uint64_t{1} << sender;
+  std::memcpy(mailbox, &c.heard, 8);
+  if (msize_ != 0) std::memcpy(static_cast<char*>(mailbox) + 8 + uint64_t(sender) * msize_, payload, msize_);
+  if (!event()) return;
+  if (d_->receive(state, env_, sender, payload) != 0) c.closed = Closed::Go;
+  if (halted(state)) c.closed = Closed::Halted;
+}
+
+inline void Step::evaluate(Cursor& c, const void* state, const void* mailbox) const {
+  if (!c.open()) return;
+  if (c.heard == all_of(env_->n)) c.closed = Closed::Full;
+  else if (d_->go_when != nullptr && d_->go_when(state, env_, mailbox) != 0) c.closed = Closed::GoWhen;
+}
+
+inline void Step::complete(const Cursor& c, void* state, const void* mailbox) const {
+  if (halted(state)) return;
+  if (event()) d_->finish(state, env_, c.by_progress() ? 0 : 1);
+  else d_->update(state, env_, mailbox);
+}
 
 }  // namespace psync::round
