@@ -1324,8 +1324,35 @@ class Node final : public engine::Host {
     learn_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || shutting_down_) return;
       sweep_learning();
+      watch_silence();
       sweep_learning_later();
     });
+  }
+
+  // No packet from any peer for kSilenceUs: say so, once per such period.
+  // Otherwise a replica started after its peers finished (or cut off from
+  // them) waits without a word until its time limit, if it has one. Peers
+  // send a Hello every 100 ms even when idle, so 2 s of silence means none
+  // is running or none can reach this replica.
+  void watch_silence() {
+    if (n_ < 2) return;
+    const int64_t now = transport_->now_us();
+    int64_t latest = 0;  // a peer never heard from counts from our start
+    for (int32_t p = 0; p < n_; ++p)
+      if (p != options_.id) latest = std::max(latest, transport_->session().last_heard_us(p));
+    const bool silent = now - latest >= kSilenceUs;
+    if (silent == silent_) return;
+    silent_ = silent;
+    if (silent) ++counters_.silent_periods;
+    if (options_.quiet) return;
+    if (silent)
+      std::fprintf(stderr,
+                   "psync: id=%d warning: no packet from any peer for %lld ms: they have not started, have "
+                   "finished, or cannot reach this replica (check the cluster file); waiting%s\n",
+                   options_.id, (long long)((now - latest) / 1000),
+                   options_.time_limit_us > 0 ? " until the time limit" : " (no --time-limit)");
+    else
+      std::fprintf(stderr, "psync: id=%d hearing from peers again\n", options_.id);
   }
 
   // Asks peers for the decisions this replica is missing: every undecided
@@ -1484,6 +1511,8 @@ class Node final : public engine::Host {
 
   // Trust (docs/reliability.md).
   static constexpr int64_t kLearnSweepUs = 20'000;
+  static constexpr int64_t kSilenceUs = 2'000'000;  // watch_silence
+  bool silent_ = false;                             // watch_silence: warned, no peer heard since
   static constexpr int kQueriesPerSweep = 4096;
   static constexpr uint64_t kCompactLogBytes = 64ull << 20;
   DecidedValues decided_;

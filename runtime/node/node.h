@@ -38,7 +38,8 @@ namespace psync::node {
   X(instances_decided)                                                         \
   X(decided_notices_sent)           /* notices: "this process has decided" */  \
   X(decided_notices_received)                                                  \
-  X(start_wait_expired)             /* round 0 began before the handshake with every peer */
+  X(start_wait_expired)             /* round 0 began before the handshake with every peer */ \
+  X(silent_periods)                 /* times no peer was heard for 2 s (each warned of once) */
 
 struct NodeCounters {
 #define PSYNC_X(name) uint64_t name = 0;
