@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """check_formatted.py: `psyncc fmt --check` passes on every .psync file of
-examples/, stdlib/ and tests/lit. A lit input may be left unformatted only
+examples/, stdlib/ and tests/ (the test protocols of tests/check,
+tests/runtime, tests/differential and tests/lit), except tests/fuzz, whose
+corpus is malformed on purpose. A lit input may be left unformatted only
 when it is deliberately malformed: its RUN line expects psyncc to fail and
 fmt reports that it does not parse. Everything else must already be in the
 style of docs/tools.md (run `psyncc fmt -i FILE` to fix it).
@@ -16,9 +18,12 @@ import sys
 psyncc, root = sys.argv[1], sys.argv[2]
 files = sorted(glob.glob(os.path.join(root, "examples", "*.psync")) +
                glob.glob(os.path.join(root, "stdlib", "*.psync")) +
-               glob.glob(os.path.join(root, "tests", "lit", "**", "*.psync"), recursive=True))
-# lit writes its scratch files under Output/ next to the tests: not inputs.
-files = [f for f in files if os.sep + "Output" + os.sep not in f]
+               glob.glob(os.path.join(root, "tests", "**", "*.psync"), recursive=True))
+# lit writes its scratch files under Output/ next to the tests (when run
+# from the source tree): not inputs. The fuzz corpus and its modules are
+# fuzzer seeds, many malformed on purpose.
+files = [f for f in files if os.sep + "Output" + os.sep not in f
+         and not f.startswith(os.path.join(root, "tests", "fuzz") + os.sep)]
 bad, malformed, ok = [], [], 0
 for f in files:
     p = subprocess.run([psyncc, "fmt", "--check", f], capture_output=True, text=True, timeout=60)
