@@ -8,6 +8,8 @@
 #   cmake -DSRC=<source dir> -DOUT=<header> -DBASE=<version> [-DGIT=<git>] -P version.cmake
 set(version "${BASE}")
 if(GIT AND EXISTS "${SRC}/.git")
+  # --match a pattern no tag has: describe then prints the bare commit
+  # (with -dirty), never a tag's name, so the text names one commit.
   execute_process(COMMAND "${GIT}" -C "${SRC}" describe --always --dirty --abbrev=12 --match "__none__"
                   OUTPUT_VARIABLE commit OUTPUT_STRIP_TRAILING_WHITESPACE
                   RESULT_VARIABLE status ERROR_QUIET)

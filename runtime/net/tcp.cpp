@@ -36,8 +36,8 @@ constexpr int64_t kSweepUs = 200'000;  // how often deadlines of incoming connec
 
 class TcpTransport final : public Transport {
  public:
-  TcpTransport(asio::io_context& io, const NetConfig& config, FrameHandler on_frame, NetCounters& counters)
-      : Transport(io, config, std::move(on_frame), counters), acceptor_(io), accept_timer_(io), sweep_timer_(io),
+  TcpTransport(asio::io_context& io, const NetConfig& config, PacketHandler on_packet, NetCounters& counters)
+      : Transport(io, config, std::move(on_packet), counters), acceptor_(io), accept_timer_(io), sweep_timer_(io),
         bound_(size_t(config.n)) {
     for (int32_t i = 0; i < config_.n; ++i) out_.push_back(std::make_unique<Outgoing>(io, i));
   }
@@ -529,9 +529,9 @@ class TcpTransport final : public Transport {
 
 }  // namespace
 
-std::unique_ptr<Transport> make_tcp_transport(asio::io_context& io, const NetConfig& config, FrameHandler on_frame,
+std::unique_ptr<Transport> make_tcp_transport(asio::io_context& io, const NetConfig& config, PacketHandler on_packet,
                                               NetCounters& counters) {
-  return std::make_unique<TcpTransport>(io, config, std::move(on_frame), counters);
+  return std::make_unique<TcpTransport>(io, config, std::move(on_packet), counters);
 }
 
 }  // namespace psync::net

@@ -45,8 +45,8 @@ SessionKeys keys_for(const NetConfig& c) {
 
 }  // namespace
 
-Transport::Transport(asio::io_context& io, const NetConfig& config, FrameHandler on_frame, NetCounters& counters)
-    : io_(io), config_(config), on_frame_(std::move(on_frame)), counters_(counters),
+Transport::Transport(asio::io_context& io, const NetConfig& config, PacketHandler on_packet, NetCounters& counters)
+    : io_(io), config_(config), on_packet_(std::move(on_packet)), counters_(counters),
       session_(DecodeLimits{config.fingerprint, config.n, config.max_payload}, config.me, config.incarnation,
                config.durable, keys_for(config)),
       hello_timer_(io), notices_(size_t(config.n)), epoch_(std::chrono::steady_clock::now()) {}
@@ -88,9 +88,8 @@ DecodeStatus Transport::accept_packet(std::span<const std::byte> packet, int32_t
   for (const auto& [fh, payload] : frames) {
     ++counters_.frames_received;
     if (fh.kind == FrameKind::Decided) ++counters_.decided_frames_received;
-    if (!on_packet_) on_frame_(fh, payload);
   }
-  if (on_packet_ && !frames.empty()) on_packet_(frames);
+  if (!frames.empty()) on_packet_(frames);
   frames_.swap(frames);
   if (s != DecodeStatus::Ok) counters_.count_rejected(s);
   return s;

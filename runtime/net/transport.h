@@ -125,17 +125,26 @@ bool expand_decided_frame(const WireHeader& h, std::span<const std::byte> payloa
   return true;
 }
 
-// Where well-formed, authenticated frames (messages and decided notices) go.
-using FrameHandler = std::function<void(const WireHeader&, std::span<const std::byte> payload)>;
 // One frame of a received packet: its header and its payload (a view into
 // the packet, valid during the call it is handed up in).
 using ReceivedFrame = std::pair<WireHeader, std::span<const std::byte>>;
-// Where the frames of one packet go together, when set (set_packet_handler).
+// Where well-formed, authenticated frames (messages and decided notices) go:
+// every frame of a packet in one call, in order. The node walks a packet's
+// ~100 frames itself (it prefetches the instances they are for before the
+// first, so that their cache misses overlap), without an indirect call per
+// frame; a receiver that takes frames one at a time wraps its handler in
+// each_frame.
 using PacketHandler = std::function<void(std::span<const ReceivedFrame> frames)>;
+using FrameHandler = std::function<void(const WireHeader&, std::span<const std::byte> payload)>;
+inline PacketHandler each_frame(FrameHandler f) {
+  return [f = std::move(f)](std::span<const ReceivedFrame> frames) {
+    for (const auto& [h, payload] : frames) f(h, payload);
+  };
+}
 
 class Transport {
  public:
-  Transport(boost::asio::io_context& io, const NetConfig& config, FrameHandler on_frame, NetCounters& counters);
+  Transport(boost::asio::io_context& io, const NetConfig& config, PacketHandler on_packet, NetCounters& counters);
   virtual ~Transport();
   // Binds and starts receiving, and starts the handshake. Throws
   // std::runtime_error naming the address.
@@ -156,11 +165,6 @@ class Transport {
   // automatically after a send.
   virtual void flush() = 0;
   virtual void stop() = 0;
-  // Hands up every frame of a packet in one call, in order, instead of one
-  // on_frame call per frame: the node walks a packet's ~100 frames itself
-  // (it prefetches the instances they are for before the first, so that
-  // their cache misses overlap), without an indirect call per frame.
-  void set_packet_handler(PacketHandler f) { on_packet_ = std::move(f); }
   // Called after each batch of received frames (one wake-up of the socket),
   // before the frames it caused are flushed: the node settles catch-ups here.
   void set_batch_end(std::function<void()> f) { batch_end_ = std::move(f); }
@@ -215,11 +219,10 @@ class Transport {
 
   boost::asio::io_context& io_;
   const NetConfig& config_;
-  FrameHandler on_frame_;
+  PacketHandler on_packet_;
   NetCounters& counters_;
   Session session_;
   std::function<void()> batch_end_;
-  PacketHandler on_packet_;
   std::function<void()> before_send_;
   std::function<void()> on_connect_;
   std::function<HelloBody(int32_t)> hello_body_;
@@ -242,8 +245,8 @@ class Transport {
 };
 
 std::unique_ptr<Transport> make_udp_transport(boost::asio::io_context& io, const NetConfig& config,
-                                              FrameHandler on_frame, NetCounters& counters);
+                                              PacketHandler on_packet, NetCounters& counters);
 std::unique_ptr<Transport> make_tcp_transport(boost::asio::io_context& io, const NetConfig& config,
-                                              FrameHandler on_frame, NetCounters& counters);
+                                              PacketHandler on_packet, NetCounters& counters);
 
 }  // namespace psync::net

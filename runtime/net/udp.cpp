@@ -19,8 +19,8 @@ namespace {
 
 class UdpTransport final : public Transport {
  public:
-  UdpTransport(asio::io_context& io, const NetConfig& config, FrameHandler on_frame, NetCounters& counters)
-      : Transport(io, config, std::move(on_frame), counters), socket_(io), pending_(size_t(config.n)),
+  UdpTransport(asio::io_context& io, const NetConfig& config, PacketHandler on_packet, NetCounters& counters)
+      : Transport(io, config, std::move(on_packet), counters), socket_(io), pending_(size_t(config.n)),
         capacity_(std::max(config.max_datagram, kPacketHeaderSize + kMacSize) + kMaxFrameOverhead +
                   std::max<size_t>({config.max_payload, kMaxAnswerValue, kMaxDecidedBitmap})),
         buffer_(65536) {
@@ -239,9 +239,9 @@ class UdpTransport final : public Transport {
 
 }  // namespace
 
-std::unique_ptr<Transport> make_udp_transport(asio::io_context& io, const NetConfig& config, FrameHandler on_frame,
+std::unique_ptr<Transport> make_udp_transport(asio::io_context& io, const NetConfig& config, PacketHandler on_packet,
                                               NetCounters& counters) {
-  return std::make_unique<UdpTransport>(io, config, std::move(on_frame), counters);
+  return std::make_unique<UdpTransport>(io, config, std::move(on_packet), counters);
 }
 
 }  // namespace psync::net

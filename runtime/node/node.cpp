@@ -358,12 +358,11 @@ class Node final : public engine::Host {
         throw ConfigError(o.cluster_path + ": " + e.what());
       }
     }
-    auto on_frame = [this](const net::WireHeader& h, std::span<const std::byte> p) { receive_frame(h, p); };
-    transport_ = o.transport == TransportKind::Udp ? net::make_udp_transport(io_, net_, on_frame, net_counters_)
-                                                    : net::make_tcp_transport(io_, net_, on_frame, net_counters_);
+    auto on_packet = [this](std::span<const net::ReceivedFrame> frames) { receive_packet(frames); };
+    transport_ = o.transport == TransportKind::Udp ? net::make_udp_transport(io_, net_, on_packet, net_counters_)
+                                                    : net::make_tcp_transport(io_, net_, on_packet, net_counters_);
     transport_->set_on_connect([this] { check_start_gate(); });
     transport_->set_batch_end([this] { end_receive_batch(); });
-    transport_->set_packet_handler([this](std::span<const net::ReceivedFrame> frames) { receive_packet(frames); });
     transport_->set_before_send([this] { commit_log(); });
     transport_->set_hello_hooks([this](int32_t peer) { return hello_for(peer); },
                                 [this](const net::HelloEvent& ev) { take_hello(ev); });

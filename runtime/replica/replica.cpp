@@ -251,7 +251,8 @@ struct Replica::Impl final : engine::Host {
       for (const node::ClusterMember& m : cluster_) keys.push_back(*m.public_key);
       net_.keys = net::SessionKeys::from_key_pairs(options_.id, *key_pair_, keys);
     }
-    auto on_frame = [this](const net::WireHeader& h, std::span<const std::byte> p) { receive_frame(h, p); };
+    auto on_frame =
+        net::each_frame([this](const net::WireHeader& h, std::span<const std::byte> p) { receive_frame(h, p); });
     transport_ = options_.transport == "udp" ? net::make_udp_transport(io_, net_, on_frame, net_counters_)
                                              : net::make_tcp_transport(io_, net_, on_frame, net_counters_);
     transport_->set_batch_end([this] {

@@ -165,7 +165,8 @@ TEST_CASE("UDP keyless: frames from peers arrive after the handshake; strangers,
   NetConfig config = make_config(ports, 0);
   NetCounters counters;
   std::vector<WireHeader> got;
-  auto t = make_udp_transport(io, config, [&](const WireHeader& h, std::span<const std::byte>) { got.push_back(h); },
+  auto t = make_udp_transport(io, config,
+                              each_frame([&](const WireHeader& h, std::span<const std::byte>) { got.push_back(h); }),
                               counters);
   held.release(0);
   t->start();
@@ -220,7 +221,8 @@ TEST_CASE("UDP with keys: a spoofed member id from a non-member port fails the M
   NetConfig config = make_config(ports, 0, &keys);
   NetCounters counters;
   std::vector<WireHeader> got;
-  auto t = make_udp_transport(io, config, [&](const WireHeader& h, std::span<const std::byte>) { got.push_back(h); },
+  auto t = make_udp_transport(io, config,
+                              each_frame([&](const WireHeader& h, std::span<const std::byte>) { got.push_back(h); }),
                               counters);
   held.release(0);
   t->start();
@@ -265,8 +267,9 @@ TEST_CASE("UDP: sends wait for the handshake, then are coalesced into datagrams"
   c0.max_datagram = kPacketOverhead + 3 * 12;  // three frames of 12 bytes
   NetCounters n0, n1;
   int received = 0;
-  auto t0 = make_udp_transport(io, c0, [](const WireHeader&, std::span<const std::byte>) {}, n0);
-  auto t1 = make_udp_transport(io, c1, [&](const WireHeader&, std::span<const std::byte>) { ++received; }, n1);
+  auto t0 = make_udp_transport(io, c0, each_frame([](const WireHeader&, std::span<const std::byte>) {}), n0);
+  auto t1 = make_udp_transport(io, c1,
+                               each_frame([&](const WireHeader&, std::span<const std::byte>) { ++received; }), n1);
   held.release(0);
   held.release(1);
   t0->start();
@@ -297,7 +300,8 @@ TEST_CASE("TCP: a connection is bound by an authenticated Hello, then keeps its 
   NetConfig config = make_config(ports, 0, &keys);
   NetCounters counters;
   std::vector<WireHeader> got;
-  auto t = make_tcp_transport(io, config, [&](const WireHeader& h, std::span<const std::byte>) { got.push_back(h); },
+  auto t = make_tcp_transport(io, config,
+                              each_frame([&](const WireHeader& h, std::span<const std::byte>) { got.push_back(h); }),
                               counters);
   held.release(0);
   t->start();
@@ -351,7 +355,8 @@ TEST_CASE("TCP: packets buffered on two peers' connections are taken as one batc
   NetConfig config = make_config(ports, 0, &keys);
   NetCounters counters;
   int frames = 0, batch_ends = 0;
-  auto t = make_tcp_transport(io, config, [&](const WireHeader&, std::span<const std::byte>) { ++frames; }, counters);
+  auto t = make_tcp_transport(io, config,
+                              each_frame([&](const WireHeader&, std::span<const std::byte>) { ++frames; }), counters);
   t->set_batch_end([&] { ++batch_ends; });
   held.release(0);
   t->start();
@@ -391,7 +396,7 @@ TEST_CASE("TCP: two transports exchange frames and reconnect after the peer rest
   NetConfig c0 = make_config(ports, 0, &keys), c1 = make_config(ports, 1, &keys);
   NetCounters n0, n1, n1b;
   int at1 = 0;
-  auto t0 = make_tcp_transport(io, c0, [](const WireHeader&, std::span<const std::byte>) {}, n0);
+  auto t0 = make_tcp_transport(io, c0, each_frame([](const WireHeader&, std::span<const std::byte>) {}), n0);
   held.release(0);
   held.release(1);
   t0->start();
@@ -399,7 +404,7 @@ TEST_CASE("TCP: two transports exchange frames and reconnect after the peer rest
   WireHeader h;
   h.sender = 0;
   {
-    auto t1 = make_tcp_transport(io, c1, [&](const WireHeader&, std::span<const std::byte>) { ++at1; }, n1);
+    auto t1 = make_tcp_transport(io, c1, each_frame([&](const WireHeader&, std::span<const std::byte>) { ++at1; }), n1);
     t1->start();
     run_until(io, [&] { return t0->reachable_peers() == 1; });
     t0->send(1, h, payload);
@@ -411,7 +416,7 @@ TEST_CASE("TCP: two transports exchange frames and reconnect after the peer rest
   CHECK(n0.tcp_disconnects == 1);
   NetConfig c1b = c1;
   c1b.incarnation = c1.incarnation + 1;  // a restart is a new incarnation
-  auto t1 = make_tcp_transport(io, c1b, [&](const WireHeader&, std::span<const std::byte>) { ++at1; }, n1b);
+  auto t1 = make_tcp_transport(io, c1b, each_frame([&](const WireHeader&, std::span<const std::byte>) { ++at1; }), n1b);
   t1->start();
   run_until(io, [&] { return t0->session().peer_incarnation(1) == c1b.incarnation && t0->reachable_peers() == 1; });
   t0->send(1, h, payload);
@@ -442,8 +447,8 @@ TEST_CASE("TCP keyless: a multi-address cluster (127.0.0.1, .2, .3) connects fro
   std::vector<int> got(3, 0);
   std::vector<std::unique_ptr<Transport>> ts;
   for (int32_t me = 0; me < 3; ++me) {
-    ts.push_back(make_tcp_transport(io, configs[size_t(me)], [&, me](const WireHeader&, std::span<const std::byte>) { ++got[size_t(me)]; },
-                                    counters[size_t(me)]));
+    auto count = [&, me](const WireHeader&, std::span<const std::byte>) { ++got[size_t(me)]; };
+    ts.push_back(make_tcp_transport(io, configs[size_t(me)], each_frame(count), counters[size_t(me)]));
     holders[size_t(me)]->close();
     ts.back()->start();
   }
@@ -475,7 +480,7 @@ TEST_CASE("TCP: unauthenticated connections are bounded in number, bytes and tim
   config.max_pending_connections = 8;
   config.handshake_timeout_us = 300'000;
   NetCounters counters;
-  auto t = make_tcp_transport(io, config, [](const WireHeader&, std::span<const std::byte>) {}, counters);
+  auto t = make_tcp_transport(io, config, each_frame([](const WireHeader&, std::span<const std::byte>) {}), counters);
   held.release(0);
   t->start();
   const tcp::endpoint target(asio::ip::make_address("127.0.0.1"), ports[0]);
