@@ -176,7 +176,8 @@ class FunctionLowering {
   FunctionLowering(const FunctionLowering&) = delete;
   FunctionLowering& operator=(const FunctionLowering&) = delete;
 
-  /// Loads n, me and consts from env (a psync_env*).
+  /// Loads n, me, round, phase and consts from env (a psync_env*), with the
+  /// ranges abi.h promises.
   void read_env(Value* env);
   /// Ends the prologue: allocas (and their sizes, which may read n) go here.
   void begin_body();
@@ -197,6 +198,8 @@ class FunctionLowering {
   Value* n = nullptr;           ///< i64
   Value* state = nullptr;       ///< this process's state (round code)
   Value* me = nullptr;          ///< i64
+  Value* round = nullptr;       ///< i64, env->round (read_env)
+  Value* phase = nullptr;       ///< i64, env->phase (read_env)
   Value* states = nullptr;      ///< spec evaluators: array of state pointers
   Value* old_states = nullptr;  ///< property evaluators: the states before the round
   Value* ho = nullptr;          ///< liveness and assume predicates: u64[n]
