@@ -286,19 +286,28 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
     // One send: guard first, then the value, then the destinations; a later
     // send to the same destination overwrites the slot (last one wins).
     auto emit_send = [&](const Send& s) {
+      auto add_dests = [&](Value* dests) {
+        B.CreateStore(B.CreateOr(B.CreateLoad(i64, outbox), dests), outbox);
+      };
       auto do_send = [&] {
         CValue v = L.own(L.emit(*s.value));
-        Value* dests;
+        auto write_slot = [&](Value* i) { L.store(msg, L.slot(msg, outbox, i), v); };
         if (s.dest == DestKind::All) {
-          dests = L.all_pids();
+          add_dests(L.all_pids());
+          L.for_range(B.getInt64(0), L.n, write_slot, "send");
+        } else if (!s.dest_expr->type->is(TypeKind::PidSet)) {
+          // One process: its slot, without a loop over the others. A pid
+          // outside 0..n-1 (reported where it was converted) sends nothing.
+          Value* d = L.as_i64(L.emit(*s.dest_expr));
+          L.emit_if(B.CreateICmpULT(d, L.n), [&] {
+            add_dests(B.CreateShl(B.getInt64(1), d));
+            write_slot(d);
+          });
         } else {
-          CValue d = L.emit(*s.dest_expr);
-          dests = s.dest_expr->type->is(TypeKind::PidSet) ? d.v : L.bit_of(L.as_i64(d));
+          Value* dests = B.CreateAnd(L.emit(*s.dest_expr).v, L.all_pids());
+          add_dests(dests);
+          L.for_each_bit(dests, write_slot, "send");
         }
-        dests = B.CreateAnd(dests, L.all_pids());
-        Value* pres = B.CreateLoad(i64, outbox);
-        B.CreateStore(B.CreateOr(pres, dests), outbox);
-        L.for_each_bit(dests, [&](Value* i) { L.store(msg, L.slot(msg, outbox, i), v); }, "send");
       };
       if (s.guard) L.emit_if(L.emit(*s.guard).v, do_send);
       else do_send();
