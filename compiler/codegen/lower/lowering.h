@@ -109,6 +109,10 @@ class ModuleLowering {
 
   /// An internal function: drivers reach every function through the descriptor.
   Function* make_fn(const std::string& name, llvm::FunctionType* type);
+  /// Marks f as code a replica runs in every round or instance (LLVM's `hot`):
+  /// at -O2 only these get the optimising code generator (backend.cpp,
+  /// codegen_level_of).
+  static Function* hot(Function* f);
   /// A function with the signature of an abi.h function pointer type.
   template <typename FnPtr>
   Function* make_abi_fn(const std::string& name) {

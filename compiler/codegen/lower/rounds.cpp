@@ -228,7 +228,7 @@ void ModuleLowering::declare_fns() {
     std::vector<llvm::Type*> args{ptr, ptr};
     for (auto& p : f->params) args.push_back(is_word(p->type) ? (llvm::Type*)i64 : (llvm::Type*)ptr);
     args.push_back(ptr);
-    fns[f.get()] = make_fn(qualified("fn", f->name), llvm::FunctionType::get(i64, args, false));
+    fns[f.get()] = hot(make_fn(qualified("fn", f->name), llvm::FunctionType::get(i64, args, false)));
   }
 }
 
@@ -276,7 +276,7 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
   Function* msz = size_fn(qualified(r.name, "msg_size"), words_of(msg));
 
   // send(state, env, outbox)
-  Function* send = make_abi_fn<decltype(RoundDesc::send)>(qualified(r.name, "send"));
+  Function* send = hot(make_abi_fn<decltype(RoundDesc::send)>(qualified(r.name, "send")));
   {
     FunctionLowering L(*this, send, send->getArg(1));
     auto& B = L.B;
@@ -342,7 +342,7 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
   Function* go_when = nullptr;
   if (r.update || !r.is_event()) {
     // update(state, env, mailbox); a closed round without one does nothing.
-    update = make_abi_fn<decltype(RoundDesc::update)>(qualified(r.name, "update"));
+    update = hot(make_abi_fn<decltype(RoundDesc::update)>(qualified(r.name, "update")));
     FunctionLowering L(*this, update, update->getArg(1));
     if (r.update) {
       L.state = update->getArg(0);
@@ -353,7 +353,7 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
     L.B.CreateRetVoid();
   }
   if (r.is_event()) {
-    receive = make_abi_fn<decltype(RoundDesc::receive)>(qualified(r.name, "receive"));
+    receive = hot(make_abi_fn<decltype(RoundDesc::receive)>(qualified(r.name, "receive")));
     {
       FunctionLowering L(*this, receive, receive->getArg(1));
       auto& B = L.B;
@@ -367,7 +367,7 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
       }
       B.CreateRet(B.CreateZExt(L.get(L.go_flag, i1), i32));
     }
-    finish = make_abi_fn<decltype(RoundDesc::finish)>(qualified(r.name, "finish"));
+    finish = hot(make_abi_fn<decltype(RoundDesc::finish)>(qualified(r.name, "finish")));
     {
       FunctionLowering L(*this, finish, finish->getArg(1));
       auto& B = L.B;
@@ -382,7 +382,7 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
     }
   }
   if (r.progress.go_when) {
-    go_when = make_abi_fn<decltype(RoundDesc::go_when)>(qualified(r.name, "go_when"));
+    go_when = hot(make_abi_fn<decltype(RoundDesc::go_when)>(qualified(r.name, "go_when")));
     FunctionLowering L(*this, go_when, go_when->getArg(1));
     L.state = go_when->getArg(0);
     if (r.update) L.bind_mailbox(*r.update->params[0], go_when->getArg(2));
@@ -392,7 +392,7 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
   Function* timeout = nullptr;
   if (r.progress.timeout) {
     // timeout(state, env): `timeout e`, computed by the node as the round starts.
-    timeout = make_abi_fn<decltype(RoundDesc::timeout)>(qualified(r.name, "timeout"));
+    timeout = hot(make_abi_fn<decltype(RoundDesc::timeout)>(qualified(r.name, "timeout")));
     FunctionLowering L(*this, timeout, timeout->getArg(1));
     L.state = timeout->getArg(0);
     L.B.CreateRet(L.as_i64(L.emit(*r.progress.timeout)));
