@@ -67,13 +67,14 @@ std::string registered_targets() {
 // LLVM's code generator compiles as at None (printers, specification
 // evaluators, the checker's tables: most of a module's code, and none of a
 // replica's per-round work). -O3: Aggressive for everything.
-// Why (bench/README.md, "Issue 11, wave 11: the generated code"): on
-// LastVoting (n=3, --window 1000) the hot functions at Less cost 1.92-2.00
-// instead of 2.01-2.14 us of cluster CPU per instance (lowest of 9 runs, three
-// sittings), for 8 ms more CPU in `psyncc build` of OneThirdRule (42.6 ->
-// 51.0 ms) and 23 ms for LastVoting; Less for every function would cost 20
-// and 46 ms. Default and Aggressive make the same code for these functions
-// (Default also branches around a 64-bit division), at the same cost.
+// Why (bench/README.md, "Issue 11, wave 11: the generated code"): for
+// LastVoting's hot functions it halves the instructions (callgrind, 424 ->
+// 246 per decided instance at a replica) and lowered the cluster's CPU per
+// instance in each of five sittings (lowest runs 1.86-2.14 -> 1.85-2.00 us,
+// each within its sitting's spread), for 8 more ms of CPU in `psyncc build -O2` of OneThirdRule (42.6 -> 51.0 ms) and
+// 23 for LastVoting; Less for every function would cost 20 and 46 ms.
+// Default made the same code but for branching around a 64-bit division,
+// at the same cost.
 // (The checker's JIT keeps its own levels, jit.cpp: there the specification
 // evaluators are hot too.)
 llvm::CodeGenOptLevel codegen_level_of(int opt) {
