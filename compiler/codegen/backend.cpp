@@ -71,8 +71,9 @@ std::string registered_targets() {
 // LastVoting's hot functions it halves the instructions (callgrind, 424 ->
 // 246 per decided instance at a replica) and lowered the cluster's CPU per
 // instance in each of five sittings (lowest runs 1.86-2.14 -> 1.85-2.00 us,
-// each within its sitting's spread), for 8 more ms of CPU in `psyncc build -O2` of OneThirdRule (42.6 -> 51.0 ms) and
-// 23 for LastVoting; Less for every function would cost 20 and 46 ms.
+// each within its sitting's spread), for 8 more ms of CPU in `psyncc build
+// -O2` of OneThirdRule (42.6 -> 51.0 ms) and 23 for LastVoting; Less for
+// every function would cost 20 and 46 ms.
 // Default made the same code but for branching around a 64-bit division,
 // at the same cost.
 // (The checker's JIT keeps its own levels, jit.cpp: there the specification

@@ -24,11 +24,12 @@ FunctionLowering::~FunctionLowering() {
 
 // What the ABI promises about env (abi.h, docs/abi.md §5), stated to the
 // optimiser as range metadata on the loads: n is 1..PSYNC_MAX_N; me is
-// 0..n-1 in round code and init (spec evaluators do not read it); round is
-// at least 0, so phase (round / num_rounds) is too. With them, `phase % n`
-// is an unsigned remainder with no guard for n == 0 or INT64_MIN % -1, and
-// the pid it gives needs no range check (below n). Every field is read once,
-// here: a driver does not change env during a call.
+// 0..n-1, stated as below PSYNC_MAX_N (spec evaluators do not read it);
+// round is at least 0, so phase (round / num_rounds) is too. With them,
+// `phase % n` is an unsigned remainder with no guard for n == 0 or
+// INT64_MIN % -1, and the pid it gives needs no range check (below n).
+// Every field is read once, here: a driver does not change env during a
+// call.
 void FunctionLowering::read_env(Value* env_arg) {
   env = env_arg;
   auto ranged = [&](unsigned field, const char* name, const llvm::APInt& lo, const llvm::APInt& hi) {
