@@ -58,17 +58,42 @@ std::string registered_targets() {
   return names;
 }
 
-// The code generator's level for `psyncc build` at each -O level. Up to -O2
-// (the default) the IR is optimised (optimize_module) but machine code is
-// generated as at -O0: FastISel, the fast register allocator, no machine-level
-// passes. On a protocol's few small functions LLVM's full code generator took
-// 40 of the 160 ms of a build at -O2, and the fast one a sixth of that, while
-// the protocol's code is a few percent of a replica's CPU (5.8 instead of
-// 3.3 % for OneThirdRule at --window 1000, bench/README.md, compile).
-// -O3 runs the full code generator. (The checker's JIT keeps its own levels,
-// jit.cpp: there the protocol's code is most of the work.)
+// The code generator's level for `psyncc build` at each -O level.
+// -O0 and -O1: LLVM's None (FastISel, the fast register allocator, which
+// spills every value, no machine passes). -O2 (the default): Less, but only
+// for the functions lowering marks `hot`, what a replica runs in every round
+// or instance (send, update, receive, finish, go_when, timeout, init and the
+// protocol's fns); emit_file marks every other function optnone, which
+// LLVM's code generator compiles as at None (printers, specification
+// evaluators, the checker's tables: most of a module's code, and none of a
+// replica's per-round work). -O3: Aggressive for everything.
+// Why (bench/README.md, "Issue 11, wave 11: the generated code"): for
+// LastVoting's hot functions it halves the instructions (callgrind, 424 ->
+// 246 per decided instance at a replica) and lowered the cluster's CPU per
+// instance in each of five sittings (lowest runs 1.86-2.14 -> 1.85-2.00 us,
+// each within its sitting's spread), for 8 more ms of CPU in `psyncc build
+// -O2` of OneThirdRule (42.6 -> 51.0 ms) and 23 for LastVoting; Less for
+// every function would cost 20 and 46 ms.
+// Default made the same code but for branching around a 64-bit division,
+// at the same cost.
+// (The checker's JIT keeps its own levels, jit.cpp: there the specification
+// evaluators are hot too.)
 llvm::CodeGenOptLevel codegen_level_of(int opt) {
-  return opt == 3 ? llvm::CodeGenOptLevel::Aggressive : llvm::CodeGenOptLevel::None;
+  return opt == 3 ? llvm::CodeGenOptLevel::Aggressive
+         : opt == 2 ? llvm::CodeGenOptLevel::Less
+                    : llvm::CodeGenOptLevel::None;
+}
+
+// At -O2, every function lowering did not mark `hot` gets optnone (and the
+// noinline it requires) once the IR is optimised: the code generator then
+// selects its instructions with FastISel and skips its machine passes.
+void keep_cold_code_fast(llvm::Module& module, int opt) {
+  if (opt != 2) return;
+  for (llvm::Function& f : module) {
+    if (f.isDeclaration() || f.hasFnAttribute(llvm::Attribute::Hot)) continue;
+    f.addFnAttr(llvm::Attribute::OptimizeNone);
+    f.addFnAttr(llvm::Attribute::NoInline);
+  }
 }
 
 // A TargetMachine for a TargetSpec that resolve_target accepted.
@@ -258,6 +283,7 @@ bool emit_file(llvm::Module& module, EmitKind kind, const std::string& path, int
   if (!tm) return false;
   module.setTargetTriple(tm->getTargetTriple().str());
   module.setDataLayout(tm->createDataLayout());
+  keep_cold_code_fast(module, opt_level);
   llvm::legacy::PassManager pm;
   auto file_type = kind == EmitKind::Asm ? llvm::CodeGenFileType::AssemblyFile : llvm::CodeGenFileType::ObjectFile;
   if (tm->addPassesToEmitFile(pm, out, nullptr, file_type)) {

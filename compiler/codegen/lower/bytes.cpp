@@ -22,7 +22,7 @@ namespace psync::lower {
 // compares below (or equal, and then the shorter length decides).
 Function* ModuleLowering::bytes_compare_fn() {
   if (bytes_cmp) return bytes_cmp;
-  bytes_cmp = make_fn("psync.bytes_cmp", llvm::FunctionType::get(i64, {ptr, ptr, i64}, false));
+  bytes_cmp = hot(make_fn("psync.bytes_cmp", llvm::FunctionType::get(i64, {ptr, ptr, i64}, false)));
   Function* f = bytes_cmp;
   llvm::IRBuilder<> B(BasicBlock::Create(C, "entry", f));
   Function* bswap = llvm::Intrinsic::getDeclaration(module.get(), llvm::Intrinsic::bswap, {i64});

@@ -212,6 +212,11 @@ Function* ModuleLowering::make_fn(const std::string& name, llvm::FunctionType* t
   return f;
 }
 
+Function* ModuleLowering::hot(Function* f) {
+  f->addFnAttr(llvm::Attribute::Hot);
+  return f;
+}
+
 std::string ModuleLowering::qualified(const std::string& a, const std::string& b, const std::string& c) const {
   std::string s = prog.name + "." + a;
   if (!b.empty()) s += "." + b;

@@ -264,7 +264,7 @@ Function* ModuleLowering::lower_byzantine() {
 // init(state, env, inputs): inputs normalised to their type, then the vars'
 // initialisers in order.
 Function* ModuleLowering::lower_init() {
-  Function* fn = make_abi_fn<decltype(psync_protocol_desc::init)>(qualified("init"));
+  Function* fn = hot(make_abi_fn<decltype(psync_protocol_desc::init)>(qualified("init")));
   FunctionLowering L(*this, fn, fn->getArg(1));
   auto& B = L.B;
   L.state = fn->getArg(0);

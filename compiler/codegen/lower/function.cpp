@@ -4,6 +4,7 @@
 #include "codegen/lower/lowering.h"
 
 #include "llvm/IR/Intrinsics.h"
+#include "llvm/IR/MDBuilder.h"
 
 namespace psync::lower {
 
@@ -21,10 +22,27 @@ FunctionLowering::~FunctionLowering() {
   if (alloca_point_) alloca_point_->eraseFromParent();
 }
 
+// What the ABI promises about env (abi.h, docs/abi.md §5), stated to the
+// optimiser as range metadata on the loads: n is 1..PSYNC_MAX_N; me is
+// 0..n-1, stated as below PSYNC_MAX_N (spec evaluators do not read it);
+// round is at least 0, so phase (round / num_rounds) is too. With them,
+// `phase % n` is an unsigned remainder with no guard for n == 0 or
+// INT64_MIN % -1, and the pid it gives needs no range check (below n).
+// Every field is read once, here: a driver does not change env during a
+// call.
 void FunctionLowering::read_env(Value* env_arg) {
   env = env_arg;
-  n = B.CreateSExt(load_field(M.abi.Env, env, EnvField::n, "n32"), i64, "n");
-  me = B.CreateSExt(load_field(M.abi.Env, env, EnvField::me, "me32"), i64, "me");
+  auto ranged = [&](unsigned field, const char* name, const llvm::APInt& lo, const llvm::APInt& hi) {
+    auto* load = llvm::cast<llvm::LoadInst>(load_field(M.abi.Env, env, field, name));
+    load->setMetadata(llvm::LLVMContext::MD_range, llvm::MDBuilder(C).createRange(lo, hi));
+    return load;
+  };
+  n = B.CreateZExt(ranged(EnvField::n, "n32", llvm::APInt(32, 1), llvm::APInt(32, PSYNC_MAX_N + 1)), i64, "n");
+  me = B.CreateZExt(ranged(EnvField::me, "me32", llvm::APInt(32, 0), llvm::APInt(32, PSYNC_MAX_N)), i64, "me");
+  // [0, INT64_MIN) in LLVM's wrapped notation: 0..INT64_MAX.
+  const llvm::APInt zero(64, 0), past_max = llvm::APInt::getSignedMinValue(64);
+  round = ranged(EnvField::round, "r", zero, past_max);
+  phase = ranged(EnvField::phase, "phase", zero, past_max);
   consts = load_field(M.abi.Env, env, EnvField::consts, "consts");
 }
 
@@ -61,8 +79,8 @@ Value* FunctionLowering::load_field(llvm::StructType* type, Value* base, unsigne
   return B.CreateLoad(type->getElementType(field), field_ptr(type, base, field), name);
 }
 
-Value* FunctionLowering::env_round() { return load_field(M.abi.Env, env, EnvField::round, "r"); }
-Value* FunctionLowering::env_phase() { return load_field(M.abi.Env, env, EnvField::phase, "phase"); }
+Value* FunctionLowering::env_round() { return round; }
+Value* FunctionLowering::env_phase() { return phase; }
 
 Value* FunctionLowering::state_of_process(Value* states_array, Value* p) {
   return B.CreateLoad(ptr, B.CreateGEP(ptr, states_array, p));

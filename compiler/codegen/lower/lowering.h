@@ -109,6 +109,10 @@ class ModuleLowering {
 
   /// An internal function: drivers reach every function through the descriptor.
   Function* make_fn(const std::string& name, llvm::FunctionType* type);
+  /// Marks f as code a replica runs in every round or instance (LLVM's `hot`):
+  /// at -O2 only these get the optimising code generator (backend.cpp,
+  /// codegen_level_of).
+  static Function* hot(Function* f);
   /// A function with the signature of an abi.h function pointer type.
   template <typename FnPtr>
   Function* make_abi_fn(const std::string& name) {
@@ -176,7 +180,8 @@ class FunctionLowering {
   FunctionLowering(const FunctionLowering&) = delete;
   FunctionLowering& operator=(const FunctionLowering&) = delete;
 
-  /// Loads n, me and consts from env (a psync_env*).
+  /// Loads n, me, round, phase and consts from env (a psync_env*), with the
+  /// ranges abi.h promises.
   void read_env(Value* env);
   /// Ends the prologue: allocas (and their sizes, which may read n) go here.
   void begin_body();
@@ -197,6 +202,8 @@ class FunctionLowering {
   Value* n = nullptr;           ///< i64
   Value* state = nullptr;       ///< this process's state (round code)
   Value* me = nullptr;          ///< i64
+  Value* round = nullptr;       ///< i64, env->round (read_env)
+  Value* phase = nullptr;       ///< i64, env->phase (read_env)
   Value* states = nullptr;      ///< spec evaluators: array of state pointers
   Value* old_states = nullptr;  ///< property evaluators: the states before the round
   Value* ho = nullptr;          ///< liveness and assume predicates: u64[n]

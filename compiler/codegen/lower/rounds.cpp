@@ -228,7 +228,7 @@ void ModuleLowering::declare_fns() {
     std::vector<llvm::Type*> args{ptr, ptr};
     for (auto& p : f->params) args.push_back(is_word(p->type) ? (llvm::Type*)i64 : (llvm::Type*)ptr);
     args.push_back(ptr);
-    fns[f.get()] = make_fn(qualified("fn", f->name), llvm::FunctionType::get(i64, args, false));
+    fns[f.get()] = hot(make_fn(qualified("fn", f->name), llvm::FunctionType::get(i64, args, false)));
   }
 }
 
@@ -276,7 +276,7 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
   Function* msz = size_fn(qualified(r.name, "msg_size"), words_of(msg));
 
   // send(state, env, outbox)
-  Function* send = make_abi_fn<decltype(RoundDesc::send)>(qualified(r.name, "send"));
+  Function* send = hot(make_abi_fn<decltype(RoundDesc::send)>(qualified(r.name, "send")));
   {
     FunctionLowering L(*this, send, send->getArg(1));
     auto& B = L.B;
@@ -286,19 +286,28 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
     // One send: guard first, then the value, then the destinations; a later
     // send to the same destination overwrites the slot (last one wins).
     auto emit_send = [&](const Send& s) {
+      auto add_dests = [&](Value* dests) {
+        B.CreateStore(B.CreateOr(B.CreateLoad(i64, outbox), dests), outbox);
+      };
       auto do_send = [&] {
         CValue v = L.own(L.emit(*s.value));
-        Value* dests;
+        auto write_slot = [&](Value* i) { L.store(msg, L.slot(msg, outbox, i), v); };
         if (s.dest == DestKind::All) {
-          dests = L.all_pids();
+          add_dests(L.all_pids());
+          L.for_range(B.getInt64(0), L.n, write_slot, "send");
+        } else if (!s.dest_expr->type->is(TypeKind::PidSet)) {
+          // One process: its slot, without a loop over the others. A pid
+          // outside 0..n-1 (reported where it was converted) sends nothing.
+          Value* d = L.as_i64(L.emit(*s.dest_expr));
+          L.emit_if(B.CreateICmpULT(d, L.n), [&] {
+            add_dests(B.CreateShl(B.getInt64(1), d));
+            write_slot(d);
+          });
         } else {
-          CValue d = L.emit(*s.dest_expr);
-          dests = s.dest_expr->type->is(TypeKind::PidSet) ? d.v : L.bit_of(L.as_i64(d));
+          Value* dests = B.CreateAnd(L.emit(*s.dest_expr).v, L.all_pids());
+          add_dests(dests);
+          L.for_each_bit(dests, write_slot, "send");
         }
-        dests = B.CreateAnd(dests, L.all_pids());
-        Value* pres = B.CreateLoad(i64, outbox);
-        B.CreateStore(B.CreateOr(pres, dests), outbox);
-        L.for_each_bit(dests, [&](Value* i) { L.store(msg, L.slot(msg, outbox, i), v); }, "send");
       };
       if (s.guard) L.emit_if(L.emit(*s.guard).v, do_send);
       else do_send();
@@ -333,7 +342,7 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
   Function* go_when = nullptr;
   if (r.update || !r.is_event()) {
     // update(state, env, mailbox); a closed round without one does nothing.
-    update = make_abi_fn<decltype(RoundDesc::update)>(qualified(r.name, "update"));
+    update = hot(make_abi_fn<decltype(RoundDesc::update)>(qualified(r.name, "update")));
     FunctionLowering L(*this, update, update->getArg(1));
     if (r.update) {
       L.state = update->getArg(0);
@@ -344,7 +353,7 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
     L.B.CreateRetVoid();
   }
   if (r.is_event()) {
-    receive = make_abi_fn<decltype(RoundDesc::receive)>(qualified(r.name, "receive"));
+    receive = hot(make_abi_fn<decltype(RoundDesc::receive)>(qualified(r.name, "receive")));
     {
       FunctionLowering L(*this, receive, receive->getArg(1));
       auto& B = L.B;
@@ -358,7 +367,7 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
       }
       B.CreateRet(B.CreateZExt(L.get(L.go_flag, i1), i32));
     }
-    finish = make_abi_fn<decltype(RoundDesc::finish)>(qualified(r.name, "finish"));
+    finish = hot(make_abi_fn<decltype(RoundDesc::finish)>(qualified(r.name, "finish")));
     {
       FunctionLowering L(*this, finish, finish->getArg(1));
       auto& B = L.B;
@@ -373,7 +382,7 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
     }
   }
   if (r.progress.go_when) {
-    go_when = make_abi_fn<decltype(RoundDesc::go_when)>(qualified(r.name, "go_when"));
+    go_when = hot(make_abi_fn<decltype(RoundDesc::go_when)>(qualified(r.name, "go_when")));
     FunctionLowering L(*this, go_when, go_when->getArg(1));
     L.state = go_when->getArg(0);
     if (r.update) L.bind_mailbox(*r.update->params[0], go_when->getArg(2));
@@ -383,7 +392,7 @@ llvm::Constant* ModuleLowering::lower_round(const Round& r) {
   Function* timeout = nullptr;
   if (r.progress.timeout) {
     // timeout(state, env): `timeout e`, computed by the node as the round starts.
-    timeout = make_abi_fn<decltype(RoundDesc::timeout)>(qualified(r.name, "timeout"));
+    timeout = hot(make_abi_fn<decltype(RoundDesc::timeout)>(qualified(r.name, "timeout")));
     FunctionLowering L(*this, timeout, timeout->getArg(1));
     L.state = timeout->getArg(0);
     L.B.CreateRet(L.as_i64(L.emit(*r.progress.timeout)));

@@ -86,12 +86,13 @@ typedef struct psync_hooks {
 /* Version 7: the `halted` word of a Byzantine process's state. */
 #define PSYNC_HALTED_FAULTY 2
 
-/* What every entry point knows about where it runs. */
+/* What every entry point knows about where it runs. Generated code relies
+ * on the ranges of n, me, round and phase (docs/abi.md, section 5). */
 struct psync_env {
   int32_t n;               /* number of processes, 1..PSYNC_MAX_N */
   int32_t me;              /* this process, 0..n-1 (unused by spec evaluators) */
-  int64_t round;           /* global round number r */
-  int64_t phase;           /* r / num_rounds */
+  int64_t round;           /* global round number r, >= 0 */
+  int64_t phase;           /* r / num_rounds, so >= 0 */
   const int64_t* consts;   /* values of the protocol's consts, in order */
   const psync_hooks* hooks; /* NULL only without coin() and random(k) (see psync_hooks) */
 };
