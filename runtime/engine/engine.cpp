@@ -103,7 +103,7 @@ void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
   cursor_ = {};
   rng_ = config_.seed ^ (id * 0xD1B54A32D192ED03ull) ^ (uint64_t(config_.me) << 48);
   round_ = -1;
-  decl_index_ = 0;
+  set_decl(0);
   env_.env.round = 0;  // round 0, phase 0: what start() sets, without a division
   env_.env.phase = 0;
   deadline_ = kNoDeadline;
@@ -170,31 +170,52 @@ void Instance::resume(int64_t round, std::span<const std::byte> state, uint64_t 
   run_until_blocked(now_us);
 }
 
+// The round's timeout: `timeout D`, or `timeout e` computed now over the
+// state after send (growing failure-detector timeouts), or the default. A
+// computed value below 1 us counts as 1 us; a huge one never overflows.
+// Inlined: it runs in every round.
+[[gnu::always_inline]] inline void Instance::arm_deadline(int64_t now_us) {
+  const psync_round_desc& d = decl();
+  if (d.flags & PSYNC_ROUND_WAIT) {
+    deadline_ = kNoDeadline;
+    return;
+  }
+  int64_t t = config_.default_timeout_us;
+  if (d.flags & PSYNC_ROUND_HAS_TIMEOUT) t = d.timeout != nullptr ? std::max<int64_t>(d.timeout(state_, &env_.env), 1) : d.timeout_us;
+  t = std::max<int64_t>({t, config_.adaptive_timeout_us, 0});
+  deadline_ = t >= kNoDeadline - now_us ? kNoDeadline - 1 : now_us + t;
+}
+
 // Enters round r (round/round.h, rules 1 and 2): runs send, hands the
 // messages out (not in a skipped round, unless catch-up sends are on), opens
 // the mailbox with the process's own message, then delivers what arrived
 // early.
 void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
-  // round_ is -1 before an instance's first round (decl_index_ is then a
-  // previous instance's); round 0 is declaration 0.
-  decl_index_ = round_ >= 0 ? decl_of_round(r) : r == 0 ? 0 : layout_.decl_of(r);
-  if (round_ >= 0 && r == round_ + 1 && env_.env.round == round_) {
-    // The next round (nearly always): its phase follows from the current
-    // one without a division.
+  if (r == round_ + 1 && round_ >= 0) {
+    // The next round (nearly always): its declaration and phase follow from
+    // the current ones without a division. (round_ is -1 before an
+    // instance's first round.)
+    const uint32_t next = decl_index_ + 1;
+    if (next == layout_.desc->num_rounds) {
+      set_decl(0);
+      ++env_.env.phase;
+    } else {
+      set_decl(next);
+    }
     env_.env.round = r;
-    if (decl_index_ == 0) ++env_.env.phase;
   } else {
+    set_decl(round_ >= 0 ? decl_of_round(r) : r == 0 ? 0 : layout_.decl_of(r));
     set_env_round(r);
   }
   round_ = r;
-  const uint64_t msize = layout_.msg_size[decl_index_];
+  const uint64_t msize = msize_;
   deadline_ = kNoDeadline;
   round_began_us_ = now_us;
   if (config_.record_rounds) std::memcpy(before(), state_, layout_.state_size);
   if (config_.report_round_starts && (!skipped || !config_.suppress_catch_up_sends))
     host_.round_starting(id_, r, {state_, layout_.state_size}, rng_, decided_round_);
 
-  std::byte* const outbox = scratch_outbox(layout_.mailbox_size(decl_index_));
+  std::byte* const outbox = scratch_outbox(8 + uint64_t(layout_.n) * msize);
   const uint64_t out = round::run_send(decl(), env_.env, state_, outbox);
   const bool transmit = !skipped || !config_.suppress_catch_up_sends;
   if (transmit) {
@@ -223,21 +244,6 @@ void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
   step().open(cursor_, state_, mailbox_, own ? outbox + 8 + uint64_t(config_.me) * msize : nullptr);
   if (own) ++counters_.messages_delivered;
   if (future_count_ != 0) deliver_buffered_for_current_round(now_us);  // nearly always none
-}
-
-// The round's timeout: `timeout D`, or `timeout e` computed now over the
-// state after send (growing failure-detector timeouts), or the default. A
-// computed value below 1 us counts as 1 us; a huge one never overflows.
-void Instance::arm_deadline(int64_t now_us) {
-  const psync_round_desc& d = decl();
-  if (d.flags & PSYNC_ROUND_WAIT) {
-    deadline_ = kNoDeadline;
-    return;
-  }
-  int64_t t = config_.default_timeout_us;
-  if (d.flags & PSYNC_ROUND_HAS_TIMEOUT) t = d.timeout != nullptr ? std::max<int64_t>(d.timeout(state_, &env_.env), 1) : d.timeout_us;
-  t = std::max<int64_t>({t, config_.adaptive_timeout_us, 0});
-  deadline_ = t >= kNoDeadline - now_us ? kNoDeadline - 1 : now_us + t;
 }
 
 // Offers one message of the current round to its mailbox (round/round.h,
@@ -322,10 +328,11 @@ void Instance::buffer_future(int32_t sender, int64_t round, std::span<const std:
 
 void Instance::reserve_future(size_t bytes) {
   if (future_size_ + bytes <= future_capacity_) return;
-  const bool in_tail = future_spill_.empty();
-  future_spill_.resize(std::max(2 * size_t(future_capacity_), future_size_ + bytes));
-  if (in_tail) std::memcpy(future_spill_.data(), future_room(), future_size_);
-  future_capacity_ = uint32_t(future_spill_.size());
+  const size_t capacity = std::max(2 * size_t(future_capacity_), future_size_ + bytes);
+  auto spill = std::make_unique_for_overwrite<std::byte[]>(capacity);
+  std::memcpy(spill.get(), future_records(), future_size_);
+  future_spill_ = std::move(spill);
+  future_capacity_ = uint32_t(capacity);
 }
 
 bool Instance::receive(int32_t sender, int64_t round, std::span<const std::byte> payload, int64_t now_us) {
@@ -337,8 +344,10 @@ bool Instance::receive(int32_t sender, int64_t round, std::span<const std::byte>
     ++counters_.invalid_messages_dropped;
     return false;
   }
-  const uint32_t decl_of_msg = decl_of_round(round);
-  if (payload.size() != layout_.msg_size[decl_of_msg]) {
+  // The size of a message of the current round (nearly every one) is kept;
+  // any other round's is looked up.
+  const uint64_t size = round == round_ ? msize_ : layout_.msg_size[decl_of_round(round)];
+  if (payload.size() != size) {
     ++counters_.invalid_messages_dropped;
     return false;
   }
