@@ -248,7 +248,7 @@ void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
 
 // Offers one message of the current round to its mailbox (round/round.h,
 // rule 3) and notes that its sender has reached this round (`sync k`).
-void Instance::deliver(int32_t sender, std::span<const std::byte> payload, int64_t now_us) {
+[[gnu::always_inline]] inline void Instance::deliver(int32_t sender, std::span<const std::byte> payload, int64_t now_us) {
   if (ahead_[size_t(sender)] < round_) ahead_[size_t(sender)] = round_;
   switch (step().offer(cursor_, state_, mailbox_, sender, payload.data())) {
     case round::Offer::Taken: ++counters_.messages_delivered; break;
@@ -380,7 +380,7 @@ bool Instance::receive(int32_t sender, int64_t round, std::span<const std::byte>
 // f+1 rule as Bracha's amplification step, "Asynchronous Byzantine agreement
 // protocols", Inf. Comput. 75(2), 1987).
 [[gnu::always_inline]] inline int64_t Instance::catch_up_target() const {
-  if (max_ahead_ <= round_) return -1;  // nobody ahead: checked once per step of every round
+  if (max_ahead_ <= round_) return -1;  // nobody ahead
   const int32_t f = std::max(config_.byzantine_f, 0);
   if (f == 0) return max_ahead_;
   int64_t above[PSYNC_MAX_N];
@@ -426,7 +426,7 @@ void Instance::on_timer(int64_t now_us) {
   run_until_blocked(now_us);
 }
 
-void Instance::enter_next_round(int64_t now_us) {
+[[gnu::always_inline]] inline void Instance::enter_next_round(int64_t now_us) {
   if (config_.pause_after_decide && decided_round_ == round_ && config_.after_decide_rounds > 0 &&
       lingering_enabled() && !lingering_ && !halted() && !everyone_decided()) {
     paused_ = true;
@@ -473,27 +473,25 @@ void Instance::run_until_blocked(int64_t now_us) {
       end_pause(now_us);
       continue;
     }
-    if (!(decl().flags & PSYNC_ROUND_STRICT)) {
-      const int64_t target = catch_up_target();
-      if (target <= round_) {
+    // Nobody ahead (nearly always), or a strict round, which never catches
+    // up: no catch-up due.
+    const int64_t target = max_ahead_ <= round_ || (decl().flags & PSYNC_ROUND_STRICT) ? -1 : catch_up_target();
+    if (target <= round_) {
+      catch_up_due_ = kNoDeadline;
+    } else if (config_.catch_up_grace_us > 0) {
+      if (catch_up_due_ == kNoDeadline) catch_up_due_ = now_us + config_.catch_up_grace_us;
+      if (now_us >= catch_up_due_) {
         catch_up_due_ = kNoDeadline;
-      } else if (config_.catch_up_grace_us > 0) {
-        if (catch_up_due_ == kNoDeadline) catch_up_due_ = now_us + config_.catch_up_grace_us;
-        if (now_us >= catch_up_due_) {
-          catch_up_due_ = kNoDeadline;
-          catch_up_to(target, now_us);
-          continue;
-        }
-      } else {
-        if (config_.defer_catch_up && !settling_) {
-          catch_up_pending_ = true;  // settle() will do it, unless the round ends first
-        } else {
-          catch_up_to(target, now_us);
-          continue;
-        }
+        catch_up_to(target, now_us);
+        continue;
       }
     } else {
-      catch_up_due_ = kNoDeadline;  // strict rounds never catch up
+      if (config_.defer_catch_up && !settling_) {
+        catch_up_pending_ = true;  // settle() will do it, unless the round ends first
+      } else {
+        catch_up_to(target, now_us);
+        continue;
+      }
     }
     if (!sync_open_ || cursor_.open()) break;
     if (cursor_.closed == round::Closed::Full) ++counters_.rounds_ended_full;
@@ -514,7 +512,7 @@ void Instance::run_until_blocked(int64_t now_us) {
 // instance is over: halted, out of rounds, or decided with its after-decide
 // rounds run and every peer known to have decided — or, failing that,
 // lingered up to the bound (docs/runtime.md, "Lingering").
-void Instance::complete_round(int64_t now_us) {
+[[gnu::always_inline]] inline void Instance::complete_round(int64_t now_us) {
   set_env_round(round_);
   step().complete(cursor_, state_, mailbox_);
   if (config_.record_rounds)

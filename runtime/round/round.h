@@ -37,7 +37,9 @@
 
 namespace psync::round {
 
-inline uint64_t all_of(int32_t n) { return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1; }
+// The set {0..n-1}, for 1 <= n <= PSYNC_MAX_N: one shift, no branch.
+static_assert(PSYNC_MAX_N <= 64, "a set of processes is one 64-bit word");
+inline uint64_t all_of(int32_t n) { return ~uint64_t{0} >> (64 - n); }
 
 // Sizes of one protocol at one n, computed once per driver.
 struct Layout {
