@@ -182,7 +182,7 @@ void Instance::resume(int64_t round, std::span<const std::byte> state, uint64_t 
   }
   int64_t t = config_.default_timeout_us;
   if (d.flags & PSYNC_ROUND_HAS_TIMEOUT) t = d.timeout != nullptr ? std::max<int64_t>(d.timeout(state_, &env_.env), 1) : d.timeout_us;
-  t = std::max<int64_t>({t, config_.adaptive_timeout_us, 0});
+  t = std::max(std::max(t, config_.adaptive_timeout_us), int64_t{0});
   deadline_ = t >= kNoDeadline - now_us ? kNoDeadline - 1 : now_us + t;
 }
 
@@ -427,7 +427,7 @@ void Instance::on_timer(int64_t now_us) {
 }
 
 [[gnu::always_inline]] inline void Instance::enter_next_round(int64_t now_us) {
-  if (config_.pause_after_decide && decided_round_ == round_ && config_.after_decide_rounds > 0 &&
+  if (decided_round_ == round_ && config_.pause_after_decide && config_.after_decide_rounds > 0 &&
       lingering_enabled() && !lingering_ && !halted() && !everyone_decided()) {
     paused_ = true;
     ++counters_.decide_pauses;
@@ -554,7 +554,7 @@ void Instance::run_until_blocked(int64_t now_us) {
       }
     }
   }
-  if (status_ == Status::Running && config_.max_rounds > 0 && round_ + 1 >= config_.max_rounds) {
+  if (config_.max_rounds > 0 && status_ == Status::Running && round_ + 1 >= config_.max_rounds) {
     if (decided_round_ < 0) ++counters_.instances_gave_up;
     finish(EndReason::GaveUp);
   }
