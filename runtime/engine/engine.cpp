@@ -96,11 +96,11 @@ void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
   id_ = id;
   std::fill(ahead_, ahead_ + config_.n, int64_t{-1});
   int64_t* const in = this->inputs();
-  std::fill(in, in + std::max<uint32_t>(layout_.desc->num_inputs, 1), int64_t{0});
-  std::copy_n(inputs.begin(), std::min<size_t>(inputs.size(), layout_.desc->num_inputs), in);
+  const size_t given = std::min<size_t>(inputs.size(), layout_.desc->num_inputs);
+  std::copy_n(inputs.begin(), given, in);
+  std::fill(in + given, in + std::max<uint32_t>(layout_.desc->num_inputs, 1), int64_t{0});
   future_size_ = 0;
   future_count_ = 0;
-  cursor_ = {};
   rng_ = config_.seed ^ (id * 0xD1B54A32D192ED03ull) ^ (uint64_t(config_.me) << 48);
   round_ = -1;
   set_decl(0);
@@ -110,19 +110,17 @@ void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
   catch_up_due_ = kNoDeadline;
   decided_round_ = -1;
   max_ahead_ = -1;
-  sync_open_ = true;
   catch_up_pending_ = false;
-  settling_ = false;
   paused_ = false;
   lingering_ = false;
   peers_decided_ = 0;
   told_ = 0;
-  linger_round_ = 0;
-  linger_us_ = 0;
-  round_began_us_ = 0;
   announced_ = false;
   status_ = Status::Idle;
   end_reason_ = EndReason::None;
+  // Not reset, because the next instance writes them before it reads them:
+  // cursor_, sync_open_ and round_began_us_ (begin_round), linger_round_ and
+  // linger_us_ (when lingering begins); settling_ is false outside settle().
 }
 
 // Sets the env's round and phase (a 64-bit division), unless they are set
