@@ -96,33 +96,31 @@ void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
   id_ = id;
   std::fill(ahead_, ahead_ + config_.n, int64_t{-1});
   int64_t* const in = this->inputs();
-  std::fill(in, in + std::max<uint32_t>(layout_.desc->num_inputs, 1), int64_t{0});
-  std::copy_n(inputs.begin(), std::min<size_t>(inputs.size(), layout_.desc->num_inputs), in);
+  const size_t given = std::min<size_t>(inputs.size(), layout_.desc->num_inputs);
+  std::copy_n(inputs.begin(), given, in);
+  std::fill(in + given, in + std::max<uint32_t>(layout_.desc->num_inputs, 1), int64_t{0});
   future_size_ = 0;
   future_count_ = 0;
-  cursor_ = {};
   rng_ = config_.seed ^ (id * 0xD1B54A32D192ED03ull) ^ (uint64_t(config_.me) << 48);
   round_ = -1;
-  decl_index_ = 0;
+  set_decl(0);
   env_.env.round = 0;  // round 0, phase 0: what start() sets, without a division
   env_.env.phase = 0;
   deadline_ = kNoDeadline;
   catch_up_due_ = kNoDeadline;
   decided_round_ = -1;
   max_ahead_ = -1;
-  sync_open_ = true;
   catch_up_pending_ = false;
-  settling_ = false;
   paused_ = false;
   lingering_ = false;
   peers_decided_ = 0;
   told_ = 0;
-  linger_round_ = 0;
-  linger_us_ = 0;
-  round_began_us_ = 0;
   announced_ = false;
   status_ = Status::Idle;
   end_reason_ = EndReason::None;
+  // Not reset, because the next instance writes them before it reads them:
+  // cursor_, sync_open_ and round_began_us_ (begin_round), linger_round_ and
+  // linger_us_ (when lingering begins); settling_ is false outside settle().
 }
 
 // Sets the env's round and phase (a 64-bit division), unless they are set
@@ -170,31 +168,52 @@ void Instance::resume(int64_t round, std::span<const std::byte> state, uint64_t 
   run_until_blocked(now_us);
 }
 
+// The round's timeout: `timeout D`, or `timeout e` computed now over the
+// state after send (growing failure-detector timeouts), or the default. A
+// computed value below 1 us counts as 1 us; a huge one never overflows.
+// Inlined: it runs in every round.
+[[gnu::always_inline]] inline void Instance::arm_deadline(int64_t now_us) {
+  const psync_round_desc& d = decl();
+  if (d.flags & PSYNC_ROUND_WAIT) {
+    deadline_ = kNoDeadline;
+    return;
+  }
+  int64_t t = config_.default_timeout_us;
+  if (d.flags & PSYNC_ROUND_HAS_TIMEOUT) t = d.timeout != nullptr ? std::max<int64_t>(d.timeout(state_, &env_.env), 1) : d.timeout_us;
+  t = std::max(std::max(t, config_.adaptive_timeout_us), int64_t{0});
+  deadline_ = t >= kNoDeadline - now_us ? kNoDeadline - 1 : now_us + t;
+}
+
 // Enters round r (round/round.h, rules 1 and 2): runs send, hands the
 // messages out (not in a skipped round, unless catch-up sends are on), opens
 // the mailbox with the process's own message, then delivers what arrived
 // early.
 void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
-  // round_ is -1 before an instance's first round (decl_index_ is then a
-  // previous instance's); round 0 is declaration 0.
-  decl_index_ = round_ >= 0 ? decl_of_round(r) : r == 0 ? 0 : layout_.decl_of(r);
-  if (round_ >= 0 && r == round_ + 1 && env_.env.round == round_) {
-    // The next round (nearly always): its phase follows from the current
-    // one without a division.
+  if (r == round_ + 1 && round_ >= 0) {
+    // The next round (nearly always): its declaration and phase follow from
+    // the current ones without a division. (round_ is -1 before an
+    // instance's first round.)
+    const uint32_t next = decl_index_ + 1;
+    if (next == layout_.desc->num_rounds) {
+      set_decl(0);
+      ++env_.env.phase;
+    } else {
+      set_decl(next);
+    }
     env_.env.round = r;
-    if (decl_index_ == 0) ++env_.env.phase;
   } else {
+    set_decl(round_ >= 0 ? decl_of_round(r) : r == 0 ? 0 : layout_.decl_of(r));
     set_env_round(r);
   }
   round_ = r;
-  const uint64_t msize = layout_.msg_size[decl_index_];
+  const uint64_t msize = msize_;
   deadline_ = kNoDeadline;
   round_began_us_ = now_us;
   if (config_.record_rounds) std::memcpy(before(), state_, layout_.state_size);
   if (config_.report_round_starts && (!skipped || !config_.suppress_catch_up_sends))
     host_.round_starting(id_, r, {state_, layout_.state_size}, rng_, decided_round_);
 
-  std::byte* const outbox = scratch_outbox(layout_.mailbox_size(decl_index_));
+  std::byte* const outbox = scratch_outbox(8 + uint64_t(layout_.n) * msize);
   const uint64_t out = round::run_send(decl(), env_.env, state_, outbox);
   const bool transmit = !skipped || !config_.suppress_catch_up_sends;
   if (transmit) {
@@ -225,24 +244,9 @@ void Instance::begin_round(int64_t r, int64_t now_us, bool skipped) {
   if (future_count_ != 0) deliver_buffered_for_current_round(now_us);  // nearly always none
 }
 
-// The round's timeout: `timeout D`, or `timeout e` computed now over the
-// state after send (growing failure-detector timeouts), or the default. A
-// computed value below 1 us counts as 1 us; a huge one never overflows.
-void Instance::arm_deadline(int64_t now_us) {
-  const psync_round_desc& d = decl();
-  if (d.flags & PSYNC_ROUND_WAIT) {
-    deadline_ = kNoDeadline;
-    return;
-  }
-  int64_t t = config_.default_timeout_us;
-  if (d.flags & PSYNC_ROUND_HAS_TIMEOUT) t = d.timeout != nullptr ? std::max<int64_t>(d.timeout(state_, &env_.env), 1) : d.timeout_us;
-  t = std::max<int64_t>({t, config_.adaptive_timeout_us, 0});
-  deadline_ = t >= kNoDeadline - now_us ? kNoDeadline - 1 : now_us + t;
-}
-
 // Offers one message of the current round to its mailbox (round/round.h,
 // rule 3) and notes that its sender has reached this round (`sync k`).
-void Instance::deliver(int32_t sender, std::span<const std::byte> payload, int64_t now_us) {
+[[gnu::always_inline]] inline void Instance::deliver(int32_t sender, std::span<const std::byte> payload, int64_t now_us) {
   if (ahead_[size_t(sender)] < round_) ahead_[size_t(sender)] = round_;
   switch (step().offer(cursor_, state_, mailbox_, sender, payload.data())) {
     case round::Offer::Taken: ++counters_.messages_delivered; break;
@@ -322,10 +326,11 @@ void Instance::buffer_future(int32_t sender, int64_t round, std::span<const std:
 
 void Instance::reserve_future(size_t bytes) {
   if (future_size_ + bytes <= future_capacity_) return;
-  const bool in_tail = future_spill_.empty();
-  future_spill_.resize(std::max(2 * size_t(future_capacity_), future_size_ + bytes));
-  if (in_tail) std::memcpy(future_spill_.data(), future_room(), future_size_);
-  future_capacity_ = uint32_t(future_spill_.size());
+  const size_t capacity = std::max(2 * size_t(future_capacity_), future_size_ + bytes);
+  auto spill = std::make_unique_for_overwrite<std::byte[]>(capacity);
+  std::memcpy(spill.get(), future_records(), future_size_);
+  future_spill_ = std::move(spill);
+  future_capacity_ = uint32_t(capacity);
 }
 
 bool Instance::receive(int32_t sender, int64_t round, std::span<const std::byte> payload, int64_t now_us) {
@@ -337,8 +342,10 @@ bool Instance::receive(int32_t sender, int64_t round, std::span<const std::byte>
     ++counters_.invalid_messages_dropped;
     return false;
   }
-  const uint32_t decl_of_msg = decl_of_round(round);
-  if (payload.size() != layout_.msg_size[decl_of_msg]) {
+  // The size of a message of the current round (nearly every one) is kept;
+  // any other round's is looked up.
+  const uint64_t size = round == round_ ? msize_ : layout_.msg_size[decl_of_round(round)];
+  if (payload.size() != size) {
     ++counters_.invalid_messages_dropped;
     return false;
   }
@@ -371,7 +378,7 @@ bool Instance::receive(int32_t sender, int64_t round, std::span<const std::byte>
 // f+1 rule as Bracha's amplification step, "Asynchronous Byzantine agreement
 // protocols", Inf. Comput. 75(2), 1987).
 [[gnu::always_inline]] inline int64_t Instance::catch_up_target() const {
-  if (max_ahead_ <= round_) return -1;  // nobody ahead: checked once per step of every round
+  if (max_ahead_ <= round_) return -1;  // nobody ahead
   const int32_t f = std::max(config_.byzantine_f, 0);
   if (f == 0) return max_ahead_;
   int64_t above[PSYNC_MAX_N];
@@ -417,8 +424,8 @@ void Instance::on_timer(int64_t now_us) {
   run_until_blocked(now_us);
 }
 
-void Instance::enter_next_round(int64_t now_us) {
-  if (config_.pause_after_decide && decided_round_ == round_ && config_.after_decide_rounds > 0 &&
+[[gnu::always_inline]] inline void Instance::enter_next_round(int64_t now_us) {
+  if (decided_round_ == round_ && config_.pause_after_decide && config_.after_decide_rounds > 0 &&
       lingering_enabled() && !lingering_ && !halted() && !everyone_decided()) {
     paused_ = true;
     ++counters_.decide_pauses;
@@ -464,27 +471,25 @@ void Instance::run_until_blocked(int64_t now_us) {
       end_pause(now_us);
       continue;
     }
-    if (!(decl().flags & PSYNC_ROUND_STRICT)) {
-      const int64_t target = catch_up_target();
-      if (target <= round_) {
+    // Nobody ahead (nearly always), or a strict round, which never catches
+    // up: no catch-up due.
+    const int64_t target = max_ahead_ <= round_ || (decl().flags & PSYNC_ROUND_STRICT) ? -1 : catch_up_target();
+    if (target <= round_) {
+      catch_up_due_ = kNoDeadline;
+    } else if (config_.catch_up_grace_us > 0) {
+      if (catch_up_due_ == kNoDeadline) catch_up_due_ = now_us + config_.catch_up_grace_us;
+      if (now_us >= catch_up_due_) {
         catch_up_due_ = kNoDeadline;
-      } else if (config_.catch_up_grace_us > 0) {
-        if (catch_up_due_ == kNoDeadline) catch_up_due_ = now_us + config_.catch_up_grace_us;
-        if (now_us >= catch_up_due_) {
-          catch_up_due_ = kNoDeadline;
-          catch_up_to(target, now_us);
-          continue;
-        }
-      } else {
-        if (config_.defer_catch_up && !settling_) {
-          catch_up_pending_ = true;  // settle() will do it, unless the round ends first
-        } else {
-          catch_up_to(target, now_us);
-          continue;
-        }
+        catch_up_to(target, now_us);
+        continue;
       }
     } else {
-      catch_up_due_ = kNoDeadline;  // strict rounds never catch up
+      if (config_.defer_catch_up && !settling_) {
+        catch_up_pending_ = true;  // settle() will do it, unless the round ends first
+      } else {
+        catch_up_to(target, now_us);
+        continue;
+      }
     }
     if (!sync_open_ || cursor_.open()) break;
     if (cursor_.closed == round::Closed::Full) ++counters_.rounds_ended_full;
@@ -505,7 +510,7 @@ void Instance::run_until_blocked(int64_t now_us) {
 // instance is over: halted, out of rounds, or decided with its after-decide
 // rounds run and every peer known to have decided — or, failing that,
 // lingered up to the bound (docs/runtime.md, "Lingering").
-void Instance::complete_round(int64_t now_us) {
+[[gnu::always_inline]] inline void Instance::complete_round(int64_t now_us) {
   set_env_round(round_);
   step().complete(cursor_, state_, mailbox_);
   if (config_.record_rounds)
@@ -547,7 +552,7 @@ void Instance::complete_round(int64_t now_us) {
       }
     }
   }
-  if (status_ == Status::Running && config_.max_rounds > 0 && round_ + 1 >= config_.max_rounds) {
+  if (config_.max_rounds > 0 && status_ == Status::Running && round_ + 1 >= config_.max_rounds) {
     if (decided_round_ < 0) ++counters_.instances_gave_up;
     finish(EndReason::GaveUp);
   }

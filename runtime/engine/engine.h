@@ -279,8 +279,15 @@ class Instance {
   };
   static Instance& owner_of(const psync_env* env) { return *reinterpret_cast<const OwnedEnv*>(env)->owner; }
 
-  const psync_round_desc& decl() const { return layout_.desc->rounds[decl_index_]; }
-  round::Step step() const { return {decl(), env_.env, layout_.msg_size[decl_index_]}; }
+  // The current round's declaration and message size, kept with the round
+  // (begin_round) rather than looked up through the layout at each use.
+  const psync_round_desc& decl() const { return *decl_; }
+  round::Step step() const { return {*decl_, env_.env, msize_}; }
+  void set_decl(uint32_t index) {
+    decl_index_ = index;
+    decl_ = &layout_.desc->rounds[index];
+    msize_ = uint32_t(layout_.msg_size[index]);
+  }
   void set_env_round(int64_t r);
   uint32_t decl_of_round(int64_t r) const;
   void begin_round(int64_t r, int64_t now_us, bool skipped);
@@ -316,6 +323,7 @@ class Instance {
   // (thousands are in flight, more than the cache holds) costs few misses.
   const Layout& layout_;
   const Config& config_;
+  const psync_round_desc* decl_ = nullptr;  // layout_.desc->rounds[decl_index_]
   int64_t round_ = -1;
   int64_t deadline_ = kNoDeadline;
   int64_t catch_up_due_ = kNoDeadline;  // with a catch-up grace: when it happens
@@ -328,6 +336,7 @@ class Instance {
   int64_t* ahead_ = nullptr;        // highest round seen from each sender; -1 = none (then the inputs)
   uint32_t future_count_ = 0;
   uint32_t decl_index_ = 0;
+  uint32_t msize_ = 0;  // layout_.msg_size[decl_index_]
   Status status_ = Status::Idle;
   bool sync_open_ = true;       // `sync k` satisfied for this round
   bool catch_up_pending_ = false;
@@ -343,8 +352,8 @@ class Instance {
   // Colder: decisions, lingering, buffering for later rounds, set-up.
   uint64_t told_ = 0;           // peers sent a frame with our decided bit
   uint32_t future_size_ = 0;     // bytes of records
-  uint32_t future_capacity_ = 0;
-  std::vector<std::byte> future_spill_;
+  uint32_t future_capacity_ = 0;  // bytes: of the tail's room, or of future_spill_
+  std::unique_ptr<std::byte[]> future_spill_;
   uint64_t id_;
   uint64_t rng_;
   int64_t linger_round_ = 0;    // round and time lingering began
@@ -362,7 +371,7 @@ class Instance {
   // Where the future records are: the tail's room until they once outgrew
   // it, future_spill_ from then on (not a stored pointer: the slot fits in
   // 512 bytes for LastVoting at n = 3 by these 8 bytes).
-  std::byte* future_records() { return future_spill_.empty() ? future_room() : future_spill_.data(); }
+  std::byte* future_records() { return future_spill_ == nullptr ? future_room() : future_spill_.get(); }
   std::byte* before() const { return future_room() + ((future_room_bytes(layout_, config_) + 7) & ~size_t{7}); }
 };
 

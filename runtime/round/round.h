@@ -37,7 +37,9 @@
 
 namespace psync::round {
 
-inline uint64_t all_of(int32_t n) { return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1; }
+// The set {0..n-1}, for 1 <= n <= PSYNC_MAX_N: one shift, no branch.
+static_assert(PSYNC_MAX_N <= 64, "a set of processes is one 64-bit word");
+inline uint64_t all_of(int32_t n) { return ~uint64_t{0} >> (64 - n); }
 
 // Sizes of one protocol at one n, computed once per driver.
 struct Layout {
@@ -118,9 +120,40 @@ inline uint64_t run_send(const psync_round_desc& d, const psync_env& env, void* 
   return to;
 }
 
+// Byte moves of a round's common sizes without a library call: a message of
+// 8 to 16 bytes (one or two words, most protocols') and a mailbox of 16 to
+// 64 bytes (its presence word and a few slots) take two or four
+// overlapping fixed-size moves; any other size goes to memcpy / memset.
+inline void copy_message(void* to, const void* from, uint64_t size) {
+  if (size >= 8 && size <= 16) {
+    uint64_t head, tail;
+    std::memcpy(&head, from, 8);
+    std::memcpy(&tail, static_cast<const char*>(from) + size - 8, 8);
+    std::memcpy(to, &head, 8);
+    std::memcpy(static_cast<char*>(to) + size - 8, &tail, 8);
+  } else if (size != 0) {
+    std::memcpy(to, from, size);
+  }
+}
+
+inline void clear_mailbox(void* box, uint64_t size) {
+  char* const p = static_cast<char*>(box);
+  if (size >= 16 && size <= 64) {
+    const uint64_t zero[2] = {0, 0};
+    std::memcpy(p, zero, 16);
+    std::memcpy(p + size - 16, zero, 16);
+    if (size > 32) {
+      std::memcpy(p + 16, zero, 16);
+      std::memcpy(p + size - 32, zero, 16);
+    }
+  } else {
+    std::memset(p, 0, size);
+  }
+}
+
 inline void Step::open(Cursor& c, void* state, void* mailbox, const void* own) const {
   c = Cursor{};
-  std::memset(mailbox, 0, 8 + uint64_t(env_->n) * msize_);
+  clear_mailbox(mailbox, 8 + uint64_t(env_->n) * msize_);
   if (halted(state)) {
     c.closed = Closed::Halted;
     return;
@@ -140,7 +173,7 @@ inline Offer Step::offer(Cursor& c, void* state, void* mailbox, int32_t sender, 
 inline void Step::deliver(Cursor& c, void* state, void* mailbox, int32_t sender, const void* payload) const {
   c.heard |= uint64_t{1} << sender;
   std::memcpy(mailbox, &c.heard, 8);
-  if (msize_ != 0) std::memcpy(static_cast<char*>(mailbox) + 8 + uint64_t(sender) * msize_, payload, msize_);
+  copy_message(static_cast<char*>(mailbox) + 8 + uint64_t(sender) * msize_, payload, msize_);
   if (!event()) return;
   if (d_->receive(state, env_, sender, payload) != 0) c.closed = Closed::Go;
   if (halted(state)) c.closed = Closed::Halted;
