@@ -82,13 +82,11 @@ DecodeStatus Transport::accept_packet(std::span<const std::byte> packet, int32_t
   frames.clear();
   s = decode_frames(packet_body(packet), session_.limits(), h.sender,
                     [&](const WireHeader& fh, std::span<const std::byte> payload) {
+                      ++counters_.frames_received;
+                      if (fh.kind == FrameKind::Decided) ++counters_.decided_frames_received;
                       frames.emplace_back(fh, payload);
                       return true;
                     });
-  for (const auto& [fh, payload] : frames) {
-    ++counters_.frames_received;
-    if (fh.kind == FrameKind::Decided) ++counters_.decided_frames_received;
-  }
   if (!frames.empty()) on_packet_(frames);
   frames_.swap(frames);
   if (s != DecodeStatus::Ok) counters_.count_rejected(s);
