@@ -983,7 +983,7 @@ class Node final : public engine::Host {
     status_[id] = Active;
     ++counters_.instances_started;
     frontier_ = std::max(frontier_, id + 1);
-    fill_inputs_for_instance(desc_, options_, n_, id, inputs_, input_buffers());
+    fill_inputs_for_instance(desc_, options_, n_, id, inputs_, input_buffers(), input_key_);
     const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
     const int32_t s = table_.claim(id, [&](void* at, std::byte* tail) {
       new (at) engine::Instance(layout_, config_, options_.consts.data(), id, inputs, *this, engine_counters_, tail);
@@ -1283,7 +1283,7 @@ class Node final : public engine::Host {
       status_[i] = Active;
       ++counters_.instances_started;
       ++counters_.instances_resumed;
-      fill_inputs_for_instance(desc_, options_, n_, i, inputs_, input_buffers());
+      fill_inputs_for_instance(desc_, options_, n_, i, inputs_, input_buffers(), input_key_);
       const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
       const int32_t s = table_.claim(i, [&](void* at, std::byte* tail) {
         new (at) engine::Instance(layout_, config_, options_.consts.data(), i, inputs, *this, engine_counters_, tail);
@@ -1531,6 +1531,7 @@ class Node final : public engine::Host {
   std::optional<Liar> liar_;        // --lie
   std::vector<std::byte> lie_buf_;
   std::vector<int64_t> inputs_;  // scratch: the inputs of the instance being started
+  const uint64_t input_key_ = random_input_key(options_);  // fill_inputs_for_instance
   // Scratch for bytes inputs: their words point here until init has read them.
   std::vector<std::vector<int64_t>> input_buffers_;
   std::vector<std::vector<int64_t>>* input_buffers() {
