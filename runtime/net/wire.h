@@ -224,6 +224,18 @@ inline DecodeStatus read_varint(const std::byte*& p, const std::byte* end, uint6
   return read_varint_long(p, end, out);
 }
 
+// A frame's three varints after its flags byte (instance delta, round,
+// payload length), read one after another, for a frame where they are not
+// all one byte (decode_frame reads those inline). Returned by value, so that
+// decode_frame's read position never has its address taken and stays in a
+// register.
+struct FrameVarints {
+  DecodeStatus status = DecodeStatus::Ok;
+  const std::byte* end = nullptr;  // past the third, on Ok
+  uint64_t delta = 0, round = 0, length = 0;
+};
+FrameVarints read_frame_varints(const std::byte* p, const std::byte* end);
+
 // A frame's instance as the zigzag of its two's complement difference from
 // the previous frame's (small either way: frames go out nearly in order).
 inline uint64_t zigzag_delta(uint64_t from, uint64_t to) {
@@ -299,10 +311,22 @@ inline std::byte* write_frame(std::byte* p, const WireHeader& h, std::span<const
     default: return DecodeStatus::BadEncoding;  // reserved bits, or a combination with no meaning
   }
   h.decided = (flags & kFlagDecided) != 0;
-  uint64_t delta = 0, round = 0, length = 0;
-  if (DecodeStatus s = read_varint(p, end, delta); s != DecodeStatus::Ok) return s;
-  if (DecodeStatus s = read_varint(p, end, round); s != DecodeStatus::Ok) return s;
-  if (DecodeStatus s = read_varint(p, end, length); s != DecodeStatus::Ok) return s;
+  uint64_t delta, round, length;
+  if (end - p >= 3 && ((uint8_t(p[0]) | uint8_t(p[1]) | uint8_t(p[2])) & 0x80) == 0) {
+    // Nearly every frame: a small instance delta, a round below 128 and a
+    // short payload, each varint one byte (and so canonical).
+    delta = uint8_t(p[0]);
+    round = uint8_t(p[1]);
+    length = uint8_t(p[2]);
+    p += 3;
+  } else {
+    const FrameVarints v = read_frame_varints(p, end);
+    if (v.status != DecodeStatus::Ok) return v.status;
+    delta = v.delta;
+    round = v.round;
+    length = v.length;
+    p = v.end;
+  }
   // Undo the zigzag; the instance must stay in [0, 2^63).
   const int64_t d = int64_t(delta >> 1) ^ -int64_t(delta & 1);
   int64_t instance = 0;
