@@ -136,8 +136,8 @@ DecodeStatus decode_packet_header(std::span<const std::byte> bytes, const Decode
 // it a call whose header the caller then re-read from the stack, ~100
 // instructions a frame at the coordinator).
 [[gnu::always_inline]] inline DecodeStatus decode_frame(std::span<const std::byte> bytes, const DecodeLimits& limits,
-                                 uint64_t& prev_instance, WireHeader& h, std::span<const std::byte>& payload,
-                                 size_t& consumed);
+                                                        uint64_t& prev_instance, WireHeader& h,
+                                                        std::span<const std::byte>& payload, size_t& consumed);
 
 // The frames of a Messages packet's body (between the header and the MAC),
 // each handed to on_frame as it is decoded. Stops at the first bad frame
