@@ -4,6 +4,7 @@
 #include "net/transport.h"
 
 #include <algorithm>
+#include <functional>
 
 namespace psync::net {
 
@@ -82,13 +83,11 @@ DecodeStatus Transport::accept_packet(std::span<const std::byte> packet, int32_t
   frames.clear();
   s = decode_frames(packet_body(packet), session_.limits(), h.sender,
                     [&](const WireHeader& fh, std::span<const std::byte> payload) {
+                      ++counters_.frames_received;
+                      if (fh.kind == FrameKind::Decided) ++counters_.decided_frames_received;
                       frames.emplace_back(fh, payload);
                       return true;
                     });
-  for (const auto& [fh, payload] : frames) {
-    ++counters_.frames_received;
-    if (fh.kind == FrameKind::Decided) ++counters_.decided_frames_received;
-  }
   if (!frames.empty()) on_packet_(frames);
   frames_.swap(frames);
   if (s != DecodeStatus::Ok) counters_.count_rejected(s);
@@ -149,20 +148,18 @@ void Transport::post_flush() {
   });
 }
 
-void Transport::send_notice(int32_t to, uint64_t instance) {
-  notices_[size_t(to)].push_back(instance);
-  schedule_flush();
-}
-
 // One Decided frame per peer and flush (more only when the instances span
 // more than a bitmap holds), instead of a frame per decided instance.
 void Transport::send_gathered_notices() {
   for (int32_t to = 0; to < config_.n; ++to) {
     std::vector<uint64_t>& list = notices_[size_t(to)];
     if (list.empty()) continue;
-    // Instances mostly decide in order: sort only when they did not.
-    if (!std::is_sorted(list.begin(), list.end())) std::sort(list.begin(), list.end());
-    list.erase(std::unique(list.begin(), list.end()), list.end());
+    // Instances mostly decide in order, each once: sort and drop repeats
+    // only when they did not (one pass finds out).
+    if (std::adjacent_find(list.begin(), list.end(), std::greater_equal<uint64_t>()) != list.end()) {
+      std::sort(list.begin(), list.end());
+      list.erase(std::unique(list.begin(), list.end()), list.end());
+    }
     WireHeader h;
     h.kind = FrameKind::Decided;
     h.decided = true;

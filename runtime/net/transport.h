@@ -159,7 +159,10 @@ class Transport {
   // Decided frame (a bitmap; wire.h), and an Answer (its decided value, for
   // a peer that is behind; false, and nothing sent, when the value is longer
   // than an Answer may carry).
-  void send_notice(int32_t to, uint64_t instance);
+  void send_notice(int32_t to, uint64_t instance) {  // inline: two per decided instance and peer pair
+    notices_[size_t(to)].push_back(instance);
+    schedule_flush();
+  }
   bool send_answer(int32_t to, uint64_t instance, int64_t round, std::string_view value);
   // Writes out everything queued (after before_send). Also posted
   // automatically after a send.

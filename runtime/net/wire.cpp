@@ -58,6 +58,15 @@ DecodeStatus read_varint_long(const std::byte*& p, const std::byte* end, uint64_
   }
 }
 
+FrameVarints read_frame_varints(const std::byte* p, const std::byte* end) {
+  FrameVarints v;
+  v.status = read_varint(p, end, v.delta);
+  if (v.status == DecodeStatus::Ok) v.status = read_varint(p, end, v.round);
+  if (v.status == DecodeStatus::Ok) v.status = read_varint(p, end, v.length);
+  v.end = p;
+  return v;
+}
+
 void encode_packet_header(const PacketHeader& h, std::vector<std::byte>& out) {
   const size_t at = out.size();
   out.resize(at + kPacketHeaderSize);

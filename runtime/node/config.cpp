@@ -182,14 +182,20 @@ std::vector<int64_t> inputs_for_instance(const psync_protocol_desc& desc, const 
 
 void fill_inputs_for_instance(const psync_protocol_desc& desc, const Options& o, int32_t n, uint64_t instance,
                               std::span<int64_t> out, std::vector<std::vector<int64_t>>* buffers) {
+  fill_inputs_for_instance(desc, o, n, instance, out, buffers, random_input_key(o));
+}
+
+uint64_t random_input_key(const Options& o) { return splitmix(splitmix(o.seed) ^ uint64_t(o.id) * 0x100000001b3ull); }
+
+void fill_inputs_for_instance(const psync_protocol_desc& desc, const Options& o, int32_t n, uint64_t instance,
+                              std::span<int64_t> out, std::vector<std::vector<int64_t>>* buffers, uint64_t key) {
   for (uint32_t i = 0; i < desc.num_inputs && i < out.size(); ++i) {
     const InputSpec& s = o.inputs[i];
     if (desc.inputs[i].kind == PSYNC_KIND_BYTES) {
       if (buffers == nullptr) throw ConfigError("bytes inputs need a buffer for their values");
       std::string value;
       if (s.mode == InputSpec::Mode::Random) {
-        uint64_t r = splitmix(splitmix(splitmix(o.seed) ^ uint64_t(o.id) * 0x100000001b3ull) ^
-                              instance * 0x9E3779B97F4A7C15ull ^ i);
+        uint64_t r = splitmix(key ^ instance * 0x9E3779B97F4A7C15ull ^ i);
         const uint64_t len = 1 + r % uint64_t(std::min<int64_t>(s.capacity, 8));
         for (uint64_t k = 0; k < len; ++k) {
           r = splitmix(r);
@@ -206,8 +212,7 @@ void fill_inputs_for_instance(const psync_protocol_desc& desc, const Options& o,
       case InputSpec::Mode::Constant: out[i] = s.values[0]; break;
       case InputSpec::Mode::List: out[i] = s.values[instance % s.values.size()]; break;
       case InputSpec::Mode::Random: {
-        const uint64_t r = splitmix(splitmix(splitmix(o.seed) ^ uint64_t(o.id) * 0x100000001b3ull) ^
-                                    instance * 0x9E3779B97F4A7C15ull ^ i);
+        const uint64_t r = splitmix(key ^ instance * 0x9E3779B97F4A7C15ull ^ i);
         switch (psync_kind(desc.inputs[i].kind)) {
           case PSYNC_KIND_BOOL: out[i] = int64_t(r & 1); break;
           case PSYNC_KIND_PID: out[i] = int64_t(r % uint64_t(n)); break;

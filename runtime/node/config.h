@@ -130,5 +130,12 @@ std::vector<int64_t> inputs_for_instance(const psync_protocol_desc& desc, const 
 // the protocol has bytes inputs.
 void fill_inputs_for_instance(const psync_protocol_desc& desc, const Options& o, int32_t n, uint64_t instance,
                               std::span<int64_t> out, std::vector<std::vector<int64_t>>* buffers = nullptr);
+// The part of every random input's seed that depends only on --seed and the
+// process id. The node computes it once and passes it to the overload
+// below, which then mixes only the instance and the input's index (two of
+// the three mixing steps per instance were this constant).
+uint64_t random_input_key(const Options& o);
+void fill_inputs_for_instance(const psync_protocol_desc& desc, const Options& o, int32_t n, uint64_t instance,
+                              std::span<int64_t> out, std::vector<std::vector<int64_t>>* buffers, uint64_t key);
 
 }  // namespace psync::node

@@ -74,7 +74,9 @@ class Learner {
   // An Answer from `peer`. Returns the value to adopt once the rule holds.
   std::optional<std::string> answer(uint64_t instance, int32_t peer, std::string_view value);
   // The instance was decided or learned: forget its tally.
-  void forget(uint64_t instance) { tallies_.erase(instance); }
+  void forget(uint64_t instance) {  // every decision asks; tallies are rare (answers with f > 0)
+    if (!tallies_.empty()) tallies_.erase(instance);
+  }
   size_t pending_tallies() const { return tallies_.size(); }
 
   static constexpr size_t kMaxHints = 1 << 16;

@@ -212,55 +212,51 @@ class InstanceTable {
 // write(2) per flush: no stdio, no allocation per line.
 class DecisionWriter {
  public:
-  DecisionWriter() { buffer_.reserve(kCapacity + kLineMax); }
+  // `id`: this replica's, the same in every line: its piece of the line is
+  // formatted once, here.
+  explicit DecisionWriter(int32_t id) : data_(new char[kCapacity + kLineMax]), capacity_(kCapacity + kLineMax) {
+    char* p = prefix_;
+    p = put(p, "{\"id\":");
+    p = std::to_chars(p, prefix_ + sizeof prefix_, id).ptr;
+    p = put(p, ",\"instance\":");
+    prefix_len_ = size_t(p - prefix_);
+  }
 
-  bool wants_flush() const { return buffer_.size() >= kCapacity; }
-  bool empty() const { return buffer_.empty(); }
-  std::string& buffer() { return buffer_; }
+  bool wants_flush() const { return size_ >= kCapacity; }
+  bool empty() const { return size_ == 0; }
 
-  // {"id":0,"instance":3,"round":1,"value":42,"us":1804}: formatted in a
-  // local array (fixed pieces copied at their known length, numbers by
-  // to_chars) and appended to the buffer once, not piece by piece (a long
-  // value, an array say, is appended on its own). The pieces are inlined,
-  // so that each fixed one is a copy of a length known at compile time, not
-  // a call (seven per line) and a copy of a length known at run time.
-  void append_int_line(int32_t id, uint64_t instance, int64_t round, std::string_view value, int64_t us) {
-    char line[kLineMax];
-    size_t len = 0;
-    const auto piece = [&](std::string_view text) __attribute__((always_inline)) {
-      if (len + text.size() > sizeof line) {  // an array or object value (abi/typed_values.h) may be long
-        buffer_.append(line, len);
-        buffer_ += text;
-        len = 0;
-        return;
-      }
-      std::memcpy(line + len, text.data(), text.size());
-      len += text.size();
-    };
-    const auto number = [&](auto v) { len = size_t(std::to_chars(line + len, line + sizeof line, v).ptr - line); };
-    piece("{\"id\":");
-    number(id);
-    piece(",\"instance\":");
-    number(instance);
-    piece(",\"round\":");
-    number(round);
-    piece(",\"value\":");
-    piece(value);
-    piece(",\"us\":");
-    if (len + 24 > sizeof line) {
-      buffer_.append(line, len);
-      len = 0;
-    }
-    number(us);
-    piece("}\n");
-    buffer_.append(line, len);
+  void append(std::string_view text) {
+    reserve(text.size());
+    std::memcpy(data_.get() + size_, text.data(), text.size());
+    size_ += text.size();
+  }
+
+  // {"id":0,"instance":3,"round":1,"value":42,"us":1804}: written in place
+  // at the buffer's end (room for the longest line is made first), the
+  // fixed pieces as copies of a length known at compile time, the numbers
+  // by to_chars, the id's piece copied whole.
+  void append_int_line(uint64_t instance, int64_t round, std::string_view value, int64_t us) {
+    reserve(sizeof prefix_ + 3 * 20 + value.size() + 32);
+    char* p = data_.get() + size_;
+    std::memcpy(p, prefix_, sizeof prefix_);  // a fixed length: one copy, whatever the id's digits
+    p += prefix_len_;
+    p = std::to_chars(p, p + 20, instance).ptr;
+    p = put(p, ",\"round\":");
+    p = std::to_chars(p, p + 20, round).ptr;
+    p = put(p, ",\"value\":");
+    std::memcpy(p, value.data(), value.size());  // an array or object value (abi/typed_values.h) may be long
+    p += value.size();
+    p = put(p, ",\"us\":");
+    p = std::to_chars(p, p + 20, us).ptr;
+    p = put(p, "}\n");
+    size_ = size_t(p - data_.get());
   }
 
   void write_out() {
-    if (buffer_.empty()) return;
+    if (size_ == 0) return;
     std::fflush(stdout);  // anything stdio still holds goes first
-    const char* at = buffer_.data();
-    size_t left = buffer_.size();
+    const char* at = data_.get();
+    size_t left = size_;
     while (left > 0) {
       const ssize_t w = ::write(STDOUT_FILENO, at, left);
       if (w < 0 && errno == EINTR) continue;
@@ -268,13 +264,35 @@ class DecisionWriter {
       at += w;
       left -= size_t(w);
     }
-    buffer_.clear();
+    size_ = 0;
   }
 
  private:
-  static constexpr size_t kCapacity = 64 << 10;
-  static constexpr size_t kLineMax = 512;  // a line with a 64-member set<pid> is about 260 bytes
-  std::string buffer_;
+  // A fixed piece: a copy of a length known at compile time.
+  template <size_t N>
+  static char* put(char* p, const char (&text)[N]) {
+    std::memcpy(p, text, N - 1);
+    return p + N - 1;
+  }
+
+  // Room for `more` bytes past the end (only lines of long values, or many
+  // lines between two write_outs, ever grow it).
+  void reserve(size_t more) {
+    if (size_ + more <= capacity_) return;
+    const size_t grown = std::max(2 * capacity_, size_ + more);
+    std::unique_ptr<char[]> bigger(new char[grown]);
+    std::memcpy(bigger.get(), data_.get(), size_);
+    data_ = std::move(bigger);
+    capacity_ = grown;
+  }
+
+  static constexpr size_t kCapacity = 64 << 10;  // write out past this
+  static constexpr size_t kLineMax = 512;        // room kept past kCapacity: a line of a scalar value fits
+  std::unique_ptr<char[]> data_;
+  size_t size_ = 0;
+  size_t capacity_;
+  char prefix_[32] = {};  // {"id":N,"instance":
+  size_t prefix_len_ = 0;
 };
 
 // A frame of a later round than its instance's, held back until the rest of
@@ -292,7 +310,7 @@ class Node final : public engine::Host {
         stay_timer_(io_), signals_(io_, SIGINT, SIGTERM), status_(o.instances, Pending), table_(o.window, !o.data_dir.empty()),
         fault_rng_(o.seed * 0x2545F4914F6CDD1Dull ^ uint64_t(o.id)), inputs_(std::max<uint32_t>(desc.num_inputs, 1)),
         decided_(o.retain_decisions), learner_(n_, o.id, o.byzantine_f), fence_for_(size_t(n_), 0),
-        heard_messages_(size_t(n_), false), fence_reported_(size_t(n_), false) {
+        heard_messages_(size_t(n_), false), fence_reported_(size_t(n_), false), out_(o.id) {
     config_.n = n_;
     config_.me = o.id;
     config_.default_timeout_us = o.timeout_us;
@@ -476,7 +494,7 @@ class Node final : public engine::Host {
     if (status_[instance] == Active) status_[instance] = ActiveDecided;
     if (log_) log_->append_decision(instance, round, value, false);
     if (state_text.empty() && value != "null") {
-      out_.append_int_line(options_.id, instance, round, value, event_now());  // one clock read per batch
+      out_.append_int_line(instance, round, value, event_now());  // one clock read per batch
       if (out_.wants_flush()) write_out();
       else schedule_write_out();
       return;
@@ -726,8 +744,8 @@ class Node final : public engine::Host {
   }
 
   void emit_line(const JsonObject& line) {
-    out_.buffer() += line.str();
-    out_.buffer() += '\n';
+    out_.append(line.str());
+    out_.append("\n");
     schedule_write_out();
   }
 
@@ -965,7 +983,7 @@ class Node final : public engine::Host {
     status_[id] = Active;
     ++counters_.instances_started;
     frontier_ = std::max(frontier_, id + 1);
-    fill_inputs_for_instance(desc_, options_, n_, id, inputs_, input_buffers());
+    fill_inputs_for_instance(desc_, options_, n_, id, inputs_, input_buffers(), input_key_);
     const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
     const int32_t s = table_.claim(id, [&](void* at, std::byte* tail) {
       new (at) engine::Instance(layout_, config_, options_.consts.data(), id, inputs, *this, engine_counters_, tail);
@@ -1182,6 +1200,18 @@ class Node final : public engine::Host {
         check_start_gate();
       }
     }
+    // Staying for peers (stay_or_stop): a peer's Hello may say it has
+    // caught up (its farewell does), so look again now rather than at the
+    // next 20 ms tick; the replicas of a run that finish together stop
+    // together, not up to 20 ms apart. Posted: not from inside the packet's
+    // handling.
+    if (announced_finish_ && !shutting_down_ && !stay_check_posted_) {
+      stay_check_posted_ = true;
+      asio::post(io_, [this] {
+        stay_check_posted_ = false;
+        stay_or_stop();
+      });
+    }
   }
 
   void commit_log() {
@@ -1253,7 +1283,7 @@ class Node final : public engine::Host {
       status_[i] = Active;
       ++counters_.instances_started;
       ++counters_.instances_resumed;
-      fill_inputs_for_instance(desc_, options_, n_, i, inputs_, input_buffers());
+      fill_inputs_for_instance(desc_, options_, n_, i, inputs_, input_buffers(), input_key_);
       const std::span<const int64_t> inputs(inputs_.data(), desc_.num_inputs);
       const int32_t s = table_.claim(i, [&](void* at, std::byte* tail) {
         new (at) engine::Instance(layout_, config_, options_.consts.data(), i, inputs, *this, engine_counters_, tail);
@@ -1501,6 +1531,7 @@ class Node final : public engine::Host {
   std::optional<Liar> liar_;        // --lie
   std::vector<std::byte> lie_buf_;
   std::vector<int64_t> inputs_;  // scratch: the inputs of the instance being started
+  const uint64_t input_key_ = random_input_key(options_);  // fill_inputs_for_instance
   // Scratch for bytes inputs: their words point here until init has read them.
   std::vector<std::vector<int64_t>> input_buffers_;
   std::vector<std::vector<int64_t>>* input_buffers() {
@@ -1546,6 +1577,7 @@ class Node final : public engine::Host {
   int64_t batch_now_ = 0;
   bool shutting_down_ = false;
   bool announced_finish_ = false;  // stay_or_stop has sent our decided_below to the peers
+  bool stay_check_posted_ = false;  // take_hello has asked stay_or_stop to look again
   static constexpr int kMaxPrintedLogLines = 1000;
   static constexpr int kMaxPrintedRangeErrors = 10;
   int64_t log_lines_seen_ = 0;

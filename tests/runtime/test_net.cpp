@@ -292,6 +292,39 @@ TEST_CASE("UDP: sends wait for the handshake, then are coalesced into datagrams"
   CHECK(n1.malformed_total() == 0);
 }
 
+TEST_CASE("UDP: decided notices of one flush, in any order and repeated, leave as one Decided frame naming each once") {
+  asio::io_context io;
+  UdpPorts held(io, 2);
+  const std::vector<uint16_t> ports = held.ports;
+  const Keys keys(2);
+  NetConfig c0 = make_config(ports, 0, &keys), c1 = make_config(ports, 1, &keys);
+  NetCounters n0, n1;
+  std::vector<uint64_t> named;
+  auto t0 = make_udp_transport(io, c0, each_frame([](const WireHeader&, std::span<const std::byte>) {}), n0);
+  auto t1 = make_udp_transport(io, c1, each_frame([&](const WireHeader& h, std::span<const std::byte> payload) {
+                                 expand_decided_frame(h, payload, [&](const WireHeader& one) { named.push_back(one.instance); });
+                               }),
+                               n1);
+  held.release(0);
+  held.release(1);
+  t0->start();
+  t1->start();
+  run_until(io, [&] { return t0->reachable_peers() == 1 && t1->reachable_peers() == 1; });
+  REQUIRE(t0->reachable_peers() == 1);
+  for (uint64_t i : {3, 4, 6}) t0->send_notice(1, i);  // in order: sent as they are
+  t0->flush();
+  run_until(io, [&] { return named.size() == 3; });
+  CHECK(named == std::vector<uint64_t>{3, 4, 6});
+  named.clear();
+  for (uint64_t i : {9, 7, 9, 8, 12, 7}) t0->send_notice(1, i);  // out of order, repeated
+  t0->flush();
+  run_until(io, [&] { return named.size() >= 4; });
+  CHECK(named == std::vector<uint64_t>{7, 8, 9, 12});
+  CHECK(n0.decided_frames_sent == 2);
+  CHECK(n1.decided_frames_received == 2);
+  CHECK(n1.malformed_total() == 0);
+}
+
 TEST_CASE("TCP: a connection is bound by an authenticated Hello, then keeps its sender id") {
   asio::io_context io;
   TcpPorts held(io, 3);  // 1 and 2 stay held: the transport's dials end there

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -97,6 +98,36 @@ TEST_CASE("a packet round-trips through encode and decode") {
   CHECK(d.frames[0].length == 8);
   CHECK(d.frames[0].kind == FrameKind::Message);
   CHECK(!d.frames[0].decided);
+}
+
+TEST_CASE("payloads of every length up to 40 bytes are written and read back byte for byte") {
+  // write_frame copies short payloads by overlapping word copies (copy_payload):
+  // every length, each byte distinct, and nothing written past the payload.
+  for (size_t len = 0; len <= 40; ++len) {
+    std::vector<std::byte> payload(len);
+    for (size_t k = 0; k < len; ++k) payload[k] = std::byte(uint8_t(0x11 + 7 * k));
+    std::vector<std::byte> buffer(kMaxFrameOverhead + len + 16, std::byte{0xEE});
+    WireHeader h;
+    h.instance = 5;
+    h.round = 3;
+    uint64_t prev = 0;
+    std::byte* end = write_frame(buffer.data(), h, payload, prev);
+    const size_t written = size_t(end - buffer.data());
+    CHECK(written == 4 + len);  // flags, three one-byte varints, the payload
+    for (size_t k = written; k < buffer.size(); ++k) CHECK(buffer[k] == std::byte{0xEE});
+    const DecodeLimits limits{0, 3, 64};
+    uint64_t prev_in = 0;
+    WireHeader got;
+    std::span<const std::byte> body;
+    size_t consumed = 0;
+    REQUIRE(decode_frame(std::span<const std::byte>(buffer.data(), written), limits, prev_in, got, body, consumed) ==
+            DecodeStatus::Ok);
+    CHECK(consumed == written);
+    CHECK(got.instance == 5);
+    CHECK(got.round == 3);
+    REQUIRE(body.size() == len);
+    CHECK(std::equal(body.begin(), body.end(), payload.begin()));
+  }
 }
 
 TEST_CASE("the packet header layout is fixed: magic, version, kind, fingerprint, sender, incarnations, counter") {
