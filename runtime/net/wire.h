@@ -18,6 +18,8 @@
 #include <span>
 #include <vector>
 
+#include "util/small_copy.h"
+
 namespace psync::net {
 
 inline constexpr uint16_t kMagic = 0x5350;       // the bytes 'P' 'S'
@@ -253,29 +255,6 @@ inline std::byte* put_varint(std::byte* p, uint64_t v) {
   return p;
 }
 
-// Copies a frame's payload to `p`. Most are a few words (LastVoting's are
-// 8 bytes): those are copied by two loads and two stores of the largest
-// width that fits, overlapping in the middle and never outside either
-// buffer, instead of a call to memcpy for a length known only at run time
-// (about 12 instructions and a call per frame sent).
-inline void copy_payload(std::byte* p, std::span<const std::byte> payload) {
-  const std::byte* from = payload.data();
-  const size_t n = payload.size();
-  const auto pair = [&](auto word) __attribute__((always_inline)) {
-    constexpr size_t w = sizeof word;
-    decltype(word) a, b;
-    __builtin_memcpy(&a, from, w);
-    __builtin_memcpy(&b, from + n - w, w);
-    __builtin_memcpy(p, &a, w);
-    __builtin_memcpy(p + n - w, &b, w);
-  };
-  if (n >= 8 && n <= 16) pair(uint64_t{});
-  else if (n >= 4 && n < 8) pair(uint32_t{});
-  else if (n > 16) __builtin_memcpy(p, from, n);
-  else
-    for (size_t k = 0; k < n; ++k) p[k] = from[k];  // 0 to 3 bytes
-}
-
 inline std::byte* write_frame(std::byte* p, const WireHeader& h, std::span<const std::byte> payload,
                               uint64_t& prev_instance) {
   uint8_t flags = h.decided ? kFlagDecided : 0;
@@ -290,7 +269,7 @@ inline std::byte* write_frame(std::byte* p, const WireHeader& h, std::span<const
   p = put_varint(p, zigzag_delta(prev_instance, h.instance));
   p = put_varint(p, uint64_t(h.round));
   p = put_varint(p, payload.size());
-  copy_payload(p, payload);
+  util::copy_small(p, payload.data(), payload.size());
   prev_instance = h.instance;
   return p + payload.size();
 }

@@ -35,6 +35,8 @@
 #include <cstring>
 #include <vector>
 
+#include "util/small_copy.h"
+
 namespace psync::round {
 
 // The set {0..n-1}, for 1 <= n <= PSYNC_MAX_N: one shift, no branch.
@@ -120,22 +122,10 @@ inline uint64_t run_send(const psync_round_desc& d, const psync_env& env, void* 
   return to;
 }
 
-// Byte moves of a round's common sizes without a library call: a message of
-// 8 to 16 bytes (one or two words, most protocols') and a mailbox of 16 to
-// 64 bytes (its presence word and a few slots) take two or four
-// overlapping fixed-size moves; any other size goes to memcpy / memset.
-inline void copy_message(void* to, const void* from, uint64_t size) {
-  if (size >= 8 && size <= 16) {
-    uint64_t head, tail;
-    std::memcpy(&head, from, 8);
-    std::memcpy(&tail, static_cast<const char*>(from) + size - 8, 8);
-    std::memcpy(to, &head, 8);
-    std::memcpy(static_cast<char*>(to) + size - 8, &tail, 8);
-  } else if (size != 0) {
-    std::memcpy(to, from, size);
-  }
-}
-
+// A mailbox of 16 to 64 bytes (its presence word and a few slots) is cleared
+// by two or four overlapping fixed-size moves, any other size by memset; a
+// message is copied by util::copy_small. Neither calls the library for the
+// common sizes.
 inline void clear_mailbox(void* box, uint64_t size) {
   char* const p = static_cast<char*>(box);
   if (size >= 16 && size <= 64) {
@@ -173,7 +163,7 @@ inline Offer Step::offer(Cursor& c, void* state, void* mailbox, int32_t sender, 
 inline void Step::deliver(Cursor& c, void* state, void* mailbox, int32_t sender, const void* payload) const {
   c.heard |= uint64_t{1} << sender;
   std::memcpy(mailbox, &c.heard, 8);
-  copy_message(static_cast<char*>(mailbox) + 8 + uint64_t(sender) * msize_, payload, msize_);
+  util::copy_small(static_cast<char*>(mailbox) + 8 + uint64_t(sender) * msize_, payload, msize_);
   if (!event()) return;
   if (d_->receive(state, env_, sender, payload) != 0) c.closed = Closed::Go;
   if (halted(state)) c.closed = Closed::Halted;

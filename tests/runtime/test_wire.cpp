@@ -101,7 +101,7 @@ TEST_CASE("a packet round-trips through encode and decode") {
 }
 
 TEST_CASE("payloads of every length up to 40 bytes are written and read back byte for byte") {
-  // write_frame copies short payloads by overlapping word copies (copy_payload):
+  // write_frame copies short payloads by overlapping word copies (util::copy_small):
   // every length, each byte distinct, and nothing written past the payload.
   for (size_t len = 0; len <= 40; ++len) {
     std::vector<std::byte> payload(len);
