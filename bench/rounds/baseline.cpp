@@ -22,6 +22,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "util/peak_rss.h"
+
 namespace asio = boost::asio;
 using asio::ip::udp;
 
@@ -75,9 +77,9 @@ class Baseline {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_);
     std::fprintf(stderr,
                  "{\"stats\":{\"id\":%d,\"elapsed_us\":%lld,\"rounds_completed\":%llu,\"instances_decided\":%llu,"
-                 "\"sent\":%llu,\"resends\":%llu}}\n",
+                 "\"sent\":%llu,\"resends\":%llu,\"peak_rss_kib\":%llu}}\n",
                  id_, (long long)us.count(), (unsigned long long)rounds_, (unsigned long long)decided_,
-                 (unsigned long long)sent_, (unsigned long long)resends_);
+                 (unsigned long long)sent_, (unsigned long long)resends_, (unsigned long long)psync::util::peak_rss_kib());
   }
 
  private:

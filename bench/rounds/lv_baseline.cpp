@@ -34,6 +34,8 @@
 #include <string>
 #include <vector>
 
+#include "util/peak_rss.h"
+
 namespace asio = boost::asio;
 using asio::ip::udp;
 
@@ -104,9 +106,9 @@ class LastVoting {
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start_);
     std::fprintf(stderr,
                  "{\"stats\":{\"id\":%d,\"elapsed_us\":%lld,\"rounds_completed\":%llu,\"instances_decided\":%llu,"
-                 "\"sent\":%llu,\"datagrams_sent\":%llu,\"resends\":%llu}}\n",
+                 "\"sent\":%llu,\"datagrams_sent\":%llu,\"resends\":%llu,\"peak_rss_kib\":%llu}}\n",
                  id_, (long long)(decided_ == instances_ ? progress_ : us.count()), (unsigned long long)(4 * decided_), (unsigned long long)decided_,
-                 (unsigned long long)sent_, (unsigned long long)datagrams_, (unsigned long long)resends_);
+                 (unsigned long long)sent_, (unsigned long long)datagrams_, (unsigned long long)resends_, (unsigned long long)psync::util::peak_rss_kib());
   }
 
  private:

@@ -17,6 +17,7 @@
 #include "node/lie.h"
 #include "node/timer_wheel.h"
 #include "store/log.h"
+#include "util/peak_rss.h"
 
 #include <unistd.h>
 
@@ -1490,6 +1491,7 @@ class Node final : public engine::Host {
     stats.add("round_latency_p99_us", round_latency_p99_us_);
     stats.add("instance_slots", uint64_t(table_.slots()));
     stats.add("instance_slot_bytes", uint64_t(table_.slot_bytes()));
+    stats.add("peak_rss_kib", util::peak_rss_kib());
     stats.add("incarnation", incarnation_).add("rejoin_point", rejoin_).add_raw("keyed", net_.keys.keyed ? "true" : "false");
     if (log_)
       for (auto& [name, v] : store::counter_list(log_->counters())) stats.add(name, uint64_t(v));
