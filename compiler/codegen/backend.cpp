@@ -63,10 +63,12 @@ std::string registered_targets() {
 // spills every value, no machine passes). -O2 (the default): Less, but only
 // for the functions lowering marks `hot`, what a replica runs in every round
 // or instance (send, update, receive, finish, go_when, timeout, init and the
-// protocol's fns); emit_file marks every other function optnone, which
-// LLVM's code generator compiles as at None (printers, specification
-// evaluators, the checker's tables: most of a module's code, and none of a
-// replica's per-round work). -O3: Aggressive for everything.
+// protocol's fns); emit_file marks every other function optnone, for which
+// LLVM's code generator selects instructions with FastISel and skips the
+// machine passes that honour optnone, though the register allocator stays
+// the module's (greedy at Less): printers, specification evaluators, the
+// checker's tables, most of a module's code and none of a replica's
+// per-round work. -O3: Aggressive for everything.
 // Why (bench/README.md, "Issue 11, wave 11: the generated code"): for
 // LastVoting's hot functions it halves the instructions (callgrind, 424 ->
 // 246 per decided instance at a replica) and lowered the cluster's CPU per
@@ -86,7 +88,8 @@ llvm::CodeGenOptLevel codegen_level_of(int opt) {
 
 // At -O2, every function lowering did not mark `hot` gets optnone (and the
 // noinline it requires) once the IR is optimised: the code generator then
-// selects its instructions with FastISel and skips its machine passes.
+// selects its instructions with FastISel and skips the machine passes that
+// honour optnone (not the register allocator, chosen for the whole module).
 void keep_cold_code_fast(llvm::Module& module, int opt) {
   if (opt != 2) return;
   for (llvm::Function& f : module) {
@@ -275,6 +278,9 @@ bool emit_file(llvm::Module& module, EmitKind kind, const std::string& path, int
     error = "cannot write '" + path + "': " + ec.message();
     return false;
   }
+  // Before printing IR too: --emit llvm shows the module as the code
+  // generator gets it, cold functions marked.
+  keep_cold_code_fast(module, opt_level);
   if (kind == EmitKind::LLVM) {
     module.print(out, nullptr);
     return true;
@@ -283,7 +289,6 @@ bool emit_file(llvm::Module& module, EmitKind kind, const std::string& path, int
   if (!tm) return false;
   module.setTargetTriple(tm->getTargetTriple().str());
   module.setDataLayout(tm->createDataLayout());
-  keep_cold_code_fast(module, opt_level);
   llvm::legacy::PassManager pm;
   auto file_type = kind == EmitKind::Asm ? llvm::CodeGenFileType::AssemblyFile : llvm::CodeGenFileType::ObjectFile;
   if (tm->addPassesToEmitFile(pm, out, nullptr, file_type)) {

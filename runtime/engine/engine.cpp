@@ -124,8 +124,8 @@ void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
 }
 
 // Sets the env's round and phase (a 64-bit division), unless they are set
-// already: complete_round re-states the round begin_round set. Inlined: it
-// runs in every round, and nearly always only compares.
+// already. Only reset() and begin_round's slow path (a round that is not the
+// next one) call it; the next round's phase follows without a division.
 [[gnu::always_inline]] inline void Instance::set_env_round(int64_t r) {
   if (env_.env.round == r) return;  // phase is always set with round
   env_.env.round = r;
@@ -136,7 +136,9 @@ void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
 // from the current one (the current round, its neighbours, a late message
 // two rounds behind: nearly every message) it follows from the current
 // declaration without a division; any other is computed.
-// Inlined into its callers (a few instructions, once or twice a round).
+// Inlined into its callers (a few instructions; the current round's own
+// declaration is kept with the round, so only messages of other rounds and
+// a round that is not the next one ask).
 [[gnu::always_inline]] inline uint32_t Instance::decl_of_round(int64_t r) const {
   const int64_t rounds = layout_.desc->num_rounds;
   const int64_t d = r - round_;
@@ -377,8 +379,9 @@ bool Instance::receive(int32_t sender, int64_t round, std::span<const std::byte>
 // drag a correct process forward on its own (PSync, Section 4; the same
 // f+1 rule as Bracha's amplification step, "Asynchronous Byzantine agreement
 // protocols", Inf. Comput. 75(2), 1987).
+// Its one caller (run_until_blocked) asks only when someone is ahead
+// (max_ahead_ > round_).
 [[gnu::always_inline]] inline int64_t Instance::catch_up_target() const {
-  if (max_ahead_ <= round_) return -1;  // nobody ahead
   const int32_t f = std::max(config_.byzantine_f, 0);
   if (f == 0) return max_ahead_;
   int64_t above[PSYNC_MAX_N];
@@ -511,7 +514,8 @@ void Instance::run_until_blocked(int64_t now_us) {
 // rounds run and every peer known to have decided — or, failing that,
 // lingered up to the bound (docs/runtime.md, "Lingering").
 [[gnu::always_inline]] inline void Instance::complete_round(int64_t now_us) {
-  set_env_round(round_);
+  // env_ already holds round_ and its phase: begin_round set them, and
+  // nothing else changes them while the instance runs.
   step().complete(cursor_, state_, mailbox_);
   if (config_.record_rounds)
     host_.round_completed(id_, round_, {before(), layout_.state_size}, {state_, layout_.state_size}, cursor_.heard);

@@ -245,9 +245,11 @@ class Instance {
   const void* state() const { return state_; }
   const psync_proc_header& header() const { return *reinterpret_cast<const psync_proc_header*>(state_); }
   const psync_env& env() const { return env_.env; }
-  // The mailbox of the current round (presence word + n slots).
+  // The mailbox of the current round (presence word + n slots). Meaningful
+  // only while the instance runs: reset() leaves the last instance's.
   std::span<const std::byte> mailbox() const { return {mailbox_, layout_.mailbox_size(decl_index_)}; }
-  // Where the current round's collection stands (round/round.h).
+  // Where the current round's collection stands (round/round.h); while the
+  // instance runs (reset() leaves the last instance's, begin_round resets it).
   const round::Cursor& cursor() const { return cursor_; }
   size_t buffered_messages() const { return future_count_; }
 

@@ -7,6 +7,7 @@
 #include <psync/abi.h>
 
 #include <cstring>
+#include <limits>
 #include <map>
 
 namespace psync::launch {
@@ -51,6 +52,13 @@ InstanceInvariants judge_instance(const InvariantPlan& plan, int n, uint64_t ins
                   std::to_string(f->round) + ")";
       return v;
     }
+  // Generated code may rely on round >= 0 (docs/abi.md, section 5), and the
+  // round after it must exist: a line claiming another round is not judged.
+  if (v.round < 0 || v.round == std::numeric_limits<int64_t>::max()) {
+    v.why_not = "the replicas reported round " + std::to_string(v.round) + ", outside 0.." +
+                std::to_string(std::numeric_limits<int64_t>::max() - 1);
+    return v;
+  }
   const uint64_t size = d.state_size(n);
   std::vector<std::vector<unsigned char>> states(static_cast<size_t>(n));
   std::vector<const void*> ptrs(static_cast<size_t>(n));

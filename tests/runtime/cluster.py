@@ -371,6 +371,12 @@ def run_once(args, seed, info):
             total = sum(s.get(name, 0) for s in stats.values())
             if total < int(rest or 1):
                 failures.append(f"--stats {name} summed over the replicas is {total}, expected >= {rest or 1}")
+        for spec in args.expect_each or []:
+            name, _, rest = spec.partition(">=")
+            for i in c.procs:
+                got = stats.get(i, {}).get(name, 0)
+                if got < int(rest or 1):
+                    failures.append(f"process {i}: --stats {name} is {got}, expected >= {rest or 1}")
         for spec in args.expect_ratio or []:
             ratio, _, rest = spec.partition(">=")
             num, _, den = ratio.partition("/")
@@ -453,6 +459,8 @@ def main():
                          "until its round 0 (--stats early_frames_held + learning_messages_dropped > 0)")
     ap.add_argument("--expect-stat", action="append", metavar="NAME>=V",
                     help="the --stats counter NAME summed over the replicas must be at least V (default 1); repeatable")
+    ap.add_argument("--expect-each", action="append", metavar="NAME>=V",
+                    help="the --stats counter NAME must be at least V (default 1) at every replica; repeatable")
     ap.add_argument("--expect-ratio", action="append", metavar="A/B>=V",
                     help="at every replica, --stats counter A divided by counter B must be at least V; repeatable")
     ap.add_argument("--data-dir", action="store_true", help="give each replica --data-dir (durable)")

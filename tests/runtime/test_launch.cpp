@@ -395,7 +395,7 @@ TEST_CASE("launch: invariants over the final states: held, violated, or said why
   InvariantPlan plan;
   plan.desc = &desc;
   plan.not_evaluated = {"liveness later (speaks of heard-of sets)"};
-  ClusterOptions o = options(3, 5);
+  ClusterOptions o = options(3, 6);
   o.decides = false;
   o.invariants = &plan;
   ClusterResult r = finished(3);
@@ -410,14 +410,16 @@ TEST_CASE("launch: invariants over the final states: held, violated, or said why
   r.finals.push_back(bad);
   r.finals.push_back(final_state(1, 4, 7, 0));
   r.finals.push_back(final_state(2, 4, 7, 0));
+  for (int id = 0; id < 3; ++id) r.finals.push_back(final_state(id, 5, -1, 0));  // no such round
   Summary s = summarize(o, r);
-  REQUIRE(s.invariants.size() == 5);
+  REQUIRE(s.invariants.size() == 6);
   CHECK(s.invariants[0].evaluated);
   CHECK(s.invariants[0].violated.empty());
   CHECK(s.invariants[1].violated == std::vector<std::string>{"one_holder"});
   CHECK_FALSE(s.invariants[2].evaluated);
   CHECK_FALSE(s.invariants[3].evaluated);
   CHECK_FALSE(s.invariants[4].evaluated);
+  CHECK_FALSE(s.invariants[5].evaluated);
   CHECK(s.invariant_violations == 1);
   CHECK(s.exit_status == 1);
   const std::string text = printed(o, r);
@@ -425,7 +427,8 @@ TEST_CASE("launch: invariants over the final states: held, violated, or said why
   CHECK(contains(text, "instance 2: invariants not evaluated: no final state from replica 2\n"));
   CHECK(contains(text, "instance 3: invariants not evaluated: the replicas ended in different rounds (6 and 7)\n"));
   CHECK(contains(text, "instance 4: invariants not evaluated: replica 0's final state is missing or not 8 bytes"));
-  CHECK(contains(text, "invariants on the final states: one_holder; 2 of 5 instance(s) evaluated, 1 violated; "
+  CHECK(contains(text, "instance 5: invariants not evaluated: the replicas reported round -1, outside 0..9223372036854775806\n"));
+  CHECK(contains(text, "invariants on the final states: one_holder; 2 of 6 instance(s) evaluated, 1 violated; "
                        "not evaluated here: liveness later (speaks of heard-of sets)\n"));
   // Without a violation the run succeeds, unjudged instances included.
   r.finals.erase(std::remove_if(r.finals.begin(), r.finals.end(), [](const FinalState& f) { return f.instance == 1; }),

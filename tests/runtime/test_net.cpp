@@ -320,8 +320,13 @@ TEST_CASE("UDP: decided notices of one flush, in any order and repeated, leave a
   t0->flush();
   run_until(io, [&] { return named.size() >= 4; });
   CHECK(named == std::vector<uint64_t>{7, 8, 9, 12});
-  CHECK(n0.decided_frames_sent == 2);
-  CHECK(n1.decided_frames_received == 2);
+  named.clear();
+  for (uint64_t i : {14, 14, 15, 15, 17}) t0->send_notice(1, i);  // in order but repeated: still de-duplicated
+  t0->flush();
+  run_until(io, [&] { return named.size() >= 3; });
+  CHECK(named == std::vector<uint64_t>{14, 15, 17});
+  CHECK(n0.decided_frames_sent == 3);
+  CHECK(n1.decided_frames_received == 3);
   CHECK(n1.malformed_total() == 0);
 }
 
