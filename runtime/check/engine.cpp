@@ -5,8 +5,7 @@
 
 #include "abi/validate.h"
 #include "abi/typed_values.h"
-
-#include <sys/resource.h>
+#include "util/peak_rss.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -208,10 +207,8 @@ std::string write_file(const std::string& path, const std::string& text) {
   return ok ? "" : "cannot write " + path;
 }
 
-uint64_t peak_rss_bytes() {
-  struct rusage ru{};
-  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
-  return static_cast<uint64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
-}
+// The process's own high-water mark (util/peak_rss.h): getrusage's
+// ru_maxrss would also count the image of whatever forked psyncc.
+uint64_t peak_rss_bytes() { return util::peak_rss_kib() * 1024; }
 
 }  // namespace psync::check::detail
