@@ -62,17 +62,6 @@ def write_cluster(directory, ports):
     return cluster
 
 
-def peak_rss_kb(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def run_cluster(kind, binary, n, instances, window, timeout_s, extra=(), preload=None):
     """Starts n replicas; returns a list of per-replica stats dicts (+ peak_kb,
     and with `preload` (the counting allocator) alloc_count)."""
@@ -91,12 +80,8 @@ def run_cluster(kind, binary, n, instances, window, timeout_s, extra=(), preload
             err = open(os.path.join(d, f"err{i}"), "w+")
             env = dict(os.environ, LD_PRELOAD=preload) if preload else None
             procs.append((subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env), err))
-        peaks = [0] * n
         deadline = time.monotonic() + timeout_s + 5
         while any(p.poll() is None for p, _ in procs) and time.monotonic() < deadline:
-            for i, (p, _) in enumerate(procs):
-                if p.poll() is None:
-                    peaks[i] = max(peaks[i], peak_rss_kb(p.pid))
             time.sleep(0.02)
         stats = []
         for i, (p, err) in enumerate(procs):
@@ -113,10 +98,11 @@ def run_cluster(kind, binary, n, instances, window, timeout_s, extra=(), preload
             err.close()
             if s is None:
                 raise RuntimeError(f"{binary} replica {i} printed no stats (exit {p.returncode})")
-            # A replica's own count (VmHWM at its exit, --stats peak_rss_kib)
-            # is exact; the samples above miss the peak of a replica that
-            # finishes between two of them (10,000 instances take ~10 ms).
-            s["peak_kb"] = s.get("peak_rss_kib", peaks[i])
+            # The replica's own peak (VmHWM at its exit, --stats peak_rss_kib;
+            # every node binary and both baselines print it): sampling VmHWM
+            # from here missed the peak of a replica that finishes between two
+            # samples (10,000 instances take ~10 ms). 0 if a program lacks it.
+            s["peak_kb"] = s.get("peak_rss_kib", 0)
             if allocs is not None:
                 s["alloc_count"] = allocs
             stats.append(s)
