@@ -311,20 +311,17 @@ TEST_CASE("UDP: decided notices of one flush, in any order and repeated, leave a
   t1->start();
   run_until(io, [&] { return t0->reachable_peers() == 1 && t1->reachable_peers() == 1; });
   REQUIRE(t0->reachable_peers() == 1);
-  for (uint64_t i : {3, 4, 6}) t0->send_notice(1, i);  // in order: sent as they are
-  t0->flush();
-  run_until(io, [&] { return named.size() == 3; });
-  CHECK(named == std::vector<uint64_t>{3, 4, 6});
-  named.clear();
-  for (uint64_t i : {9, 7, 9, 8, 12, 7}) t0->send_notice(1, i);  // out of order, repeated
-  t0->flush();
-  run_until(io, [&] { return named.size() >= 4; });
-  CHECK(named == std::vector<uint64_t>{7, 8, 9, 12});
-  named.clear();
-  for (uint64_t i : {14, 14, 15, 15, 17}) t0->send_notice(1, i);  // in order but repeated: still de-duplicated
-  t0->flush();
-  run_until(io, [&] { return named.size() >= 3; });
-  CHECK(named == std::vector<uint64_t>{14, 15, 17});
+  // One flush of notices for `sent`; what replica 1 was told, once `expect` instances were named.
+  const auto notices = [&](std::initializer_list<uint64_t> sent, size_t expect) {
+    named.clear();
+    for (uint64_t i : sent) t0->send_notice(1, i);
+    t0->flush();
+    run_until(io, [&] { return named.size() >= expect; });
+    return named;
+  };
+  CHECK(notices({3, 4, 6}, 3) == std::vector<uint64_t>{3, 4, 6});                 // in order: sent as they are
+  CHECK(notices({9, 7, 9, 8, 12, 7}, 4) == std::vector<uint64_t>{7, 8, 9, 12});  // out of order, repeated
+  CHECK(notices({14, 14, 15, 15, 17}, 3) == std::vector<uint64_t>{14, 15, 17});  // in order but repeated
   CHECK(n0.decided_frames_sent == 3);
   CHECK(n1.decided_frames_received == 3);
   CHECK(n1.malformed_total() == 0);
