@@ -70,8 +70,10 @@ size_t Instance::tail_bytes(const Layout& layout, const Config& config) {
 }
 
 Instance::Instance(const Layout& layout, const Config& config, const int64_t* consts,
-                   uint64_t id, std::span<const int64_t> inputs, Host& host, Counters& counters, std::byte* tail)
-    : layout_(layout), config_(config), counters_(counters), host_(host), id_(id) {
+                   uint64_t id, std::span<const int64_t> inputs, Host& host, Counters& counters, std::byte* tail,
+                   uint64_t* decided_word)
+    : layout_(layout), config_(config), peers_decided_(decided_word != nullptr ? decided_word : &own_decided_),
+      counters_(counters), host_(host), id_(id) {
   env_.owner = this;
   env_.env.n = config.n;
   env_.env.me = config.me;
@@ -113,7 +115,7 @@ void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
   catch_up_pending_ = false;
   paused_ = false;
   lingering_ = false;
-  peers_decided_ = 0;
+  *peers_decided_ = 0;
   told_ = 0;
   announced_ = false;
   status_ = Status::Idle;
@@ -565,8 +567,8 @@ void Instance::run_until_blocked(int64_t now_us) {
 void Instance::peer_decided(int32_t sender) {
   if (sender < 0 || sender >= config_.n || sender == config_.me) return;
   const uint64_t bit = uint64_t{1} << sender;
-  if (peers_decided_ & bit) return;
-  peers_decided_ |= bit;
+  if (*peers_decided_ & bit) return;
+  *peers_decided_ |= bit;
   ++counters_.peer_decisions_seen;
   // Lingering, or still in its after-decide rounds: once everyone has
   // decided, the instance is over (mid-round).

@@ -197,9 +197,17 @@ class Instance {
   // driver's slab slot (the node's), or nullptr to have the instance allocate
   // them. They hold the state, the mailbox, the highest round seen from each
   // sender, the inputs and room for one buffered future message per peer.
+  //
+  // `decided_word`: where the instance keeps the set of peers known to have
+  // decided it (decided_set()), or nullptr to keep it itself. A driver with
+  // thousands of instances in flight passes a word of a dense array of its
+  // own, so that a peer's decided notice that cannot end the instance sets
+  // its bit there without touching the instance (node.cpp,
+  // notice_to_running; the rule for when one can end it stays here, in
+  // peer_decided).
   Instance(const Layout& layout, const Config& config, const int64_t* consts,
            uint64_t id, std::span<const int64_t> inputs, Host& host, Counters& counters,
-           std::byte* tail = nullptr);
+           std::byte* tail = nullptr, uint64_t* decided_word = nullptr);
   static size_t tail_bytes(const Layout& layout, const Config& config);
   Instance(const Instance&) = delete;
   Instance& operator=(const Instance&) = delete;
@@ -226,6 +234,14 @@ class Instance {
   // The transport saw `sender`'s decided bit for this instance (on any frame,
   // late or duplicate ones included, or a notice). May end a lingering instance.
   void peer_decided(int32_t sender);
+  // Whether peer_decided(sender) could do more than record the bit: only
+  // when the bit completes the set of processes (this one counted as if it
+  // had decided). Otherwise a driver that owns the decided word may set the
+  // bit there itself (and count it, peer_decisions_seen).
+  static bool peer_decided_may_end(uint64_t word, int32_t sender, int32_t me, int32_t n) {
+    const uint64_t all = round::all_of(n);
+    return ((word | uint64_t{1} << sender | uint64_t{1} << me) & all) == all;
+  }
   // With Config::defer_catch_up: performs a catch-up that receive() noted.
   void settle(int64_t now_us);
   bool catch_up_pending() const { return catch_up_pending_; }
@@ -240,7 +256,7 @@ class Instance {
   // Done with its own after-decide rounds, still running for the others.
   bool lingering() const { return lingering_ && status_ == Status::Running; }
   // Processes known to have decided (this one included once it has).
-  uint64_t decided_set() const { return peers_decided_ | (decided() ? uint64_t{1} << config_.me : 0); }
+  uint64_t decided_set() const { return *peers_decided_ | (decided() ? uint64_t{1} << config_.me : 0); }
   int64_t decided_round() const { return decided_round_; }
   const void* state() const { return state_; }
   const psync_proc_header& header() const { return *reinterpret_cast<const psync_proc_header*>(state_); }
@@ -331,7 +347,7 @@ class Instance {
   int64_t catch_up_due_ = kNoDeadline;  // with a catch-up grace: when it happens
   int64_t decided_round_ = -1;
   int64_t max_ahead_ = -1;      // max over ahead_
-  uint64_t peers_decided_ = 0;  // decided bits seen from peers
+  uint64_t* peers_decided_;     // decided bits seen from peers: own_decided_, or the driver's word
   round::Cursor cursor_;
   std::byte* state_ = nullptr;
   std::byte* mailbox_ = nullptr;
@@ -353,6 +369,7 @@ class Instance {
   Host& host_;
   // Colder: decisions, lingering, buffering for later rounds, set-up.
   uint64_t told_ = 0;           // peers sent a frame with our decided bit
+  uint64_t own_decided_ = 0;    // peers_decided_ when the driver gave no word
   uint32_t future_size_ = 0;     // bytes of records
   uint32_t future_capacity_ = 0;  // bytes: of the tail's room, or of future_spill_
   std::unique_ptr<std::byte[]> future_spill_;

@@ -50,7 +50,9 @@ Transport::Transport(asio::io_context& io, const NetConfig& config, PacketHandle
     : io_(io), config_(config), on_packet_(std::move(on_packet)), counters_(counters),
       session_(DecodeLimits{config.fingerprint, config.n, config.max_payload}, config.me, config.incarnation,
                config.durable, keys_for(config)),
-      hello_timer_(io), notices_(size_t(config.n)), epoch_(std::chrono::steady_clock::now()) {}
+      hello_timer_(io), others_(((config.n >= 64 ? ~uint64_t{0} : (uint64_t{1} << config.n) - 1)) &
+                                ~(uint64_t{1} << config.me)),
+      notices_(size_t(config.n)), epoch_(std::chrono::steady_clock::now()) {}
 
 Transport::~Transport() { *alive_ = false; }
 
@@ -148,30 +150,72 @@ void Transport::post_flush() {
   });
 }
 
+namespace {
+
+// Instances mostly decide in order, each once: a list of them is sorted and
+// its repeats dropped only when it is not already so (one pass finds out).
+void make_canonical(std::vector<uint64_t>& list) {
+  if (std::adjacent_find(list.begin(), list.end(), std::greater_equal<uint64_t>()) != list.end()) {
+    std::sort(list.begin(), list.end());
+    list.erase(std::unique(list.begin(), list.end()), list.end());
+  }
+}
+
+}  // namespace
+
+void Transport::send_decided_frames(int32_t to, std::vector<uint64_t>& instances) {
+  make_canonical(instances);
+  WireHeader h;
+  h.kind = FrameKind::Decided;
+  h.decided = true;
+  h.sender = config_.me;
+  for (size_t at = 0; at < instances.size();) {
+    h.instance = instances[at];
+    at += make_decided_bitmap(std::span<const uint64_t>(instances).subspan(at), bitmap_);
+    send(to, h, bitmap_);
+    ++counters_.decided_frames_sent;
+  }
+}
+
 // One Decided frame per peer and flush (more only when the instances span
-// more than a bitmap holds), instead of a frame per decided instance.
+// more than a bitmap holds), instead of a frame per decided instance. The
+// frames of the notices for every peer are made once; a peer that also has
+// notices of its own (rare: it had the decided bit of some instances on a
+// message) gets frames of the two lists merged.
 void Transport::send_gathered_notices() {
+  all_frames_.clear();
+  all_bitmaps_.clear();
+  if (!notices_to_all_.empty()) {
+    make_canonical(notices_to_all_);
+    for (size_t at = 0; at < notices_to_all_.size();) {
+      const uint64_t first = notices_to_all_[at];
+      at += make_decided_bitmap(std::span<const uint64_t>(notices_to_all_).subspan(at), bitmap_);
+      all_bitmaps_.insert(all_bitmaps_.end(), bitmap_.begin(), bitmap_.end());
+      all_frames_.emplace_back(first, all_bitmaps_.size());
+    }
+  }
   for (int32_t to = 0; to < config_.n; ++to) {
-    std::vector<uint64_t>& list = notices_[size_t(to)];
-    if (list.empty()) continue;
-    // Instances mostly decide in order, each once: sort and drop repeats
-    // only when they did not (one pass finds out).
-    if (std::adjacent_find(list.begin(), list.end(), std::greater_equal<uint64_t>()) != list.end()) {
-      std::sort(list.begin(), list.end());
-      list.erase(std::unique(list.begin(), list.end()), list.end());
+    if (to == config_.me) continue;
+    std::vector<uint64_t>& own = notices_[size_t(to)];
+    if (!own.empty()) {
+      own.insert(own.end(), notices_to_all_.begin(), notices_to_all_.end());
+      send_decided_frames(to, own);
+      own.clear();  // keeps its capacity
+      continue;
     }
     WireHeader h;
     h.kind = FrameKind::Decided;
     h.decided = true;
     h.sender = config_.me;
-    for (size_t at = 0; at < list.size();) {
-      h.instance = list[at];
-      at += make_decided_bitmap(std::span<const uint64_t>(list).subspan(at), bitmap_);
-      send(to, h, bitmap_);
+    size_t begin = 0;
+    for (const auto& [first, end] : all_frames_) {
+      h.instance = first;
+      send(to, h, std::span<const std::byte>(all_bitmaps_).subspan(begin, end - begin));
       ++counters_.decided_frames_sent;
+      begin = end;
     }
-    list.clear();  // keeps its capacity
   }
+  notices_to_all_.clear();
 }
 
 bool Transport::send_answer(int32_t to, uint64_t instance, int64_t round, std::string_view value) {

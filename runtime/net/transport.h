@@ -159,8 +159,22 @@ class Transport {
   // Decided frame (a bitmap; wire.h), and an Answer (its decided value, for
   // a peer that is behind; false, and nothing sent, when the value is longer
   // than an Answer may carry).
-  void send_notice(int32_t to, uint64_t instance) {  // inline: two per decided instance and peer pair
+  void send_notice(int32_t to, uint64_t instance) {
     notices_[size_t(to)].push_back(instance);
+    schedule_flush();
+  }
+  // A decided notice for each peer in the set `to` (bit p: peer p; this
+  // process's own bit is ignored). Inline: one call per decided instance.
+  // Notices for every peer (nearly all: an instance that decides tells all
+  // its peers at once) are gathered once, and the flush makes their Decided
+  // frames once and sends the same frames to each peer.
+  void send_notices(uint64_t to, uint64_t instance) {
+    to &= others_;
+    if (to == others_) {
+      notices_to_all_.push_back(instance);
+    } else {
+      for (; to != 0; to &= to - 1) notices_[size_t(__builtin_ctzll(to))].push_back(instance);
+    }
     schedule_flush();
   }
   bool send_answer(int32_t to, uint64_t instance, int64_t round, std::string_view value);
@@ -239,7 +253,15 @@ class Transport {
   void arm_hello_timer();
   boost::asio::steady_timer hello_timer_;
   int64_t hello_timer_at_ = INT64_MAX;
+  // The Decided frames of `instances` (made canonical here) for one peer.
+  void send_decided_frames(int32_t to, std::vector<uint64_t>& instances);
+  const uint64_t others_;                       // every peer's bit
   std::vector<std::vector<uint64_t>> notices_;  // per peer: instances to name in its next Decided frame
+  std::vector<uint64_t> notices_to_all_;        // instances to name in every peer's next Decided frame
+  // The Decided frames of notices_to_all_, made once per flush: the first
+  // instance of each, and where its bitmap ends in all_bitmaps_.
+  std::vector<std::pair<uint64_t, size_t>> all_frames_;
+  std::vector<std::byte> all_bitmaps_;
   std::vector<std::byte> bitmap_;               // scratch for one Decided frame
   // The frames of the packet being handed up (views into it), capacity kept.
   std::vector<ReceivedFrame> frames_;

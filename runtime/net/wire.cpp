@@ -119,14 +119,14 @@ DecodeStatus decode_packet_header(std::span<const std::byte> bytes, const Decode
 }
 
 size_t make_decided_bitmap(std::span<const uint64_t> instances, std::vector<std::byte>& bitmap) {
-  bitmap.clear();
   const uint64_t first = instances[0];
+  constexpr uint64_t kSpan = 8 * uint64_t(kMaxDecidedBitmap);
+  bitmap.assign(kMaxDecidedBitmap, std::byte{0});  // capacity kept: no allocation after the first
   size_t at = 0;
-  for (; at < instances.size() && instances[at] - first < 8 * uint64_t(kMaxDecidedBitmap); ++at) {
-    const uint64_t k = instances[at] - first;
-    if (bitmap.size() <= k / 8) bitmap.resize(size_t(k / 8) + 1, std::byte{0});
+  uint64_t k = 0;
+  for (; at < instances.size() && (k = instances[at] - first) < kSpan; ++at)
     bitmap[size_t(k / 8)] |= std::byte(uint8_t(1u << (k % 8)));
-  }
+  bitmap.resize(size_t((instances[at - 1] - first) / 8) + 1);
   return at;
 }
 

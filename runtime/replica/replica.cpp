@@ -17,6 +17,7 @@
 #include "store/log.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -413,10 +414,10 @@ struct Replica::Impl final : engine::Host {
     transport_->send(to, h, payload);
   }
 
-  void announce_decided(uint64_t instance, int64_t round, uint64_t to) override {
-    for (int32_t p = 0; p < n_; ++p)
-      if (p != options_.id && ((to >> p) & 1)) send_notice(instance, p);
-    (void)round;
+  void announce_decided(uint64_t instance, int64_t /*round: Decided frames carry none*/, uint64_t to) override {
+    to &= ~(uint64_t{1} << options_.id);
+    transport_->send_notices(to, instance);
+    counters_.decided_notices_sent += uint64_t(std::popcount(to));
   }
 
   void report_decision(uint64_t instance, int64_t round, const void* state) override {

@@ -767,10 +767,15 @@ struct OtrCluster {
   std::deque<Sent> wire;
 
   std::vector<uint64_t> cut;  // per process: peers whose messages it does not get
+  // With driver_words: each instance's decided set lives here, and a notice
+  // that cannot end it sets its bit here without calling the instance, as
+  // the node does (node.cpp, notice_to_running).
+  std::vector<uint64_t> words;
+  bool driver_words = false;
 
-  OtrCluster(std::vector<int64_t> inits, int64_t after_decide, int64_t linger_rounds = 0)
+  OtrCluster(std::vector<int64_t> inits, int64_t after_decide, int64_t linger_rounds = 0, bool driver_words = false)
       : layout(Layout::compute(otr(), int32_t(inits.size()))),
-        configs(inits.size()), hosts(inits.size()) {
+        configs(inits.size()), hosts(inits.size()), words(inits.size(), 0), driver_words(driver_words) {
     const int32_t n = int32_t(inits.size());
     for (int32_t i = 0; i < n; ++i) {
       configs[size_t(i)].n = n;
@@ -782,7 +787,8 @@ struct OtrCluster {
     for (int32_t i = 0; i < n; ++i)
       nodes.push_back(std::make_unique<Instance>(layout, configs[size_t(i)], nullptr, 0,
                                                  std::span<const int64_t>(&inits[size_t(i)], 1),
-                                                 hosts[size_t(i)], counters));
+                                                 hosts[size_t(i)], counters, nullptr,
+                                                 driver_words ? &words[size_t(i)] : nullptr));
     cut.assign(inits.size(), 0);
   }
   int64_t now = 0;
@@ -801,7 +807,7 @@ struct OtrCluster {
         for (const auto& [round, to] : h.notices)
           for (int32_t p = 0; p < int32_t(nodes.size()); ++p)
             if (((to >> p) & 1) && alive[size_t(p)] && alive[size_t(h.me)] && !((cut[size_t(p)] >> h.me) & 1))
-              nodes[size_t(p)]->peer_decided(h.me);
+              notice(p, h.me);
         h.notices.clear();
       }
       if (wire.empty()) return;
@@ -812,6 +818,15 @@ struct OtrCluster {
       if (s.decided) to.peer_decided(s.from);  // what the node does with the frame's bit
       if (!to.finished()) to.receive(s.from, s.round, s.payload, now);
     }
+  }
+  void notice(int32_t p, int32_t from) {
+    const int32_t n = int32_t(nodes.size());
+    if (driver_words && !Instance::peer_decided_may_end(words[size_t(p)], from, p, n)) {
+      if (!(words[size_t(p)] & uint64_t{1} << from)) ++counters.peer_decisions_seen;
+      words[size_t(p)] |= uint64_t{1} << from;
+      return;
+    }
+    nodes[size_t(p)]->peer_decided(from);
   }
   int64_t decision(size_t i) const {
     int64_t v;
@@ -916,6 +931,39 @@ TEST_CASE("OneThirdRule with pause after decide: all decide in one round, nobody
   CHECK(c.counters.messages_sent == uint64_t(5 * 4 * (r + 1)));
   CHECK(c.counters.decide_pauses >= 1);
   CHECK(c.counters.decide_pauses_expired == 0);
+}
+
+TEST_CASE("decided words kept by the driver: notices set bits there, and the instances end as with peer_decided") {
+  // The straggler and the all-decide-at-once runs, with each instance's
+  // decided set in a word of the driver's, where notices that cannot end it
+  // go without calling it: the same ends, rounds and counts.
+  for (bool straggler : {false, true}) {
+    CAPTURE(straggler);
+    const std::vector<int64_t> inits = straggler ? std::vector<int64_t>{5, 5, 5, 5, 9} : std::vector<int64_t>{3, 1, 3, 2, 1};
+    OtrCluster a(inits, 2, 8), b(inits, 2, 8, true);
+    for (OtrCluster* c : {&a, &b}) {
+      for (Config& k : c->configs) k.pause_after_decide = true;
+      if (straggler) {
+        run_straggler(*c);
+      } else {
+        std::vector<bool> alive(5, true);
+        for (auto& n : c->nodes) n->start(0);
+        c->pump(alive);
+      }
+    }
+    for (size_t i = 0; i < 5; ++i) {
+      CHECK(b.nodes[i]->finished());
+      CHECK(b.nodes[i]->end_reason() == a.nodes[i]->end_reason());
+      CHECK(b.nodes[i]->round() == a.nodes[i]->round());
+      CHECK(b.decision(i) == a.decision(i));
+      CHECK(b.nodes[i]->decided_set() == a.nodes[i]->decided_set());
+      CHECK(b.words[i] == (b.nodes[i]->decided_set() & ~(uint64_t{1} << i)));  // the instance reads the driver's word
+    }
+    CHECK(b.counters.peer_decisions_seen == a.counters.peer_decisions_seen);
+    CHECK(b.counters.rounds_completed == a.counters.rounds_completed);
+    CHECK(b.counters.decide_pauses == a.counters.decide_pauses);
+    CHECK(b.counters.decide_pauses_expired == a.counters.decide_pauses_expired);
+  }
 }
 
 TEST_CASE("OneThirdRule: a crashed peer holds the others only up to the linger bound") {

@@ -327,6 +327,56 @@ TEST_CASE("UDP: decided notices of one flush, in any order and repeated, leave a
   CHECK(n1.malformed_total() == 0);
 }
 
+TEST_CASE("UDP: notices for every peer are made into Decided frames once, and a peer with notices of its own gets both") {
+  asio::io_context io;
+  UdpPorts held(io, 3);
+  const std::vector<uint16_t> ports = held.ports;
+  const Keys keys(3);
+  NetConfig c0 = make_config(ports, 0, &keys), c1 = make_config(ports, 1, &keys), c2 = make_config(ports, 2, &keys);
+  NetCounters n0, n1, n2;
+  std::vector<uint64_t> named1, named2;
+  const auto naming = [](std::vector<uint64_t>& into) {
+    return each_frame([&into](const WireHeader& h, std::span<const std::byte> payload) {
+      expand_decided_frame(h, payload, [&](const WireHeader& one) { into.push_back(one.instance); });
+    });
+  };
+  auto t0 = make_udp_transport(io, c0, each_frame([](const WireHeader&, std::span<const std::byte>) {}), n0);
+  auto t1 = make_udp_transport(io, c1, naming(named1), n1);
+  auto t2 = make_udp_transport(io, c2, naming(named2), n2);
+  for (size_t i = 0; i < 3; ++i) held.release(i);
+  t0->start();
+  t1->start();
+  t2->start();
+  run_until(io, [&] { return t0->reachable_peers() == 2 && t1->reachable_peers() == 2 && t2->reachable_peers() == 2; });
+  REQUIRE(t0->reachable_peers() == 2);
+  const uint64_t all = 0b110, only2 = 0b100;
+  // Everyone: 5, 8, 6 (out of order), 6 again; replica 2 alone: 7. Our own bit is ignored.
+  t0->send_notices(all, 5);
+  t0->send_notices(all, 8);
+  t0->send_notices(all | 1, 6);
+  t0->send_notices(only2, 7);
+  t0->send_notices(all, 6);
+  t0->flush();
+  run_until(io, [&] { return named1.size() >= 3 && named2.size() >= 4; });
+  CHECK(named1 == std::vector<uint64_t>{5, 6, 8});
+  CHECK(named2 == std::vector<uint64_t>{5, 6, 7, 8});
+  CHECK(n0.decided_frames_sent == 2);
+  // Notices for everyone spanning more than one bitmap: two frames a peer, the same two.
+  named1.clear();
+  named2.clear();
+  const uint64_t far = 100 + 8 * kMaxDecidedBitmap;
+  t0->send_notices(all, 100);
+  t0->send_notices(all, far);
+  t0->flush();
+  run_until(io, [&] { return named1.size() >= 2 && named2.size() >= 2; });
+  CHECK(named1 == std::vector<uint64_t>{100, far});
+  CHECK(named2 == std::vector<uint64_t>{100, far});
+  CHECK(n0.decided_frames_sent == 6);
+  CHECK(n1.decided_frames_received == 3);
+  CHECK(n2.decided_frames_received == 3);
+  CHECK(n1.malformed_total() + n2.malformed_total() == 0);
+}
+
 TEST_CASE("TCP: a connection is bound by an authenticated Hello, then keeps its sender id") {
   asio::io_context io;
   TcpPorts held(io, 3);  // 1 and 2 stay held: the transport's dials end there
