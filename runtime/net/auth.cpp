@@ -161,24 +161,61 @@ bool derive_channel_keys(int32_t me, const KeyPair& mine, int32_t peer, const Ke
   return r == 0;
 }
 
-void mac_packet(const Key& key, std::span<std::byte> packet) {
+static_assert(crypto_core_hchacha20_INPUTBYTES == 16 && crypto_core_hchacha20_OUTPUTBYTES == kKeyBytes);
+static_assert(crypto_aead_chacha20poly1305_ietf_NPUBBYTES == 12 && kNonceSize == 16 + 8);
+static_assert(crypto_aead_chacha20poly1305_ietf_ABYTES == kMacSize);
+
+const uint8_t* MacCache::subkey(const Key& key, const std::byte* nonce_head) {
+  if (!valid_ || std::memcmp(head_.data(), nonce_head, head_.size()) != 0) {
+    std::memcpy(head_.data(), nonce_head, head_.size());
+    crypto_core_hchacha20(subkey_.data(), reinterpret_cast<const unsigned char*>(nonce_head), key.data(), nullptr);
+    valid_ = true;
+  }
+  return subkey_.data();
+}
+
+namespace {
+
+// The IETF nonce under the subkey: four zero bytes, then the last 8 bytes
+// of the packet's 24-byte nonce (its counter).
+std::array<unsigned char, crypto_aead_chacha20poly1305_ietf_NPUBBYTES> ietf_nonce(const std::byte* nonce) {
+  std::array<unsigned char, crypto_aead_chacha20poly1305_ietf_NPUBBYTES> n{};
+  std::memcpy(n.data() + 4, nonce + 16, 8);
+  return n;
+}
+
+}  // namespace
+
+void mac_packet(const Key& key, std::span<std::byte> packet, MacCache& cache) {
   const size_t ad = packet.size() - kMacSize;
+  const std::byte* nonce = packet.data() + kIncarnationOffset;
+  const auto n = ietf_nonce(nonce);
   unsigned long long maclen = 0;
   unsigned char no_text[1] = {0};  // nothing is encrypted; the API wants a pointer
-  crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
+  crypto_aead_chacha20poly1305_ietf_encrypt_detached(
       no_text, reinterpret_cast<unsigned char*>(packet.data() + ad), &maclen, nullptr, 0,
-      reinterpret_cast<const unsigned char*>(packet.data()), ad,
-      nullptr, reinterpret_cast<const unsigned char*>(packet.data() + kIncarnationOffset), key.data());
+      reinterpret_cast<const unsigned char*>(packet.data()), ad, nullptr, n.data(), cache.subkey(key, nonce));
+}
+
+void mac_packet(const Key& key, std::span<std::byte> packet) {
+  MacCache cache;
+  mac_packet(key, packet, cache);
+}
+
+bool verify_packet_mac(const Key& key, std::span<const std::byte> packet, MacCache& cache) {
+  if (packet.size() < kPacketOverhead) return false;
+  const size_t ad = packet.size() - kMacSize;
+  const std::byte* nonce = packet.data() + kIncarnationOffset;
+  const auto n = ietf_nonce(nonce);
+  unsigned char no_text[1] = {0};
+  return crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+             no_text, nullptr, no_text, 0, reinterpret_cast<const unsigned char*>(packet.data() + ad),
+             reinterpret_cast<const unsigned char*>(packet.data()), ad, n.data(), cache.subkey(key, nonce)) == 0;
 }
 
 bool verify_packet_mac(const Key& key, std::span<const std::byte> packet) {
-  if (packet.size() < kPacketOverhead) return false;
-  const size_t ad = packet.size() - kMacSize;
-  unsigned char no_text[1] = {0};
-  return crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
-             no_text, nullptr, no_text, 0, reinterpret_cast<const unsigned char*>(packet.data() + ad),
-             reinterpret_cast<const unsigned char*>(packet.data()), ad,
-             reinterpret_cast<const unsigned char*>(packet.data() + kIncarnationOffset), key.data()) == 0;
+  MacCache cache;
+  return verify_packet_mac(key, packet, cache);
 }
 
 }  // namespace psync::net

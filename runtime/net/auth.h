@@ -58,10 +58,32 @@ struct ChannelKeys {
 };
 bool derive_channel_keys(int32_t me, const KeyPair& mine, int32_t peer, const Key& peer_public, ChannelKeys& out);
 
+// XChaCha20-Poly1305 under `key` with nonce N is ChaCha20-Poly1305 (IETF)
+// under the subkey HChaCha20(key, N[0..16)) with the nonce 0^4 || N[16..24)
+// (draft-irtf-cfrg-xchacha-03, §2.3). A packet's N[0..16) is the two
+// incarnations, the same for every packet of a channel between them, so a
+// MacCache keeps the last subkey it made for one channel key and direction:
+// a packet then costs the ChaCha20 block and the Poly1305 pass, not an
+// HChaCha20 too. The tags are the same. One cache per channel key and
+// direction (the session keeps one for each peer's tx and rx).
+class MacCache {
+ public:
+  // The subkey for `key` and these 16 nonce bytes, made anew only when they
+  // differ from the last call's. `key` must be the same in every call.
+  const uint8_t* subkey(const Key& key, const std::byte* nonce_head);
+
+ private:
+  std::array<std::byte, 16> head_{};
+  Key subkey_{};
+  bool valid_ = false;
+};
+
 // The MAC of `packet` (every byte before its last kMacSize), written into
 // those last kMacSize bytes; the nonce is packet[13..37) (wire.h).
-void mac_packet(const Key& key, std::span<std::byte> packet);
+void mac_packet(const Key& key, std::span<std::byte> packet, MacCache& cache);
+void mac_packet(const Key& key, std::span<std::byte> packet);  // with a cache of its own
 // Whether the last kMacSize bytes of `packet` are its MAC under `key`.
+bool verify_packet_mac(const Key& key, std::span<const std::byte> packet, MacCache& cache);
 bool verify_packet_mac(const Key& key, std::span<const std::byte> packet);
 
 }  // namespace psync::net

@@ -109,7 +109,7 @@ void Session::seal(int32_t peer, std::span<std::byte> packet) {
   put<uint64_t>(packet.data() + 13, incarnation_);
   put<uint64_t>(packet.data() + 21, ps.incarnation);
   put<uint64_t>(packet.data() + 29, ps.next_counter++);
-  mac_packet(keys_.channels[size_t(peer)].tx, packet);
+  mac_packet(keys_.channels[size_t(peer)].tx, packet, ps.tx_mac);
 }
 
 void Session::append_hello(int32_t peer, HelloBody body, std::vector<std::byte>& out, int64_t now_us) {
@@ -129,8 +129,8 @@ DecodeStatus Session::open(std::span<const std::byte> packet, int64_t now_us, Pa
   if (packet.size() < kPacketOverhead) return DecodeStatus::Truncated;
   if (DecodeStatus s = decode_packet_header(packet, limits_, h); s != DecodeStatus::Ok) return s;
   if (h.sender == me_) return DecodeStatus::UnknownSender;
-  if (!verify_packet_mac(keys_.channels[size_t(h.sender)].rx, packet)) return DecodeStatus::BadMac;
   PeerState& ps = peers_[size_t(h.sender)];
+  if (!verify_packet_mac(keys_.channels[size_t(h.sender)].rx, packet, ps.rx_mac)) return DecodeStatus::BadMac;
   if (h.sender_incarnation < ps.incarnation) return DecodeStatus::StaleIncarnation;
   const bool fresh = h.receiver_incarnation == incarnation_;
 

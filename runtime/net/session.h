@@ -139,6 +139,7 @@ class Session {
     int64_t last_hello_us = -1; // when we last sent it a Hello
     int64_t retry_us = kFirstRetryUs;
     int64_t last_heard_us = -1;
+    MacCache tx_mac, rx_mac;    // the subkeys of the channel's two directions (auth.h)
   };
 
   DecodeLimits limits_;
