@@ -97,6 +97,11 @@ class TcpTransport final : public Transport {
     schedule_flush();
   }
 
+  bool has_frames_for(int32_t to) const override {
+    const Outgoing& o = *out_[size_t(to)];
+    return !o.open.empty() || !o.closed.empty();
+  }
+
   // Closes every open packet (what the node produced up to now, the decided
   // notices gathered as Decided frames), runs the group commit, then writes.
   void flush() override {
@@ -120,7 +125,7 @@ class TcpTransport final : public Transport {
   void stop() override {
     if (stopped_) return;
     stopped_ = true;
-    cancel_hello_timer();
+    cancel_timers();
     boost::system::error_code ec;
     acceptor_.close(ec);
     accept_timer_.cancel();

@@ -52,7 +52,8 @@ Transport::Transport(asio::io_context& io, const NetConfig& config, PacketHandle
                config.durable, keys_for(config)),
       hello_timer_(io), others_(((config.n >= 64 ? ~uint64_t{0} : (uint64_t{1} << config.n) - 1)) &
                                 ~(uint64_t{1} << config.me)),
-      notices_(size_t(config.n)), epoch_(std::chrono::steady_clock::now()) {}
+      notices_(size_t(config.n)), kept_since_(size_t(config.n), -1), kept_(size_t(config.n), 0),
+      notice_timer_(io), epoch_(std::chrono::steady_clock::now()) {}
 
 Transport::~Transport() { *alive_ = false; }
 
@@ -181,8 +182,11 @@ void Transport::send_decided_frames(int32_t to, std::vector<uint64_t>& instances
 // more than a bitmap holds), instead of a frame per decided instance. The
 // frames of the notices for every peer are made once; a peer that also has
 // notices of its own (rare: it had the decided bit of some instances on a
-// message) gets frames of the two lists merged.
+// message) gets frames of the two lists merged. With notice_delay_us, a peer
+// that gets no other frame in this flush keeps its notices back (in its own
+// list) until a flush that has a frame for it, or the delay's end.
 void Transport::send_gathered_notices() {
+  if (config_.notice_delay_us > 0 && !notices_now_) keep_back_notices();
   all_frames_.clear();
   all_bitmaps_.clear();
   if (!notices_to_all_.empty()) {
@@ -195,7 +199,8 @@ void Transport::send_gathered_notices() {
     }
   }
   for (int32_t to = 0; to < config_.n; ++to) {
-    if (to == config_.me) continue;
+    if (to == config_.me || kept_[size_t(to)]) continue;
+    kept_since_[size_t(to)] = -1;
     std::vector<uint64_t>& own = notices_[size_t(to)];
     if (!own.empty()) {
       own.insert(own.end(), notices_to_all_.begin(), notices_to_all_.end());
@@ -218,6 +223,42 @@ void Transport::send_gathered_notices() {
   notices_to_all_.clear();
 }
 
+// Marks (kept_) the peers whose notices wait: they have a few (fewer than
+// kKeepBackBelow: a datagram of many is worth its header, MAC, system call
+// and wake-up), no other frame waits for them, and their first kept notice
+// is younger than the delay. Their share of the notices for everyone moves
+// to their own list, and the timer is set for the first of them to go.
+void Transport::keep_back_notices() {
+  constexpr size_t kKeepBackBelow = 32;
+  int64_t now = -1;
+  int64_t due = INT64_MAX;
+  for (int32_t to = 0; to < config_.n; ++to) {
+    uint8_t& keep = kept_[size_t(to)];
+    keep = 0;
+    std::vector<uint64_t>& own = notices_[size_t(to)];
+    const size_t count = own.size() + notices_to_all_.size();
+    if (to == config_.me || count == 0 || count >= kKeepBackBelow || has_frames_for(to)) continue;
+    if (now < 0) now = now_us();
+    int64_t& since = kept_since_[size_t(to)];
+    if (since < 0) {
+      since = now;
+      ++counters_.notices_kept_back;
+    }
+    if (now - since >= config_.notice_delay_us) continue;  // kept long enough: they go now
+    keep = 1;
+    own.insert(own.end(), notices_to_all_.begin(), notices_to_all_.end());
+    due = std::min(due, since + config_.notice_delay_us);
+  }
+  if (due >= notice_timer_at_) return;
+  notice_timer_at_ = due;
+  notice_timer_.expires_after(std::chrono::microseconds(due - now));
+  notice_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (ec || !*alive) return;
+    notice_timer_at_ = INT64_MAX;
+    if (!stopped_) flush();
+  });
+}
+
 bool Transport::send_answer(int32_t to, uint64_t instance, int64_t round, std::string_view value) {
   if (value.size() > kMaxAnswerValue) return false;
   WireHeader h;
@@ -230,10 +271,11 @@ bool Transport::send_answer(int32_t to, uint64_t instance, int64_t round, std::s
   return true;
 }
 
-void Transport::cancel_hello_timer() {
-  boost::system::error_code ignore;
+void Transport::cancel_timers() {
   hello_timer_.cancel();
   hello_timer_at_ = INT64_MAX;
+  notice_timer_.cancel();
+  notice_timer_at_ = INT64_MAX;
 }
 
 }  // namespace psync::net

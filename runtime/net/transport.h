@@ -58,6 +58,7 @@ namespace psync::net {
   X(tcp_accept_errors)          /* accept failed (e.g. out of file descriptors); retried after a pause */ \
   X(injected_duplicates)        /* --duplicate: received datagrams taken a second time, later */ \
   X(decided_frames_sent)        /* Decided frames: the decided notices of one flush for one peer */ \
+  X(notices_kept_back)          /* times a peer's few notices began to wait for its next frame (notice_delay_us) */ \
   X(decided_frames_received)                                                    \
   X(receive_batches)            /* wake-ups that took input: a drain of the UDP socket, a TCP read of every connection */ \
   X(tcp_packets_sent)           /* TCP: packets written (each a header, its frames and a MAC) */ \
@@ -107,6 +108,12 @@ struct NetConfig {
   // after the rest of its batch, with this probability (--duplicate).
   double duplicate = 0.0;
   uint64_t fault_seed = 0;
+  // Decided notices for a peer that gets no other frame in a flush wait for
+  // one, for at most this long (0: they leave with the flush that has them).
+  // A notice alone is a datagram alone, and a wake-up of its receiver: with
+  // one instance in flight, LastVoting's non-coordinators, which never
+  // message each other, sent one for every instance and peer.
+  int64_t notice_delay_us = 0;
 };
 
 // A Decided frame stands for one decided notice per instance it names
@@ -181,6 +188,13 @@ class Transport {
   // Writes out everything queued (after before_send). Also posted
   // automatically after a send.
   virtual void flush() = 0;
+  // flush(), with every decided notice kept back (notice_delay_us) too: for
+  // a process about to stop.
+  void flush_everything() {
+    notices_now_ = true;
+    flush();
+    notices_now_ = false;
+  }
   virtual void stop() = 0;
   // Called after each batch of received frames (one wake-up of the socket),
   // before the frames it caused are flushed: the node settles catch-ups here.
@@ -226,13 +240,17 @@ class Transport {
   }
   void post_flush();
   // Turns the notices gathered since the last flush into Decided frames
-  // (send()); the first thing flush() does.
+  // (send()); the first thing flush() does. A peer with no frame in this
+  // flush (has_frames_for) keeps its notices back up to notice_delay_us.
   void send_gathered_notices();
+  void keep_back_notices();
+  // Whether a frame for `to` waits for this flush.
+  virtual bool has_frames_for(int32_t to) const = 0;
   void run_before_send() {
     if (before_send_) before_send_();
   }
   void notify_reachable();
-  void cancel_hello_timer();
+  void cancel_timers();
 
   boost::asio::io_context& io_;
   const NetConfig& config_;
@@ -258,6 +276,11 @@ class Transport {
   const uint64_t others_;                       // every peer's bit
   std::vector<std::vector<uint64_t>> notices_;  // per peer: instances to name in its next Decided frame
   std::vector<uint64_t> notices_to_all_;        // instances to name in every peer's next Decided frame
+  std::vector<int64_t> kept_since_;             // per peer: when its kept-back notices were first kept; -1: none
+  std::vector<uint8_t> kept_;                   // per peer: its notices wait in this flush (keep_back_notices)
+  bool notices_now_ = false;                    // flush_everything()
+  boost::asio::steady_timer notice_timer_;      // the kept-back notices' deadline
+  int64_t notice_timer_at_ = INT64_MAX;
   // The Decided frames of notices_to_all_, made once per flush: the first
   // instance of each, and where its bitmap ends in all_bitmaps_.
   std::vector<std::pair<uint64_t, size_t>> all_frames_;

@@ -72,6 +72,8 @@ class UdpTransport final : public Transport {
     schedule_flush();
   }
 
+  bool has_frames_for(int32_t to) const override { return pending_[size_t(to)].size != 0; }
+
   void flush() override {
     flush_posted_ = true;  // the Decided frames made here leave with this flush
     send_gathered_notices();
@@ -91,7 +93,7 @@ class UdpTransport final : public Transport {
 
   void stop() override {
     stopped_ = true;
-    cancel_hello_timer();
+    cancel_timers();
     boost::system::error_code ec;
     socket_.close(ec);
   }

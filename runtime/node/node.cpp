@@ -370,6 +370,11 @@ class Node final : public engine::Host {
     net_.max_payload = uint32_t(layout_.max_msg_size);
     net_.max_datagram = o.max_datagram;
     net_.duplicate = o.duplicate;
+    // Notices to a peer that gets nothing else wait up to 1 ms for company
+    // (an eighth of a shorter round timeout): well inside the decide pause
+    // they end, which lasts at least a round timeout (docs/runtime.md,
+    // "Lingering").
+    net_.notice_delay_us = std::min<int64_t>(1000, o.timeout_us / 8);
     net_.fault_seed = o.seed * 0x100000001b3ULL + uint64_t(o.id);
     for (const ClusterMember& m : o.cluster) net_.peers.push_back({m.id, m.host, m.port, resolve_host(io_, m)});
     net_.incarnation = incarnation_;
@@ -1473,7 +1478,7 @@ class Node final : public engine::Host {
     if (!announced_finish_) {
       announced_finish_ = true;
       transport_->send_farewell();
-      transport_->flush();
+      transport_->flush_everything();
     }
     stay_timer_.expires_after(std::chrono::milliseconds(20));
     stay_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -1487,7 +1492,7 @@ class Node final : public engine::Host {
     exit_code_ = code;
     commit_log();
     transport_->send_farewell();
-    transport_->flush();
+    transport_->flush_everything();
     adapt_timer_.cancel();
     // TCP writes complete asynchronously: give them a moment to drain.
     const auto grace = options_.transport == TransportKind::Tcp ? std::chrono::milliseconds(30)

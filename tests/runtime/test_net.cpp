@@ -377,6 +377,77 @@ TEST_CASE("UDP: notices for every peer are made into Decided frames once, and a 
   CHECK(n1.malformed_total() + n2.malformed_total() == 0);
 }
 
+TEST_CASE("UDP: a few notices for a peer that gets nothing else wait for its next frame or the delay, then leave") {
+  asio::io_context io;
+  UdpPorts held(io, 3);
+  const std::vector<uint16_t> ports = held.ports;
+  const Keys keys(3);
+  NetConfig c0 = make_config(ports, 0, &keys), c1 = make_config(ports, 1, &keys), c2 = make_config(ports, 2, &keys);
+  c0.notice_delay_us = 300'000;
+  NetCounters n0, n1, n2;
+  std::vector<uint64_t> named1, named2;
+  size_t messages1 = 0;
+  auto t0 = make_udp_transport(io, c0, each_frame([](const WireHeader&, std::span<const std::byte>) {}), n0);
+  auto t1 = make_udp_transport(io, c1, each_frame([&](const WireHeader& h, std::span<const std::byte> payload) {
+                                 if (!expand_decided_frame(h, payload, [&](const WireHeader& one) { named1.push_back(one.instance); }))
+                                   ++messages1;
+                               }),
+                               n1);
+  auto t2 = make_udp_transport(io, c2, each_frame([&](const WireHeader& h, std::span<const std::byte> payload) {
+                                 expand_decided_frame(h, payload, [&](const WireHeader& one) { named2.push_back(one.instance); });
+                               }),
+                               n2);
+  for (size_t i = 0; i < 3; ++i) held.release(i);
+  t0->start();
+  t1->start();
+  t2->start();
+  run_until(io, [&] { return t0->reachable_peers() == 2 && t1->reachable_peers() == 2 && t2->reachable_peers() == 2; });
+  REQUIRE(t0->reachable_peers() == 2);
+  WireHeader m;
+  m.instance = 40;
+  const std::vector<std::byte> payload(8, std::byte{1});
+
+  // Notices for both; a message for 2 only: 2 gets its notice with it, 1's waits.
+  const auto start = std::chrono::steady_clock::now();
+  t0->send_notices(0b110, 7);
+  t0->send(2, m, payload);
+  t0->flush();
+  run_until(io, [&] { return named2.size() == 1; });
+  CHECK(named2 == std::vector<uint64_t>{7});
+  run_until(io, [] { return false; }, 0);  // one more turn: nothing for 1 yet
+  CHECK(named1.empty());
+  CHECK(n0.notices_kept_back == 1);
+  // More for 1 joins the kept ones; they leave together at the delay's end.
+  t0->send_notices(0b010, 8);
+  t0->flush();
+  run_until(io, [&] { return named1.size() == 2; });
+  CHECK(named1 == std::vector<uint64_t>{7, 8});
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(300));
+  // A message for 1 takes its kept notices along at once.
+  named1.clear();
+  t0->send_notices(0b010, 9);
+  t0->flush();
+  CHECK(named1.empty());
+  t0->send(1, m, payload);
+  t0->flush();
+  run_until(io, [&] { return named1.size() == 1 && messages1 == 1; });
+  CHECK(named1 == std::vector<uint64_t>{9});
+  // Many notices are worth a datagram of their own; and a process about to
+  // stop sends every kept one (flush_everything).
+  named1.clear();
+  for (uint64_t i = 100; i < 140; ++i) t0->send_notices(0b010, i);
+  t0->flush();
+  run_until(io, [&] { return named1.size() == 40; });
+  CHECK(named1.size() == 40);
+  named1.clear();
+  t0->send_notices(0b010, 200);
+  t0->flush_everything();
+  run_until(io, [&] { return named1.size() == 1; });
+  CHECK(named1 == std::vector<uint64_t>{200});
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(300 + 250));
+  CHECK(n1.malformed_total() + n2.malformed_total() == 0);
+}
+
 TEST_CASE("TCP: a connection is bound by an authenticated Hello, then keeps its sender id") {
   asio::io_context io;
   TcpPorts held(io, 3);  // 1 and 2 stay held: the transport's dials end there
