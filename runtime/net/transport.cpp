@@ -4,6 +4,7 @@
 #include "net/transport.h"
 
 #include <algorithm>
+#include <bit>
 #include <functional>
 
 namespace psync::net {
@@ -226,26 +227,39 @@ void Transport::send_gathered_notices() {
 // Marks (kept_) the peers whose notices wait: they have a few (fewer than
 // kKeepBackBelow: a datagram of many is worth its header, MAC, system call
 // and wake-up), no other frame waits for them, and their first kept notice
-// is younger than the delay. Their share of the notices for everyone moves
-// to their own list, and the timer is set for the first of them to go.
+// is younger than the delay; and at least kKeepBackFrom peers are so in
+// this flush. Their share of the notices for everyone moves to their own
+// list, and the timer is set for the first of them to go.
+//
+// Why two: one lone datagram per decision is what a pair of processes that
+// exchange nothing else (LastVoting's two non-coordinators at n = 3) costs,
+// and keeping even that one back made a run with one instance in flight
+// 10-25 % slower on loopback (its wake-up of the peer, which was asleep,
+// had the peer up when the coordinator's next message came). A
+// non-coordinator at n = 5 sent three a decision; keeping them back made
+// the same run 15-25 % faster (bench/README.md, wave 12).
 void Transport::keep_back_notices() {
   constexpr size_t kKeepBackBelow = 32;
-  int64_t now = -1;
-  int64_t due = INT64_MAX;
+  constexpr int kKeepBackFrom = 2;
+  uint64_t quiet = 0;  // peers that would get a datagram of a few notices alone
   for (int32_t to = 0; to < config_.n; ++to) {
-    uint8_t& keep = kept_[size_t(to)];
-    keep = 0;
-    std::vector<uint64_t>& own = notices_[size_t(to)];
-    const size_t count = own.size() + notices_to_all_.size();
-    if (to == config_.me || count == 0 || count >= kKeepBackBelow || has_frames_for(to)) continue;
-    if (now < 0) now = now_us();
+    kept_[size_t(to)] = 0;
+    const size_t count = notices_[size_t(to)].size() + notices_to_all_.size();
+    if (to != config_.me && count > 0 && count < kKeepBackBelow && !has_frames_for(to)) quiet |= uint64_t{1} << to;
+  }
+  if (std::popcount(quiet) < kKeepBackFrom) return;
+  const int64_t now = now_us();
+  int64_t due = INT64_MAX;
+  for (uint64_t bits = quiet; bits != 0; bits &= bits - 1) {
+    const int32_t to = std::countr_zero(bits);
     int64_t& since = kept_since_[size_t(to)];
     if (since < 0) {
       since = now;
       ++counters_.notices_kept_back;
     }
     if (now - since >= config_.notice_delay_us) continue;  // kept long enough: they go now
-    keep = 1;
+    kept_[size_t(to)] = 1;
+    std::vector<uint64_t>& own = notices_[size_t(to)];
     own.insert(own.end(), notices_to_all_.begin(), notices_to_all_.end());
     due = std::min(due, since + config_.notice_delay_us);
   }

@@ -377,75 +377,90 @@ TEST_CASE("UDP: notices for every peer are made into Decided frames once, and a 
   CHECK(n1.malformed_total() + n2.malformed_total() == 0);
 }
 
-TEST_CASE("UDP: a few notices for a peer that gets nothing else wait for its next frame or the delay, then leave") {
+TEST_CASE("UDP: a few notices for peers that get nothing else wait for their next frame or the delay, then leave") {
   asio::io_context io;
-  UdpPorts held(io, 3);
+  UdpPorts held(io, 4);
   const std::vector<uint16_t> ports = held.ports;
-  const Keys keys(3);
-  NetConfig c0 = make_config(ports, 0, &keys), c1 = make_config(ports, 1, &keys), c2 = make_config(ports, 2, &keys);
-  c0.notice_delay_us = 300'000;
-  NetCounters n0, n1, n2;
-  std::vector<uint64_t> named1, named2;
-  size_t messages1 = 0;
-  auto t0 = make_udp_transport(io, c0, each_frame([](const WireHeader&, std::span<const std::byte>) {}), n0);
-  auto t1 = make_udp_transport(io, c1, each_frame([&](const WireHeader& h, std::span<const std::byte> payload) {
-                                 if (!expand_decided_frame(h, payload, [&](const WireHeader& one) { named1.push_back(one.instance); }))
-                                   ++messages1;
-                               }),
-                               n1);
-  auto t2 = make_udp_transport(io, c2, each_frame([&](const WireHeader& h, std::span<const std::byte> payload) {
-                                 expand_decided_frame(h, payload, [&](const WireHeader& one) { named2.push_back(one.instance); });
-                               }),
-                               n2);
-  for (size_t i = 0; i < 3; ++i) held.release(i);
-  t0->start();
-  t1->start();
-  t2->start();
-  run_until(io, [&] { return t0->reachable_peers() == 2 && t1->reachable_peers() == 2 && t2->reachable_peers() == 2; });
-  REQUIRE(t0->reachable_peers() == 2);
+  const Keys keys(4);
+  std::vector<NetConfig> c;
+  for (int32_t i = 0; i < 4; ++i) c.push_back(make_config(ports, i, &keys));
+  c[0].notice_delay_us = 300'000;
+  std::vector<NetCounters> counters(4);
+  std::vector<std::vector<uint64_t>> named(4);
+  std::vector<size_t> messages(4, 0);
+  std::vector<std::unique_ptr<Transport>> t;
+  for (int32_t i = 0; i < 4; ++i)
+    t.push_back(make_udp_transport(io, c[size_t(i)],
+                                   each_frame([&, i](const WireHeader& h, std::span<const std::byte> payload) {
+                                     if (!expand_decided_frame(h, payload, [&](const WireHeader& one) {
+                                           named[size_t(i)].push_back(one.instance);
+                                         }))
+                                       ++messages[size_t(i)];
+                                   }),
+                                   counters[size_t(i)]));
+  for (size_t i = 0; i < 4; ++i) held.release(i);
+  for (auto& x : t) x->start();
+  run_until(io, [&] { return std::all_of(t.begin(), t.end(), [](const auto& x) { return x->reachable_peers() == 3; }); });
+  REQUIRE(t[0]->reachable_peers() == 3);
   WireHeader m;
   m.instance = 40;
   const std::vector<std::byte> payload(8, std::byte{1});
+  const auto clear = [&] {
+    for (auto& v : named) v.clear();
+  };
+  using std::chrono::milliseconds;
+  using V = std::vector<uint64_t>;
 
-  // Notices for both; a message for 2 only: 2 gets its notice with it, 1's waits.
+  // Notices for all three, a message for 3 only: 3 gets its notice with it;
+  // 1's and 2's wait, both of them quiet.
   const auto start = std::chrono::steady_clock::now();
-  t0->send_notices(0b110, 7);
-  t0->send(2, m, payload);
-  t0->flush();
-  run_until(io, [&] { return named2.size() == 1; });
-  CHECK(named2 == std::vector<uint64_t>{7});
-  run_until(io, [] { return false; }, 0);  // one more turn: nothing for 1 yet
-  CHECK(named1.empty());
-  CHECK(n0.notices_kept_back == 1);
-  // More for 1 joins the kept ones; they leave together at the delay's end.
-  t0->send_notices(0b010, 8);
-  t0->flush();
-  run_until(io, [&] { return named1.size() == 2; });
-  CHECK(named1 == std::vector<uint64_t>{7, 8});
-  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(300));
-  // A message for 1 takes its kept notices along at once.
-  named1.clear();
-  t0->send_notices(0b010, 9);
-  t0->flush();
-  CHECK(named1.empty());
-  t0->send(1, m, payload);
-  t0->flush();
-  run_until(io, [&] { return named1.size() == 1 && messages1 == 1; });
-  CHECK(named1 == std::vector<uint64_t>{9});
-  // Many notices are worth a datagram of their own; and a process about to
+  t[0]->send_notices(0b1110, 7);
+  t[0]->send(3, m, payload);
+  t[0]->flush();
+  run_until(io, [&] { return named[3].size() == 1; });
+  CHECK(named[3] == V{7});
+  run_until(io, [] { return false; }, 0);
+  CHECK(named[1].empty());
+  CHECK(named[2].empty());
+  CHECK(counters[0].notices_kept_back == 2);
+  // More for 1 joins its kept ones; all leave at the delay's end.
+  t[0]->send_notices(0b0010, 8);
+  t[0]->flush();
+  run_until(io, [&] { return named[1].size() == 2 && named[2].size() == 1; });
+  CHECK(named[1] == V{7, 8});
+  CHECK(named[2] == V{7});
+  CHECK(std::chrono::steady_clock::now() - start >= milliseconds(300));
+  // A message for 1 takes its kept notices along at once; 2 is then the
+  // only quiet peer, and one lone datagram is not kept back.
+  clear();
+  const auto second = std::chrono::steady_clock::now();
+  t[0]->send_notices(0b0110, 9);
+  t[0]->flush();
+  t[0]->send(1, m, payload);
+  t[0]->flush();
+  run_until(io, [&] { return named[1].size() == 1 && named[2].size() == 1 && messages[1] == 1; });
+  CHECK(named[1] == V{9});
+  CHECK(named[2] == V{9});
+  t[0]->send_notices(0b0010, 10);
+  t[0]->flush();
+  run_until(io, [&] { return named[1].size() == 2; });
+  CHECK(named[1] == V{9, 10});
+  // Many notices are worth a datagram of their own, and a process about to
   // stop sends every kept one (flush_everything).
-  named1.clear();
-  for (uint64_t i = 100; i < 140; ++i) t0->send_notices(0b010, i);
-  t0->flush();
-  run_until(io, [&] { return named1.size() == 40; });
-  CHECK(named1.size() == 40);
-  named1.clear();
-  t0->send_notices(0b010, 200);
-  t0->flush_everything();
-  run_until(io, [&] { return named1.size() == 1; });
-  CHECK(named1 == std::vector<uint64_t>{200});
-  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(300 + 250));
-  CHECK(n1.malformed_total() + n2.malformed_total() == 0);
+  clear();
+  for (uint64_t i = 100; i < 140; ++i) t[0]->send_notices(0b0110, i);
+  t[0]->flush();
+  run_until(io, [&] { return named[1].size() == 40 && named[2].size() == 40; });
+  CHECK(named[1].size() == 40);
+  clear();
+  t[0]->send_notices(0b0110, 200);
+  t[0]->flush_everything();
+  run_until(io, [&] { return named[1].size() == 1 && named[2].size() == 1; });
+  CHECK(named[1] == V{200});
+  CHECK(named[2] == V{200});
+  CHECK(std::chrono::steady_clock::now() - second < milliseconds(250));
+  CHECK(counters[0].notices_kept_back == 4);  // 1 and 2 twice (7, then 9); never for flush_everything
+  for (const NetCounters& k : counters) CHECK(k.malformed_total() == 0);
 }
 
 TEST_CASE("TCP: a connection is bound by an authenticated Hello, then keeps its sender id") {
