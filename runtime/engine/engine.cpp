@@ -72,8 +72,7 @@ size_t Instance::tail_bytes(const Layout& layout, const Config& config) {
 Instance::Instance(const Layout& layout, const Config& config, const int64_t* consts,
                    uint64_t id, std::span<const int64_t> inputs, Host& host, Counters& counters, std::byte* tail,
                    uint64_t* decided_word)
-    : layout_(layout), config_(config), peers_decided_(decided_word != nullptr ? decided_word : &own_decided_),
-      counters_(counters), host_(host), id_(id) {
+    : layout_(layout), config_(config), peers_decided_(decided_word), counters_(counters), host_(host), id_(id) {
   env_.owner = this;
   env_.env.n = config.n;
   env_.env.me = config.me;
@@ -82,9 +81,11 @@ Instance::Instance(const Layout& layout, const Config& config, const int64_t* co
   // Every buffer once, in 8-byte words, for the largest round.
   const size_t future_bytes = future_room_bytes(layout, config);
   const TailWords w = tail_words(layout, config, future_bytes);
-  if (tail == nullptr) {
-    block_ = std::make_unique<uint64_t[]>(w.total());
-    tail = reinterpret_cast<std::byte*>(block_.get());
+  const size_t own = tail == nullptr ? w.total() : 0;  // words of block_ before the decided word
+  if (tail == nullptr || decided_word == nullptr) {
+    block_ = std::make_unique<uint64_t[]>(own + (decided_word == nullptr ? 1 : 0));
+    if (tail == nullptr) tail = reinterpret_cast<std::byte*>(block_.get());
+    if (decided_word == nullptr) peers_decided_ = block_.get() + own;
   }
   uint64_t* at = reinterpret_cast<uint64_t*>(tail);
   state_ = reinterpret_cast<std::byte*>(at);

@@ -347,7 +347,7 @@ class Instance {
   int64_t catch_up_due_ = kNoDeadline;  // with a catch-up grace: when it happens
   int64_t decided_round_ = -1;
   int64_t max_ahead_ = -1;      // max over ahead_
-  uint64_t* peers_decided_;     // decided bits seen from peers: own_decided_, or the driver's word
+  uint64_t* peers_decided_;     // decided bits seen from peers: the driver's word, or one in block_
   round::Cursor cursor_;
   std::byte* state_ = nullptr;
   std::byte* mailbox_ = nullptr;
@@ -369,7 +369,6 @@ class Instance {
   Host& host_;
   // Colder: decisions, lingering, buffering for later rounds, set-up.
   uint64_t told_ = 0;           // peers sent a frame with our decided bit
-  uint64_t own_decided_ = 0;    // peers_decided_ when the driver gave no word
   uint32_t future_size_ = 0;     // bytes of records
   uint32_t future_capacity_ = 0;  // bytes: of the tail's room, or of future_spill_
   std::unique_ptr<std::byte[]> future_spill_;
@@ -377,8 +376,10 @@ class Instance {
   uint64_t rng_;
   int64_t linger_round_ = 0;    // round and time lingering began
   int64_t linger_us_ = 0;
-  // The tail when the driver gave none (tail_bytes(), sized once for the
-  // largest round).
+  // What the driver did not give: the tail (tail_bytes(), sized once for
+  // the largest round) and the decided word, or the word alone. Not a
+  // member of its own: the object is the first cache lines of the node's
+  // slot, and 8 more bytes made LastVoting's slot at n = 3 a line longer.
   std::unique_ptr<uint64_t[]> block_;
   // The rest of the tail, found from ahead_ (tail_words in engine.cpp): the
   // inputs, the room for future records, the state as the round began
