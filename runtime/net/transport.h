@@ -108,9 +108,10 @@ struct NetConfig {
   // after the rest of its batch, with this probability (--duplicate).
   double duplicate = 0.0;
   uint64_t fault_seed = 0;
-  // Decided notices for a peer that gets no other frame in a flush wait for
-  // one, for at most this long (0: they leave with the flush that has them).
-  // A notice alone is a datagram alone, and a wake-up of its receiver: with
+  // A few decided notices for a peer that gets no other frame in a flush
+  // wait for one, for at most this long, when two or more peers are so
+  // (keep_back_notices; 0: they leave with the flush that has them). A
+  // notice alone is a datagram alone, and a wake-up of its receiver: with
   // one instance in flight, LastVoting's non-coordinators, which never
   // message each other, sent one for every instance and peer.
   int64_t notice_delay_us = 0;

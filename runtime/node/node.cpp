@@ -66,12 +66,14 @@ asio::ip::address resolve_host(asio::io_context& io, const ClusterMember& m) {
 // mailbox, rounds seen, inputs, room for future messages), sized from the
 // descriptor at start-up and rounded to whole cache lines. Slots sit side by
 // side in chunks of kChunk (cache-line aligned, never moved, one allocation
-// per chunk) and are recycled through a free list, so each is built once; an instance id finds its slot through a direct-mapped ring indexed
-// by the id's low bits. Each chunk has a dense array of the slots' decided
-// words (engine::Instance's decided_word): the peers known to have decided,
-// which a decided notice sets without touching the slot. Ids in flight are close together (instances start
-// in order), so the ring stays near twice the window and grows only when a
-// straggling instance holds an old id while new ones start.
+// per chunk) and are recycled through a free list, so each is built once;
+// an instance id finds its slot through a direct-mapped ring indexed by the
+// id's low bits. Ids in flight are close together (instances start in
+// order), so the ring stays near twice the window and grows only when a
+// straggling instance holds an old id while new ones start. Each chunk has
+// a dense array of its slots' decided words (engine::Instance's
+// decided_word): the peers known to have decided, which a decided notice
+// sets without touching the slot (notice_to_running).
 class InstanceTable {
  public:
   static constexpr int32_t kNone = -1;
