@@ -197,11 +197,6 @@ void mac_packet(const Key& key, std::span<std::byte> packet, MacCache& cache) {
       reinterpret_cast<const unsigned char*>(packet.data()), ad, nullptr, n.data(), cache.subkey(key, nonce));
 }
 
-void mac_packet(const Key& key, std::span<std::byte> packet) {
-  MacCache cache;
-  mac_packet(key, packet, cache);
-}
-
 bool verify_packet_mac(const Key& key, std::span<const std::byte> packet, MacCache& cache) {
   if (packet.size() < kPacketOverhead) return false;
   const size_t ad = packet.size() - kMacSize;
@@ -211,11 +206,6 @@ bool verify_packet_mac(const Key& key, std::span<const std::byte> packet, MacCac
   return crypto_aead_chacha20poly1305_ietf_decrypt_detached(
              no_text, nullptr, no_text, 0, reinterpret_cast<const unsigned char*>(packet.data() + ad),
              reinterpret_cast<const unsigned char*>(packet.data()), ad, n.data(), cache.subkey(key, nonce)) == 0;
-}
-
-bool verify_packet_mac(const Key& key, std::span<const std::byte> packet) {
-  MacCache cache;
-  return verify_packet_mac(key, packet, cache);
 }
 
 }  // namespace psync::net

@@ -81,9 +81,7 @@ class MacCache {
 // The MAC of `packet` (every byte before its last kMacSize), written into
 // those last kMacSize bytes; the nonce is packet[13..37) (wire.h).
 void mac_packet(const Key& key, std::span<std::byte> packet, MacCache& cache);
-void mac_packet(const Key& key, std::span<std::byte> packet);  // with a cache of its own
 // Whether the last kMacSize bytes of `packet` are its MAC under `key`.
 bool verify_packet_mac(const Key& key, std::span<const std::byte> packet, MacCache& cache);
-bool verify_packet_mac(const Key& key, std::span<const std::byte> packet);
 
 }  // namespace psync::net

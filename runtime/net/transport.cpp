@@ -165,17 +165,29 @@ void make_canonical(std::vector<uint64_t>& list) {
 
 }  // namespace
 
-void Transport::send_decided_frames(int32_t to, std::vector<uint64_t>& instances) {
+void Transport::DecidedFrames::make(std::vector<uint64_t>& instances, std::vector<std::byte>& scratch) {
+  frames.clear();
+  bitmaps.clear();
   make_canonical(instances);
+  for (size_t at = 0; at < instances.size();) {
+    const uint64_t first = instances[at];
+    at += make_decided_bitmap(std::span<const uint64_t>(instances).subspan(at), scratch);
+    bitmaps.insert(bitmaps.end(), scratch.begin(), scratch.end());
+    frames.emplace_back(first, bitmaps.size());
+  }
+}
+
+void Transport::send_decided_frames(int32_t to, const DecidedFrames& f) {
   WireHeader h;
   h.kind = FrameKind::Decided;
   h.decided = true;
   h.sender = config_.me;
-  for (size_t at = 0; at < instances.size();) {
-    h.instance = instances[at];
-    at += make_decided_bitmap(std::span<const uint64_t>(instances).subspan(at), bitmap_);
-    send(to, h, bitmap_);
+  size_t begin = 0;
+  for (const auto& [first, end] : f.frames) {
+    h.instance = first;
+    send(to, h, std::span<const std::byte>(f.bitmaps).subspan(begin, end - begin));
     ++counters_.decided_frames_sent;
+    begin = end;
   }
 }
 
@@ -188,38 +200,19 @@ void Transport::send_decided_frames(int32_t to, std::vector<uint64_t>& instances
 // list) until a flush that has a frame for it, or the delay's end.
 void Transport::send_gathered_notices() {
   if (config_.notice_delay_us > 0 && !notices_now_) keep_back_notices();
-  all_frames_.clear();
-  all_bitmaps_.clear();
-  if (!notices_to_all_.empty()) {
-    make_canonical(notices_to_all_);
-    for (size_t at = 0; at < notices_to_all_.size();) {
-      const uint64_t first = notices_to_all_[at];
-      at += make_decided_bitmap(std::span<const uint64_t>(notices_to_all_).subspan(at), bitmap_);
-      all_bitmaps_.insert(all_bitmaps_.end(), bitmap_.begin(), bitmap_.end());
-      all_frames_.emplace_back(first, all_bitmaps_.size());
-    }
-  }
+  to_all_frames_.make(notices_to_all_, bitmap_);
   for (int32_t to = 0; to < config_.n; ++to) {
     if (to == config_.me || kept_[size_t(to)]) continue;
     kept_since_[size_t(to)] = -1;
     std::vector<uint64_t>& own = notices_[size_t(to)];
-    if (!own.empty()) {
-      own.insert(own.end(), notices_to_all_.begin(), notices_to_all_.end());
-      send_decided_frames(to, own);
-      own.clear();  // keeps its capacity
+    if (own.empty()) {
+      send_decided_frames(to, to_all_frames_);
       continue;
     }
-    WireHeader h;
-    h.kind = FrameKind::Decided;
-    h.decided = true;
-    h.sender = config_.me;
-    size_t begin = 0;
-    for (const auto& [first, end] : all_frames_) {
-      h.instance = first;
-      send(to, h, std::span<const std::byte>(all_bitmaps_).subspan(begin, end - begin));
-      ++counters_.decided_frames_sent;
-      begin = end;
-    }
+    own.insert(own.end(), notices_to_all_.begin(), notices_to_all_.end());
+    own_frames_.make(own, bitmap_);
+    send_decided_frames(to, own_frames_);
+    own.clear();  // keeps its capacity
   }
   notices_to_all_.clear();
 }

@@ -272,8 +272,15 @@ class Transport {
   void arm_hello_timer();
   boost::asio::steady_timer hello_timer_;
   int64_t hello_timer_at_ = INT64_MAX;
-  // The Decided frames of `instances` (made canonical here) for one peer.
-  void send_decided_frames(int32_t to, std::vector<uint64_t>& instances);
+  // The Decided frames naming a list of instances: the first instance of
+  // each, and where its bitmap ends in `bitmaps`.
+  struct DecidedFrames {
+    std::vector<std::pair<uint64_t, size_t>> frames;
+    std::vector<std::byte> bitmaps;
+    // Replaces the frames with those of `instances` (made canonical here).
+    void make(std::vector<uint64_t>& instances, std::vector<std::byte>& scratch);
+  };
+  void send_decided_frames(int32_t to, const DecidedFrames& f);
   const uint64_t others_;                       // every peer's bit
   std::vector<std::vector<uint64_t>> notices_;  // per peer: instances to name in its next Decided frame
   std::vector<uint64_t> notices_to_all_;        // instances to name in every peer's next Decided frame
@@ -282,10 +289,8 @@ class Transport {
   bool notices_now_ = false;                    // flush_everything()
   boost::asio::steady_timer notice_timer_;      // the kept-back notices' deadline
   int64_t notice_timer_at_ = INT64_MAX;
-  // The Decided frames of notices_to_all_, made once per flush: the first
-  // instance of each, and where its bitmap ends in all_bitmaps_.
-  std::vector<std::pair<uint64_t, size_t>> all_frames_;
-  std::vector<std::byte> all_bitmaps_;
+  DecidedFrames to_all_frames_;                 // of notices_to_all_, made once per flush
+  DecidedFrames own_frames_;                    // of one peer's own list
   std::vector<std::byte> bitmap_;               // scratch for one Decided frame
   // The frames of the packet being handed up (views into it), capacity kept.
   std::vector<ReceivedFrame> frames_;

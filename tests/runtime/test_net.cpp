@@ -292,122 +292,102 @@ TEST_CASE("UDP: sends wait for the handshake, then are coalesced into datagrams"
   CHECK(n1.malformed_total() == 0);
 }
 
-TEST_CASE("UDP: decided notices of one flush, in any order and repeated, leave as one Decided frame naming each once") {
+// n keyed UDP transports on loopback with their handshakes done, for the
+// decided-notice tests: 0 sends; each records the instances its Decided
+// frames name (named) and counts its other frames (messages).
+struct NoticeCluster {
   asio::io_context io;
-  UdpPorts held(io, 2);
-  const std::vector<uint16_t> ports = held.ports;
-  const Keys keys(2);
-  NetConfig c0 = make_config(ports, 0, &keys), c1 = make_config(ports, 1, &keys);
-  NetCounters n0, n1;
-  std::vector<uint64_t> named;
-  auto t0 = make_udp_transport(io, c0, each_frame([](const WireHeader&, std::span<const std::byte>) {}), n0);
-  auto t1 = make_udp_transport(io, c1, each_frame([&](const WireHeader& h, std::span<const std::byte> payload) {
-                                 expand_decided_frame(h, payload, [&](const WireHeader& one) { named.push_back(one.instance); });
-                               }),
-                               n1);
-  held.release(0);
-  held.release(1);
-  t0->start();
-  t1->start();
-  run_until(io, [&] { return t0->reachable_peers() == 1 && t1->reachable_peers() == 1; });
-  REQUIRE(t0->reachable_peers() == 1);
+  std::vector<NetConfig> configs;  // built before the transports, which keep references
+  std::vector<NetCounters> counters;
+  std::vector<std::vector<uint64_t>> named;
+  std::vector<size_t> messages;
+  std::vector<std::unique_ptr<Transport>> t;
+
+  explicit NoticeCluster(int32_t n, int64_t notice_delay_us = 0)
+      : counters(size_t(n)), named(size_t(n)), messages(size_t(n), 0) {
+    UdpPorts held(io, size_t(n));
+    const Keys keys(n);
+    for (int32_t i = 0; i < n; ++i) configs.push_back(make_config(held.ports, i, &keys));
+    configs[0].notice_delay_us = notice_delay_us;
+    for (int32_t i = 0; i < n; ++i)
+      t.push_back(make_udp_transport(io, configs[size_t(i)],
+                                     each_frame([this, i](const WireHeader& h, std::span<const std::byte> payload) {
+                                       if (!expand_decided_frame(h, payload, [&](const WireHeader& one) {
+                                             named[size_t(i)].push_back(one.instance);
+                                           }))
+                                         ++messages[size_t(i)];
+                                     }),
+                                     counters[size_t(i)]));
+    for (size_t i = 0; i < size_t(n); ++i) held.release(i);
+    for (auto& x : t) x->start();
+    run_until(io, [&] { return std::all_of(t.begin(), t.end(), [&](const auto& x) { return x->reachable_peers() == n - 1; }); });
+    REQUIRE(t[0]->reachable_peers() == n - 1);
+  }
+  NoticeCluster(const NoticeCluster&) = delete;
+  NoticeCluster& operator=(const NoticeCluster&) = delete;
+  void clear() {
+    for (auto& v : named) v.clear();
+  }
+};
+
+TEST_CASE("UDP: decided notices of one flush, in any order and repeated, leave as one Decided frame naming each once") {
+  NoticeCluster c(2);
   // One flush of notices for `sent`; what replica 1 was told, once `expect` instances were named.
   const auto notices = [&](std::initializer_list<uint64_t> sent, size_t expect) {
-    named.clear();
-    for (uint64_t i : sent) t0->send_notice(1, i);
-    t0->flush();
-    run_until(io, [&] { return named.size() >= expect; });
-    return named;
+    c.clear();
+    for (uint64_t i : sent) c.t[0]->send_notice(1, i);
+    c.t[0]->flush();
+    run_until(c.io, [&] { return c.named[1].size() >= expect; });
+    return c.named[1];
   };
   CHECK(notices({3, 4, 6}, 3) == std::vector<uint64_t>{3, 4, 6});                 // in order: sent as they are
   CHECK(notices({9, 7, 9, 8, 12, 7}, 4) == std::vector<uint64_t>{7, 8, 9, 12});  // out of order, repeated
   CHECK(notices({14, 14, 15, 15, 17}, 3) == std::vector<uint64_t>{14, 15, 17});  // in order but repeated
-  CHECK(n0.decided_frames_sent == 3);
-  CHECK(n1.decided_frames_received == 3);
-  CHECK(n1.malformed_total() == 0);
+  CHECK(c.counters[0].decided_frames_sent == 3);
+  CHECK(c.counters[1].decided_frames_received == 3);
+  CHECK(c.counters[1].malformed_total() == 0);
 }
 
 TEST_CASE("UDP: notices for every peer are made into Decided frames once, and a peer with notices of its own gets both") {
-  asio::io_context io;
-  UdpPorts held(io, 3);
-  const std::vector<uint16_t> ports = held.ports;
-  const Keys keys(3);
-  NetConfig c0 = make_config(ports, 0, &keys), c1 = make_config(ports, 1, &keys), c2 = make_config(ports, 2, &keys);
-  NetCounters n0, n1, n2;
-  std::vector<uint64_t> named1, named2;
-  const auto naming = [](std::vector<uint64_t>& into) {
-    return each_frame([&into](const WireHeader& h, std::span<const std::byte> payload) {
-      expand_decided_frame(h, payload, [&](const WireHeader& one) { into.push_back(one.instance); });
-    });
-  };
-  auto t0 = make_udp_transport(io, c0, each_frame([](const WireHeader&, std::span<const std::byte>) {}), n0);
-  auto t1 = make_udp_transport(io, c1, naming(named1), n1);
-  auto t2 = make_udp_transport(io, c2, naming(named2), n2);
-  for (size_t i = 0; i < 3; ++i) held.release(i);
-  t0->start();
-  t1->start();
-  t2->start();
-  run_until(io, [&] { return t0->reachable_peers() == 2 && t1->reachable_peers() == 2 && t2->reachable_peers() == 2; });
-  REQUIRE(t0->reachable_peers() == 2);
+  NoticeCluster c(3);
+  Transport& t0 = *c.t[0];
+  const std::vector<uint64_t>& named1 = c.named[1];
+  const std::vector<uint64_t>& named2 = c.named[2];
   const uint64_t all = 0b110, only2 = 0b100;
   // Everyone: 5, 8, 6 (out of order), 6 again; replica 2 alone: 7. Our own bit is ignored.
-  t0->send_notices(all, 5);
-  t0->send_notices(all, 8);
-  t0->send_notices(all | 1, 6);
-  t0->send_notices(only2, 7);
-  t0->send_notices(all, 6);
-  t0->flush();
-  run_until(io, [&] { return named1.size() >= 3 && named2.size() >= 4; });
+  t0.send_notices(all, 5);
+  t0.send_notices(all, 8);
+  t0.send_notices(all | 1, 6);
+  t0.send_notices(only2, 7);
+  t0.send_notices(all, 6);
+  t0.flush();
+  run_until(c.io, [&] { return named1.size() >= 3 && named2.size() >= 4; });
   CHECK(named1 == std::vector<uint64_t>{5, 6, 8});
   CHECK(named2 == std::vector<uint64_t>{5, 6, 7, 8});
-  CHECK(n0.decided_frames_sent == 2);
+  CHECK(c.counters[0].decided_frames_sent == 2);
   // Notices for everyone spanning more than one bitmap: two frames a peer, the same two.
-  named1.clear();
-  named2.clear();
+  c.clear();
   const uint64_t far = 100 + 8 * kMaxDecidedBitmap;
-  t0->send_notices(all, 100);
-  t0->send_notices(all, far);
-  t0->flush();
-  run_until(io, [&] { return named1.size() >= 2 && named2.size() >= 2; });
+  t0.send_notices(all, 100);
+  t0.send_notices(all, far);
+  t0.flush();
+  run_until(c.io, [&] { return named1.size() >= 2 && named2.size() >= 2; });
   CHECK(named1 == std::vector<uint64_t>{100, far});
   CHECK(named2 == std::vector<uint64_t>{100, far});
-  CHECK(n0.decided_frames_sent == 6);
-  CHECK(n1.decided_frames_received == 3);
-  CHECK(n2.decided_frames_received == 3);
-  CHECK(n1.malformed_total() + n2.malformed_total() == 0);
+  CHECK(c.counters[0].decided_frames_sent == 6);
+  CHECK(c.counters[1].decided_frames_received == 3);
+  CHECK(c.counters[2].decided_frames_received == 3);
+  CHECK(c.counters[1].malformed_total() + c.counters[2].malformed_total() == 0);
 }
 
 TEST_CASE("UDP: a few notices for peers that get nothing else wait for their next frame or the delay, then leave") {
-  asio::io_context io;
-  UdpPorts held(io, 4);
-  const std::vector<uint16_t> ports = held.ports;
-  const Keys keys(4);
-  std::vector<NetConfig> c;
-  for (int32_t i = 0; i < 4; ++i) c.push_back(make_config(ports, i, &keys));
-  c[0].notice_delay_us = 300'000;
-  std::vector<NetCounters> counters(4);
-  std::vector<std::vector<uint64_t>> named(4);
-  std::vector<size_t> messages(4, 0);
-  std::vector<std::unique_ptr<Transport>> t;
-  for (int32_t i = 0; i < 4; ++i)
-    t.push_back(make_udp_transport(io, c[size_t(i)],
-                                   each_frame([&, i](const WireHeader& h, std::span<const std::byte> payload) {
-                                     if (!expand_decided_frame(h, payload, [&](const WireHeader& one) {
-                                           named[size_t(i)].push_back(one.instance);
-                                         }))
-                                       ++messages[size_t(i)];
-                                   }),
-                                   counters[size_t(i)]));
-  for (size_t i = 0; i < 4; ++i) held.release(i);
-  for (auto& x : t) x->start();
-  run_until(io, [&] { return std::all_of(t.begin(), t.end(), [](const auto& x) { return x->reachable_peers() == 3; }); });
-  REQUIRE(t[0]->reachable_peers() == 3);
+  NoticeCluster c(4, 300'000);
+  auto& t = c.t;
+  auto& named = c.named;
+  auto& io = c.io;
   WireHeader m;
   m.instance = 40;
   const std::vector<std::byte> payload(8, std::byte{1});
-  const auto clear = [&] {
-    for (auto& v : named) v.clear();
-  };
   using std::chrono::milliseconds;
   using V = std::vector<uint64_t>;
 
@@ -422,7 +402,7 @@ TEST_CASE("UDP: a few notices for peers that get nothing else wait for their nex
   run_until(io, [] { return false; }, 0);
   CHECK(named[1].empty());
   CHECK(named[2].empty());
-  CHECK(counters[0].notices_kept_back == 2);
+  CHECK(c.counters[0].notices_kept_back == 2);
   // More for 1 joins its kept ones; all leave at the delay's end.
   t[0]->send_notices(0b0010, 8);
   t[0]->flush();
@@ -432,13 +412,13 @@ TEST_CASE("UDP: a few notices for peers that get nothing else wait for their nex
   CHECK(std::chrono::steady_clock::now() - start >= milliseconds(300));
   // A message for 1 takes its kept notices along at once; 2 is then the
   // only quiet peer, and one lone datagram is not kept back.
-  clear();
+  c.clear();
   const auto second = std::chrono::steady_clock::now();
   t[0]->send_notices(0b0110, 9);
   t[0]->flush();
   t[0]->send(1, m, payload);
   t[0]->flush();
-  run_until(io, [&] { return named[1].size() == 1 && named[2].size() == 1 && messages[1] == 1; });
+  run_until(io, [&] { return named[1].size() == 1 && named[2].size() == 1 && c.messages[1] == 1; });
   CHECK(named[1] == V{9});
   CHECK(named[2] == V{9});
   t[0]->send_notices(0b0010, 10);
@@ -447,20 +427,20 @@ TEST_CASE("UDP: a few notices for peers that get nothing else wait for their nex
   CHECK(named[1] == V{9, 10});
   // Many notices are worth a datagram of their own, and a process about to
   // stop sends every kept one (flush_everything).
-  clear();
+  c.clear();
   for (uint64_t i = 100; i < 140; ++i) t[0]->send_notices(0b0110, i);
   t[0]->flush();
   run_until(io, [&] { return named[1].size() == 40 && named[2].size() == 40; });
   CHECK(named[1].size() == 40);
-  clear();
+  c.clear();
   t[0]->send_notices(0b0110, 200);
   t[0]->flush_everything();
   run_until(io, [&] { return named[1].size() == 1 && named[2].size() == 1; });
   CHECK(named[1] == V{200});
   CHECK(named[2] == V{200});
   CHECK(std::chrono::steady_clock::now() - second < milliseconds(250));
-  CHECK(counters[0].notices_kept_back == 4);  // 1 and 2 twice (7, then 9); never for flush_everything
-  for (const NetCounters& k : counters) CHECK(k.malformed_total() == 0);
+  CHECK(c.counters[0].notices_kept_back == 4);  // 1 and 2 twice (7, then 9); never for flush_everything
+  for (const NetCounters& k : c.counters) CHECK(k.malformed_total() == 0);
 }
 
 TEST_CASE("TCP: a connection is bound by an authenticated Hello, then keeps its sender id") {
