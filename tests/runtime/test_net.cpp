@@ -28,9 +28,9 @@ template <class Socket>
 struct HeldPorts {
   std::vector<std::unique_ptr<Socket>> sockets;
   std::vector<uint16_t> ports;
-  HeldPorts(asio::io_context& io, size_t count) {
+  HeldPorts(asio::io_context& io, size_t count, const char* host = "127.0.0.1") {
     for (size_t i = 0; i < count; ++i) {
-      sockets.push_back(std::make_unique<Socket>(io, typename Socket::endpoint_type(asio::ip::make_address("127.0.0.1"), 0)));
+      sockets.push_back(std::make_unique<Socket>(io, typename Socket::endpoint_type(asio::ip::make_address(host), 0)));
       ports.push_back(sockets.back()->local_endpoint().port());
     }
   }
@@ -53,7 +53,8 @@ struct Keys {
   SessionKeys for_(int32_t me) const { return SessionKeys::from_key_pairs(me, pairs[size_t(me)], publics); }
 };
 
-NetConfig make_config(const std::vector<uint16_t>& ports, int32_t me, const Keys* keys = nullptr) {
+NetConfig make_config(const std::vector<uint16_t>& ports, int32_t me, const Keys* keys = nullptr,
+                      const char* host = "127.0.0.1") {
   NetConfig c;
   c.n = int32_t(ports.size());
   c.me = me;
@@ -61,7 +62,7 @@ NetConfig make_config(const std::vector<uint16_t>& ports, int32_t me, const Keys
   c.max_payload = 8;
   c.incarnation = 100 + uint64_t(me);
   for (size_t i = 0; i < ports.size(); ++i)
-    c.peers.push_back({int32_t(i), "127.0.0.1", ports[i], asio::ip::make_address("127.0.0.1")});
+    c.peers.push_back({int32_t(i), host, ports[i], asio::ip::make_address(host)});
   if (keys) c.keys = keys->for_(me);
   return c;
 }
@@ -294,7 +295,12 @@ TEST_CASE("UDP: sends wait for the handshake, then are coalesced into datagrams"
 
 // n keyed UDP transports on loopback with their handshakes done, for the
 // decided-notice tests: 0 sends; each records the instances its Decided
-// frames name (named) and counts its other frames (messages).
+// frames name (named) and counts its other frames (messages). They listen
+// on 127.0.0.7, where no other test sends: under `ctest -j2` a test of
+// another process (the attacks, a cluster whose port was taken meanwhile)
+// can send to a port of 127.0.0.1 that one of these has just bound: with
+// the attack tests running alongside, the last test below once counted a
+// malformed packet there.
 struct NoticeCluster {
   asio::io_context io;
   std::vector<NetConfig> configs;  // built before the transports, which keep references
@@ -305,9 +311,10 @@ struct NoticeCluster {
 
   explicit NoticeCluster(int32_t n, int64_t notice_delay_us = 0)
       : counters(size_t(n)), named(size_t(n)), messages(size_t(n), 0) {
-    UdpPorts held(io, size_t(n));
+    constexpr const char* kHost = "127.0.0.7";
+    UdpPorts held(io, size_t(n), kHost);
     const Keys keys(n);
-    for (int32_t i = 0; i < n; ++i) configs.push_back(make_config(held.ports, i, &keys));
+    for (int32_t i = 0; i < n; ++i) configs.push_back(make_config(held.ports, i, &keys, kHost));
     configs[0].notice_delay_us = notice_delay_us;
     for (int32_t i = 0; i < n; ++i)
       t.push_back(make_udp_transport(io, configs[size_t(i)],
