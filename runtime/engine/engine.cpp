@@ -2,6 +2,8 @@
 // the catch-up that lets a slow process rejoin the others.
 #include "engine.h"
 
+#include "util/small_copy.h"
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -97,11 +99,12 @@ Instance::Instance(const Layout& layout, const Config& config, const int64_t* co
 
 void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
   id_ = id;
-  std::fill(ahead_, ahead_ + config_.n, int64_t{-1});
+  util::fill_small(ahead_, 0xff, size_t(config_.n) * sizeof(int64_t));  // -1 each
   int64_t* const in = this->inputs();
   const size_t given = std::min<size_t>(inputs.size(), layout_.desc->num_inputs);
-  std::copy_n(inputs.begin(), given, in);
-  std::fill(in + given, in + std::max<uint32_t>(layout_.desc->num_inputs, 1), int64_t{0});
+  util::copy_small(in, inputs.data(), given * sizeof(int64_t));
+  const size_t slots = std::max<uint32_t>(layout_.desc->num_inputs, 1);
+  if (given < slots) util::fill_small(in + given, 0, (slots - given) * sizeof(int64_t));
   future_size_ = 0;
   future_count_ = 0;
   rng_ = config_.seed ^ (id * 0xD1B54A32D192ED03ull) ^ (uint64_t(config_.me) << 48);
@@ -154,7 +157,7 @@ void Instance::reset(uint64_t id, std::span<const int64_t> inputs) {
 
 void Instance::start(int64_t now_us) {
   if (status_ != Status::Idle) return;
-  std::memset(state_, 0, layout_.state_size);
+  util::fill_small(state_, 0, layout_.state_size);
   set_env_round(0);
   layout_.desc->init(state_, &env_.env, inputs());
   status_ = Status::Running;

@@ -3,6 +3,8 @@
 // and the Hellos of the handshake and heartbeat on a timer.
 #include "net/transport.h"
 
+#include "util/bits.h"
+
 #include <algorithm>
 #include <bit>
 #include <functional>
@@ -240,7 +242,7 @@ void Transport::keep_back_notices() {
     const size_t count = notices_[size_t(to)].size() + notices_to_all_.size();
     if (to != config_.me && count > 0 && count < kKeepBackBelow && !has_frames_for(to)) quiet |= uint64_t{1} << to;
   }
-  if (std::popcount(quiet) < kKeepBackFrom) return;
+  if (util::popcount64(quiet) < kKeepBackFrom) return;
   const int64_t now = now_us();
   int64_t due = INT64_MAX;
   for (uint64_t bits = quiet; bits != 0; bits &= bits - 1) {

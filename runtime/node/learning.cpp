@@ -3,9 +3,30 @@
 #include "node/learning.h"
 
 #include <bit>
-#include <cstring>
 
 namespace psync::node {
+
+namespace {
+
+void put_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(char(uint8_t(v) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(char(uint8_t(v)));
+}
+
+// Reads a varint that set() wrote (so it is well formed and in bounds).
+uint64_t get_varint(const char*& p) {
+  uint64_t v = 0;
+  for (int shift = 0;; shift += 7) {
+    const uint8_t b = uint8_t(*p++);
+    v |= uint64_t(b & 0x7f) << shift;
+    if (!(b & 0x80)) return v;
+  }
+}
+
+}  // namespace
 
 void DecidedValues::set(uint64_t instance, std::string_view value, int64_t round) {
   if (instance + retain_ <= highest_) return;  // older than anything kept
@@ -32,11 +53,13 @@ void DecidedValues::set(uint64_t instance, std::string_view value, int64_t round
   uint32_t& at = c.at[instance % kChunk];
   if (at != UINT32_MAX) return;  // the first value stands
   at = uint32_t(c.blob.size());
-  char head[12];
-  const uint32_t len = uint32_t(value.size());
-  std::memcpy(head, &round, 8);
-  std::memcpy(head + 8, &len, 4);
-  c.blob.append(head, sizeof head);
+  if (uint64_t(round) < 0x80 && value.size() < 0x80) {  // nearly always: a byte each
+    const char head[2] = {char(round), char(value.size())};
+    c.blob.append(head, 2);
+  } else {
+    put_varint(c.blob, uint64_t(round));  // a decision's round is >= 0; -1 would take 10 bytes, not break
+    put_varint(c.blob, value.size());
+  }
   c.blob.append(value);
 }
 
@@ -46,11 +69,11 @@ std::optional<DecidedValues::Entry> DecidedValues::get(uint64_t instance) const 
   const uint32_t at = it->second.at[instance % kChunk];
   if (at == UINT32_MAX) return std::nullopt;
   const std::string& b = it->second.blob;
+  const char* p = b.data() + at;
   Entry e;
-  uint32_t len = 0;
-  std::memcpy(&e.round, b.data() + at, 8);
-  std::memcpy(&len, b.data() + at + 8, 4);
-  e.value = std::string_view(b.data() + at + 12, len);
+  e.round = int64_t(get_varint(p));
+  const uint64_t len = get_varint(p);
+  e.value = std::string_view(p, len);
   return e;
 }
 

@@ -17,6 +17,7 @@
 #include "node/lie.h"
 #include "node/timer_wheel.h"
 #include "store/log.h"
+#include "util/bits.h"
 #include "util/peak_rss.h"
 
 #include <unistd.h>
@@ -245,20 +246,22 @@ class DecisionWriter {
   // at the buffer's end (room for the longest line is made first), the
   // fixed pieces as copies of a length known at compile time, the numbers
   // by to_chars, the id's piece copied whole.
+  //
+  // The round's piece and the time's are formatted once and copied while
+  // they repeat: a batch's decisions share its clock read, and nearly all
+  // of a protocol's decisions are in one round.
   void append_int_line(uint64_t instance, int64_t round, std::string_view value, int64_t us) {
-    reserve(sizeof prefix_ + 3 * 20 + value.size() + 32);
+    reserve(sizeof prefix_ + 20 + value.size() + 2 * sizeof(Piece::text));
     char* p = data_.get() + size_;
     std::memcpy(p, prefix_, sizeof prefix_);  // a fixed length: one copy, whatever the id's digits
     p += prefix_len_;
     p = std::to_chars(p, p + 20, instance).ptr;
-    p = put(p, ",\"round\":");
-    p = std::to_chars(p, p + 20, round).ptr;
-    p = put(p, ",\"value\":");
+    if (round != round_.key) round_.set(round, ",\"round\":", ",\"value\":");
+    p = round_.copy(p);
     std::memcpy(p, value.data(), value.size());  // an array or object value (abi/typed_values.h) may be long
     p += value.size();
-    p = put(p, ",\"us\":");
-    p = std::to_chars(p, p + 20, us).ptr;
-    p = put(p, "}\n");
+    if (us != us_.key) us_.set(us, ",\"us\":", "}\n");
+    p = us_.copy(p);
     size_ = size_t(p - data_.get());
   }
 
@@ -303,6 +306,24 @@ class DecisionWriter {
   size_t capacity_;
   char prefix_[32] = {};  // {"id":N,"instance":
   size_t prefix_len_ = 0;
+  // A number between two fixed pieces, formatted for the last `key` seen.
+  struct Piece {
+    int64_t key = INT64_MIN;  // no line has this round or time: the first line formats
+    char text[40] = {};
+    size_t len = 0;
+    template <size_t A, size_t B>
+    void set(int64_t k, const char (&before)[A], const char (&after)[B]) {
+      key = k;
+      char* p = put(text, before);
+      p = std::to_chars(p, text + sizeof text, k).ptr;
+      len = size_t(put(p, after) - text);
+    }
+    char* copy(char* to) const {
+      std::memcpy(to, text, sizeof text);  // a fixed length: one copy (the buffer has room past the line)
+      return to + len;
+    }
+  };
+  Piece round_, us_;
 };
 
 // A frame of a later round than its instance's, held back until the rest of
@@ -489,7 +510,7 @@ class Node final : public engine::Host {
   void announce_decided(uint64_t instance, int64_t /*round: Decided frames carry none*/, uint64_t to) override {
     to &= ~(uint64_t{1} << options_.id);
     transport_->send_notices(to, instance);
-    counters_.decided_notices_sent += uint64_t(std::popcount(to));
+    counters_.decided_notices_sent += uint64_t(util::popcount64(to));
   }
 
   void report_decision(uint64_t instance, int64_t round, const void* state) override {

@@ -15,6 +15,7 @@
 #include "node/learning.h"
 #include "replica/batch.h"
 #include "store/log.h"
+#include "util/bits.h"
 
 #include <algorithm>
 #include <bit>
@@ -417,7 +418,7 @@ struct Replica::Impl final : engine::Host {
   void announce_decided(uint64_t instance, int64_t /*round: Decided frames carry none*/, uint64_t to) override {
     to &= ~(uint64_t{1} << options_.id);
     transport_->send_notices(to, instance);
-    counters_.decided_notices_sent += uint64_t(std::popcount(to));
+    counters_.decided_notices_sent += uint64_t(util::popcount64(to));
   }
 
   void report_decision(uint64_t instance, int64_t round, const void* state) override {
