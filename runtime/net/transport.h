@@ -28,6 +28,10 @@ namespace psync::net {
   X(frames_received)            /* well-formed message frames handed up */      \
   X(bytes_sent)                                                                 \
   X(bytes_received)                                                             \
+  X(datagram_batches_sent)      /* UDP: sends of two or more datagrams (segmentation offload) */ \
+  X(datagram_batches_received)  /* UDP: reads of two or more datagrams (GRO) */ \
+  X(datagrams_padded)           /* UDP: padded to fill a batch's segment */ \
+  X(segment_offload_failures)   /* UDP: a batch the kernel refused; offload then off */ \
   X(unknown_peer_dropped)       /* keyless: from an address not in the cluster */ \
   X(sender_mismatch_dropped)    /* keyless: sender id not the source's; TCP: not the connection's */ \
   X(truncated_dropped)                                                          \
@@ -94,6 +98,7 @@ struct NetConfig {
   uint64_t fingerprint = 0;
   uint32_t max_payload = 0;        // the protocol's largest message
   size_t max_datagram = 1400;      // UDP: frames per datagram up to this size
+  bool segment_offload = true;     // UDP: GSO/GRO batches where the kernel has them (udp.cpp)
   size_t max_tcp_queue = 16 << 20; // TCP: bytes queued per peer before dropping
   std::vector<Peer> peers;         // index = id
   uint64_t incarnation = 1;        // this start of the process (session.h)

@@ -4,9 +4,29 @@
 // datagram (wire.h), which is what keeps many instances in flight cheap.
 // Datagrams are sealed and sent only in flush(), after the node's group
 // commit (before_send), never from inside send().
+//
+// Segmentation offload (Linux UDP GSO and GRO, on unless
+// NetConfig::segment_offload is off): a flush's datagrams for one peer
+// leave in one sendmsg that the kernel cuts into max_datagram-byte
+// datagrams (UDP_SEGMENT), and a receiver that enabled UDP_GRO takes such a
+// batch in one recvmsg. Over loopback the batch crosses the stack as one
+// packet; per-datagram work in the kernel (and the peer's wake-ups) was
+// most of a busy replica's system time. Every datagram of a batch but the
+// last must fill its segment, so one that closed short of max_datagram is
+// padded (wire.h, kPadding); each is still a packet of its own on the wire,
+// with its header and MAC, for a receiver without GRO. A kernel that
+// refuses (no UDP_SEGMENT, or a route whose MTU is below max_datagram)
+// turns the offload off and the datagrams go one by one.
 #include "net/transport.h"
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 
@@ -41,6 +61,7 @@ class UdpTransport final : public Transport {
     socket_.set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
     socket_.set_option(asio::socket_base::send_buffer_size(4 << 20), ec);
     socket_.non_blocking(true);
+    enable_offload();
     wait_for_datagrams();
     send_due_hellos();
   }
@@ -61,7 +82,7 @@ class UdpTransport final : public Transport {
     uint64_t prev = d.prev_instance;
     size_t end = size_t(write_frame(d.bytes.get() + d.size, h, payload, prev) - d.bytes.get());
     if (end + kMacSize > config_.max_datagram && d.size > kPacketHeaderSize) {
-      close_datagram(to);
+      close_datagram(to, /*fill=*/true);  // more for this peer follows
       open_datagram(d);
       prev = 0;
       end = size_t(write_frame(d.bytes.get() + d.size, h, payload, prev) - d.bytes.get());
@@ -79,15 +100,17 @@ class UdpTransport final : public Transport {
     send_gathered_notices();
     flush_posted_ = false;
     for (int32_t to = 0; to < config_.n; ++to)
-      if (pending_[size_t(to)].size != 0) close_datagram(to);
+      if (pending_[size_t(to)].size != 0) close_datagram(to, /*fill=*/false);
     if (ready_.empty()) return;
     run_before_send();
-    for (Datagram& d : ready_) {
-      const std::span<std::byte> packet(d.bytes.get(), d.size);
-      session_.seal(d.to, packet);
-      send_datagram(d.to, packet);
-      if (spare_.size() < kMaxSpare) spare_.push_back(std::move(d.bytes));
+    for (Datagram& d : ready_) session_.seal(d.to, std::span<std::byte>(d.bytes.get(), d.size));
+    if (segment_size_ != 0) {
+      send_in_batches();
+    } else {
+      for (const Datagram& d : ready_) send_datagram(d.to, std::span<const std::byte>(d.bytes.get(), d.size));
     }
+    for (Datagram& d : ready_)
+      if (spare_.size() < kMaxSpare) spare_.push_back(std::move(d.bytes));
     ready_.clear();
   }
 
@@ -124,11 +147,102 @@ class UdpTransport final : public Transport {
   }
 
   // The datagram for `to` is full (or the turn is over): room for its MAC,
-  // then it waits for flush().
-  void close_datagram(int32_t to) {
+  // then it waits for flush(). One that more datagrams for the same peer
+  // follow (`fill`) is padded to max_datagram when batches are on, so that
+  // it fills its segment.
+  void close_datagram(int32_t to, bool fill) {
     Datagram& d = pending_[size_t(to)];
+    if (fill && segment_size_ != 0 && d.size + kMacSize < segment_size_) {
+      write_padding(d.bytes.get() + d.size, segment_size_ - kMacSize - d.size);
+      d.size = segment_size_ - kMacSize;
+      ++counters_.datagrams_padded;
+    }
     ready_.push_back({std::move(d.bytes), d.size + kMacSize, 0, to});
     d.size = 0;
+  }
+
+  // Turns segmentation offload on if the configuration asks for it and the
+  // kernel has it: GRO to take batches in (a kernel without it cuts a batch
+  // into datagrams before this socket sees it), GSO to send them, probed
+  // with the socket option and then given per send (a datagram sent alone
+  // must not be cut: one frame may exceed max_datagram).
+  void enable_offload() {
+    if (!config_.segment_offload) return;
+    const int fd = socket_.native_handle();
+    const int one = 1;
+    gro_ = ::setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+    const size_t per_batch = std::min<size_t>(kMaxSegments, kMaxBatchBytes / config_.max_datagram);
+    if (per_batch < 2) return;
+    int size = int(config_.max_datagram);
+    if (::setsockopt(fd, SOL_UDP, UDP_SEGMENT, &size, sizeof size) != 0) return;
+    size = 0;
+    ::setsockopt(fd, SOL_UDP, UDP_SEGMENT, &size, sizeof size);
+    segment_size_ = config_.max_datagram;
+    segments_per_batch_ = per_batch;
+  }
+
+  // The sealed datagrams of ready_, each peer's in as few sendmsg calls as
+  // segmentation allows: a batch takes datagrams in order while each before
+  // the newest filled its segment, up to segments_per_batch_.
+  void send_in_batches() {
+    for (int32_t to = 0; to < config_.n; ++to) {
+      size_t count = 0, bytes = 0;
+      bool full = false;  // every datagram in the batch fills its segment
+      for (const Datagram& d : ready_) {
+        if (d.to != to) continue;
+        if (count != 0 && (!full || d.size > segment_size_ || count == segments_per_batch_)) {
+          send_batch(to, count, bytes);
+          count = bytes = 0;
+        }
+        iov_[count++] = {d.bytes.get(), d.size};
+        bytes += d.size;
+        full = d.size == segment_size_;
+      }
+      if (count != 0) send_batch(to, count, bytes);
+    }
+  }
+
+  // iov_[0, count): datagrams for `to`, one sendmsg. Should the kernel
+  // refuse the segmentation (EINVAL: a route MTU below the segment; EIO: a
+  // device without checksum offload), offload is turned off for good and
+  // these go one by one.
+  void send_batch(int32_t to, size_t count, size_t bytes) {
+    if (count == 1) {
+      send_datagram(to, std::span<const std::byte>(static_cast<const std::byte*>(iov_[0].iov_base), iov_[0].iov_len));
+      return;
+    }
+    const udp::endpoint& dest = endpoints_[size_t(to)];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))] = {};
+    msghdr msg{};
+    msg.msg_name = const_cast<void*>(static_cast<const void*>(dest.data()));
+    msg.msg_namelen = socklen_t(dest.size());
+    msg.msg_iov = iov_;
+    msg.msg_iovlen = count;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    const uint16_t segment = uint16_t(segment_size_);
+    std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+    ssize_t sent;
+    do sent = ::sendmsg(socket_.native_handle(), &msg, 0);
+    while (sent < 0 && errno == EINTR);
+    if (sent >= 0) {
+      ++counters_.datagram_batches_sent;
+      counters_.datagrams_sent += count;
+      counters_.bytes_sent += bytes;
+      return;
+    }
+    if (errno == EINVAL || errno == EIO || errno == EOPNOTSUPP || errno == ENOPROTOOPT) {
+      ++counters_.segment_offload_failures;
+      segment_size_ = 0;
+      for (size_t i = 0; i < count; ++i)
+        send_datagram(to, std::span<const std::byte>(static_cast<const std::byte*>(iov_[i].iov_base), iov_[i].iov_len));
+      return;
+    }
+    counters_.send_errors += count;  // UDP may lose them anyway; rounds tolerate loss
   }
 
   void send_datagram(int32_t to, std::span<const std::byte> packet) {
@@ -185,18 +299,46 @@ class UdpTransport final : public Transport {
     });
   }
 
-  // Reads what is queued without going back to the reactor for each datagram.
+  // Reads what is queued without going back to the reactor for each
+  // datagram. With GRO one read may hold a batch: datagrams of the size the
+  // kernel reports (the last may be shorter), each a packet of its own.
   void drain_socket() {
+    const int fd = socket_.native_handle();
     for (int i = 0; i < 256; ++i) {
       udp::endpoint from;
-      boost::system::error_code ec;
-      const size_t len = socket_.receive_from(asio::buffer(buffer_.data(), buffer_.size()), from, 0, ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) return;
-      if (ec) continue;  // e.g. ICMP port unreachable reported on the socket
-      ++counters_.datagrams_received;
-      counters_.bytes_received += len;
-      accept_datagram(from, std::span<const std::byte>(buffer_.data(), len));
-      maybe_echo(from, std::span<const std::byte>(buffer_.data(), len));
+      iovec iov{buffer_.data(), buffer_.size()};
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+      msghdr msg{};
+      msg.msg_name = from.data();
+      msg.msg_namelen = socklen_t(from.capacity());
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = gro_ ? control : nullptr;
+      msg.msg_controllen = gro_ ? sizeof control : 0;
+      const ssize_t got = ::recvmsg(fd, &msg, MSG_DONTWAIT);
+      if (got < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        continue;  // EINTR, or e.g. ICMP port unreachable reported on the socket
+      }
+      from.resize(msg.msg_namelen);
+      const size_t len = size_t(got);
+      size_t segment = len;
+      for (cmsghdr* c = gro_ ? CMSG_FIRSTHDR(&msg) : nullptr; c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO) continue;
+        int size = 0;
+        std::memcpy(&size, CMSG_DATA(c), sizeof size);
+        if (size > 0) segment = std::min(len, size_t(size));
+      }
+      if (segment < len) ++counters_.datagram_batches_received;
+      size_t at = 0;
+      do {  // once at least: an empty datagram is a (truncated) packet too
+        const std::span<const std::byte> datagram(buffer_.data() + at, std::min(segment, len - at));
+        ++counters_.datagrams_received;
+        counters_.bytes_received += datagram.size();
+        accept_datagram(from, datagram);
+        maybe_echo(from, datagram);
+        at += datagram.size();
+      } while (at < len);
     }
   }
 
@@ -236,6 +378,15 @@ class UdpTransport final : public Transport {
   std::vector<std::unique_ptr<std::byte[]>> spare_;
   std::vector<std::byte> buffer_;
   std::vector<std::pair<udp::endpoint, std::vector<std::byte>>> echoes_;  // --duplicate
+  // Segmentation offload (enable_offload): the segment size, 0 when off.
+  // Linux takes at most 64 segments (UDP_MAX_SEGMENTS before 6.x) and an
+  // IPv4 datagram's 65,507 bytes per send.
+  static constexpr size_t kMaxSegments = 64;
+  static constexpr size_t kMaxBatchBytes = 65000;
+  size_t segment_size_ = 0;
+  size_t segments_per_batch_ = 0;
+  bool gro_ = false;
+  iovec iov_[kMaxSegments] = {};
   uint64_t echo_rng_ = config_.fault_seed ^ 0x9e3779b97f4a7c15ULL;
 };
 

@@ -25,6 +25,13 @@ T get(const std::byte* p) {
 
 }  // namespace
 
+bool is_padding(std::span<const std::byte> rest) {
+  if (rest.empty() || rest[0] != std::byte(kPadding)) return false;
+  std::byte any{0};
+  for (size_t i = 1; i < rest.size(); ++i) any |= rest[i];
+  return any == std::byte{0};
+}
+
 size_t varint_size(uint64_t v) {
   size_t n = 1;
   while (v >= 0x80) {

@@ -1,4 +1,4 @@
-// wire.h: the bytes on the wire (version 4). Messages travel in packets: one
+// wire.h: the bytes on the wire (version 5). Messages travel in packets: one
 // 37-byte packet header (magic, version, kind, protocol fingerprint, sender,
 // the sender's incarnation, the receiver's incarnation as the sender knows
 // it, a packet counter), a body, and a 16-byte MAC (net/auth.h). A Messages
@@ -6,7 +6,10 @@
 // zigzag varint delta from the previous frame's instance, the round and the
 // payload length as varints, then the payload. Decided notices travel as
 // one Decided frame per peer and flush: a bitmap of the instances decided
-// here since the last one (version 4; version 3 had a frame per instance). A Hello body is the handshake
+// here since the last one (version 4; version 3 had a frame per instance).
+// A Messages body may end in padding (version 5): the byte kPadding, then
+// zero bytes up to the MAC, so that a UDP datagram sent in a segmentation
+// offload batch fills its segment (udp.cpp). A Hello body is the handshake
 // (net/session.h). A UDP datagram is one packet; a TCP stream is a sequence
 // of packets, each behind a 4-byte length.
 // Decoding is strict: anything unexpected is a named reason to drop.
@@ -15,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -23,7 +27,7 @@
 namespace psync::net {
 
 inline constexpr uint16_t kMagic = 0x5350;       // the bytes 'P' 'S'
-inline constexpr uint8_t kWireVersion = 4;
+inline constexpr uint8_t kWireVersion = 5;
 // magic 2, version 1, kind 1, fingerprint 8, sender 1, sender incarnation 8,
 // receiver incarnation 8, counter 8
 inline constexpr size_t kPacketHeaderSize = 37;
@@ -62,6 +66,9 @@ inline constexpr uint8_t kFlagDecided = 0x01;  // the sender has decided the ins
 inline constexpr uint8_t kFlagNotice = 0x02;   // with kFlagDecided: a Decided frame, not a message
 inline constexpr uint8_t kFlagQuery = 0x04;    // a straggler asks for the decided value
 inline constexpr uint8_t kFlagAnswer = 0x08;   // the decided value
+// Not a frame: where a frame's flags byte would be, the start of padding
+// that runs to the end of the body, every byte after this one zero.
+inline constexpr uint8_t kPadding = 0xFF;
 
 struct PacketHeader {
   PacketKind kind = PacketKind::Messages;
@@ -141,15 +148,28 @@ DecodeStatus decode_packet_header(std::span<const std::byte> bytes, const Decode
                                                         uint64_t& prev_instance, WireHeader& h,
                                                         std::span<const std::byte>& payload, size_t& consumed);
 
+// Padding of `size` bytes at `p` (at least 1): kPadding, then zeros.
+inline void write_padding(std::byte* p, size_t size) {
+  p[0] = std::byte(kPadding);
+  std::memset(p + 1, 0, size - 1);
+}
+
+// True if `rest` (starting with kPadding) is well-formed padding.
+bool is_padding(std::span<const std::byte> rest);
+
 // The frames of a Messages packet's body (between the header and the MAC),
 // each handed to on_frame as it is decoded. Stops at the first bad frame
-// (frames before it were handed up). A body holds at least one frame.
+// (frames before it were handed up). A body holds at least one frame, and
+// may end in padding (kPadding, then zeros; anything else after kPadding
+// is BadEncoding).
 template <typename OnFrame>
 DecodeStatus decode_frames(std::span<const std::byte> body, const DecodeLimits& limits, int32_t sender,
                            OnFrame&& on_frame) {
   if (body.empty()) return DecodeStatus::Truncated;
+  if (body[0] == std::byte(kPadding)) return is_padding(body) ? DecodeStatus::Truncated : DecodeStatus::BadEncoding;
   uint64_t prev = 0;
   while (!body.empty()) {
+    if (body[0] == std::byte(kPadding)) return is_padding(body) ? DecodeStatus::Ok : DecodeStatus::BadEncoding;
     WireHeader h;
     std::span<const std::byte> payload;
     size_t consumed = 0;

@@ -371,6 +371,8 @@ std::optional<Options> parse_command_line(const psync_protocol_desc& desc, int a
       ->transform(Integer(0, kMaxFutureBound));
   app.add_option("--max-datagram", o.max_datagram, "UDP: bytes per datagram when batching frames")
       ->transform(Unsigned(128, 65000));
+  app.add_flag("--no-gso", o.no_gso,
+               "UDP: send each datagram with its own system call and read them one by one (no GSO/GRO batches)");
   app.add_flag("--quiet", o.quiet, "no log lines on stderr (the warning of a keyless cluster excepted)");
   app.add_option("--key", o.key_path, "this replica's secret key file (psyncc keygen); required when the cluster file lists public keys");
   app.add_option("--data-dir", o.data_dir, "keep a durable log here: a restart recovers the replica's state (docs/reliability.md)");

@@ -75,6 +75,7 @@ struct Options {
   bool catch_up_sends = false;
   int64_t future_bound = 64;
   size_t max_datagram = 1400;
+  bool no_gso = false;  // --no-gso: UDP datagrams one by one, no segmentation offload
   bool quiet = false;
   bool check_only = false;  // --check-config: parse, check, exit
   // --serve HOST:PORT: run as a replicated log behind the JSON-lines service

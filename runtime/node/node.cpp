@@ -392,6 +392,7 @@ class Node final : public engine::Host {
     net_.fingerprint = desc.fingerprint;
     net_.max_payload = uint32_t(layout_.max_msg_size);
     net_.max_datagram = o.max_datagram;
+    net_.segment_offload = !o.no_gso;
     net_.duplicate = o.duplicate;
     // Notices to a peer that gets nothing else wait up to 1 ms for company
     // (an eighth of a shorter round timeout): well inside the decide pause

@@ -103,9 +103,9 @@ def varint(v):
     return bytes(out)
 
 
-def packet(fingerprint, sender, frames=b"", magic=0x5350, version=4, kind=0, incarnation=1, receiver=0, counter=1,
+def packet(fingerprint, sender, frames=b"", magic=0x5350, version=5, kind=0, incarnation=1, receiver=0, counter=1,
            mac=b"\0" * 16):
-    """A wire packet (runtime/net/wire.h, version 4): 37-byte header, frames, 16-byte MAC.
+    """A wire packet (runtime/net/wire.h, version 5): 37-byte header, frames, 16-byte MAC.
     Without the sender's key the MAC cannot be right: every such packet is a forgery."""
     return struct.pack("<HBBQBQQQ", magic, version, kind, fingerprint, sender, incarnation, receiver, counter) + frames + mac
 

@@ -1,4 +1,4 @@
-// test_wire.cpp: the packet and frame codec (wire version 4), and every way a
+// test_wire.cpp: the packet and frame codec (wire version 5), and every way a
 // packet or frame can be malformed. (The MAC, incarnations and replays are
 // test_session.cpp's.)
 #include "net/wire.h"
@@ -313,6 +313,49 @@ TEST_CASE("frames before a bad one are handed up; the bad one stops the packet")
   Decoded d = decode(b);
   CHECK(d.status == DecodeStatus::BadEncoding);
   CHECK(d.frames.size() == 2);
+}
+
+TEST_CASE("padding: kPadding then zeros may end a body after its frames, and nothing else may follow it") {
+  const auto frames = packet({{1, 0, 8}, {2, 3, 8}});
+  for (const size_t size : {size_t(1), size_t(2), size_t(40), size_t(1300)}) {
+    CAPTURE(size);
+    auto b = frames;
+    b.resize(b.size() + size);
+    write_padding(b.data() + frames.size(), size);
+    CHECK(uint8_t(b[frames.size()]) == kPadding);
+    Decoded d = decode(b);
+    CHECK(d.status == DecodeStatus::Ok);
+    REQUIRE(d.frames.size() == 2);
+    CHECK(d.frames[1].instance == 2);
+    CHECK(d.frames[1].round == 3);
+    if (size > 1) {
+      // A byte that is not zero anywhere in the padding: the frames before
+      // it are handed up, the packet counts as malformed.
+      for (const size_t at : {size_t(1), size - 1}) {
+        auto bad = b;
+        bad[frames.size() + at] = std::byte{1};
+        Decoded e = decode(bad);
+        CHECK(e.status == DecodeStatus::BadEncoding);
+        CHECK(e.frames.size() == 2);
+      }
+    }
+  }
+  // Padding alone is a body without a frame; padding that is not well
+  // formed there is bad encoding.
+  auto only = packet({});
+  only.resize(only.size() + 30);
+  write_padding(only.data() + kPacketHeaderSize, 30);
+  CHECK(decode(only).status == DecodeStatus::Truncated);
+  only.back() = std::byte{7};
+  CHECK(decode(only).status == DecodeStatus::BadEncoding);
+  // A frame after padding is not a frame: its bytes are not zero.
+  auto after = frames;
+  after.push_back(std::byte(kPadding));
+  const auto more = packet({{5, 0, 8}});
+  after.insert(after.end(), more.begin() + kPacketHeaderSize, more.end());
+  Decoded f = decode(after);
+  CHECK(f.status == DecodeStatus::BadEncoding);
+  CHECK(f.frames.size() == 2);
 }
 
 TEST_CASE("random bytes never decode into a frame by accident and never crash") {
