@@ -155,9 +155,13 @@ def compare_last_voting(args, lv, sizes, figures):
                     else:
                         counts[kind] = max(20000, args.lv_instances * w // 1000)
                 per = {kind: [] for kind, _ in progs}
+                timeouts = []  # the node's, summed over its replicas, per run
                 for _ in range(args.runs):
                     for kind, binary in progs:
-                        per[kind].append(rates(run_cluster(kind, binary, n, counts[kind], w, 60))[1])
+                        stats = run_cluster(kind, binary, n, counts[kind], w, 60)
+                        per[kind].append(rates(stats)[1])
+                        if kind == "node":
+                            timeouts.append(sum(s.get("timeouts", 0) for s in stats))
                 got = {kind: statistics.median(v) for kind, v in per.items()}
                 figures[(label, n, f"W={w}")] = got["node"]
                 line = f"  n={n} --window {w:<5} {label} {got['node']:>10.0f}"
@@ -165,6 +169,9 @@ def compare_last_voting(args, lv, sizes, figures):
                     base = got["lv-baseline"]
                     figures[("lv-baseline", n, f"W={w}")] = base
                     line += f"   lv-baseline {base:>10.0f}   ratio {got['node'] / base:.2f}"
+                # Round timeouts show a run that stalled (a replica descheduled
+                # for longer than the timeout on this 2-core VM, or loss).
+                line += f"   (timeouts per run: {' '.join(str(t) for t in timeouts)})"
                 print(line, flush=True)
 
 
