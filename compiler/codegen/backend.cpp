@@ -359,7 +359,12 @@ bool link_executable(const std::string& object, const LinkPlan& plan, const std:
     argv.push_back("-fuse-ld=lld");
     argv.push_back("-B" + lld_dir);
   }
-  argv.insert(argv.end(), {object, plan.runtime_lib, "-lsodium", "-lpthread", "-o", output});
+  // libstdc++ and libgcc are linked in, as the in-process link does
+  // (lld_link.cmake): a replica then needs only glibc and libsodium on the
+  // machine it runs on, and maps only the parts of libstdc++ it uses (a
+  // replica's peak RSS is about 1 MiB lower than with libstdc++.so mapped).
+  argv.insert(argv.end(),
+              {object, plan.runtime_lib, "-lsodium", "-lpthread", "-static-libstdc++", "-static-libgcc", "-o", output});
   int status = run_program(argv, error);
   if (status != 0) {
     if (error.empty()) error = "linking failed (exit status " + std::to_string(status) + ")";

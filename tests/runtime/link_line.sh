@@ -8,9 +8,11 @@ cxx=$1 psyncc=$2 src=$3 lib=$4 work=$5
 mkdir -p "$work"
 cd "$work"
 PSYNC_STDLIB="$src/stdlib" "$psyncc" build "$src/examples/one_third_rule.psync" --emit obj -o proto.o
-# The documented line:
-"$cxx" proto.o "$lib" -lsodium -lpthread -o proto
+# The documented line, and without its optional static flags:
+"$cxx" proto.o "$lib" -lsodium -lpthread -static-libstdc++ -static-libgcc -o proto
+"$cxx" proto.o "$lib" -lsodium -lpthread -o proto-shared
 ./proto --describe | grep -q '"name":"OneThirdRule"'
+./proto-shared --describe | grep -q '"name":"OneThirdRule"'
 # And a one-process cluster decides on its own.
 printf '[[process]]\nid = 0\naddress = "127.0.0.1:0"\n' > c.toml || true
 port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
