@@ -8,8 +8,10 @@
 // Segmentation offload (Linux UDP GSO and GRO, on unless
 // NetConfig::segment_offload is off): a flush's datagrams for one peer
 // leave in one sendmsg that the kernel cuts into max_datagram-byte
-// datagrams (UDP_SEGMENT), and a receiver that enabled UDP_GRO takes such a
-// batch in one recvmsg. Over loopback the batch crosses the stack as one
+// datagrams (UDP_SEGMENT), and a receiver that enabled UDP_GRO (once a
+// drain has read 8 datagrams: a replica that gets one at a time reads
+// faster with recvfrom) takes such a batch in one recvmsg. Over loopback
+// the batch crosses the stack as one
 // packet; per-datagram work in the kernel (and the peer's wake-ups) was
 // most of a busy replica's system time. Every datagram of a batch but the
 // last must fill its segment, so one that closed short of max_datagram is
@@ -161,16 +163,14 @@ class UdpTransport final : public Transport {
     d.size = 0;
   }
 
-  // Turns segmentation offload on if the configuration asks for it and the
-  // kernel has it: GRO to take batches in (a kernel without it cuts a batch
-  // into datagrams before this socket sees it), GSO to send them, probed
-  // with the socket option and then given per send (a datagram sent alone
-  // must not be cut: one frame may exceed max_datagram).
+  // Turns segmentation offload on for sending if the configuration asks for
+  // it and the kernel has it (GSO, probed with the socket option and then
+  // given per send: a datagram sent alone must not be cut, one frame may
+  // exceed max_datagram). GRO, to take batches in, waits for the first
+  // drain that reads kGroAfter datagrams (maybe_enable_gro).
   void enable_offload() {
     if (!config_.segment_offload) return;
     const int fd = socket_.native_handle();
-    const int one = 1;
-    gro_ = ::setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
     const size_t per_batch = std::min<size_t>(kMaxSegments, kMaxBatchBytes / config_.max_datagram);
     if (per_batch < 2) return;
     int size = int(config_.max_datagram);
@@ -300,9 +300,47 @@ class UdpTransport final : public Transport {
   }
 
   // Reads what is queued without going back to the reactor for each
-  // datagram. With GRO one read may hold a batch: datagrams of the size the
-  // kernel reports (the last may be shorter), each a packet of its own.
+  // datagram. Until GRO is on, with recvfrom (asio's receive_from): a
+  // replica that gets a datagram at a time (`--window 1`) reads no faster
+  // with recvmsg and its control buffer, and measurably slower (3 % of
+  // OneThirdRule's CPU per instance at n = 3, bench/README.md, "Wave 13").
   void drain_socket() {
+    if (gro_) {
+      drain_batches();
+      return;
+    }
+    size_t read = 0;
+    for (int i = 0; i < 256; ++i) {
+      udp::endpoint from;
+      boost::system::error_code ec;
+      const size_t len = socket_.receive_from(asio::buffer(buffer_.data(), buffer_.size()), from, 0, ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+      if (ec) continue;  // e.g. ICMP port unreachable reported on the socket
+      ++read;
+      ++counters_.datagrams_received;
+      counters_.bytes_received += len;
+      accept_datagram(from, std::span<const std::byte>(buffer_.data(), len));
+      maybe_echo(from, std::span<const std::byte>(buffer_.data(), len));
+    }
+    if (read >= kGroAfter) maybe_enable_gro();
+  }
+
+  // GRO on, once a drain has read kGroAfter datagrams: peers send batches
+  // (and this socket, until now, got them cut into datagrams by the
+  // kernel). For good: a batch queued whole while GRO was on must be read
+  // with its segment size, so reads stay with drain_batches. A kernel
+  // without UDP_GRO (before 5.0) keeps handing datagrams one by one.
+  void maybe_enable_gro() {
+    if (gro_tried_ || !config_.segment_offload) return;
+    gro_tried_ = true;
+    const int one = 1;
+    gro_ = ::setsockopt(socket_.native_handle(), SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+  }
+
+  // drain_socket with GRO on: one read may hold a batch, datagrams of the
+  // size the kernel reports (the last may be shorter), each a packet of its
+  // own.
+  void drain_batches() {
     const int fd = socket_.native_handle();
     for (int i = 0; i < 256; ++i) {
       udp::endpoint from;
@@ -313,8 +351,8 @@ class UdpTransport final : public Transport {
       msg.msg_namelen = socklen_t(from.capacity());
       msg.msg_iov = &iov;
       msg.msg_iovlen = 1;
-      msg.msg_control = gro_ ? control : nullptr;
-      msg.msg_controllen = gro_ ? sizeof control : 0;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
       const ssize_t got = ::recvmsg(fd, &msg, MSG_DONTWAIT);
       if (got < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -323,7 +361,7 @@ class UdpTransport final : public Transport {
       from.resize(msg.msg_namelen);
       const size_t len = size_t(got);
       size_t segment = len;
-      for (cmsghdr* c = gro_ ? CMSG_FIRSTHDR(&msg) : nullptr; c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO) continue;
         int size = 0;
         std::memcpy(&size, CMSG_DATA(c), sizeof size);
@@ -385,7 +423,9 @@ class UdpTransport final : public Transport {
   static constexpr size_t kMaxBatchBytes = 65000;
   size_t segment_size_ = 0;
   size_t segments_per_batch_ = 0;
+  static constexpr size_t kGroAfter = 8;
   bool gro_ = false;
+  bool gro_tried_ = false;
   iovec iov_[kMaxSegments] = {};
   uint64_t echo_rng_ = config_.fault_seed ^ 0x9e3779b97f4a7c15ULL;
 };
