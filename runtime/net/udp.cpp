@@ -310,7 +310,7 @@ class UdpTransport final : public Transport {
       return;
     }
     size_t read = 0;
-    for (int i = 0; i < 256; ++i) {
+    for (size_t i = 0; i < kMaxDrain; ++i) {
       udp::endpoint from;
       boost::system::error_code ec;
       const size_t len = socket_.receive_from(asio::buffer(buffer_.data(), buffer_.size()), from, 0, ec);
@@ -339,10 +339,13 @@ class UdpTransport final : public Transport {
 
   // drain_socket with GRO on: one read may hold a batch, datagrams of the
   // size the kernel reports (the last may be shorter), each a packet of its
-  // own.
+  // own. A drain takes kMaxDrain datagrams at most, batched or not, as
+  // drain_socket does: a turn that read 256 batches of 46 could last long
+  // enough for peers' rounds to time out while their answers wait for the
+  // flush at its end.
   void drain_batches() {
     const int fd = socket_.native_handle();
-    for (int i = 0; i < 256; ++i) {
+    for (size_t taken = 0; taken < kMaxDrain;) {
       udp::endpoint from;
       iovec iov{buffer_.data(), buffer_.size()};
       alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
@@ -356,7 +359,8 @@ class UdpTransport final : public Transport {
       const ssize_t got = ::recvmsg(fd, &msg, MSG_DONTWAIT);
       if (got < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-        continue;  // EINTR, or e.g. ICMP port unreachable reported on the socket
+        ++taken;  // EINTR, or e.g. ICMP port unreachable reported on the socket: bounded too
+        continue;
       }
       from.resize(msg.msg_namelen);
       const size_t len = size_t(got);
@@ -376,6 +380,7 @@ class UdpTransport final : public Transport {
         accept_datagram(from, datagram);
         maybe_echo(from, datagram);
         at += datagram.size();
+        ++taken;
       } while (at < len);
     }
   }
@@ -423,6 +428,7 @@ class UdpTransport final : public Transport {
   static constexpr size_t kMaxBatchBytes = 65000;
   size_t segment_size_ = 0;
   size_t segments_per_batch_ = 0;
+  static constexpr size_t kMaxDrain = 256;  // datagrams per drain (one turn)
   static constexpr size_t kGroAfter = 8;
   bool gro_ = false;
   bool gro_tried_ = false;
