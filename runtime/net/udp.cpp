@@ -11,9 +11,9 @@
 // datagrams (UDP_SEGMENT), and a receiver that enabled UDP_GRO (once a
 // drain has read 8 datagrams: a replica that gets one at a time reads
 // faster with recvfrom) takes such a batch in one recvmsg. Over loopback
-// the batch crosses the stack as one
-// packet; per-datagram work in the kernel (and the peer's wake-ups) was
-// most of a busy replica's system time. Every datagram of a batch but the
+// the batch crosses the stack as one packet; per-datagram work in the
+// kernel (and the peer's wake-ups) was most of a busy replica's system
+// time. Every datagram of a batch but the
 // last must fill its segment, so one that closed short of max_datagram is
 // padded (wire.h, kPadding); each is still a packet of its own on the wire,
 // with its header and MAC, for a receiver without GRO. A kernel that
