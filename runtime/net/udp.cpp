@@ -13,12 +13,12 @@
 // faster with recvfrom) takes such a batch in one recvmsg. Over loopback
 // the batch crosses the stack as one packet; per-datagram work in the
 // kernel (and the peer's wake-ups) was most of a busy replica's system
-// time. Every datagram of a batch but the
-// last must fill its segment, so one that closed short of max_datagram is
-// padded (wire.h, kPadding); each is still a packet of its own on the wire,
-// with its header and MAC, for a receiver without GRO. A kernel that
-// refuses (no UDP_SEGMENT, or a route whose MTU is below max_datagram)
-// turns the offload off and the datagrams go one by one.
+// time. Every datagram of a batch but the last must fill its segment, so
+// one that closed short of max_datagram is padded (wire.h, kPadding); each
+// is still a packet of its own on the wire, with its header and MAC, for a
+// receiver without GRO. A kernel that refuses (no UDP_SEGMENT, or a route
+// whose MTU is below max_datagram) turns the offload off and the datagrams
+// go one by one.
 #include "net/transport.h"
 
 #include <netinet/in.h>
@@ -317,12 +317,18 @@ class UdpTransport final : public Transport {
       if (ec == asio::error::would_block || ec == asio::error::try_again) break;
       if (ec) continue;  // e.g. ICMP port unreachable reported on the socket
       ++read;
-      ++counters_.datagrams_received;
-      counters_.bytes_received += len;
-      accept_datagram(from, std::span<const std::byte>(buffer_.data(), len));
-      maybe_echo(from, std::span<const std::byte>(buffer_.data(), len));
+      take_datagram(from, std::span<const std::byte>(buffer_.data(), len));
     }
     if (read >= kGroAfter) maybe_enable_gro();
+  }
+
+  // One received datagram, alone or cut from a GRO batch: counted, handed
+  // up, and maybe taken again later (--duplicate).
+  void take_datagram(const udp::endpoint& from, std::span<const std::byte> datagram) {
+    ++counters_.datagrams_received;
+    counters_.bytes_received += datagram.size();
+    accept_datagram(from, datagram);
+    maybe_echo(from, datagram);
   }
 
   // GRO on, once a drain has read kGroAfter datagrams: peers send batches
@@ -375,10 +381,7 @@ class UdpTransport final : public Transport {
       size_t at = 0;
       do {  // once at least: an empty datagram is a (truncated) packet too
         const std::span<const std::byte> datagram(buffer_.data() + at, std::min(segment, len - at));
-        ++counters_.datagrams_received;
-        counters_.bytes_received += datagram.size();
-        accept_datagram(from, datagram);
-        maybe_echo(from, datagram);
+        take_datagram(from, datagram);
         at += datagram.size();
         ++taken;
       } while (at < len);

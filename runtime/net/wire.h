@@ -166,10 +166,12 @@ template <typename OnFrame>
 DecodeStatus decode_frames(std::span<const std::byte> body, const DecodeLimits& limits, int32_t sender,
                            OnFrame&& on_frame) {
   if (body.empty()) return DecodeStatus::Truncated;
-  if (body[0] == std::byte(kPadding)) return is_padding(body) ? DecodeStatus::Truncated : DecodeStatus::BadEncoding;
   uint64_t prev = 0;
-  while (!body.empty()) {
-    if (body[0] == std::byte(kPadding)) return is_padding(body) ? DecodeStatus::Ok : DecodeStatus::BadEncoding;
+  for (bool first = true; !body.empty(); first = false) {
+    if (body[0] == std::byte(kPadding)) {
+      if (!is_padding(body)) return DecodeStatus::BadEncoding;
+      return first ? DecodeStatus::Truncated : DecodeStatus::Ok;  // padding alone: no frame
+    }
     WireHeader h;
     std::span<const std::byte> payload;
     size_t consumed = 0;

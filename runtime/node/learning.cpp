@@ -2,31 +2,11 @@
 // adopting a peer's (see learning.h).
 #include "node/learning.h"
 
+#include "net/wire.h"  // put_varint, read_varint: a record's round and length are LEB128 as on the wire
+
 #include <bit>
 
 namespace psync::node {
-
-namespace {
-
-void put_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(char(uint8_t(v) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(char(uint8_t(v)));
-}
-
-// Reads a varint that set() wrote (so it is well formed and in bounds).
-uint64_t get_varint(const char*& p) {
-  uint64_t v = 0;
-  for (int shift = 0;; shift += 7) {
-    const uint8_t b = uint8_t(*p++);
-    v |= uint64_t(b & 0x7f) << shift;
-    if (!(b & 0x80)) return v;
-  }
-}
-
-}  // namespace
 
 void DecidedValues::set(uint64_t instance, std::string_view value, int64_t round) {
   if (instance + retain_ <= highest_) return;  // older than anything kept
@@ -53,13 +33,9 @@ void DecidedValues::set(uint64_t instance, std::string_view value, int64_t round
   uint32_t& at = c.at[instance % kChunk];
   if (at != UINT32_MAX) return;  // the first value stands
   at = uint32_t(c.blob.size());
-  if (uint64_t(round) < 0x80 && value.size() < 0x80) {  // nearly always: a byte each
-    const char head[2] = {char(round), char(value.size())};
-    c.blob.append(head, 2);
-  } else {
-    put_varint(c.blob, uint64_t(round));  // a decision's round is >= 0; -1 would take 10 bytes, not break
-    put_varint(c.blob, value.size());
-  }
+  std::byte head[20];
+  const std::byte* const end = net::put_varint(net::put_varint(head, uint64_t(round)), value.size());
+  c.blob.append(reinterpret_cast<const char*>(head), size_t(end - head));
   c.blob.append(value);
 }
 
@@ -69,11 +45,14 @@ std::optional<DecidedValues::Entry> DecidedValues::get(uint64_t instance) const 
   const uint32_t at = it->second.at[instance % kChunk];
   if (at == UINT32_MAX) return std::nullopt;
   const std::string& b = it->second.blob;
-  const char* p = b.data() + at;
+  const std::byte* p = reinterpret_cast<const std::byte*>(b.data()) + at;
+  const std::byte* const end = reinterpret_cast<const std::byte*>(b.data()) + b.size();
+  uint64_t round = 0, len = 0;
+  net::read_varint(p, end, round);  // set() wrote them: well formed and in bounds
+  net::read_varint(p, end, len);
   Entry e;
-  e.round = int64_t(get_varint(p));
-  const uint64_t len = get_varint(p);
-  e.value = std::string_view(p, len);
+  e.round = int64_t(round);
+  e.value = std::string_view(reinterpret_cast<const char*>(p), len);
   return e;
 }
 

@@ -38,7 +38,7 @@ class DecidedValues {
  private:
   struct Chunk {
     std::vector<uint32_t> at = std::vector<uint32_t>(kChunk, UINT32_MAX);  // offset into blob
-    std::string blob;  // per value: the round and the length as LEB128 varints, the value
+    std::string blob;  // per value: the round and the length as varints (net::put_varint), the value
   };
   // A record's size for a small integer value: a round below 128 and a
   // length below 128 take a byte each, then up to 6 digits (a longer value
