@@ -259,9 +259,15 @@ def cpu_seconds(pid):
 
 
 def open_connections(port, count, unfinished_every=0):
+    # From 127.0.0.2: a connection's ephemeral port on 127.0.0.1 could be
+    # one that free_ports chose for a replica not started yet, and once
+    # closed it sits in TIME_WAIT, so that replica could not listen there
+    # (attack fds failed so once: "cannot listen on TCP 127.0.0.1:...:
+    # Address already in use").
     conns = []
     for k in range(count):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.2", 0))
         s.setblocking(False)
         try:
             s.connect(("127.0.0.1", port))
